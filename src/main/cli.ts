@@ -1,0 +1,100 @@
+// `cellar`: each command is a thin call into the engine. Conventions (SPEC §5):
+// exit 0 on success, 1 on a user error (first stderr line names the problem; with
+// --json stdout holds {"error": {...}}), 2 on usage errors; no stack traces.
+import { appendFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { CellarError, toErrorValue } from '../shared/errors';
+import { formatHelp, parseArgs, UsageError, type CommandSpec } from './cli/args';
+import { makeContext, type CommandContext, type CommandOutput } from './cli/context';
+import { resolveHome } from './home';
+
+interface CommandModule {
+  spec: CommandSpec;
+  run(ctx: CommandContext): Promise<CommandOutput>;
+}
+
+/** Commands load lazily so `cellar inspect` never pays for SQLite or Arrow. */
+const COMMANDS: Record<string, () => Promise<CommandModule>> = {
+  inspect: () => import('./cli/commands/inspect'),
+};
+
+interface Io {
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WritableStream & { isTTY?: boolean };
+}
+
+function overview(): string {
+  return [
+    'Cellar: manage single-cell datasets (.h5ad) in a local, versioned array store.',
+    '',
+    'Usage: cellar COMMAND [options]    (cellar COMMAND --help for details)',
+    '',
+    'Commands:',
+    ...Object.keys(COMMANDS).map((name) => `  ${name}`),
+    '',
+    'Every command takes --home DIR (default: $CELLAR_HOME, else the desktop app\'s data folder) and --json.',
+  ].join('\n');
+}
+
+export async function main(argv: string[], io: Io = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
+  const [name, ...rest] = argv;
+  const wantsJson = rest.includes('--json');
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    io.stdout.write(`${overview()}\n`);
+    return name ? 0 : 2;
+  }
+  if (name === '--version') {
+    io.stdout.write('cellar 0.1.0\n');
+    return 0;
+  }
+  const load = COMMANDS[name];
+  if (!load) {
+    return reportError(new UsageError(`Unknown command "${name}". Run "cellar --help" for the list of commands.`), wantsJson, io, argv);
+  }
+  const command = await load();
+  try {
+    const args = parseArgs(command.spec, rest);
+    if (args.flags.help) {
+      io.stdout.write(`${formatHelp(command.spec)}\n`);
+      return 0;
+    }
+    const ctx = makeContext(args, io);
+    const output = await command.run(ctx);
+    if (ctx.json) io.stdout.write(`${JSON.stringify(output.json, jsonReplacer, 2)}\n`);
+    else if (output.text) io.stdout.write(output.text.endsWith('\n') ? output.text : `${output.text}\n`);
+    logLine(argv, 'ok');
+    return 0;
+  } catch (err) {
+    return reportError(err, wantsJson, io, argv);
+  }
+}
+
+function reportError(err: unknown, json: boolean, io: Io, argv: string[]): number {
+  const value = toErrorValue(err);
+  const isUsage = err instanceof UsageError || (err instanceof CellarError && err.code === 'usage');
+  io.stderr.write(`${value.message}\n`);
+  for (const problem of value.problems ?? []) io.stderr.write(`  - ${problem}\n`);
+  if (json) io.stdout.write(`${JSON.stringify({ error: { code: value.code, message: value.message, problems: value.problems ?? [] } }, null, 2)}\n`);
+  const detail = value.code === 'internal' && err instanceof Error ? `\n${err.stack ?? ''}` : '';
+  logLine(argv, `error ${value.code}: ${value.message}${detail}`);
+  return isUsage ? 2 : 1;
+}
+
+/** BigInt (int64 values) prints as a number when exact, else as a string. */
+export function jsonReplacer(_key: string, value: unknown): unknown {
+  if (typeof value === 'bigint') return Number.isSafeInteger(Number(value)) ? Number(value) : value.toString();
+  return value;
+}
+
+/** Every command and error goes to home/logs/cellar.log for bug reports. */
+function logLine(argv: string[], outcome: string): void {
+  try {
+    const homeIdx = argv.indexOf('--home');
+    const home = resolveHome(homeIdx >= 0 ? argv[homeIdx + 1] : argv.find((a) => a.startsWith('--home='))?.slice(7));
+    const dir = join(home, 'logs');
+    mkdirSync(dir, { recursive: true });
+    appendFileSync(join(dir, 'cellar.log'), `${new Date().toISOString()} pid=${process.pid} cellar ${argv.join(' ')} -> ${outcome}\n`);
+  } catch {
+    // Logging must never turn a success into a failure.
+  }
+}

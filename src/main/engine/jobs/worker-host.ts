@@ -1,0 +1,53 @@
+// Runs one engine function in a worker thread with a time limit, so a hostile or
+// corrupted file can never hang or crash the calling process.
+import { Worker } from 'node:worker_threads';
+import { pathToFileURL } from 'node:url';
+import { CellarError, type ErrorCode } from '../../../shared/errors';
+
+export interface WorkerCallOptions {
+  timeoutMs: number;
+  signal?: AbortSignal;
+  onProgress?: (progress: unknown) => void;
+  /** What the user is waiting for, for the time-out message ("reading FILE"). */
+  what: string;
+}
+
+const ENTRY = new URL('./worker-entry.mjs', import.meta.url);
+
+/**
+ * Calls `exportName(...args, { onProgress })` from `modulePath` inside a worker thread.
+ * The worker is terminated on time-out or abort; CellarErrors keep their code and message.
+ */
+export function callInWorker<T>(modulePath: string, exportName: string, args: unknown[], options: WorkerCallOptions): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const worker = new Worker(ENTRY, {
+      workerData: { modulePath: pathToFileURL(modulePath).href, exportName, args },
+      resourceLimits: { maxOldGenerationSizeMb: 4096 },
+    });
+    let settled = false;
+    const finish = (fn: () => void) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      options.signal?.removeEventListener('abort', onAbort);
+      void worker.terminate();
+      fn();
+    };
+    const timer = setTimeout(() => {
+      finish(() => reject(new CellarError('timeout', `Gave up ${options.what} after ${Math.round(options.timeoutMs / 1000)} s: the file may be damaged.`)));
+    }, options.timeoutMs);
+    const onAbort = () => finish(() => reject(new CellarError('cancelled', `Cancelled ${options.what}.`)));
+    options.signal?.addEventListener('abort', onAbort);
+    worker.on('message', (msg: { type: string; value?: T; progress?: unknown; error?: { code: string; message: string; problems: string[]; name: string } }) => {
+      if (msg.type === 'progress') options.onProgress?.(msg.progress);
+      else if (msg.type === 'result') finish(() => resolve(msg.value as T));
+      else if (msg.type === 'error' && msg.error) {
+        const e = msg.error;
+        const error = e.name === 'CellarError' ? new CellarError(e.code as ErrorCode, e.message, e.problems) : new CellarError('internal', `Unexpected error while ${options.what}: ${e.message}`);
+        finish(() => reject(error));
+      }
+    });
+    worker.on('error', (err) => finish(() => reject(new CellarError('internal', `The worker ${options.what} failed: ${err.message}`))));
+    worker.on('exit', (code) => finish(() => reject(new CellarError('internal', `The worker ${options.what} stopped unexpectedly (exit code ${code}).`))));
+  });
+}

@@ -1,0 +1,109 @@
+// Electron shell: lifecycle, the window, file association. Thin on purpose; the
+// engine lives in src/main/engine and never imports electron.
+import { app, BrowserWindow, ipcMain, session, shell } from 'electron';
+import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { h5adPathsFromArgv } from './open-files';
+import { CONTENT_SECURITY_POLICY, HARDENED_WEB_PREFERENCES, isAllowedNavigation } from './security';
+import { registerHandlers, type Handlers, type Validators } from './ipc/handle';
+import { resolveHome } from './home';
+import { CellarError } from '../shared/errors';
+import type { Events } from '../shared/contract';
+
+app.setName('Cellar');
+const pendingFiles: string[] = [];
+/** Files the OS gave us, addressed by opaque tokens so the renderer never sends paths. */
+const fileTokens = new Map<string, string>();
+let mainWindow: BrowserWindow | null = null;
+
+// macOS delivers file opens before 'ready': queue them.
+app.on('open-file', (event, path) => {
+  event.preventDefault();
+  queueFile(path);
+});
+
+if (!app.requestSingleInstanceLock()) {
+  app.quit();
+} else {
+  app.on('second-instance', (_event, argv, cwd) => {
+    for (const p of h5adPathsFromArgv(argv.slice(1), cwd)) queueFile(p);
+    if (mainWindow) {
+      if (mainWindow.isMinimized()) mainWindow.restore();
+      mainWindow.focus();
+    }
+  });
+  for (const p of h5adPathsFromArgv(process.argv.slice(1), process.cwd())) pendingFiles.push(p);
+  void app.whenReady().then(start);
+}
+
+function queueFile(path: string): void {
+  if (mainWindow) emit('file:opened', registerFile(path));
+  else pendingFiles.push(path);
+}
+
+function registerFile(path: string): Events['file:opened'] {
+  const fileToken = randomUUID();
+  fileTokens.set(fileToken, path);
+  return { fileToken, name: path.split(/[\\/]/).pop() ?? path };
+}
+
+function emit<E extends keyof Events>(event: E, payload: Events[E]): void {
+  mainWindow?.webContents.send(`event:${event}`, payload);
+}
+
+function appUrl(): string {
+  return process.env.ELECTRON_RENDERER_URL ?? `file://${join(__dirname, '../renderer/index.html')}`;
+}
+
+async function start(): Promise<void> {
+  const home = resolveHome(undefined);
+  session.defaultSession.setPermissionRequestHandler((_wc, _permission, callback) => callback(false));
+  session.defaultSession.setPermissionCheckHandler(() => false);
+  session.defaultSession.webRequest.onHeadersReceived((details, callback) => {
+    callback({ responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [CONTENT_SECURITY_POLICY] } });
+  });
+
+  const handlers: Handlers = {
+    'app:info': () => ({ name: 'Cellar', version: app.getVersion(), home, mode: 'desktop' }),
+    'file:inspect': async ({ fileToken }) => {
+      const path = fileTokens.get(fileToken);
+      if (!path) throw new CellarError('not_found', 'That file is no longer open; open it again.');
+      const { inspectFile } = await import('./engine/h5ad/inspect-file');
+      return (await inspectFile(path)) as never;
+    },
+  };
+  const validators: Validators = {
+    'app:info': () => undefined,
+    'file:inspect': (p) => {
+      const token = (p as { fileToken?: unknown } | null)?.fileToken;
+      if (typeof token !== 'string') throw new CellarError('usage', 'file:inspect needs a fileToken.');
+      return { fileToken: token };
+    },
+  };
+  const url = appUrl();
+  registerHandlers(ipcMain, handlers, validators, [url.startsWith('file:') ? 'file://' : new URL(url).origin]);
+
+  mainWindow = new BrowserWindow({
+    width: 1280,
+    height: 820,
+    title: 'Cellar',
+    show: false,
+    webPreferences: { ...HARDENED_WEB_PREFERENCES, preload: join(__dirname, '../preload/index.cjs') },
+  });
+  mainWindow.webContents.on('will-navigate', (event, target) => {
+    if (!isAllowedNavigation(target, url)) event.preventDefault();
+  });
+  mainWindow.webContents.setWindowOpenHandler(({ url: target }) => {
+    if (/^https:\/\//.test(target)) void shell.openExternal(target);
+    return { action: 'deny' };
+  });
+  mainWindow.once('ready-to-show', () => mainWindow?.show());
+  mainWindow.webContents.once('did-finish-load', () => {
+    for (const p of pendingFiles.splice(0)) emit('file:opened', registerFile(p));
+  });
+  await mainWindow.loadURL(url);
+}
+
+app.on('window-all-closed', () => {
+  if (process.platform !== 'darwin') app.quit();
+});
