@@ -21,6 +21,7 @@ export type ErrorCode =
   | 'timeout'
   | 'usage'
   | 'preflight_failed'
+  | 'in_use'
   | 'io_error'
   | 'internal';
 

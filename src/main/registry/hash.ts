@@ -3,9 +3,9 @@ import { createHash, type Hash } from 'node:crypto';
 import { open, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CellarError } from '../../shared/errors';
+import type { HashType } from './types';
 
-export type FileHashType = 'md5' | 'sha1-fl';
-export type HashType = FileHashType | 'md5-d';
+export type FileHashType = Exclude<HashType, 'md5-d'>;
 
 export const HASH_LENGTH = 22;
 export const HASH_CHUNK_SIZE = 50 * 1024 * 1024;
