@@ -5,9 +5,9 @@ import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { h5adPathsFromArgv } from './open-files';
 import { CONTENT_SECURITY_POLICY, HARDENED_WEB_PREFERENCES, isAllowedNavigation } from './security';
-import { registerHandlers, type Handlers, type Validators } from './ipc/handle';
+import { registerHandlers } from './ipc/handle';
+import { createService } from './service/handlers';
 import { resolveHome } from './home';
-import { CellarError } from '../shared/errors';
 import type { Events } from '../shared/contract';
 
 app.setName('Cellar');
@@ -63,25 +63,10 @@ async function start(): Promise<void> {
     callback({ responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [CONTENT_SECURITY_POLICY] } });
   });
 
-  const handlers: Handlers = {
-    'app:info': () => ({ name: 'Cellar', version: app.getVersion(), home, mode: 'desktop' }),
-    'file:inspect': async ({ fileToken }) => {
-      const path = fileTokens.get(fileToken);
-      if (!path) throw new CellarError('not_found', 'That file is no longer open; open it again.');
-      const { inspectFile } = await import('./engine/h5ad/inspect-file');
-      return (await inspectFile(path)) as never;
-    },
-  };
-  const validators: Validators = {
-    'app:info': () => undefined,
-    'file:inspect': (p) => {
-      const token = (p as { fileToken?: unknown } | null)?.fileToken;
-      if (typeof token !== 'string') throw new CellarError('usage', 'file:inspect needs a fileToken.');
-      return { fileToken: token };
-    },
-  };
+  const service = createService({ home, mode: 'desktop', version: app.getVersion(), files: fileTokens });
+  app.on('will-quit', () => service.close());
   const url = appUrl();
-  registerHandlers(ipcMain, handlers, validators, [url.startsWith('file:') ? 'file://' : new URL(url).origin]);
+  registerHandlers(ipcMain, service.handlers, service.validators, [url.startsWith('file:') ? 'file://' : new URL(url).origin]);
 
   mainWindow = new BrowserWindow({
     width: 1280,

@@ -2,6 +2,7 @@
 // every event. Main handlers, the preload bridge, the renderer client and the
 // browser-mode transport are all typed from these maps.
 import type { ErrorValue } from './errors';
+import type { RegistryListing } from './registry-types';
 
 export type Result<T> = { ok: true; value: T } | { ok: false; error: ErrorValue };
 
@@ -38,6 +39,7 @@ export interface InspectSummary {
 export interface Channels {
   'app:info': { request: void; response: AppInfo };
   'file:inspect': { request: { fileToken: string }; response: InspectSummary };
+  'library:list': { request: void; response: RegistryListing };
 }
 
 /** Events pushed from main to the renderer. */
@@ -51,7 +53,7 @@ export type ResponseOf<K extends Channel> = Channels[K]['response'];
 export type EventName = keyof Events;
 
 /** Runtime list of channels, checked against the type so none is forgotten. */
-export const CHANNELS = ['app:info', 'file:inspect'] as const satisfies readonly Channel[];
+export const CHANNELS = ['app:info', 'file:inspect', 'library:list'] as const satisfies readonly Channel[];
 type Missing = Exclude<Channel, (typeof CHANNELS)[number]>;
 export const channelsComplete: Missing extends never ? true : Missing = true;
 

@@ -16,6 +16,7 @@ const handlers: Handlers = {
   'file:inspect': ({ fileToken }) => {
     throw new CellarError('not_found', `No file for ${fileToken}.`);
   },
+  'library:list': () => ({ collections: [], artifacts: [], stores: [] }),
 };
 const validators: Validators = {
   'app:info': () => undefined,
@@ -23,6 +24,7 @@ const validators: Validators = {
     if (typeof (p as { fileToken?: unknown })?.fileToken !== 'string') throw new CellarError('usage', 'file:inspect needs a fileToken.');
     return p as { fileToken: string };
   },
+  'library:list': () => undefined,
 };
 
 describe('typed IPC handlers', () => {

@@ -91,7 +91,7 @@ describe('column unification', () => {
       { label: 'b', field: fieldOf('n', { kind: 'numeric', dtype: 'float32', values: Float32Array.from([0.5]) }) },
     ]);
     expect(u.field.dtype).toBe('float64');
-    expect(Array.from(convertColumn(i32([1, 2]), u.field, 'x').values as Float64Array)).toEqual([1, 2]);
+    expect(Array.from((convertColumn(i32([1, 2]), u.field, "x") as { values: Float64Array }).values)).toEqual([1, 2]);
     expect(widenInts('int8', 'int32')).toBe('int32');
     expect(widenInts('uint16', 'int16')).toBe('int32');
     expect(widenInts('uint64', 'int8')).toBe('float64');

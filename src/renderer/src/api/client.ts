@@ -1,5 +1,6 @@
-// One client for the renderer: the preload bridge in the desktop app.
-import type { CellarApi } from '../../../shared/contract';
+// One client for the renderer, two transports: the preload bridge in the desktop
+// app, HTTP + Server-Sent Events in browser mode (cellar serve).
+import type { CellarApi, Channel, EventName, Events, RequestOf, ResponseOf, Result } from '../../../shared/contract';
 
 declare global {
   interface Window {
@@ -7,9 +8,42 @@ declare global {
   }
 }
 
-const missing: CellarApi = {
-  invoke: async () => ({ ok: false, error: { code: 'internal', message: 'Cellar could not reach its engine.' } }),
-  on: () => () => undefined,
-};
+function httpTransport(): CellarApi {
+  let source: EventSource | null = null;
+  const listeners = new Map<string, Set<(payload: unknown) => void>>();
+  return {
+    async invoke<K extends Channel>(channel: K, request: RequestOf<K>): Promise<Result<ResponseOf<K>>> {
+      try {
+        const res = await fetch(`/api/invoke/${channel}`, {
+          method: 'POST',
+          credentials: 'same-origin',
+          headers: { 'Content-Type': 'application/json' },
+          body: request === undefined ? '' : JSON.stringify(request),
+        });
+        if (res.status === 401) return { ok: false, error: { code: 'usage', message: 'This page needs the address printed by "cellar serve" (with its token).' } };
+        return (await res.json()) as Result<ResponseOf<K>>;
+      } catch (err) {
+        return { ok: false, error: { code: 'io_error', message: `Cellar's server did not answer: ${(err as Error).message}` } };
+      }
+    },
+    on<E extends EventName>(event: E, listener: (payload: Events[E]) => void): () => void {
+      source ??= new EventSource('/api/events');
+      let set = listeners.get(event);
+      if (!set) {
+        const fresh = new Set<(payload: unknown) => void>();
+        listeners.set(event, fresh);
+        source.addEventListener(event, (e) => {
+          const payload = JSON.parse((e as MessageEvent<string>).data) as unknown;
+          for (const l of fresh) l(payload);
+        });
+        set = fresh;
+      }
+      const wrapped = listener as (payload: unknown) => void;
+      set.add(wrapped);
+      return () => set.delete(wrapped);
+    },
+  };
+}
 
-export const api: CellarApi = window.cellar ?? missing;
+export const api: CellarApi = window.cellar ?? httpTransport();
+export const isBrowserMode = !window.cellar;

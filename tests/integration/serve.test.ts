@@ -1,0 +1,90 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, mkdirSync, writeFileSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startServer, type RunningServer } from '../../src/main/serve/server';
+import { createService, type Service } from '../../src/main/service/handlers';
+import { openRegistry } from '../../src/main/registry/registry';
+
+let server: RunningServer;
+let service: Service;
+let root: string;
+const files = new Map<string, string>();
+
+beforeAll(async () => {
+  root = mkdtempSync(join(tmpdir(), 'cellar-serve-'));
+  const staticDir = join(root, 'static');
+  mkdirSync(staticDir);
+  writeFileSync(join(staticDir, 'index.html'), '<!doctype html><title>Cellar</title>');
+  const home = join(root, 'home');
+  const reg = openRegistry(home);
+  reg.createCollection({ key: 'pbmc', members: [] });
+  reg.close();
+  service = createService({ home, mode: 'browser', version: '0.1.0', files });
+  server = await startServer({
+    staticDir,
+    handlers: service.handlers,
+    validators: service.validators,
+    uploadDir: join(home, 'storage', 'uploads'),
+    registerFile: (p) => {
+      files.set('tok-1', p);
+      return 'tok-1';
+    },
+  });
+});
+
+afterAll(async () => {
+  await server.close();
+  service.close();
+  rmSync(root, { recursive: true, force: true });
+});
+
+const base = () => `http://127.0.0.1:${server.port}`;
+
+describe('cellar serve', () => {
+  it('prints a loopback URL carrying the token', () => {
+    expect(server.url).toMatch(new RegExp(`^http://127\\.0\\.0\\.1:${server.port}/\\?token=[A-Za-z0-9_-]{32}$`));
+  });
+  it('answers 401 to requests without the token', async () => {
+    expect((await fetch(`${base()}/`)).status).toBe(401);
+    expect((await fetch(`${base()}/api/invoke/library:list`, { method: 'POST' })).status).toBe(401);
+    expect((await fetch(`${base()}/`, { headers: { cookie: 'cellar_token=wrong' } })).status).toBe(401);
+  });
+  it('moves the token into a cookie and serves the app page with a CSP', async () => {
+    const first = await fetch(server.url, { redirect: 'manual' });
+    expect(first.status).toBe(302);
+    const cookie = first.headers.get('set-cookie')!;
+    expect(cookie).toMatch(/cellar_token=.*HttpOnly; SameSite=Strict/);
+    const page = await fetch(`${base()}/`, { headers: { cookie: cookie.split(';')[0]! } });
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('<title>Cellar</title>');
+    expect(page.headers.get('content-security-policy')).toContain("default-src 'self'");
+  });
+  it('runs contract channels and returns the result envelope', async () => {
+    const res = await fetch(`${base()}/api/invoke/library:list`, { method: 'POST', headers: { 'x-cellar-token': server.token } });
+    const body = (await res.json()) as { ok: boolean; value: { collections: { key: string }[] } };
+    expect(body.ok).toBe(true);
+    expect(body.value.collections.map((c) => c.key)).toEqual(['pbmc']);
+    const unknown = await fetch(`${base()}/api/invoke/fs:read`, { method: 'POST', headers: { 'x-cellar-token': server.token } });
+    expect(unknown.status).toBe(404);
+    const bad = await fetch(`${base()}/api/invoke/file:inspect`, { method: 'POST', headers: { 'x-cellar-token': server.token }, body: JSON.stringify({}) });
+    expect(await bad.json()).toEqual({ ok: false, error: { code: 'usage', message: 'file:inspect needs a string "fileToken".' } });
+  });
+  it('stores uploads in the home and hands back a token, not a path', async () => {
+    const res = await fetch(`${base()}/api/upload?name=../../evil.h5ad`, { method: 'POST', headers: { 'x-cellar-token': server.token }, body: 'HDF5-ish bytes' });
+    const body = (await res.json()) as { ok: boolean; value: { fileToken: string; name: string } };
+    expect(body).toEqual({ ok: true, value: { fileToken: 'tok-1', name: 'evil.h5ad' } });
+    const stored = files.get('tok-1')!;
+    expect(stored.startsWith(join(root, 'home', 'storage', 'uploads'))).toBe(true);
+    expect(readFileSync(stored, 'utf8')).toBe('HDF5-ish bytes');
+  });
+  it('refuses path traversal and foreign Host headers', async () => {
+    const res = await fetch(`${base()}/..%2F..%2Fetc%2Fpasswd`, { headers: { 'x-cellar-token': server.token } });
+    expect([403, 404]).toContain(res.status);
+    const http = await import('node:http');
+    const status = await new Promise<number>((resolve) => {
+      http.get({ host: '127.0.0.1', port: server.port, path: '/', headers: { host: 'evil.example', 'x-cellar-token': server.token } }, (r) => resolve(r.statusCode ?? 0));
+    });
+    expect(status).toBe(403);
+  });
+});
