@@ -27,7 +27,7 @@ function ensureRendererBuilt(ctx: CommandContext): string {
   const dir = join(ROOT, 'out', 'renderer');
   if (!existsSync(join(dir, 'index.html'))) {
     ctx.err('Building the Cellar app for the browser (first run only)…');
-    const r = spawnSync(process.execPath, [join(ROOT, 'node_modules', 'electron-vite', 'bin', 'electron-vite.js'), 'build'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
+    const r = spawnSync(process.execPath, [join(ROOT, 'node_modules', 'vite', 'bin', 'vite.js'), 'build', '--config', 'vite.renderer.config.ts', '--logLevel', 'error'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
     if (r.status !== 0 || !existsSync(join(dir, 'index.html'))) throw new UsageError('Building the app failed; run "npm run build" to see why.');
   }
   return dir;
