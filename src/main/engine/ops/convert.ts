@@ -231,3 +231,29 @@ export function distinctStrings(column: Column): string[] {
   }
   return [...seen];
 }
+
+/** The rows `idx` of a column, in that order. */
+export function takeRows(column: Column, idx: ArrayLike<number>): Column {
+  const n = idx.length;
+  const takeTyped = <T extends NumericArray | Uint8Array | Int32Array>(src: T): T => {
+    const out = new (src.constructor as new (n: number) => T)(n);
+    for (let i = 0; i < n; i++) (out as unknown as number[])[i] = (src as unknown as number[])[idx[i]!]!;
+    return out;
+  };
+  switch (column.kind) {
+    case 'numeric':
+      return { kind: 'numeric', dtype: column.dtype, values: takeTyped(column.values) };
+    case 'bool':
+      return { kind: 'bool', values: takeTyped(column.values) };
+    case 'string':
+      return { kind: 'string', values: Array.from({ length: n }, (_, i) => column.values[idx[i]!] ?? null) };
+    case 'nullable-int':
+      return { kind: 'nullable-int', dtype: column.dtype, values: takeTyped(column.values), mask: takeTyped(column.mask) };
+    case 'nullable-bool':
+      return { kind: 'nullable-bool', values: takeTyped(column.values), mask: takeTyped(column.mask) };
+    case 'nullable-string':
+      return { kind: 'nullable-string', values: Array.from({ length: n }, (_, i) => column.values[idx[i]!]!), mask: takeTyped(column.mask) };
+    case 'category':
+      return { kind: 'category', codes: takeTyped(column.codes), categories: column.categories, ordered: column.ordered };
+  }
+}

@@ -124,8 +124,10 @@ export function planConcatenation(datasets: DatasetInfo[], options: PlanOptions 
   for (const d of datasets) obsOffsets.push(obsOffsets[obsOffsets.length - 1]! + d.nObs);
   const { ids: obsIds, duplicates } = resolveObsIds(datasets, options.existingObsIds ?? new Set(), options.makeUnique ?? false);
   if (duplicates.length) {
-    const shown = duplicates.slice(0, 20).map((d) => `"${d.id}" (${d.where.join(', ')})`);
-    problems.push(`${duplicates.length} obs id${duplicates.length > 1 ? 's are' : ' is'} not unique: ${shown.join('; ')}${duplicates.length > 20 ? '; …' : ''}. Use --make-unique to suffix them.`);
+    // One problem per duplicate id, so the list can be read (and grepped) line by line.
+    for (const d of duplicates.slice(0, 100)) problems.push(`obs id "${d.id}" is not unique: it is in ${d.where.join(' and ')}.`);
+    if (duplicates.length > 100) problems.push(`… and ${duplicates.length - 100} more duplicate obs ids. Use --make-unique to suffix them.`);
+    else problems.push(`${duplicates.length} obs id${duplicates.length > 1 ? 's are' : ' is'} not unique. Use --make-unique to suffix them.`);
   }
 
   const X = datasets.every((d) => d.hasX);

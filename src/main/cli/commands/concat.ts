@@ -1,0 +1,55 @@
+import { concatenateCollection } from '../../engine/ops/concatenate';
+import type { PlanEntry } from '../../engine/ops/plan';
+import { boolFlag, stringFlag, UsageError, type CommandSpec } from '../args';
+import type { CommandContext, CommandOutput } from '../context';
+import { withRegistry } from '../registry';
+
+export const spec: CommandSpec = {
+  name: 'concat',
+  summary: 'Concatenate a collection of h5ad files into a new versioned array store. --dry-run shows the plan and writes nothing.',
+  usage: 'cellar concat --collection KEY --store KEY [--measurement RNA] [--make-unique] [--dry-run] [--json]',
+  flags: {
+    collection: { type: 'string', description: 'the collection to concatenate (in its order)' },
+    store: { type: 'string', description: 'key of the new store' },
+    measurement: { type: 'string', description: 'measurement name for X (default RNA)' },
+    'make-unique': { type: 'boolean', description: 'suffix duplicate obs ids instead of refusing them' },
+    'dry-run': { type: 'boolean', description: 'print the plan only' },
+  },
+  positionals: [0, 0],
+};
+
+export function formatPlan(plan: { kept: PlanEntry[]; dropped: PlanEntry[]; converted: PlanEntry[]; added: PlanEntry[]; problems: string[] }): string {
+  const section = (title: string, entries: PlanEntry[]) =>
+    entries.length ? [`${title}:`, ...entries.map((e) => `  ${e.element}/${e.name}${e.detail ? ` — ${e.detail}` : ''}`)] : [`${title}: nothing`];
+  return [
+    ...section('Kept', plan.kept),
+    ...section('Dropped', plan.dropped),
+    ...section('Converted', plan.converted),
+    ...section('Added', plan.added),
+    ...(plan.problems.length ? ['Problems:', ...plan.problems.map((p) => `  ${p}`)] : []),
+  ].join('\n');
+}
+
+export async function run(ctx: CommandContext): Promise<CommandOutput> {
+  const collectionKey = stringFlag(ctx.args, 'collection');
+  const storeKey = stringFlag(ctx.args, 'store');
+  if (!collectionKey || !storeKey) throw new UsageError('cellar concat needs --collection KEY and --store KEY.');
+  return withRegistry(ctx, async (registry, home) => {
+    const result = await concatenateCollection({
+      registry,
+      home,
+      collectionKey,
+      storeKey,
+      measurement: stringFlag(ctx.args, 'measurement'),
+      makeUnique: boolFlag(ctx.args, 'make-unique'),
+      dryRun: boolFlag(ctx.args, 'dry-run'),
+      onProgress: (p) => ctx.progress(p.phase, p.done, p.total),
+    });
+    if (!('store' in result)) return { json: { plan: result.plan }, text: formatPlan(result.plan) };
+    const { store, run } = result;
+    return {
+      json: { store, run, plan: result.plan },
+      text: `Created store ${store.key} version ${store.version} (${store.uid}): ${store.n_observations} cells × ${store.n_vars} genes, run ${run.uid}.`,
+    };
+  });
+}

@@ -1,0 +1,304 @@
+// Concatenate a collection of h5ad artifacts into a new store (SPEC §4): plan from
+// metadata, then stream obs, var, X / layers / raw.X row blocks (var indices
+// remapped per block) and obsm into the store writer, commit, register.
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { CellarError } from '../../../shared/errors';
+import type { ArtifactRecord, Registry } from '../../registry/registry';
+import { newArtifactUid } from '../../registry/uid';
+import { openH5ad } from '../h5ad/reader';
+import type { Column, CsrBlock, DataFrame, DenseHandle, H5adFile, MatrixHandle, NumericArray } from '../h5ad/types';
+import { createStoreWriter, type StoreWriter } from '../store/writer';
+import type { StoreFs } from '../store/storeFs';
+import { convertColumn, takeRows } from './convert';
+import { describeDataset, planConcatenation, planSummary, type ConcatPlan, type DatasetInfo, type FramePlan, type IdSpace } from './plan';
+import type { ProgressFn } from './progress';
+import { storesDir, versionStats } from './store-registry';
+
+export const X_LAYER = 'data';
+export const RAW_MEASUREMENT = 'raw';
+
+export interface ConcatParams {
+  registry: Registry;
+  home: string;
+  collectionKey: string;
+  storeKey: string;
+  measurement?: string;
+  makeUnique?: boolean;
+  dryRun?: boolean;
+  signal?: AbortSignal;
+  onProgress?: ProgressFn;
+  /** File-writing layer of the store (tests inject failures here). */
+  fs?: StoreFs;
+  /** Test hook: called at named points of the write, to crash or fail there. */
+  checkpoint?: (name: string) => void | Promise<void>;
+}
+
+export interface StoreResultJson {
+  store: { uid: string; key: string; version: number; n_observations: number; n_vars: number };
+  run: { uid: string };
+}
+
+export type ConcatResult = { plan: ReturnType<typeof planSummary> } | (StoreResultJson & { plan: ReturnType<typeof planSummary> });
+
+/** Opens every member, reads its metadata and closes it again. */
+export async function describeMembers(members: ArtifactRecord[]): Promise<DatasetInfo[]> {
+  const out: DatasetInfo[] = [];
+  for (const member of members) {
+    const file = await openH5ad(member.storagePath);
+    try {
+      out.push(describeDataset(member.key, file, member.uid));
+    } finally {
+      file.close();
+    }
+  }
+  return out;
+}
+
+export async function concatenateCollection(params: ConcatParams): Promise<ConcatResult> {
+  const { registry } = params;
+  const collection = registry.getCollection(params.collectionKey);
+  if (!collection.members.length) throw new CellarError('usage', `The collection ${collection.key} has no files; import some first.`);
+  if (registry.findArtifact(params.storeKey) || registry.findCollection(params.storeKey)) {
+    throw new CellarError('already_exists', `The key ${params.storeKey} is already used; append to that store or choose another key.`);
+  }
+  params.onProgress?.({ phase: 'Reading metadata', done: 0, total: collection.members.length });
+  const datasets = await describeMembers(collection.members);
+  const plan = planConcatenation(datasets, { measurement: params.measurement, makeUnique: params.makeUnique });
+  const summary = planSummary(plan);
+  if (params.dryRun) return { plan: summary };
+  if (plan.problems.length) {
+    throw new CellarError('preflight_failed', `The collection ${collection.key} cannot be concatenated as it is (${plan.problems.length} problem${plan.problems.length > 1 ? 's' : ''}).`, plan.problems);
+  }
+
+  const run = registry.startRun({
+    transform: 'concatenate',
+    params: { collection: collection.key, store: params.storeKey, measurement: plan.measurement, makeUnique: !!params.makeUnique },
+    inputCollections: [collection.uid],
+    inputArtifacts: collection.members.map((m) => m.uid),
+  });
+  const { uid, stem } = newArtifactUid();
+  const dir = join(storesDir(params.home), stem);
+  try {
+    mkdirSync(storesDir(params.home), { recursive: true });
+    const writer = await createStoreWriter({ dir, baseVersion: null, fs: params.fs, storeKey: params.storeKey });
+    let committed = false;
+    try {
+      await writeDatasets(writer, plan, collection.members, run.uid, 0, params);
+      await params.checkpoint?.('before-commit');
+      const result = await writer.commit({
+        meta: { runUid: run.uid, transform: 'concatenate', storeKey: params.storeKey, storeUid: uid, datasets: datasetMeta(collection.members, 0) },
+      });
+      committed = true;
+      await params.checkpoint?.('after-commit');
+      const stats = await versionStats(dir, result.version, plan.measurement);
+      const { artifact } = registry.registerArtifact({
+        uid,
+        key: params.storeKey,
+        suffix: '',
+        kind: 'store',
+        size: stats.size,
+        hash: stats.hash,
+        hashType: 'md5-d',
+        nFiles: stats.nFiles,
+        nObservations: stats.nObs,
+        nVars: stats.nVars,
+        storagePath: dir,
+        runUid: run.uid,
+      });
+      registry.finishRun(run.uid);
+      return {
+        plan: summary,
+        store: { uid: artifact.uid, key: artifact.key, version: artifact.version, n_observations: stats.nObs, n_vars: stats.nVars },
+        run: { uid: run.uid },
+      };
+    } catch (err) {
+      if (!committed) await writer.abort();
+      throw err;
+    }
+  } catch (err) {
+    registry.failRun(run.uid, err instanceof Error ? err.message : String(err), params.signal?.aborted ? 'cancelled' : 'failed');
+    throw err;
+  }
+}
+
+export function datasetMeta(members: ArtifactRecord[], firstPosition: number): { position: number; uid: string; key: string; hash: string }[] {
+  return members.map((m, i) => ({ position: firstPosition + i, uid: m.uid, key: m.key, hash: m.hash }));
+}
+
+/**
+ * Streams every dataset into the writer: obs rows (with obs_id, dataset and
+ * cellar_run_uid), new var rows, X / layers / raw.X blocks and obsm rows.
+ * `firstPosition` numbers the datasets after those already in the store (append).
+ */
+export async function writeDatasets(writer: StoreWriter, plan: ConcatPlan, members: ArtifactRecord[], runUid: string, firstPosition: number, params: Pick<ConcatParams, 'signal' | 'onProgress' | 'checkpoint'>, varBase?: VarBase): Promise<void> {
+  const measurement = plan.measurement;
+  const totalRows = plan.nObs * (1 + plan.layers.length + (plan.raw?.X ? 1 : 0));
+  let rowsDone = 0;
+  const progress = (phase: string, rows: number) => {
+    rowsDone += rows;
+    params.onProgress?.({ phase, done: rowsDone, total: totalRows });
+  };
+
+  // var first: new genes in first-seen order, values taken from the dataset that introduced them.
+  await writeVar(writer, measurement, plan.var, plan.varIds, members, 'var', varBase?.main);
+  if (plan.raw) await writeVar(writer, RAW_MEASUREMENT, plan.raw.var, plan.raw.varIds, members, 'raw.var', varBase?.raw);
+
+  for (const [d, member] of members.entries()) {
+    params.signal?.throwIfAborted();
+    const file = await openH5ad(member.storagePath);
+    try {
+      const offset = writer.nObs;
+      if (offset !== (varBase?.obsOffset ?? 0) + plan.obsOffsets[d]!) throw new CellarError('internal', 'obs rows went out of step while writing.');
+      const obsTable = convertFrame(file.obs, plan.obs, d, `${member.key} obs`);
+      const n = file.nObs;
+      obsTable.push({ name: 'obs_id', column: { kind: 'string', values: plan.obsIds.slice(plan.obsOffsets[d]!, plan.obsOffsets[d + 1]!) } });
+      obsTable.push({ name: 'dataset', column: { kind: 'numeric', dtype: 'int32', values: new Int32Array(n).fill(firstPosition + d) } });
+      obsTable.push({ name: 'cellar_run_uid', column: { kind: 'category', codes: new Int32Array(n), categories: { kind: 'string', values: [runUid] }, ordered: false } });
+      await writer.appendObsRows(offset, { columns: obsTable, nRows: n });
+
+      const remap = plan.varIds.localToGlobal[d]!;
+      await copyMatrix(writer, measurement, X_LAYER, file.X!, offset, remap, params, (rows) => progress(`X of ${member.key}`, rows));
+      for (const layer of plan.layers) {
+        await copyMatrix(writer, measurement, layer, file.layers.get(layer)!, offset, remap, params, (rows) => progress(`${layer} of ${member.key}`, rows));
+      }
+      if (plan.raw?.X && file.raw?.X) {
+        await copyMatrix(writer, RAW_MEASUREMENT, X_LAYER, file.raw.X, offset, plan.raw.varIds.localToGlobal[d]!, params, (rows) => progress(`raw.X of ${member.key}`, rows));
+      }
+      for (const { name } of plan.obsm) {
+        const handle = file.obsm.get(name) as DenseHandle;
+        const values = handle.read() as NumericArray;
+        await writer.appendObsmRows(measurement, name, offset, { shape: [handle.shape[0]!, handle.shape[1]!], values: toFloat(values) });
+      }
+      await params.checkpoint?.(`after-dataset-${d}`);
+    } finally {
+      file.close();
+    }
+  }
+  if (plan.varm.length) await writeVarm(writer, plan, members);
+}
+
+/** Where var joinids continue from (append): existing ids and their count per measurement. */
+export interface VarBase {
+  obsOffset: number;
+  main: { existing: number };
+  raw?: { existing: number };
+}
+
+function convertFrame(frame: DataFrame, fp: FramePlan, d: number, where: string): { name: string; column: Column }[] {
+  const byName = new Map(frame.columns.map((c) => [c.name, c.column]));
+  return fp.fields.map((field, i) => {
+    const source = fp.sources[d]![i]!;
+    return { name: field.name, column: convertColumn(byName.get(source.sourceName)!, field, `${where}/${source.sourceName}`) };
+  });
+}
+
+async function writeVar(writer: StoreWriter, measurement: string, fp: FramePlan, ids: IdSpace, members: ArtifactRecord[], element: string, base?: { existing: number }): Promise<void> {
+  const existing = base?.existing ?? 0;
+  // Genes new to the store, grouped by the dataset that introduced them (first-seen order).
+  for (const [d, member] of members.entries()) {
+    const locals: number[] = [];
+    for (let g = existing; g < ids.ids.length; g++) if (ids.firstDataset[g] === d) locals.push(ids.firstLocal[g]!);
+    if (!locals.length) continue;
+    const file = await openH5ad(member.storagePath);
+    try {
+      const frame = element === 'raw.var' ? file.raw!.var : file.var;
+      const idx = Int32Array.from(locals);
+      const columns = convertFrame(frame, fp, d, `${member.key} ${element}`).map(({ name, column }) => ({ name, column: takeRows(column, idx) }));
+      columns.push({ name: 'var_id', column: { kind: 'string', values: locals.map((l) => frame.index[l]!) } });
+      await writer.appendVarRows(measurement, writer.nVars(measurement), { columns, nRows: locals.length });
+    } finally {
+      file.close();
+    }
+  }
+}
+
+async function writeVarm(writer: StoreWriter, plan: ConcatPlan, members: ArtifactRecord[]): Promise<void> {
+  const nGenes = plan.varIds.ids.length;
+  for (const { name, width } of plan.varm) {
+    const out = new Float64Array(nGenes * width);
+    for (const [d, member] of members.entries()) {
+      const file = await openH5ad(member.storagePath);
+      try {
+        const values = (file.varm.get(name) as DenseHandle).read() as NumericArray;
+        for (let g = 0; g < nGenes; g++) {
+          if (plan.varIds.firstDataset[g] !== d) continue;
+          const local = plan.varIds.firstLocal[g]!;
+          for (let k = 0; k < width; k++) out[g * width + k] = Number(values[local * width + k]);
+        }
+      } finally {
+        file.close();
+      }
+    }
+    await writer.setVarm(plan.measurement, name, { shape: [nGenes, width], values: out });
+  }
+}
+
+function toFloat(values: NumericArray): Float32Array | Float64Array {
+  if (values instanceof Float32Array || values instanceof Float64Array) return values;
+  return Float64Array.from(values as ArrayLike<number | bigint>, Number);
+}
+
+/** Copies a matrix in row blocks, remapping column indices to var joinids and re-sorting each row. */
+export async function copyMatrix(
+  writer: StoreWriter,
+  measurement: string,
+  layer: string,
+  matrix: MatrixHandle,
+  obsOffset: number,
+  remap: Int32Array,
+  params: Pick<ConcatParams, 'signal'>,
+  onRows: (rows: number) => void,
+): Promise<void> {
+  let order = new Int32Array(0);
+  for await (const block of matrix.rowBlocks({ maxEntries: 4_000_000, signal: params.signal })) {
+    params.signal?.throwIfAborted();
+    const nnz = block.indices.length;
+    const indices = new Int32Array(nnz);
+    for (let i = 0; i < nnz; i++) indices[i] = remap[block.indices[i]!]!;
+    let data = block.data;
+    if (!isIdentityRemap(remap)) {
+      if (order.length < nnz) order = new Int32Array(nnz);
+      data = sortRowsByColumn(block, indices, order);
+    }
+    const out: CsrBlock = { rowStart: obsOffset + block.rowStart, nRows: block.nRows, nCols: writer.nVars(measurement), indptr: block.indptr, indices, data };
+    await writer.appendXRows(measurement, layer, out);
+    onRows(block.nRows);
+  }
+}
+
+const identityCache = new WeakMap<Int32Array, boolean>();
+function isIdentityRemap(remap: Int32Array): boolean {
+  let known = identityCache.get(remap);
+  if (known === undefined) {
+    known = remap.every((v, i) => v === i);
+    identityCache.set(remap, known);
+  }
+  return known;
+}
+
+/** Sorts each row's (index, value) pairs by index in place of `indices`; returns the reordered data. */
+function sortRowsByColumn(block: CsrBlock, indices: Int32Array, order: Int32Array): NumericArray {
+  const data = block.data;
+  const out = new (data.constructor as new (n: number) => NumericArray)(data.length);
+  for (let r = 0; r < block.nRows; r++) {
+    const start = Number(block.indptr[r]);
+    const end = Number(block.indptr[r + 1]);
+    let sorted = true;
+    for (let i = start + 1; i < end; i++) if (indices[i - 1]! > indices[i]!) { sorted = false; break; }
+    if (sorted) {
+      for (let i = start; i < end; i++) (out as Float32Array)[i] = (data as Float32Array)[i]!;
+      continue;
+    }
+    const len = end - start;
+    const idx = order.subarray(0, len);
+    for (let i = 0; i < len; i++) idx[i] = start + i;
+    idx.sort((a, b) => indices[a]! - indices[b]!);
+    const tmp = Int32Array.from(idx, (p) => indices[p]!);
+    for (let i = 0; i < len; i++) (out as Float32Array)[start + i] = (data as Float32Array)[idx[i]!]!;
+    indices.set(tmp, start);
+  }
+  return out;
+}
+
+export type { H5adFile };

@@ -1,0 +1,107 @@
+// The glue between a store folder's manifests and the registry: where stores live,
+// how a committed version becomes a registry artifact version (size, n_files,
+// lamindb md5-d hash), and reconciliation of versions committed by a process that
+// died before it could register them (SPEC §4 commit order).
+import { existsSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { CellarError } from '../../../shared/errors';
+import { hashFile, hashFolder } from '../../registry/hash';
+import type { ArtifactRecord, Registry } from '../../registry/registry';
+import { listManifestVersions, readManifest, manifestFileName, MANIFEST_DIR } from '../store/manifest';
+
+export function storesDir(home: string): string {
+  return join(home, 'stores');
+}
+
+export interface VersionStats {
+  size: number;
+  nFiles: number;
+  hash: string;
+  nObs: number;
+  nVars: number;
+}
+
+/** Per-file lamindb hashes of one version, cached beside its manifest (computed once per file). */
+function hashesPath(dir: string, version: number): string {
+  return join(dir, MANIFEST_DIR, manifestFileName(version).replace(/\.json$/, '.hashes.json'));
+}
+
+/**
+ * Size, file count and lamindb `md5-d` hash of one version: the folder hash over the
+ * files it reads plus its manifest. Files already hashed for the parent version are not
+ * read again, so the cost follows the new data.
+ */
+export async function versionStats(dir: string, version: number, measurement?: string): Promise<VersionStats> {
+  const manifest = readManifest(dir, version);
+  const cachePath = hashesPath(dir, version);
+  let cached: Record<string, string> = {};
+  if (existsSync(cachePath)) cached = JSON.parse(readFileSync(cachePath, 'utf8')) as Record<string, string>;
+  else if (manifest.parentVersion !== null && existsSync(hashesPath(dir, manifest.parentVersion))) {
+    cached = JSON.parse(readFileSync(hashesPath(dir, manifest.parentVersion), 'utf8')) as Record<string, string>;
+  }
+  const names = [...Object.keys(manifest.files), `${MANIFEST_DIR}/${manifestFileName(version)}`];
+  const hashes: Record<string, string> = {};
+  let size = 0;
+  for (const name of names) {
+    const path = join(dir, name);
+    size += statSync(path).size;
+    hashes[name] = cached[name] ?? (await hashFile(path)).hash;
+  }
+  if (!existsSync(cachePath)) {
+    writeFileSync(`${cachePath}.tmp`, JSON.stringify(hashes));
+    renameSync(`${cachePath}.tmp`, cachePath);
+  }
+  const ms = measurement ?? Object.keys(manifest.ms)[0];
+  return {
+    size,
+    nFiles: names.length,
+    hash: hashFolder(names.map((name) => ({ path: name, hash: hashes[name]! }))).hash,
+    nObs: manifest.obs.nRows,
+    nVars: ms ? (manifest.ms[ms]?.var.nRows ?? 0) : 0,
+  };
+}
+
+/** Registers committed manifests the registry has not seen (a writer died after its commit point). */
+export async function reconcileStore(registry: Registry, store: ArtifactRecord): Promise<ArtifactRecord> {
+  const dir = store.storagePath;
+  if (!existsSync(join(dir, MANIFEST_DIR))) throw new CellarError('not_found', `The store ${store.key} has no data at ${dir}.`);
+  const registered = registry.versions(store.stem, { includeDeleted: true });
+  const highest = registered.reduce((m, v) => Math.max(m, v.version), 0);
+  let latest = registry.getStore(store.stem);
+  for (const version of listManifestVersions(dir)) {
+    if (version <= highest) continue;
+    const manifest = readManifest(dir, version);
+    const stats = await versionStats(dir, version);
+    const runUid = typeof manifest.meta.runUid === 'string' ? manifest.meta.runUid : null;
+    if (runUid) {
+      try {
+        const run = registry.getRun(runUid);
+        if (run.status === 'running') registry.finishRun(runUid);
+      } catch {
+        // The run row may be gone; the version still deserves registering.
+      }
+    }
+    latest = registry.addStoreVersion(store.stem, {
+      size: stats.size,
+      hash: stats.hash,
+      hashType: 'md5-d',
+      nFiles: stats.nFiles,
+      nObservations: stats.nObs,
+      nVars: stats.nVars,
+      storagePath: dir,
+      runUid,
+      description: typeof manifest.meta.description === 'string' ? manifest.meta.description : null,
+    });
+  }
+  return latest;
+}
+
+/** The store's registry record (reconciled with its folder) and its folder. */
+export async function resolveStore(registry: Registry, key: string): Promise<{ store: ArtifactRecord; dir: string }> {
+  const found = registry.findArtifact(key);
+  if (!found || found.kind !== 'store') {
+    throw new CellarError('not_found', `There is no store called ${key}. Run "cellar list" to see the stores.`);
+  }
+  const store = await reconcileStore(registry, found);
+  return { store, dir: store.storagePath };
+}
