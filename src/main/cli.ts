@@ -16,6 +16,13 @@ interface CommandModule {
 /** Commands load lazily so `cellar inspect` never pays for SQLite or Arrow. */
 const COMMANDS: Record<string, () => Promise<CommandModule>> = {
   inspect: () => import('./cli/commands/inspect'),
+  import: () => import('./cli/commands/import'),
+  concat: () => import('./cli/commands/concat'),
+  query: () => import('./cli/commands/query'),
+  versions: () => import('./cli/commands/versions'),
+  verify: () => import('./cli/commands/verify'),
+  list: () => import('./cli/commands/list'),
+  serve: () => import('./cli/commands/serve'),
 };
 
 interface Io {

@@ -53,7 +53,11 @@ export interface DataFrame {
   columns: { name: string; column: Column }[];
 }
 
-/** A block of consecutive rows in CSR form. indptr is relative to this block (indptr[0] = 0). */
+/**
+ * A block of consecutive rows in CSR form. indptr is relative to this block
+ * (indptr[0] = 0); column indices ascend within each row; explicit zeros
+ * stored in the file are kept.
+ */
 export interface CsrBlock {
   rowStart: number;
   nRows: number;
@@ -111,6 +115,8 @@ export type UnsValue =
   | { kind: 'matrix'; handle: MatrixHandle }
   | { kind: 'dense'; shape: number[]; values: NumericArray | (string | null)[] }
   | { kind: 'recarray'; fields: { name: string; column: Column }[] }
+  /** 1-d arrays that need more than a typed array: categoricals, nullable arrays, bools. */
+  | { kind: 'column'; column: Column }
   | { kind: 'skipped'; encoding: string; reason: string };
 
 export interface RawHandle {

@@ -45,7 +45,7 @@ export function stringAt(column: Column, i: number): string | null {
     case 'numeric': {
       const v = column.values[i]!;
       if (typeof v === 'number' && Number.isNaN(v)) return null;
-      return String(v);
+      return column.dtype === 'float32' ? float32ToString(v as number) : String(v);
     }
     case 'bool':
       return column.values[i] ? 'True' : 'False';
@@ -256,4 +256,14 @@ export function takeRows(column: Column, idx: ArrayLike<number>): Column {
     case 'category':
       return { kind: 'category', codes: takeTyped(column.codes), categories: column.categories, ordered: column.ordered };
   }
+}
+
+/** The shortest decimal that reads back as the same float32 (as numpy prints it). */
+export function float32ToString(v: number): string {
+  if (!Number.isFinite(v) || Number.isInteger(v)) return String(v);
+  for (let p = 1; p <= 9; p++) {
+    const s = v.toPrecision(p);
+    if (Math.fround(Number(s)) === v) return String(Number(s));
+  }
+  return String(v);
 }

@@ -2,7 +2,7 @@
 // how a committed version becomes a registry artifact version (size, n_files,
 // lamindb md5-d hash), and reconciliation of versions committed by a process that
 // died before it could register them (SPEC §4 commit order).
-import { existsSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CellarError } from '../../../shared/errors';
 import { hashFile, hashFolder } from '../../registry/hash';
@@ -23,8 +23,11 @@ export interface VersionStats {
 
 /** Per-file lamindb hashes of one version, cached beside its manifest (computed once per file). */
 function hashesPath(dir: string, version: number): string {
-  return join(dir, MANIFEST_DIR, manifestFileName(version).replace(/\.json$/, '.hashes.json'));
+  return join(dir, HASH_CACHE_DIR, manifestFileName(version));
 }
+
+/** Beside, not inside, the store's own folders: a cache that verify and compact may ignore. */
+export const HASH_CACHE_DIR = 'hash-cache';
 
 /**
  * Size, file count and lamindb `md5-d` hash of one version: the folder hash over the
@@ -48,6 +51,7 @@ export async function versionStats(dir: string, version: number, measurement?: s
     hashes[name] = cached[name] ?? (await hashFile(path)).hash;
   }
   if (!existsSync(cachePath)) {
+    mkdirSync(join(dir, HASH_CACHE_DIR), { recursive: true });
     writeFileSync(`${cachePath}.tmp`, JSON.stringify(hashes));
     renameSync(`${cachePath}.tmp`, cachePath);
   }
@@ -104,4 +108,19 @@ export async function resolveStore(registry: Registry, key: string): Promise<{ s
   }
   const store = await reconcileStore(registry, found);
   return { store, dir: store.storagePath };
+}
+
+/** Bytes on disk of a store folder (all versions; shared files counted once). */
+export function storeDiskUsage(dir: string): number {
+  let total = 0;
+  const walk = (d: string) => {
+    if (!existsSync(d)) return;
+    for (const entry of readdirSync(d, { withFileTypes: true })) {
+      const p = join(d, entry.name);
+      if (entry.isDirectory()) walk(p);
+      else total += statSync(p).size;
+    }
+  };
+  walk(dir);
+  return total;
 }

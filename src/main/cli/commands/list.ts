@@ -1,0 +1,45 @@
+import type { CommandSpec } from '../args';
+import type { CommandContext, CommandOutput } from '../context';
+import { withRegistry } from '../registry';
+import { storeDiskUsage } from '../../engine/ops/store-registry';
+
+export const spec: CommandSpec = {
+  name: 'list',
+  summary: 'List collections, h5ad artifacts and stores in the home, with their sizes.',
+  usage: 'cellar list [--json]',
+  flags: {},
+  positionals: [0, 0],
+};
+
+export function formatBytes(n: number): string {
+  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
+  let v = n;
+  let u = 0;
+  while (v >= 1000 && u < units.length - 1) {
+    v /= 1000;
+    u++;
+  }
+  return `${u === 0 ? v : v.toFixed(1)} ${units[u]}`;
+}
+
+export async function run(ctx: CommandContext): Promise<CommandOutput> {
+  return withRegistry(ctx, async (registry) => {
+    const listing = registry.list();
+    const stores = listing.stores.map((s) => ({ ...s, diskBytes: storeDiskUsage(s.storagePath) }));
+    const json = {
+      collections: listing.collections.map((c) => ({ uid: c.uid, key: c.key, description: c.description, n_artifacts: c.nArtifacts, size: c.size, hash: c.hash, created_at: c.createdAt })),
+      artifacts: listing.artifacts.map((a) => ({ uid: a.uid, key: a.key, kind: a.kind, size: a.size, hash: a.hash, n_observations: a.nObservations, version: a.version, is_link: a.isLink, storage_path: a.storagePath, created_at: a.createdAt })),
+      stores: stores.map((s) => ({ uid: s.uid, key: s.key, version: s.version, n_versions: s.nVersions, n_observations: s.nObservations, n_vars: s.nVars, size: s.size, disk_bytes: s.diskBytes, hash: s.hash, created_at: s.createdAt })),
+    };
+    const lines: string[] = ['Collections:'];
+    for (const c of json.collections) lines.push(`  ${c.key}  ${c.n_artifacts} file(s)  ${formatBytes(c.size)}`);
+    if (!json.collections.length) lines.push('  (none)');
+    lines.push('Artifacts:');
+    for (const a of json.artifacts) lines.push(`  ${a.key}  ${a.uid}  ${a.n_observations ?? '?'} cells  ${formatBytes(a.size)}${a.is_link ? '  (linked)' : ''}`);
+    if (!json.artifacts.length) lines.push('  (none)');
+    lines.push('Stores:');
+    for (const s of json.stores) lines.push(`  ${s.key}  v${s.version} of ${s.n_versions}  ${s.n_observations ?? 0} cells × ${s.n_vars ?? 0} genes  latest ${formatBytes(s.size)}, on disk ${formatBytes(s.disk_bytes)}`);
+    if (!json.stores.length) lines.push('  (none)');
+    return { json, text: lines.join('\n') };
+  });
+}

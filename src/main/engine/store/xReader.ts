@@ -1,0 +1,450 @@
+// Reads rows or columns of an X layer from its row-chunked fragments. The chunk index
+// (a small companion file per fragment) says where each chunk's buffers are, so a row read
+// touches only the chunks holding those rows and decompresses them straight into scratch
+// buffers, bypassing Arrow's general reader.
+import * as fs from 'node:fs';
+import { join } from 'node:path';
+import { tableFromIPC, type Data } from 'apache-arrow';
+import { CellarError } from '../../../shared/errors';
+import type { CsrBlock, NumericArray, NumericDtype } from '../h5ad/types';
+import { decompressBuffer, registerArrowCodecs } from './codecs';
+import { allocateTyped, bytesPerElement, isBigIntDtype, viewTyped } from './dtypes';
+import type { LayerEntry, XFragment } from './manifest';
+
+/** A CSR matrix; also a CsrBlock starting at row 0, so it can be written out directly. */
+export interface CsrMatrix extends CsrBlock {
+  shape: [number, number];
+}
+
+/** A CSC matrix: column j's entries are indices/data[indptr[j] .. indptr[j+1]). */
+export interface CscMatrix {
+  shape: [number, number];
+  indptr: Int32Array | Float64Array;
+  /** Row (obs joinid) of each entry, ascending within a column. */
+  indices: Int32Array;
+  data: NumericArray;
+}
+
+interface ChunkIndex {
+  fragment: XFragment;
+  chunkRowStart: Float64Array;
+  chunkRows: Int32Array;
+  indexOffset: Float64Array;
+  indexLength: Float64Array;
+  valueOffset: Float64Array;
+  valueLength: Float64Array;
+  /** Cumulative nnz of the fragment's rows (length nRows + 1). */
+  rowPrefix: Float64Array;
+}
+
+const MAX_READ_BYTES = 32 << 20;
+// Chunks this close on disk are read together (one read beats two small ones).
+const MAX_READ_GAP = 1 << 20;
+
+function numbers(data: readonly Data[], length: number): Float64Array {
+  const out = new Float64Array(length);
+  let at = 0;
+  for (const chunk of data) {
+    const values = (chunk.values as ArrayLike<number | bigint>) ?? [];
+    for (let i = 0; i < chunk.length; i++) out[at++] = Number(values[chunk.offset + i]);
+  }
+  return out;
+}
+
+/** Growable scratch memory, always starting at an aligned offset. */
+class Scratch {
+  private bytes = new Uint8Array(1 << 16);
+  get(size: number): Uint8Array {
+    if (this.bytes.byteLength < size) this.bytes = new Uint8Array(Math.max(size, this.bytes.byteLength * 2));
+    return this.bytes;
+  }
+}
+
+export class XLayerReader {
+  private readonly indexes = new Map<string, ChunkIndex>();
+  private readonly descriptors = new Map<string, number>();
+  private readonly readBuffer = new Scratch();
+  private readonly indexScratch = new Scratch();
+  private readonly valueScratch = new Scratch();
+
+  constructor(
+    private readonly dir: string,
+    /** e.g. "ms/RNA/X/data", for messages. */
+    private readonly label: string,
+    private readonly layer: LayerEntry,
+    private readonly nObs: number,
+    private readonly nVars: number,
+  ) {
+    registerArrowCodecs();
+  }
+
+  get dtype(): NumericDtype {
+    return this.layer.dtype;
+  }
+
+  close(): void {
+    for (const fd of this.descriptors.values()) fs.closeSync(fd);
+    this.descriptors.clear();
+  }
+
+  private descriptor(file: string): number {
+    let fd = this.descriptors.get(file);
+    if (fd === undefined) {
+      try {
+        fd = fs.openSync(join(this.dir, file), 'r');
+      } catch (err) {
+        throw new CellarError('not_found', `${this.label}: store file ${file} is missing (${(err as Error).message}).`);
+      }
+      this.descriptors.set(file, fd);
+    }
+    return fd;
+  }
+
+  private readAt(file: string, position: number, length: number): Uint8Array {
+    const buffer = this.readBuffer.get(length);
+    const fd = this.descriptor(file);
+    let done = 0;
+    while (done < length) {
+      const got = fs.readSync(fd, buffer, done, length - done, position + done);
+      if (got === 0) throw new CellarError('bad_element', `${this.label}: store file ${file} is shorter than its index says.`);
+      done += got;
+    }
+    return buffer;
+  }
+
+  private chunkIndex(fragment: XFragment): ChunkIndex {
+    const cached = this.indexes.get(fragment.indexFile);
+    if (cached) return cached;
+    let table;
+    try {
+      table = tableFromIPC(fs.readFileSync(join(this.dir, fragment.indexFile)));
+    } catch (err) {
+      if (err instanceof CellarError) throw err;
+      throw new CellarError('bad_element', `${this.label}: chunk index ${fragment.indexFile} cannot be read (${(err as Error).message}).`);
+    }
+    const n = table.numRows;
+    if (n !== fragment.nChunks) throw new CellarError('bad_element', `${this.label}: chunk index ${fragment.indexFile} does not match its fragment.`);
+    const column = (name: string) => {
+      const vector = table.getChild(name);
+      if (!vector) throw new CellarError('bad_element', `${this.label}: chunk index ${fragment.indexFile} lacks ${name}.`);
+      return vector;
+    };
+    const rowPrefix = new Float64Array(fragment.nRows + 1);
+    let row = 0;
+    for (const chunk of column('row_nnz').data) {
+      const child = chunk.children[0];
+      const offsets = chunk.valueOffsets as Int32Array;
+      const counts = child.values as Uint32Array;
+      for (let i = offsets[chunk.offset]; i < offsets[chunk.offset + chunk.length]; i++) {
+        rowPrefix[row + 1] = rowPrefix[row] + counts[child.offset + i];
+        row++;
+      }
+    }
+    if (row !== fragment.nRows || rowPrefix[row] !== fragment.nnz) {
+      throw new CellarError('bad_element', `${this.label}: chunk index ${fragment.indexFile} does not match its fragment.`);
+    }
+    const index: ChunkIndex = {
+      fragment,
+      chunkRowStart: numbers(column('row_start').data, n),
+      chunkRows: Int32Array.from(numbers(column('n_rows').data, n)),
+      indexOffset: numbers(column('indices_offset').data, n),
+      indexLength: numbers(column('indices_length').data, n),
+      valueOffset: numbers(column('values_offset').data, n),
+      valueLength: numbers(column('values_length').data, n),
+      rowPrefix,
+    };
+    for (let c = 0; c < n; c++) {
+      const expectedRows = Math.min(fragment.chunkRows, fragment.nRows - c * fragment.chunkRows);
+      if (index.chunkRowStart[c] !== fragment.rowStart + c * fragment.chunkRows || index.chunkRows[c] !== expectedRows) {
+        throw new CellarError('bad_element', `${this.label}: chunk index ${fragment.indexFile} has irregular chunks.`);
+      }
+    }
+    this.indexes.set(fragment.indexFile, index);
+    return index;
+  }
+
+  /** Decodes one stored buffer (at `at` in `bytes`) of `size` uncompressed bytes into aligned memory. */
+  private decodeBuffer(fragment: XFragment, bytes: Uint8Array, at: number, length: number, size: number, scratch: Scratch): Uint8Array {
+    if (size === 0) return scratch.get(0);
+    if (fragment.codec === 'none') return bytes.subarray(at, at + size);
+    const prefix = new DataView(bytes.buffer, bytes.byteOffset + at, 8).getBigInt64(0, true);
+    const body = bytes.subarray(at + 8, at + length);
+    if (prefix === -1n) return body;
+    if (Number(prefix) !== size) throw new CellarError('bad_element', `${this.label}: a chunk of ${fragment.file} has the wrong size.`);
+    return decompressBuffer(fragment.codec, body, size, scratch.get(size));
+  }
+
+  /** Fragments in row order with the rows each covers. */
+  private fragmentsByRow(): XFragment[] {
+    return [...this.layer.fragments].sort((a, b) => a.rowStart - b.rowStart);
+  }
+
+  /**
+   * Rows `joinids` (any order; ascending is fastest) as CSR with column indices = var joinids.
+   * Rows no fragment covers (cells added without this layer) are empty.
+   */
+  readRows(joinids: ArrayLike<number>): CsrMatrix {
+    const n = joinids.length;
+    let sorted = true;
+    for (let i = 0; i < n; i++) {
+      const row = joinids[i];
+      if (!(row >= 0 && row < this.nObs) || !Number.isInteger(row)) {
+        throw new CellarError('bad_element', `${this.label}: obs joinid ${row} is outside 0..${this.nObs - 1}.`);
+      }
+      if (i > 0 && row < joinids[i - 1]) sorted = false;
+    }
+    let order: Int32Array | null = null;
+    if (!sorted) {
+      order = Int32Array.from({ length: n }, (_, i) => i);
+      order.sort((a, b) => joinids[a] - joinids[b]);
+    }
+    const rowAt = (i: number) => joinids[order ? order[i] : i];
+    const fragments = this.fragmentsByRow();
+    // Pass 1: each requested row's nnz, from the chunk indexes alone.
+    const rowNnz = new Float64Array(n);
+    const rowFragment = new Int32Array(n).fill(-1);
+    let f = 0;
+    for (let i = 0; i < n; i++) {
+      const row = rowAt(i);
+      while (f < fragments.length && fragments[f].rowStart + fragments[f].nRows <= row) f++;
+      if (f === fragments.length) break;
+      const fragment = fragments[f];
+      if (row < fragment.rowStart) continue;
+      const index = this.chunkIndex(fragment);
+      const local = row - fragment.rowStart;
+      rowNnz[order ? order[i] : i] = index.rowPrefix[local + 1] - index.rowPrefix[local];
+      rowFragment[i] = f;
+    }
+    let total = 0;
+    for (let i = 0; i < n; i++) total += rowNnz[i];
+    const indptr = total < 2 ** 31 ? new Int32Array(n + 1) : new Float64Array(n + 1);
+    for (let i = 0; i < n; i++) indptr[i + 1] = indptr[i] + rowNnz[i];
+    const indices = new Int32Array(total);
+    const data = allocateTyped(this.layer.dtype, total);
+    // Pass 2: decode the chunks that hold requested rows, fragment by fragment.
+    let i = 0;
+    while (i < n) {
+      if (rowFragment[i] < 0) {
+        i++;
+        continue;
+      }
+      let end = i;
+      while (end < n && rowFragment[end] === rowFragment[i]) end++;
+      this.readFragmentRows(fragments[rowFragment[i]], rowAt, order, i, end, indptr, indices, data);
+      i = end;
+    }
+    return { rowStart: 0, nRows: n, nCols: this.nVars, shape: [n, this.nVars], indptr, indices, data };
+  }
+
+  private readFragmentRows(
+    fragment: XFragment,
+    rowAt: (i: number) => number,
+    order: Int32Array | null,
+    from: number,
+    to: number,
+    indptr: Int32Array | Float64Array,
+    outIndices: Int32Array,
+    outData: NumericArray,
+  ): void {
+    const index = this.chunkIndex(fragment);
+    const R = fragment.chunkRows;
+    const indexWidth = bytesPerElement(fragment.indexDtype);
+    const valueWidth = bytesPerElement(fragment.storedDtype);
+    let i = from;
+    while (i < to) {
+      // A run of touched chunks that are close on disk is read at once.
+      const firstChunk = Math.floor((rowAt(i) - fragment.rowStart) / R);
+      const readStart = index.indexOffset[firstChunk];
+      let lastChunk = firstChunk;
+      let j = i;
+      while (j < to) {
+        const chunk = Math.floor((rowAt(j) - fragment.rowStart) / R);
+        if (chunk !== lastChunk) {
+          const gap = index.indexOffset[chunk] - (index.valueOffset[lastChunk] + index.valueLength[lastChunk]);
+          const size = index.valueOffset[chunk] + index.valueLength[chunk] - readStart;
+          if (gap > MAX_READ_GAP || size > MAX_READ_BYTES) break;
+          lastChunk = chunk;
+        }
+        j++;
+      }
+      const readEnd = index.valueOffset[lastChunk] + index.valueLength[lastChunk];
+      const bytes = this.readAt(fragment.file, readStart, readEnd - readStart);
+      while (i < j) {
+        const chunk = Math.floor((rowAt(i) - fragment.rowStart) / R);
+        const chunkFirstRow = chunk * R;
+        const chunkNnz = index.rowPrefix[chunkFirstRow + index.chunkRows[chunk]] - index.rowPrefix[chunkFirstRow];
+        const idxBytes = this.decodeBuffer(fragment, bytes, index.indexOffset[chunk] - readStart, index.indexLength[chunk], chunkNnz * indexWidth, this.indexScratch);
+        const valBytes = this.decodeBuffer(fragment, bytes, index.valueOffset[chunk] - readStart, index.valueLength[chunk], chunkNnz * valueWidth, this.valueScratch);
+        const storedIndices = viewTyped(fragment.indexDtype, idxBytes, chunkNnz) as Uint16Array | Uint32Array;
+        const storedValues = viewTyped(fragment.storedDtype, valBytes, chunkNnz);
+        for (; i < j; i++) {
+          const local = rowAt(i) - fragment.rowStart;
+          if (Math.floor(local / R) !== chunk) break;
+          const start = index.rowPrefix[local] - index.rowPrefix[chunkFirstRow];
+          const count = index.rowPrefix[local + 1] - index.rowPrefix[local];
+          const outAt = indptr[order ? order[i] : i];
+          if (storedIndices instanceof Uint16Array) undeltaUint16(storedIndices, start, count, outIndices, outAt);
+          else undeltaUint32(storedIndices, start, count, outIndices, outAt);
+          copyConverted(storedValues, start, outData, outAt, count);
+        }
+      }
+    }
+  }
+
+  /**
+   * Columns `varJoinids` over every obs row, as CSC (column j = varJoinids[j]).
+   * Scans every chunk's column indices; values are decompressed only for chunks with a hit.
+   */
+  readColumns(varJoinids: ArrayLike<number>): CscMatrix {
+    const g = varJoinids.length;
+    let width = this.nVars;
+    for (const fragment of this.layer.fragments) width = Math.max(width, fragment.nCols);
+    const slot = new Int32Array(width).fill(-1);
+    const duplicateOf = new Int32Array(g).fill(-1);
+    for (let j = 0; j < g; j++) {
+      const v = varJoinids[j];
+      if (!(v >= 0 && v < this.nVars) || !Number.isInteger(v)) {
+        throw new CellarError('bad_element', `${this.label}: var joinid ${v} is outside 0..${this.nVars - 1}.`);
+      }
+      if (slot[v] >= 0) duplicateOf[j] = slot[v];
+      else slot[v] = j;
+    }
+    const rows = Array.from({ length: g }, () => new GrowableInt32());
+    const values = Array.from({ length: g }, () => new GrowableTyped(this.layer.dtype));
+    const hitColumn = new GrowableInt32();
+    const hitPosition = new GrowableInt32();
+    const hitRow = new GrowableInt32();
+    for (const fragment of this.fragmentsByRow()) {
+      const index = this.chunkIndex(fragment);
+      const R = fragment.chunkRows;
+      const indexWidth = bytesPerElement(fragment.indexDtype);
+      const valueWidth = bytesPerElement(fragment.storedDtype);
+      let chunk = 0;
+      while (chunk < fragment.nChunks) {
+        const readStart = index.indexOffset[chunk];
+        let last = chunk;
+        while (last + 1 < fragment.nChunks && index.valueOffset[last + 1] + index.valueLength[last + 1] - readStart <= MAX_READ_BYTES) last++;
+        const bytes = this.readAt(fragment.file, readStart, index.valueOffset[last] + index.valueLength[last] - readStart);
+        for (; chunk <= last; chunk++) {
+          const firstRow = chunk * R;
+          const nRows = index.chunkRows[chunk];
+          const base = index.rowPrefix[firstRow];
+          const chunkNnz = index.rowPrefix[firstRow + nRows] - base;
+          if (chunkNnz === 0) continue;
+          const idxBytes = this.decodeBuffer(fragment, bytes, index.indexOffset[chunk] - readStart, index.indexLength[chunk], chunkNnz * indexWidth, this.indexScratch);
+          const storedIndices = viewTyped(fragment.indexDtype, idxBytes, chunkNnz) as Uint16Array | Uint32Array;
+          hitColumn.length = 0;
+          hitPosition.length = 0;
+          hitRow.length = 0;
+          let k = 0;
+          for (let r = 0; r < nRows; r++) {
+            const end = index.rowPrefix[firstRow + r + 1] - base;
+            let column = 0;
+            for (; k < end; k++) {
+              column += storedIndices[k];
+              const j = slot[column];
+              if (j >= 0) {
+                hitColumn.push(j);
+                hitPosition.push(k);
+                hitRow.push(fragment.rowStart + firstRow + r);
+              }
+            }
+          }
+          if (hitColumn.length === 0) continue;
+          const valBytes = this.decodeBuffer(fragment, bytes, index.valueOffset[chunk] - readStart, index.valueLength[chunk], chunkNnz * valueWidth, this.valueScratch);
+          const storedValues = viewTyped(fragment.storedDtype, valBytes, chunkNnz);
+          for (let h = 0; h < hitColumn.length; h++) {
+            const j = hitColumn.values[h];
+            rows[j].push(hitRow.values[h]);
+            values[j].pushFrom(storedValues, hitPosition.values[h]);
+          }
+        }
+      }
+    }
+    for (let j = 0; j < g; j++) {
+      if (duplicateOf[j] >= 0) {
+        rows[j] = rows[duplicateOf[j]];
+        values[j] = values[duplicateOf[j]];
+      }
+    }
+    let total = 0;
+    for (let j = 0; j < g; j++) total += rows[j].length;
+    const indptr = total < 2 ** 31 ? new Int32Array(g + 1) : new Float64Array(g + 1);
+    const indices = new Int32Array(total);
+    const data = allocateTyped(this.layer.dtype, total);
+    for (let j = 0; j < g; j++) {
+      indptr[j + 1] = indptr[j] + rows[j].length;
+      indices.set(rows[j].values.subarray(0, rows[j].length), indptr[j]);
+      (data as Float64Array).set(values[j].view() as Float64Array, indptr[j]);
+    }
+    return { shape: [this.nObs, g], indptr, indices, data };
+  }
+}
+
+class GrowableInt32 {
+  values = new Int32Array(256);
+  length = 0;
+  push(value: number): void {
+    if (this.length === this.values.length) {
+      const bigger = new Int32Array(this.values.length * 2);
+      bigger.set(this.values);
+      this.values = bigger;
+    }
+    this.values[this.length++] = value;
+  }
+}
+
+class GrowableTyped {
+  private values: NumericArray;
+  private length = 0;
+  private readonly big: boolean;
+  constructor(private readonly dtype: NumericDtype) {
+    this.values = allocateTyped(dtype, 256);
+    this.big = isBigIntDtype(dtype);
+  }
+  pushFrom(source: NumericArray, at: number): void {
+    if (this.length === this.values.length) {
+      const bigger = allocateTyped(this.dtype, this.values.length * 2);
+      (bigger as Float64Array).set(this.values as Float64Array);
+      this.values = bigger;
+    }
+    const value = source[at];
+    if (this.big) (this.values as BigInt64Array)[this.length++] = typeof value === 'bigint' ? value : BigInt(value);
+    else (this.values as Float64Array)[this.length++] = Number(value);
+  }
+  view(): NumericArray {
+    return this.values.subarray(0, this.length);
+  }
+}
+
+// One function per index width keeps each loop monomorphic (fast typed-array access).
+function undeltaUint16(source: Uint16Array, from: number, count: number, target: Int32Array, to: number): void {
+  let column = 0;
+  for (let k = 0; k < count; k++) {
+    column += source[from + k];
+    target[to + k] = column;
+  }
+}
+
+function undeltaUint32(source: Uint32Array, from: number, count: number, target: Int32Array, to: number): void {
+  let column = 0;
+  for (let k = 0; k < count; k++) {
+    column += source[from + k];
+    target[to + k] = column;
+  }
+}
+
+/** Copies `count` stored values into the output dtype (exact: the stored type is narrower). */
+function copyConverted(source: NumericArray, from: number, target: NumericArray, to: number, count: number): void {
+  const sourceBig = source instanceof BigInt64Array || source instanceof BigUint64Array;
+  const targetBig = target instanceof BigInt64Array || target instanceof BigUint64Array;
+  if (sourceBig === targetBig) {
+    const s = source as Float64Array;
+    const t = target as Float64Array;
+    for (let k = 0; k < count; k++) t[to + k] = s[from + k];
+  } else if (targetBig) {
+    for (let k = 0; k < count; k++) (target as BigInt64Array)[to + k] = BigInt((source as Float64Array)[from + k]);
+  } else {
+    for (let k = 0; k < count; k++) (target as Float64Array)[to + k] = Number((source as BigInt64Array)[from + k]);
+  }
+}
