@@ -18,6 +18,7 @@ const COMMANDS: Record<string, () => Promise<CommandModule>> = {
   inspect: () => import('./cli/commands/inspect'),
   import: () => import('./cli/commands/import'),
   concat: () => import('./cli/commands/concat'),
+  append: () => import('./cli/commands/append'),
   query: () => import('./cli/commands/query'),
   versions: () => import('./cli/commands/versions'),
   verify: () => import('./cli/commands/verify'),

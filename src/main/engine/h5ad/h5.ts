@@ -61,6 +61,10 @@ export const H5T = {
 /** The last "in Function(): reason" line of an HDF5 error stack: the most specific cause. */
 export function h5ErrorReason(err: unknown): string {
   const message = err instanceof Error ? err.message : String(err);
+  // A trap inside the HDF5 library itself (abort, out-of-bounds access) only happens on damaged data.
+  if (err instanceof WebAssembly.RuntimeError || message.startsWith('Aborted(')) {
+    return 'the data is damaged (the HDF5 library stopped while decoding it)';
+  }
   const reasons = [...message.matchAll(/#\d+:.*? in [\w.]+\(\): (.+)$/gm)].map((m) => m[1].trim());
   if (reasons.length) return reasons[reasons.length - 1];
   const firstLine = message.split('\n').find((line) => line.trim()) ?? message;

@@ -333,13 +333,15 @@ async function* cscRowBlocks(ctx: ReadContext, parts: SparseParts, options: Reso
         const count = bucketCounts[b];
         if (count === 0) continue;
         const from = offsets[b];
+        const segment = [
+          bytesOf(sortedRows.subarray(from, from + count)),
+          bytesOf(sortedCols.subarray(from, from + count)),
+          bytesOf(sortedValues.subarray(from, from + count)),
+        ];
         const fd = openSync(bucketFile(b), 'a');
         try {
-          writevSync(fd, [
-            bytesOf(sortedRows.subarray(from, from + count)),
-            bytesOf(sortedCols.subarray(from, from + count)),
-            bytesOf(sortedValues.subarray(from, from + count)),
-          ]);
+          const expected = segment.reduce((sum, part) => sum + part.length, 0);
+          if (writevSync(fd, segment) !== expected) throw new Error('short write to a temporary transpose file');
         } finally {
           closeSync(fd);
         }

@@ -203,7 +203,7 @@ export function toWorkingBlock(block: CsrMatrix | CsrRowBlock, normalize: boolea
   if (source instanceof BigInt64Array || source instanceof BigUint64Array) {
     for (let t = 0; t < nnz; t++) data[t] = Number(source[first + t]);
   } else {
-    for (let t = 0; t < nnz; t++) data[t] = source[first + t];
+    data.set(source.subarray(first, first + nnz)); // converts natively, whatever the source dtype
   }
   const out: CsrMatrix = { nRows, nCols: block.nCols, indptr, indices, data };
   if (normalize) normalizeRowsInPlace(out);

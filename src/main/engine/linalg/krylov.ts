@@ -6,8 +6,8 @@
 // pass j searches the span of {V₀, GV₀, …, GʲV₀}, which converges far faster per product than
 // plain subspace (power) iteration with the same work. Since every G·Vⱼ is kept, the projected
 // matrix H = VᵀGV = VᵀW costs no extra product; its eigenpairs (θ, y) give Ritz pairs
-// (θ, V·y) whose residual ‖W·y − θ·V·y‖ is exact, so passes stop once every wanted pair's
-// residual is below `tolerance`·θ_max.
+// (θ, V·y) with residual ‖W·y − θ·V·y‖² = yᵀ(WᵀW)y − θ², so passes stop once every wanted
+// pair's residual is below `tolerance`·θ_max (meaningful down to about 1e-7).
 import { orthonormalizeBlock, symmetricEigen, type DenseBlock } from './dense';
 import type { Random } from './random';
 
@@ -46,8 +46,9 @@ export async function blockKrylovEigen(
   const { dimension: n, count, random } = options;
   const blocks: DenseBlock[] = [];
   const images: DenseBlock[] = [];
-  // projected[i][j] = Vᵢᵀ·Wⱼ (widthᵢ × widthⱼ), filled as blocks arrive.
+  // projected[i][j] = Vᵢᵀ·Wⱼ and imageGram[i][j] = Wᵢᵀ·Wⱼ (widthᵢ × widthⱼ), filled as blocks arrive.
   const projected: Float64Array[][] = [];
+  const imageGram: Float64Array[][] = [];
   let basisSize = 0;
 
   let width = Math.min(options.blockSize, n);
@@ -61,18 +62,29 @@ export async function blockKrylovEigen(
     blocks.push({ values: v, width });
     images.push({ values: w, width });
     projected.push([]);
+    imageGram.push([]);
     for (let i = 0; i <= latest; i++) {
       projected[i][latest] = crossProduct(blocks[i], images[latest], n);
-      if (i < latest) projected[latest][i] = crossProduct(blocks[latest], images[i], n);
+      projected[latest][i] = crossProduct(blocks[latest], images[i], n);
+      imageGram[i][latest] = crossProduct(images[i], images[latest], n);
+      imageGram[latest][i] = transpose(imageGram[i][latest], images[i].width, width);
     }
     basisSize += width;
     options.onPass?.(pass, options.maxPasses);
 
     const exhausted = basisSize >= n || pass >= options.maxPasses;
     if (basisSize >= options.minBasisSize || exhausted) {
-      const ritz = ritzPairs(blocks, images, projected, basisSize, count, n);
-      if (ritz.maxResidual <= options.tolerance || exhausted) {
-        return { ...ritz, passes: pass, converged: ritz.maxResidual <= options.tolerance || basisSize >= n };
+      const ritz = ritzValues(blocks, projected, imageGram, basisSize, count);
+      const converged = ritz.maxResidual <= options.tolerance || basisSize >= n;
+      if (converged || exhausted) {
+        const wanted = ritz.values.length;
+        return {
+          values: ritz.values,
+          vectors: combine(blocks, ritz.coefficients, basisSize, wanted, n),
+          passes: pass,
+          converged,
+          maxResidual: ritz.maxResidual,
+        };
       }
     }
 
@@ -102,26 +114,38 @@ function crossProduct(a: DenseBlock, b: DenseBlock, n: number): Float64Array {
   return out;
 }
 
-function ritzPairs(
-  blocks: DenseBlock[],
-  images: DenseBlock[],
-  projected: Float64Array[][],
-  size: number,
-  count: number,
-  n: number,
-): Omit<BlockKrylovResult, 'passes' | 'converged'> {
-  const h = new Float64Array(size * size);
+function transpose(m: Float64Array, rows: number, cols: number): Float64Array {
+  const out = new Float64Array(rows * cols);
+  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = m[r * cols + c];
+  return out;
+}
+
+/** Assembles the size×size matrix whose (i, j) block is blockMatrix[i][j]. */
+function assemble(blocks: DenseBlock[], blockMatrix: Float64Array[][], size: number): Float64Array {
+  const out = new Float64Array(size * size);
   let rowOffset = 0;
   for (let i = 0; i < blocks.length; i++) {
     let colOffset = 0;
     for (let j = 0; j < blocks.length; j++) {
-      const block = projected[i][j];
+      const block = blockMatrix[i][j];
       const wj = blocks[j].width;
-      for (let a = 0; a < blocks[i].width; a++) for (let b = 0; b < wj; b++) h[(rowOffset + a) * size + colOffset + b] = block[a * wj + b];
+      for (let a = 0; a < blocks[i].width; a++) for (let b = 0; b < wj; b++) out[(rowOffset + a) * size + colOffset + b] = block[a * wj + b];
       colOffset += wj;
     }
     rowOffset += blocks[i].width;
   }
+  return out;
+}
+
+/** The wanted Ritz values, their coefficient vectors (size×size, column i), and the largest relative residual. */
+function ritzValues(
+  blocks: DenseBlock[],
+  projected: Float64Array[][],
+  imageGram: Float64Array[][],
+  size: number,
+  count: number,
+): { values: Float64Array; coefficients: Float64Array; maxResidual: number } {
+  const h = assemble(blocks, projected, size);
   // VᵀGV is symmetric in exact arithmetic; average away the rounding.
   for (let a = 0; a < size; a++) {
     for (let b = a + 1; b < size; b++) {
@@ -133,19 +157,25 @@ function ritzPairs(
   const eigen = symmetricEigen(h, size);
   const wanted = Math.min(count, size);
   const values = eigen.values.slice(0, wanted);
-  const vectors = combine(blocks, eigen.vectors, size, wanted, n);
-  const imagesOfVectors = combine(images, eigen.vectors, size, wanted, n);
-
+  const m = assemble(blocks, imageGram, size);
+  const y = eigen.vectors;
   const scale = Math.max(values[0] ?? 0, 0);
   let maxResidual = 0;
   if (scale > 0) {
+    const my = new Float64Array(size);
     for (let c = 0; c < wanted; c++) {
-      let sum = 0;
-      for (let r = 0; r < n; r++) sum += (imagesOfVectors[r * wanted + c] - values[c] * vectors[r * wanted + c]) ** 2;
-      maxResidual = Math.max(maxResidual, Math.sqrt(sum) / scale);
+      my.fill(0);
+      for (let a = 0; a < size; a++) {
+        const ya = y[a * size + c];
+        for (let b = 0; b < size; b++) my[b] += m[a * size + b] * ya;
+      }
+      let quadratic = 0;
+      for (let b = 0; b < size; b++) quadratic += y[b * size + c] * my[b];
+      const residual2 = Math.max(0, quadratic - values[c] * values[c]);
+      maxResidual = Math.max(maxResidual, Math.sqrt(residual2) / scale);
     }
   }
-  return { values, vectors, maxResidual };
+  return { values, coefficients: y, maxResidual };
 }
 
 /** [B₀ B₁ …]·Y[:, 0..wanted) as an n×wanted block; Y is size×size row-major. */

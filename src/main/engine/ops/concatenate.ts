@@ -10,7 +10,7 @@ import { openH5ad } from '../h5ad/reader';
 import type { Column, CsrBlock, DataFrame, DenseHandle, H5adFile, MatrixHandle, NumericArray } from '../h5ad/types';
 import { createStoreWriter, type StoreWriter } from '../store/writer';
 import type { StoreFs } from '../store/storeFs';
-import { convertColumn, takeRows } from './convert';
+import { convertColumn, naColumn, takeRows } from './convert';
 import { describeDataset, planConcatenation, planSummary, type ConcatPlan, type DatasetInfo, type FramePlan, type IdSpace } from './plan';
 import type { ProgressFn } from './progress';
 import { storesDir, versionStats } from './store-registry';
@@ -122,7 +122,10 @@ export async function concatenateCollection(params: ConcatParams): Promise<Conca
   }
 }
 
-export function datasetMeta(members: ArtifactRecord[], firstPosition: number): { position: number; uid: string; key: string; hash: string }[] {
+/** What writing needs to know of a member file. */
+export type MemberFile = Pick<ArtifactRecord, 'uid' | 'key' | 'hash' | 'storagePath'>;
+
+export function datasetMeta(members: MemberFile[], firstPosition: number): { position: number; uid: string; key: string; hash: string }[] {
   return members.map((m, i) => ({ position: firstPosition + i, uid: m.uid, key: m.key, hash: m.hash }));
 }
 
@@ -131,7 +134,7 @@ export function datasetMeta(members: ArtifactRecord[], firstPosition: number): {
  * cellar_run_uid), new var rows, X / layers / raw.X blocks and obsm rows.
  * `firstPosition` numbers the datasets after those already in the store (append).
  */
-export async function writeDatasets(writer: StoreWriter, plan: ConcatPlan, members: ArtifactRecord[], runUid: string, firstPosition: number, params: Pick<ConcatParams, 'signal' | 'onProgress' | 'checkpoint'>, varBase?: VarBase): Promise<void> {
+export async function writeDatasets(writer: StoreWriter, plan: ConcatPlan, members: MemberFile[], runUid: string, firstPosition: number, params: Pick<ConcatParams, 'signal' | 'onProgress' | 'checkpoint'>, varBase?: VarBase): Promise<void> {
   const measurement = plan.measurement;
   const totalRows = plan.nObs * (1 + plan.layers.length + (plan.raw?.X ? 1 : 0));
   let rowsDone = 0;
@@ -189,11 +192,14 @@ function convertFrame(frame: DataFrame, fp: FramePlan, d: number, where: string)
   const byName = new Map(frame.columns.map((c) => [c.name, c.column]));
   return fp.fields.map((field, i) => {
     const source = fp.sources[d]![i]!;
-    return { name: field.name, column: convertColumn(byName.get(source.sourceName)!, field, `${where}/${source.sourceName}`) };
+    const column = byName.get(source.sourceName);
+    // A column the dataset lacks (append --fill-missing) is all NA.
+    if (!column) return { name: field.name, column: naColumn(field, frame.index.length) };
+    return { name: field.name, column: convertColumn(column, field, `${where}/${source.sourceName}`) };
   });
 }
 
-async function writeVar(writer: StoreWriter, measurement: string, fp: FramePlan, ids: IdSpace, members: ArtifactRecord[], element: string, base?: { existing: number }): Promise<void> {
+async function writeVar(writer: StoreWriter, measurement: string, fp: FramePlan, ids: IdSpace, members: MemberFile[], element: string, base?: { existing: number }): Promise<void> {
   const existing = base?.existing ?? 0;
   // Genes new to the store, grouped by the dataset that introduced them (first-seen order).
   for (const [d, member] of members.entries()) {
@@ -213,7 +219,7 @@ async function writeVar(writer: StoreWriter, measurement: string, fp: FramePlan,
   }
 }
 
-async function writeVarm(writer: StoreWriter, plan: ConcatPlan, members: ArtifactRecord[]): Promise<void> {
+async function writeVarm(writer: StoreWriter, plan: ConcatPlan, members: MemberFile[]): Promise<void> {
   const nGenes = plan.varIds.ids.length;
   for (const { name, width } of plan.varm) {
     const out = new Float64Array(nGenes * width);

@@ -267,3 +267,25 @@ export function float32ToString(v: number): string {
   }
   return String(v);
 }
+
+/** A column of `n` missing values of the target type (for --fill-missing). */
+export function naColumn(target: FieldSchema, n: number): Column {
+  switch (target.dtype) {
+    case 'float32':
+      return { kind: 'numeric', dtype: 'float32', values: new Float32Array(n).fill(NaN) };
+    case 'float64':
+      return { kind: 'numeric', dtype: 'float64', values: new Float64Array(n).fill(NaN) };
+    case 'string':
+      return { kind: 'string', values: new Array<string | null>(n).fill(null) };
+    case 'nullable-string':
+      return { kind: 'nullable-string', values: new Array<string>(n).fill(''), mask: new Uint8Array(n).fill(1) };
+    case 'nullable-bool':
+      return { kind: 'nullable-bool', values: new Uint8Array(n), mask: new Uint8Array(n).fill(1) };
+    case 'nullable-int':
+      return { kind: 'nullable-int', dtype: target.intDtype ?? 'int64', values: allocNumeric(target.intDtype ?? 'int64', n), mask: new Uint8Array(n).fill(1) };
+    case 'category':
+      return convertColumn({ kind: 'string', values: new Array<string | null>(n).fill(null) }, target, 'NA');
+    default:
+      throw new CellarError('dtype_clash', `A ${target.dtype} column cannot hold missing values.`);
+  }
+}

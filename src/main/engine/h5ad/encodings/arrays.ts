@@ -1,6 +1,6 @@
 // Dense arrays: `array` 0.2.0 (numeric or bool, any rank) and `string-array`
 // 0.2.0. Both stay lazy behind a DenseHandle until someone reads them.
-import { datasetShape, elementDtype, isDataset, readNumeric, readStrings, type H5Dataset } from '../h5';
+import { datasetShape, elementDtype, h5ErrorReason, isDataset, readNumeric, readStrings, type H5Dataset } from '../h5';
 import type { Column, DenseHandle, NumericArray } from '../types';
 import { badElement, type Element, type EncodingReader, type H5Node, type ReadContext } from './context';
 
@@ -15,7 +15,11 @@ export function openDenseArray(ctx: ReadContext, path: string, node: H5Node): De
     shape,
     read() {
       ctx.assertOpen();
-      return readDenseValues(node, dtype);
+      try {
+        return readDenseValues(node, dtype);
+      } catch (err) {
+        throw badElement(ctx, path, `could not be read: ${h5ErrorReason(err)}`);
+      }
     },
   };
 }

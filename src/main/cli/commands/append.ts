@@ -1,0 +1,41 @@
+import { appendToStore } from '../../engine/ops/append';
+import { boolFlag, stringFlag, UsageError, type CommandSpec } from '../args';
+import type { CommandContext, CommandOutput } from '../context';
+import { withRegistry } from '../registry';
+import { formatPlan } from './concat';
+
+export const spec: CommandSpec = {
+  name: 'append',
+  summary: 'Append .h5ad files to a store as a new version, after a preflight that reports every problem at once. --dry-run prints the preflight only.',
+  usage: 'cellar append --store KEY FILE.h5ad... [--fill-missing] [--make-unique] [--dry-run] [--json]',
+  flags: {
+    store: { type: 'string', description: 'the store to append to' },
+    'fill-missing': { type: 'boolean', description: 'fill obs columns the files lack with NA instead of refusing' },
+    'make-unique': { type: 'boolean', description: 'suffix duplicate obs ids instead of refusing them' },
+    'dry-run': { type: 'boolean', description: 'print the preflight and write nothing' },
+  },
+  positionals: [1, Number.MAX_SAFE_INTEGER],
+};
+
+export async function run(ctx: CommandContext): Promise<CommandOutput> {
+  const storeKey = stringFlag(ctx.args, 'store');
+  if (!storeKey) throw new UsageError('cellar append needs --store KEY.');
+  return withRegistry(ctx, async (registry, home) => {
+    const result = await appendToStore({
+      registry,
+      home,
+      storeKey,
+      files: ctx.args.positionals,
+      fillMissing: boolFlag(ctx.args, 'fill-missing'),
+      makeUnique: boolFlag(ctx.args, 'make-unique'),
+      dryRun: boolFlag(ctx.args, 'dry-run'),
+      onProgress: (p) => ctx.progress(p.phase, p.done, p.total),
+    });
+    if (!('store' in result)) return { json: { plan: result.plan }, text: formatPlan(result.plan) };
+    const { store, run } = result;
+    return {
+      json: { store, run, plan: result.plan },
+      text: `Appended ${result.plan.n_new_obs} cells (${result.plan.n_new_vars} new genes): store ${store.key} is now version ${store.version} with ${store.n_observations} cells × ${store.n_vars} genes (run ${run.uid}).`,
+    };
+  });
+}

@@ -1,0 +1,422 @@
+// Append h5ad files to a store as a new version (SPEC §4 "Append"): a preflight
+// compares the files with the store's schema and reports every problem at once;
+// only then are new files written (existing data files are never touched).
+import { basename, extname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { CellarError } from '../../../shared/errors';
+import { hashFile } from '../../registry/hash';
+import type { Registry } from '../../registry/registry';
+import type { InspectReport } from '../h5ad/inspect';
+import { openH5ad } from '../h5ad/reader';
+import type { DataFrame } from '../h5ad/types';
+import { callInWorker } from '../jobs/worker-host';
+import type { ColumnEntry, StoreManifest } from '../store/manifest';
+import { openStore, type StoreReader } from '../store/reader';
+import { createStoreWriter } from '../store/writer';
+import type { StoreFs } from '../store/storeFs';
+import { datasetMeta, RAW_MEASUREMENT, writeDatasets, type MemberFile, type StoreResultJson } from './concatenate';
+import { newArtifactUid } from '../../registry/uid';
+import { defaultMeasurement } from './export';
+import { distinctStrings, stringAt } from './convert';
+import { describeDataset, RESERVED_OBS, RESERVED_VAR, type ConcatPlan, type DatasetInfo, type FramePlan, type IdSpace, type PlanEntry } from './plan';
+import type { ProgressFn } from './progress';
+import { describeField, fieldOf, isFloatDtype, isIntDtype, widenInts, type FieldSchema } from './schema';
+import { resolveStore, versionStats } from './store-registry';
+import { managedStorageDir } from './import';
+import { copyFile, mkdir, rename, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+
+export interface AppendParams {
+  registry: Registry;
+  home: string;
+  storeKey: string;
+  files: string[];
+  fillMissing?: boolean;
+  makeUnique?: boolean;
+  dryRun?: boolean;
+  signal?: AbortSignal;
+  onProgress?: ProgressFn;
+  fs?: StoreFs;
+  checkpoint?: (name: string) => void | Promise<void>;
+  readTimeoutMs?: number;
+}
+
+export interface Preflight {
+  kept: PlanEntry[];
+  dropped: PlanEntry[];
+  converted: PlanEntry[];
+  added: PlanEntry[];
+  problems: string[];
+  n_new_obs: number;
+  n_new_vars: number;
+}
+
+const INSPECT_MODULE = fileURLToPath(new URL('../h5ad/inspect-file.ts', import.meta.url));
+
+/** A stored column's schema in the plan's terms. */
+export function fieldOfEntry(entry: ColumnEntry): FieldSchema {
+  const field: FieldSchema = { name: entry.name, dtype: entry.dtype };
+  if (entry.dtype === 'category' && entry.categories) {
+    field.categories = [...entry.categories.values];
+    field.categoryType = entry.categories.kind === 'string' ? 'string' : entry.categories.kind === 'bool' ? 'bool' : (entry.categories.dtype ?? 'float64');
+    field.ordered = entry.ordered ?? false;
+  }
+  if (entry.intDtype) field.intDtype = entry.intDtype;
+  return field;
+}
+
+const NA_CAPABLE = new Set(['category', 'string', 'nullable-string', 'nullable-int', 'nullable-bool', 'float32', 'float64']);
+
+/**
+ * Whether a dataset's column fits a stored column without changing the store's type.
+ * Returns the problem, or the new categories it brings.
+ */
+export function fitColumn(store: FieldSchema, incoming: FieldSchema, values: () => (string | number)[], where: string): { problem?: string; newCategories: (string | number)[] } {
+  const clash = () => ({ problem: `${where} is ${describeField(incoming)} but the store has ${describeField(store)}.`, newCategories: [] });
+  if (incoming.allMissing) return NA_CAPABLE.has(store.dtype) ? { newCategories: [] } : { problem: `${where} has only missing values, but the store's ${describeField(store)} column cannot hold NA.`, newCategories: [] };
+  const isStringLike = (f: FieldSchema) => f.dtype === 'string' || f.dtype === 'nullable-string' || (f.dtype === 'category' && (f.categoryType ?? 'string') === 'string');
+  switch (store.dtype) {
+    case 'category': {
+      const stringCats = (store.categoryType ?? 'string') === 'string';
+      if (stringCats ? !isStringLike(incoming) : !(incoming.dtype === 'category' && incoming.categoryType !== 'string') && !isIntDtype(incoming.dtype) && !isFloatDtype(incoming.dtype)) return clash();
+      if (store.ordered) {
+        const same = incoming.dtype === 'category' && incoming.ordered && (incoming.categories ?? []).length === (store.categories ?? []).length && (incoming.categories ?? []).every((v, i) => v === store.categories![i]);
+        if (!same) return { problem: `${where} must be an ordered categorical with the store's categories (${(store.categories ?? []).join(', ')}).`, newCategories: [] };
+        return { newCategories: [] };
+      }
+      const known = new Set(store.categories ?? []);
+      const fresh: (string | number)[] = [];
+      for (const v of values()) if (!known.has(v)) (known.add(v), fresh.push(v));
+      return { newCategories: fresh };
+    }
+    case 'string':
+    case 'nullable-string':
+      return isStringLike(incoming) ? { newCategories: [] } : clash();
+    case 'bool':
+      return incoming.dtype === 'bool' ? { newCategories: [] } : clash();
+    case 'nullable-bool':
+      return incoming.dtype === 'bool' || incoming.dtype === 'nullable-bool' ? { newCategories: [] } : clash();
+    case 'float64':
+      return isFloatDtype(incoming.dtype) || isIntDtype(incoming.dtype) || incoming.dtype === 'nullable-int' || incoming.dtype === 'bool' ? { newCategories: [] } : clash();
+    case 'float32':
+      return incoming.dtype === 'float32' || ['int8', 'int16', 'uint8', 'uint16', 'bool'].includes(incoming.dtype) ? { newCategories: [] } : clash();
+    case 'nullable-int': {
+      const d = incoming.dtype === 'nullable-int' ? incoming.intDtype ?? 'int64' : incoming.dtype;
+      return isIntDtype(d) && widenInts(store.intDtype ?? 'int64', d) === (store.intDtype ?? 'int64') ? { newCategories: [] } : clash();
+    }
+    default:
+      if (isIntDtype(store.dtype)) return isIntDtype(incoming.dtype) && widenInts(store.dtype, incoming.dtype) === store.dtype ? { newCategories: [] } : clash();
+      return clash();
+  }
+}
+
+interface FrameFit {
+  plan: FramePlan;
+  problems: string[];
+  kept: PlanEntry[];
+  dropped: PlanEntry[];
+  added: PlanEntry[];
+  converted: PlanEntry[];
+}
+
+/** Fits every dataset's frame to the store's columns (minus the ones Cellar adds). */
+function fitFrame(element: 'obs' | 'var' | 'raw.var', storeColumns: ColumnEntry[], reserved: readonly string[], frames: DataFrame[], labels: string[], fillMissing: boolean): FrameFit {
+  const problems: string[] = [];
+  const kept: PlanEntry[] = [];
+  const dropped: PlanEntry[] = [];
+  const added: PlanEntry[] = [];
+  const converted: PlanEntry[] = [];
+  const fields = storeColumns.filter((c) => !reserved.includes(c.name)).map(fieldOfEntry);
+  const sources: FramePlan['sources'] = frames.map(() => []);
+  for (const field of fields) {
+    const fresh: (string | number)[] = [];
+    frames.forEach((frame, d) => {
+      const col = frame.columns.find((c) => c.name === field.name);
+      const where = `${element} column "${field.name}" in ${labels[d]}`;
+      if (!col) {
+        if (!fillMissing) problems.push(`${where} is missing (the store has it; use --fill-missing to fill it with NA).`);
+        else if (!NA_CAPABLE.has(field.dtype)) problems.push(`${where} is missing and the store's ${describeField(field)} column cannot hold NA.`);
+        else converted.push({ element, name: field.name, detail: `missing in ${labels[d]}: filled with NA` });
+        sources[d]!.push({ sourceName: '', field: { ...field, allMissing: true } });
+        return;
+      }
+      const incoming = fieldOf(col.name, col.column);
+      const values = () => (field.categoryType && field.categoryType !== 'string' ? distinctStrings(col.column).map(Number) : distinctStrings(col.column));
+      const fit = fitColumn(field, incoming, values, where);
+      if (fit.problem) problems.push(fit.problem);
+      for (const v of fit.newCategories) if (!fresh.includes(v)) fresh.push(v);
+      if (describeField(incoming) !== describeField(field) && !fit.problem) converted.push({ element, name: field.name, detail: `${describeField(incoming)} in ${labels[d]} → ${describeField(field)}` });
+      sources[d]!.push({ sourceName: col.name, field: incoming });
+    });
+    kept.push({ element, name: field.name, detail: describeField(field) });
+    if (fresh.length) {
+      field.categories = [...(field.categories ?? []), ...fresh];
+      added.push({ element, name: field.name, detail: `new categories: ${fresh.map((v) => JSON.stringify(v)).join(', ')}` });
+    }
+  }
+  const known = new Set(storeColumns.map((c) => c.name));
+  frames.forEach((frame, d) => {
+    for (const c of frame.columns) if (!known.has(c.name)) dropped.push({ element, name: c.name, detail: `in ${labels[d]} but not in the store` });
+  });
+  return { plan: { fields, sources }, problems, kept, dropped, added, converted };
+}
+
+function idSpaceFrom(existing: string[], indexes: string[][]): IdSpace {
+  const position = new Map<string, number>();
+  existing.forEach((id, i) => position.set(id, i));
+  const ids = [...existing];
+  const firstDataset: number[] = new Array(existing.length).fill(-1);
+  const firstLocal: number[] = new Array(existing.length).fill(-1);
+  const localToGlobal = indexes.map((index, d) =>
+    Int32Array.from(index, (id, i) => {
+      let g = position.get(id);
+      if (g === undefined) {
+        g = ids.length;
+        position.set(id, g);
+        ids.push(id);
+        firstDataset.push(d);
+        firstLocal.push(i);
+      }
+      return g;
+    }),
+  );
+  return { ids, localToGlobal, firstDataset: Int32Array.from(firstDataset), firstLocal: Int32Array.from(firstLocal) };
+}
+
+function stringColumn(reader: StoreReader['obs'], name: string): string[] {
+  const col = reader.column(name);
+  if (!col) return [];
+  const n = reader.nRows;
+  const out: string[] = new Array(n);
+  for (let i = 0; i < n; i++) out[i] = stringAt(col, i) ?? '';
+  return out;
+}
+
+/** Compares the new datasets with the store and builds the write plan. */
+export function planAppend(reader: StoreReader, datasets: DatasetInfo[], options: { fillMissing: boolean; makeUnique: boolean }): { plan: ConcatPlan; preflight: Preflight } {
+  const manifest: StoreManifest = reader.manifest;
+  const measurement = defaultMeasurement(reader);
+  const labels = datasets.map((d) => d.label);
+  const problems: string[] = [];
+  const kept: PlanEntry[] = [];
+  const dropped: PlanEntry[] = [];
+  const converted: PlanEntry[] = [];
+  const added: PlanEntry[] = [];
+  const collect = (f: FrameFit) => {
+    problems.push(...f.problems);
+    kept.push(...f.kept);
+    dropped.push(...f.dropped);
+    converted.push(...f.converted);
+    added.push(...f.added);
+  };
+
+  const obsFit = fitFrame('obs', manifest.obs.columns, RESERVED_OBS, datasets.map((d) => d.obs), labels, options.fillMissing);
+  collect(obsFit);
+  const ms = manifest.ms[measurement]!;
+  const varFit = fitFrame('var', ms.var.columns, RESERVED_VAR, datasets.map((d) => d.var), labels, true);
+  collect(varFit);
+  const varIds = idSpaceFrom(stringColumn(reader.var(measurement), 'var_id'), datasets.map((d) => d.var.index));
+  const newGenes = varIds.ids.length - reader.nVars(measurement);
+  if (newGenes > 0) added.push({ element: 'var', name: 'genes', detail: `${newGenes} new gene${newGenes > 1 ? 's' : ''}: ${varIds.ids.slice(reader.nVars(measurement), reader.nVars(measurement) + 10).join(', ')}${newGenes > 10 ? ', …' : ''} (existing cells read 0 there)` });
+
+  // obs ids: unique within the new files and against the store.
+  const existingIds = new Set(stringColumn(reader.obs, 'obs_id'));
+  const obsIds: string[] = [];
+  const seen = new Map<string, string>();
+  const dupes: string[] = [];
+  datasets.forEach((ds, d) => {
+    for (const id of ds.obs.index) {
+      let out = id;
+      const clash = existingIds.has(id) ? 'the store' : seen.get(id);
+      if (clash !== undefined) {
+        if (options.makeUnique) {
+          out = `${id}-${d}`;
+          for (let k = 1; existingIds.has(out) || seen.has(out); k++) out = `${id}-${d}-${k}`;
+        } else if (dupes.length < 100) dupes.push(`obs id "${id}" is not unique: it is in ${clash} and ${ds.label}.`);
+        else if (dupes.length === 100) dupes.push('… and more duplicate obs ids.');
+      }
+      if (!seen.has(out)) seen.set(out, ds.label);
+      obsIds.push(out);
+    }
+  });
+  if (dupes.length) problems.push(...dupes, 'Use --make-unique to suffix duplicate obs ids.');
+
+  const obsOffsets = [0];
+  for (const d of datasets) obsOffsets.push(obsOffsets[obsOffsets.length - 1]! + d.nObs);
+  const nNew = obsOffsets[obsOffsets.length - 1]!;
+  added.push({ element: 'obs', name: 'cells', detail: `${nNew} new cell${nNew === 1 ? '' : 's'}` });
+
+  // X, layers, obsm, raw: what the store has, every new file must have.
+  const storeLayers = Object.keys(ms.X).filter((l) => l !== 'data');
+  for (const d of datasets) if (!d.hasX) problems.push(`${d.label} has no X; the store needs it.`);
+  for (const layer of storeLayers) {
+    const missing = datasets.filter((d) => !d.layers.includes(layer));
+    if (missing.length) problems.push(`layer "${layer}" is missing in ${missing.map((d) => d.label).join(', ')} (the store has it).`);
+    else kept.push({ element: 'layers', name: layer });
+  }
+  for (const d of datasets) for (const l of d.layers) if (!storeLayers.includes(l)) dropped.push({ element: 'layers', name: l, detail: `in ${d.label} but not in the store` });
+  const obsm = Object.entries(ms.obsm).map(([name, entry]) => ({ name, width: entry.nCols }));
+  for (const { name, width } of obsm) {
+    for (const d of datasets) {
+      const shape = d.obsm.get(name);
+      if (!shape) problems.push(`obsm "${name}" is missing in ${d.label} (the store has it).`);
+      else if (shape[1] !== width) problems.push(`obsm "${name}" in ${d.label} has ${shape[1]} columns; the store's has ${width}.`);
+    }
+  }
+  for (const d of datasets) {
+    for (const k of d.obsm.keys()) if (!ms.obsm[k]) dropped.push({ element: 'obsm', name: k, detail: `in ${d.label} but not in the store` });
+    for (const k of d.uns) dropped.push({ element: 'uns', name: k, detail: `uns is not carried (${d.label})` });
+    for (const k of d.obsp) dropped.push({ element: 'obsp', name: k, detail: `pairwise matrices are not carried (${d.label})` });
+  }
+  const varm = Object.entries(ms.varm).map(([name, entry]) => ({ name, width: entry.nCols }));
+  if (varm.length) converted.push({ element: 'varm', name: varm.map((v) => v.name).join(', '), detail: 'rows of new genes are NaN' });
+
+  let raw: ConcatPlan['raw'] = null;
+  const rawMs = manifest.ms[RAW_MEASUREMENT];
+  if (rawMs) {
+    const missing = datasets.filter((d) => !d.raw);
+    if (missing.length) problems.push(`raw is missing in ${missing.map((d) => d.label).join(', ')} (the store has raw).`);
+    else {
+      const rawFit = fitFrame('raw.var', rawMs.var.columns, RESERVED_VAR, datasets.map((d) => d.raw!.var), labels, true);
+      collect(rawFit);
+      raw = { var: rawFit.plan, varIds: idSpaceFrom(stringColumn(reader.var(RAW_MEASUREMENT), 'var_id'), datasets.map((d) => d.raw!.var.index)), X: 'data' in rawMs.X };
+    }
+  }
+
+  const plan: ConcatPlan = {
+    measurement,
+    nObs: nNew,
+    obs: obsFit.plan,
+    var: varFit.plan,
+    varIds,
+    obsIds,
+    obsOffsets,
+    X: true,
+    layers: storeLayers,
+    obsm,
+    varm: [],
+    raw,
+    kept,
+    dropped,
+    converted,
+    added,
+    problems,
+  };
+  return { plan, preflight: { kept, dropped, converted, added, problems, n_new_obs: nNew, n_new_vars: Math.max(0, newGenes) } };
+}
+
+export type AppendResult = { plan: Preflight } | (StoreResultJson & { plan: Preflight });
+
+export async function appendToStore(params: AppendParams): Promise<AppendResult> {
+  const { registry } = params;
+  const { store, dir } = await resolveStore(registry, params.storeKey);
+  if (!params.files.length) throw new CellarError('usage', 'Name at least one .h5ad file to append.');
+  const files = params.files.map((f) => resolve(f));
+
+  // Read every file in a worker under a time limit first: a damaged file is refused before anything.
+  const checked: { path: string; report: InspectReport; hash: string; hashType: 'md5' | 'sha1-fl'; size: number }[] = [];
+  for (const path of files) {
+    const report = await callInWorker<InspectReport>(INSPECT_MODULE, 'inspectFile', [path], { timeoutMs: params.readTimeoutMs ?? 120_000, signal: params.signal, what: `reading ${path}` });
+    const h = await hashFile(path, params.signal);
+    checked.push({ path, report, ...h });
+  }
+  const datasets: DatasetInfo[] = [];
+  for (const path of files) {
+    const file = await openH5ad(path);
+    try {
+      datasets.push(describeDataset(basename(path), file));
+    } finally {
+      file.close();
+    }
+  }
+  const reader = openStore(dir, store.version);
+  let planned: ReturnType<typeof planAppend>;
+  try {
+    planned = planAppend(reader, datasets, { fillMissing: !!params.fillMissing, makeUnique: !!params.makeUnique });
+  } finally {
+    reader.close();
+  }
+  const { plan, preflight } = planned;
+  if (params.dryRun) return { plan: preflight };
+  if (preflight.problems.length) {
+    const n = preflight.problems.filter((p) => !p.startsWith('Use --')).length;
+    throw new CellarError('preflight_failed', `The files cannot be appended to ${store.key} (${n} problem${n === 1 ? '' : 's'}).`, preflight.problems);
+  }
+
+  // Copy the new files into the home, write the version, and only after the commit point
+  // register the artifacts and the version together: a failure leaves the registry as it was.
+  const run = registry.startRun({ transform: 'append', params: { store: store.key, files, fillMissing: !!params.fillMissing, makeUnique: !!params.makeUnique }, inputArtifacts: [store.uid] });
+  const copies: string[] = [];
+  try {
+    const storage = managedStorageDir(params.home);
+    await mkdir(storage, { recursive: true });
+    const members: (MemberFile & { existing: boolean; check: (typeof checked)[number] })[] = [];
+    for (const [i, f] of checked.entries()) {
+      const existing = registry.findArtifactByHash(f.hash, f.size, 'h5ad');
+      if (existing) {
+        members.push({ uid: existing.uid, key: existing.key, hash: existing.hash, storagePath: existing.storagePath, existing: true, check: f });
+        continue;
+      }
+      const target = join(storage, `${run.uid}-${i}${extname(f.path) || '.h5ad'}`);
+      copies.push(`${target}.partial`, target);
+      await copyFile(f.path, `${target}.partial`);
+      await rename(`${target}.partial`, target);
+      members.push({ uid: newArtifactUid().uid, key: basename(f.path), hash: f.hash, storagePath: target, existing: false, check: f });
+    }
+    const previous = openStore(dir, store.version);
+    const priorDatasets = Array.isArray(previous.manifest.meta.datasets) ? (previous.manifest.meta.datasets as unknown[]) : [];
+    const varBase = {
+      obsOffset: previous.nObs,
+      main: { existing: previous.nVars(plan.measurement) },
+      raw: plan.raw ? { existing: previous.nVars(RAW_MEASUREMENT) } : undefined,
+    };
+    previous.close();
+    const writer = await createStoreWriter({ dir, baseVersion: store.version, fs: params.fs, storeKey: store.key });
+    let committed = false;
+    try {
+      await writeDatasets(writer, plan, members, run.uid, priorDatasets.length, params, varBase);
+      await appendVarmForNewGenes(writer, plan, varBase.main.existing, dir, store.version);
+      await params.checkpoint?.('before-commit');
+      const result = await writer.commit({
+        meta: { runUid: run.uid, transform: 'append', storeKey: store.key, storeUid: store.uid, datasets: [...priorDatasets, ...datasetMeta(members, priorDatasets.length)] },
+      });
+      committed = true;
+      await params.checkpoint?.('after-commit');
+      const stats = await versionStats(dir, result.version, plan.measurement);
+      const version = registry.atomically(() => {
+        for (const m of members) {
+          if (m.existing) continue;
+          const f = m.check;
+          registry.registerArtifact({ uid: m.uid, key: m.key, suffix: extname(f.path) || '.h5ad', kind: 'h5ad', size: f.size, hash: f.hash, hashType: f.hashType, nFiles: 1, nObservations: f.report.n_obs, nVars: f.report.n_vars, storagePath: m.storagePath, runUid: run.uid, ifKeyExists: 'new_version' });
+        }
+        registry.addRunInputs(run.uid, { artifacts: members.map((m) => m.uid) });
+        return registry.addStoreVersion(store.stem, { size: stats.size, hash: stats.hash, hashType: 'md5-d', nFiles: stats.nFiles, nObservations: stats.nObs, nVars: stats.nVars, storagePath: dir, runUid: run.uid });
+      });
+      registry.finishRun(run.uid);
+      return { plan: preflight, store: { uid: version.uid, key: version.key, version: version.version, n_observations: stats.nObs, n_vars: stats.nVars }, run: { uid: run.uid } };
+    } catch (err) {
+      if (!committed) await writer.abort();
+      throw err;
+    }
+  } catch (err) {
+    for (const c of copies) await rm(c, { force: true });
+    registry.failRun(run.uid, err instanceof Error ? err.message : String(err), params.signal?.aborted ? 'cancelled' : 'failed');
+    throw err;
+  }
+}
+
+/** varm rows for genes the store did not have yet: NaN (their values are unknown). */
+async function appendVarmForNewGenes(writer: Awaited<ReturnType<typeof createStoreWriter>>, plan: ConcatPlan, existing: number, dir: string, version: number): Promise<void> {
+  const nNew = plan.varIds.ids.length - existing;
+  if (nNew <= 0) return;
+  const reader = openStore(dir, version);
+  try {
+    for (const name of reader.varmNames(plan.measurement)) {
+      const width = reader.manifest.ms[plan.measurement]!.varm[name]!.nCols;
+      await writer.appendVarmRows(plan.measurement, name, existing, { shape: [nNew, width], values: new Float64Array(nNew * width).fill(NaN) });
+    }
+  } finally {
+    reader.close();
+  }
+}
+
