@@ -23,6 +23,9 @@ const COMMANDS: Record<string, () => Promise<CommandModule>> = {
   versions: () => import('./cli/commands/versions'),
   verify: () => import('./cli/commands/verify'),
   list: () => import('./cli/commands/list'),
+  rename: () => import('./cli/commands/rename'),
+  delete: () => import('./cli/commands/delete'),
+  lineage: () => import('./cli/commands/lineage'),
   serve: () => import('./cli/commands/serve'),
 };
 

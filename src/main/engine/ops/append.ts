@@ -384,11 +384,14 @@ export async function appendToStore(params: AppendParams): Promise<AppendResult>
       await params.checkpoint?.('after-commit');
       const stats = await versionStats(dir, result.version, plan.measurement);
       const version = registry.atomically(() => {
-        for (const m of members) {
-          if (m.existing) continue;
+        // New files are imported by their own run, which the append then consumes (a DAG, no cycle).
+        const fresh = members.filter((m) => !m.existing);
+        const importRun = fresh.length ? registry.startRun({ transform: 'import', params: { files: fresh.map((m) => m.check.path), via: 'append' } }) : null;
+        for (const m of fresh) {
           const f = m.check;
-          registry.registerArtifact({ uid: m.uid, key: m.key, suffix: extname(f.path) || '.h5ad', kind: 'h5ad', size: f.size, hash: f.hash, hashType: f.hashType, nFiles: 1, nObservations: f.report.n_obs, nVars: f.report.n_vars, storagePath: m.storagePath, runUid: run.uid, ifKeyExists: 'new_version' });
+          registry.registerArtifact({ uid: m.uid, key: m.key, suffix: extname(f.path) || '.h5ad', kind: 'h5ad', size: f.size, hash: f.hash, hashType: f.hashType, nFiles: 1, nObservations: f.report.n_obs, nVars: f.report.n_vars, storagePath: m.storagePath, runUid: importRun!.uid, ifKeyExists: 'new_version' });
         }
+        if (importRun) registry.finishRun(importRun.uid);
         registry.addRunInputs(run.uid, { artifacts: members.map((m) => m.uid) });
         return registry.addStoreVersion(store.stem, { size: stats.size, hash: stats.hash, hashType: 'md5-d', nFiles: stats.nFiles, nObservations: stats.nObs, nVars: stats.nVars, storagePath: dir, runUid: run.uid });
       });
