@@ -31,6 +31,8 @@ export interface RowBlockSource {
   nCols: number;
   /** Total non-zeros when known: lets PCA decide up front whether the matrix fits in memory. */
   nnz?: number;
+  /** Blocks stay valid and unchanged after iteration moves on, so consumers may keep views instead of copies. */
+  stableBlocks?: boolean;
   rowBlocks(): AsyncIterable<CsrRowBlock> | Iterable<CsrRowBlock>;
 }
 
@@ -187,25 +189,30 @@ export function csrColumnMeanVariance(a: CsrMatrix): { means: Float64Array; vari
 }
 
 /**
- * A copy of the block's structure with working-precision values: float64 stays float64, every other
- * dtype becomes float32 (exact for counts up to 2^24). With `normalize`, each row is scaled to sum
- * NORMALIZE_TARGET_SUM and then log1p-transformed (rows summing to zero stay zero). The source is never written.
+ * The block with working-precision values: float64 stays float64, every other dtype becomes
+ * float32 (exact for counts up to 2^24). With `normalize`, each row is scaled to sum
+ * NORMALIZE_TARGET_SUM and then log1p-transformed (rows summing to zero stay zero). The source is
+ * never written: values are copied when they change, and the result shares the source's arrays
+ * otherwise, unless `copy` asks for a block that owns all its arrays.
  */
-export function toWorkingBlock(block: CsrMatrix | CsrRowBlock, normalize: boolean): CsrMatrix {
-  const { nRows } = block;
+export function toWorkingBlock(block: CsrMatrix | CsrRowBlock, normalize: boolean, copy: boolean): CsrMatrix {
+  const { nRows, nCols } = block;
+  const source = block.data;
+  const floating = source instanceof Float32Array || source instanceof Float64Array;
+  if (floating && !normalize && !copy) return { nRows, nCols, indptr: block.indptr, indices: block.indices, data: source };
+
   const first = block.indptr[0];
   const nnz = block.indptr[nRows] - first;
   const indptr = new Float64Array(nRows + 1);
   for (let r = 0; r <= nRows; r++) indptr[r] = block.indptr[r] - first;
-  const indices = block.indices.slice(first, first + nnz);
-  const source = block.data;
+  const indices = copy ? block.indices.slice(first, first + nnz) : block.indices.subarray(first, first + nnz);
   const data = source instanceof Float64Array ? new Float64Array(nnz) : new Float32Array(nnz);
   if (source instanceof BigInt64Array || source instanceof BigUint64Array) {
     for (let t = 0; t < nnz; t++) data[t] = Number(source[first + t]);
   } else {
     data.set(source.subarray(first, first + nnz)); // converts natively, whatever the source dtype
   }
-  const out: CsrMatrix = { nRows, nCols: block.nCols, indptr, indices, data };
+  const out: CsrMatrix = { nRows, nCols, indptr, indices, data };
   if (normalize) normalizeRowsInPlace(out);
   return out;
 }
@@ -263,6 +270,7 @@ export function csrRowBlockSource(matrix: CsrMatrix, targetNnz = 1 << 20): RowBl
     nRows,
     nCols,
     nnz: indptr[nRows] - indptr[0],
+    stableBlocks: true,
     *rowBlocks(): Iterable<CsrRowBlock> {
       let rowStart = 0;
       while (rowStart < nRows) {

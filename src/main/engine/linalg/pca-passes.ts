@@ -18,6 +18,8 @@ export interface PassesConfig {
   normalize: boolean;
   /** Keep the working copy of every block so later passes need not read the source again. */
   retain: boolean;
+  /** Blocks handed to this thread may change after the call (so retained blocks must be copies). */
+  volatileBlocks: boolean;
 }
 
 export interface PartitionSums {
@@ -58,7 +60,7 @@ export class PartitionPasses {
 
   /** First pass: preprocess a source block, add it to its partition's column sums, keep it if retaining. */
   addStatisticsBlock(partition: number, block: CsrRowBlock): void {
-    const working = toWorkingBlock(block, this.config.normalize);
+    const working = toWorkingBlock(block, this.config.normalize, this.retaining && this.config.volatileBlocks);
     const sums = this.partitionSums(partition);
     accumulateColumnSums(working, sums.sums, sums.sumsOfSquares);
     if (this.retaining) {
@@ -162,7 +164,7 @@ export class PartitionPasses {
   }
 
   private toWorking(block: CsrRowBlock): CsrMatrix {
-    const working = toWorkingBlock(block, this.config.normalize);
+    const working = toWorkingBlock(block, this.config.normalize, false);
     return this.colMap ? selectColumns(working, this.colMap, this.nColsKept) : working;
   }
 

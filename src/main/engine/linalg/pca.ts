@@ -29,7 +29,7 @@ export interface PcaOptions {
   nIter?: number;
   /** Columns per Krylov block (default 16, more for many components). */
   blockSize?: number;
-  /** Relative residual below which a component counts as converged (default 1e-5). */
+  /** Relative residual below which a component counts as converged (default 1e-4). */
   tolerance?: number;
   seed?: number;
   /** Scale each row to sum 10,000, then log1p, on the fly. */
@@ -80,7 +80,7 @@ export async function randomizedPca(input: RowBlockSource | CsrMatrix, options: 
 
   const partitionCount = Math.max(MIN_PARTITIONS, settings.threads);
   const retain = source.nnz === undefined || source.nnz * 8 <= settings.memoryBudget;
-  const executors = createExecutors(settings.threads, partitionCount, source.nCols, options.normalize ?? false, retain, async () => {
+  const executors = createExecutors(settings.threads, partitionCount, source, options.normalize ?? false, retain, async () => {
     await new Promise((resolve) => setImmediate(resolve));
     throwIfCancelled();
   });
@@ -129,7 +129,7 @@ function resolveSettings(source: RowBlockSource, options: PcaOptions): Settings 
   // Enough passes for a basis of ten times the wanted size: a cap for hard spectra, rarely reached.
   const maxPasses = options.nIter !== undefined ? options.nIter + 1 : Math.max(4, Math.ceil((10 * (k + oversamples)) / blockSize));
   if (!Number.isInteger(maxPasses) || maxPasses < 1) usage(`nIter must be a non-negative integer; got ${options.nIter}.`);
-  const tolerance = options.tolerance ?? 1e-5;
+  const tolerance = options.tolerance ?? 1e-4;
   if (!(tolerance >= 0)) usage(`tolerance must be a non-negative number; got ${options.tolerance}.`);
   const small = source.nnz !== undefined && source.nnz < SMALL_MATRIX_NNZ;
   const threads = options.threads ?? (small ? 1 : Math.min(2, availableParallelism()));
@@ -150,16 +150,18 @@ function resolveSettings(source: RowBlockSource, options: PcaOptions): Settings 
 function createExecutors(
   threads: number,
   partitionCount: number,
-  nCols: number,
+  source: RowBlockSource,
   normalize: boolean,
   retain: boolean,
   between: () => Promise<void>,
 ): PassExecutor[] {
   const configFor = (thread: number): PassesConfig => ({
     partitions: Array.from({ length: partitionCount }, (_, p) => p).filter((p) => p % threads === thread),
-    nCols,
+    nCols: source.nCols,
     normalize,
     retain,
+    // Workers receive copies they own; inline passes see the source's own blocks.
+    volatileBlocks: threads === 1 && !source.stableBlocks,
   });
   if (threads === 1) return [new InlineExecutor(configFor(0), between)];
   return Array.from({ length: threads }, (_, t) => new WorkerExecutor(configFor(t)));

@@ -1,0 +1,251 @@
+// Restore, compact and diff: the store's life across versions (SPEC §4 "Versions and lineage").
+import { existsSync, readdirSync, unlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import { CellarError } from '../../../shared/errors';
+import type { ArtifactRecord, Registry } from '../../registry/registry';
+import { acquireStoreLock } from '../store/lock';
+import { DATA_DIR, listManifestVersions, manifestFileName, MANIFEST_DIR, readManifest, referencedFiles, type FrameEntry, type StoreManifest } from '../store/manifest';
+import { openStore, type StoreReader } from '../store/reader';
+import { nodeStoreFs } from '../store/storeFs';
+import { createStoreWriter, type StoreWriter } from '../store/writer';
+import type { CsrBlock } from '../h5ad/types';
+import type { StoreResultJson } from './concatenate';
+import { stringAt } from './convert';
+import type { ProgressFn } from './progress';
+import { HASH_CACHE_DIR, resolveStore, versionStats } from './store-registry';
+
+function pickVersion(registry: Registry, store: ArtifactRecord, ref: string): ArtifactRecord {
+  return registry.resolveVersion(store.stem, /^\d+$/.test(ref) ? Number(ref) : ref);
+}
+
+async function registerVersion(registry: Registry, store: ArtifactRecord, dir: string, version: number, runUid: string, previousIsInput = true): Promise<ArtifactRecord> {
+  const stats = await versionStats(dir, version);
+  return registry.addStoreVersion(store.stem, {
+    size: stats.size,
+    hash: stats.hash,
+    hashType: 'md5-d',
+    nFiles: stats.nFiles,
+    nObservations: stats.nObs,
+    nVars: stats.nVars,
+    storagePath: dir,
+    runUid,
+    previousVersionIsInput: previousIsInput,
+  });
+}
+
+function resultJson(version: ArtifactRecord, runUid: string): StoreResultJson {
+  return { store: { uid: version.uid, key: version.key, version: version.version, n_observations: version.nObservations ?? 0, n_vars: version.nVars ?? 0 }, run: { uid: runUid } };
+}
+
+/** Makes an old version the latest: a new manifest naming the old files; nothing is copied. */
+export async function restoreVersion(params: { registry: Registry; storeKey: string; version: string }): Promise<StoreResultJson> {
+  const { registry } = params;
+  const { store, dir } = await resolveStore(registry, params.storeKey);
+  const source = pickVersion(registry, store, params.version);
+  if (source.isLatest) throw new CellarError('usage', `Version ${source.version} is already the latest version of ${store.key}.`);
+  const run = registry.startRun({ transform: 'restore', params: { store: store.key, version: source.version }, inputArtifacts: [source.uid] });
+  try {
+    const writer = await createStoreWriter({ dir, baseVersion: source.version, storeKey: store.key });
+    let result;
+    try {
+      result = await writer.commit({ meta: { runUid: run.uid, transform: 'restore', storeKey: store.key, storeUid: store.uid, restoredFrom: source.version, datasets: readManifest(dir, source.version).meta.datasets ?? [] } });
+    } catch (err) {
+      await writer.abort();
+      throw err;
+    }
+    const version = await registerVersion(registry, store, dir, result.version, run.uid, false);
+    registry.finishRun(run.uid);
+    return resultJson(version, run.uid);
+  } catch (err) {
+    registry.failRun(run.uid, err instanceof Error ? err.message : String(err));
+    throw err;
+  }
+}
+
+/** Copies a frame's columns (all rows) through the writer, in row slices. */
+async function copyFrame(reader: StoreReader, frame: 'obs' | string, writer: StoreWriter): Promise<void> {
+  const source = frame === 'obs' ? reader.obs : reader.var(frame);
+  const columns = source.columnNames.filter((n) => n !== 'soma_joinid').map((name) => ({ name, column: source.column(name)! }));
+  if (frame === 'obs') await writer.appendObsRows(0, { columns, nRows: source.nRows });
+  else await writer.appendVarRows(frame, 0, { columns, nRows: source.nRows });
+}
+
+/** Rewrites the latest version into fresh files and drops every older version (files and registry rows). */
+export async function compactStore(params: { registry: Registry; storeKey: string; signal?: AbortSignal; onProgress?: ProgressFn }): Promise<StoreResultJson & { removed_files: number; dropped_versions: number }> {
+  const { registry } = params;
+  const { store, dir } = await resolveStore(registry, params.storeKey);
+  const run = registry.startRun({ transform: 'compact', params: { store: store.key, version: store.version }, inputArtifacts: [store.uid] });
+  try {
+    const reader = openStore(dir, store.version);
+    const writer = await createStoreWriter({ dir, baseVersion: null, storeKey: store.key });
+    let committed = false;
+    try {
+      await copyFrame(reader, 'obs', writer);
+      for (const ms of reader.measurements) {
+        await copyFrame(reader, ms, writer);
+        for (const layer of reader.layers(ms)) {
+          const step = 16_384;
+          for (let start = 0; start < reader.nObs; start += step) {
+            params.signal?.throwIfAborted();
+            const ids = new Uint32Array(Math.min(step, reader.nObs - start)).map((_, i) => start + i);
+            const csr = await reader.readXRows(ms, layer, ids);
+            const block: CsrBlock = { rowStart: start, nRows: ids.length, nCols: reader.nVars(ms), indptr: csr.indptr, indices: csr.indices, data: csr.data };
+            await writer.appendXRows(ms, layer, block);
+            params.onProgress?.({ phase: `Rewriting ${ms}/${layer}`, done: start + ids.length, total: reader.nObs });
+          }
+        }
+        for (const name of reader.obsmNames(ms)) await writer.setObsm(ms, name, await reader.readObsm(ms, name));
+        for (const name of reader.varmNames(ms)) await writer.setVarm(ms, name, await reader.readVarm(ms, name));
+      }
+      const result = await writer.commit({ meta: { ...reader.manifest.meta, runUid: run.uid, transform: 'compact', compactedFrom: store.version } });
+      committed = true;
+      reader.close();
+      // Drop older manifests and every file the new version does not name, under the store lock.
+      const keep = referencedFiles(result.manifest);
+      let removed = 0;
+      const lock = acquireStoreLock(nodeStoreFs, dir, store.key);
+      try {
+        for (const v of listManifestVersions(dir)) {
+          if (v === result.version) continue;
+          unlinkSync(join(dir, MANIFEST_DIR, manifestFileName(v)));
+          const cached = join(dir, HASH_CACHE_DIR, manifestFileName(v));
+          if (existsSync(cached)) unlinkSync(cached);
+        }
+        for (const name of readdirSync(join(dir, DATA_DIR))) {
+          if (keep.has(`${DATA_DIR}/${name}`)) continue;
+          unlinkSync(join(dir, DATA_DIR, name));
+          removed++;
+        }
+      } finally {
+        lock.release();
+      }
+      const version = await registerVersion(registry, store, dir, result.version, run.uid);
+      const dropped = registry.dropOlderVersions(store.stem);
+      registry.finishRun(run.uid);
+      return { ...resultJson(version, run.uid), removed_files: removed, dropped_versions: dropped.length };
+    } catch (err) {
+      reader.close();
+      if (!committed) await writer.abort();
+      throw err;
+    }
+  } catch (err) {
+    registry.failRun(run.uid, err instanceof Error ? err.message : String(err));
+    throw err;
+  }
+}
+
+export interface FrameDiff {
+  added: string[];
+  removed: string[];
+  changed: { name: string; from: string; to: string }[];
+  new_categories: { name: string; values: (string | number)[] }[];
+}
+
+export interface StoreDiff {
+  store: string;
+  a: { version: number; uid: string; n_obs: number; n_vars: Record<string, number> };
+  b: { version: number; uid: string; n_obs: number; n_vars: Record<string, number> };
+  cells: { added: number; removed: number };
+  genes: Record<string, { added: string[]; removed: string[] }>;
+  obs_columns: FrameDiff;
+  var_columns: Record<string, FrameDiff>;
+  obsm: { added: string[]; removed: string[] };
+  layers: Record<string, { added: string[]; removed: string[] }>;
+  files: { added: string[]; removed: string[]; shared: number };
+}
+
+function diffNames(a: string[], b: string[]): { added: string[]; removed: string[] } {
+  return { added: b.filter((x) => !a.includes(x)), removed: a.filter((x) => !b.includes(x)) };
+}
+
+function describeEntry(c: FrameEntry['columns'][number]): string {
+  return c.dtype === 'category' ? `category${c.ordered ? ' (ordered)' : ''}` : c.dtype;
+}
+
+function diffFrames(a: FrameEntry, b: FrameEntry): FrameDiff {
+  const names = diffNames(a.columns.map((c) => c.name), b.columns.map((c) => c.name));
+  const changed: FrameDiff['changed'] = [];
+  const newCategories: FrameDiff['new_categories'] = [];
+  for (const cb of b.columns) {
+    const ca = a.columns.find((c) => c.name === cb.name);
+    if (!ca) continue;
+    // Pieces may differ (new rows) without the column changing: compare dtypes and categories only.
+    if (describeEntry(ca) !== describeEntry(cb)) changed.push({ name: cb.name, from: describeEntry(ca), to: describeEntry(cb) });
+    else if (ca.pieces.length === cb.pieces.length && ca.pieces.some((p, i) => p.file !== cb.pieces[i]!.file) && ca.dtype === cb.dtype) changed.push({ name: cb.name, from: 'values', to: 'replaced values' });
+    if (cb.categories && ca.categories) {
+      const known = new Set(ca.categories.values);
+      const fresh = cb.categories.values.filter((v) => !known.has(v));
+      if (fresh.length) newCategories.push({ name: cb.name, values: fresh });
+    }
+  }
+  return { ...names, changed, new_categories: newCategories };
+}
+
+function idColumn(reader: StoreReader, frame: 'obs' | string, column: string): string[] {
+  const f = frame === 'obs' ? reader.obs : reader.var(frame);
+  const col = f.column(column);
+  if (!col) return [];
+  return Array.from({ length: f.nRows }, (_, i) => stringAt(col, i) ?? '');
+}
+
+export async function diffVersions(params: { registry: Registry; storeKey: string; a: string; b: string }): Promise<StoreDiff> {
+  const { registry } = params;
+  const { store, dir } = await resolveStore(registry, params.storeKey);
+  const va = pickVersion(registry, store, params.a);
+  const vb = pickVersion(registry, store, params.b);
+  const ra = openStore(dir, va.version);
+  const rb = openStore(dir, vb.version);
+  try {
+    const ma: StoreManifest = ra.manifest;
+    const mb: StoreManifest = rb.manifest;
+    const measurements = [...new Set([...ra.measurements, ...rb.measurements])];
+    const genes: StoreDiff['genes'] = {};
+    const varColumns: StoreDiff['var_columns'] = {};
+    const layers: StoreDiff['layers'] = {};
+    for (const ms of measurements) {
+      const ga = ma.ms[ms] ? idColumn(ra, ms, 'var_id') : [];
+      const gb = mb.ms[ms] ? idColumn(rb, ms, 'var_id') : [];
+      const setA = new Set(ga);
+      const setB = new Set(gb);
+      genes[ms] = { added: gb.filter((g) => !setA.has(g)), removed: ga.filter((g) => !setB.has(g)) };
+      varColumns[ms] = diffFrames(ma.ms[ms]?.var ?? { nRows: 0, columns: [] }, mb.ms[ms]?.var ?? { nRows: 0, columns: [] });
+      layers[ms] = diffNames(Object.keys(ma.ms[ms]?.X ?? {}), Object.keys(mb.ms[ms]?.X ?? {}));
+    }
+    const cellsA = new Set(idColumn(ra, 'obs', 'obs_id'));
+    const cellsB = idColumn(rb, 'obs', 'obs_id');
+    const setB = new Set(cellsB);
+    const filesA = Object.keys(ma.files);
+    const filesB = Object.keys(mb.files);
+    const obsmA = Object.values(ma.ms).flatMap((m) => Object.keys(m.obsm));
+    const obsmB = Object.values(mb.ms).flatMap((m) => Object.keys(m.obsm));
+    return {
+      store: store.key,
+      a: { version: va.version, uid: va.uid, n_obs: ma.obs.nRows, n_vars: Object.fromEntries(Object.entries(ma.ms).map(([k, m]) => [k, m.var.nRows])) },
+      b: { version: vb.version, uid: vb.uid, n_obs: mb.obs.nRows, n_vars: Object.fromEntries(Object.entries(mb.ms).map(([k, m]) => [k, m.var.nRows])) },
+      cells: { added: cellsB.filter((c) => !cellsA.has(c)).length, removed: [...cellsA].filter((c) => !setB.has(c)).length },
+      genes,
+      obs_columns: diffFrames(ma.obs, mb.obs),
+      var_columns: varColumns,
+      obsm: diffNames(obsmA, obsmB),
+      layers,
+      files: { ...diffNames(filesA, filesB), shared: filesA.filter((f) => filesB.includes(f)).length },
+    };
+  } finally {
+    ra.close();
+    rb.close();
+  }
+}
+
+export function formatDiff(d: StoreDiff): string {
+  const list = (xs: string[]) => (xs.length ? xs.slice(0, 10).join(', ') + (xs.length > 10 ? `, … (${xs.length})` : '') : '—');
+  const lines = [
+    `${d.store}: version ${d.a.version} → version ${d.b.version}`,
+    `  cells: ${d.a.n_obs} → ${d.b.n_obs} (+${d.cells.added}, −${d.cells.removed})`,
+  ];
+  for (const [ms, g] of Object.entries(d.genes)) lines.push(`  ${ms} genes: ${d.a.n_vars[ms] ?? 0} → ${d.b.n_vars[ms] ?? 0} (added: ${list(g.added)}; removed: ${list(g.removed)})`);
+  lines.push(`  obs columns: added ${list(d.obs_columns.added)}; removed ${list(d.obs_columns.removed)}; changed ${list(d.obs_columns.changed.map((c) => `${c.name} (${c.from} → ${c.to})`))}`);
+  for (const c of d.obs_columns.new_categories) lines.push(`  new categories in ${c.name}: ${list(c.values.map(String))}`);
+  lines.push(`  obsm: added ${list(d.obsm.added)}; removed ${list(d.obsm.removed)}`);
+  lines.push(`  files: ${d.files.added.length} added, ${d.files.removed.length} removed, ${d.files.shared} shared`);
+  return lines.join('\n');
+}
