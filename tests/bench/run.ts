@@ -1,0 +1,583 @@
+// `npm run bench [-- --scale S] [--only B1,B4] [--data DIR]`: the SPEC §8 benchmarks.
+// Generates the data (generate.py), runs the peer (peer.py: anndata 0.8 / scipy) and our side
+// (our-step.ts -> ours.ts), each step in its own process so peak RSS is per step, then prints
+// the table and writes test-output/bench.json. See docs/benchmarks.md.
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { absColumnCorrelation, readNpyMatrix } from './npy';
+import type { IngestResult, OurStore } from './ours';
+import { parseStepReport, type StepName, type StepReport, type StepRequests, type StepSuccess } from './protocol';
+
+const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const PYTHON = '/usr/bin/python3';
+const BENCH_IDS = ['B1', 'B1gz', 'B2', 'B3', 'B4', 'B5', 'B6', 'B7'] as const;
+type BenchId = (typeof BENCH_IDS)[number];
+
+// B3's filter, one definition for both sides.
+const FILTER_CELL_TYPES = ['ct_03', 'ct_11', 'ct_24'];
+const FILTER_PCT_MITO_BELOW = 5;
+const VALUE_FILTER = `cell_type in [${FILTER_CELL_TYPES.map((t) => `'${t}'`).join(', ')}] and pct_mito < ${FILTER_PCT_MITO_BELOW.toFixed(1)}`;
+const FILTER_REPEATS = 21;
+const ROWS_REPEATS = 3;
+const B4_FULL_SCALE_CELLS = [2_500, 20_000, 100_000];
+const B4_SEED = 4;
+const PCA_GENES = 2_000;
+const PCA_COMPONENTS = 50;
+const PCA_SEED = 0;
+const PCA_COMPARED = 10;
+const GB = 1e9;
+
+interface Options {
+  scale: number;
+  only: Set<BenchId>;
+  dataDir: string;
+}
+
+interface DataParams {
+  scale: number;
+  n_cells: number;
+  n_genes: number;
+  nnz_per_cell: number;
+  n_new_genes: number;
+  concat_files: string[];
+  append_file: string;
+  gzip_files: string[];
+  b5_genes: string[];
+  nnz: Record<string, number>;
+}
+
+/** One line of peer output: peer.py prints snake_case JSON. */
+interface PeerReport {
+  seconds: number;
+  peak_rss_bytes: number;
+  [detail: string]: unknown;
+}
+
+type Verdict = 'pass' | 'fail' | '—';
+
+interface Row {
+  id: string;
+  what: string;
+  ours: string;
+  peer: string;
+  ratio: string;
+  target: string;
+  oursRss: string;
+  peerRss: string;
+  verdict: Verdict;
+}
+
+function parseOptions(argv: string[]): Options {
+  let scale = 1;
+  let only: Set<BenchId> = new Set(BENCH_IDS);
+  let dataDir: string | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const [flag, inline] = argv[i].split('=', 2);
+    const value = (): string => {
+      const v = inline ?? argv[++i];
+      if (v === undefined) throw new Error(`${flag} needs a value`);
+      return v;
+    };
+    if (flag === '--scale') {
+      scale = Number(value());
+      if (!(scale > 0)) throw new Error(`--scale must be a number > 0`);
+    } else if (flag === '--only') {
+      const wanted = value().split(',').map((s) => s.trim()).filter(Boolean);
+      const unknown = wanted.filter((w) => !BENCH_IDS.some((id) => id.toLowerCase() === w.toLowerCase()));
+      if (unknown.length) throw new Error(`--only: unknown benchmark ${unknown.join(', ')}; known: ${BENCH_IDS.join(', ')}`);
+      only = new Set(BENCH_IDS.filter((id) => wanted.some((w) => w.toLowerCase() === id.toLowerCase())));
+    } else if (flag === '--data') {
+      dataDir = resolve(value());
+    } else {
+      throw new Error(`unknown option ${argv[i]}; usage: npm run bench -- [--scale S] [--only B1,B4] [--data DIR]`);
+    }
+  }
+  return { scale, only, dataDir: dataDir ?? join(REPO, 'bench-data', `scale-${scale}`) };
+}
+
+/** Runs a child with stderr passed through; resolves with its exit code and stdout. */
+function runChild(command: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ code: number; stdout: string }> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(command, args, { cwd: REPO, env, stdio: ['ignore', 'pipe', 'inherit'] });
+    let stdout = '';
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', (chunk: string) => (stdout += chunk));
+    child.on('error', reject);
+    child.on('close', (code) => resolvePromise({ code: code ?? 1, stdout }));
+  });
+}
+
+// Numpy/scipy in the peer run with the machine's OpenBLAS settings untouched (see docs/benchmarks.md).
+async function runPeer(command: string, args: string[]): Promise<PeerReport> {
+  const { code, stdout } = await runChild(PYTHON, [join(REPO, 'tests/bench/peer.py'), command, ...args]);
+  const line = stdout.trim().split('\n').pop() ?? '';
+  if (code !== 0 || !line.startsWith('{')) throw new Error(`peer ${command} failed (exit ${code})`);
+  return JSON.parse(line) as PeerReport;
+}
+
+async function runOurs<K extends StepName>(step: K, request: StepRequests[K]): Promise<StepReport> {
+  const args = ['--expose-gc', '--import', 'tsx', join(REPO, 'tests/bench/our-step.ts'), step, JSON.stringify(request)];
+  const { code, stdout } = await runChild(process.execPath, args);
+  return parseStepReport(stdout) ?? { ok: false, error: `our step ${step} printed no result (exit ${code})`, notImplemented: false, peakRssBytes: 0 };
+}
+
+function folderBytes(path: string): number {
+  if (!existsSync(path)) return 0;
+  const stat = statSync(path);
+  if (!stat.isDirectory()) return stat.size;
+  return readdirSync(path).reduce((sum, name) => sum + folderBytes(join(path, name)), 0);
+}
+
+// ---- formatting -------------------------------------------------------------------------
+
+function seconds(s: number): string {
+  if (s < 1e-3) return `${(s * 1e6).toPrecision(3)} µs`;
+  return s < 1 ? `${(s * 1000).toPrecision(3)} ms` : `${s.toPrecision(3)} s`;
+}
+function bytes(b: number): string {
+  return b >= GB ? `${(b / GB).toFixed(2)} GB` : `${(b / 1e6).toFixed(0)} MB`;
+}
+function rate(nnzPerSecond: number): string {
+  return `${(nnzPerSecond / 1e6).toPrecision(3)} M nnz/s`;
+}
+function times(ratio: number): string {
+  return ratio >= 1000 ? `${Math.round(ratio)}×` : `${ratio.toPrecision(3)}×`;
+}
+
+// ---- benchmark bookkeeping ----------------------------------------------------------------
+
+type PeerOutcome = { ok: true; report: PeerReport } | { ok: false; error: string };
+
+class Bench {
+  readonly rows: Row[] = [];
+  readonly notes: string[] = [];
+  readonly raw: Record<string, { ours?: StepReport; peer?: PeerOutcome; extra?: unknown }> = {};
+
+  async peer(id: string, command: string, args: string[]): Promise<PeerOutcome> {
+    let outcome: PeerOutcome;
+    try {
+      outcome = { ok: true, report: await runPeer(command, args) };
+    } catch (error) {
+      outcome = { ok: false, error: error instanceof Error ? error.message : String(error) };
+      this.notes.push(`${id} peer: ${outcome.error}`);
+    }
+    (this.raw[id] ??= {}).peer = outcome;
+    return outcome;
+  }
+
+  ours(id: string, report: StepReport): StepReport {
+    (this.raw[id] ??= {}).ours = report;
+    if (!report.ok && !report.notImplemented) this.notes.push(`${id} ours: ${report.error}`);
+    return report;
+  }
+
+  /** The "ours" cell for a step that did not succeed: never a number. */
+  static failed(report: StepReport): string {
+    return report.ok ? '' : report.notImplemented ? 'not implemented' : 'error';
+  }
+
+  add(row: Row): void {
+    this.rows.push(row);
+  }
+}
+
+function peerCell(outcome: PeerOutcome, render: (r: PeerReport) => string): string {
+  return outcome.ok ? render(outcome.report) : 'error';
+}
+function peerRss(outcome: PeerOutcome): string {
+  return outcome.ok ? bytes(outcome.report.peak_rss_bytes) : '—';
+}
+function oursRss(report: StepReport): string {
+  return report.ok ? bytes(report.peakRssBytes) : '—';
+}
+
+// ---- main --------------------------------------------------------------------------------
+
+async function main(): Promise<void> {
+  const options = parseOptions(process.argv.slice(2));
+  const started = Date.now();
+  const { only, dataDir } = options;
+  const wantsGzip = only.has('B1gz');
+
+  console.error(`Generating data (scale ${options.scale}) in ${dataDir} ...`);
+  const generated = await runChild(PYTHON, [join(REPO, 'tests/bench/generate.py'), '--scale', String(options.scale), '--out', dataDir, ...(wantsGzip ? ['--gzip'] : [])]);
+  if (generated.code !== 0) throw new Error(`generate.py failed (exit ${generated.code})`);
+  const params = JSON.parse(readFileSync(join(dataDir, 'params.json'), 'utf8')) as DataParams;
+  const inputs = params.concat_files.map((f) => join(dataDir, f));
+  const gzipInputs = params.gzip_files.map((f) => join(dataDir, f));
+  const appendInput = join(dataDir, params.append_file);
+  const nObsTotal = params.n_cells * inputs.length;
+  const nnzTotal = params.concat_files.reduce((s, f) => s + params.nnz[f], 0);
+
+  // Outputs of earlier runs are reused only while they were made from this very data.
+  const work = join(dataDir, 'work');
+  const fingerprint = JSON.stringify(params);
+  const fingerprintPath = join(work, 'data-fingerprint.json');
+  if (!existsSync(fingerprintPath) || readFileSync(fingerprintPath, 'utf8') !== fingerprint) {
+    rmSync(work, { recursive: true, force: true });
+    mkdirSync(work, { recursive: true });
+    writeFileSync(fingerprintPath, fingerprint);
+  }
+
+  const bench = new Bench();
+  const peerConcatPath = join(work, 'peer-concat.h5ad');
+  const ourStorePath = join(work, 'ours-b1.json');
+
+  let ourStore: StepReport | undefined;
+  const runOurConcat = async (files: string[], homeName: string): Promise<StepReport> => {
+    const home = join(work, homeName);
+    rmSync(home, { recursive: true, force: true });
+    return runOurs('b1', { files, home });
+  };
+
+  // B1 --------------------------------------------------------------------------------------
+  if (only.has('B1')) {
+    console.error('B1: concatenate 4 files ...');
+    const peer = await bench.peer('B1', 'concat', ['--out', peerConcatPath, ...inputs]);
+    const ours = bench.ours('B1', await runOurConcat(inputs, 'ours-b1'));
+    rmSync(ourStorePath, { force: true });
+    if (ours.ok) writeFileSync(ourStorePath, JSON.stringify(ours));
+    ourStore = ours;
+    bench.add(concatRow(bench, 'B1', 'import + concatenate 4 h5ad → store', ours, peer, nObsTotal, nnzTotal, true));
+  }
+  if (only.has('B1gz')) {
+    console.error('B1gz: concatenate 4 gzip-compressed files ...');
+    const gzipOut = join(work, 'peer-concat-gz.h5ad');
+    const peer = await bench.peer('B1gz', 'concat', ['--out', gzipOut, ...gzipInputs]);
+    rmSync(gzipOut, { force: true });
+    const ours = bench.ours('B1gz', await runOurConcat(gzipInputs, 'ours-b1gz'));
+    rmSync(join(work, 'ours-b1gz'), { recursive: true, force: true });
+    bench.add(concatRow(bench, 'B1gz', 'the same, gzip-compressed inputs', ours, peer, nObsTotal, nnzTotal, false));
+  }
+
+  // Later benchmarks read the B1 outputs; make them when B1 was not part of this run.
+  const needsConcat = ['B3', 'B4', 'B5', 'B6', 'B7'].some((id) => only.has(id as BenchId));
+  if (needsConcat && !existsSync(peerConcatPath)) {
+    console.error('Setup: peer concatenation for B3–B7 ...');
+    await runPeer('concat', ['--out', peerConcatPath, ...inputs]);
+  }
+  if (needsConcat && !ourStore) {
+    if (existsSync(ourStorePath)) {
+      ourStore = JSON.parse(readFileSync(ourStorePath, 'utf8')) as StepReport;
+    } else {
+      console.error('Setup: our concatenation for B3–B7 ...');
+      ourStore = await runOurConcat(inputs, 'ours-b1');
+      if (ourStore.ok) writeFileSync(ourStorePath, JSON.stringify(ourStore));
+    }
+  }
+  // A step that needs our store reports the store's failure as its own.
+  const withStore = async (run: (store: OurStore) => Promise<StepReport>): Promise<StepReport> => {
+    if (!ourStore?.ok) {
+      const failure = ourStore && !ourStore.ok ? ourStore : undefined;
+      return { ok: false, error: `needs our B1 store: ${failure?.error ?? 'missing'}`, notImplemented: failure?.notImplemented ?? false, peakRssBytes: 0 };
+    }
+    return run((ourStore as unknown as IngestResult).store);
+  };
+
+  // B3 --------------------------------------------------------------------------------------
+  if (only.has('B3')) {
+    console.error('B3: open + obs filter ...');
+    const peerOpen = await bench.peer('B3 open', 'backed_open', [peerConcatPath]);
+    const peerFilter = await bench.peer('B3 filter', 'obs_filter', [peerConcatPath, '--repeats', String(FILTER_REPEATS), '--cell-types', FILTER_CELL_TYPES.join(','), '--pct-mito-below', String(FILTER_PCT_MITO_BELOW)]);
+    const ours = bench.ours('B3', await withStore((store) => runOurs('b3', { store, valueFilter: VALUE_FILTER, repeats: FILTER_REPEATS })));
+    const openSeconds = ours.ok ? (ours.openSeconds as number) : NaN;
+    bench.add({
+      id: 'B3 open',
+      what: 'open the 4-file store/h5ad in a fresh process',
+      ours: ours.ok ? seconds(openSeconds) : Bench.failed(ours),
+      peer: peerCell(peerOpen, (r) => seconds(r.seconds)),
+      ratio: ours.ok && peerOpen.ok ? times(peerOpen.report.seconds / openSeconds) : '—',
+      target: 'ours ≤ 100 ms',
+      oursRss: oursRss(ours),
+      peerRss: peerRss(peerOpen),
+      verdict: ours.ok ? (openSeconds <= 0.1 ? 'pass' : 'fail') : '—',
+    });
+    let filterVerdict: Verdict = '—';
+    if (ours.ok) {
+      filterVerdict = (ours.filterSeconds as number) <= 0.005 ? 'pass' : 'fail';
+      if (peerFilter.ok && (ours.nMatched !== peerFilter.report.n_matched || ours.matchedChecksum !== peerFilter.report.matched_checksum)) {
+        bench.notes.push(`B3 filter: ours matched ${String(ours.nMatched)} cells, the peer ${String(peerFilter.report.n_matched)} (or the joinids differ)`);
+        filterVerdict = 'fail';
+      }
+    }
+    bench.add({
+      id: 'B3 filter',
+      what: `obs filter → joinids (${nObsTotal.toLocaleString('en-US')} cells), warm median`,
+      ours: ours.ok ? seconds(ours.filterSeconds as number) : Bench.failed(ours),
+      peer: peerCell(peerFilter, (r) => seconds(r.seconds)),
+      ratio: ours.ok && peerFilter.ok ? times(peerFilter.report.seconds / (ours.filterSeconds as number)) : '—',
+      target: 'ours ≤ 5 ms',
+      oursRss: oursRss(ours),
+      peerRss: peerRss(peerFilter),
+      verdict: filterVerdict,
+    });
+  }
+
+  // B4 --------------------------------------------------------------------------------------
+  if (only.has('B4')) {
+    console.error('B4: X rows for random cells ...');
+    const sizes = B4_FULL_SCALE_CELLS.map((n) => Math.min(nObsTotal, Math.max(1, Math.round(n * options.scale))));
+    const cellsPath = join(work, 'b4-cells.json');
+    writeFileSync(cellsPath, JSON.stringify(sizes.map((n, i) => Array.from(randomSortedSample(nObsTotal, n, B4_SEED + i)))));
+    const peer = await bench.peer('B4', 'rows', [peerConcatPath, '--cells', cellsPath, '--repeats', String(ROWS_REPEATS)]);
+    const ours = bench.ours('B4', await withStore((store) => runOurs('b4', { store, cellsPath, repeats: ROWS_REPEATS })));
+    sizes.forEach((n, i) => {
+      const peerSize = peer.ok ? (peer.report.sizes as { nnz: number; nnz_per_second: number }[])[i] : undefined;
+      const ourSize = ours.ok ? (ours.sizes as { nnz: number; nnzPerSecond: number; seconds: number }[])[i] : undefined;
+      const absolute = i > 0; // the 100 M nnz/s floor applies at 20k and 100k cells
+      let verdict: Verdict = '—';
+      if (ourSize && peerSize) {
+        verdict = ourSize.nnzPerSecond >= 5 * peerSize.nnz_per_second && (!absolute || ourSize.nnzPerSecond >= 1e8) ? 'pass' : 'fail';
+        if (ourSize.nnz !== peerSize.nnz) {
+          bench.notes.push(`B4 ${n} cells: ours returned ${ourSize.nnz} non-zeros, the peer ${peerSize.nnz}`);
+          verdict = 'fail';
+        }
+      }
+      bench.add({
+        id: `B4 ${label(B4_FULL_SCALE_CELLS[i])}`,
+        what: `X rows of ${n.toLocaleString('en-US')} random cells → CSR`,
+        ours: ourSize ? `${rate(ourSize.nnzPerSecond)} (${seconds(ourSize.seconds)})` : ours.ok ? 'error' : Bench.failed(ours),
+        peer: peerSize ? rate(peerSize.nnz_per_second) : 'error',
+        ratio: ourSize && peerSize ? times(ourSize.nnzPerSecond / peerSize.nnz_per_second) : '—',
+        target: absolute ? '≥ 5× and ≥ 100 M nnz/s' : '≥ 5×',
+        oursRss: oursRss(ours),
+        peerRss: peerRss(peer),
+        verdict,
+      });
+    });
+  }
+
+  // B5 --------------------------------------------------------------------------------------
+  if (only.has('B5')) {
+    console.error('B5: X columns for 10 genes ...');
+    const peer = await bench.peer('B5', 'cols', ['--genes', params.b5_genes.join(','), ...inputs]);
+    const ours = bench.ours('B5', await withStore((store) => runOurs('b5', { store, varIds: params.b5_genes })));
+    let verdict: Verdict = '—';
+    if (ours.ok && peer.ok) {
+      verdict = peer.report.seconds / ours.seconds >= 10 ? 'pass' : 'fail';
+      if (ours.nnz !== peer.report.nnz) {
+        bench.notes.push(`B5: ours returned ${String(ours.nnz)} non-zeros, the peer ${String(peer.report.nnz)}`);
+        verdict = 'fail';
+      }
+    }
+    bench.add({
+      id: 'B5',
+      what: `X columns, 10 genes × ${nObsTotal.toLocaleString('en-US')} cells`,
+      ours: ours.ok ? seconds(ours.seconds) : Bench.failed(ours),
+      peer: peerCell(peer, (r) => `${seconds(r.seconds)} (4 files)`),
+      ratio: ours.ok && peer.ok ? times(peer.report.seconds / ours.seconds) : '—',
+      target: '≥ 10×',
+      oursRss: oursRss(ours),
+      peerRss: peerRss(peer),
+      verdict,
+    });
+  }
+
+  // B6 --------------------------------------------------------------------------------------
+  if (only.has('B6')) {
+    console.error('B6: PCA ...');
+    const genesPath = join(work, 'pca-genes.json');
+    const peerScores = join(work, 'peer-pca-top10.npy');
+    const ourScores = join(work, 'ours-pca-top10.npy');
+    rmSync(ourScores, { force: true });
+    const peer = await bench.peer('B6', 'pca', [peerConcatPath, '--n-genes', String(PCA_GENES), '--components', String(PCA_COMPONENTS), '--keep', String(PCA_COMPARED), '--genes-out', genesPath, '--scores-out', peerScores]);
+    const ours = bench.ours('B6', peer.ok
+      ? await withStore((store) => runOurs('b6', { store, varIds: JSON.parse(readFileSync(genesPath, 'utf8')) as string[], nComponents: PCA_COMPONENTS, seed: PCA_SEED, keep: PCA_COMPARED, scoresOut: ourScores }))
+      : { ok: false, error: 'needs the peer gene selection', notImplemented: false, peakRssBytes: 0 });
+    const nGenes = Math.min(PCA_GENES, params.n_genes);
+    bench.add({
+      id: 'B6',
+      what: `PCA ${nObsTotal.toLocaleString('en-US')} cells × ${nGenes.toLocaleString('en-US')} genes, ${PCA_COMPONENTS} PCs`,
+      ours: ours.ok ? seconds(ours.seconds) : Bench.failed(ours),
+      peer: peerCell(peer, (r) => seconds(r.seconds)),
+      ratio: ours.ok && peer.ok ? times(peer.report.seconds / ours.seconds) : '—',
+      target: '≥ 2×',
+      oursRss: oursRss(ours),
+      peerRss: peerRss(peer),
+      verdict: ours.ok && peer.ok ? (peer.report.seconds / ours.seconds >= 2 ? 'pass' : 'fail') : '—',
+    });
+    let accuracy = '—';
+    let accuracyVerdict: Verdict = '—';
+    if (ours.ok && peer.ok) {
+      const a = readNpyMatrix(ourScores);
+      const b = readNpyMatrix(peerScores);
+      const k = Math.min(a.cols, b.cols, PCA_COMPARED);
+      const correlations = Array.from({ length: k }, (_, j) => absColumnCorrelation(a, b, j));
+      const worst = Math.min(...correlations);
+      accuracy = `min corr ${worst.toFixed(4)}`;
+      accuracyVerdict = worst >= 0.99 && k === PCA_COMPARED ? 'pass' : 'fail';
+      (bench.raw.B6 ??= {}).extra = { absCorrelations: correlations };
+      bench.notes.push(`B6 abs Pearson per PC (ours vs peer): ${correlations.map((c) => c.toFixed(4)).join(' ')}`);
+    }
+    bench.add({
+      id: 'B6 acc',
+      what: `top ${PCA_COMPARED} PC scores vs the peer's, abs Pearson`,
+      ours: ours.ok ? accuracy : Bench.failed(ours),
+      peer: peer.ok ? 'reference' : 'error',
+      ratio: '—',
+      target: 'every PC corr ≥ 0.99',
+      oursRss: '—',
+      peerRss: '—',
+      verdict: accuracyVerdict,
+    });
+  }
+
+  // B7 --------------------------------------------------------------------------------------
+  if (only.has('B7')) {
+    const peer = await bench.peer('B7', 'bytes', [peerConcatPath]);
+    const ours = bench.ours('B7', await withStore((store) => runOurs('b7', { store })));
+    const ourBpn = ours.ok ? (ours.bytesPerNnz as number) : NaN;
+    bench.add({
+      id: 'B7',
+      what: 'bytes per stored non-zero (store folder only)',
+      ours: ours.ok ? `${ourBpn.toFixed(2)} B/nnz` : Bench.failed(ours),
+      peer: peerCell(peer, (r) => `${(r.bytes_per_nnz as number).toFixed(2)} B/nnz`),
+      ratio: ours.ok && peer.ok ? times((peer.report.bytes_per_nnz as number) / ourBpn) : '—',
+      target: 'ours ≤ 3 B/nnz',
+      oursRss: '—',
+      peerRss: '—',
+      verdict: ours.ok ? (ourBpn <= 3 ? 'pass' : 'fail') : '—',
+    });
+  }
+
+  // B2 (last: it makes its own stores) ------------------------------------------------------
+  if (only.has('B2')) {
+    console.error('B2: append the 5th file ...');
+    const concat5Out = join(work, 'peer-concat5.h5ad');
+    const peer = await bench.peer('B2', 'concat5', ['--out', concat5Out, ...inputs, appendInput]);
+    rmSync(concat5Out, { force: true });
+    const setup = await runOurConcat(inputs, 'ours-b2');
+    let append: StepReport = setup.ok
+      ? { ok: false, error: 'pending', notImplemented: false, peakRssBytes: 0 }
+      : { ...setup, error: `needs a 4-file store: ${setup.error}` };
+    let bytesBefore = 0;
+    if (setup.ok) {
+      const store = (setup as unknown as IngestResult).store;
+      bytesBefore = folderBytes(store.dir);
+      append = await runOurs('b2', { store, file: appendInput });
+    }
+    bench.ours('B2', append);
+    const appendBytes = append.ok ? folderBytes((append as unknown as IngestResult).store.dir) - bytesBefore : NaN;
+    const alone = await runOurConcat([appendInput], 'ours-b2-alone');
+    const aloneBytes = alone.ok ? folderBytes((alone as unknown as IngestResult).store.dir) : NaN;
+    (bench.raw.B2 ??= {}).extra = { setup, alone, appendBytes, aloneBytes };
+    let verdict: Verdict = '—';
+    if (append.ok && alone.ok) {
+      const timeOk = append.seconds <= 1.25 * alone.seconds;
+      const bytesOk = appendBytes <= 1.5 * aloneBytes;
+      verdict = timeOk && bytesOk ? 'pass' : 'fail';
+      bench.notes.push(`B2: append ${seconds(append.seconds)} vs ingesting the file alone ${seconds(alone.seconds)} (${(append.seconds / alone.seconds).toFixed(2)}×); bytes added ${bytes(appendBytes)} vs ${bytes(aloneBytes)} for the file alone (${(appendBytes / aloneBytes).toFixed(2)}×)`);
+      const expectVars = params.n_genes + params.n_new_genes;
+      const appended = append as unknown as IngestResult;
+      if (appended.nObs !== nObsTotal + params.n_cells || appended.nVars !== expectVars) {
+        bench.notes.push(`B2: after append the store has ${appended.nObs} × ${appended.nVars}, expected ${nObsTotal + params.n_cells} × ${expectVars}`);
+        verdict = 'fail';
+      }
+    } else if (!alone.ok && !alone.notImplemented) {
+      bench.notes.push(`B2 ours (file alone): ${alone.error}`);
+    }
+    bench.add({
+      id: 'B2',
+      what: 'append the 5th file (new genes, new type)',
+      ours: append.ok ? seconds(append.seconds) : Bench.failed(append),
+      peer: peerCell(peer, (r) => `${seconds(r.seconds)} (concat 5)`),
+      ratio: append.ok && peer.ok ? times(peer.report.seconds / append.seconds) : '—',
+      target: '≤ 1.25× file alone; bytes ∝ new',
+      oursRss: oursRss(append),
+      peerRss: peerRss(peer),
+      verdict,
+    });
+  }
+
+  // Report -----------------------------------------------------------------------------------
+  const header = `Cellar benchmarks — scale ${options.scale}: ${inputs.length} files × ${params.n_cells.toLocaleString('en-US')} cells × ${params.n_genes.toLocaleString('en-US')} genes, ${nnzTotal.toLocaleString('en-US')} non-zeros (${(nnzTotal / nObsTotal).toFixed(0)} per cell); ${cpus().length} cores; node ${process.version}`;
+  console.log(`\n${header}`);
+  console.log(formatTable(bench.rows));
+  if (options.scale !== 1) console.log('\nTargets are defined at scale 1; at other scales the verdicts are indicative only.');
+  for (const note of bench.notes) console.log(`- ${note}`);
+  const elapsed = (Date.now() - started) / 1000;
+  console.log(`\nTotal ${seconds(elapsed)}. Details: test-output/bench.json`);
+
+  mkdirSync(join(REPO, 'test-output'), { recursive: true });
+  writeFileSync(
+    join(REPO, 'test-output', 'bench.json'),
+    JSON.stringify({ date: new Date().toISOString(), scale: options.scale, dataDir, params: { ...params }, machine: { cpus: cpus().length, node: process.version, openblasCoretype: process.env.OPENBLAS_CORETYPE ?? null }, valueFilter: VALUE_FILTER, rows: bench.rows, notes: bench.notes, raw: bench.raw, seconds: elapsed }, null, 2),
+  );
+}
+
+function concatRow(bench: Bench, id: string, what: string, ours: StepReport, peer: PeerOutcome, nObs: number, nnz: number, withTarget: boolean): Row {
+  let verdict: Verdict = '—';
+  if (withTarget && ours.ok && peer.ok) {
+    verdict = peer.report.seconds / ours.seconds >= 4 && ours.peakRssBytes <= 1.5 * GB ? 'pass' : 'fail';
+  }
+  if (ours.ok) {
+    const result = ours as StepSuccess & Partial<IngestResult>;
+    if (result.nObs !== nObs || result.nnz !== nnz) {
+      verdict = 'fail';
+      bench.notes.push(`${id}: our store has ${String(result.nObs)} cells and ${String(result.nnz)} non-zeros, expected ${nObs} and ${nnz}`);
+    }
+  }
+  return {
+    id,
+    what,
+    ours: ours.ok ? seconds(ours.seconds) : Bench.failed(ours),
+    peer: peerCell(peer, (r) => seconds(r.seconds)),
+    ratio: ours.ok && peer.ok ? times(peer.report.seconds / ours.seconds) : '—',
+    target: withTarget ? '≥ 4×, peak RSS ≤ 1.5 GB' : '(none)',
+    oursRss: oursRss(ours),
+    peerRss: peerRss(peer),
+    verdict,
+  };
+}
+
+function label(n: number): string {
+  return n >= 1000 ? `${n / 1000}k` : String(n);
+}
+
+/** `count` distinct integers in [0, n), ascending; deterministic for a seed (partial Fisher–Yates). */
+function randomSortedSample(n: number, count: number, seed: number): Int32Array {
+  let state = (seed * 0x9e3779b1) >>> 0 || 1;
+  const next = (): number => {
+    // xorshift32: small, seedable, plenty for picking cells
+    state ^= state << 13;
+    state >>>= 0;
+    state ^= state >>> 17;
+    state ^= state << 5;
+    state >>>= 0;
+    return state / 0x100000000;
+  };
+  const pool = new Int32Array(n);
+  for (let i = 0; i < n; i++) pool[i] = i;
+  for (let i = 0; i < count; i++) {
+    const j = i + Math.floor(next() * (n - i));
+    const t = pool[i];
+    pool[i] = pool[j];
+    pool[j] = t;
+  }
+  return pool.slice(0, count).sort();
+}
+
+function formatTable(rows: Row[]): string {
+  const columns: [string, keyof Row][] = [
+    ['id', 'id'],
+    ['what', 'what'],
+    ['ours', 'ours'],
+    ['peer', 'peer'],
+    ['ratio (peer/ours)', 'ratio'],
+    ['target', 'target'],
+    ['our peak RSS', 'oursRss'],
+    ['peer peak RSS', 'peerRss'],
+    ['pass/fail', 'verdict'],
+  ];
+  const widths = columns.map(([title, key]) => Math.max(title.length, ...rows.map((r) => r[key].length)));
+  const line = (cells: string[]): string => `| ${cells.map((c, i) => c.padEnd(widths[i])).join(' | ')} |`;
+  return [line(columns.map(([t]) => t)), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.map((r) => line(columns.map(([, k]) => r[k])))].join('\n');
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof Error ? error.message : error);
+  process.exitCode = 1;
+});
