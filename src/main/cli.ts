@@ -19,6 +19,8 @@ const COMMANDS: Record<string, () => Promise<CommandModule>> = {
   import: () => import('./cli/commands/import'),
   concat: () => import('./cli/commands/concat'),
   append: () => import('./cli/commands/append'),
+  embed: () => import('./cli/commands/embed'),
+  annotate: () => import('./cli/commands/annotate'),
   query: () => import('./cli/commands/query'),
   versions: () => import('./cli/commands/versions'),
   diff: () => import('./cli/commands/diff'),

@@ -184,8 +184,8 @@ async function runPca(
   // Pass 1: preprocess, column statistics, and (when it fits) the working copy kept by each thread.
   let retainedBytes = executors.map(() => 0);
   let retaining = retainAtStart;
-  await passes.run('statistics', true, (block, partition, executor) => {
-    const call = executor.call('statistics-block', { partition, block }).then((bytes) => {
+  await passes.run('statistics', true, (block, partition, executor, transfer) => {
+    const call = executor.call('statistics-block', { partition, block }, transfer).then((bytes) => {
       retainedBytes[executors.indexOf(executor)] = bytes;
     });
     report('statistics', block.rowStart + block.nRows, nRows);
@@ -227,7 +227,9 @@ async function runPca(
   const applyGram = async (v: Float64Array, width: number): Promise<Float64Array> => {
     const shift = transposeTimes(mean, v, g, width);
     await Promise.all(executors.map((e) => e.call('begin-gram', { v, shift, k: width })));
-    await passes.runOnRetainedOrStream(retaining, 'gram-retained', (block, partition, executor) => executor.call('gram-block', { partition, block }));
+    await passes.runOnRetainedOrStream(retaining, 'gram-retained', (block, partition, executor, transfer) =>
+      executor.call('gram-block', { partition, block }, transfer),
+    );
     const partials = (await Promise.all(executors.map((e) => e.call('end-gram', {})))).flat().sort((a, b) => a.partition - b.partition);
     const w = new Float64Array(g * width);
     const ySum = new Float64Array(width);
@@ -259,7 +261,9 @@ async function runPca(
   const shift = transposeTimes(mean, components, g, k);
   report('scores', 0, 1);
   await Promise.all(executors.map((e) => e.call('begin-projection', { p: components, shift, k, scores })));
-  await passes.runOnRetainedOrStream(retaining, 'projection-retained', (block, _partition, executor) => executor.call('projection-block', { block }));
+  await passes.runOnRetainedOrStream(retaining, 'projection-retained', (block, _partition, executor, transfer) =>
+    executor.call('projection-block', { block }, transfer),
+  );
   await Promise.all(executors.map((e) => e.call('end-projection', {})));
   report('scores', 1, 1);
 
@@ -283,6 +287,9 @@ async function runPca(
   };
 }
 
+/** Sends one block to the thread owning its partition; `transfer` lists the buffers that may be moved there. */
+type BlockVisitor = (block: CsrRowBlock, partition: number, executor: PassExecutor, transfer: ArrayBuffer[]) => Promise<unknown>;
+
 /** Streams the source's blocks to the threads owning their partitions, keeping a few requests in flight per thread. */
 class PassRunner {
   private inFlight: Promise<void>[][];
@@ -301,7 +308,7 @@ class PassRunner {
   async run(
     what: string,
     validate: boolean,
-    visit: (block: CsrRowBlock, partition: number, executor: PassExecutor) => Promise<unknown>,
+    visit: BlockVisitor,
     afterBlock?: () => Promise<void>,
   ): Promise<void> {
     const { nRows, nCols } = this.source;
@@ -320,8 +327,10 @@ class PassRunner {
       const queue = this.inFlight[owner];
       if (queue.length >= MAX_IN_FLIGHT) await queue.shift();
       this.rethrow();
+      // Workers get a compact copy whose buffers move to them; the inline thread reads the block in place.
       const moved = executor instanceof WorkerExecutor ? compactRowBlock(block) : block;
-      const settled = visit(moved, partition, executor).then(
+      const transfer = moved === block ? [] : [moved.indptr.buffer, moved.indices.buffer, moved.data.buffer].filter((b): b is ArrayBuffer => b instanceof ArrayBuffer);
+      const settled = visit(moved, partition, executor, transfer).then(
         () => undefined,
         (err: unknown) => {
           this.firstError ??= err;
@@ -338,7 +347,7 @@ class PassRunner {
   async runOnRetainedOrStream(
     retaining: boolean,
     retainedOp: Extract<PassOp, 'gram-retained' | 'projection-retained'>,
-    visit: (block: CsrRowBlock, partition: number, executor: PassExecutor) => Promise<unknown>,
+    visit: BlockVisitor,
   ): Promise<void> {
     if (retaining) {
       await Promise.all(this.executors.map((e) => e.call(retainedOp, {} as PassOps[typeof retainedOp]['args'])));

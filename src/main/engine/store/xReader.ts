@@ -37,6 +37,7 @@ interface ChunkIndex {
   rowPrefix: Float64Array;
 }
 
+const cpuMs = () => { const u = process.cpuUsage(); return (u.user + u.system) / 1000; };
 const MAX_READ_BYTES = 32 << 20;
 // Chunks this close on disk are read together (one read beats two small ones).
 const MAX_READ_GAP = 1 << 20;
@@ -200,6 +201,7 @@ export class XLayerReader {
     }
     const rowAt = (i: number) => joinids[order ? order[i] : i];
     const fragments = this.fragmentsByRow();
+(globalThis as any).P1 = ((globalThis as any).P1 ?? 0) - cpuMs();
     // Pass 1: each requested row's nnz, from the chunk indexes alone.
     const rowNnz = new Float64Array(n);
     const rowFragment = new Int32Array(n).fill(-1);
@@ -215,12 +217,14 @@ export class XLayerReader {
       rowNnz[order ? order[i] : i] = index.rowPrefix[local + 1] - index.rowPrefix[local];
       rowFragment[i] = f;
     }
+(globalThis as any).P1 += cpuMs();(globalThis as any).AL = ((globalThis as any).AL ?? 0) - cpuMs();
     let total = 0;
     for (let i = 0; i < n; i++) total += rowNnz[i];
     const indptr = total < 2 ** 31 ? new Int32Array(n + 1) : new Float64Array(n + 1);
     for (let i = 0; i < n; i++) indptr[i + 1] = indptr[i] + rowNnz[i];
     const indices = new Int32Array(total);
     const data = allocateTyped(this.layer.dtype, total);
+(globalThis as any).AL += cpuMs();
     // Pass 2: decode the chunks that hold requested rows, fragment by fragment.
     let i = 0;
     while (i < n) {
@@ -268,15 +272,19 @@ export class XLayerReader {
         j++;
       }
       const readEnd = index.valueOffset[lastChunk] + index.valueLength[lastChunk];
+(globalThis as any).RD = ((globalThis as any).RD ?? 0) - cpuMs();
       const bytes = this.readAt(fragment.file, readStart, readEnd - readStart);
+(globalThis as any).RD += cpuMs();
       while (i < j) {
         const chunk = Math.floor((rowAt(i) - fragment.rowStart) / R);
         const chunkFirstRow = chunk * R;
         const chunkNnz = index.rowPrefix[chunkFirstRow + index.chunkRows[chunk]] - index.rowPrefix[chunkFirstRow];
+(globalThis as any).DE = ((globalThis as any).DE ?? 0) - cpuMs();
         const idxBytes = this.decodeBuffer(fragment, bytes, index.indexOffset[chunk] - readStart, index.indexLength[chunk], chunkNnz * indexWidth, this.indexScratch);
         const valBytes = this.decodeBuffer(fragment, bytes, index.valueOffset[chunk] - readStart, index.valueLength[chunk], chunkNnz * valueWidth, this.valueScratch);
         const storedIndices = viewTyped(fragment.indexDtype, idxBytes, chunkNnz) as Uint16Array | Uint32Array;
         const storedValues = viewTyped(fragment.storedDtype, valBytes, chunkNnz);
+(globalThis as any).DE += cpuMs();(globalThis as any).CP = ((globalThis as any).CP ?? 0) - cpuMs();
         for (; i < j; i++) {
           const local = rowAt(i) - fragment.rowStart;
           if (Math.floor(local / R) !== chunk) break;
@@ -287,6 +295,7 @@ export class XLayerReader {
           else undeltaUint32(storedIndices, start, count, outIndices, outAt);
           copyConverted(storedValues, start, outData, outAt, count);
         }
+(globalThis as any).CP += cpuMs();
       }
     }
   }

@@ -1,0 +1,107 @@
+// Annotate: add or replace obs columns from a CSV/TSV keyed by obs_id, as a new
+// version (only the new columns are written). Cells missing from the table get NA;
+// ids the store does not know are refused with the list.
+import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
+import { CellarError } from '../../../shared/errors';
+import type { Registry } from '../../registry/registry';
+import { openStore } from '../store/reader';
+import { readManifest } from '../store/manifest';
+import { createStoreWriter } from '../store/writer';
+import type { StoreFs } from '../store/storeFs';
+import type { StoreResultJson } from './concatenate';
+import { stringAt } from './convert';
+import { RESERVED_OBS } from './plan';
+import { inferColumn, parseDelimited } from './table-file';
+import { resolveStore, versionStats } from './store-registry';
+
+export interface AnnotateParams {
+  registry: Registry;
+  storeKey: string;
+  from: string;
+  fs?: StoreFs;
+}
+
+export type AnnotateResult = StoreResultJson & { columns: { name: string; dtype: string; replaced: boolean }[]; n_matched: number; n_missing: number };
+
+export async function annotateStore(params: AnnotateParams): Promise<AnnotateResult> {
+  const { registry } = params;
+  const { store, dir } = await resolveStore(registry, params.storeKey);
+  const name = basename(params.from);
+  let text: string;
+  try {
+    text = readFileSync(params.from, 'utf8');
+  } catch (err) {
+    throw new CellarError('not_found', `${params.from} cannot be read: ${(err as Error).message}.`);
+  }
+  const table = parseDelimited(text, params.from);
+  const idCol = table.header.indexOf('obs_id');
+  if (idCol === -1) throw new CellarError('id_mismatch', `${name} needs an obs_id column naming the cells (its columns: ${table.header.join(', ')}).`);
+  const newNames = table.header.filter((_, i) => i !== idCol);
+  if (!newNames.length) throw new CellarError('usage', `${name} has no columns besides obs_id.`);
+  const reserved = newNames.filter((n) => (RESERVED_OBS as readonly string[]).includes(n));
+  if (reserved.length) throw new CellarError('usage', `${name} would replace ${reserved.join(', ')}, which Cellar maintains itself.`);
+  const dupCols = newNames.filter((n, i) => newNames.indexOf(n) !== i);
+  if (dupCols.length) throw new CellarError('usage', `${name} names the column ${dupCols[0]} twice.`);
+
+  const reader = openStore(dir, store.version);
+  let rowOf: Int32Array;
+  let existingColumns: string[];
+  let nObs: number;
+  try {
+    nObs = reader.nObs;
+    existingColumns = reader.obs.columnNames;
+    const ids = reader.obs.column('obs_id');
+    if (!ids) throw new CellarError('bad_element', `The store ${store.key} has no obs_id column.`);
+    const position = new Map<string, number>();
+    for (let i = 0; i < nObs; i++) position.set(stringAt(ids, i) ?? '', i);
+    rowOf = new Int32Array(nObs).fill(-1);
+    const unknown: string[] = [];
+    const seen = new Set<string>();
+    table.rows.forEach((r, line) => {
+      const id = r[idCol]!;
+      if (seen.has(id)) throw new CellarError('id_mismatch', `${name}: obs_id ${id} appears twice (line ${line + 2}).`);
+      seen.add(id);
+      const p = position.get(id);
+      if (p === undefined) unknown.push(id);
+      else rowOf[p] = line;
+    });
+    if (unknown.length) {
+      throw new CellarError('id_mismatch', `${unknown.length} obs_id${unknown.length > 1 ? 's' : ''} in ${name} ${unknown.length > 1 ? 'are' : 'is'} not in the store ${store.key}.`, unknown.slice(0, 50).map((id) => `unknown obs_id: ${id}`));
+    }
+  } finally {
+    reader.close();
+  }
+  const nMatched = table.rows.length;
+  const columns = newNames.map((col) => {
+    const j = table.header.indexOf(col);
+    const values = Array.from(rowOf, (line) => (line < 0 ? null : table.rows[line]![j]!));
+    return { name: col, column: inferColumn(values) };
+  });
+
+  const run = registry.startRun({ transform: 'annotate', params: { store: store.key, from: params.from, columns: newNames }, inputArtifacts: [store.uid] });
+  try {
+    const writer = await createStoreWriter({ dir, baseVersion: store.version, fs: params.fs, storeKey: store.key });
+    let result;
+    try {
+      await writer.setObsColumns({ columns, nRows: nObs });
+      result = await writer.commit({ meta: { runUid: run.uid, transform: 'annotate', storeKey: store.key, storeUid: store.uid, datasets: readManifest(dir, store.version).meta.datasets ?? [] } });
+    } catch (err) {
+      await writer.abort();
+      throw err;
+    }
+    const stats = await versionStats(dir, result.version);
+    const version = registry.addStoreVersion(store.stem, { size: stats.size, hash: stats.hash, hashType: 'md5-d', nFiles: stats.nFiles, nObservations: stats.nObs, nVars: stats.nVars, storagePath: dir, runUid: run.uid });
+    registry.finishRun(run.uid);
+    return {
+      store: { uid: version.uid, key: version.key, version: version.version, n_observations: stats.nObs, n_vars: stats.nVars },
+      run: { uid: run.uid },
+      columns: columns.map((c) => ({ name: c.name, dtype: c.column.kind === 'numeric' ? c.column.dtype : c.column.kind, replaced: existingColumns.includes(c.name) })),
+      n_matched: nMatched,
+      n_missing: nObs - nMatched,
+    };
+  } catch (err) {
+    registry.failRun(run.uid, err instanceof Error ? err.message : String(err));
+    throw err;
+  }
+}

@@ -1,0 +1,172 @@
+// Add an embedding to a store as a new version (SPEC §4 "Add embedding"): PCA
+// computed from a layer of X (sparse, implicitly centred, randomized), or an n × k
+// array from a .npy / CSV file. Stored densely in obsm; only new files are written.
+import { basename, extname } from 'node:path';
+import { CellarError } from '../../../shared/errors';
+import type { Registry } from '../../registry/registry';
+import { randomizedPca, type PcaResult } from '../linalg/pca';
+import type { CsrRowBlock, RowBlockSource } from '../linalg/csr';
+import { openStore, type StoreReader } from '../store/reader';
+import { readManifest } from '../store/manifest';
+import { createStoreWriter } from '../store/writer';
+import type { StoreFs } from '../store/storeFs';
+import type { StoreResultJson } from './concatenate';
+import { X_LAYER } from './concatenate';
+import { defaultMeasurement } from './export';
+import { stringAt } from './convert';
+import type { ProgressFn } from './progress';
+import { readDenseMatrix } from './table-file';
+import { resolveStore, versionStats } from './store-registry';
+
+export interface PcaRequest {
+  nComponents: number;
+  layer?: string;
+  normalize?: boolean;
+  genes?: number;
+  seed?: number;
+}
+
+export interface EmbedParams {
+  registry: Registry;
+  storeKey: string;
+  pca?: PcaRequest;
+  from?: string;
+  name?: string;
+  signal?: AbortSignal;
+  onProgress?: ProgressFn;
+  fs?: StoreFs;
+  threads?: number;
+}
+
+export type EmbedResult = StoreResultJson & { embedding: { name: string; shape: [number, number]; explained_variance_ratio?: number[] } };
+
+const ROWS_PER_BLOCK = 8_192;
+
+/** A store layer as a row-block source for PCA: each pass streams the rows again. */
+export function layerRowSource(reader: StoreReader, measurement: string, layer: string): RowBlockSource {
+  const nRows = reader.nObs;
+  const nCols = reader.nVars(measurement);
+  const entry = reader.manifest.ms[measurement]!.X[layer]!;
+  return {
+    nRows,
+    nCols,
+    nnz: entry.nnz,
+    async *rowBlocks(): AsyncIterable<CsrRowBlock> {
+      for (let start = 0; start < nRows; start += ROWS_PER_BLOCK) {
+        const ids = new Uint32Array(Math.min(ROWS_PER_BLOCK, nRows - start));
+        for (let i = 0; i < ids.length; i++) ids[i] = start + i;
+        const csr = await reader.readXRows(measurement, layer, ids);
+        yield { rowStart: start, nRows: ids.length, nCols, indptr: csr.indptr, indices: csr.indices, data: csr.data };
+      }
+    },
+  };
+}
+
+export async function embedStore(params: EmbedParams): Promise<EmbedResult> {
+  const { registry } = params;
+  if (!params.pca === !params.from) throw new CellarError('usage', 'Give either --pca N or --from FILE.');
+  const { store, dir } = await resolveStore(registry, params.storeKey);
+  const name = params.name ?? (params.pca ? 'pca' : basename(params.from!, extname(params.from!)));
+  if (!/^[\w.\- ]+$/.test(name)) throw new CellarError('usage', `"${name}" cannot name an embedding; use letters, digits, _ . - or spaces.`);
+  const reader = openStore(dir, store.version);
+  const measurement = defaultMeasurement(reader);
+  let values: Float32Array | Float64Array;
+  let shape: [number, number];
+  let pca: PcaResult | null = null;
+  const run = registry.startRun({ transform: 'embed', params: { store: store.key, name, pca: params.pca ?? null, from: params.from ?? null }, inputArtifacts: [store.uid] });
+  try {
+    try {
+      if (params.pca) {
+        const layer = params.pca.layer ?? X_LAYER;
+        if (!reader.layers(measurement).includes(layer)) throw new CellarError('not_found', `The store ${store.key} has no layer "${layer}"; it has ${reader.layers(measurement).join(', ')}.`);
+        const k = params.pca.nComponents;
+        const maxK = Math.min(reader.nObs, params.pca.genes ?? reader.nVars(measurement)) - 1;
+        if (!Number.isInteger(k) || k < 1 || k > maxK) throw new CellarError('usage', `--pca needs between 1 and ${maxK} components for this store (got ${k}).`);
+        pca = await randomizedPca(layerRowSource(reader, measurement, layer), {
+          nComponents: k,
+          normalize: params.pca.normalize,
+          genes: params.pca.genes,
+          seed: params.pca.seed ?? 0,
+          signal: params.signal,
+          threads: params.threads,
+          onProgress: (p) => params.onProgress?.({ phase: `PCA: ${p.phase}`, done: p.done, total: p.total }),
+        });
+        values = pca.scores;
+        shape = [reader.nObs, k];
+      } else {
+        const m = readDenseMatrix(params.from!);
+        if (m.shape[0] !== reader.nObs) {
+          throw new CellarError('shape_mismatch', `${basename(params.from!)} has ${m.shape[0]} rows but the store ${store.key} has ${reader.nObs} cells; an embedding needs one row per cell.`);
+        }
+        values = m.values;
+        shape = m.shape;
+        if (m.rowIds) values = alignRows(reader, m.rowIds, m.values, m.shape[1], basename(params.from!));
+      }
+    } finally {
+      reader.close();
+    }
+    params.signal?.throwIfAborted();
+    const writer = await createStoreWriter({ dir, baseVersion: store.version, fs: params.fs, storeKey: store.key });
+    let result;
+    try {
+      await writer.setObsm(measurement, name, { shape, values });
+      if (pca) {
+        // Loadings per gene (zeros for genes left out by --genes), like scanpy's varm["PCs"].
+        const g = writer.nVars(measurement);
+        const k = shape[1];
+        const loadings = new Float64Array(g * k);
+        pca.genesUsed.forEach((gene, j) => {
+          for (let c = 0; c < k; c++) loadings[gene * k + c] = pca!.components[c * pca!.genesUsed.length + j]!;
+        });
+        await writer.setVarm(measurement, `${name}_loadings`, { shape: [g, k], values: loadings });
+      }
+      params.signal?.throwIfAborted();
+      result = await writer.commit({
+        meta: {
+          runUid: run.uid,
+          transform: 'embed',
+          storeKey: store.key,
+          storeUid: store.uid,
+          datasets: readManifest(dir, store.version).meta.datasets ?? [],
+          embedding: { name, ...(pca ? { explainedVarianceRatio: Array.from(pca.explainedVarianceRatio), explainedVariance: Array.from(pca.explainedVariance), params: params.pca } : { from: params.from }) },
+        },
+      });
+    } catch (err) {
+      await writer.abort();
+      throw err;
+    }
+    const stats = await versionStats(dir, result.version);
+    const version = registry.addStoreVersion(store.stem, { size: stats.size, hash: stats.hash, hashType: 'md5-d', nFiles: stats.nFiles, nObservations: stats.nObs, nVars: stats.nVars, storagePath: dir, runUid: run.uid });
+    registry.finishRun(run.uid);
+    return {
+      store: { uid: version.uid, key: version.key, version: version.version, n_observations: stats.nObs, n_vars: stats.nVars },
+      run: { uid: run.uid },
+      embedding: { name, shape, ...(pca ? { explained_variance_ratio: Array.from(pca.explainedVarianceRatio) } : {}) },
+    };
+  } catch (err) {
+    const cancelled = params.signal?.aborted || (err instanceof CellarError && err.code === 'cancelled');
+    registry.failRun(run.uid, err instanceof Error ? err.message : String(err), cancelled ? 'cancelled' : 'failed');
+    if (params.signal?.aborted && !(err instanceof CellarError)) throw new CellarError('cancelled', 'The embedding was cancelled; the store is unchanged.');
+    throw err;
+  }
+}
+
+/** Reorders rows given by obs_id into the store's cell order; every id must match. */
+function alignRows(reader: StoreReader, rowIds: string[], values: Float32Array | Float64Array, k: number, file: string): Float64Array {
+  const ids = reader.obs.column('obs_id');
+  const position = new Map<string, number>();
+  for (let i = 0; i < reader.nObs; i++) position.set(ids ? (stringAt(ids, i) ?? '') : String(i), i);
+  const out = new Float64Array(reader.nObs * k);
+  const seen = new Uint8Array(reader.nObs);
+  const unknown: string[] = [];
+  rowIds.forEach((id, r) => {
+    const p = position.get(id);
+    if (p === undefined) return void unknown.push(id);
+    seen[p] = 1;
+    for (let c = 0; c < k; c++) out[p * k + c] = values[r * k + c]!;
+  });
+  if (unknown.length) throw new CellarError('id_mismatch', `${unknown.length} row id(s) of ${file} are not obs_ids of the store.`, unknown.slice(0, 50).map((id) => `unknown obs_id: ${id}`));
+  const missing = seen.reduce((n, s) => n + (s ? 0 : 1), 0);
+  if (missing) throw new CellarError('id_mismatch', `${file} has no row for ${missing} cell(s) of the store.`);
+  return out;
+}
