@@ -1,6 +1,6 @@
 // Electron shell: lifecycle, the window, file association. Thin on purpose; the
 // engine lives in src/main/engine and never imports electron.
-import { app, BrowserWindow, ipcMain, session, shell } from 'electron';
+import { app, BrowserWindow, dialog, ipcMain, session, shell } from 'electron';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { h5adPathsFromArgv } from './open-files';
@@ -63,9 +63,28 @@ async function start(): Promise<void> {
     callback({ responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [CONTENT_SECURITY_POLICY] } });
   });
 
-  const service = createService({ home, mode: 'desktop', version: app.getVersion(), files: fileTokens });
-  app.on('will-quit', () => service.close());
   const url = appUrl();
+  const service = createService({
+    home,
+    mode: 'desktop',
+    version: app.getVersion(),
+    files: fileTokens,
+    emit: (event, payload) => emit(event, payload),
+    chooseFiles: async () => {
+      const r = await dialog.showOpenDialog({ properties: ['openFile', 'multiSelections'], filters: [{ name: 'AnnData', extensions: ['h5ad'] }] });
+      return r.canceled ? [] : r.filePaths;
+    },
+    chooseSavePath: async (defaultName) => {
+      const r = await dialog.showSaveDialog({ defaultPath: defaultName });
+      return r.canceled || !r.filePath ? null : r.filePath;
+    },
+  });
+  app.on('will-quit', () => service.close());
+  // Drops: the preload turns a dropped File into a path with webUtils and hands it here.
+  ipcMain.handle('drop:register', (event, path: unknown) => {
+    if (!event.senderFrame || !isAllowedNavigation(event.senderFrame.url, url) || typeof path !== 'string' || !/\.h5ad$/i.test(path)) return null;
+    return registerFile(path);
+  });
   registerHandlers(ipcMain, service.handlers, service.validators, [url.startsWith('file:') ? 'file://' : new URL(url).origin]);
 
   mainWindow = new BrowserWindow({
@@ -83,6 +102,10 @@ async function start(): Promise<void> {
     return { action: 'deny' };
   });
   mainWindow.once('ready-to-show', () => mainWindow?.show());
+  // Quitting while a job runs asks first.
+  mainWindow.on('close', (event) => {
+    if (service.jobs.running().length && dialog.showMessageBoxSync({ type: 'question', buttons: ['Keep working', 'Quit anyway'], defaultId: 0, message: 'A job is still running. Quit and cancel it?' }) === 0) event.preventDefault();
+  });
   mainWindow.webContents.once('did-finish-load', () => {
     for (const p of pendingFiles.splice(0)) emit('file:opened', registerFile(p));
   });

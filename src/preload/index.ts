@@ -1,6 +1,7 @@
-// Exposes exactly the contract's invoke/on and nothing else to the sandboxed renderer.
-import { contextBridge, ipcRenderer } from 'electron';
-import { CHANNELS, EVENTS, type CellarApi } from '../shared/contract';
+// Exposes exactly the contract's invoke/on (plus turning a dropped File into a token)
+// and nothing else to the sandboxed renderer.
+import { contextBridge, ipcRenderer, webUtils } from 'electron';
+import { CHANNELS, EVENTS, type CellarApi, type OpenedFile } from '../shared/contract';
 
 const api: CellarApi = {
   invoke: (channel, request) => {
@@ -12,6 +13,12 @@ const api: CellarApi = {
     const wrapped = (_e: unknown, payload: unknown) => listener(payload as never);
     ipcRenderer.on(`event:${event}`, wrapped);
     return () => ipcRenderer.removeListener(`event:${event}`, wrapped);
+  },
+  // The path never reaches the renderer: main registers it and returns a token.
+  fileFromDrop: async (file) => {
+    const registered = (await ipcRenderer.invoke('drop:register', webUtils.getPathForFile(file))) as OpenedFile | null;
+    if (!registered) throw new Error(`${file.name} is not an .h5ad file.`);
+    return registered;
   },
 };
 

@@ -2,7 +2,7 @@
 // every event. Main handlers, the preload bridge, the renderer client and the
 // browser-mode transport are all typed from these maps.
 import type { ErrorValue } from './errors';
-import type { RegistryListing } from './registry-types';
+import type { Lineage, RegistryListing, VersionJson } from './registry-types';
 
 export type Result<T> = { ok: true; value: T } | { ok: false; error: ErrorValue };
 
@@ -33,18 +33,124 @@ export interface InspectSummary {
   varp: string[];
   uns: string[];
   raw: { n_vars: number; var: ColumnSummary[] } | null;
+  notices?: string[];
+}
+
+/** A file the user chose (dialog, drop, OS, upload): the renderer only ever holds its token. */
+export interface OpenedFile {
+  fileToken: string;
+  name: string;
+  size?: number;
+}
+
+export interface PlanEntry {
+  element: string;
+  name: string;
+  detail?: string;
+}
+
+export interface PlanReport {
+  kept: PlanEntry[];
+  dropped: PlanEntry[];
+  converted: PlanEntry[];
+  added: PlanEntry[];
+  problems: string[];
+  n_obs?: number;
+  n_vars?: number;
+  n_new_obs?: number;
+  n_new_vars?: number;
+}
+
+export type JobState = 'running' | 'completed' | 'failed' | 'cancelled';
+
+export interface JobSnapshot {
+  id: string;
+  kind: string;
+  title: string;
+  state: JobState;
+  progress: { phase: string; done: number; total: number } | null;
+  startedAt: string;
+  finishedAt: string | null;
+  result?: unknown;
+  error?: ErrorValue;
+}
+
+export interface StoreColumn {
+  name: string;
+  dtype: string;
+  categories?: (string | number)[];
+  ordered?: boolean;
+}
+
+export interface StoreSummary {
+  uid: string;
+  key: string;
+  version: number;
+  isLatest: boolean;
+  nObs: number;
+  nVars: number;
+  measurement: string;
+  obs: StoreColumn[];
+  var: StoreColumn[];
+  layers: string[];
+  obsm: { name: string; width: number }[];
+}
+
+export interface StoreRef {
+  storeKey: string;
+  /** Version number or uid; latest when absent. */
+  version?: string;
+}
+
+/** Rows of a table as Arrow IPC stream bytes (never big JSON). */
+export interface TableWindow {
+  total: number;
+  offset: number;
+  arrow: Uint8Array;
+}
+
+export interface SpaceCheck {
+  neededBytes: number;
+  freeBytes: number;
 }
 
 /** Request/response channels. */
 export interface Channels {
   'app:info': { request: void; response: AppInfo };
-  'file:inspect': { request: { fileToken: string }; response: InspectSummary };
   'library:list': { request: void; response: RegistryListing };
+  'file:choose': { request: void; response: OpenedFile[] };
+  'file:inspect': { request: { fileToken: string }; response: InspectSummary };
+  'import:start': { request: { fileTokens: string[]; collectionKey: string; description?: string }; response: JobSnapshot };
+  'concat:plan': { request: { collectionKey: string; makeUnique?: boolean }; response: PlanReport };
+  'concat:start': { request: { collectionKey: string; storeKey: string; makeUnique?: boolean }; response: JobSnapshot };
+  'store:summary': { request: StoreRef; response: StoreSummary };
+  'store:count': { request: StoreRef & { obs?: string; var?: string }; response: { nObs: number; nVars: number } };
+  'store:obs-window': { request: StoreRef & { obs?: string; offset: number; limit: number }; response: TableWindow };
+  'store:var-window': { request: StoreRef & { var?: string; offset: number; limit: number }; response: TableWindow };
+  'export:start': { request: StoreRef & { obs?: string; var?: string; layer?: string; format: 'h5ad' | 'csv' }; response: JobSnapshot };
+  'append:preflight': { request: { storeKey: string; fileTokens: string[]; fillMissing?: boolean; makeUnique?: boolean }; response: PlanReport };
+  'append:start': { request: { storeKey: string; fileTokens: string[]; fillMissing?: boolean; makeUnique?: boolean }; response: JobSnapshot };
+  'embed:start': { request: { storeKey: string; nComponents: number; layer?: string; normalize?: boolean; genes?: number; seed?: number; name?: string }; response: JobSnapshot };
+  'embedding:points': { request: StoreRef & { name: string }; response: { n: number; k: number; values: Uint8Array } };
+  'embedding:colors': {
+    request: StoreRef & { obsColumn?: string; gene?: string };
+    response: { kind: 'category'; codes: Uint8Array; categories: string[] } | { kind: 'numeric'; values: Uint8Array; min: number; max: number };
+  };
+  'versions:list': { request: { storeKey: string }; response: VersionJson[] };
+  'versions:diff': { request: { storeKey: string; a: string; b: string }; response: unknown };
+  'versions:restore': { request: { storeKey: string; version: string }; response: { store: { uid: string; key: string; version: number } } };
+  'lineage:get': { request: { ref: string }; response: Lineage };
+  'jobs:list': { request: void; response: JobSnapshot[] };
+  'jobs:cancel': { request: { id: string }; response: JobSnapshot };
+  'space:check': { request: { collectionKey?: string; storeKey?: string; fileTokens?: string[] }; response: SpaceCheck };
 }
 
 /** Events pushed from main to the renderer. */
 export interface Events {
-  'file:opened': { fileToken: string; name: string };
+  'file:opened': OpenedFile;
+  'job:progress': JobSnapshot;
+  'job:finished': JobSnapshot;
+  'library:changed': { reason: string };
 }
 
 export type Channel = keyof Channels;
@@ -53,11 +159,38 @@ export type ResponseOf<K extends Channel> = Channels[K]['response'];
 export type EventName = keyof Events;
 
 /** Runtime list of channels, checked against the type so none is forgotten. */
-export const CHANNELS = ['app:info', 'file:inspect', 'library:list'] as const satisfies readonly Channel[];
-type Missing = Exclude<Channel, (typeof CHANNELS)[number]>;
-export const channelsComplete: Missing extends never ? true : Missing = true;
+export const CHANNELS = [
+  'app:info',
+  'library:list',
+  'file:choose',
+  'file:inspect',
+  'import:start',
+  'concat:plan',
+  'concat:start',
+  'store:summary',
+  'store:count',
+  'store:obs-window',
+  'store:var-window',
+  'export:start',
+  'append:preflight',
+  'append:start',
+  'embed:start',
+  'embedding:points',
+  'embedding:colors',
+  'versions:list',
+  'versions:diff',
+  'versions:restore',
+  'lineage:get',
+  'jobs:list',
+  'jobs:cancel',
+  'space:check',
+] as const satisfies readonly Channel[];
+type MissingChannel = Exclude<Channel, (typeof CHANNELS)[number]>;
+export const channelsComplete: MissingChannel extends never ? true : MissingChannel = true;
 
-export const EVENTS = ['file:opened'] as const satisfies readonly EventName[];
+export const EVENTS = ['file:opened', 'job:progress', 'job:finished', 'library:changed'] as const satisfies readonly EventName[];
+type MissingEvent = Exclude<EventName, (typeof EVENTS)[number]>;
+export const eventsComplete: MissingEvent extends never ? true : MissingEvent = true;
 
 export function isChannel(name: unknown): name is Channel {
   return typeof name === 'string' && (CHANNELS as readonly string[]).includes(name);
@@ -67,4 +200,59 @@ export function isChannel(name: unknown): name is Channel {
 export interface CellarApi {
   invoke<K extends Channel>(channel: K, request: RequestOf<K>): Promise<Result<ResponseOf<K>>>;
   on<E extends EventName>(event: E, listener: (payload: Events[E]) => void): () => void;
+  /** Desktop: the path-free token of a dropped File (webUtils in the preload). Browser: uploads it. */
+  fileFromDrop?(file: File): Promise<OpenedFile>;
+}
+
+/** JSON for the HTTP transport: Uint8Array travels as {"$bytes": base64}. */
+export function encodeJson(value: unknown): string {
+  return JSON.stringify(value, (_k, v: unknown) => {
+    if (v instanceof Uint8Array) return { $bytes: bytesToBase64(v) };
+    if (typeof v === 'bigint') return Number.isSafeInteger(Number(v)) ? Number(v) : v.toString();
+    return v;
+  });
+}
+
+export function decodeJson<T>(text: string): T {
+  return JSON.parse(text, (_k, v: unknown) => {
+    if (v && typeof v === 'object' && '$bytes' in v && typeof (v as { $bytes: unknown }).$bytes === 'string') return base64ToBytes((v as { $bytes: string }).$bytes);
+    return v;
+  }) as T;
+}
+
+const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+
+export function bytesToBase64(bytes: Uint8Array): string {
+  let out = '';
+  let i = 0;
+  for (; i + 2 < bytes.length; i += 3) {
+    const n = (bytes[i]! << 16) | (bytes[i + 1]! << 8) | bytes[i + 2]!;
+    out += B64[n >> 18]! + B64[(n >> 12) & 63]! + B64[(n >> 6) & 63]! + B64[n & 63]!;
+  }
+  const rest = bytes.length - i;
+  if (rest === 1) {
+    const n = bytes[i]! << 16;
+    out += `${B64[n >> 18]}${B64[(n >> 12) & 63]}==`;
+  } else if (rest === 2) {
+    const n = (bytes[i]! << 16) | (bytes[i + 1]! << 8);
+    out += `${B64[n >> 18]}${B64[(n >> 12) & 63]}${B64[(n >> 6) & 63]}=`;
+  }
+  return out;
+}
+
+export function base64ToBytes(text: string): Uint8Array {
+  const clean = text.replace(/=+$/, '');
+  const out = new Uint8Array(Math.floor((clean.length * 3) / 4));
+  let buffer = 0;
+  let bits = 0;
+  let at = 0;
+  for (let i = 0; i < clean.length; i++) {
+    buffer = (buffer << 6) | B64.indexOf(clean[i]!);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out[at++] = (buffer >> bits) & 0xff;
+    }
+  }
+  return out;
 }

@@ -68,12 +68,12 @@ describe('cellar serve', () => {
     const unknown = await fetch(`${base()}/api/invoke/fs:read`, { method: 'POST', headers: { 'x-cellar-token': server.token } });
     expect(unknown.status).toBe(404);
     const bad = await fetch(`${base()}/api/invoke/file:inspect`, { method: 'POST', headers: { 'x-cellar-token': server.token }, body: JSON.stringify({}) });
-    expect(await bad.json()).toEqual({ ok: false, error: { code: 'usage', message: 'file:inspect needs a string "fileToken".' } });
+    expect(await bad.json()).toEqual({ ok: false, error: { code: 'usage', message: 'file:inspect: "fileToken" must be a string.' } });
   });
   it('stores uploads in the home and hands back a token, not a path', async () => {
     const res = await fetch(`${base()}/api/upload?name=../../evil.h5ad`, { method: 'POST', headers: { 'x-cellar-token': server.token }, body: 'HDF5-ish bytes' });
     const body = (await res.json()) as { ok: boolean; value: { fileToken: string; name: string } };
-    expect(body).toEqual({ ok: true, value: { fileToken: 'tok-1', name: 'evil.h5ad' } });
+    expect(body).toEqual({ ok: true, value: { fileToken: 'tok-1', name: 'evil.h5ad', size: 14 } });
     const stored = files.get('tok-1')!;
     expect(stored.startsWith(join(root, 'home', 'storage', 'uploads'))).toBe(true);
     expect(readFileSync(stored, 'utf8')).toBe('HDF5-ish bytes');

@@ -3,6 +3,10 @@ import { isTrustedSender, registerHandlers, type Handlers, type InvokeEvent, typ
 import { isAllowedNavigation, HARDENED_WEB_PREFERENCES, CONTENT_SECURITY_POLICY } from '../../src/main/security';
 import { CellarError } from '../../src/shared/errors';
 import { CHANNELS } from '../../src/shared/contract';
+import { createService } from '../../src/main/service/handlers';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 vi.mock('electron', () => ({ ipcMain: { handle: vi.fn() } }));
 
@@ -11,21 +15,15 @@ function fakeIpc() {
   return { listeners, handle: (ch: string, fn: (event: InvokeEvent, payload: unknown) => Promise<unknown>) => void listeners.set(ch, fn) };
 }
 
+const service = createService({ home: mkdtempSync(join(tmpdir(), 'cellar-ipc-')), mode: 'desktop', version: '0.1.0', files: new Map() });
 const handlers: Handlers = {
+  ...service.handlers,
   'app:info': () => ({ name: 'Cellar', version: '0.1.0', home: '/h', mode: 'desktop' }),
   'file:inspect': ({ fileToken }) => {
     throw new CellarError('not_found', `No file for ${fileToken}.`);
   },
-  'library:list': () => ({ collections: [], artifacts: [], stores: [] }),
 };
-const validators: Validators = {
-  'app:info': () => undefined,
-  'file:inspect': (p) => {
-    if (typeof (p as { fileToken?: unknown })?.fileToken !== 'string') throw new CellarError('usage', 'file:inspect needs a fileToken.');
-    return p as { fileToken: string };
-  },
-  'library:list': () => undefined,
-};
+const validators: Validators = service.validators;
 
 describe('typed IPC handlers', () => {
   it('registers every channel of the contract', () => {
@@ -51,7 +49,8 @@ describe('typed IPC handlers', () => {
     const ipc = fakeIpc();
     registerHandlers(ipc, handlers, validators, ['file://']);
     const sender = { senderFrame: { url: 'file:///x/index.html' } };
-    expect(await ipc.listeners.get('file:inspect')!(sender, { fileToken: 42 })).toEqual({ ok: false, error: { code: 'usage', message: 'file:inspect needs a fileToken.' } });
+    expect(await ipc.listeners.get('file:inspect')!(sender, { fileToken: 42 })).toEqual({ ok: false, error: { code: 'usage', message: 'file:inspect: "fileToken" must be a string.' } });
+    expect(await ipc.listeners.get('import:start')!(sender, { fileTokens: ['a'], collectionKey: 'c', path: '/etc/passwd' })).toEqual({ ok: false, error: { code: 'usage', message: 'import:start: unexpected field "path".' } });
     expect(await ipc.listeners.get('file:inspect')!(sender, { fileToken: 't1' })).toEqual({ ok: false, error: { code: 'not_found', message: 'No file for t1.' } });
   });
 });

@@ -7,7 +7,7 @@ import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import { basename, extname, join, normalize, resolve, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import { isChannel, type Channel, type EventName, type Events } from '../../shared/contract';
+import { decodeJson, encodeJson, isChannel, type Channel, type EventName, type Events } from '../../shared/contract';
 import { CellarError } from '../../shared/errors';
 import { runHandler, type Handlers, type Validators } from '../ipc/handle';
 import { CONTENT_SECURITY_POLICY } from '../security';
@@ -28,6 +28,8 @@ export interface ServeOptions {
 
 export interface RunningServer {
   url: string;
+  /** Makes a file in the home downloadable; returns the URL path to fetch it. */
+  offerDownload(path: string): string;
   token: string;
   port: number;
   emit<E extends EventName>(event: E, payload: Events[E]): void;
@@ -53,6 +55,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const token = options.token ?? randomBytes(24).toString('base64url');
   const staticRoot = resolve(options.staticDir);
   const sseClients = new Set<ServerResponse>();
+  const downloads = new Map<string, string>();
   let port = 0;
 
   const tokenMatches = (candidate: string | undefined | null) => {
@@ -93,6 +96,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     if (url.pathname.startsWith('/api/invoke/') && req.method === 'POST') return invoke(url.pathname.slice('/api/invoke/'.length), req, res);
     if (url.pathname === '/api/events' && req.method === 'GET') return events(res);
     if (url.pathname === '/api/upload' && req.method === 'POST') return upload(url, req, res);
+    if (url.pathname === '/api/download' && req.method === 'GET') return download(url, res);
     if (req.method === 'GET' || req.method === 'HEAD') return serveStatic(url.pathname, res);
     return sendText(res, 405, 'Method not allowed.');
   }
@@ -102,7 +106,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     let payload: unknown;
     try {
       const body = await readBody(req, 1 << 20);
-      payload = body.length ? JSON.parse(body.toString('utf8')) : undefined;
+      payload = body.length ? decodeJson(body.toString('utf8')) : undefined;
     } catch {
       return sendJson(res, 400, { ok: false, error: { code: 'usage', message: 'The request body is not valid JSON.' } });
     }
@@ -132,7 +136,15 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       await rm(dir, { recursive: true, force: true });
       return sendJson(res, 500, { ok: false, error: { code: 'io_error', message: `Upload of ${name} failed: ${(err as Error).message}` } });
     }
-    sendJson(res, 200, { ok: true, value: { fileToken: options.registerFile(target), name } });
+    sendJson(res, 200, { ok: true, value: { fileToken: options.registerFile(target), name, size: (await stat(target)).size } });
+  }
+
+  async function download(url: URL, res: ServerResponse): Promise<void> {
+    const path = downloads.get(url.searchParams.get('id') ?? '');
+    if (!path) return sendText(res, 404, 'No such download.');
+    const size = (await stat(path)).size;
+    res.writeHead(200, { 'Content-Type': 'application/octet-stream', 'Content-Length': size, 'Content-Disposition': `attachment; filename="${basename(path).replace(/"/g, '')}"` });
+    await pipeline(createReadStream(path), res);
   }
 
   async function serveStatic(pathname: string, res: ServerResponse): Promise<void> {
@@ -167,6 +179,11 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   return {
     url: `http://${shownHost}:${port}/?token=${token}`,
     token,
+    offerDownload: (path) => {
+      const id = randomUUID();
+      downloads.set(id, path);
+      return `/api/download?id=${id}`;
+    },
     port,
     emit: (event, payload) => {
       const data = `event: ${event}\ndata: ${JSON.stringify(payload)}\n\n`;
@@ -202,7 +219,7 @@ async function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body, (_k, v) => (typeof v === 'bigint' ? v.toString() : v));
+  const text = encodeJson(body);
   res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store' });
   res.end(text);
 }

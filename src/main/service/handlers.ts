@@ -1,11 +1,29 @@
 // The contract's handlers, written once and served both over Electron IPC (desktop)
-// and over HTTP (cellar serve). Plain Node: no electron imports.
+// and over HTTP (cellar serve). Plain Node: no electron imports. Long work runs as
+// jobs in worker threads, so neither the window nor the server ever freezes.
+import { statfsSync, statSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { tableToIPC } from 'apache-arrow';
 import { CellarError } from '../../shared/errors';
-import type { AppInfo, InspectSummary, RequestOf } from '../../shared/contract';
+import type { AppInfo, Events, InspectSummary, JobSnapshot, OpenedFile, StoreColumn, StoreSummary } from '../../shared/contract';
 import type { Handlers, Validators } from '../ipc/handle';
-import { openRegistry, type Registry } from '../registry/registry';
+import { openRegistry, toVersionJson, type Registry } from '../registry/registry';
 import { callInWorker } from '../engine/jobs/worker-host';
+import { JobRunner } from '../engine/jobs/runner';
+import { describeMembers } from '../engine/ops/concatenate';
+import { planConcatenation, planSummary } from '../engine/ops/plan';
+import { appendToStore } from '../engine/ops/append';
+import { defaultMeasurement, openQuery, queryObs, queryVar, type OpenedQuery } from '../engine/ops/export';
+import { frameToArrow } from '../engine/ops/arrow-frame';
+import { diffVersions, restoreVersion } from '../engine/ops/versioning';
+import { resolveStore } from '../engine/ops/store-registry';
+import { openStore } from '../engine/store/reader';
+import { selectRows, takeColumnRows } from '../engine/store/query';
+import type { ColumnEntry } from '../engine/store/manifest';
+import { stringAt } from '../engine/ops/convert';
+import type { JobKind } from './job-entry';
 
 export interface ServiceOptions {
   home: string;
@@ -13,37 +31,230 @@ export interface ServiceOptions {
   version: string;
   /** Opaque token → path of a file the user opened (dialog, drop, OS, upload). */
   files: Map<string, string>;
+  /** Pushes an event to every window / browser. */
+  emit?: <E extends keyof Events>(event: E, payload: Events[E]) => void;
+  /** Desktop: the native open dialog. Browser mode has none (files are uploaded). */
+  chooseFiles?: () => Promise<string[]>;
+  /** Desktop: the native save dialog; null when cancelled. Browser mode writes into the home. */
+  chooseSavePath?: (defaultName: string) => Promise<string | null>;
+  /** Registers a finished export for download (browser mode). */
+  offerDownload?: (path: string) => string;
   readTimeoutMs?: number;
 }
 
 const INSPECT_MODULE = fileURLToPath(new URL('../engine/h5ad/inspect-file.ts', import.meta.url));
+const JOB_MODULE = fileURLToPath(new URL('./job-entry.ts', import.meta.url));
+const MAX_WINDOW_ROWS = 5_000;
 
 export interface Service {
   handlers: Handlers;
   validators: Validators;
+  jobs: JobRunner;
   close(): void;
 }
 
 export function createService(options: ServiceOptions): Service {
   let registry: Registry | null = null;
   const db = () => (registry ??= openRegistry(options.home));
+  const emit = options.emit ?? (() => undefined);
+  const jobs = new JobRunner((e) => {
+    emit(e.type === 'progress' ? 'job:progress' : 'job:finished', e.job as JobSnapshot);
+    if (e.type === 'finished' && e.job.state === 'completed') emit('library:changed', { reason: e.job.kind });
+  });
+
+  const pathOf = (token: string): string => {
+    const path = options.files.get(token);
+    if (!path) throw new CellarError('not_found', 'That file is no longer open; choose it again.');
+    return path;
+  };
+  const registerFile = (path: string): OpenedFile => {
+    const fileToken = `f-${Math.random().toString(36).slice(2)}${Date.now().toString(36)}`;
+    options.files.set(fileToken, path);
+    return { fileToken, name: path.split(/[\\/]/).pop() ?? path, size: statSync(path).size };
+  };
+
+  const startJob = (kind: JobKind, title: string, params: Record<string, unknown>, after?: (result: unknown) => unknown): JobSnapshot =>
+    jobs.start(kind, title, async ({ signal, onProgress }) => {
+      const result = await callInWorker<unknown>(JOB_MODULE, 'runJob', [options.home, kind, params], {
+        timeoutMs: 7 * 24 * 3600 * 1000,
+        signal,
+        onProgress: (p) => onProgress(p as { phase: string; done: number; total: number }),
+        what: title.toLowerCase(),
+      });
+      return after ? after(result) : result;
+    });
+
+  const withQuery = async <T>(request: { storeKey: string; version?: string; obs?: string; var?: string }, work: (q: OpenedQuery) => T | Promise<T>): Promise<T> => {
+    const q = await openQuery({ registry: db(), storeKey: request.storeKey, version: request.version, obs: request.obs, var: request.var });
+    try {
+      return await work(q);
+    } finally {
+      q.reader.close();
+    }
+  };
+
+  const arrowWindow = (frame: ReturnType<typeof queryObs>, idColumn: string, offset: number, limit: number) => {
+    const total = frame.index.length;
+    const start = Math.max(0, Math.min(offset, total));
+    const end = Math.min(total, start + Math.min(limit, MAX_WINDOW_ROWS));
+    const rows = new Uint32Array(end - start).map((_, i) => start + i);
+    const slice = { indexName: frame.indexName, index: frame.index.slice(start, end), columns: frame.columns.map((c) => ({ name: c.name, column: takeColumnRows(c.column, rows) })) };
+    return { total, offset: start, arrow: tableToIPC(frameToArrow(slice, idColumn), 'stream') };
+  };
+
   const handlers: Handlers = {
     'app:info': () => ({ name: 'Cellar', version: options.version, home: options.home, mode: options.mode }),
+    'library:list': () => db().list(),
+    'file:choose': async () => {
+      if (!options.chooseFiles) throw new CellarError('usage', 'In the browser, add files by dropping them on the Library or with the upload button.');
+      return (await options.chooseFiles()).map(registerFile);
+    },
     'file:inspect': async ({ fileToken }) => {
-      const path = options.files.get(fileToken);
-      if (!path) throw new CellarError('not_found', 'That file is no longer open; open it again.');
+      const path = pathOf(fileToken);
       return callInWorker<InspectSummary>(INSPECT_MODULE, 'inspectFile', [path], { timeoutMs: options.readTimeoutMs ?? 120_000, what: `reading ${path}` });
     },
-    'library:list': () => db().list(),
+    'import:start': ({ fileTokens, collectionKey, description }) => startJob('import', `Import into ${collectionKey}`, { files: fileTokens.map(pathOf), collectionKey, description }),
+    'concat:plan': async ({ collectionKey, makeUnique }) => {
+      const collection = db().getCollection(collectionKey);
+      return planSummary(planConcatenation(await describeMembers(collection.members), { makeUnique }));
+    },
+    'concat:start': ({ collectionKey, storeKey, makeUnique }) => startJob('concatenate', `Concatenate ${collectionKey} into ${storeKey}`, { collectionKey, storeKey, makeUnique }),
+    'store:summary': async ({ storeKey, version }) => {
+      const { store, dir } = await resolveStore(db(), storeKey);
+      const record = version ? db().resolveVersion(store.stem, /^\d+$/.test(version) ? Number(version) : version) : store;
+      const reader = openStore(dir, record.version);
+      try {
+        const ms = defaultMeasurement(reader);
+        const m = reader.manifest.ms[ms]!;
+        const col = (c: ColumnEntry): StoreColumn => ({ name: c.name, dtype: c.dtype, ...(c.categories ? { categories: c.categories.values } : {}), ...(c.ordered ? { ordered: true } : {}) });
+        const summary: StoreSummary = {
+          uid: record.uid,
+          key: record.key,
+          version: record.version,
+          isLatest: record.isLatest,
+          nObs: reader.nObs,
+          nVars: reader.nVars(ms),
+          measurement: ms,
+          obs: reader.manifest.obs.columns.map(col),
+          var: m.var.columns.map(col),
+          layers: Object.keys(m.X),
+          obsm: Object.entries(m.obsm).map(([name, e]) => ({ name, width: e.nCols })),
+        };
+        return summary;
+      } finally {
+        reader.close();
+      }
+    },
+    'store:count': (r) => withQuery(r, (q) => ({ nObs: q.selection.obsJoinids.length, nVars: q.selection.varJoinids.length })),
+    'store:obs-window': (r) => withQuery(r, (q) => arrowWindow(queryObs(q), 'obs_id', r.offset, r.limit)),
+    'store:var-window': (r) => withQuery(r, (q) => arrowWindow(queryVar(q), 'var_id', r.offset, r.limit)),
+    'export:start': async (r) => {
+      const defaultName = `${r.storeKey}${r.version ? `-v${r.version}` : ''}-slice.${r.format}`;
+      let out: string | null;
+      if (options.chooseSavePath) out = await options.chooseSavePath(defaultName);
+      else {
+        const dir = join(options.home, 'exports');
+        mkdirSync(dir, { recursive: true });
+        out = join(dir, `${Date.now().toString(36)}-${defaultName}`);
+      }
+      if (!out) throw new CellarError('cancelled', 'Export cancelled.');
+      const target = out;
+      return startJob('export', `Export ${r.storeKey}`, { ...r, out: target }, (result) => ({ ...(result as object), download: options.offerDownload?.(target) ?? null }));
+    },
+    'append:preflight': async ({ storeKey, fileTokens, fillMissing, makeUnique }) => {
+      const r = await appendToStore({ registry: db(), home: options.home, storeKey, files: fileTokens.map(pathOf), fillMissing, makeUnique, dryRun: true });
+      return r.plan;
+    },
+    'append:start': ({ storeKey, fileTokens, fillMissing, makeUnique }) => startJob('append', `Append to ${storeKey}`, { storeKey, files: fileTokens.map(pathOf), fillMissing, makeUnique }),
+    'embed:start': ({ storeKey, nComponents, layer, normalize, genes, seed, name }) =>
+      startJob('embed', `PCA of ${storeKey}`, { storeKey, name, pca: { nComponents, layer, normalize, genes, seed } }),
+    'embedding:points': async ({ storeKey, version, name }) => {
+      const { store, dir } = await resolveStore(db(), storeKey);
+      const record = version ? db().resolveVersion(store.stem, /^\d+$/.test(version) ? Number(version) : version) : store;
+      const reader = openStore(dir, record.version);
+      try {
+        const dense = await reader.readObsm(defaultMeasurement(reader), name);
+        const f32 = dense.values instanceof Float32Array ? dense.values : Float32Array.from(dense.values as ArrayLike<number>);
+        return { n: dense.shape[0], k: dense.shape[1], values: new Uint8Array(f32.buffer, f32.byteOffset, f32.byteLength) };
+      } finally {
+        reader.close();
+      }
+    },
+    'embedding:colors': async ({ storeKey, version, obsColumn, gene }) => {
+      const { store, dir } = await resolveStore(db(), storeKey);
+      const record = version ? db().resolveVersion(store.stem, /^\d+$/.test(version) ? Number(version) : version) : store;
+      const reader = openStore(dir, record.version);
+      try {
+        const ms = defaultMeasurement(reader);
+        if (gene) {
+          const joinids = selectRows(reader.var(ms), `var_id == ${JSON.stringify(gene)}`);
+          if (!joinids.length) throw new CellarError('not_found', `There is no gene ${gene} in ${store.key}.`);
+          const csc = await reader.readXColumns(ms, 'data', joinids.subarray(0, 1));
+          const values = new Float32Array(reader.nObs);
+          for (let i = 0; i < csc.indices.length; i++) values[csc.indices[i]!] = Number(csc.data[i]);
+          let max = 0;
+          for (const v of values) if (v > max) max = v;
+          return { kind: 'numeric', values: new Uint8Array(values.buffer), min: 0, max };
+        }
+        const column = obsColumn ? reader.obs.column(obsColumn) : undefined;
+        if (!column) throw new CellarError('unknown_column', `There is no obs column ${obsColumn ?? ''} in ${store.key}.`);
+        if (column.kind === 'category' || column.kind === 'string' || column.kind === 'nullable-string' || column.kind === 'bool' || column.kind === 'nullable-bool') {
+          const labels = new Map<string, number>();
+          const codes = new Int32Array(reader.nObs);
+          for (let i = 0; i < reader.nObs; i++) {
+            const s = stringAt(column, i);
+            if (s === null) codes[i] = -1;
+            else {
+              let c = labels.get(s);
+              if (c === undefined) labels.set(s, (c = labels.size));
+              codes[i] = c;
+            }
+          }
+          return { kind: 'category', codes: new Uint8Array(codes.buffer), categories: [...labels.keys()] };
+        }
+        const values = new Float32Array(reader.nObs);
+        let min = Infinity;
+        let max = -Infinity;
+        for (let i = 0; i < reader.nObs; i++) {
+          const s = stringAt(column, i);
+          const v = s === null ? NaN : Number(s);
+          values[i] = v;
+          if (v < min) min = v;
+          if (v > max) max = v;
+        }
+        return { kind: 'numeric', values: new Uint8Array(values.buffer), min: Number.isFinite(min) ? min : 0, max: Number.isFinite(max) ? max : 0 };
+      } finally {
+        reader.close();
+      }
+    },
+    'versions:list': async ({ storeKey }) => {
+      const { store } = await resolveStore(db(), storeKey);
+      return db().versions(store.stem).map(toVersionJson);
+    },
+    'versions:diff': ({ storeKey, a, b }) => diffVersions({ registry: db(), storeKey, a, b }),
+    'versions:restore': async ({ storeKey, version }) => {
+      const r = await restoreVersion({ registry: db(), storeKey, version });
+      emit('library:changed', { reason: 'restore' });
+      return r;
+    },
+    'lineage:get': ({ ref }) => db().lineage(ref),
+    'jobs:list': () => jobs.list() as JobSnapshot[],
+    'jobs:cancel': ({ id }) => jobs.cancel(id) as JobSnapshot,
+    'space:check': ({ collectionKey, storeKey, fileTokens }) => {
+      let needed = 0;
+      if (collectionKey) for (const m of db().getCollection(collectionKey).members) needed += m.size;
+      if (storeKey) needed += db().getStore(storeKey).size;
+      for (const t of fileTokens ?? []) needed += statSync(pathOf(t)).size * 2;
+      mkdirSync(options.home, { recursive: true });
+      const fsStats = statfsSync(options.home);
+      return { neededBytes: needed, freeBytes: fsStats.bavail * fsStats.bsize };
+    },
   };
-  const validators: Validators = {
-    'app:info': noPayload,
-    'file:inspect': (p) => ({ fileToken: requireString(p, 'fileToken', 'file:inspect') }),
-    'library:list': noPayload,
-  };
+
   return {
     handlers,
-    validators,
+    validators: makeValidators(),
+    jobs,
     close: () => {
       registry?.close();
       registry = null;
@@ -51,14 +262,58 @@ export function createService(options: ServiceOptions): Service {
   };
 }
 
-function noPayload(): undefined {
-  return undefined;
+// ── payload validation: every field checked before a handler runs ─────────────
+
+type Shape = Record<string, 'string' | 'string?' | 'number' | 'number?' | 'boolean?' | 'strings' | 'strings?'>;
+
+function check<T>(channel: string, shape: Shape, extra?: (p: Record<string, unknown>) => void): (payload: unknown) => T {
+  return (payload) => {
+    if (payload === null || typeof payload !== 'object' || Array.isArray(payload)) throw new CellarError('usage', `${channel} needs an object payload.`);
+    const p = payload as Record<string, unknown>;
+    for (const [field, kind] of Object.entries(shape)) {
+      const v = p[field];
+      const optional = kind.endsWith('?');
+      if (v === undefined && optional) continue;
+      const base = kind.replace('?', '');
+      const ok = base === 'strings' ? Array.isArray(v) && v.every((x) => typeof x === 'string') : base === 'number' ? typeof v === 'number' && Number.isFinite(v) : base === 'boolean' ? typeof v === 'boolean' : typeof v === 'string' && v.length > 0;
+      if (!ok) throw new CellarError('usage', `${channel}: "${field}" must be ${base === 'strings' ? 'a list of strings' : `a ${base}`}.`);
+    }
+    for (const field of Object.keys(p)) if (!(field in shape)) throw new CellarError('usage', `${channel}: unexpected field "${field}".`);
+    extra?.(p);
+    return p as T;
+  };
 }
 
-function requireString(payload: unknown, field: string, channel: string): string {
-  const value = (payload as Record<string, unknown> | null)?.[field];
-  if (typeof value !== 'string' || !value) throw new CellarError('usage', `${channel} needs a string "${field}".`);
-  return value;
-}
+const none = () => undefined;
+const storeRef: Shape = { storeKey: 'string', version: 'string?' };
 
-export type { RequestOf };
+function makeValidators(): Validators {
+  return {
+    'app:info': none,
+    'library:list': none,
+    'file:choose': none,
+    'file:inspect': check('file:inspect', { fileToken: 'string' }),
+    'import:start': check('import:start', { fileTokens: 'strings', collectionKey: 'string', description: 'string?' }),
+    'concat:plan': check('concat:plan', { collectionKey: 'string', makeUnique: 'boolean?' }),
+    'concat:start': check('concat:start', { collectionKey: 'string', storeKey: 'string', makeUnique: 'boolean?' }),
+    'store:summary': check('store:summary', storeRef),
+    'store:count': check('store:count', { ...storeRef, obs: 'string?', var: 'string?' }),
+    'store:obs-window': check('store:obs-window', { ...storeRef, obs: 'string?', offset: 'number', limit: 'number' }),
+    'store:var-window': check('store:var-window', { ...storeRef, var: 'string?', offset: 'number', limit: 'number' }),
+    'export:start': check('export:start', { ...storeRef, obs: 'string?', var: 'string?', layer: 'string?', format: 'string' }, (p) => {
+      if (p.format !== 'h5ad' && p.format !== 'csv') throw new CellarError('usage', 'export:start: "format" must be h5ad or csv.');
+    }),
+    'append:preflight': check('append:preflight', { storeKey: 'string', fileTokens: 'strings', fillMissing: 'boolean?', makeUnique: 'boolean?' }),
+    'append:start': check('append:start', { storeKey: 'string', fileTokens: 'strings', fillMissing: 'boolean?', makeUnique: 'boolean?' }),
+    'embed:start': check('embed:start', { storeKey: 'string', nComponents: 'number', layer: 'string?', normalize: 'boolean?', genes: 'number?', seed: 'number?', name: 'string?' }),
+    'embedding:points': check('embedding:points', { ...storeRef, name: 'string' }),
+    'embedding:colors': check('embedding:colors', { ...storeRef, obsColumn: 'string?', gene: 'string?' }),
+    'versions:list': check('versions:list', { storeKey: 'string' }),
+    'versions:diff': check('versions:diff', { storeKey: 'string', a: 'string', b: 'string' }),
+    'versions:restore': check('versions:restore', { storeKey: 'string', version: 'string' }),
+    'lineage:get': check('lineage:get', { ref: 'string' }),
+    'jobs:list': none,
+    'jobs:cancel': check('jobs:cancel', { id: 'string' }),
+    'space:check': check('space:check', { collectionKey: 'string?', storeKey: 'string?', fileTokens: 'strings?' }),
+  };
+}

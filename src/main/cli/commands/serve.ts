@@ -42,8 +42,17 @@ export async function run(ctx: CommandContext): Promise<CommandOutput> {
   const home = ctx.home();
   const staticDir = ensureRendererBuilt(ctx);
   const files = new Map<string, string>();
-  const service = createService({ home, mode: 'browser', version: '0.1.0', files });
-  const server = await startServer({
+  // The server is created after the service; events and downloads go through this holder.
+  let server: Awaited<ReturnType<typeof startServer>> | null = null;
+  const service = createService({
+    home,
+    mode: 'browser',
+    version: '0.1.0',
+    files,
+    emit: (event, payload) => server?.emit(event, payload),
+    offerDownload: (path) => server?.offerDownload(path) ?? '',
+  });
+  server = await startServer({
     host,
     port,
     staticDir,

@@ -10,6 +10,8 @@ export interface WorkerCallOptions {
   onProgress?: (progress: unknown) => void;
   /** What the user is waiting for, for the time-out message ("reading FILE"). */
   what: string;
+  /** After an abort, how long the worker may take to stop by itself before it is terminated. */
+  abortGraceMs?: number;
 }
 
 const ENTRY = new URL('./worker-entry.mjs', import.meta.url);
@@ -29,6 +31,7 @@ export function callInWorker<T>(modulePath: string, exportName: string, args: un
       if (settled) return;
       settled = true;
       clearTimeout(timer);
+      clearTimeout(graceTimer);
       options.signal?.removeEventListener('abort', onAbort);
       void worker.terminate();
       fn();
@@ -36,14 +39,19 @@ export function callInWorker<T>(modulePath: string, exportName: string, args: un
     const timer = setTimeout(() => {
       finish(() => reject(new CellarError('timeout', `Gave up ${options.what} after ${Math.round(options.timeoutMs / 1000)} s: the file may be damaged.`)));
     }, options.timeoutMs);
-    const onAbort = () => finish(() => reject(new CellarError('cancelled', `Cancelled ${options.what}.`)));
+    // Ask the worker to stop cleanly (it aborts its own signal); terminate it if it does not.
+    let graceTimer: NodeJS.Timeout | undefined;
+    const onAbort = () => {
+      worker.postMessage({ type: 'abort' });
+      graceTimer = setTimeout(() => finish(() => reject(new CellarError('cancelled', `Cancelled ${options.what}.`))), options.abortGraceMs ?? 15_000);
+    };
     options.signal?.addEventListener('abort', onAbort);
     worker.on('message', (msg: { type: string; value?: T; progress?: unknown; error?: { code: string; message: string; problems: string[]; name: string } }) => {
       if (msg.type === 'progress') options.onProgress?.(msg.progress);
       else if (msg.type === 'result') finish(() => resolve(msg.value as T));
       else if (msg.type === 'error' && msg.error) {
         const e = msg.error;
-        const error = e.name === 'CellarError' ? new CellarError(e.code as ErrorCode, e.message, e.problems) : new CellarError('internal', `Unexpected error while ${options.what}: ${e.message}`);
+        const error = e.name === 'CellarError' ? new CellarError(e.code as ErrorCode, e.message, e.problems) : options.signal?.aborted ? new CellarError('cancelled', `Cancelled ${options.what}.`) : new CellarError('internal', `Unexpected error while ${options.what}: ${e.message}`);
         finish(() => reject(error));
       }
     });

@@ -1,6 +1,6 @@
 // One client for the renderer, two transports: the preload bridge in the desktop
 // app, HTTP + Server-Sent Events in browser mode (cellar serve).
-import type { CellarApi, Channel, EventName, Events, RequestOf, ResponseOf, Result } from '../../../shared/contract';
+import { decodeJson, encodeJson, type CellarApi, type Channel, type EventName, type Events, type OpenedFile, type RequestOf, type ResponseOf, type Result } from '../../../shared/contract';
 
 declare global {
   interface Window {
@@ -18,10 +18,10 @@ function httpTransport(): CellarApi {
           method: 'POST',
           credentials: 'same-origin',
           headers: { 'Content-Type': 'application/json' },
-          body: request === undefined ? '' : JSON.stringify(request),
+          body: request === undefined ? '' : encodeJson(request),
         });
         if (res.status === 401) return { ok: false, error: { code: 'usage', message: 'This page needs the address printed by "cellar serve" (with its token).' } };
-        return (await res.json()) as Result<ResponseOf<K>>;
+        return decodeJson<Result<ResponseOf<K>>>(await res.text());
       } catch (err) {
         return { ok: false, error: { code: 'io_error', message: `Cellar's server did not answer: ${(err as Error).message}` } };
       }
@@ -41,6 +41,13 @@ function httpTransport(): CellarApi {
       const wrapped = listener as (payload: unknown) => void;
       set.add(wrapped);
       return () => set.delete(wrapped);
+    },
+    // Browser mode: the file is uploaded into the home's managed storage.
+    async fileFromDrop(file: File): Promise<OpenedFile> {
+      const res = await fetch(`/api/upload?name=${encodeURIComponent(file.name)}`, { method: 'POST', credentials: 'same-origin', body: file });
+      const result = decodeJson<Result<OpenedFile>>(await res.text());
+      if (!result.ok) throw new Error(result.error.message);
+      return result.value;
     },
   };
 }
