@@ -11,6 +11,8 @@ import { resolveHome } from './home';
 import type { Events } from '../shared/contract';
 
 app.setName('Cellar');
+// Worker threads load engine modules from the app folder (see engine/paths.ts).
+process.env.CELLAR_APP_ROOT ??= app.getAppPath();
 const pendingFiles: string[] = [];
 /** Files the OS gave us, addressed by opaque tokens so the renderer never sends paths. */
 const fileTokens = new Map<string, string>();

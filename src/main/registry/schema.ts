@@ -15,7 +15,9 @@ export const DEFAULT_BUSY_TIMEOUT_MS = 10_000;
 export function openDatabase(dbPath: string, options: OpenDatabaseOptions = {}): Database.Database {
   let db: Database.Database;
   try {
-    db = new Database(dbPath, options.nativeBinding ? { nativeBinding: options.nativeBinding } : {});
+    // The desktop app runs on Electron's ABI and passes its own build of the module.
+    const nativeBinding = options.nativeBinding ?? process.env.CELLAR_SQLITE_BINDING;
+    db = new Database(dbPath, nativeBinding ? { nativeBinding } : {});
   } catch (err) {
     throw new CellarError('io_error', `The registry at ${dbPath} cannot be opened: ${(err as Error).message}.`);
   }

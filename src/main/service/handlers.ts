@@ -4,7 +4,7 @@
 import { statfsSync, statSync } from 'node:fs';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { INSPECT_FILE_MODULE, sourceFile } from '../engine/paths';
 import { tableToIPC } from 'apache-arrow';
 import { CellarError } from '../../shared/errors';
 import type { AppInfo, Events, InspectSummary, JobSnapshot, OpenedFile, StoreColumn, StoreSummary } from '../../shared/contract';
@@ -42,8 +42,8 @@ export interface ServiceOptions {
   readTimeoutMs?: number;
 }
 
-const INSPECT_MODULE = fileURLToPath(new URL('../engine/h5ad/inspect-file.ts', import.meta.url));
-const JOB_MODULE = fileURLToPath(new URL('./job-entry.ts', import.meta.url));
+const INSPECT_MODULE = sourceFile(INSPECT_FILE_MODULE);
+const JOB_MODULE = sourceFile('src/main/service/job-entry.ts');
 const MAX_WINDOW_ROWS = 5_000;
 
 export interface Service {

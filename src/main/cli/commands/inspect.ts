@@ -1,4 +1,4 @@
-import { fileURLToPath } from 'node:url';
+import { INSPECT_FILE_MODULE, sourceFile } from '../../engine/paths';
 import { resolve } from 'node:path';
 import { callInWorker } from '../../engine/jobs/worker-host';
 import { formatInspect, type InspectReport } from '../../engine/h5ad/inspect';
@@ -19,7 +19,7 @@ export async function run(ctx: CommandContext): Promise<CommandOutput> {
   const file = resolve(ctx.args.positionals[0]!);
   // Untrusted files are read in a worker under a time limit (SPEC §7).
   const report = await callInWorker<InspectReport>(
-    fileURLToPath(new URL('../../engine/h5ad/inspect-file.ts', import.meta.url)),
+    sourceFile(INSPECT_FILE_MODULE),
     'inspectFile',
     [file],
     { timeoutMs: READ_TIMEOUT_MS, what: `reading ${file}` },

@@ -1,7 +1,7 @@
 import type { CommandSpec } from '../args';
 import type { CommandContext, CommandOutput } from '../context';
 import { withRegistry } from '../registry';
-import { storeDiskUsage } from '../../engine/ops/store-registry';
+import { reconcileOrphanStores, storeDiskUsage } from '../../engine/ops/store-registry';
 
 export const spec: CommandSpec = {
   name: 'list',
@@ -23,7 +23,9 @@ export function formatBytes(n: number): string {
 }
 
 export async function run(ctx: CommandContext): Promise<CommandOutput> {
-  return withRegistry(ctx, async (registry) => {
+  return withRegistry(ctx, async (registry, home) => {
+    // Stores whose writer died after committing are shown (and registered) like any other.
+    await reconcileOrphanStores(registry, home);
     const listing = registry.list();
     const stores = listing.stores.map((s) => ({ ...s, diskBytes: storeDiskUsage(s.storagePath) }));
     const json = {

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { appRoot } from '../../engine/paths';
 import { createService } from '../../service/handlers';
 import { startServer } from '../../serve/server';
 import { managedStorageDir } from '../../engine/ops/import';
@@ -20,7 +20,7 @@ export const spec: CommandSpec = {
   positionals: [0, 0],
 };
 
-const ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
+const ROOT = appRoot();
 
 /** The renderer is built on first use, so `npm install` + `cellar serve` just works. */
 function ensureRendererBuilt(ctx: CommandContext): string {

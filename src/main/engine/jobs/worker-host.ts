@@ -3,6 +3,7 @@
 import { Worker } from 'node:worker_threads';
 import { pathToFileURL } from 'node:url';
 import { CellarError, type ErrorCode } from '../../../shared/errors';
+import { sourceFile } from '../paths';
 
 export interface WorkerCallOptions {
   timeoutMs: number;
@@ -14,7 +15,7 @@ export interface WorkerCallOptions {
   abortGraceMs?: number;
 }
 
-const ENTRY = new URL('./worker-entry.mjs', import.meta.url);
+const entry = () => sourceFile('src/main/engine/jobs/worker-entry.mjs');
 
 /**
  * Calls `exportName(...args, { onProgress })` from `modulePath` inside a worker thread.
@@ -22,7 +23,7 @@ const ENTRY = new URL('./worker-entry.mjs', import.meta.url);
  */
 export function callInWorker<T>(modulePath: string, exportName: string, args: unknown[], options: WorkerCallOptions): Promise<T> {
   return new Promise<T>((resolve, reject) => {
-    const worker = new Worker(ENTRY, {
+    const worker = new Worker(entry(), {
       workerData: { modulePath: pathToFileURL(modulePath).href, exportName, args },
       resourceLimits: { maxOldGenerationSizeMb: 4096 },
     });

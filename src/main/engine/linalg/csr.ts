@@ -263,8 +263,12 @@ function isIdentity(colMap: Int32Array): boolean {
   return true;
 }
 
+export interface InMemoryRowBlockSource extends RowBlockSource {
+  rowBlocks(): Iterable<CsrRowBlock>;
+}
+
 /** Row blocks of an in-memory matrix, about `targetNnz` non-zeros each (views, no copies). */
-export function csrRowBlockSource(matrix: CsrMatrix, targetNnz = 1 << 20): RowBlockSource {
+export function csrRowBlockSource(matrix: CsrMatrix, targetNnz = 1 << 20): InMemoryRowBlockSource {
   const { nRows, nCols, indptr } = matrix;
   return {
     nRows,

@@ -2,7 +2,7 @@
 // compares the files with the store's schema and reports every problem at once;
 // only then are new files written (existing data files are never touched).
 import { basename, extname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { INSPECT_FILE_MODULE, sourceFile } from '../paths';
 import { CellarError } from '../../../shared/errors';
 import { hashFile } from '../../registry/hash';
 import type { Registry } from '../../registry/registry';
@@ -51,7 +51,7 @@ export interface Preflight {
   n_new_vars: number;
 }
 
-const INSPECT_MODULE = fileURLToPath(new URL('../h5ad/inspect-file.ts', import.meta.url));
+const INSPECT_MODULE = sourceFile(INSPECT_FILE_MODULE);
 
 /** A stored column's schema in the plan's terms. */
 export function fieldOfEntry(entry: ColumnEntry): FieldSchema {

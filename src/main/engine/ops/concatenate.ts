@@ -13,7 +13,7 @@ import type { StoreFs } from '../store/storeFs';
 import { convertColumn, naColumn, takeRows } from './convert';
 import { describeDataset, planConcatenation, planSummary, type ConcatPlan, type DatasetInfo, type FramePlan, type IdSpace } from './plan';
 import type { ProgressFn } from './progress';
-import { storesDir, versionStats } from './store-registry';
+import { reconcileOrphanStores, storesDir, versionStats } from './store-registry';
 
 export const X_LAYER = 'data';
 export const RAW_MEASUREMENT = 'raw';
@@ -59,6 +59,8 @@ export async function concatenateCollection(params: ConcatParams): Promise<Conca
   const { registry } = params;
   const collection = registry.getCollection(params.collectionKey);
   if (!collection.members.length) throw new CellarError('usage', `The collection ${collection.key} has no files; import some first.`);
+  // A store committed by a writer that died before registering it still owns its key.
+  await reconcileOrphanStores(registry, params.home);
   if (registry.findArtifact(params.storeKey) || registry.findCollection(params.storeKey)) {
     throw new CellarError('already_exists', `The key ${params.storeKey} is already used; append to that store or choose another key.`);
   }

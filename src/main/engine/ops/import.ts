@@ -3,7 +3,7 @@
 // with one run. A bad file anywhere in the batch changes nothing.
 import { copyFile, mkdir, rename, rm, stat } from 'node:fs/promises';
 import { basename, extname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { INSPECT_FILE_MODULE, sourceFile } from '../paths';
 import { CellarError } from '../../../shared/errors';
 import { hashFile } from '../../registry/hash';
 import type { ArtifactRecord, Registry } from '../../registry/registry';
@@ -29,7 +29,7 @@ export interface ImportResult {
   run: { uid: string };
 }
 
-const INSPECT_MODULE = fileURLToPath(new URL('../h5ad/inspect-file.ts', import.meta.url));
+const INSPECT_MODULE = sourceFile(INSPECT_FILE_MODULE);
 
 export function managedStorageDir(home: string): string {
   return join(home, 'storage');

@@ -172,6 +172,11 @@ export function unifyFields(name: string, fields: { label: string; field: FieldS
   }
   field = { ...field, name };
   delete field.allMissing;
+  // An all-missing column must stay missing: ints widen to float (NaN) as pandas does, bools become nullable.
+  if (informative.length < fields.length && informative.length > 0) {
+    if (isIntDtype(field.dtype)) field = { name, dtype: 'float64' };
+    else if (field.dtype === 'bool') field = { name, dtype: 'nullable-bool' };
+  }
   const differs = fields.some((f) => describeField(f.field) !== describeField(field) || (f.field.dtype === 'category' && !sameCategories(f.field, field)));
   if (dtypes.size > 1 || fields.some((f) => f.field.allMissing && describeField(f.field) !== describeField(field))) {
     conversions.push(`${name}: ${summary()} → ${describeField(field)}`);

@@ -3,7 +3,7 @@
 // lamindb md5-d hash), and reconciliation of versions committed by a process that
 // died before it could register them (SPEC §4 commit order).
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { CellarError } from '../../../shared/errors';
 import { hashFile, hashFolder } from '../../registry/hash';
 import type { ArtifactRecord, Registry } from '../../registry/registry';
@@ -65,6 +65,25 @@ export async function versionStats(dir: string, version: number, measurement?: s
   };
 }
 
+function runExists(registry: Registry, runUid: string): boolean {
+  try {
+    registry.getRun(runUid);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** A run whose process died after its commit point is finished by whoever registers its version. */
+function finishRunIfRunning(registry: Registry, runUid: string): void {
+  try {
+    const run = registry.getRun(runUid);
+    if (run.status === 'running') registry.finishRun(runUid);
+  } catch {
+    // The run row may be gone; the version still deserves registering.
+  }
+}
+
 /** Registers committed manifests the registry has not seen (a writer died after its commit point). */
 export async function reconcileStore(registry: Registry, store: ArtifactRecord): Promise<ArtifactRecord> {
   const dir = store.storagePath;
@@ -77,14 +96,7 @@ export async function reconcileStore(registry: Registry, store: ArtifactRecord):
     const manifest = readManifest(dir, version);
     const stats = await versionStats(dir, version);
     const runUid = typeof manifest.meta.runUid === 'string' ? manifest.meta.runUid : null;
-    if (runUid) {
-      try {
-        const run = registry.getRun(runUid);
-        if (run.status === 'running') registry.finishRun(runUid);
-      } catch {
-        // The run row may be gone; the version still deserves registering.
-      }
-    }
+    if (runUid) finishRunIfRunning(registry, runUid);
     latest = registry.addStoreVersion(store.stem, {
       size: stats.size,
       hash: stats.hash,
@@ -100,9 +112,61 @@ export async function reconcileStore(registry: Registry, store: ArtifactRecord):
   return latest;
 }
 
+/**
+ * Registers stores whose first write committed a manifest but died before its registry
+ * row (the folder is under home/stores and no registry version points at it). The store's
+ * uid and key come from its manifest's meta; later versions follow via reconcileStore.
+ * Folders without a committed manifest are an interrupted first write and are left alone.
+ */
+export async function reconcileOrphanStores(registry: Registry, home: string): Promise<ArtifactRecord[]> {
+  const root = storesDir(home);
+  if (!existsSync(root)) return [];
+  const known = new Set(registry.listArtifacts({ kind: 'store', allVersions: true, includeDeleted: true }).map((a) => resolve(a.storagePath)));
+  const recovered: ArtifactRecord[] = [];
+  for (const entry of readdirSync(root, { withFileTypes: true })) {
+    const dir = resolve(root, entry.name);
+    if (!entry.isDirectory() || known.has(dir)) continue;
+    const versions = listManifestVersions(dir);
+    if (!versions.length) continue;
+    let meta: Record<string, unknown>;
+    try {
+      meta = readManifest(dir, versions[0]!).meta;
+    } catch {
+      continue; // verify reports unreadable manifests; listing must not fail on them
+    }
+    const uid = typeof meta.storeUid === 'string' ? meta.storeUid : null;
+    const key = typeof meta.storeKey === 'string' ? meta.storeKey : null;
+    if (!uid || !key || registry.findArtifact(uid) || registry.findArtifact(key) || registry.findCollection(key)) continue;
+    const stats = await versionStats(dir, versions[0]!);
+    const runUid = typeof meta.runUid === 'string' ? meta.runUid : null;
+    if (runUid) finishRunIfRunning(registry, runUid);
+    const { artifact } = registry.registerArtifact({
+      uid,
+      key,
+      suffix: '',
+      kind: 'store',
+      size: stats.size,
+      hash: stats.hash,
+      hashType: 'md5-d',
+      nFiles: stats.nFiles,
+      nObservations: stats.nObs,
+      nVars: stats.nVars,
+      storagePath: dir,
+      runUid: runUid && runExists(registry, runUid) ? runUid : null,
+    });
+    recovered.push(await reconcileStore(registry, artifact));
+  }
+  return recovered;
+}
+
 /** The store's registry record (reconciled with its folder) and its folder. */
 export async function resolveStore(registry: Registry, key: string): Promise<{ store: ArtifactRecord; dir: string }> {
-  const found = registry.findArtifact(key);
+  let found = registry.findArtifact(key);
+  if (!found) {
+    // Its first version may have committed without being registered (a writer that died).
+    await reconcileOrphanStores(registry, registry.home);
+    found = registry.findArtifact(key);
+  }
   if (!found || found.kind !== 'store') {
     throw new CellarError('not_found', `There is no store called ${key}. Run "cellar list" to see the stores.`);
   }

@@ -68,7 +68,7 @@ export class DataFileSet {
 }
 
 /** A record batch of `schema` from column data of equal length. */
-export function recordBatchOf(schema: Schema, children: Data[], length: number): RecordBatch {
+export function recordBatchOf(schema: Schema, children: Data[], length: number, metadata?: Map<string, string>): RecordBatch {
   const struct = makeData({ type: new Struct(schema.fields), length, nullCount: 0, children });
-  return new RecordBatch(schema, struct);
+  return new RecordBatch(schema, struct, metadata);
 }

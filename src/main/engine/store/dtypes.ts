@@ -149,6 +149,57 @@ const NARROW_CANDIDATES: { dtype: NumericDtype; min: number; max: number }[] = [
   { dtype: 'int32', min: -2147483648, max: 2147483647 },
 ];
 
+// One scan function per array type keeps each loop monomorphic (fast typed-array access).
+// Each returns [min, max], or null when some value is not an integer (or is NaN or -0).
+function float32IntegerRange(values: Float32Array, start: number, end: number): [number, number] | null {
+  let min = Infinity;
+  let max = -Infinity;
+  for (let i = start; i < end; i++) {
+    const v = values[i];
+    // Non-integers, NaN and -0 (an integer type would turn it into +0) need the float type.
+    if (v !== Math.floor(v) || (v === 0 && 1 / v < 0)) return null;
+    if (v < min) min = v;
+    if (v > max) max = v;
+  }
+  return [min, max];
+}
+
+function float64IntegerRange(values: Float64Array, start: number, end: number): [number, number] | null {
+  let min = Infinity;
+  let max = -Infinity;
+  for (let i = start; i < end; i++) {
+    const v = values[i];
+    // Non-integers, NaN and -0 (an integer type would turn it into +0) need the float type.
+    if (v !== Math.floor(v) || (v === 0 && 1 / v < 0)) return null;
+    if (v < min) min = v;
+    if (v > max) max = v;
+  }
+  return [min, max];
+}
+
+function intRange(values: Int8Array | Int16Array | Int32Array | Uint8Array | Uint16Array | Uint32Array, start: number, end: number): [number, number] {
+  let min = Infinity;
+  let max = -Infinity;
+  for (let i = start; i < end; i++) {
+    const v = values[i];
+    if (v < min) min = v;
+    if (v > max) max = v;
+  }
+  return [min, max];
+}
+
+function bigIntRange(values: BigInt64Array | BigUint64Array, start: number, end: number): [number, number] | null {
+  let min = Infinity;
+  let max = -Infinity;
+  for (let i = start; i < end; i++) {
+    const v = Number(values[i]);
+    if (BigInt(v) !== values[i]) return null;
+    if (v < min) min = v;
+    if (v > max) max = v;
+  }
+  return [min, max];
+}
+
 /**
  * The narrowest dtype that stores `values[start, end)` exactly: a small integer type when every
  * value is an integer in its range, otherwise the values' own dtype.
@@ -156,26 +207,14 @@ const NARROW_CANDIDATES: { dtype: NumericDtype; min: number; max: number }[] = [
 export function narrowestExactDtype(values: NumericArray, start: number, end: number): NumericDtype {
   const own = dtypeOfArray(values);
   if (own === 'uint8' || own === 'int8') return own;
-  let min = Infinity;
-  let max = -Infinity;
-  if (values instanceof BigInt64Array || values instanceof BigUint64Array) {
-    for (let i = start; i < end; i++) {
-      const v = Number(values[i]);
-      if (BigInt(v) !== values[i]) return own;
-      if (v < min) min = v;
-      if (v > max) max = v;
-    }
-  } else {
-    const numbers = values as Exclude<NumericArray, BigInt64Array | BigUint64Array>;
-    for (let i = start; i < end; i++) {
-      const v = numbers[i];
-      if (v < min) min = v;
-      if (v > max) max = v;
-      // Non-integers, NaN and -0 (which an integer type would turn into +0) keep the own dtype.
-      if (v !== Math.floor(v) || (v === 0 && 1 / v < 0)) return own;
-    }
-  }
   if (end <= start) return 'uint8';
+  let range: [number, number] | null;
+  if (values instanceof Float32Array) range = float32IntegerRange(values, start, end);
+  else if (values instanceof Float64Array) range = float64IntegerRange(values, start, end);
+  else if (values instanceof BigInt64Array || values instanceof BigUint64Array) range = bigIntRange(values, start, end);
+  else range = intRange(values, start, end);
+  if (!range) return own;
+  const [min, max] = range;
   for (const candidate of NARROW_CANDIDATES) {
     if (min >= candidate.min && max <= candidate.max) {
       return bytesPerElement(candidate.dtype) < bytesPerElement(own) ? candidate.dtype : own;

@@ -68,6 +68,18 @@ export interface XFragment {
   indexDtype: 'uint16' | 'uint32';
   /** 'delta': within a row, each stored column index is the difference from the previous one. */
   indexEncoding: 'delta' | 'plain';
+  columns?: XColumnCompanion;
+}
+
+/** Column companion of a fragment: its entries transposed per group of cells (fast gene reads). */
+export interface XColumnCompanion {
+  file: string;
+  indexFile: string;
+  /** Cells per group; groups start at the fragment's first row. */
+  groupRows: number;
+  /** Genes per record batch. */
+  genesPerBatch: number;
+  nBatches: number;
 }
 
 export interface LayerEntry {
@@ -207,6 +219,10 @@ export function referencedFiles(manifest: StoreManifest): Set<string> {
       for (const fragment of layer.fragments) {
         names.add(fragment.file);
         names.add(fragment.indexFile);
+        if (fragment.columns) {
+          names.add(fragment.columns.file);
+          names.add(fragment.columns.indexFile);
+        }
       }
     }
     for (const dense of [...Object.values(measurement.obsm), ...Object.values(measurement.varm)]) {

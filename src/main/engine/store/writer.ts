@@ -48,6 +48,8 @@ export interface StoreWriterOptions {
   xChunkRows?: number;
   /** Codec for obs/var/obsm/varm files. */
   frameCodec?: StoreCodec;
+  /** Also store X transposed per group of cells, for fast gene reads (default true). */
+  xColumnCompanion?: boolean;
 }
 
 export interface CommitResult {
@@ -127,6 +129,7 @@ class StoreWriterImpl implements StoreWriter {
   private readonly xLevel: number | undefined;
   private readonly xChunkRows: number;
   private readonly frameCodec: StoreCodec;
+  private readonly columnCompanion: boolean;
 
   constructor(
     options: StoreWriterOptions,
@@ -142,6 +145,7 @@ class StoreWriterImpl implements StoreWriter {
     this.xChunkRows = options.xChunkRows ?? DEFAULT_X_CHUNK_ROWS;
     if (!Number.isInteger(this.xChunkRows) || this.xChunkRows < 1) throw new CellarError('internal', 'xChunkRows must be a positive integer.');
     this.frameCodec = options.frameCodec ?? 'zstd';
+    this.columnCompanion = options.xColumnCompanion ?? true;
     this.files = new DataFileSet(storeFs, this.dir, storeKey);
     const start = base ?? { ...emptyManifest(), version: 0, parentVersion: null, createdAt: '' };
     this.obs = new FrameWriter('obs', 'obs', start.obs, this.files, this.frameCodec);
@@ -221,6 +225,7 @@ class StoreWriterImpl implements StoreWriter {
           level: this.xLevel,
           chunkRows: this.xChunkRows,
           maxFragmentRows: MAX_FRAGMENT_ROWS,
+          columnCompanion: this.columnCompanion,
         });
         entry = { measurement, layer, writer };
         this.layers.set(key, entry);

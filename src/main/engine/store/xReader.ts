@@ -4,7 +4,7 @@
 // buffers, bypassing Arrow's general reader.
 import * as fs from 'node:fs';
 import { join } from 'node:path';
-import { tableFromIPC, type Data } from 'apache-arrow';
+import { tableFromIPC, type Data, type Table } from 'apache-arrow';
 import { CellarError } from '../../../shared/errors';
 import type { CsrBlock, NumericArray, NumericDtype } from '../h5ad/types';
 import { decompressBuffer, registerArrowCodecs } from './codecs';
@@ -37,7 +37,6 @@ interface ChunkIndex {
   rowPrefix: Float64Array;
 }
 
-const cpuMs = () => { const u = process.cpuUsage(); return (u.user + u.system) / 1000; };
 const MAX_READ_BYTES = 32 << 20;
 // Chunks this close on disk are read together (one read beats two small ones).
 const MAX_READ_GAP = 1 << 20;
@@ -63,6 +62,7 @@ class Scratch {
 
 export class XLayerReader {
   private readonly indexes = new Map<string, ChunkIndex>();
+  private readonly columnIndexes = new Map<string, ColumnIndex>();
   private readonly descriptors = new Map<string, number>();
   private readonly readBuffer = new Scratch();
   private readonly indexScratch = new Scratch();
@@ -113,16 +113,19 @@ export class XLayerReader {
     return buffer;
   }
 
+  private readIndexTable(file: string): Table {
+    try {
+      return tableFromIPC(fs.readFileSync(join(this.dir, file)));
+    } catch (err) {
+      if (err instanceof CellarError) throw err;
+      throw new CellarError('bad_element', `${this.label}: index file ${file} cannot be read (${(err as Error).message}).`);
+    }
+  }
+
   private chunkIndex(fragment: XFragment): ChunkIndex {
     const cached = this.indexes.get(fragment.indexFile);
     if (cached) return cached;
-    let table;
-    try {
-      table = tableFromIPC(fs.readFileSync(join(this.dir, fragment.indexFile)));
-    } catch (err) {
-      if (err instanceof CellarError) throw err;
-      throw new CellarError('bad_element', `${this.label}: chunk index ${fragment.indexFile} cannot be read (${(err as Error).message}).`);
-    }
+    const table = this.readIndexTable(fragment.indexFile);
     const n = table.numRows;
     if (n !== fragment.nChunks) throw new CellarError('bad_element', `${this.label}: chunk index ${fragment.indexFile} does not match its fragment.`);
     const column = (name: string) => {
@@ -201,7 +204,6 @@ export class XLayerReader {
     }
     const rowAt = (i: number) => joinids[order ? order[i] : i];
     const fragments = this.fragmentsByRow();
-(globalThis as any).P1 = ((globalThis as any).P1 ?? 0) - cpuMs();
     // Pass 1: each requested row's nnz, from the chunk indexes alone.
     const rowNnz = new Float64Array(n);
     const rowFragment = new Int32Array(n).fill(-1);
@@ -217,14 +219,12 @@ export class XLayerReader {
       rowNnz[order ? order[i] : i] = index.rowPrefix[local + 1] - index.rowPrefix[local];
       rowFragment[i] = f;
     }
-(globalThis as any).P1 += cpuMs();(globalThis as any).AL = ((globalThis as any).AL ?? 0) - cpuMs();
     let total = 0;
     for (let i = 0; i < n; i++) total += rowNnz[i];
     const indptr = total < 2 ** 31 ? new Int32Array(n + 1) : new Float64Array(n + 1);
     for (let i = 0; i < n; i++) indptr[i + 1] = indptr[i] + rowNnz[i];
     const indices = new Int32Array(total);
     const data = allocateTyped(this.layer.dtype, total);
-(globalThis as any).AL += cpuMs();
     // Pass 2: decode the chunks that hold requested rows, fragment by fragment.
     let i = 0;
     while (i < n) {
@@ -272,19 +272,15 @@ export class XLayerReader {
         j++;
       }
       const readEnd = index.valueOffset[lastChunk] + index.valueLength[lastChunk];
-(globalThis as any).RD = ((globalThis as any).RD ?? 0) - cpuMs();
       const bytes = this.readAt(fragment.file, readStart, readEnd - readStart);
-(globalThis as any).RD += cpuMs();
       while (i < j) {
         const chunk = Math.floor((rowAt(i) - fragment.rowStart) / R);
         const chunkFirstRow = chunk * R;
         const chunkNnz = index.rowPrefix[chunkFirstRow + index.chunkRows[chunk]] - index.rowPrefix[chunkFirstRow];
-(globalThis as any).DE = ((globalThis as any).DE ?? 0) - cpuMs();
         const idxBytes = this.decodeBuffer(fragment, bytes, index.indexOffset[chunk] - readStart, index.indexLength[chunk], chunkNnz * indexWidth, this.indexScratch);
         const valBytes = this.decodeBuffer(fragment, bytes, index.valueOffset[chunk] - readStart, index.valueLength[chunk], chunkNnz * valueWidth, this.valueScratch);
         const storedIndices = viewTyped(fragment.indexDtype, idxBytes, chunkNnz) as Uint16Array | Uint32Array;
         const storedValues = viewTyped(fragment.storedDtype, valBytes, chunkNnz);
-(globalThis as any).DE += cpuMs();(globalThis as any).CP = ((globalThis as any).CP ?? 0) - cpuMs();
         for (; i < j; i++) {
           const local = rowAt(i) - fragment.rowStart;
           if (Math.floor(local / R) !== chunk) break;
@@ -295,14 +291,13 @@ export class XLayerReader {
           else undeltaUint32(storedIndices, start, count, outIndices, outAt);
           copyConverted(storedValues, start, outData, outAt, count);
         }
-(globalThis as any).CP += cpuMs();
       }
     }
   }
 
   /**
-   * Columns `varJoinids` over every obs row, as CSC (column j = varJoinids[j]).
-   * Scans every chunk's column indices; values are decompressed only for chunks with a hit.
+   * Columns `varJoinids` over every obs row, as CSC (column j = varJoinids[j]). Fragments with a
+   * column companion decompress only the batches of the requested genes; others are scanned.
    */
   readColumns(varJoinids: ArrayLike<number>): CscMatrix {
     const g = varJoinids.length;
@@ -318,58 +313,16 @@ export class XLayerReader {
       if (slot[v] >= 0) duplicateOf[j] = slot[v];
       else slot[v] = j;
     }
-    const rows = Array.from({ length: g }, () => new GrowableInt32());
-    const values = Array.from({ length: g }, () => new GrowableTyped(this.layer.dtype));
-    const hitColumn = new GrowableInt32();
-    const hitPosition = new GrowableInt32();
-    const hitRow = new GrowableInt32();
+    const columns: ColumnAccumulator = {
+      rows: Array.from({ length: g }, () => new GrowableInt32()),
+      values: Array.from({ length: g }, () => new GrowableTyped(this.layer.dtype)),
+    };
     for (const fragment of this.fragmentsByRow()) {
-      const index = this.chunkIndex(fragment);
-      const R = fragment.chunkRows;
-      const indexWidth = bytesPerElement(fragment.indexDtype);
-      const valueWidth = bytesPerElement(fragment.storedDtype);
-      let chunk = 0;
-      while (chunk < fragment.nChunks) {
-        const readStart = index.indexOffset[chunk];
-        let last = chunk;
-        while (last + 1 < fragment.nChunks && index.valueOffset[last + 1] + index.valueLength[last + 1] - readStart <= MAX_READ_BYTES) last++;
-        const bytes = this.readAt(fragment.file, readStart, index.valueOffset[last] + index.valueLength[last] - readStart);
-        for (; chunk <= last; chunk++) {
-          const firstRow = chunk * R;
-          const nRows = index.chunkRows[chunk];
-          const base = index.rowPrefix[firstRow];
-          const chunkNnz = index.rowPrefix[firstRow + nRows] - base;
-          if (chunkNnz === 0) continue;
-          const idxBytes = this.decodeBuffer(fragment, bytes, index.indexOffset[chunk] - readStart, index.indexLength[chunk], chunkNnz * indexWidth, this.indexScratch);
-          const storedIndices = viewTyped(fragment.indexDtype, idxBytes, chunkNnz) as Uint16Array | Uint32Array;
-          hitColumn.length = 0;
-          hitPosition.length = 0;
-          hitRow.length = 0;
-          let k = 0;
-          for (let r = 0; r < nRows; r++) {
-            const end = index.rowPrefix[firstRow + r + 1] - base;
-            let column = 0;
-            for (; k < end; k++) {
-              column += storedIndices[k];
-              const j = slot[column];
-              if (j >= 0) {
-                hitColumn.push(j);
-                hitPosition.push(k);
-                hitRow.push(fragment.rowStart + firstRow + r);
-              }
-            }
-          }
-          if (hitColumn.length === 0) continue;
-          const valBytes = this.decodeBuffer(fragment, bytes, index.valueOffset[chunk] - readStart, index.valueLength[chunk], chunkNnz * valueWidth, this.valueScratch);
-          const storedValues = viewTyped(fragment.storedDtype, valBytes, chunkNnz);
-          for (let h = 0; h < hitColumn.length; h++) {
-            const j = hitColumn.values[h];
-            rows[j].push(hitRow.values[h]);
-            values[j].pushFrom(storedValues, hitPosition.values[h]);
-          }
-        }
-      }
+      if (fragment.columns) this.readCompanionColumns(fragment, slot, columns);
+      else this.scanColumns(fragment, slot, columns);
     }
+    const rows = columns.rows;
+    const values = columns.values;
     for (let j = 0; j < g; j++) {
       if (duplicateOf[j] >= 0) {
         rows[j] = rows[duplicateOf[j]];
@@ -388,17 +341,188 @@ export class XLayerReader {
     }
     return { shape: [this.nObs, g], indptr, indices, data };
   }
+
+  private columnIndex(fragment: XFragment): ColumnIndex {
+    const companion = fragment.columns!;
+    const cached = this.columnIndexes.get(companion.indexFile);
+    if (cached) return cached;
+    const table = this.readIndexTable(companion.indexFile);
+    const n = table.numRows;
+    if (n !== companion.nBatches) throw new CellarError('bad_element', `${this.label}: column index ${companion.indexFile} does not match its fragment.`);
+    const column = (name: string) => {
+      const vector = table.getChild(name);
+      if (!vector) throw new CellarError('bad_element', `${this.label}: column index ${companion.indexFile} lacks ${name}.`);
+      return vector.data;
+    };
+    const geneCount = Int32Array.from(numbers(column('gene_count'), n));
+    const nnzStart = new Int32Array(n + 1);
+    for (let b = 0; b < n; b++) nnzStart[b + 1] = nnzStart[b] + geneCount[b];
+    const geneNnz = new Uint32Array(nnzStart[n]);
+    let at = 0;
+    for (const chunk of column('gene_nnz')) {
+      const child = chunk.children[0];
+      const offsets = chunk.valueOffsets as Int32Array;
+      const first = offsets[chunk.offset];
+      const last = offsets[chunk.offset + chunk.length];
+      geneNnz.set((child.values as Uint32Array).subarray(child.offset + first, child.offset + last), at);
+      at += last - first;
+    }
+    const groupRowStart = numbers(column('group_row_start'), n);
+    const groupFirstBatch: number[] = [];
+    for (let b = 0; b < n; b++) if (b === 0 || groupRowStart[b] !== groupRowStart[b - 1]) groupFirstBatch.push(b);
+    const index: ColumnIndex = {
+      groupRowStart,
+      geneStart: Int32Array.from(numbers(column('gene_start'), n)),
+      geneCount,
+      rowsOffset: numbers(column('rows_offset'), n),
+      rowsLength: numbers(column('rows_length'), n),
+      valuesOffset: numbers(column('values_offset'), n),
+      valuesLength: numbers(column('values_length'), n),
+      nnzStart,
+      geneNnz,
+      groupFirstBatch: Int32Array.from(groupFirstBatch),
+    };
+    this.columnIndexes.set(companion.indexFile, index);
+    return index;
+  }
+
+  private readCompanionColumns(fragment: XFragment, slot: Int32Array, out: ColumnAccumulator): void {
+    const companion = fragment.columns!;
+    const index = this.columnIndex(fragment);
+    const genes: number[] = [];
+    for (let v = 0; v < slot.length; v++) if (slot[v] >= 0) genes.push(v);
+    const valueWidth = bytesPerElement(fragment.storedDtype);
+    const nBatches = index.geneStart.length;
+    for (let q = 0; q < index.groupFirstBatch.length; q++) {
+      const firstBatch = index.groupFirstBatch[q];
+      const groupEnd = q + 1 < index.groupFirstBatch.length ? index.groupFirstBatch[q + 1] : nBatches;
+      let i = 0;
+      while (i < genes.length) {
+        const b = firstBatch + Math.floor(genes[i] / companion.genesPerBatch);
+        if (b >= groupEnd) break;
+        const geneStart = index.geneStart[b];
+        let j = i;
+        while (j < genes.length && genes[j] < geneStart + index.geneCount[b]) j++;
+        const batchNnz = sumRange(index.geneNnz, index.nnzStart[b], index.nnzStart[b + 1]);
+        if (batchNnz > 0) {
+          const readStart = index.rowsOffset[b];
+          const bytes = this.readAt(companion.file, readStart, index.valuesOffset[b] + index.valuesLength[b] - readStart);
+          const rowBytes = this.decodeBuffer(fragment, bytes, 0, index.rowsLength[b], batchNnz * 2, this.indexScratch);
+          const valueBytes = this.decodeBuffer(fragment, bytes, index.valuesOffset[b] - readStart, index.valuesLength[b], batchNnz * valueWidth, this.valueScratch);
+          const rows = viewTyped('uint16', rowBytes, batchNnz) as Uint16Array;
+          const values = viewTyped(fragment.storedDtype, valueBytes, batchNnz);
+          for (let k = i; k < j; k++) {
+            const local = genes[k] - geneStart;
+            const start = sumRange(index.geneNnz, index.nnzStart[b], index.nnzStart[b] + local);
+            const count = index.geneNnz[index.nnzStart[b] + local];
+            const target = slot[genes[k]];
+            const rowsOut = out.rows[target];
+            rowsOut.reserve(count);
+            undeltaUint16(rows, start, count, rowsOut.values, rowsOut.length);
+            addToRange(rowsOut.values, rowsOut.length, count, index.groupRowStart[b]);
+            rowsOut.length += count;
+            out.values[target].appendRange(values, start, count);
+          }
+        }
+        i = j;
+      }
+    }
+  }
+
+  /** Column read without a companion: every chunk's indices are decompressed and scanned. */
+  private scanColumns(fragment: XFragment, slot: Int32Array, out: ColumnAccumulator): void {
+    const index = this.chunkIndex(fragment);
+    const R = fragment.chunkRows;
+    const indexWidth = bytesPerElement(fragment.indexDtype);
+    const valueWidth = bytesPerElement(fragment.storedDtype);
+    const hitColumn = new GrowableInt32();
+    const hitPosition = new GrowableInt32();
+    const hitRow = new GrowableInt32();
+    let chunk = 0;
+    while (chunk < fragment.nChunks) {
+      const readStart = index.indexOffset[chunk];
+      let last = chunk;
+      while (last + 1 < fragment.nChunks && index.valueOffset[last + 1] + index.valueLength[last + 1] - readStart <= MAX_READ_BYTES) last++;
+      const bytes = this.readAt(fragment.file, readStart, index.valueOffset[last] + index.valueLength[last] - readStart);
+      for (; chunk <= last; chunk++) {
+        const firstRow = chunk * R;
+        const nRows = index.chunkRows[chunk];
+        const base = index.rowPrefix[firstRow];
+        const chunkNnz = index.rowPrefix[firstRow + nRows] - base;
+        if (chunkNnz === 0) continue;
+        const idxBytes = this.decodeBuffer(fragment, bytes, index.indexOffset[chunk] - readStart, index.indexLength[chunk], chunkNnz * indexWidth, this.indexScratch);
+        const storedIndices = viewTyped(fragment.indexDtype, idxBytes, chunkNnz) as Uint16Array | Uint32Array;
+        hitColumn.length = 0;
+        hitPosition.length = 0;
+        hitRow.length = 0;
+        let k = 0;
+        for (let r = 0; r < nRows; r++) {
+          const end = index.rowPrefix[firstRow + r + 1] - base;
+          let column = 0;
+          for (; k < end; k++) {
+            column += storedIndices[k];
+            const j = slot[column];
+            if (j >= 0) {
+              hitColumn.push(j);
+              hitPosition.push(k);
+              hitRow.push(fragment.rowStart + firstRow + r);
+            }
+          }
+        }
+        if (hitColumn.length === 0) continue;
+        const valBytes = this.decodeBuffer(fragment, bytes, index.valueOffset[chunk] - readStart, index.valueLength[chunk], chunkNnz * valueWidth, this.valueScratch);
+        const storedValues = viewTyped(fragment.storedDtype, valBytes, chunkNnz);
+        for (let h = 0; h < hitColumn.length; h++) {
+          const j = hitColumn.values[h];
+          out.rows[j].push(hitRow.values[h]);
+          out.values[j].pushFrom(storedValues, hitPosition.values[h]);
+        }
+      }
+    }
+  }
+}
+
+interface ColumnAccumulator {
+  rows: GrowableInt32[];
+  values: GrowableTyped[];
+}
+
+interface ColumnIndex {
+  groupRowStart: Float64Array;
+  geneStart: Int32Array;
+  geneCount: Int32Array;
+  rowsOffset: Float64Array;
+  rowsLength: Float64Array;
+  valuesOffset: Float64Array;
+  valuesLength: Float64Array;
+  /** Batch b's per-gene nnz are geneNnz[nnzStart[b] .. nnzStart[b+1]). */
+  nnzStart: Int32Array;
+  geneNnz: Uint32Array;
+  /** First batch of each row group. */
+  groupFirstBatch: Int32Array;
+}
+
+function sumRange(values: Uint32Array, from: number, to: number): number {
+  let sum = 0;
+  for (let i = from; i < to; i++) sum += values[i];
+  return sum;
+}
+
+function addToRange(values: Int32Array, from: number, count: number, amount: number): void {
+  for (let i = from; i < from + count; i++) values[i] += amount;
 }
 
 class GrowableInt32 {
   values = new Int32Array(256);
   length = 0;
+  reserve(extra: number): void {
+    if (this.length + extra <= this.values.length) return;
+    const bigger = new Int32Array(Math.max(this.length + extra, this.values.length * 2));
+    bigger.set(this.values);
+    this.values = bigger;
+  }
   push(value: number): void {
-    if (this.length === this.values.length) {
-      const bigger = new Int32Array(this.values.length * 2);
-      bigger.set(this.values);
-      this.values = bigger;
-    }
+    this.reserve(1);
     this.values[this.length++] = value;
   }
 }
@@ -406,20 +530,22 @@ class GrowableInt32 {
 class GrowableTyped {
   private values: NumericArray;
   private length = 0;
-  private readonly big: boolean;
   constructor(private readonly dtype: NumericDtype) {
     this.values = allocateTyped(dtype, 256);
-    this.big = isBigIntDtype(dtype);
+  }
+  private reserve(extra: number): void {
+    if (this.length + extra <= this.values.length) return;
+    const bigger = allocateTyped(this.dtype, Math.max(this.length + extra, this.values.length * 2));
+    (bigger as Float64Array).set(this.values as Float64Array);
+    this.values = bigger;
   }
   pushFrom(source: NumericArray, at: number): void {
-    if (this.length === this.values.length) {
-      const bigger = allocateTyped(this.dtype, this.values.length * 2);
-      (bigger as Float64Array).set(this.values as Float64Array);
-      this.values = bigger;
-    }
-    const value = source[at];
-    if (this.big) (this.values as BigInt64Array)[this.length++] = typeof value === 'bigint' ? value : BigInt(value);
-    else (this.values as Float64Array)[this.length++] = Number(value);
+    this.appendRange(source, at, 1);
+  }
+  appendRange(source: NumericArray, from: number, count: number): void {
+    this.reserve(count);
+    copyConverted(source, from, this.values, this.length, count);
+    this.length += count;
   }
   view(): NumericArray {
     return this.values.subarray(0, this.length);
@@ -448,9 +574,8 @@ function copyConverted(source: NumericArray, from: number, target: NumericArray,
   const sourceBig = source instanceof BigInt64Array || source instanceof BigUint64Array;
   const targetBig = target instanceof BigInt64Array || target instanceof BigUint64Array;
   if (sourceBig === targetBig) {
-    const s = source as Float64Array;
-    const t = target as Float64Array;
-    for (let k = 0; k < count; k++) t[to + k] = s[from + k];
+    // TypedArray.set converts element types natively.
+    (target as Float64Array).set((source as Float64Array).subarray(from, from + count), to);
   } else if (targetBig) {
     for (let k = 0; k < count; k++) (target as BigInt64Array)[to + k] = BigInt((source as Float64Array)[from + k]);
   } else {

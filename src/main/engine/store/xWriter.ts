@@ -4,8 +4,9 @@
 //   soma_dim_1: list<uint16|32>  column (var joinid) indices, delta-coded within the row
 //   soma_data:  list<T>          values; integer-valued data in the narrowest exact integer type
 // A companion index file records each chunk's buffer positions and per-row nnz, so reads
-// decompress only the chunks that hold the requested rows.
-import { Field, Int32, Int64, List, Schema, Uint32, makeData, type DataType } from 'apache-arrow';
+// decompress only the chunks that hold the requested rows. With `columnCompanion`, each
+// fragment also gets a transposed copy for gene reads (xColumnWriter.ts).
+import { Field, Int32, Int64, List, Schema, Uint32, makeData } from 'apache-arrow';
 import { CellarError } from '../../../shared/errors';
 import type { CsrBlock, NumericArray, NumericDtype } from '../h5ad/types';
 import type { StoreCodec } from './codecs';
@@ -14,6 +15,7 @@ import { allocateTyped, arrowTypeOf, dtypeOfArray, holdsAll, isBigIntDtype, narr
 import { StoreIpcFileWriter } from './ipcFileWriter';
 import type { XFragment } from './manifest';
 import type { HashingFileSink } from './storeFs';
+import { XColumnWriter } from './xColumnWriter';
 
 export interface XWriteOptions {
   codec: StoreCodec;
@@ -22,13 +24,13 @@ export interface XWriteOptions {
   chunkRows: number;
   /** A fragment file is closed after this many rows. */
   maxFragmentRows: number;
+  /** Also write the transposed companion used by gene (column) reads. */
+  columnCompanion: boolean;
 }
 
 /** Buffer positions in a chunk's record batch (validity, offsets and values of each column). */
 const INDEX_VALUES_BUFFER = 5;
 const DATA_VALUES_BUFFER = 9;
-
-export const X_INDEX_FILE_FIELDS = ['row_start', 'n_rows', 'indices_offset', 'indices_length', 'values_offset', 'values_length', 'row_nnz'];
 
 interface OpenFragment {
   name: string;
@@ -42,10 +44,10 @@ interface OpenFragment {
   nRows: number;
   nnz: number;
   nCols: number;
-  chunkRowStart: number[];
   chunkRows: number[];
   spans: number[];
   rowNnz: GrowableUint32;
+  columns: XColumnWriter | null;
 }
 
 class GrowableUint32 {
@@ -77,12 +79,11 @@ class PendingChunk {
   }
 }
 
-/** Rows [r0, r1) of CSR arrays (indptr relative to `indices`/`data`). */
+/** Rows [r0, r1) of CSR arrays (indptr indexes into `indices`/`data`). */
 interface RowSource {
   indptr: ArrayLike<number>;
   indices: ArrayLike<number>;
   data: NumericArray;
-  dtype: NumericDtype;
   r0: number;
   r1: number;
   rowStart: number;
@@ -97,6 +98,10 @@ export class XLayerWriter {
   private current: OpenFragment | null = null;
   private readonly pending = new PendingChunk();
   private pendingDtype: NumericDtype | null = null;
+  private pendingCols = 0;
+  /** True while the current block may hold values wider than the open file's type. */
+  private checkEachChunk = true;
+  private absoluteColumns = new Uint32Array(1 << 14);
 
   constructor(
     /** e.g. "ms/RNA/X/data": names the layer in messages. */
@@ -105,7 +110,7 @@ export class XLayerWriter {
     private readonly options: XWriteOptions,
   ) {}
 
-  get nextRow(): number | null {
+  private get nextRow(): number | null {
     if (this.pending.nRows > 0) return this.pending.rowStart + this.pending.nRows;
     return this.current ? this.current.rowStart + this.current.nRows : null;
   }
@@ -113,23 +118,32 @@ export class XLayerWriter {
   append(block: CsrBlock): void {
     if (block.nRows === 0) return;
     const dtype = dtypeOfArray(block.data);
-    const nnz = Number(block.indptr[block.nRows]) - Number(block.indptr[0]);
-    if (block.indices.length < nnz || block.data.length < nnz) {
-      throw new CellarError('shape_mismatch', `${this.label}: a row block has ${nnz} entries in indptr but fewer indices or values.`);
+    const first = Number(block.indptr[0]);
+    const last = Number(block.indptr[block.nRows]);
+    if (block.indices.length < last || block.data.length < last || last < first) {
+      throw new CellarError('shape_mismatch', `${this.label}: a row block's indptr points past its indices or values.`);
     }
     const continues = this.nextRow === block.rowStart && this.pendingDtype === dtype;
     const needsWiderIndices = this.current?.indexDtype === 'uint16' && indexDtypeFor(block.nCols) === 'uint32';
     if (!continues || needsWiderIndices) this.closeFragment();
     this.pendingDtype = dtype;
+    this.pendingCols = Math.max(this.pendingCols, block.nCols);
+    // One scan per block decides whether chunks need their own check.
+    const blockDtype = narrowestExactDtype(block.data, first, last);
+    this.checkEachChunk = !this.current || !holdsAll(this.current.storedDtype, blockDtype);
     const R = this.options.chunkRows;
     const indptr = block.indptr;
     let r = 0;
     while (r < block.nRows) {
       if (this.current && this.pending.nRows === 0 && this.current.nRows >= this.options.maxFragmentRows) this.closeFragment();
-      if (!this.current) this.openFragment(block, r, dtype);
+      if (!this.current) {
+        this.startFragment(block.rowStart + r, dtype, blockDtype, indexDtypeFor(block.nCols), block.nCols);
+        this.checkEachChunk = false;
+      }
+      this.current!.nCols = Math.max(this.current!.nCols, block.nCols);
       const take = Math.min(R - this.pending.nRows, block.nRows - r);
       if (this.pending.nRows === 0 && take === R) {
-        this.writeChunk({ indptr, indices: block.indices, data: block.data, dtype, r0: r, r1: r + R, rowStart: block.rowStart + r });
+        this.writeChunk({ indptr, indices: block.indices, data: block.data, r0: r, r1: r + R, rowStart: block.rowStart + r }, this.checkEachChunk);
       } else {
         if (this.pending.nRows === 0) this.pending.rowStart = block.rowStart + r;
         for (let row = r; row < r + take; row++) {
@@ -145,7 +159,6 @@ export class XLayerWriter {
       }
       r += take;
     }
-    if (this.current) this.current.nCols = Math.max(this.current.nCols, block.nCols);
   }
 
   private flushPending(): void {
@@ -160,14 +173,8 @@ export class XLayerWriter {
     const rowStart = pending.rowStart;
     const indices = Int32Array.from(pending.indices);
     pending.clear();
-    this.writeChunk({ indptr, indices, data, dtype, r0: 0, r1: indptr.length - 1, rowStart });
-  }
-
-  private openFragment(block: CsrBlock, fromRow: number, dtype: NumericDtype): void {
-    // Look at the whole block, not one chunk, so one early chunk does not pick too narrow a type.
-    const start = Number(block.indptr[fromRow]);
-    const end = Number(block.indptr[block.nRows]);
-    this.startFragment(block.rowStart + fromRow, dtype, narrowestExactDtype(block.data, start, end), indexDtypeFor(block.nCols), block.nCols);
+    // Pending rows may mix blocks, so their values are always checked.
+    this.writeChunk({ indptr, indices, data, r0: 0, r1: indptr.length - 1, rowStart }, true);
   }
 
   private startFragment(rowStart: number, dtype: NumericDtype, storedDtype: NumericDtype, indexDtype: 'uint16' | 'uint32', nCols: number): void {
@@ -197,41 +204,50 @@ export class XLayerWriter {
       nRows: 0,
       nnz: 0,
       nCols,
-      chunkRowStart: [],
       chunkRows: [],
       spans: [],
       rowNnz: new GrowableUint32(),
+      columns: this.options.columnCompanion ? new XColumnWriter(this.files, this.options.codec, this.options.level, storedDtype, rowStart) : null,
     };
   }
 
-  private writeChunk(source: RowSource): void {
+  private writeChunk(source: RowSource, checkValues: boolean): void {
     const { indptr, indices, data, r0, r1 } = source;
     const nRows = r1 - r0;
     const base = Number(indptr[r0]);
     const nnz = Number(indptr[r1]) - base;
-    const needed = narrowestExactDtype(data, base, base + nnz);
     let fragment = this.current!;
-    if (!holdsAll(fragment.storedDtype, needed)) {
-      // Wider values than this file's type: continue in a new file with the promoted type.
-      const { dtype, indexDtype, nCols } = fragment;
-      const stored = promoteDtypes(fragment.storedDtype, needed);
-      this.closeFragment();
-      this.startFragment(source.rowStart, dtype, holdsAll(dtype, stored) ? stored : dtype, indexDtype, nCols);
-      fragment = this.current!;
+    if (checkValues) {
+      const needed = narrowestExactDtype(data, base, base + nnz);
+      if (!holdsAll(fragment.storedDtype, needed)) {
+        // Wider values than this file's type: continue in a new file with the promoted type.
+        const { dtype, indexDtype, nCols } = fragment;
+        const stored = promoteDtypes(fragment.storedDtype, needed);
+        this.closeFragment();
+        this.startFragment(source.rowStart, dtype, holdsAll(dtype, stored) ? stored : dtype, indexDtype, nCols);
+        fragment = this.current!;
+      }
     }
     const offsets = new Int32Array(nRows + 1);
     const storedIndices = allocateTyped(fragment.indexDtype, nnz) as Uint16Array | Uint32Array;
     const storedValues = allocateTyped(fragment.storedDtype, nnz);
-    const limit = fragment.indexDtype === 'uint16' ? 65_536 : 4_294_967_296;
+    if (this.absoluteColumns.length < nnz) this.absoluteColumns = new Uint32Array(Math.max(nnz, this.absoluteColumns.length * 2));
+    const absolute = this.absoluteColumns;
+    const limit = Math.max(fragment.nCols, this.pendingCols);
     for (let row = 0; row < nRows; row++) {
       const start = Number(indptr[r0 + row]) - base;
       const end = Number(indptr[r0 + row + 1]) - base;
       offsets[row + 1] = end;
       fragment.rowNnz.push(end - start);
-      if (!this.encodeRow(indices, data, base, start, end, storedIndices, storedValues, limit)) {
-        this.encodeUnsortedRow(indices, data, base, start, end, storedIndices, storedValues, limit, source.rowStart + row);
+      const sorted = deltaEncodeRow(indices, base + start, end - start, storedIndices, absolute, start);
+      if (sorted === -1) {
+        this.encodeUnsortedRow(indices, data, base + start, start, end - start, storedIndices, storedValues, absolute, limit, source.rowStart + row);
+      } else if (sorted >= limit) {
+        this.failColumn(sorted, limit);
       }
     }
+    copyValues(data, base, storedValues, 0, nnz, this.unsortedRows);
+    this.unsortedRows = null;
     const joinids = new BigInt64Array(nRows);
     for (let i = 0; i < nRows; i++) joinids[i] = BigInt(source.rowStart + i);
     const [, indexField, dataField] = fragment.schema.fields;
@@ -247,73 +263,57 @@ export class XLayerWriter {
         type: dataField.type as List,
         length: nRows,
         valueOffsets: offsets,
-        child: makeData({ type: arrowTypeOf(fragment.storedDtype) as DataType, length: nnz, data: storedValues } as never),
+        child: makeData({ type: arrowTypeOf(fragment.storedDtype), length: nnz, data: storedValues } as never),
       }),
     ];
     fragment.writer.write(recordBatchOf(fragment.schema, children, nRows));
     const layout = fragment.writer.batchLayouts[fragment.writer.batchLayouts.length - 1];
     const indexSpan = layout.buffers[INDEX_VALUES_BUFFER];
     const valueSpan = layout.buffers[DATA_VALUES_BUFFER];
-    fragment.chunkRowStart.push(source.rowStart);
     fragment.chunkRows.push(nRows);
     fragment.spans.push(indexSpan.offset, indexSpan.length, valueSpan.offset, valueSpan.length);
     fragment.nRows += nRows;
     fragment.nnz += nnz;
+    fragment.columns?.addRows(nRows, offsets, absolute, storedValues, limit);
   }
 
-  /** Delta-codes one row; returns false if its indices are not sorted (then nothing is trusted). */
-  private encodeRow(
-    indices: ArrayLike<number>,
-    data: NumericArray,
-    base: number,
-    start: number,
-    end: number,
-    out: Uint16Array | Uint32Array,
-    values: NumericArray,
-    limit: number,
-  ): boolean {
-    let previous = 0;
-    for (let k = start; k < end; k++) {
-      const column = indices[base + k];
-      if (column < previous) return false;
-      if (column >= limit) this.failColumn(column);
-      out[k] = column - previous;
-      previous = column;
-    }
-    copyValues(data, base + start, values, start, end - start);
-    return true;
-  }
+  /** Rows whose entries had to be sorted: their values are placed by `encodeUnsortedRow`. */
+  private unsortedRows: { start: number; count: number }[] | null = null;
 
   private encodeUnsortedRow(
     indices: ArrayLike<number>,
     data: NumericArray,
-    base: number,
-    start: number,
-    end: number,
+    from: number,
+    at: number,
+    count: number,
     out: Uint16Array | Uint32Array,
     values: NumericArray,
+    absolute: Uint32Array,
     limit: number,
     joinid: number,
   ): void {
-    const order = Array.from({ length: end - start }, (_, i) => base + start + i);
+    const order = Array.from({ length: count }, (_, i) => from + i);
     order.sort((a, b) => indices[a] - indices[b]);
     let previous = 0;
-    for (let i = 0; i < order.length; i++) {
+    for (let i = 0; i < count; i++) {
       const column = indices[order[i]];
       if (column < 0) throw new CellarError('bad_element', `${this.label}: row ${joinid} has a negative column index.`);
-      if (column >= limit) this.failColumn(column);
-      out[start + i] = column - previous;
+      if (column >= limit) this.failColumn(column, limit);
+      out[at + i] = column - previous;
+      absolute[at + i] = column;
       previous = column;
-      copyValues(data, order[i], values, start + i, 1);
+      copyValues(data, order[i], values, at + i, 1, null);
     }
+    (this.unsortedRows ??= []).push({ start: at, count });
   }
 
-  private failColumn(column: number): never {
-    throw new CellarError('shape_mismatch', `${this.label}: column index ${column} is past the number of vars.`);
+  private failColumn(column: number, limit: number): never {
+    throw new CellarError('shape_mismatch', `${this.label}: column index ${column} is past the ${limit} vars of the block.`);
   }
 
   private closeFragment(): void {
     this.flushPending();
+    this.pendingCols = 0;
     const fragment = this.current;
     this.current = null;
     if (!fragment) return;
@@ -321,9 +321,11 @@ export class XLayerWriter {
       fragment.writer.finish();
     } catch (err) {
       fragment.sink.abandon();
+      fragment.columns?.abandon();
       throw err;
     }
     this.files.finish(fragment.name, fragment.sink);
+    const columns = fragment.columns?.finish(fragment.nCols);
     const indexFile = this.writeIndexFile(fragment);
     this.fragments.push({
       file: fragment.name,
@@ -339,6 +341,7 @@ export class XLayerWriter {
       storedDtype: fragment.storedDtype,
       indexDtype: fragment.indexDtype,
       indexEncoding: 'delta',
+      ...(columns ? { columns } : {}),
     });
   }
 
@@ -351,9 +354,11 @@ export class XLayerWriter {
     const valueOffset = new BigInt64Array(n);
     const valueLength = new Int32Array(n);
     const listOffsets = new Int32Array(n + 1);
+    let row = fragment.rowStart;
     for (let c = 0; c < n; c++) {
-      rowStart[c] = BigInt(fragment.chunkRowStart[c]);
+      rowStart[c] = BigInt(row);
       rows[c] = fragment.chunkRows[c];
+      row += rows[c];
       indexOffset[c] = BigInt(fragment.spans[4 * c]);
       indexLength[c] = fragment.spans[4 * c + 1];
       valueOffset[c] = BigInt(fragment.spans[4 * c + 2]);
@@ -395,22 +400,64 @@ export class XLayerWriter {
     return this.fragments;
   }
 
-  /** Closes the open file after a failure elsewhere (the caller removes it). */
+  /** Closes open files after a failure elsewhere (the caller removes them). */
   abandon(): void {
     this.current?.sink.abandon();
+    this.current?.columns?.abandon();
     this.current = null;
   }
 }
 
-function copyValues(source: NumericArray, from: number, target: NumericArray, to: number, count: number): void {
+/**
+ * Delta-codes one row's column indices into `out[at..]` (and the absolute ones into `absolute`).
+ * Returns -1 if the row is not sorted ascending, otherwise its largest column.
+ */
+function deltaEncodeRow(
+  indices: ArrayLike<number>,
+  from: number,
+  count: number,
+  out: Uint16Array | Uint32Array,
+  absolute: Uint32Array,
+  at: number,
+): number {
+  let previous = 0;
+  for (let k = 0; k < count; k++) {
+    const column = indices[from + k];
+    if (column < previous) return -1;
+    out[at + k] = column - previous;
+    absolute[at + k] = column;
+    previous = column;
+  }
+  return previous;
+}
+
+/**
+ * Copies `count` values from `source[from..]` to `target[to..]`, converting type. Rows listed in
+ * `skip` were already placed in sorted order and are left alone.
+ */
+function copyValues(
+  source: NumericArray,
+  from: number,
+  target: NumericArray,
+  to: number,
+  count: number,
+  skip: { start: number; count: number }[] | null,
+): void {
+  if (skip) {
+    let position = 0;
+    for (const row of skip) {
+      copyValues(source, from + position, target, to + position, row.start - position, null);
+      position = row.start + row.count;
+    }
+    copyValues(source, from + position, target, to + position, count - position, null);
+    return;
+  }
+  if (count <= 0) return;
   const sourceBig = source instanceof BigInt64Array || source instanceof BigUint64Array;
   const targetBig = target instanceof BigInt64Array || target instanceof BigUint64Array;
   if (sourceBig === targetBig) {
-    if (dtypeOfArray(source) === dtypeOfArray(target) && count > 16) {
-      (target as Float64Array).set((source as Float64Array).subarray(from, from + count), to);
-      return;
-    }
-    for (let i = 0; i < count; i++) (target as Float64Array)[to + i] = (source as Float64Array)[from + i];
+    // TypedArray.set converts element types natively.
+    (target as Float64Array).set((source as Float64Array).subarray(from, from + count), to);
   } else if (targetBig) {
     for (let i = 0; i < count; i++) (target as BigInt64Array)[to + i] = BigInt((source as Float64Array)[from + i]);
   } else {
