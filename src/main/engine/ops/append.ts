@@ -21,7 +21,7 @@ import { distinctStrings, stringAt } from './convert';
 import { describeDataset, RESERVED_OBS, RESERVED_VAR, type ConcatPlan, type DatasetInfo, type FramePlan, type IdSpace, type PlanEntry } from './plan';
 import type { ProgressFn } from './progress';
 import { describeField, fieldOf, isFloatDtype, isIntDtype, widenInts, type FieldSchema } from './schema';
-import { resolveStore, versionStats } from './store-registry';
+import { finishRunIfRunning, resolveStore, versionStats } from './store-registry';
 import { managedStorageDir } from './import';
 import { copyFile, mkdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -260,6 +260,7 @@ export function planAppend(reader: StoreReader, datasets: DatasetInfo[], options
     for (const d of datasets) {
       const shape = d.obsm.get(name);
       if (!shape) problems.push(`obsm "${name}" is missing in ${d.label} (the store has it).`);
+      else if (shape.length === 0) problems.push(`obsm "${name}" in ${d.label} is not a dense numeric array; the store's is.`);
       else if (shape[1] !== width) problems.push(`obsm "${name}" in ${d.label} has ${shape[1]} columns; the store's has ${width}.`);
     }
   }
@@ -395,7 +396,7 @@ export async function appendToStore(params: AppendParams): Promise<AppendResult>
         registry.addRunInputs(run.uid, { artifacts: members.map((m) => m.uid) });
         return registry.addStoreVersion(store.stem, { size: stats.size, hash: stats.hash, hashType: 'md5-d', nFiles: stats.nFiles, nObservations: stats.nObs, nVars: stats.nVars, storagePath: dir, runUid: run.uid });
       });
-      registry.finishRun(run.uid);
+      finishRunIfRunning(registry, run.uid);
       return { plan: preflight, store: { uid: version.uid, key: version.key, version: version.version, n_observations: stats.nObs, n_vars: stats.nVars }, run: { uid: run.uid } };
     } catch (err) {
       if (!committed) await writer.abort();

@@ -13,7 +13,7 @@ import type { StoreFs } from '../store/storeFs';
 import { convertColumn, naColumn, takeRows } from './convert';
 import { describeDataset, planConcatenation, planSummary, type ConcatPlan, type DatasetInfo, type FramePlan, type IdSpace } from './plan';
 import type { ProgressFn } from './progress';
-import { reconcileOrphanStores, storesDir, versionStats } from './store-registry';
+import { finishRunIfRunning, reconcileOrphanStores, storesDir, versionStats } from './store-registry';
 
 export const X_LAYER = 'data';
 export const RAW_MEASUREMENT = 'raw';
@@ -108,7 +108,8 @@ export async function concatenateCollection(params: ConcatParams): Promise<Conca
         storagePath: dir,
         runUid: run.uid,
       });
-      registry.finishRun(run.uid);
+      // A concurrent `cellar list` may have registered the committed version (and ended the run) already.
+      finishRunIfRunning(registry, run.uid);
       return {
         plan: summary,
         store: { uid: artifact.uid, key: artifact.key, version: artifact.version, n_observations: stats.nObs, n_vars: stats.nVars },

@@ -27,10 +27,10 @@ export interface DatasetInfo {
 }
 
 export function describeDataset(label: string, file: H5adFile, uid?: string): DatasetInfo {
+  // Only dense numeric arrays can be carried (stored densely); sparse or data-frame entries get no shape.
   const shapeOf = (h: unknown): number[] => {
-    const x = h as { shape?: number[]; index?: string[]; columns?: unknown[] };
-    if (Array.isArray(x.shape)) return x.shape;
-    if (Array.isArray(x.index)) return [x.index.length, x.columns?.length ?? 0];
+    const x = h as { shape?: number[]; read?: unknown; dtype?: string };
+    if (Array.isArray(x.shape) && typeof x.read === 'function' && x.dtype !== 'string') return x.shape;
     return [];
   };
   return {
@@ -306,6 +306,11 @@ function carryDense(maps: Map<string, number[]>[], element: 'obsm' | 'varm', lab
       continue;
     }
     const shapes = maps.map((m) => m.get(name)!);
+    const notDense = labels.filter((_, i) => shapes[i]!.length === 0);
+    if (notDense.length) {
+      dropped.push({ element, name, detail: `only dense numeric arrays are carried; it is sparse, a data frame or text in ${notDense.join(', ')}` });
+      continue;
+    }
     const widths = new Set(shapes.map((s) => (s.length === 2 ? s[1] : -1)));
     if (widths.size !== 1 || widths.has(-1)) {
       dropped.push({ element, name, detail: `widths differ or it is not a 2-d array (${shapes.map((s, i) => `${labels[i]}: ${s.join('×')}`).join(', ')})` });

@@ -52,8 +52,10 @@ export async function versionStats(dir: string, version: number, measurement?: s
   }
   if (!existsSync(cachePath)) {
     mkdirSync(join(dir, HASH_CACHE_DIR), { recursive: true });
-    writeFileSync(`${cachePath}.tmp`, JSON.stringify(hashes));
-    renameSync(`${cachePath}.tmp`, cachePath);
+    // Per-process temp name: a reconciling command may hash the same version at the same time.
+    const temp = `${cachePath}.${process.pid}.tmp`;
+    writeFileSync(temp, JSON.stringify(hashes));
+    renameSync(temp, cachePath);
   }
   const ms = measurement ?? Object.keys(manifest.ms)[0];
   return {
@@ -75,7 +77,7 @@ function runExists(registry: Registry, runUid: string): boolean {
 }
 
 /** A run whose process died after its commit point is finished by whoever registers its version. */
-function finishRunIfRunning(registry: Registry, runUid: string): void {
+export function finishRunIfRunning(registry: Registry, runUid: string): void {
   try {
     const run = registry.getRun(runUid);
     if (run.status === 'running') registry.finishRun(runUid);

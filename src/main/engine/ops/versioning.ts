@@ -12,7 +12,7 @@ import type { CsrBlock } from '../h5ad/types';
 import type { StoreResultJson } from './concatenate';
 import { stringAt } from './convert';
 import type { ProgressFn } from './progress';
-import { HASH_CACHE_DIR, resolveStore, versionStats } from './store-registry';
+import { finishRunIfRunning, HASH_CACHE_DIR, resolveStore, versionStats } from './store-registry';
 
 function pickVersion(registry: Registry, store: ArtifactRecord, ref: string): ArtifactRecord {
   return registry.resolveVersion(store.stem, /^\d+$/.test(ref) ? Number(ref) : ref);
@@ -54,7 +54,7 @@ export async function restoreVersion(params: { registry: Registry; storeKey: str
       throw err;
     }
     const version = await registerVersion(registry, store, dir, result.version, run.uid, false);
-    registry.finishRun(run.uid);
+    finishRunIfRunning(registry, run.uid);
     return resultJson(version, run.uid);
   } catch (err) {
     registry.failRun(run.uid, err instanceof Error ? err.message : String(err));
@@ -121,7 +121,7 @@ export async function compactStore(params: { registry: Registry; storeKey: strin
       }
       const version = await registerVersion(registry, store, dir, result.version, run.uid);
       const dropped = registry.dropOlderVersions(store.stem);
-      registry.finishRun(run.uid);
+      finishRunIfRunning(registry, run.uid);
       return { ...resultJson(version, run.uid), removed_files: removed, dropped_versions: dropped.length };
     } catch (err) {
       reader.close();
