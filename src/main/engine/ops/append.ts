@@ -86,7 +86,11 @@ export function fitColumn(store: FieldSchema, incoming: FieldSchema, values: () 
       }
       const known = new Set(store.categories ?? []);
       const fresh: (string | number)[] = [];
-      for (const v of values()) if (!known.has(v)) (known.add(v), fresh.push(v));
+      for (const v of values()) {
+        if (known.has(v)) continue;
+        known.add(v);
+        fresh.push(v);
+      }
       return { newCategories: fresh };
     }
     case 'string':

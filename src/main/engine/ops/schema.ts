@@ -244,7 +244,13 @@ function unifyCategoricals(name: string, pool: { label: string; field: FieldSche
   for (const t of types) if (t && t !== categoryType) categoryType = unifyNumeric('', [{ name: '', dtype: categoryType as ColumnDtype }, { name: '', dtype: t as ColumnDtype }]).dtype as NumericDtype;
   const seen = new Set<number | string>();
   const categories: (number | string)[] = [];
-  for (const f of pool) for (const v of f.field.categories ?? []) if (!seen.has(v)) (seen.add(v), categories.push(v));
+  for (const f of pool) {
+    for (const v of f.field.categories ?? []) {
+      if (seen.has(v)) continue;
+      seen.add(v);
+      categories.push(v);
+    }
+  }
   return { name, dtype: 'category', categoryType, ordered: false, categories };
 }
 
