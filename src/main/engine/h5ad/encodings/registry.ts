@@ -2,12 +2,12 @@
 // encoding is adding one entry below. Untagged elements (anndata ≤ 0.7 files)
 // are given the encoding they would have had by encodingForUntagged.
 import { CellarError } from '../../../../shared/errors';
-import { datasetShape, elementDtype, h5ErrorReason, H5T, isDataset, isGroup, readStringAttribute } from '../h5';
+import { datasetShape, elementDtype, h5ErrorReason, H5T, isDataset, isGroup, readStringAttribute, type H5Dataset } from '../h5';
 import { anndataEncoding, rawEncoding } from './anndata';
 import { arrayEncoding, stringArrayEncoding } from './arrays';
 import { awkwardArrayEncoding } from './awkward';
 import { categoricalEncoding } from './categorical';
-import { badElement, displayPath, notice, type Element, type EncodingReader, type H5Node, type ReadContext } from './context';
+import { badElement, childPath, displayPath, notice, type Element, type EncodingReader, type H5Node, type ReadContext } from './context';
 import { dataframe07Encoding, dataframeEncoding } from './dataframe';
 import { dictEncoding } from './mapping';
 import { nullableBooleanEncoding, nullableIntegerEncoding, nullableStringEncoding } from './nullable';
@@ -69,9 +69,10 @@ function encodingForUntagged(path: string, node: H5Node): { type: string; versio
     if (readStringAttribute(node, '_index') !== undefined) return { type: 'dataframe', version: '0.1.0' };
     return { type: 'dict', version: '0.1.0' };
   }
-  const shape = datasetShape(node as Parameters<typeof datasetShape>[0]);
+  const dataset = node as H5Dataset;
+  const shape = datasetShape(dataset);
   if (shape === null) return { type: 'null', version: '0.1.0' };
-  const meta = (node as Parameters<typeof datasetShape>[0]).metadata;
+  const meta = dataset.metadata;
   if (meta.type === H5T.compound) return { type: 'rec-array', version: '0.2.0' };
   const isString = elementDtype(meta) === 'string';
   if (shape.length === 0) return { type: isString ? 'string' : 'numeric-scalar', version: '0.2.0' };
@@ -121,6 +122,6 @@ export function noteUnreadableElements(ctx: ReadContext, path: string): void {
   } else if (!isSupportedEncoding(tag)) {
     notice(ctx, `${displayPath(path)}: skipped (unsupported encoding "${tag.type}" version ${tag.version})`);
   } else if (tag.type === 'dict' && isGroup(node)) {
-    for (const key of node.keys()) noteUnreadableElements(ctx, path === '/' ? `/${key}` : `${path}/${key}`);
+    for (const key of node.keys()) noteUnreadableElements(ctx, childPath(path, key));
   }
 }
