@@ -1,0 +1,115 @@
+// Getting files from the user: the native dialog on the desktop, an upload input in the
+// browser, and drag-and-drop in both. The renderer only ever holds tokens, never paths.
+import { useId, useRef, useState, type DragEvent, type ReactNode } from 'react';
+import type { OpenedFile } from '../../../shared/contract';
+import type { ErrorValue } from '../../../shared/errors';
+import { api, isBrowserMode } from '../api/client';
+import { call, toShownError } from '../api/call';
+
+async function filesFromBrowser(files: File[]): Promise<{ opened: OpenedFile[]; errors: ErrorValue[] }> {
+  const opened: OpenedFile[] = [];
+  const errors: ErrorValue[] = [];
+  for (const file of files) {
+    try {
+      if (!api.fileFromDrop) throw new Error('This window cannot receive dropped files.');
+      opened.push(await api.fileFromDrop(file));
+    } catch (err) {
+      errors.push({ code: 'io_error', message: `${file.name}: ${toShownError(err).message}` });
+    }
+  }
+  return { opened, errors };
+}
+
+interface FileSourceProps {
+  onFiles(files: OpenedFile[]): void;
+  onErrors(errors: ErrorValue[]): void;
+}
+
+/** "Add files": the open dialog (desktop) or a hidden multi-file input (browser). */
+export function AddFilesButton({ onFiles, onErrors, label = 'Add files…' }: FileSourceProps & { label?: string }) {
+  const input = useRef<HTMLInputElement>(null);
+  const inputId = useId();
+  const [busy, setBusy] = useState(false);
+
+  const receive = async (work: () => Promise<{ opened: OpenedFile[]; errors: ErrorValue[] }>) => {
+    setBusy(true);
+    try {
+      const { opened, errors } = await work();
+      if (opened.length) onFiles(opened);
+      onErrors(errors);
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const choose = () => {
+    if (isBrowserMode) input.current?.click();
+    else
+      void receive(async () => {
+        try {
+          return { opened: await call('file:choose', undefined), errors: [] };
+        } catch (err) {
+          return { opened: [], errors: [toShownError(err)] };
+        }
+      });
+  };
+
+  return (
+    <>
+      <button type="button" className="button" onClick={choose} disabled={busy}>
+        {busy ? 'Adding…' : label}
+      </button>
+      {isBrowserMode && (
+        <input
+          id={inputId}
+          ref={input}
+          type="file"
+          multiple
+          accept=".h5ad"
+          hidden
+          aria-label="Choose .h5ad files to upload"
+          data-testid="file-input"
+          onChange={(e) => {
+            const files = Array.from(e.currentTarget.files ?? []);
+            e.currentTarget.value = '';
+            if (files.length) void receive(() => filesFromBrowser(files));
+          }}
+        />
+      )}
+    </>
+  );
+}
+
+/** A region that accepts dropped files (each one goes through api.fileFromDrop). */
+export function DropZone({ onFiles, onErrors, children, label }: FileSourceProps & { children: ReactNode; label: string }) {
+  const [over, setOver] = useState(false);
+  const hasFiles = (e: DragEvent) => Array.from(e.dataTransfer.types).includes('Files');
+  return (
+    <div
+      className={`drop-zone${over ? ' drop-zone-over' : ''}`}
+      aria-label={label}
+      role="region"
+      onDragOver={(e) => {
+        if (!hasFiles(e)) return;
+        e.preventDefault();
+        e.dataTransfer.dropEffect = 'copy';
+        setOver(true);
+      }}
+      onDragLeave={(e) => {
+        if (!e.currentTarget.contains(e.relatedTarget as Node | null)) setOver(false);
+      }}
+      onDrop={(e) => {
+        if (!hasFiles(e)) return;
+        e.preventDefault();
+        setOver(false);
+        const files = Array.from(e.dataTransfer.files);
+        void filesFromBrowser(files).then(({ opened, errors }) => {
+          if (opened.length) onFiles(opened);
+          onErrors(errors);
+        });
+      }}
+    >
+      {children}
+    </div>
+  );
+}

@@ -1,0 +1,40 @@
+import type { JobSnapshot } from '../../../shared/contract';
+import { ErrorMessage } from './ErrorMessage';
+
+const STATE_LABEL: Record<JobSnapshot['state'], string> = {
+  running: 'Running',
+  completed: 'Completed',
+  failed: 'Failed',
+  cancelled: 'Cancelled',
+};
+
+/** One job: title, phase, a done/total bar, Cancel while it runs, its end state after. */
+export function JobStatus({ job, onCancel, compact = false }: { job: JobSnapshot; onCancel?: (id: string) => void; compact?: boolean }) {
+  const { progress } = job;
+  const fraction = progress && progress.total > 0 ? Math.min(1, progress.done / progress.total) : null;
+  return (
+    <div className={`job job-${job.state}${compact ? ' job-compact' : ''}`} data-testid="job" data-job-state={job.state} data-job-kind={job.kind}>
+      <div className="job-head">
+        <span className="job-title">{job.title}</span>
+        <span className={`badge badge-${job.state}`}>{STATE_LABEL[job.state]}</span>
+      </div>
+      {job.state === 'running' && (
+        <>
+          <div className="job-phase">{progress ? `${progress.phase}${progress.total > 0 ? ` (${progress.done} of ${progress.total})` : ''}` : 'Starting…'}</div>
+          <progress
+            className="job-progress"
+            aria-label={`${job.title} progress`}
+            max={1}
+            value={fraction ?? undefined}
+          />
+          {onCancel && (
+            <button type="button" className="button button-small" onClick={() => onCancel(job.id)}>
+              Cancel
+            </button>
+          )}
+        </>
+      )}
+      {job.state === 'failed' && job.error && <ErrorMessage error={job.error} />}
+    </div>
+  );
+}

@@ -1,0 +1,136 @@
+// A table over many rows: only the visible rows are rendered, and rows arrive as Arrow IPC
+// windows of WINDOW_ROWS fetched as the user scrolls (a few windows are kept in memory).
+import { useCallback, useEffect, useRef, useState } from 'react';
+import { tableFromIPC, type Table } from 'apache-arrow';
+import type { TableWindow } from '../../../shared/contract';
+import type { ErrorValue } from '../../../shared/errors';
+import { toShownError } from '../api/call';
+import { formatCell, formatCount } from '../format';
+import { ErrorMessage } from './ErrorMessage';
+
+const ROW_HEIGHT = 30;
+const WINDOW_ROWS = 200;
+const OVERSCAN_ROWS = 10;
+const MAX_CACHED_WINDOWS = 12;
+
+interface Props {
+  label: string;
+  /** Changing it drops every cached window (a new filter, store or version). */
+  resetKey: string;
+  fetchWindow(offset: number, limit: number): Promise<TableWindow>;
+  height?: number;
+  testId?: string;
+}
+
+export function WindowedTable({ label, resetKey, fetchWindow, height = 420, testId }: Props) {
+  const [windows, setWindows] = useState<Map<number, Table>>(new Map());
+  const [total, setTotal] = useState<number | null>(null);
+  const [columns, setColumns] = useState<string[]>([]);
+  const [error, setError] = useState<ErrorValue | null>(null);
+  const [scrollTop, setScrollTop] = useState(0);
+  const inflight = useRef(new Set<number>());
+  const generation = useRef(0);
+  const scroller = useRef<HTMLDivElement>(null);
+
+  const load = useCallback(
+    (windowIndex: number) => {
+      if (inflight.current.has(windowIndex)) return;
+      inflight.current.add(windowIndex);
+      const gen = generation.current;
+      fetchWindow(windowIndex * WINDOW_ROWS, WINDOW_ROWS).then(
+        (w) => {
+          if (gen !== generation.current) return;
+          inflight.current.delete(windowIndex);
+          const table = tableFromIPC(w.arrow);
+          setTotal(w.total);
+          setColumns((prev) => (prev.length ? prev : table.schema.fields.map((f) => f.name)));
+          setWindows((prev) => {
+            const next = new Map(prev);
+            next.set(windowIndex, table);
+            // Drop the windows farthest from this one.
+            while (next.size > MAX_CACHED_WINDOWS) {
+              const far = [...next.keys()].sort((a, b) => Math.abs(b - windowIndex) - Math.abs(a - windowIndex))[0]!;
+              next.delete(far);
+            }
+            return next;
+          });
+        },
+        (err: unknown) => {
+          if (gen !== generation.current) return;
+          inflight.current.delete(windowIndex);
+          setError(toShownError(err));
+        },
+      );
+    },
+    [fetchWindow],
+  );
+
+  useEffect(() => {
+    generation.current++;
+    inflight.current.clear();
+    setWindows(new Map());
+    setTotal(null);
+    setColumns([]);
+    setError(null);
+    setScrollTop(0);
+    if (scroller.current) scroller.current.scrollTop = 0;
+    load(0);
+  }, [resetKey, load]);
+
+  const bodyHeight = height - ROW_HEIGHT;
+  const rowCount = total ?? 0;
+  const first = Math.max(0, Math.floor(scrollTop / ROW_HEIGHT) - OVERSCAN_ROWS);
+  const last = Math.min(rowCount, Math.ceil((scrollTop + bodyHeight) / ROW_HEIGHT) + OVERSCAN_ROWS);
+
+  useEffect(() => {
+    if (total === null || error) return;
+    for (let w = Math.floor(first / WINDOW_ROWS); w <= Math.floor(Math.max(first, last - 1) / WINDOW_ROWS); w++) {
+      if (!windows.has(w) && w * WINDOW_ROWS < total) load(w);
+    }
+  }, [first, last, total, windows, load, error]);
+
+  const template = columns.map((_, i) => (i === 0 ? 'minmax(12rem, 1.4fr)' : 'minmax(8rem, 1fr)')).join(' ');
+  const rows = [];
+  for (let r = first; r < last; r++) {
+    const table = windows.get(Math.floor(r / WINDOW_ROWS));
+    const at = r % WINDOW_ROWS;
+    rows.push(
+      <div key={r} role="row" aria-rowindex={r + 2} className="vt-row" data-testid={testId ? `${testId}-row` : undefined} style={{ top: (r + 1) * ROW_HEIGHT, gridTemplateColumns: template }}>
+        {columns.map((name, c) => (
+          <div role="cell" key={name} className="vt-cell">
+            {table ? formatCell(table.getChildAt(c)?.get(at)) : c === 0 ? <span className="muted">Loading…</span> : ''}
+          </div>
+        ))}
+      </div>,
+    );
+  }
+
+  return (
+    <div className="vt" data-testid={testId}>
+      <ErrorMessage error={error} />
+      <div
+        ref={scroller}
+        className="vt-scroller"
+        style={{ height }}
+        role="table"
+        aria-label={label}
+        aria-rowcount={rowCount + 1}
+        tabIndex={0}
+        onScroll={(e) => setScrollTop(e.currentTarget.scrollTop)}
+      >
+        <div className="vt-canvas" style={{ height: (rowCount + 1) * ROW_HEIGHT, minWidth: columns.length ? 192 + (columns.length - 1) * 128 : undefined }}>
+          <div role="row" aria-rowindex={1} className="vt-row vt-header" style={{ gridTemplateColumns: template }}>
+            {columns.map((name) => (
+              <div role="columnheader" key={name} className="vt-cell" title={name}>
+                {name}
+              </div>
+            ))}
+          </div>
+          {rows}
+          {total === 0 && <div className="vt-empty">No rows match.</div>}
+        </div>
+      </div>
+      <p className="vt-footer muted">{total === null ? 'Loading…' : `${formatCount(total)} rows`}</p>
+    </div>
+  );
+}
