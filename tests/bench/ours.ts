@@ -1,6 +1,18 @@
 // Our side of the SPEC §8 benchmarks. The harness (run.ts, our-step.ts) reaches the engine
 // only through `ours` below, so wiring a benchmark to the engine means filling in one function.
-// Every function that is not wired yet throws NOT_IMPLEMENTED and the table says so.
+// A function that is not wired throws NOT_IMPLEMENTED and the table says so.
+import { openRegistry } from '../../src/main/registry/registry';
+import { importFiles } from '../../src/main/engine/ops/import';
+import { concatenateCollection, X_LAYER } from '../../src/main/engine/ops/concatenate';
+import { appendToStore } from '../../src/main/engine/ops/append';
+import { resolveStore, storeDiskUsage } from '../../src/main/engine/ops/store-registry';
+import { layerRowSource } from '../../src/main/engine/ops/embed';
+import { stringAt } from '../../src/main/engine/ops/convert';
+import { openStore, type StoreReader } from '../../src/main/engine/store/reader';
+import { listManifestVersions, readManifest } from '../../src/main/engine/store/manifest';
+import { selectRows, VAR_ID } from '../../src/main/engine/store/query';
+import { randomizedPca } from '../../src/main/engine/linalg/pca';
+import type { CsrRowBlock, RowBlockSource } from '../../src/main/engine/linalg/csr';
 
 export const NOT_IMPLEMENTED = 'not implemented yet';
 
@@ -86,33 +98,165 @@ export interface OurBenchmarks<Opened extends OpenedStore = OpenedStore> {
   b7StoreBytes(store: OurStore): Promise<StoreBytes>;
 }
 
-function notImplemented(): never {
-  throw new Error(NOT_IMPLEMENTED);
+/** The measurement and X layer every benchmark reads (what concatenate writes by default). */
+const MEASUREMENT = 'RNA';
+const COLLECTION_KEY = 'bench-inputs';
+const STORE_KEY = 'bench-store';
+
+/** An open store version: the engine's reader plus the var_id → joinid map, built on first use. */
+class OpenedEngineStore implements OpenedStore {
+  private varJoinids: Map<string, number> | undefined;
+  constructor(readonly reader: StoreReader) {}
+
+  get nObs(): number {
+    return this.reader.nObs;
+  }
+  get nVars(): number {
+    return this.reader.nVars(MEASUREMENT);
+  }
+
+  /** Var joinids of the given var ids, in the order given; an unknown id is an error. */
+  joinidsOf(varIds: string[]): Uint32Array {
+    if (!this.varJoinids) {
+      const ids = this.reader.var(MEASUREMENT).column(VAR_ID);
+      if (!ids) throw new Error(`the store has no ${MEASUREMENT} var column ${VAR_ID}`);
+      const map = new Map<string, number>();
+      for (let j = 0; j < this.nVars; j++) map.set(stringAt(ids, j) ?? '', j);
+      this.varJoinids = map;
+    }
+    const out = new Uint32Array(varIds.length);
+    varIds.forEach((id, i) => {
+      const joinid = this.varJoinids!.get(id);
+      if (joinid === undefined) throw new Error(`var id ${id} is not in the store`);
+      out[i] = joinid;
+    });
+    return out;
+  }
+
+  async close(): Promise<void> {
+    this.reader.close();
+  }
 }
 
-export const ours: OurBenchmarks = {
-  async b1Concat() {
-    return notImplemented();
+/** What the harness needs to know of a committed store version. */
+function describeStore(home: string, dir: string, storeKey: string): IngestResult {
+  const versions = listManifestVersions(dir);
+  const manifest = readManifest(dir, versions[versions.length - 1]!);
+  const measurement = manifest.ms[MEASUREMENT];
+  if (!measurement) throw new Error(`the store has no measurement ${MEASUREMENT}`);
+  return {
+    store: { home, store: storeKey, dir },
+    nObs: manifest.obs.nRows,
+    nVars: measurement.var.nRows,
+    nnz: measurement.X[X_LAYER]?.nnz ?? 0,
+  };
+}
+
+/**
+ * The store's X restricted to some var joinids (ascending), renumbered 0..g-1: what B6 runs PCA on.
+ * Each pass re-reads the rows from the store; PCA keeps the (much smaller) subset in memory itself.
+ */
+export function columnSubsetSource(reader: StoreReader, varJoinids: Uint32Array): RowBlockSource {
+  const full = layerRowSource(reader, MEASUREMENT, X_LAYER);
+  const position = new Int32Array(full.nCols).fill(-1);
+  for (let i = 0; i < varJoinids.length; i++) position[varJoinids[i]!] = i;
+  const nCols = varJoinids.length;
+  return {
+    nRows: full.nRows,
+    nCols,
+    // Unknown until read: PCA then keeps the subset in memory while it fits its budget.
+    nnz: undefined,
+    async *rowBlocks(): AsyncIterable<CsrRowBlock> {
+      for await (const block of full.rowBlocks()) {
+        const indptr = block.indptr instanceof Int32Array ? block.indptr : Int32Array.from(block.indptr);
+        const data = block.data instanceof Float32Array ? block.data : Float32Array.from(block.data as ArrayLike<number>);
+        yield { rowStart: block.rowStart, nCols, ...keepColumns(block.nRows, indptr, block.indices, data, position) };
+      }
+    },
+  };
+}
+
+/** The entries of CSR rows whose column has a position >= 0, renumbered to that position (one type, so V8 keeps it monomorphic). */
+function keepColumns(nRows: number, indptr: Int32Array, indices: Int32Array, data: Float32Array, position: Int32Array): { nRows: number; indptr: Int32Array; indices: Int32Array; data: Float32Array } {
+  let kept = 0;
+  for (let t = indptr[0]!; t < indptr[nRows]!; t++) if (position[indices[t]!]! >= 0) kept++;
+  const outIndptr = new Int32Array(nRows + 1);
+  const outIndices = new Int32Array(kept);
+  const outData = new Float32Array(kept);
+  let at = 0;
+  for (let r = 0; r < nRows; r++) {
+    const end = indptr[r + 1]!;
+    for (let t = indptr[r]!; t < end; t++) {
+      const p = position[indices[t]!]!;
+      if (p < 0) continue;
+      outIndices[at] = p;
+      outData[at] = data[t]!;
+      at++;
+    }
+    outIndptr[r + 1] = at;
+  }
+  return { nRows, indptr: outIndptr, indices: outIndices, data: outData };
+}
+
+export const ours: OurBenchmarks<OpenedEngineStore> = {
+  async b1Concat(files, home) {
+    const registry = openRegistry(home);
+    try {
+      await importFiles({ registry, home, files, collectionKey: COLLECTION_KEY });
+      await concatenateCollection({ registry, home, collectionKey: COLLECTION_KEY, storeKey: STORE_KEY });
+      const { dir } = await resolveStore(registry, STORE_KEY);
+      return describeStore(home, dir, STORE_KEY);
+    } finally {
+      registry.close();
+    }
   },
-  async b2Append() {
-    return notImplemented();
+
+  async b2Append(store, file) {
+    const registry = openRegistry(store.home);
+    try {
+      await appendToStore({ registry, home: store.home, storeKey: store.store, files: [file] });
+      const { dir } = await resolveStore(registry, store.store);
+      return describeStore(store.home, dir, store.store);
+    } finally {
+      registry.close();
+    }
   },
-  async b3Open() {
-    return notImplemented();
+
+  async b3Open(store) {
+    // As a user would: through the registry (key → latest version and folder), then the manifest.
+    const registry = openRegistry(store.home);
+    try {
+      const { store: record, dir } = await resolveStore(registry, store.store);
+      return new OpenedEngineStore(openStore(dir, record.version));
+    } finally {
+      registry.close();
+    }
   },
-  async b3Filter() {
-    return notImplemented();
+
+  async b3Filter(opened, valueFilter) {
+    return selectRows(opened.reader.obs, valueFilter);
   },
-  async b4Rows() {
-    return notImplemented();
+
+  async b4Rows(opened, joinids) {
+    const csr = await opened.reader.readXRows(MEASUREMENT, X_LAYER, joinids);
+    return { indptr: csr.indptr, indices: csr.indices, data: csr.data as CsrRows['data'] };
   },
-  async b5Cols() {
-    return notImplemented();
+
+  async b5Cols(opened, varIds) {
+    const csc = await opened.reader.readXColumns(MEASUREMENT, X_LAYER, opened.joinidsOf(varIds));
+    return { nObs: csc.shape[0], nnz: csc.indices.length };
   },
-  async b6Pca() {
-    return notImplemented();
+
+  async b6Pca(opened, { varIds, nComponents, seed }) {
+    const joinids = opened.joinidsOf(varIds);
+    // The subset must keep store order for the renumbering to keep rows sorted.
+    for (let i = 1; i < joinids.length; i++) if (joinids[i]! <= joinids[i - 1]!) throw new Error('B6 var ids are not in store order');
+    const result = await randomizedPca(columnSubsetSource(opened.reader, joinids), { nComponents, seed });
+    return { scores: result.scores, nObs: opened.nObs, nComponents };
   },
-  async b7StoreBytes() {
-    return notImplemented();
+
+  async b7StoreBytes(store) {
+    const { nnz } = describeStore(store.home, store.dir, store.store);
+    return { bytes: storeDiskUsage(store.dir), nnz };
   },
 };

@@ -3,7 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
 
 export const ROOT = join(import.meta.dirname, '..', '..');
 export const SCREENSHOTS = join(ROOT, 'test-output', 'screenshots');
@@ -31,7 +31,12 @@ export async function serve(home: string): Promise<Served> {
     stop: () =>
       new Promise<void>((resolve) => {
         if (child.exitCode !== null) return resolve();
-        child.once('exit', () => resolve());
+        // A server stuck in a synchronous loop never handles SIGTERM: do not hang the suite on it.
+        const force = setTimeout(() => child.kill('SIGKILL'), 5_000);
+        child.once('exit', () => {
+          clearTimeout(force);
+          resolve();
+        });
         child.kill('SIGTERM');
       }),
   };
@@ -45,9 +50,26 @@ export async function launchBrowser(): Promise<Browser> {
   });
 }
 
+/** The whole screen: the app's main panel scrolls on its own, so the window grows to show all of it. */
 export async function screenshot(page: Page, name: string): Promise<string> {
   mkdirSync(SCREENSHOTS, { recursive: true });
   const path = join(SCREENSHOTS, `${name}.png`);
+  const viewport = page.viewportSize();
+  const contentHeight = await page.evaluate(() => Math.max(document.documentElement.scrollHeight, ...Array.from(document.querySelectorAll('main'), (m) => m.scrollHeight)));
+  const grow = viewport !== null && contentHeight > viewport.height;
+  if (grow) {
+    await page.setViewportSize({ width: viewport.width, height: Math.min(contentHeight, 4000) });
+    await page.waitForTimeout(150);
+  }
   await page.screenshot({ path, fullPage: true });
+  if (grow) await page.setViewportSize(viewport);
   return path;
+}
+
+/** Waits until the job shown in `scope` (a [data-testid=job] inside it) reaches a terminal state and returns it. */
+export async function waitForJobEnd(scope: Locator, timeoutMs = 90_000): Promise<string> {
+  const job = scope.getByTestId('job').first();
+  await job.waitFor({ timeout: timeoutMs });
+  await scope.locator('[data-testid=job]:not([data-job-state=running])').first().waitFor({ timeout: timeoutMs });
+  return (await job.getAttribute('data-job-state')) ?? '';
 }

@@ -30,7 +30,8 @@ describe('browser mode', () => {
     const page = await browser.newPage();
     await page.goto(served.url);
     await page.getByTestId('collection').first().waitFor();
-    expect(await page.getByTestId('collection').allTextContents()).toEqual(['pbmc-collection (0 files)']);
+    expect(await page.getByTestId('collection-key').allTextContents()).toEqual(['pbmc-collection']);
+    expect(await page.getByTestId('collection-size').allTextContents()).toEqual(['0 files']);
     expect(page.url()).not.toContain('token=');
     await screenshot(page, '00-library-empty');
   });

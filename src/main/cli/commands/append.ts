@@ -17,6 +17,15 @@ export const spec: CommandSpec = {
   positionals: [1, Number.MAX_SAFE_INTEGER],
 };
 
+/** Test hook: CELLAR_TEST_CRASH_AT=<checkpoint> dies at that point of the write, as a power cut would. */
+export function crashHookFromEnv(): ((name: string) => void) | undefined {
+  const at = process.env.CELLAR_TEST_CRASH_AT;
+  if (!at) return undefined;
+  return (name) => {
+    if (name === at) process.kill(process.pid, 'SIGKILL');
+  };
+}
+
 export async function run(ctx: CommandContext): Promise<CommandOutput> {
   const storeKey = stringFlag(ctx.args, 'store');
   if (!storeKey) throw new UsageError('cellar append needs --store KEY.');
@@ -30,6 +39,7 @@ export async function run(ctx: CommandContext): Promise<CommandOutput> {
       makeUnique: boolFlag(ctx.args, 'make-unique'),
       dryRun: boolFlag(ctx.args, 'dry-run'),
       onProgress: (p) => ctx.progress(p.phase, p.done, p.total),
+      checkpoint: crashHookFromEnv(),
     });
     if (!('store' in result)) return { json: { plan: result.plan }, text: formatPlan(result.plan) };
     const { store, run } = result;

@@ -2,6 +2,7 @@ import { embedStore } from '../../engine/ops/embed';
 import { boolFlag, intFlag, stringFlag, UsageError, type CommandSpec } from '../args';
 import type { CommandContext, CommandOutput } from '../context';
 import { withRegistry } from '../registry';
+import { crashHookFromEnv } from './append';
 
 export const spec: CommandSpec = {
   name: 'embed',
@@ -34,6 +35,7 @@ export async function run(ctx: CommandContext): Promise<CommandOutput> {
       from,
       pca: n === undefined ? undefined : { nComponents: n, layer: stringFlag(ctx.args, 'layer'), normalize: boolFlag(ctx.args, 'normalize'), genes: intFlag(ctx.args, 'genes', 2), seed: intFlag(ctx.args, 'seed', 0) },
       onProgress: (p) => ctx.progress(p.phase, p.done, p.total),
+      checkpoint: crashHookFromEnv(),
     });
     const evr = r.embedding.explained_variance_ratio;
     return {

@@ -31,8 +31,6 @@ export interface RowBlockSource {
   nCols: number;
   /** Total non-zeros when known: lets PCA decide up front whether the matrix fits in memory. */
   nnz?: number;
-  /** Blocks stay valid and unchanged after iteration moves on, so consumers may keep views instead of copies. */
-  stableBlocks?: boolean;
   rowBlocks(): AsyncIterable<CsrRowBlock> | Iterable<CsrRowBlock>;
 }
 
@@ -155,8 +153,8 @@ export function accumulateCenteredGram(a: CsrMatrix, v: Float64Array, shift: Flo
   }
 }
 
-/** Adds each column's sum and sum of squares of one block into the accumulators (length nCols). */
-export function accumulateColumnSums(a: CsrMatrix, sums: Float64Array, sumsOfSquares: Float64Array): void {
+/** Adds each column's sum, sum of squares and (optionally) number of stored entries of one block into the accumulators (length nCols). */
+export function accumulateColumnSums(a: CsrMatrix, sums: Float64Array, sumsOfSquares: Float64Array, entries?: Float64Array): void {
   const { indptr, indices, data } = a;
   const end = indptr[a.nRows];
   for (let t = indptr[0]; t < end; t++) {
@@ -165,6 +163,7 @@ export function accumulateColumnSums(a: CsrMatrix, sums: Float64Array, sumsOfSqu
     sums[j] += x;
     sumsOfSquares[j] += x * x;
   }
+  if (entries) for (let t = indptr[0]; t < end; t++) entries[indices[t]] += 1;
 }
 
 /** Column means and variances (ddof = 1, as sklearn's explained_variance_) from accumulated sums. */
@@ -217,8 +216,8 @@ export function toWorkingBlock(block: CsrMatrix | CsrRowBlock, normalize: boolea
   return out;
 }
 
-/** Scales each row to NORMALIZE_TARGET_SUM then applies log1p, in place on a working copy. */
-function normalizeRowsInPlace(block: CsrMatrix): void {
+/** Scales each row to NORMALIZE_TARGET_SUM then applies log1p, in place (only ever on a working copy). */
+export function normalizeRowsInPlace(block: CsrMatrix): void {
   const { indptr, data } = block;
   for (let row = 0; row < block.nRows; row++) {
     const start = indptr[row];
@@ -274,7 +273,6 @@ export function csrRowBlockSource(matrix: CsrMatrix, targetNnz = 1 << 20): InMem
     nRows,
     nCols,
     nnz: indptr[nRows] - indptr[0],
-    stableBlocks: true,
     *rowBlocks(): Iterable<CsrRowBlock> {
       let rowStart = 0;
       while (rowStart < nRows) {
@@ -295,23 +293,10 @@ export function csrRowBlockSource(matrix: CsrMatrix, targetNnz = 1 << 20): InMem
   };
 }
 
-/** A copy of the block that owns exactly its own buffers, so it can be moved to another thread. */
-export function compactRowBlock(block: CsrRowBlock): CsrRowBlock {
-  const first = block.indptr[0];
-  const last = block.indptr[block.nRows];
-  const indptr = new Float64Array(block.nRows + 1);
-  for (let r = 0; r <= block.nRows; r++) indptr[r] = block.indptr[r] - first;
-  return {
-    rowStart: block.rowStart,
-    nRows: block.nRows,
-    nCols: block.nCols,
-    indptr,
-    indices: block.indices.slice(first, last),
-    data: block.data.slice(first, last),
-  };
-}
-
-/** Throws a CellarError naming the first inconsistency between a row block and its matrix. */
+/**
+ * Throws a CellarError naming the first structural inconsistency between a row block and its
+ * matrix (O(rows)); validateColumnIndices checks the entries (O(non-zeros)).
+ */
 export function validateRowBlock(block: CsrRowBlock, expectedRowStart: number, nRows: number, nCols: number, what: string): void {
   const fail = (reason: string): never => {
     throw new CellarError('bad_element', `${what}: the row block at row ${block.rowStart} ${reason}.`);
@@ -324,9 +309,13 @@ export function validateRowBlock(block: CsrRowBlock, expectedRowStart: number, n
   const first = block.indptr[0];
   const last = block.indptr[block.nRows];
   if (first < 0 || last > block.indices.length || last > block.data.length) fail('has an indptr past the end of its indices or data');
+}
+
+export function validateColumnIndices(block: CsrRowBlock, nCols: number, what: string): void {
   const { indices } = block;
-  for (let t = first; t < last; t++) {
+  const last = block.indptr[block.nRows];
+  for (let t = block.indptr[0]; t < last; t++) {
     const j = indices[t];
-    if (j < 0 || j >= nCols) fail(`has column index ${j} outside 0..${nCols - 1}`);
+    if (j < 0 || j >= nCols) throw new CellarError('bad_element', `${what}: the row block at row ${block.rowStart} has column index ${j} outside 0..${nCols - 1}.`);
   }
 }

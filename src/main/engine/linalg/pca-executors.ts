@@ -1,14 +1,18 @@
 // Where PCA passes run: inline on the calling thread, or in a worker thread that keeps its
 // partitions of the matrix across passes. Both answer the same typed requests.
 import { Worker } from 'node:worker_threads';
-import { pathToFileURL, fileURLToPath } from 'node:url';
 import { CellarError, type ErrorCode } from '../../../shared/errors';
 import { PartitionPasses, runPassRequest, type PassesConfig, type PassOp, type PassOps, type PassRequest } from './pca-passes';
+import type { CsrRowBlock } from './csr';
 import type { PcaWorkerData, PcaWorkerMessage, PcaWorkerReply } from './pca-worker';
+
+type TypedArrayConstructor = { new (buffer: ArrayBufferLike, byteOffset: number, length: number): CsrRowBlock['data']; BYTES_PER_ELEMENT: number };
+
+const align8 = (bytes: number): number => Math.ceil(bytes / 8) * 8;
 
 export interface PassExecutor {
   readonly partitions: readonly number[];
-  call<K extends PassOp>(op: K, args: PassOps[K]['args'], transfer?: ArrayBuffer[]): Promise<PassOps[K]['result']>;
+  call<K extends PassOp>(op: K, args: PassOps[K]['args']): Promise<PassOps[K]['result']>;
   close(): Promise<void>;
 }
 
@@ -48,9 +52,14 @@ export class WorkerExecutor implements PassExecutor {
   private nextId = 1;
   private failure: Error | null = null;
   private closed = false;
+  private readonly slots: { buffer: SharedArrayBuffer | null; busy: boolean }[];
 
-  constructor(readonly config: PassesConfig) {
-    const workerData: PcaWorkerData = { modulePath: pathToFileURL(fileURLToPath(WORKER_MODULE)).href, config };
+  constructor(
+    readonly config: PassesConfig,
+    slotCount: number,
+  ) {
+    this.slots = Array.from({ length: slotCount }, () => ({ buffer: null, busy: false }));
+    const workerData: PcaWorkerData = { modulePath: WORKER_MODULE.href, config };
     this.worker = new Worker(WORKER_ENTRY, { workerData });
     liveWorkers++;
     this.worker.on('message', (reply: PcaWorkerReply) => this.settle(reply));
@@ -65,13 +74,39 @@ export class WorkerExecutor implements PassExecutor {
     return this.config.partitions;
   }
 
-  call<K extends PassOp>(op: K, args: PassOps[K]['args'], transfer: ArrayBuffer[] = []): Promise<PassOps[K]['result']> {
+  /**
+   * Copies a block into a free shared staging slot, so no fresh memory is allocated per block
+   * (first touches of memory are slow), and returns the staged block with a release function to
+   * call once the request carrying it has been answered. `slotCount` requests may carry one at a time.
+   */
+  stage(block: CsrRowBlock): { staged: CsrRowBlock; release: () => void } {
+    const slot = this.slots.find((s) => !s.busy);
+    if (!slot) throw new Error('Every staging slot is busy.');
+    const first = block.indptr[0];
+    const nnz = block.indptr[block.nRows] - first;
+    const Values = block.data.constructor as TypedArrayConstructor;
+    const indptrBytes = align8((block.nRows + 1) * 8);
+    const indicesBytes = align8(nnz * 4);
+    const needed = indptrBytes + indicesBytes + nnz * Values.BYTES_PER_ELEMENT;
+    if (!slot.buffer || slot.buffer.byteLength < needed) slot.buffer = new SharedArrayBuffer(Math.max(needed, 2 * (slot.buffer?.byteLength ?? 0)));
+    const indptr = new Float64Array(slot.buffer, 0, block.nRows + 1);
+    for (let r = 0; r <= block.nRows; r++) indptr[r] = block.indptr[r] - first;
+    const indices = new Int32Array(slot.buffer, indptrBytes, nnz);
+    indices.set(block.indices.subarray(first, first + nnz));
+    const data = new Values(slot.buffer, indptrBytes + indicesBytes, nnz);
+    (data as { set(source: ArrayLike<number | bigint>): void }).set(block.data.subarray(first, first + nnz));
+    slot.busy = true;
+    const staged: CsrRowBlock = { rowStart: block.rowStart, nRows: block.nRows, nCols: block.nCols, indptr, indices, data };
+    return { staged, release: () => (slot.busy = false) };
+  }
+
+  call<K extends PassOp>(op: K, args: PassOps[K]['args']): Promise<PassOps[K]['result']> {
     if (this.failure) return Promise.reject(this.failure);
     const id = this.nextId++;
     return new Promise<PassOps[K]['result']>((resolve, reject) => {
       this.pending.set(id, { resolve: resolve as (value: unknown) => void, reject });
       const message: PcaWorkerMessage = { id, request: { op, args } as PassRequest };
-      this.worker.postMessage(message, transfer);
+      this.worker.postMessage(message);
     });
   }
 

@@ -4,12 +4,13 @@
 // pass over the rows; the scores C·components are one more pass.
 //
 // Rows are split into a fixed number of partitions (block index modulo the partition count);
-// each thread owns some partitions and keeps their rows in memory across passes when they fit,
-// otherwise every pass streams the source again. Partial sums are added in partition order, so
-// a seed gives identical results whatever the number of threads (up to the partition count).
+// each thread owns some partitions and keeps their rows in its kernel memory across passes when
+// they fit, otherwise every pass streams the source again. The hot loops run as WebAssembly SIMD
+// (wasm-kernels.ts) or, identically, as JavaScript. Partial sums are added in partition order,
+// so a seed gives identical results whatever the number of threads (up to the partition count).
 import { availableParallelism } from 'node:os';
 import { CellarError } from '../../../shared/errors';
-import { columnMeanVariance, compactRowBlock, csrRowBlockSource, validateRowBlock, type CsrMatrix, type CsrRowBlock, type RowBlockSource } from './csr';
+import { columnMeanVariance, csrRowBlockSource, validateRowBlock, type CsrMatrix, type CsrRowBlock, type RowBlockSource } from './csr';
 import { blockKrylovEigen } from './krylov';
 import { InlineExecutor, WorkerExecutor, type PassExecutor } from './pca-executors';
 import type { PassesConfig, PassOp, PassOps } from './pca-passes';
@@ -42,6 +43,8 @@ export interface PcaOptions {
   threads?: number;
   /** Largest working copy of the matrix kept in memory across passes (default 2 GiB); beyond it every pass re-reads the source. */
   memoryBudgetBytes?: number;
+  /** Run the hot loops as WebAssembly SIMD (default) or as JavaScript; both give identical results. */
+  useWasmKernels?: boolean;
 }
 
 export interface PcaResult {
@@ -64,9 +67,12 @@ export interface PcaResult {
 
 const MIN_PARTITIONS = 4;
 const DEFAULT_MEMORY_BUDGET = 2 * 1024 ** 3;
+const MAX_RETAINED_PER_THREAD = 3 * 1024 ** 3;
+/** Kernel memory per stored entry: an int32 column index and a float32 value (float64 sources take 12). */
+const BYTES_PER_ENTRY = 8;
 /** Below this many non-zeros, starting workers costs more than it saves. */
 const SMALL_MATRIX_NNZ = 2_000_000;
-/** Requests queued per worker while streaming, so reading overlaps computing. */
+/** Requests (and staging slots) per worker while streaming, so reading overlaps computing. */
 const MAX_IN_FLIGHT = 2;
 
 export async function randomizedPca(input: RowBlockSource | CsrMatrix, options: PcaOptions): Promise<PcaResult> {
@@ -79,8 +85,8 @@ export async function randomizedPca(input: RowBlockSource | CsrMatrix, options: 
   throwIfCancelled();
 
   const partitionCount = Math.max(MIN_PARTITIONS, settings.threads);
-  const retain = source.nnz === undefined || source.nnz * 8 <= settings.memoryBudget;
-  const executors = createExecutors(settings.threads, partitionCount, source, options.normalize ?? false, retain, async () => {
+  const retain = source.nnz === undefined || source.nnz * BYTES_PER_ENTRY <= settings.memoryBudget;
+  const executors = createExecutors(settings.threads, partitionCount, source, options.normalize ?? false, retain, options.useWasmKernels ?? true, async () => {
     await new Promise((resolve) => setImmediate(resolve));
     throwIfCancelled();
   });
@@ -143,7 +149,8 @@ function resolveSettings(source: RowBlockSource, options: PcaOptions): Settings 
     tolerance,
     seed: options.seed ?? 0,
     threads,
-    memoryBudget: options.memoryBudgetBytes ?? DEFAULT_MEMORY_BUDGET,
+    // Each thread keeps its share in one WebAssembly memory, which cannot exceed 4 GiB.
+    memoryBudget: Math.min(options.memoryBudgetBytes ?? DEFAULT_MEMORY_BUDGET, threads * MAX_RETAINED_PER_THREAD),
   };
 }
 
@@ -153,6 +160,7 @@ function createExecutors(
   source: RowBlockSource,
   normalize: boolean,
   retain: boolean,
+  useWasmKernels: boolean,
   between: () => Promise<void>,
 ): PassExecutor[] {
   const configFor = (thread: number): PassesConfig => ({
@@ -160,11 +168,10 @@ function createExecutors(
     nCols: source.nCols,
     normalize,
     retain,
-    // Workers receive copies they own; inline passes see the source's own blocks.
-    volatileBlocks: threads === 1 && !source.stableBlocks,
+    useWasmKernels,
   });
   if (threads === 1) return [new InlineExecutor(configFor(0), between)];
-  return Array.from({ length: threads }, (_, t) => new WorkerExecutor(configFor(t)));
+  return Array.from({ length: threads }, (_, t) => new WorkerExecutor(configFor(t), MAX_IN_FLIGHT));
 }
 
 async function runPca(
@@ -181,30 +188,35 @@ async function runPca(
   const report = (phase: PcaProgress['phase'], done: number, total: number): void => options.onProgress?.({ phase, done, total });
   const passes = new PassRunner(source, executors, partitionCount, throwIfCancelled);
 
-  // Pass 1: preprocess, column statistics, and (when it fits) the working copy kept by each thread.
+  // Retained bytes reported by each thread; over the budget, every thread drops its copy.
   let retainedBytes = executors.map(() => 0);
   let retaining = retainAtStart;
-  await passes.run('statistics', true, (block, partition, executor, transfer) => {
-    const call = executor.call('statistics-block', { partition, block }, transfer).then((bytes) => {
-      retainedBytes[executors.indexOf(executor)] = bytes;
-    });
-    report('statistics', block.rowStart + block.nRows, nRows);
-    return call;
-  }, async () => {
+  const keepWithinBudget = async (): Promise<void> => {
     if (retaining && retainedBytes.reduce((a, b) => a + b, 0) > settings.memoryBudget) {
       retaining = false;
       await passes.drain();
       await Promise.all(executors.map((e) => e.call('drop-retained', {})));
       retainedBytes = executors.map(() => 0);
     }
-  });
+  };
+
+  // Pass 1: preprocess, column statistics, and (when it fits) the working copy kept by each thread.
+  await passes.run('statistics', true, (block, partition, executor) => {
+    const call = executor.call('statistics-block', { partition, block }).then((bytes) => {
+      retainedBytes[executors.indexOf(executor)] = bytes;
+    });
+    report('statistics', block.rowStart + block.nRows, nRows);
+    return call;
+  }, keepWithinBudget);
   const statistics = (await Promise.all(executors.map((e) => e.call('statistics', {})))).flat().sort((a, b) => a.partition - b.partition);
   const sums = new Float64Array(nCols);
   const sumsOfSquares = new Float64Array(nCols);
+  const entries = new Float64Array(nCols);
   for (const part of statistics) {
     for (let j = 0; j < nCols; j++) {
       sums[j] += part.sums[j];
       sumsOfSquares[j] += part.sumsOfSquares[j];
+      entries[j] += part.entries[j];
     }
   }
   const { means, variances } = columnMeanVariance(sums, sumsOfSquares, nRows);
@@ -216,6 +228,23 @@ async function runPca(
     for (let i = 0; i < g; i++) colMap[genesUsed[i]] = i;
     await Promise.all(executors.map((e) => e.call('select-genes', { colMap, nColsKept: g })));
   }
+  // The whole matrix did not fit, but the selected genes may: one more read keeps them, and
+  // then every Krylov pass runs from memory instead of reading the source again.
+  let subsetEntries = 0;
+  for (let i = 0; i < g; i++) subsetEntries += entries[genesUsed[i]];
+  if (!retaining && g < nCols && subsetEntries * BYTES_PER_ENTRY <= settings.memoryBudget) {
+    retaining = true;
+    await passes.run(
+      'keeping the selected genes',
+      false,
+      async (block, partition, executor) => {
+        if (!retaining) return; // over the budget after all: the passes will stream
+        retainedBytes[executors.indexOf(executor)] = await executor.call('retain-block', { partition, block });
+      },
+      keepWithinBudget,
+    );
+  }
+
   const mean = new Float64Array(g);
   let totalVariance = 0;
   for (let i = 0; i < g; i++) {
@@ -227,9 +256,7 @@ async function runPca(
   const applyGram = async (v: Float64Array, width: number): Promise<Float64Array> => {
     const shift = transposeTimes(mean, v, g, width);
     await Promise.all(executors.map((e) => e.call('begin-gram', { v, shift, k: width })));
-    await passes.runOnRetainedOrStream(retaining, 'gram-retained', (block, partition, executor, transfer) =>
-      executor.call('gram-block', { partition, block }, transfer),
-    );
+    await passes.runOnRetainedOrStream(retaining, 'gram-retained', (block, partition, executor) => executor.call('gram-block', { partition, block }));
     const partials = (await Promise.all(executors.map((e) => e.call('end-gram', {})))).flat().sort((a, b) => a.partition - b.partition);
     const w = new Float64Array(g * width);
     const ySum = new Float64Array(width);
@@ -261,9 +288,7 @@ async function runPca(
   const shift = transposeTimes(mean, components, g, k);
   report('scores', 0, 1);
   await Promise.all(executors.map((e) => e.call('begin-projection', { p: components, shift, k, scores })));
-  await passes.runOnRetainedOrStream(retaining, 'projection-retained', (block, _partition, executor, transfer) =>
-    executor.call('projection-block', { block }, transfer),
-  );
+  await passes.runOnRetainedOrStream(retaining, 'projection-retained', (block, _partition, executor) => executor.call('projection-block', { block }));
   await Promise.all(executors.map((e) => e.call('end-projection', {})));
   report('scores', 1, 1);
 
@@ -287,8 +312,8 @@ async function runPca(
   };
 }
 
-/** Sends one block to the thread owning its partition; `transfer` lists the buffers that may be moved there. */
-type BlockVisitor = (block: CsrRowBlock, partition: number, executor: PassExecutor, transfer: ArrayBuffer[]) => Promise<unknown>;
+/** Sends one block to the thread owning its partition. */
+type BlockVisitor = (block: CsrRowBlock, partition: number, executor: PassExecutor) => Promise<unknown>;
 
 /** Streams the source's blocks to the threads owning their partitions, keeping a few requests in flight per thread. */
 class PassRunner {
@@ -327,15 +352,16 @@ class PassRunner {
       const queue = this.inFlight[owner];
       if (queue.length >= MAX_IN_FLIGHT) await queue.shift();
       this.rethrow();
-      // Workers get a compact copy whose buffers move to them; the inline thread reads the block in place.
-      const moved = executor instanceof WorkerExecutor ? compactRowBlock(block) : block;
-      const transfer = moved === block ? [] : [moved.indptr.buffer, moved.indices.buffer, moved.data.buffer].filter((b): b is ArrayBuffer => b instanceof ArrayBuffer);
-      const settled = visit(moved, partition, executor, transfer).then(
-        () => undefined,
-        (err: unknown) => {
-          this.firstError ??= err;
-        },
-      );
+      // Workers read a copy in a shared staging slot (one per request in flight); the inline thread reads the block in place.
+      const { staged, release } = executor instanceof WorkerExecutor ? executor.stage(block) : { staged: block, release: () => {} };
+      const settled = visit(staged, partition, executor)
+        .then(
+          () => undefined,
+          (err: unknown) => {
+            this.firstError ??= err;
+          },
+        )
+        .finally(release);
       queue.push(settled);
       if (afterBlock) await afterBlock();
     }

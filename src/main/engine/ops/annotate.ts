@@ -14,6 +14,7 @@ import { stringAt } from './convert';
 import { RESERVED_OBS } from './plan';
 import { inferColumn, parseDelimited } from './table-file';
 import { finishRunIfRunning, resolveStore, versionStats } from './store-registry';
+import { refuseStaleBase } from './versioning';
 
 export interface AnnotateParams {
   registry: Registry;
@@ -38,11 +39,11 @@ export async function annotateStore(params: AnnotateParams): Promise<AnnotateRes
   const idCol = table.header.indexOf('obs_id');
   if (idCol === -1) throw new CellarError('id_mismatch', `${name} needs an obs_id column naming the cells (its columns: ${table.header.join(', ')}).`);
   const newNames = table.header.filter((_, i) => i !== idCol);
-  if (!newNames.length) throw new CellarError('usage', `${name} has no columns besides obs_id.`);
+  if (!newNames.length) throw new CellarError('bad_element', `${name} has no columns besides obs_id.`);
   const reserved = newNames.filter((n) => (RESERVED_OBS as readonly string[]).includes(n));
-  if (reserved.length) throw new CellarError('usage', `${name} would replace ${reserved.join(', ')}, which Cellar maintains itself.`);
+  if (reserved.length) throw new CellarError('bad_element', `${name} would replace ${reserved.join(', ')}, which Cellar maintains itself.`);
   const dupCols = newNames.filter((n, i) => newNames.indexOf(n) !== i);
-  if (dupCols.length) throw new CellarError('usage', `${name} names the column ${dupCols[0]} twice.`);
+  if (dupCols.length) throw new CellarError('bad_element', `${name} names the column ${dupCols[0]} twice.`);
 
   const reader = openStore(dir, store.version);
   let rowOf: Int32Array;
@@ -84,6 +85,7 @@ export async function annotateStore(params: AnnotateParams): Promise<AnnotateRes
     const writer = await createStoreWriter({ dir, baseVersion: store.version, fs: params.fs, storeKey: store.key });
     let result;
     try {
+      await refuseStaleBase(writer, store.version, store.key, 'the annotation was read');
       await writer.setObsColumns({ columns, nRows: nObs });
       result = await writer.commit({ meta: { runUid: run.uid, transform: 'annotate', storeKey: store.key, storeUid: store.uid, datasets: readManifest(dir, store.version).meta.datasets ?? [] } });
     } catch (err) {

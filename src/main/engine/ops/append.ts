@@ -8,7 +8,7 @@ import { hashFile } from '../../registry/hash';
 import type { Registry } from '../../registry/registry';
 import type { InspectReport } from '../h5ad/inspect';
 import { openH5ad } from '../h5ad/reader';
-import type { DataFrame } from '../h5ad/types';
+import type { DataFrame, DenseHandle } from '../h5ad/types';
 import { callInWorker } from '../jobs/worker-host';
 import type { ColumnEntry, StoreManifest } from '../store/manifest';
 import { openStore, type StoreReader } from '../store/reader';
@@ -22,6 +22,7 @@ import { describeDataset, RESERVED_OBS, RESERVED_VAR, type ConcatPlan, type Data
 import type { ProgressFn } from './progress';
 import { describeField, fieldOf, isFloatDtype, isIntDtype, widenInts, type FieldSchema } from './schema';
 import { finishRunIfRunning, resolveStore, versionStats } from './store-registry';
+import { refuseStaleBase } from './versioning';
 import { managedStorageDir } from './import';
 import { copyFile, mkdir, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -197,7 +198,7 @@ function stringColumn(reader: StoreReader['obs'], name: string): string[] {
 }
 
 /** Compares the new datasets with the store and builds the write plan. */
-export function planAppend(reader: StoreReader, datasets: DatasetInfo[], options: { fillMissing: boolean; makeUnique: boolean }): { plan: ConcatPlan; preflight: Preflight } {
+export function planAppend(reader: StoreReader, datasets: DatasetInfo[], options: { fillMissing: boolean; makeUnique: boolean }): { plan: ConcatPlan; obsmFilled: ConcatPlan['obsm']; preflight: Preflight } {
   const manifest: StoreManifest = reader.manifest;
   const measurement = defaultMeasurement(reader);
   const labels = datasets.map((d) => d.label);
@@ -236,7 +237,7 @@ export function planAppend(reader: StoreReader, datasets: DatasetInfo[], options
         if (options.makeUnique) {
           out = `${id}-${d}`;
           for (let k = 1; existingIds.has(out) || seen.has(out); k++) out = `${id}-${d}-${k}`;
-        } else if (dupes.length < 100) dupes.push(`obs id "${id}" is not unique: it is in ${clash} and ${ds.label}.`);
+        } else if (dupes.length < 100) dupes.push(clash === ds.label ? `obs id "${id}" is not unique: it appears more than once in ${ds.label}.` : `obs id "${id}" is not unique: it is in ${clash} and ${ds.label}.`);
         else if (dupes.length === 100) dupes.push('… and more duplicate obs ids.');
       }
       if (!seen.has(out)) seen.set(out, ds.label);
@@ -259,13 +260,24 @@ export function planAppend(reader: StoreReader, datasets: DatasetInfo[], options
     else kept.push({ element: 'layers', name: layer });
   }
   for (const d of datasets) for (const l of d.layers) if (!storeLayers.includes(l)) dropped.push({ element: 'layers', name: l, detail: `in ${d.label} but not in the store` });
-  const obsm = Object.entries(ms.obsm).map(([name, entry]) => ({ name, width: entry.nCols }));
-  for (const { name, width } of obsm) {
+  // obsm every new file has is copied; one some files lack (an embedding computed in the
+  // store, say) gives their cells NaN rows with --fill-missing, like a missing obs column.
+  const obsm: ConcatPlan['obsm'] = [];
+  const obsmFilled: ConcatPlan['obsm'] = [];
+  for (const [name, entry] of Object.entries(ms.obsm)) {
+    const width = entry.nCols;
+    const lacking: string[] = [];
     for (const d of datasets) {
       const shape = d.obsm.get(name);
-      if (!shape) problems.push(`obsm "${name}" is missing in ${d.label} (the store has it).`);
+      if (!shape) lacking.push(d.label);
       else if (shape.length === 0) problems.push(`obsm "${name}" in ${d.label} is not a dense numeric array; the store's is.`);
       else if (shape[1] !== width) problems.push(`obsm "${name}" in ${d.label} has ${shape[1]} columns; the store's has ${width}.`);
+    }
+    if (!lacking.length) obsm.push({ name, width });
+    else if (!options.fillMissing) problems.push(`obsm "${name}" is missing in ${lacking.join(', ')} (the store has it; use --fill-missing to give those cells NaN rows).`);
+    else {
+      obsmFilled.push({ name, width });
+      converted.push({ element: 'obsm', name, detail: `missing in ${lacking.join(', ')}: those cells get NaN rows` });
     }
   }
   for (const d of datasets) {
@@ -307,7 +319,7 @@ export function planAppend(reader: StoreReader, datasets: DatasetInfo[], options
     added,
     problems,
   };
-  return { plan, preflight: { kept, dropped, converted, added, problems, n_new_obs: nNew, n_new_vars: Math.max(0, newGenes) } };
+  return { plan, obsmFilled, preflight: { kept, dropped, converted, added, problems, n_new_obs: nNew, n_new_vars: Math.max(0, newGenes) } };
 }
 
 export type AppendResult = { plan: Preflight } | (StoreResultJson & { plan: Preflight });
@@ -341,7 +353,7 @@ export async function appendToStore(params: AppendParams): Promise<AppendResult>
   } finally {
     reader.close();
   }
-  const { plan, preflight } = planned;
+  const { plan, obsmFilled, preflight } = planned;
   if (params.dryRun) return { plan: preflight };
   if (preflight.problems.length) {
     const n = preflight.problems.filter((p) => !p.startsWith('Use --')).length;
@@ -379,7 +391,9 @@ export async function appendToStore(params: AppendParams): Promise<AppendResult>
     const writer = await createStoreWriter({ dir, baseVersion: store.version, fs: params.fs, storeKey: store.key });
     let committed = false;
     try {
+      await refuseStaleBase(writer, store.version, store.key, 'the files were checked');
       await writeDatasets(writer, plan, members, run.uid, priorDatasets.length, params, varBase);
+      await appendObsmFilled(writer, plan, obsmFilled, members, varBase.obsOffset);
       await appendVarmForNewGenes(writer, plan, varBase.main.existing, dir, store.version);
       await params.checkpoint?.('before-commit');
       const result = await writer.commit({
@@ -428,3 +442,19 @@ async function appendVarmForNewGenes(writer: Awaited<ReturnType<typeof createSto
   }
 }
 
+/** Rows of obsm some new files lack: the file's values where it has them, NaN where not. */
+async function appendObsmFilled(writer: Awaited<ReturnType<typeof createStoreWriter>>, plan: ConcatPlan, filled: ConcatPlan['obsm'], members: MemberFile[], obsOffset: number): Promise<void> {
+  for (const { name, width } of filled) {
+    for (const [d, member] of members.entries()) {
+      const nRows = plan.obsOffsets[d + 1]! - plan.obsOffsets[d]!;
+      const file = await openH5ad(member.storagePath);
+      try {
+        const handle = file.obsm.get(name) as DenseHandle | undefined;
+        const values = handle ? Float64Array.from(handle.read() as ArrayLike<number>, Number) : new Float64Array(nRows * width).fill(NaN);
+        await writer.appendObsmRows(plan.measurement, name, obsOffset + plan.obsOffsets[d]!, { shape: [nRows, width], values });
+      } finally {
+        file.close();
+      }
+    }
+  }
+}

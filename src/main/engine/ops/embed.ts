@@ -17,6 +17,7 @@ import { stringAt } from './convert';
 import type { ProgressFn } from './progress';
 import { readDenseMatrix } from './table-file';
 import { finishRunIfRunning, resolveStore, versionStats } from './store-registry';
+import { refuseStaleBase } from './versioning';
 
 export interface PcaRequest {
   nComponents: number;
@@ -36,6 +37,8 @@ export interface EmbedParams {
   onProgress?: ProgressFn;
   fs?: StoreFs;
   threads?: number;
+  /** Called at named points of the write ('before-commit', 'after-commit'): crash tests stop there. */
+  checkpoint?: (name: string) => void | Promise<void>;
 }
 
 export type EmbedResult = StoreResultJson & { embedding: { name: string; shape: [number, number]; explained_variance_ratio?: number[] } };
@@ -109,6 +112,7 @@ export async function embedStore(params: EmbedParams): Promise<EmbedResult> {
     const writer = await createStoreWriter({ dir, baseVersion: store.version, fs: params.fs, storeKey: store.key });
     let result;
     try {
+      await refuseStaleBase(writer, store.version, store.key, 'the embedding was computed');
       await writer.setObsm(measurement, name, { shape, values });
       if (pca) {
         // Loadings per gene (zeros for genes left out by --genes), like scanpy's varm["PCs"].
@@ -121,6 +125,7 @@ export async function embedStore(params: EmbedParams): Promise<EmbedResult> {
         await writer.setVarm(measurement, `${name}_loadings`, { shape: [g, k], values: loadings });
       }
       params.signal?.throwIfAborted();
+      await params.checkpoint?.('before-commit');
       result = await writer.commit({
         meta: {
           runUid: run.uid,
@@ -135,6 +140,7 @@ export async function embedStore(params: EmbedParams): Promise<EmbedResult> {
       await writer.abort();
       throw err;
     }
+    await params.checkpoint?.('after-commit');
     const stats = await versionStats(dir, result.version);
     const version = registry.addStoreVersion(store.stem, { size: stats.size, hash: stats.hash, hashType: 'md5-d', nFiles: stats.nFiles, nObservations: stats.nObs, nVars: stats.nVars, storagePath: dir, runUid: run.uid });
     finishRunIfRunning(registry, run.uid);

@@ -14,6 +14,19 @@ import { stringAt } from './convert';
 import type { ProgressFn } from './progress';
 import { finishRunIfRunning, HASH_CACHE_DIR, resolveStore, versionStats } from './store-registry';
 
+/**
+ * Refuses to build on a version that is no longer the latest. The base was read before
+ * the writer took the store's lock; a write committed in between would otherwise be
+ * silently left out of the new version.
+ */
+export async function refuseStaleBase(writer: StoreWriter, baseVersion: number, storeKey: string, what: string): Promise<void> {
+  const versions = listManifestVersions(writer.dir);
+  const latest = versions[versions.length - 1] ?? 0;
+  if (latest === baseVersion) return;
+  await writer.abort();
+  throw new CellarError('locked', `The store ${storeKey} changed while ${what} (another write made version ${latest}); nothing was written. Run the command again.`);
+}
+
 function pickVersion(registry: Registry, store: ArtifactRecord, ref: string): ArtifactRecord {
   return registry.resolveVersion(store.stem, /^\d+$/.test(ref) ? Number(ref) : ref);
 }
@@ -80,6 +93,7 @@ export async function compactStore(params: { registry: Registry; storeKey: strin
     const writer = await createStoreWriter({ dir, baseVersion: null, storeKey: store.key });
     let committed = false;
     try {
+      await refuseStaleBase(writer, store.version, store.key, 'it was being compacted');
       await copyFrame(reader, 'obs', writer);
       for (const ms of reader.measurements) {
         await copyFrame(reader, ms, writer);
@@ -100,13 +114,15 @@ export async function compactStore(params: { registry: Registry; storeKey: strin
       const result = await writer.commit({ meta: { ...reader.manifest.meta, runUid: run.uid, transform: 'compact', compactedFrom: store.version } });
       committed = true;
       reader.close();
-      // Drop older manifests and every file the new version does not name, under the store lock.
-      const keep = referencedFiles(result.manifest);
+      // Drop older manifests and every file no remaining manifest names, under the store lock.
+      // A version another writer committed after ours (before we took the lock) is kept.
       let removed = 0;
       const lock = acquireStoreLock(nodeStoreFs, dir, store.key);
       try {
+        const keep = new Set<string>();
+        for (const v of listManifestVersions(dir)) if (v >= result.version) for (const f of referencedFiles(readManifest(dir, v))) keep.add(f);
         for (const v of listManifestVersions(dir)) {
-          if (v === result.version) continue;
+          if (v >= result.version) continue;
           unlinkSync(join(dir, MANIFEST_DIR, manifestFileName(v)));
           const cached = join(dir, HASH_CACHE_DIR, manifestFileName(v));
           if (existsSync(cached)) unlinkSync(cached);

@@ -165,11 +165,6 @@ export function categoryDictionary(values: CategoryValues): Vector {
   throw new CellarError('internal', 'Unexpected category kind.');
 }
 
-/** Category values as lookup keys (strings stay strings, numbers and booleans become numbers). */
-export function categoryKeys(values: CategoryValues): (string | number)[] {
-  return values.values;
-}
-
 // ---------- schema ----------
 
 /** The Arrow field of a column in a data file. */

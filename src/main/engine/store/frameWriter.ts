@@ -1,7 +1,7 @@
 // Writes an obs or var dataframe: appended rows are buffered and flushed as one Arrow file
-// (soma_joinid + columns); whole columns can be added or replaced. The logical schema
+// per column (row i of a file is joinid row_start + i); whole columns can be added or replaced. The logical schema
 // (dtypes, categories in code order) lives in the manifest's FrameEntry.
-import { Field, Int64, Schema, makeData, type Data, type Vector } from 'apache-arrow';
+import { Schema } from 'apache-arrow';
 import { CellarError } from '../../../shared/errors';
 import type { Column } from '../h5ad/types';
 import type { StoreCodec } from './codecs';
@@ -227,12 +227,9 @@ export class FrameWriter {
     if (table.columns.length === 0) return;
     this.flush();
     const fresh = table.columns.map(({ name, column }) => ({ entry: entryFor(name, column), column }));
-    const name = this.writeFile(
-      fresh.map(({ entry }) => entry),
-      [{ firstRow: 0, nRows: n, columns: new Map(fresh.map(({ entry, column }) => [entry.name, column])) }],
-    );
-    for (const { entry } of fresh) {
-      entry.pieces = [{ file: name, rowStart: 0, nRows: n }];
+    for (const { entry, column } of fresh) {
+      const file = this.writeColumnFile(entry, [{ firstRow: 0, nRows: n, columns: new Map([[entry.name, column]]) }]);
+      entry.pieces = [{ file, rowStart: 0, nRows: n }];
       const at = this.entries.findIndex((existing) => existing.name === entry.name);
       if (at >= 0) this.entries[at] = entry;
       else this.entries.push(entry);
@@ -250,32 +247,29 @@ export class FrameWriter {
     }
   }
 
-  /** Writes buffered rows as one file. */
+  /** Writes buffered rows: one file per column, so reading one column never decodes another. */
   flush(): void {
     if (this.pending.length === 0) return;
     const batches = this.pending;
     this.pending = [];
     this.pendingRows = 0;
-    const name = this.writeFile(this.entries, batches);
     const first = batches[0].firstRow;
     const total = batches.reduce((sum, batch) => sum + batch.nRows, 0);
-    for (const entry of this.entries) entry.pieces.push({ file: name, rowStart: first, nRows: total });
+    for (const entry of this.entries) {
+      const file = this.writeColumnFile(entry, batches);
+      entry.pieces.push({ file, rowStart: first, nRows: total });
+    }
   }
 
-  private writeFile(entries: ColumnEntry[], batches: PendingRows[]): string {
-    const fields = [new Field('soma_joinid', new Int64(), false), ...entries.map((entry, i) => arrowFieldFor(entry, i))];
-    const schema = new Schema(fields);
-    const dictionaries = new Map<string, Vector>();
-    for (const entry of entries) if (entry.dtype === 'category') dictionaries.set(entry.name, categoryDictionary(entry.categories!));
-    const records = batches.map((batch) => {
-      const joinids = new BigInt64Array(batch.nRows);
-      for (let i = 0; i < batch.nRows; i++) joinids[i] = BigInt(batch.firstRow + i);
-      const children: Data[] = [makeData({ type: new Int64(), length: batch.nRows, data: joinids })];
-      for (const entry of entries) {
-        children.push(columnToData(entry, batch.columns.get(entry.name)!, batch.nRows, dictionaries.get(entry.name)));
-      }
-      return recordBatchOf(schema, children, batch.nRows);
-    });
+  /** A file holding one column for the rows of `batches` (consecutive, one record batch each). */
+  private writeColumnFile(entry: ColumnEntry, batches: PendingRows[]): string {
+    const first = batches[0].firstRow;
+    // Row i of the file is obs/var joinid row_start + i (the manifest says the same).
+    const schema = new Schema([arrowFieldFor(entry, 0)], new Map([['cellar.row_start', String(first)]]));
+    const dictionary = entry.dtype === 'category' ? categoryDictionary(entry.categories!) : undefined;
+    const records = batches.map((batch) =>
+      recordBatchOf(schema, [columnToData(entry, batch.columns.get(entry.name)!, batch.nRows, dictionary)], batch.nRows),
+    );
     return this.files.writeArrowFile(this.fileKind, this.codec, this.level, records).name;
   }
 

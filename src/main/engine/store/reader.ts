@@ -9,7 +9,7 @@ import { registerArrowCodecs } from './codecs';
 import { readDense, type DenseArray } from './denseCodec';
 import { ColumnAssembler } from './frameCodec';
 import { listManifestVersions, readManifest, type ColumnEntry, type FrameEntry, type StoreManifest } from './manifest';
-import { XLayerReader, type CscMatrix, type CsrMatrix } from './xReader';
+import { XLayerReader, type CscMatrix, type CsrMatrix, type XRowBlock } from './xReader';
 
 /** Columns of obs or of a measurement's var, decoded on first use. */
 export interface FrameReader {
@@ -34,6 +34,11 @@ export interface StoreReader {
   varmNames(measurement: string): string[];
   /** X rows of the given obs joinids as CSR (row i = joinids[i]; columns = var joinids). */
   readXRows(measurement: string, layer: string, joinids: ArrayLike<number>): Promise<CsrMatrix>;
+  /**
+   * X rows of the given joinids in ascending joinid order, as CSR blocks of bounded size that reuse
+   * one buffer (each block is valid until the next); for streaming consumers (export, PCA).
+   */
+  xRowBlocks(measurement: string, layer: string, joinids: ArrayLike<number>, options?: { maxRows?: number; maxEntries?: number }): Iterable<XRowBlock>;
   /** X columns of the given var joinids over all obs rows, as CSC. */
   readXColumns(measurement: string, layer: string, varJoinids: ArrayLike<number>): Promise<CscMatrix>;
   readObsm(measurement: string, name: string, rows?: ArrayLike<number>): Promise<DenseArray>;
@@ -219,6 +224,10 @@ class StoreReaderImpl implements StoreReader {
 
   async readXRows(measurement: string, layer: string, joinids: ArrayLike<number>): Promise<CsrMatrix> {
     return this.xReader(measurement, layer).readRows(joinids);
+  }
+
+  xRowBlocks(measurement: string, layer: string, joinids: ArrayLike<number>, options?: { maxRows?: number; maxEntries?: number }): Iterable<XRowBlock> {
+    return this.xReader(measurement, layer).rowBlocks(joinids, options);
   }
 
   async readXColumns(measurement: string, layer: string, varJoinids: ArrayLike<number>): Promise<CscMatrix> {

@@ -31,9 +31,9 @@ import {
 import { HashingFileSink, nodeStoreFs, storeWriteError, type StoreFs } from './storeFs';
 import { XLayerWriter } from './xWriter';
 
-/** Chosen by measurement (docs/store-format.md): ZSTD level 1, 16-cell chunks. */
+/** Chosen by measurement (docs/store-format.md): ZSTD level 1, 4-cell chunks. */
 export const DEFAULT_X_CODEC: StoreCodec = 'zstd';
-export const DEFAULT_X_CHUNK_ROWS = 16;
+export const DEFAULT_X_CHUNK_ROWS = 4;
 const MAX_FRAGMENT_ROWS = 262_144;
 
 export interface StoreWriterOptions {

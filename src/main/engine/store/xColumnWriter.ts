@@ -5,7 +5,7 @@
 //   soma_dim_0: list<uint16>     cell offsets within the group, delta-coded within the gene
 //   soma_data:  list<T>          values, in the fragment's stored dtype
 // The group's first obs joinid is in the index file and in the batch's custom metadata.
-import { Field, Int32, Int64, List, Schema, Uint16, Uint32, makeData } from 'apache-arrow';
+import { Field, Float64, Int32, Int64, List, Schema, Uint16, makeData } from 'apache-arrow';
 import type { NumericArray, NumericDtype } from '../h5ad/types';
 import type { StoreCodec } from './codecs';
 import { recordBatchOf, type DataFileSet } from './dataFiles';
@@ -14,10 +14,11 @@ import { StoreIpcFileWriter } from './ipcFileWriter';
 import type { XColumnCompanion } from './manifest';
 import type { HashingFileSink } from './storeFs';
 
-/** Cells per group (≤ 65,536 so cell offsets fit uint16). */
-export const COLUMN_GROUP_ROWS = 4096;
-export const GENES_PER_BATCH = 64;
+/** Cells per group (≤ 65,536 so cell offsets fit uint16); small groups keep the transpose in cache. */
+export const COLUMN_GROUP_ROWS = 1024;
+export const GENES_PER_BATCH = 256;
 
+const OFFSETS_BUFFER = 3;
 const ROWS_BUFFER = 5;
 const VALUES_BUFFER = 9;
 
@@ -48,13 +49,17 @@ export class XColumnWriter {
   private readonly columns = new Growable(new Uint32Array(1 << 16), (n) => new Uint32Array(n));
   private readonly values: Growable<NumericArray>;
   private counts = new Int32Array(1024);
+  private cursor = new Int32Array(1024);
+  private rowsScratch = new Uint16Array(1 << 16);
+  private valuesScratch: NumericArray;
   // Index rows, one per batch.
   private readonly batchGroupStart: number[] = [];
   private readonly batchGroupRows: number[] = [];
   private readonly batchGeneStart: number[] = [];
   private readonly batchGeneCount: number[] = [];
+  private readonly batchNnz: number[] = [];
+  /** Per batch: offset and length of its list offsets, rows and values buffers. */
   private readonly spans: number[] = [];
-  private geneNnz = new Growable(new Uint32Array(1 << 12), (n) => new Uint32Array(n));
   private nGroups = 0;
 
   constructor(
@@ -69,6 +74,7 @@ export class XColumnWriter {
     this.groupStart = rowStart;
     this.groupIndptr = new Int32Array(groupRows + 1);
     this.values = new Growable(allocateTyped(storedDtype, 1 << 16), (n) => allocateTyped(storedDtype, n));
+    this.valuesScratch = allocateTyped(storedDtype, 1 << 16);
     const opened = files.open('xcol');
     this.name = opened.name;
     this.sink = opened.sink;
@@ -117,14 +123,22 @@ export class XColumnWriter {
     const nnz = this.columns.length;
     const columns = this.columns.values;
     const values = this.values.values;
-    if (this.counts.length < nCols + 1) this.counts = new Int32Array(Math.max(nCols + 1, this.counts.length * 2));
+    if (this.counts.length < nCols + 1) {
+      this.counts = new Int32Array(Math.max(nCols + 1, this.counts.length * 2));
+      this.cursor = new Int32Array(this.counts.length);
+    }
+    if (this.rowsScratch.length < nnz) {
+      this.rowsScratch = new Uint16Array(Math.max(nnz, this.rowsScratch.length * 2));
+      this.valuesScratch = allocateTyped(this.storedDtype, this.rowsScratch.length);
+    }
     const starts = this.counts;
     starts.fill(0, 0, nCols + 1);
-    for (let k = 0; k < nnz; k++) starts[columns[k] + 1]++;
+    countColumns(columns, nnz, starts);
     for (let c = 0; c < nCols; c++) starts[c + 1] += starts[c];
-    const cursor = starts.slice(0, nCols);
-    const rows = new Uint16Array(nnz);
-    const transposed = allocateTyped(this.storedDtype, nnz);
+    const cursor = this.cursor;
+    cursor.set(starts.subarray(0, nCols));
+    const rows = this.rowsScratch;
+    const transposed = this.valuesScratch;
     transposeInto(n, this.groupIndptr, columns, values, cursor, rows, transposed);
     deltaWithinColumns(starts, nCols, rows);
     for (let geneStart = 0; geneStart < nCols; geneStart += GENES_PER_BATCH) {
@@ -133,11 +147,9 @@ export class XColumnWriter {
       const last = starts[geneStart + geneCount];
       const listOffsets = new Int32Array(geneCount + 1);
       const genes = new BigInt64Array(geneCount);
-      this.geneNnz.reserve(geneCount);
       for (let g = 0; g < geneCount; g++) {
         listOffsets[g + 1] = starts[geneStart + g + 1] - first;
         genes[g] = BigInt(geneStart + g);
-        this.geneNnz.values[this.geneNnz.length++] = starts[geneStart + g + 1] - starts[geneStart + g];
       }
       const [, rowsField, dataField] = this.schema.fields;
       const batch = recordBatchOf(
@@ -161,7 +173,8 @@ export class XColumnWriter {
       this.batchGroupRows.push(n);
       this.batchGeneStart.push(geneStart);
       this.batchGeneCount.push(geneCount);
-      this.spans.push(layout.buffers[ROWS_BUFFER].offset, layout.buffers[ROWS_BUFFER].length, layout.buffers[VALUES_BUFFER].offset, layout.buffers[VALUES_BUFFER].length);
+      this.batchNnz.push(last - first);
+      for (const buffer of [OFFSETS_BUFFER, ROWS_BUFFER, VALUES_BUFFER]) this.spans.push(layout.buffers[buffer].offset, layout.buffers[buffer].length);
     }
     this.nGroups++;
     this.groupStart += n;
@@ -192,40 +205,38 @@ export class XColumnWriter {
     this.sink.abandon();
   }
 
+  /** The batch index: uncompressed, positions as float64 so readers use it in place. */
   private writeIndexFile(): string {
     const n = this.batchGeneStart.length;
-    const int64 = (values: number[]) => makeData({ type: new Int64(), length: n, data: BigInt64Array.from(values, (v) => BigInt(v)) });
+    const float64 = (values: number[]) => makeData({ type: new Float64(), length: n, data: Float64Array.from(values) });
     const int32 = (values: number[]) => makeData({ type: new Int32(), length: n, data: Int32Array.from(values) });
-    const listOffsets = new Int32Array(n + 1);
-    for (let b = 0; b < n; b++) listOffsets[b + 1] = listOffsets[b] + this.batchGeneCount[b];
-    const nnzType = new List(new Field('item', new Uint32(), false));
+    const span = (k: number) => this.spans.filter((_, i) => i % 6 === k);
+    const names = ['offsets_offset', 'offsets_length', 'rows_offset', 'rows_length', 'values_offset', 'values_length'];
     const schema = new Schema(
       [
-        new Field('group_row_start', new Int64(), false),
+        new Field('group_row_start', new Float64(), false),
         new Field('group_rows', new Int32(), false),
         new Field('gene_start', new Int32(), false),
         new Field('gene_count', new Int32(), false),
-        new Field('rows_offset', new Int64(), false),
-        new Field('rows_length', new Int32(), false),
-        new Field('values_offset', new Int64(), false),
-        new Field('values_length', new Int32(), false),
-        new Field('gene_nnz', nnzType, false),
+        new Field('nnz', new Float64(), false),
+        ...names.map((name) => new Field(name, new Float64(), false)),
       ],
       new Map([['cellar.x_columns', this.name]]),
     );
     const children = [
-      int64(this.batchGroupStart),
+      float64(this.batchGroupStart),
       int32(this.batchGroupRows),
       int32(this.batchGeneStart),
       int32(this.batchGeneCount),
-      int64(this.spans.filter((_, i) => i % 4 === 0)),
-      int32(this.spans.filter((_, i) => i % 4 === 1)),
-      int64(this.spans.filter((_, i) => i % 4 === 2)),
-      int32(this.spans.filter((_, i) => i % 4 === 3)),
-      makeData({ type: nnzType, length: n, valueOffsets: listOffsets, child: makeData({ type: new Uint32(), length: this.geneNnz.length, data: this.geneNnz.values.subarray(0, this.geneNnz.length) }) }),
+      float64(this.batchNnz),
+      ...names.map((_, k) => float64(span(k))),
     ];
-    return this.files.writeArrowFile('xcolidx', this.codec === 'none' ? 'none' : 'zstd', undefined, [recordBatchOf(schema, children, n)]).name;
+    return this.files.writeArrowFile('xcolidx', 'none', undefined, [recordBatchOf(schema, children, n)]).name;
   }
+}
+
+function countColumns(columns: Uint32Array, nnz: number, starts: Int32Array): void {
+  for (let k = 0; k < nnz; k++) starts[columns[k] + 1]++;
 }
 
 function transposeInto(

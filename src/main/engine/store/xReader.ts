@@ -8,12 +8,18 @@ import { tableFromIPC, type Data, type Table } from 'apache-arrow';
 import { CellarError } from '../../../shared/errors';
 import type { CsrBlock, NumericArray, NumericDtype } from '../h5ad/types';
 import { decompressBuffer, registerArrowCodecs } from './codecs';
-import { allocateTyped, bytesPerElement, isBigIntDtype, viewTyped } from './dtypes';
+import { allocateTyped, bytesPerElement, viewTyped } from './dtypes';
 import type { LayerEntry, XFragment } from './manifest';
 
 /** A CSR matrix; also a CsrBlock starting at row 0, so it can be written out directly. */
 export interface CsrMatrix extends CsrBlock {
   shape: [number, number];
+}
+
+/** A block of rows from `rowBlocks`: CSR plus the obs joinid of each row. */
+export interface XRowBlock extends CsrBlock {
+  indptr: Int32Array;
+  joinids: Int32Array;
 }
 
 /** A CSC matrix: column j's entries are indices/data[indptr[j] .. indptr[j+1]). */
@@ -39,7 +45,7 @@ interface ChunkIndex {
 
 const MAX_READ_BYTES = 32 << 20;
 // Chunks this close on disk are read together (one read beats two small ones).
-const MAX_READ_GAP = 1 << 20;
+const MAX_READ_GAP = 16 << 10;
 
 function numbers(data: readonly Data[], length: number): Float64Array {
   const out = new Float64Array(length);
@@ -49,6 +55,15 @@ function numbers(data: readonly Data[], length: number): Float64Array {
     for (let i = 0; i < chunk.length; i++) out[at++] = Number(values[chunk.offset + i]);
   }
   return out;
+}
+
+/** An index column as float64: the stored array itself when it is one contiguous float64 chunk. */
+function float64Column(table: Table, name: string, n: number, file: string, label: string): Float64Array {
+  const vector = table.getChild(name);
+  if (!vector) throw new CellarError('bad_element', `${label}: index file ${file} lacks ${name}.`);
+  const chunks = vector.data;
+  if (chunks.length === 1 && chunks[0].values instanceof Float64Array) return chunks[0].values.subarray(chunks[0].offset, chunks[0].offset + n);
+  return numbers(chunks, n);
 }
 
 /** Growable scratch memory, always starting at an aligned offset. */
@@ -67,6 +82,7 @@ export class XLayerReader {
   private readonly readBuffer = new Scratch();
   private readonly indexScratch = new Scratch();
   private readonly valueScratch = new Scratch();
+  private readonly offsetScratch = new Scratch();
 
   constructor(
     private readonly dir: string,
@@ -133,28 +149,27 @@ export class XLayerReader {
       if (!vector) throw new CellarError('bad_element', `${this.label}: chunk index ${fragment.indexFile} lacks ${name}.`);
       return vector;
     };
+    const f64 = (name: string) => float64Column(table, name, n, fragment.indexFile, this.label);
     const rowPrefix = new Float64Array(fragment.nRows + 1);
     let row = 0;
     for (const chunk of column('row_nnz').data) {
       const child = chunk.children[0];
       const offsets = chunk.valueOffsets as Int32Array;
-      const counts = child.values as Uint32Array;
-      for (let i = offsets[chunk.offset]; i < offsets[chunk.offset + chunk.length]; i++) {
-        rowPrefix[row + 1] = rowPrefix[row] + counts[child.offset + i];
-        row++;
-      }
+      const counts = (child.values as Uint32Array).subarray(child.offset + offsets[chunk.offset], child.offset + offsets[chunk.offset + chunk.length]);
+      if (row + counts.length > fragment.nRows) break;
+      row = prefixSumInto(counts, rowPrefix, row);
     }
     if (row !== fragment.nRows || rowPrefix[row] !== fragment.nnz) {
       throw new CellarError('bad_element', `${this.label}: chunk index ${fragment.indexFile} does not match its fragment.`);
     }
     const index: ChunkIndex = {
       fragment,
-      chunkRowStart: numbers(column('row_start').data, n),
+      chunkRowStart: f64('row_start'),
       chunkRows: Int32Array.from(numbers(column('n_rows').data, n)),
-      indexOffset: numbers(column('indices_offset').data, n),
-      indexLength: numbers(column('indices_length').data, n),
-      valueOffset: numbers(column('values_offset').data, n),
-      valueLength: numbers(column('values_length').data, n),
+      indexOffset: f64('indices_offset'),
+      indexLength: f64('indices_length'),
+      valueOffset: f64('values_offset'),
+      valueLength: f64('values_length'),
       rowPrefix,
     };
     for (let c = 0; c < n; c++) {
@@ -183,28 +198,23 @@ export class XLayerReader {
     return [...this.layer.fragments].sort((a, b) => a.rowStart - b.rowStart);
   }
 
-  /**
-   * Rows `joinids` (any order; ascending is fastest) as CSR with column indices = var joinids.
-   * Rows no fragment covers (cells added without this layer) are empty.
-   */
-  readRows(joinids: ArrayLike<number>): CsrMatrix {
-    const n = joinids.length;
+  /** Checks joinids and returns the permutation that sorts them (null if already ascending). */
+  private sortOrder(joinids: ArrayLike<number>): Int32Array | null {
     let sorted = true;
-    for (let i = 0; i < n; i++) {
+    for (let i = 0; i < joinids.length; i++) {
       const row = joinids[i];
       if (!(row >= 0 && row < this.nObs) || !Number.isInteger(row)) {
         throw new CellarError('bad_element', `${this.label}: obs joinid ${row} is outside 0..${this.nObs - 1}.`);
       }
       if (i > 0 && row < joinids[i - 1]) sorted = false;
     }
-    let order: Int32Array | null = null;
-    if (!sorted) {
-      order = Int32Array.from({ length: n }, (_, i) => i);
-      order.sort((a, b) => joinids[a] - joinids[b]);
-    }
-    const rowAt = (i: number) => joinids[order ? order[i] : i];
-    const fragments = this.fragmentsByRow();
-    // Pass 1: each requested row's nnz, from the chunk indexes alone.
+    if (sorted) return null;
+    const order = Int32Array.from({ length: joinids.length }, (_, i) => i);
+    return order.sort((a, b) => joinids[a] - joinids[b]);
+  }
+
+  /** For rows in ascending order: each row's nnz and fragment (-1 where no fragment covers it), from the chunk indexes alone. */
+  private planRows(rowAt: (i: number) => number, n: number, fragments: XFragment[]): { rowNnz: Float64Array; rowFragment: Int32Array } {
     const rowNnz = new Float64Array(n);
     const rowFragment = new Int32Array(n).fill(-1);
     let f = 0;
@@ -216,34 +226,109 @@ export class XLayerReader {
       if (row < fragment.rowStart) continue;
       const index = this.chunkIndex(fragment);
       const local = row - fragment.rowStart;
-      rowNnz[order ? order[i] : i] = index.rowPrefix[local + 1] - index.rowPrefix[local];
+      rowNnz[i] = index.rowPrefix[local + 1] - index.rowPrefix[local];
       rowFragment[i] = f;
     }
-    let total = 0;
-    for (let i = 0; i < n; i++) total += rowNnz[i];
-    const indptr = total < 2 ** 31 ? new Int32Array(n + 1) : new Float64Array(n + 1);
-    for (let i = 0; i < n; i++) indptr[i + 1] = indptr[i] + rowNnz[i];
-    const indices = new Int32Array(total);
-    const data = allocateTyped(this.layer.dtype, total);
-    // Pass 2: decode the chunks that hold requested rows, fragment by fragment.
-    let i = 0;
-    while (i < n) {
+    return { rowNnz, rowFragment };
+  }
+
+  /** Decodes sorted rows [from, to) into indices/data at indptr[outPosition(i)]. */
+  private decodeRows(
+    fragments: XFragment[],
+    rowFragment: Int32Array,
+    rowAt: (i: number) => number,
+    outPosition: (i: number) => number,
+    from: number,
+    to: number,
+    indptr: Int32Array | Float64Array,
+    indices: Int32Array,
+    data: NumericArray,
+  ): void {
+    let i = from;
+    while (i < to) {
       if (rowFragment[i] < 0) {
         i++;
         continue;
       }
       let end = i;
-      while (end < n && rowFragment[end] === rowFragment[i]) end++;
-      this.readFragmentRows(fragments[rowFragment[i]], rowAt, order, i, end, indptr, indices, data);
+      while (end < to && rowFragment[end] === rowFragment[i]) end++;
+      this.readFragmentRows(fragments[rowFragment[i]], rowAt, outPosition, i, end, indptr, indices, data);
       i = end;
     }
+  }
+
+  /**
+   * Rows `joinids` (any order; ascending is fastest) as CSR with column indices = var joinids.
+   * Rows no fragment covers (cells added without this layer) are empty.
+   */
+  readRows(joinids: ArrayLike<number>): CsrMatrix {
+    const n = joinids.length;
+    const order = this.sortOrder(joinids);
+    const rowAt = order ? (i: number) => joinids[order[i]] : (i: number) => joinids[i];
+    const outPosition = order ? (i: number) => order[i] : (i: number) => i;
+    const fragments = this.fragmentsByRow();
+    const { rowNnz, rowFragment } = this.planRows(rowAt, n, fragments);
+    let total = 0;
+    for (let i = 0; i < n; i++) total += rowNnz[i];
+    const indptr = total < 2 ** 31 ? new Int32Array(n + 1) : new Float64Array(n + 1);
+    if (order) for (let i = 0; i < n; i++) indptr[order[i] + 1] = rowNnz[i];
+    else indptr.set(rowNnz, 1);
+    for (let i = 0; i < n; i++) indptr[i + 1] += indptr[i];
+    const indices = new Int32Array(total);
+    const data = allocateTyped(this.layer.dtype, total);
+    this.decodeRows(fragments, rowFragment, rowAt, outPosition, 0, n, indptr, indices, data);
     return { rowStart: 0, nRows: n, nCols: this.nVars, shape: [n, this.nVars], indptr, indices, data };
+  }
+
+  /**
+   * The rows `joinids` in ascending joinid order, as CSR blocks of at most `maxRows` rows and
+   * (unless a single row is larger) `maxEntries` entries. Blocks reuse the same memory: each one is
+   * valid until the next is requested. `rowStart` is the block's position in the sorted joinids.
+   */
+  *rowBlocks(joinids: ArrayLike<number>, options: { maxRows?: number; maxEntries?: number } = {}): Generator<XRowBlock> {
+    const maxRows = Math.max(1, options.maxRows ?? 4096);
+    const maxEntries = Math.max(1, options.maxEntries ?? 8_000_000);
+    const order = this.sortOrder(joinids);
+    const sorted = Int32Array.from({ length: joinids.length }, (_, i) => joinids[order ? order[i] : i]);
+    const n = sorted.length;
+    const fragments = this.fragmentsByRow();
+    const rowAt = (i: number) => sorted[i];
+    const { rowNnz, rowFragment } = this.planRows(rowAt, n, fragments);
+    let indptr = new Int32Array(Math.min(maxRows, n) + 1);
+    let indices = new Int32Array(1024);
+    let data = allocateTyped(this.layer.dtype, 1024);
+    let start = 0;
+    while (start < n) {
+      let end = start;
+      let entries = 0;
+      while (end < n && end - start < maxRows && (end === start || entries + rowNnz[end] <= maxEntries)) entries += rowNnz[end++];
+      if (indices.length < entries) {
+        indices = new Int32Array(Math.max(entries, indices.length * 2));
+        data = allocateTyped(this.layer.dtype, indices.length);
+      }
+      const rows = end - start;
+      if (indptr.length < rows + 1) indptr = new Int32Array(rows + 1);
+      indptr[0] = 0;
+      for (let i = 0; i < rows; i++) indptr[i + 1] = indptr[i] + rowNnz[start + i];
+      const first = start;
+      this.decodeRows(fragments, rowFragment, rowAt, (i) => i - first, start, end, indptr, indices, data);
+      yield {
+        rowStart: start,
+        nRows: rows,
+        nCols: this.nVars,
+        indptr: indptr.subarray(0, rows + 1),
+        indices: indices.subarray(0, entries),
+        data: data.subarray(0, entries),
+        joinids: sorted.subarray(start, end),
+      };
+      start = end;
+    }
   }
 
   private readFragmentRows(
     fragment: XFragment,
     rowAt: (i: number) => number,
-    order: Int32Array | null,
+    outPosition: (i: number) => number,
     from: number,
     to: number,
     indptr: Int32Array | Float64Array,
@@ -286,7 +371,7 @@ export class XLayerReader {
           if (Math.floor(local / R) !== chunk) break;
           const start = index.rowPrefix[local] - index.rowPrefix[chunkFirstRow];
           const count = index.rowPrefix[local + 1] - index.rowPrefix[local];
-          const outAt = indptr[order ? order[i] : i];
+          const outAt = indptr[outPosition(i)];
           if (storedIndices instanceof Uint16Array) undeltaUint16(storedIndices, start, count, outIndices, outAt);
           else undeltaUint32(storedIndices, start, count, outIndices, outAt);
           copyConverted(storedValues, start, outData, outAt, count);
@@ -349,37 +434,21 @@ export class XLayerReader {
     const table = this.readIndexTable(companion.indexFile);
     const n = table.numRows;
     if (n !== companion.nBatches) throw new CellarError('bad_element', `${this.label}: column index ${companion.indexFile} does not match its fragment.`);
-    const column = (name: string) => {
-      const vector = table.getChild(name);
-      if (!vector) throw new CellarError('bad_element', `${this.label}: column index ${companion.indexFile} lacks ${name}.`);
-      return vector.data;
-    };
-    const geneCount = Int32Array.from(numbers(column('gene_count'), n));
-    const nnzStart = new Int32Array(n + 1);
-    for (let b = 0; b < n; b++) nnzStart[b + 1] = nnzStart[b] + geneCount[b];
-    const geneNnz = new Uint32Array(nnzStart[n]);
-    let at = 0;
-    for (const chunk of column('gene_nnz')) {
-      const child = chunk.children[0];
-      const offsets = chunk.valueOffsets as Int32Array;
-      const first = offsets[chunk.offset];
-      const last = offsets[chunk.offset + chunk.length];
-      geneNnz.set((child.values as Uint32Array).subarray(child.offset + first, child.offset + last), at);
-      at += last - first;
-    }
-    const groupRowStart = numbers(column('group_row_start'), n);
+    const f64 = (name: string) => float64Column(table, name, n, companion.indexFile, this.label);
+    const groupRowStart = f64('group_row_start');
     const groupFirstBatch: number[] = [];
     for (let b = 0; b < n; b++) if (b === 0 || groupRowStart[b] !== groupRowStart[b - 1]) groupFirstBatch.push(b);
     const index: ColumnIndex = {
       groupRowStart,
-      geneStart: Int32Array.from(numbers(column('gene_start'), n)),
-      geneCount,
-      rowsOffset: numbers(column('rows_offset'), n),
-      rowsLength: numbers(column('rows_length'), n),
-      valuesOffset: numbers(column('values_offset'), n),
-      valuesLength: numbers(column('values_length'), n),
-      nnzStart,
-      geneNnz,
+      geneStart: Int32Array.from(f64('gene_start')),
+      geneCount: Int32Array.from(f64('gene_count')),
+      nnz: f64('nnz'),
+      offsetsOffset: f64('offsets_offset'),
+      offsetsLength: f64('offsets_length'),
+      rowsOffset: f64('rows_offset'),
+      rowsLength: f64('rows_length'),
+      valuesOffset: f64('values_offset'),
+      valuesLength: f64('values_length'),
       groupFirstBatch: Int32Array.from(groupFirstBatch),
     };
     this.columnIndexes.set(companion.indexFile, index);
@@ -403,18 +472,20 @@ export class XLayerReader {
         const geneStart = index.geneStart[b];
         let j = i;
         while (j < genes.length && genes[j] < geneStart + index.geneCount[b]) j++;
-        const batchNnz = sumRange(index.geneNnz, index.nnzStart[b], index.nnzStart[b + 1]);
+        const batchNnz = index.nnz[b];
         if (batchNnz > 0) {
-          const readStart = index.rowsOffset[b];
+          const readStart = index.offsetsOffset[b];
           const bytes = this.readAt(companion.file, readStart, index.valuesOffset[b] + index.valuesLength[b] - readStart);
-          const rowBytes = this.decodeBuffer(fragment, bytes, 0, index.rowsLength[b], batchNnz * 2, this.indexScratch);
+          const offsetBytes = this.decodeBuffer(fragment, bytes, 0, index.offsetsLength[b], (index.geneCount[b] + 1) * 4, this.offsetScratch);
+          const offsets = viewTyped('int32', offsetBytes, index.geneCount[b] + 1) as Int32Array;
+          const rowBytes = this.decodeBuffer(fragment, bytes, index.rowsOffset[b] - readStart, index.rowsLength[b], batchNnz * 2, this.indexScratch);
           const valueBytes = this.decodeBuffer(fragment, bytes, index.valuesOffset[b] - readStart, index.valuesLength[b], batchNnz * valueWidth, this.valueScratch);
           const rows = viewTyped('uint16', rowBytes, batchNnz) as Uint16Array;
           const values = viewTyped(fragment.storedDtype, valueBytes, batchNnz);
           for (let k = i; k < j; k++) {
             const local = genes[k] - geneStart;
-            const start = sumRange(index.geneNnz, index.nnzStart[b], index.nnzStart[b] + local);
-            const count = index.geneNnz[index.nnzStart[b] + local];
+            const start = offsets[local];
+            const count = offsets[local + 1] - start;
             const target = slot[genes[k]];
             const rowsOut = out.rows[target];
             rowsOut.reserve(count);
@@ -491,21 +562,15 @@ interface ColumnIndex {
   groupRowStart: Float64Array;
   geneStart: Int32Array;
   geneCount: Int32Array;
+  nnz: Float64Array;
+  offsetsOffset: Float64Array;
+  offsetsLength: Float64Array;
   rowsOffset: Float64Array;
   rowsLength: Float64Array;
   valuesOffset: Float64Array;
   valuesLength: Float64Array;
-  /** Batch b's per-gene nnz are geneNnz[nnzStart[b] .. nnzStart[b+1]). */
-  nnzStart: Int32Array;
-  geneNnz: Uint32Array;
   /** First batch of each row group. */
   groupFirstBatch: Int32Array;
-}
-
-function sumRange(values: Uint32Array, from: number, to: number): number {
-  let sum = 0;
-  for (let i = from; i < to; i++) sum += values[i];
-  return sum;
 }
 
 function addToRange(values: Int32Array, from: number, count: number, amount: number): void {
@@ -550,6 +615,15 @@ class GrowableTyped {
   view(): NumericArray {
     return this.values.subarray(0, this.length);
   }
+}
+
+function prefixSumInto(counts: Uint32Array, prefix: Float64Array, at: number): number {
+  let sum = prefix[at];
+  for (let i = 0; i < counts.length; i++) {
+    sum += counts[i];
+    prefix[at + i + 1] = sum;
+  }
+  return at + counts.length;
 }
 
 // One function per index width keeps each loop monomorphic (fast typed-array access).

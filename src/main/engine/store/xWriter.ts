@@ -6,7 +6,7 @@
 // A companion index file records each chunk's buffer positions and per-row nnz, so reads
 // decompress only the chunks that hold the requested rows. With `columnCompanion`, each
 // fragment also gets a transposed copy for gene reads (xColumnWriter.ts).
-import { Field, Int32, Int64, List, Schema, Uint32, makeData } from 'apache-arrow';
+import { Field, Float64, Int32, Int64, List, Schema, Uint32, makeData } from 'apache-arrow';
 import { CellarError } from '../../../shared/errors';
 import type { CsrBlock, NumericArray, NumericDtype } from '../h5ad/types';
 import type { StoreCodec } from './codecs';
@@ -48,6 +48,11 @@ interface OpenFragment {
   spans: number[];
   rowNnz: GrowableUint32;
   columns: XColumnWriter | null;
+  // Per-chunk buffers, reused: a batch's buffers are written out before write() returns.
+  offsets: Int32Array;
+  joinids: BigInt64Array;
+  indices: Uint16Array | Uint32Array;
+  values: NumericArray;
 }
 
 class GrowableUint32 {
@@ -208,6 +213,10 @@ export class XLayerWriter {
       spans: [],
       rowNnz: new GrowableUint32(),
       columns: this.options.columnCompanion ? new XColumnWriter(this.files, this.options.codec, this.options.level, storedDtype, rowStart) : null,
+      offsets: new Int32Array(this.options.chunkRows + 1),
+      joinids: new BigInt64Array(this.options.chunkRows),
+      indices: allocateTyped(indexDtype, 1 << 14) as Uint16Array | Uint32Array,
+      values: allocateTyped(storedDtype, 1 << 14),
     };
   }
 
@@ -228,9 +237,14 @@ export class XLayerWriter {
         fragment = this.current!;
       }
     }
-    const offsets = new Int32Array(nRows + 1);
-    const storedIndices = allocateTyped(fragment.indexDtype, nnz) as Uint16Array | Uint32Array;
-    const storedValues = allocateTyped(fragment.storedDtype, nnz);
+    if (fragment.indices.length < nnz) {
+      const size = Math.max(nnz, fragment.indices.length * 2);
+      fragment.indices = allocateTyped(fragment.indexDtype, size) as Uint16Array | Uint32Array;
+      fragment.values = allocateTyped(fragment.storedDtype, size);
+    }
+    const offsets = fragment.offsets.subarray(0, nRows + 1);
+    const storedIndices = fragment.indices.subarray(0, nnz);
+    const storedValues = fragment.values.subarray(0, nnz);
     if (this.absoluteColumns.length < nnz) this.absoluteColumns = new Uint32Array(Math.max(nnz, this.absoluteColumns.length * 2));
     const absolute = this.absoluteColumns;
     const limit = Math.max(fragment.nCols, this.pendingCols);
@@ -248,7 +262,7 @@ export class XLayerWriter {
     }
     copyValues(data, base, storedValues, 0, nnz, this.unsortedRows);
     this.unsortedRows = null;
-    const joinids = new BigInt64Array(nRows);
+    const joinids = fragment.joinids.subarray(0, nRows);
     for (let i = 0; i < nRows; i++) joinids[i] = BigInt(source.rowStart + i);
     const [, indexField, dataField] = fragment.schema.fields;
     const children = [
@@ -345,46 +359,41 @@ export class XLayerWriter {
     });
   }
 
+  /** The chunk index: uncompressed, positions as float64 (exact below 2^53) so readers use it in place. */
   private writeIndexFile(fragment: OpenFragment): string {
     const n = fragment.chunkRows.length;
-    const rowStart = new BigInt64Array(n);
-    const rows = new Int32Array(n);
-    const indexOffset = new BigInt64Array(n);
-    const indexLength = new Int32Array(n);
-    const valueOffset = new BigInt64Array(n);
-    const valueLength = new Int32Array(n);
+    const rowStart = new Float64Array(n);
+    const rows = Int32Array.from(fragment.chunkRows);
+    const spans = Float64Array.from(fragment.spans);
+    const column = (k: number) => spans.filter((_, i) => i % 4 === k);
     const listOffsets = new Int32Array(n + 1);
     let row = fragment.rowStart;
     for (let c = 0; c < n; c++) {
-      rowStart[c] = BigInt(row);
-      rows[c] = fragment.chunkRows[c];
+      rowStart[c] = row;
       row += rows[c];
-      indexOffset[c] = BigInt(fragment.spans[4 * c]);
-      indexLength[c] = fragment.spans[4 * c + 1];
-      valueOffset[c] = BigInt(fragment.spans[4 * c + 2]);
-      valueLength[c] = fragment.spans[4 * c + 3];
       listOffsets[c + 1] = listOffsets[c] + rows[c];
     }
     const rowNnzType = new List(new Field('item', new Uint32(), false));
     const schema = new Schema(
       [
-        new Field('row_start', new Int64(), false),
+        new Field('row_start', new Float64(), false),
         new Field('n_rows', new Int32(), false),
-        new Field('indices_offset', new Int64(), false),
-        new Field('indices_length', new Int32(), false),
-        new Field('values_offset', new Int64(), false),
-        new Field('values_length', new Int32(), false),
+        new Field('indices_offset', new Float64(), false),
+        new Field('indices_length', new Float64(), false),
+        new Field('values_offset', new Float64(), false),
+        new Field('values_length', new Float64(), false),
         new Field('row_nnz', rowNnzType, false),
       ],
       new Map([['cellar.x_fragment', fragment.name]]),
     );
+    const float64 = (values: Float64Array) => makeData({ type: new Float64(), length: n, data: values });
     const children = [
-      makeData({ type: new Int64(), length: n, data: rowStart }),
+      float64(rowStart),
       makeData({ type: new Int32(), length: n, data: rows }),
-      makeData({ type: new Int64(), length: n, data: indexOffset }),
-      makeData({ type: new Int32(), length: n, data: indexLength }),
-      makeData({ type: new Int64(), length: n, data: valueOffset }),
-      makeData({ type: new Int32(), length: n, data: valueLength }),
+      float64(column(0)),
+      float64(column(1)),
+      float64(column(2)),
+      float64(column(3)),
       makeData({
         type: rowNnzType,
         length: n,
@@ -392,7 +401,7 @@ export class XLayerWriter {
         child: makeData({ type: new Uint32(), length: fragment.rowNnz.length, data: fragment.rowNnz.values.subarray(0, fragment.rowNnz.length) }),
       }),
     ];
-    return this.files.writeArrowFile('xidx', this.options.codec === 'none' ? 'none' : 'zstd', undefined, [recordBatchOf(schema, children, n)]).name;
+    return this.files.writeArrowFile('xidx', 'none', undefined, [recordBatchOf(schema, children, n)]).name;
   }
 
   finish(): XFragment[] {

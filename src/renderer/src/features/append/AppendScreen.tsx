@@ -1,0 +1,137 @@
+// Append: new files checked against the store's schema (every problem at once), then
+// appended as a new version — only once the check passes for exactly these inputs.
+import { useEffect, useState } from 'react';
+import type { PlanReport } from '../../../../shared/contract';
+import type { ErrorValue } from '../../../../shared/errors';
+import { call, toShownError } from '../../api/call';
+import { useApp } from '../../state/AppState';
+import { usePendingFiles } from '../../state/pendingFiles';
+import { navigate, routeHref } from '../../state/route';
+import { AddFilesButton, DropZone } from '../../components/FileAdder';
+import { EmptyState, ErrorMessage, LoadingCard } from '../../components/ErrorMessage';
+import { JobStatus } from '../../components/JobStatus';
+import { PendingFileList } from '../../components/PendingFileList';
+import { PlanReportView } from '../../components/PlanReportView';
+import { StoreSelect, useChosenStore } from '../../components/StoreSelect';
+
+export function AppendScreen({ store }: { store?: string }) {
+  const { library, trackJob, jobById, cancelJob } = useApp();
+  const storeKey = useChosenStore(store);
+  const queue = usePendingFiles();
+  const [fillMissing, setFillMissing] = useState(false);
+  const [makeUnique, setMakeUnique] = useState(false);
+  const [report, setReport] = useState<{ signature: string; plan: PlanReport } | null>(null);
+  const [checking, setChecking] = useState(false);
+  const [error, setError] = useState<ErrorValue | null>(null);
+  const [addErrors, setAddErrors] = useState<ErrorValue[]>([]);
+  const [jobId, setJobId] = useState<string | null>(null);
+  const job = jobById(jobId);
+
+  // After an append the store has changed: the old check and files no longer apply.
+  const { clear } = queue;
+  useEffect(() => {
+    if (job?.state === 'completed') {
+      clear();
+      setReport(null);
+    }
+  }, [job?.state, clear]);
+
+  const ready = queue.entries.filter((e) => e.status === 'ok');
+  const tokens = ready.map((e) => e.file.fileToken);
+  const signature = JSON.stringify([storeKey, tokens, fillMissing, makeUnique]);
+  const current = report?.signature === signature ? report.plan : null;
+  const options = { ...(fillMissing ? { fillMissing } : {}), ...(makeUnique ? { makeUnique } : {}) };
+
+  const check = async () => {
+    if (!storeKey) return;
+    setError(null);
+    setChecking(true);
+    try {
+      setReport({ signature, plan: await call('append:preflight', { storeKey, fileTokens: tokens, ...options }) });
+    } catch (err) {
+      setReport(null);
+      setError(toShownError(err));
+    } finally {
+      setChecking(false);
+    }
+  };
+
+  const append = async () => {
+    if (!storeKey) return;
+    setError(null);
+    try {
+      const snapshot = await call('append:start', { storeKey, fileTokens: tokens, ...options });
+      trackJob(snapshot);
+      setJobId(snapshot.id);
+    } catch (err) {
+      setError(toShownError(err));
+    }
+  };
+
+  const canAppend = current !== null && current.problems.length === 0 && job?.state !== 'running';
+  const badFiles = queue.entries.filter((e) => e.status === 'error').length;
+
+  return (
+    <DropZone label="Append: drop .h5ad files here" onFiles={queue.add} onErrors={setAddErrors}>
+      <header className="screen-header">
+        <h1>Append</h1>
+        <p className="screen-lede">Add new datasets to a store as a new version. Nothing is written unless the check passes.</p>
+      </header>
+      {!library ? (
+        <LoadingCard />
+      ) : !storeKey ? (
+        <section className="card">
+          <EmptyState>No stores yet — concatenate a collection to create one.</EmptyState>
+        </section>
+      ) : (
+        <section className="card" aria-label="Append files">
+          <div className="form-row">
+            <StoreSelect value={storeKey} onChange={(key) => navigate('append', { store: key })} />
+            <div className="field-action toolbar">
+              <AddFilesButton onFiles={queue.add} onErrors={setAddErrors} />
+              <span className="muted">or drop .h5ad files here</span>
+            </div>
+          </div>
+          {addErrors.map((e, i) => (
+            <ErrorMessage key={i} error={e} />
+          ))}
+          <PendingFileList queue={queue} caption="Files to append" />
+          {badFiles > 0 && <p className="message message-warning">Files that cannot be read are left out of the check.</p>}
+          <fieldset className="options">
+            <legend>Options</legend>
+            <label className="checkbox">
+              <input type="checkbox" checked={fillMissing} onChange={(e) => setFillMissing(e.target.checked)} />
+              Fill missing columns with NA (--fill-missing)
+            </label>
+            <label className="checkbox">
+              <input type="checkbox" checked={makeUnique} onChange={(e) => setMakeUnique(e.target.checked)} />
+              Make duplicate cell ids unique (--make-unique)
+            </label>
+          </fieldset>
+          <div className="toolbar">
+            <button type="button" className="button" disabled={ready.length === 0 || checking || queue.entries.some((e) => e.status === 'checking')} onClick={() => void check()}>
+              {checking ? 'Checking…' : 'Check'}
+            </button>
+            <button type="button" className="button button-primary" disabled={!canAppend} onClick={() => void append()}>
+              Append
+            </button>
+            {!current && ready.length > 0 && !checking && <span className="muted">Run the check before appending.</span>}
+            {current && current.problems.length > 0 && <span className="text-error">Append stays disabled until the problems are fixed.</span>}
+          </div>
+          <ErrorMessage error={error} />
+          {current && <PlanReportView report={current} label="Preflight report" />}
+          {job && (
+            <div className="inline-job">
+              <JobStatus job={job} onCancel={(id) => void cancelJob(id)} />
+              {job.state === 'completed' && (
+                <p data-testid="append-done">
+                  Appended. <a href={routeHref('store', { store: storeKey })}>Open the new version →</a>
+                </p>
+              )}
+            </div>
+          )}
+        </section>
+      )}
+    </DropZone>
+  );
+}

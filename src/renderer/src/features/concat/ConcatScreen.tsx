@@ -1,0 +1,127 @@
+// Concatenate plan: what a collection becomes as a store (kept, dropped, converted, added,
+// problems), the space it needs, then the job that writes it.
+import { useEffect, useId, useState } from 'react';
+import type { PlanReport, SpaceCheck } from '../../../../shared/contract';
+import type { ErrorValue } from '../../../../shared/errors';
+import { call, toShownError } from '../../api/call';
+import { useApp } from '../../state/AppState';
+import { navigate, routeHref } from '../../state/route';
+import { EmptyState, ErrorMessage, LoadingCard } from '../../components/ErrorMessage';
+import { JobStatus } from '../../components/JobStatus';
+import { PlanReportView } from '../../components/PlanReportView';
+import { SpaceNote } from '../../components/SpaceNote';
+
+export function ConcatScreen({ collection }: { collection?: string }) {
+  const { library, trackJob, jobById, cancelJob } = useApp();
+  const collections = library?.collections ?? [];
+  const chosen = collection && collections.some((c) => c.key === collection) ? collection : (collections[0]?.key ?? null);
+  const [storeKey, setStoreKey] = useState('');
+  const [makeUnique, setMakeUnique] = useState(false);
+  const [plan, setPlan] = useState<PlanReport | null>(null);
+  const [space, setSpace] = useState<SpaceCheck | null>(null);
+  const [error, setError] = useState<ErrorValue | null>(null);
+  const [loading, setLoading] = useState(false);
+  const [jobId, setJobId] = useState<string | null>(null);
+  const [startedStore, setStartedStore] = useState('');
+  const job = jobById(jobId);
+  const collectionId = useId();
+  const storeId = useId();
+
+  useEffect(() => {
+    setPlan(null);
+    setSpace(null);
+    setError(null);
+    if (!chosen) return;
+    setStoreKey((key) => key || `${chosen}-store`);
+    let live = true;
+    setLoading(true);
+    Promise.all([call('concat:plan', { collectionKey: chosen, makeUnique }), call('space:check', { collectionKey: chosen })])
+      .then(
+        ([p, s]) => {
+          if (!live) return;
+          setPlan(p);
+          setSpace(s);
+        },
+        (err: unknown) => live && setError(toShownError(err)),
+      )
+      .finally(() => live && setLoading(false));
+    return () => {
+      live = false;
+    };
+  }, [chosen, makeUnique]);
+
+  const storeExists = library?.stores.some((s) => s.key === storeKey.trim()) ?? false;
+  const create = async () => {
+    if (!chosen) return;
+    setError(null);
+    try {
+      const snapshot = await call('concat:start', { collectionKey: chosen, storeKey: storeKey.trim(), ...(makeUnique ? { makeUnique } : {}) });
+      trackJob(snapshot);
+      setJobId(snapshot.id);
+      setStartedStore(storeKey.trim());
+    } catch (err) {
+      setError(toShownError(err));
+    }
+  };
+  const blocked = !plan || plan.problems.length > 0 || !storeKey.trim() || storeExists || job?.state === 'running';
+
+  return (
+    <>
+      <header className="screen-header">
+        <h1>Concatenate</h1>
+        <p className="screen-lede">Turn a collection into one queryable store. Review what happens to every column first.</p>
+      </header>
+      {!library ? (
+        <LoadingCard />
+      ) : collections.length === 0 ? (
+        <section className="card">
+          <EmptyState>No collections yet — import .h5ad files in the Library first.</EmptyState>
+        </section>
+      ) : (
+        <section className="card" aria-label="Concatenation settings">
+          <div className="form-row">
+            <div className="field">
+              <label htmlFor={collectionId}>Collection</label>
+              <select id={collectionId} value={chosen ?? ''} onChange={(e) => navigate('concat', { collection: e.target.value })}>
+                {collections.map((c) => (
+                  <option key={c.uid} value={c.key}>
+                    {c.key} ({c.nArtifacts} files)
+                  </option>
+                ))}
+              </select>
+            </div>
+            <div className="field">
+              <label htmlFor={storeId}>New store key</label>
+              <input id={storeId} value={storeKey} onChange={(e) => setStoreKey(e.target.value)} autoComplete="off" aria-invalid={storeExists} />
+            </div>
+            <label className="checkbox">
+              <input type="checkbox" checked={makeUnique} onChange={(e) => setMakeUnique(e.target.checked)} />
+              Make duplicate cell ids unique (suffix them)
+            </label>
+          </div>
+          {storeExists && <p className="text-error">A store named {storeKey.trim()} already exists; choose another key or append to it.</p>}
+          <ErrorMessage error={error} />
+          {loading && <p className="muted">Planning…</p>}
+          {plan && <PlanReportView report={plan} label="Concatenation plan" />}
+          {space && <SpaceNote space={space} />}
+          <div className="toolbar">
+            <button type="button" className="button button-primary" disabled={blocked} onClick={() => void create()}>
+              Create store
+            </button>
+            {plan && plan.problems.length > 0 && <span className="text-error">Fix the problems above before creating the store.</span>}
+          </div>
+          {job && (
+            <div className="inline-job">
+              <JobStatus job={job} onCancel={(id) => void cancelJob(id)} />
+              {job.state === 'completed' && (
+                <p data-testid="concat-done">
+                  Store <strong>{startedStore}</strong> created. <a href={routeHref('store', { store: startedStore })}>Open it →</a>
+                </p>
+              )}
+            </div>
+          )}
+        </section>
+      )}
+    </>
+  );
+}

@@ -1,0 +1,177 @@
+// File inspector: what an .h5ad holds, read by the engine before anything is imported.
+import { useEffect, useState } from 'react';
+import type { ColumnSummary, InspectSummary } from '../../../../shared/contract';
+import type { ErrorValue } from '../../../../shared/errors';
+import { call, toShownError } from '../../api/call';
+import { useApp } from '../../state/AppState';
+import { navigate } from '../../state/route';
+import { EmptyState, ErrorMessage } from '../../components/ErrorMessage';
+import { formatCount } from '../../format';
+
+function ColumnTable({ columns, caption }: { columns: ColumnSummary[]; caption: string }) {
+  if (columns.length === 0) return <EmptyState>No {caption.toLowerCase()}.</EmptyState>;
+  return (
+    <table className="table table-compact">
+      <caption>{caption}</caption>
+      <thead>
+        <tr>
+          <th scope="col">Column</th>
+          <th scope="col">dtype</th>
+          <th scope="col">Categories</th>
+        </tr>
+      </thead>
+      <tbody>
+        {columns.map((c) => (
+          <tr key={c.name}>
+            <td>
+              <code>{c.name}</code>
+            </td>
+            <td>{c.dtype}</td>
+            <td>{c.n_categories !== undefined ? `${formatCount(c.n_categories)}${c.ordered ? ' (ordered)' : ''}` : '—'}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
+function NameList({ names }: { names: string[] }) {
+  return names.length ? <span>{names.join(', ')}</span> : <span className="muted">none</span>;
+}
+
+function Shapes({ shapes }: { shapes: Record<string, number[]> }) {
+  const entries = Object.entries(shapes);
+  if (!entries.length) return <span className="muted">none</span>;
+  return <span>{entries.map(([name, shape]) => `${name} (${shape.join(' × ')})`).join(', ')}</span>;
+}
+
+function Summary({ summary }: { summary: InspectSummary }) {
+  return (
+    <>
+      <dl className="facts" data-testid="inspect-facts">
+        <div>
+          <dt>Shape</dt>
+          <dd>
+            {formatCount(summary.n_obs)} cells × {formatCount(summary.n_vars)} genes
+          </dd>
+        </div>
+        <div>
+          <dt>X</dt>
+          <dd>{summary.X ? `${summary.X.encoding}, ${summary.X.dtype}, ${summary.X.shape.join(' × ')}` : 'absent'}</dd>
+        </div>
+        <div>
+          <dt>Layers</dt>
+          <dd>
+            <NameList names={summary.layers} />
+          </dd>
+        </div>
+        <div>
+          <dt>obsm</dt>
+          <dd>
+            <Shapes shapes={summary.obsm} />
+          </dd>
+        </div>
+        <div>
+          <dt>varm</dt>
+          <dd>
+            <Shapes shapes={summary.varm} />
+          </dd>
+        </div>
+        <div>
+          <dt>obsp / varp</dt>
+          <dd>
+            <NameList names={[...summary.obsp, ...summary.varp]} />
+          </dd>
+        </div>
+        <div>
+          <dt>uns</dt>
+          <dd>
+            <NameList names={summary.uns} />
+          </dd>
+        </div>
+        <div>
+          <dt>raw</dt>
+          <dd>{summary.raw ? `${formatCount(summary.raw.n_vars)} genes, ${summary.raw.var.length} var columns` : 'absent'}</dd>
+        </div>
+      </dl>
+      {summary.notices && summary.notices.length > 0 && (
+        <div className="message message-warning" role="status">
+          <ul>
+            {summary.notices.map((n, i) => (
+              <li key={i}>{n}</li>
+            ))}
+          </ul>
+        </div>
+      )}
+      <div className="two-columns">
+        <ColumnTable columns={summary.obs} caption="obs columns" />
+        <ColumnTable columns={summary.var} caption="var columns" />
+      </div>
+      {summary.raw && <ColumnTable columns={summary.raw.var} caption="raw.var columns" />}
+    </>
+  );
+}
+
+export function InspectorScreen({ token, name }: { token?: string; name?: string }) {
+  const { importQueue } = useApp();
+  const [summary, setSummary] = useState<InspectSummary | null>(null);
+  const [error, setError] = useState<ErrorValue | null>(null);
+  // A file in the import list was already read when it was added.
+  const checked = importQueue.entries.find((e) => e.file.fileToken === token);
+  const known = checked?.status === 'ok' ? checked.summary : null;
+
+  useEffect(() => {
+    setSummary(known);
+    setError(null);
+    if (!token || known) return;
+    let live = true;
+    call('file:inspect', { fileToken: token }).then(
+      (s) => live && setSummary(s),
+      (err: unknown) => live && setError(toShownError(err)),
+    );
+    return () => {
+      live = false;
+    };
+  }, [token, known]);
+
+  const queued = importQueue.entries.some((e) => e.file.fileToken === token);
+  return (
+    <>
+      <header className="screen-header">
+        <h1>File inspector</h1>
+        <p className="screen-lede">{name ? <code>{name}</code> : 'What an .h5ad file holds, before it is imported.'}</p>
+      </header>
+      {!token ? (
+        <section className="card">
+          <EmptyState>No file open — double-click a file in the Library&apos;s import list, or open an .h5ad file with Cellar.</EmptyState>
+        </section>
+      ) : (
+        <section className="card" aria-label="File contents" data-testid="inspector">
+          <ErrorMessage error={error} title="This file cannot be read" />
+          {!summary && !error && <p className="muted">Reading…</p>}
+          {summary && <Summary summary={summary} />}
+          {summary && (
+            <div className="toolbar">
+              {queued ? (
+                <button type="button" className="button" onClick={() => navigate('library')}>
+                  Back to the import list
+                </button>
+              ) : (
+                <button
+                  type="button"
+                  className="button button-primary"
+                  onClick={() => {
+                    importQueue.add([{ fileToken: token, name: name ?? 'file.h5ad' }]);
+                    navigate('library');
+                  }}
+                >
+                  Import this file…
+                </button>
+              )}
+            </div>
+          )}
+        </section>
+      )}
+    </>
+  );
+}

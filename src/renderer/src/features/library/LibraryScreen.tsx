@@ -1,0 +1,176 @@
+// Library: what the home holds (collections, h5ad files, stores) and the way in (import).
+import { useEffect, useState } from 'react';
+import type { ErrorValue } from '../../../../shared/errors';
+import { useApp } from '../../state/AppState';
+import { navigate, routeHref } from '../../state/route';
+import { EmptyState, ErrorMessage } from '../../components/ErrorMessage';
+import { formatBytes, formatCount, formatDate, plural } from '../../format';
+import { DropZone } from '../../components/FileAdder';
+import { ImportPanel } from './ImportPanel';
+import { useCollectionMembers } from './useCollectionMembers';
+
+export function LibraryScreen({ highlight }: { highlight?: string }) {
+  const { library, libraryError, importQueue } = useApp();
+  const [dropErrors, setDropErrors] = useState<ErrorValue[]>([]);
+  const members = useCollectionMembers(library?.collections);
+
+  useEffect(() => {
+    if (highlight) document.querySelector(`[data-uid="${CSS.escape(highlight)}"]`)?.scrollIntoView({ block: 'center' });
+  }, [highlight, library]);
+
+  const rowClass = (uid: string) => (uid === highlight ? 'row-highlight' : undefined);
+
+  return (
+    <DropZone label="Library: drop .h5ad files here to import them" onFiles={importQueue.add} onErrors={setDropErrors}>
+      <header className="screen-header">
+        <h1>Library</h1>
+        <p className="screen-lede">Collections, files and stores in this home. Drop .h5ad files anywhere here to import them.</p>
+      </header>
+      <ErrorMessage error={libraryError} title="The library could not be read" />
+
+      <ImportPanel dropErrors={dropErrors} onDropErrors={setDropErrors} />
+
+      <section className="card" aria-labelledby="collections-heading">
+        <h2 id="collections-heading">Collections</h2>
+        {!library ? (
+          <p className="muted">Loading…</p>
+        ) : library.collections.length === 0 ? (
+          <EmptyState>No collections yet — add .h5ad files above and import them into a collection.</EmptyState>
+        ) : (
+          <table className="table" data-testid="collections-table">
+            <thead>
+              <tr>
+                <th scope="col">Key</th>
+                <th scope="col">Files</th>
+                <th scope="col">Size</th>
+                <th scope="col">Created</th>
+                <th scope="col">
+                  <span className="visually-hidden">Actions</span>
+                </th>
+              </tr>
+            </thead>
+            <tbody>
+              {library.collections.map((c) => (
+                <tr key={c.uid} data-testid="collection" data-uid={c.uid} className={rowClass(c.uid)}>
+                  <td>
+                    <strong data-testid="collection-key">{c.key}</strong>
+                    {c.description && <div className="muted">{c.description}</div>}
+                    <div className="members" data-testid="collection-members">
+                      {(members[c.uid] ?? []).join(', ') || (c.nArtifacts === 0 ? 'empty' : '…')}
+                    </div>
+                  </td>
+                  <td data-testid="collection-size">{plural(c.nArtifacts, 'file')}</td>
+                  <td>{formatBytes(c.size)}</td>
+                  <td>{formatDate(c.createdAt)}</td>
+                  <td className="cell-actions">
+                    <a className="button button-small" href={routeHref('concat', { collection: c.key })}>
+                      Concatenate…
+                    </a>
+                    <a className="button button-small button-quiet" href={routeHref('lineage', { ref: c.uid })}>
+                      Lineage
+                    </a>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+      </section>
+
+      <section className="card" aria-labelledby="stores-heading">
+        <h2 id="stores-heading">Stores</h2>
+        {!library ? (
+          <p className="muted">Loading…</p>
+        ) : library.stores.length === 0 ? (
+          <EmptyState>No stores yet — concatenate a collection to create one.</EmptyState>
+        ) : (
+          <table className="table" data-testid="stores-table">
+            <thead>
+              <tr>
+                <th scope="col">Key</th>
+                <th scope="col">Version</th>
+                <th scope="col">Cells × genes</th>
+                <th scope="col">Size</th>
+                <th scope="col">Updated</th>
+                <th scope="col">
+                  <span className="visually-hidden">Actions</span>
+                </th>
+              </tr>
+            </thead>
+            <tbody>
+              {library.stores.map((s) => (
+                <tr key={s.uid} data-testid="store" data-uid={s.uid} className={rowClass(s.uid)}>
+                  <td>
+                    <strong data-testid="store-key">{s.key}</strong>
+                  </td>
+                  <td>
+                    v{s.version} <span className="muted">of {s.nVersions}</span>
+                  </td>
+                  <td>
+                    {formatCount(s.nObservations)} × {formatCount(s.nVars)}
+                  </td>
+                  <td>{formatBytes(s.size)}</td>
+                  <td>{formatDate(s.createdAt)}</td>
+                  <td className="cell-actions">
+                    <button type="button" className="button button-small" onClick={() => navigate('store', { store: s.key })}>
+                      Open
+                    </button>
+                    <a className="button button-small button-quiet" href={routeHref('versions', { store: s.key })}>
+                      Versions
+                    </a>
+                    <a className="button button-small button-quiet" href={routeHref('lineage', { ref: s.uid })}>
+                      Lineage
+                    </a>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+      </section>
+
+      <section className="card" aria-labelledby="files-heading">
+        <h2 id="files-heading">h5ad files</h2>
+        {!library ? (
+          <p className="muted">Loading…</p>
+        ) : library.artifacts.length === 0 ? (
+          <EmptyState>No files imported yet.</EmptyState>
+        ) : (
+          <table className="table" data-testid="artifacts-table">
+            <thead>
+              <tr>
+                <th scope="col">Key</th>
+                <th scope="col">Cells</th>
+                <th scope="col">Genes</th>
+                <th scope="col">Size</th>
+                <th scope="col">Imported</th>
+                <th scope="col">
+                  <span className="visually-hidden">Actions</span>
+                </th>
+              </tr>
+            </thead>
+            <tbody>
+              {library.artifacts.map((a) => (
+                <tr key={a.uid} data-testid="artifact" data-uid={a.uid} className={rowClass(a.uid)}>
+                  <td>
+                    <strong>{a.key}</strong>
+                    {a.isLink && <span className="muted"> (linked)</span>}
+                  </td>
+                  <td>{formatCount(a.nObservations)}</td>
+                  <td>{formatCount(a.nVars)}</td>
+                  <td>{formatBytes(a.size)}</td>
+                  <td>{formatDate(a.createdAt)}</td>
+                  <td className="cell-actions">
+                    <a className="button button-small button-quiet" href={routeHref('lineage', { ref: a.uid })}>
+                      Lineage
+                    </a>
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        )}
+      </section>
+    </DropZone>
+  );
+}

@@ -1,0 +1,94 @@
+import { useId, useState } from 'react';
+import type { StoreRef, StoreSummary } from '../../../../shared/contract';
+import type { ErrorValue } from '../../../../shared/errors';
+import { call, toShownError } from '../../api/call';
+import { useApp } from '../../state/AppState';
+import { ErrorMessage } from '../../components/ErrorMessage';
+import { JobStatus } from '../../components/JobStatus';
+import { formatCount } from '../../format';
+
+/** What an export job returns (browser mode adds a download URL path). */
+interface ExportResult {
+  path?: string;
+  n_obs?: number;
+  n_vars?: number;
+  download?: string | null;
+}
+
+function readExportResult(result: unknown): ExportResult {
+  return result && typeof result === 'object' ? (result as ExportResult) : {};
+}
+
+export function ExportPanel({ summary, storeRef, obs, var: varFilter, nObs, nVars }: { summary: StoreSummary; storeRef: StoreRef; obs: string; var: string; nObs: number; nVars: number }) {
+  const { trackJob, jobById, cancelJob } = useApp();
+  const [layer, setLayer] = useState(summary.layers.includes('data') ? 'data' : (summary.layers[0] ?? ''));
+  const [jobId, setJobId] = useState<string | null>(null);
+  const [error, setError] = useState<ErrorValue | null>(null);
+  const job = jobById(jobId);
+  const layerId = useId();
+  const result = job?.state === 'completed' ? readExportResult(job.result) : null;
+
+  const start = async (format: 'h5ad' | 'csv') => {
+    setError(null);
+    try {
+      const snapshot = await call('export:start', { ...storeRef, ...(obs ? { obs } : {}), ...(varFilter ? { var: varFilter } : {}), ...(format === 'h5ad' && layer ? { layer } : {}), format });
+      trackJob(snapshot);
+      setJobId(snapshot.id);
+    } catch (err) {
+      setError(toShownError(err));
+    }
+  };
+
+  const fileName = result?.path?.split(/[\\/]/).pop();
+  return (
+    <section className="card" aria-labelledby="export-heading">
+      <h2 id="export-heading">Export</h2>
+      <p>
+        The slice: <strong>{formatCount(nObs)} cells</strong> × <strong>{formatCount(nVars)} genes</strong>
+        {obs || varFilter ? ' (the filters above)' : ' (everything)'} from version {summary.version}.
+      </p>
+      <div className="form-row">
+        {summary.layers.length > 1 && (
+          <div className="field">
+            <label htmlFor={layerId}>Layer for X</label>
+            <select id={layerId} value={layer} onChange={(e) => setLayer(e.target.value)}>
+              {summary.layers.map((l) => (
+                <option key={l}>{l}</option>
+              ))}
+            </select>
+          </div>
+        )}
+        <div className="field-action toolbar">
+          <button type="button" className="button button-primary" disabled={job?.state === 'running'} onClick={() => void start('h5ad')}>
+            Export .h5ad
+          </button>
+          <button type="button" className="button" disabled={job?.state === 'running'} onClick={() => void start('csv')}>
+            Export CSV (cells)
+          </button>
+        </div>
+      </div>
+      <ErrorMessage error={error} />
+      {job && (
+        <div className="inline-job">
+          <JobStatus job={job} onCancel={(id) => void cancelJob(id)} />
+          {result && (
+            <p data-testid="export-done">
+              Exported {result.n_obs !== undefined ? `${formatCount(result.n_obs)} cells` : 'the slice'}.{' '}
+              {result.download ? (
+                <a className="button button-small" href={result.download} download={fileName} data-testid="download-link">
+                  Download {fileName}
+                </a>
+              ) : (
+                result.path && (
+                  <>
+                    Saved to <code>{result.path}</code>
+                  </>
+                )
+              )}
+            </p>
+          )}
+        </div>
+      )}
+    </section>
+  );
+}

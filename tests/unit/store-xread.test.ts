@@ -1,0 +1,197 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { CsrBlock } from '../../src/main/engine/h5ad/types';
+import { createStoreWriter, openStore, type StoreCodec, type StoreReader } from '../../src/main/engine/store';
+import { csrBlocks, randomCounts, seededRandom, tempStoreDir, type ReferenceMatrix } from './store-testkit';
+
+let cleanups: (() => void)[] = [];
+afterEach(() => {
+  for (const cleanup of cleanups) cleanup();
+  cleanups = [];
+});
+
+interface WriteOptions {
+  codec?: StoreCodec;
+  chunkRows?: number;
+  companion?: boolean;
+  blockRows?: number;
+  makeData?: (values: number[]) => CsrBlock['data'];
+}
+
+async function writeMatrix(matrix: ReferenceMatrix, options: WriteOptions = {}): Promise<StoreReader> {
+  const { dir, cleanup } = tempStoreDir('xread');
+  cleanups.push(cleanup);
+  const writer = await createStoreWriter({ dir, baseVersion: null, xCodec: options.codec, xChunkRows: options.chunkRows, xColumnCompanion: options.companion });
+  await writer.appendObsRows(0, { columns: [{ name: 'obs_id', column: { kind: 'string', values: Array.from({ length: matrix.nRows }, (_, i) => `c${i}`) } }] });
+  await writer.appendVarRows('RNA', 0, { columns: [{ name: 'var_id', column: { kind: 'string', values: Array.from({ length: matrix.nCols }, (_, i) => `g${i}`) } }] });
+  for (const block of csrBlocks(matrix, options.blockRows ?? 37, 0, options.makeData)) await writer.appendXRows('RNA', 'data', block);
+  await writer.commit();
+  const reader = openStore(dir);
+  cleanups.unshift(() => reader.close());
+  return reader;
+}
+
+function expectRows(csr: { indptr: ArrayLike<number>; indices: Int32Array; data: ArrayLike<number | bigint> }, matrix: ReferenceMatrix, rows: number[]) {
+  expect(csr.indptr.length).toBe(rows.length + 1);
+  rows.forEach((row, i) => {
+    const start = Number(csr.indptr[i]);
+    const end = Number(csr.indptr[i + 1]);
+    expect(Array.from(csr.indices.subarray(start, end)), `row ${row} columns`).toEqual(matrix.rows[row].columns);
+    expect(Array.from({ length: end - start }, (_, k) => Number(csr.data[start + k])), `row ${row} values`).toEqual(matrix.rows[row].values);
+  });
+}
+
+function expectColumns(csc: { indptr: ArrayLike<number>; indices: Int32Array; data: ArrayLike<number | bigint>; shape: [number, number] }, matrix: ReferenceMatrix, genes: number[]) {
+  expect(csc.shape).toEqual([matrix.nRows, genes.length]);
+  genes.forEach((gene, j) => {
+    const expectedRows: number[] = [];
+    const expectedValues: number[] = [];
+    matrix.rows.forEach((row, r) => {
+      const at = row.columns.indexOf(gene);
+      if (at >= 0) {
+        expectedRows.push(r);
+        expectedValues.push(row.values[at]);
+      }
+    });
+    const start = Number(csc.indptr[j]);
+    const end = Number(csc.indptr[j + 1]);
+    expect(Array.from(csc.indices.subarray(start, end)), `gene ${gene} rows`).toEqual(expectedRows);
+    expect(Array.from({ length: end - start }, (_, k) => Number(csc.data[start + k])), `gene ${gene} values`).toEqual(expectedValues);
+  });
+}
+
+function randomSubset(n: number, k: number, seed: number): number[] {
+  const random = seededRandom(seed);
+  const picked = new Set<number>();
+  while (picked.size < k) picked.add(Math.floor(random() * n));
+  return [...picked].sort((a, b) => a - b);
+}
+
+describe('X row reads', () => {
+  it.each([
+    ['zstd, 4-cell chunks', { codec: 'zstd', chunkRows: 4 }],
+    ['zstd, 16-cell chunks, blocks unaligned with chunks', { codec: 'zstd', chunkRows: 16, blockRows: 23 }],
+    ['lz4 frame', { codec: 'lz4_frame', chunkRows: 8 }],
+    ['uncompressed', { codec: 'none', chunkRows: 5 }],
+    ['one cell per chunk', { codec: 'zstd', chunkRows: 1, blockRows: 1 }],
+  ] as [string, WriteOptions][])('%s: random rows equal the written rows', async (_, options) => {
+    const matrix = randomCounts(300, 120, 21, { density: 0.15 });
+    const reader = await writeMatrix(matrix, options);
+    const rows = randomSubset(300, 60, 5);
+    expectRows(await reader.readXRows('RNA', 'data', rows), matrix, rows);
+    const all = Array.from({ length: 300 }, (_, i) => i);
+    expectRows(await reader.readXRows('RNA', 'data', all), matrix, all);
+    // Any order, repeats included: row i of the result is joinids[i].
+    const shuffled = [299, 0, 17, 17, 150, 3];
+    expectRows(await reader.readXRows('RNA', 'data', shuffled), matrix, shuffled);
+    expect((await reader.readXRows('RNA', 'data', [])).indptr).toEqual(Int32Array.of(0));
+  });
+
+  it('stores integer counts narrowly and widens mid-stream when a larger or fractional value arrives', async () => {
+    const matrix = randomCounts(200, 50, 8, { density: 0.2, maxValue: 100 });
+    matrix.rows[120].values[0] = 3000;
+    matrix.rows[170].values[1] = Math.fround(2.5);
+    if (matrix.rows[120].columns.length === 0 || matrix.rows[170].columns.length < 2) throw new Error('fixture rows must not be empty');
+    const reader = await writeMatrix(matrix, { chunkRows: 8, blockRows: 64 });
+    const fragments = reader.manifest.ms.RNA.X.data.fragments;
+    expect(fragments.map((f) => f.storedDtype)).toEqual(['uint8', 'uint16', 'float32']);
+    expect(fragments.map((f) => f.rowStart)).toEqual([0, 120, 168]);
+    expect(fragments.every((f) => f.dtype === 'float32')).toBe(true);
+    expect(reader.manifest.encodings).toEqual(expect.arrayContaining(['narrow-values/float32-as-uint8', 'csr-row-chunks/delta-uint16', 'codec/zstd']));
+    const all = Array.from({ length: 200 }, (_, i) => i);
+    const csr = await reader.readXRows('RNA', 'data', all);
+    expect(csr.data).toBeInstanceOf(Float32Array);
+    expectRows(csr, matrix, all);
+    expectColumns(await reader.readXColumns('RNA', 'data', [0, 1, 49]), matrix, [0, 1, 49]);
+  });
+
+  it('keeps float64 and int64 data exact', async () => {
+    const matrix = randomCounts(40, 30, 9, { density: 0.3 });
+    matrix.rows[3].values = matrix.rows[3].values.map((v) => v + 1e-12);
+    const asFloat64 = await writeMatrix(matrix, { makeData: (v) => Float64Array.from(v) });
+    const csr = await asFloat64.readXRows('RNA', 'data', [3, 4]);
+    expect(csr.data).toBeInstanceOf(Float64Array);
+    expectRows(csr, matrix, [3, 4]);
+    const ints = randomCounts(40, 30, 10, { density: 0.3 });
+    const asInt64 = await writeMatrix(ints, { makeData: (v) => BigInt64Array.from(v, (x) => BigInt(x)) });
+    const bigRows = await asInt64.readXRows('RNA', 'data', [0, 39]);
+    expect(bigRows.data).toBeInstanceOf(BigInt64Array);
+    expectRows(bigRows, ints, [0, 39]);
+  });
+
+  it('sorts unsorted column indices within a row', async () => {
+    const { dir, cleanup } = tempStoreDir('unsorted');
+    cleanups.push(cleanup);
+    const writer = await createStoreWriter({ dir, baseVersion: null, xChunkRows: 2 });
+    await writer.appendObsRows(0, { columns: [{ name: 'id', column: { kind: 'string', values: ['a', 'b', 'c'] } }] });
+    await writer.appendVarRows('RNA', 0, { columns: [{ name: 'id', column: { kind: 'string', values: ['g0', 'g1', 'g2', 'g3'] } }] });
+    await writer.appendXRows('RNA', 'data', { rowStart: 0, nRows: 3, nCols: 4, indptr: Int32Array.of(0, 3, 4, 6), indices: Int32Array.of(3, 0, 2, 1, 2, 0), data: Float32Array.of(30, 0.5, 20, 10, 22, 2) });
+    await writer.commit();
+    const csr = await openStore(dir).readXRows('RNA', 'data', [0, 1, 2]);
+    expect(Array.from(csr.indices)).toEqual([0, 2, 3, 1, 0, 2]);
+    expect(Array.from(csr.data as Float32Array)).toEqual([0.5, 20, 30, 10, 2, 22]);
+  });
+
+  it('uses 32-bit column indices past 65,536 vars', async () => {
+    const nCols = 70_000;
+    const matrix: ReferenceMatrix = {
+      nRows: 5,
+      nCols,
+      rows: [
+        { columns: [0, 65_535, 65_536, 69_999], values: [1, 2, 3, 4] },
+        { columns: [], values: [] },
+        { columns: [12], values: [5] },
+        { columns: [69_000], values: [6] },
+        { columns: [1, 66_000], values: [7, 8] },
+      ],
+    };
+    const reader = await writeMatrix(matrix, { chunkRows: 2 });
+    expect(reader.manifest.ms.RNA.X.data.fragments[0].indexDtype).toBe('uint32');
+    expectRows(await reader.readXRows('RNA', 'data', [0, 1, 2, 3, 4]), matrix, [0, 1, 2, 3, 4]);
+    expectColumns(await reader.readXColumns('RNA', 'data', [69_999, 66_000, 5]), matrix, [69_999, 66_000, 5]);
+  });
+
+  it('rejects joinids outside obs', async () => {
+    const reader = await writeMatrix(randomCounts(10, 5, 1));
+    await expect(reader.readXRows('RNA', 'data', [10])).rejects.toMatchObject({ code: 'bad_element', message: 'ms/RNA/X/data: obs joinid 10 is outside 0..9.' });
+    await expect(reader.readXColumns('RNA', 'data', [5])).rejects.toMatchObject({ code: 'bad_element' });
+    await expect(reader.readXRows('RNA', 'nope', [1])).rejects.toMatchObject({ code: 'not_found' });
+  });
+});
+
+describe('X row blocks', () => {
+  it('streams the requested rows in ascending order within row and entry limits, reusing memory', async () => {
+    const matrix = randomCounts(400, 80, 44, { density: 0.2 });
+    const reader = await writeMatrix(matrix, { chunkRows: 4 });
+    const wanted = randomSubset(400, 150, 9).reverse();
+    const seen: number[] = [];
+    let buffer: ArrayBufferLike | null = null;
+    let blocks = 0;
+    for (const block of reader.xRowBlocks('RNA', 'data', wanted, { maxRows: 40, maxEntries: 300 })) {
+      blocks++;
+      expect(block.nRows).toBeLessThanOrEqual(40);
+      expect(block.indices.length <= 300 || block.nRows === 1).toBe(true);
+      expect(block.rowStart).toBe(seen.length);
+      const rows = Array.from(block.joinids);
+      expectRows(block, matrix, rows);
+      seen.push(...rows);
+      if (buffer && block.indices.length > 0) expect(block.indices.buffer).toBe(buffer);
+      if (block.indices.length > 0) buffer ??= block.indices.buffer;
+    }
+    expect(seen).toEqual([...wanted].sort((a, b) => a - b));
+    expect(blocks).toBeGreaterThan(150 / 40);
+  });
+});
+
+describe('X column reads', () => {
+  it.each([
+    ['with the column companion', true],
+    ['by scanning row chunks', false],
+  ])('%s: genes over all cells equal the written values', async (_, companion) => {
+    // More than one group of cells and more than one batch of genes.
+    const matrix = randomCounts(2600, 600, 33, { density: 0.03 });
+    const reader = await writeMatrix(matrix, { companion, chunkRows: 4, blockRows: 500 });
+    expect(Boolean(reader.manifest.ms.RNA.X.data.fragments[0].columns)).toBe(companion);
+    const genes = [599, 0, 257, 256, 255, 12, 12];
+    expectColumns(await reader.readXColumns('RNA', 'data', genes), matrix, genes);
+  });
+});
