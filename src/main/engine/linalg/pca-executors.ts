@@ -1,7 +1,9 @@
 // Where PCA passes run: inline on the calling thread, or in a worker thread that keeps its
 // partitions of the matrix across passes. Both answer the same typed requests.
+import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { CellarError, type ErrorCode } from '../../../shared/errors';
+import { sourceFile } from '../paths';
 import { PartitionPasses, runPassRequest, type PassesConfig, type PassOp, type PassOps, type PassRequest } from './pca-passes';
 import type { CsrRowBlock } from './csr';
 import type { PcaWorkerData, PcaWorkerMessage, PcaWorkerReply } from './pca-worker';
@@ -36,8 +38,9 @@ export class InlineExecutor implements PassExecutor {
   async close(): Promise<void> {}
 }
 
-const WORKER_ENTRY = new URL('./pca-worker-entry.mjs', import.meta.url);
-const WORKER_MODULE = new URL('./pca-worker.ts', import.meta.url);
+// Resolved through the project root (not import.meta.url), so the paths survive bundling.
+const workerEntry = (): string => sourceFile('src/main/engine/linalg/pca-worker-entry.mjs');
+const workerModule = (): string => pathToFileURL(sourceFile('src/main/engine/linalg/pca-worker.ts')).href;
 
 let liveWorkers = 0;
 
@@ -59,8 +62,8 @@ export class WorkerExecutor implements PassExecutor {
     slotCount: number,
   ) {
     this.slots = Array.from({ length: slotCount }, () => ({ buffer: null, busy: false }));
-    const workerData: PcaWorkerData = { modulePath: WORKER_MODULE.href, config };
-    this.worker = new Worker(WORKER_ENTRY, { workerData });
+    const workerData: PcaWorkerData = { modulePath: workerModule(), config };
+    this.worker = new Worker(workerEntry(), { workerData });
     liveWorkers++;
     this.worker.on('message', (reply: PcaWorkerReply) => this.settle(reply));
     this.worker.on('error', (err) => this.fail(new CellarError('internal', `A PCA worker failed: ${err.message}`)));

@@ -46,10 +46,18 @@ let compressContext: InstanceType<typeof zstdBinding.CCtx> | null = null;
 let decompressContext: InstanceType<typeof zstdBinding.DCtx> | null = null;
 
 export function zstdCompress(src: Uint8Array, level = DEFAULT_ZSTD_LEVEL): Uint8Array {
-  compressContext ??= new zstdBinding.CCtx();
   const dst = Buffer.allocUnsafeSlow(zstdBinding.compressBound(src.byteLength));
-  const written = compressContext.compress(dst, src, level);
-  return dst.subarray(0, written);
+  return dst.subarray(0, zstdCompressInto(dst, src, level));
+}
+
+export function zstdCompressBound(size: number): number {
+  return zstdBinding.compressBound(size);
+}
+
+/** Compresses into `dst` (at least zstdCompressBound(src.length) bytes); returns the compressed length. */
+export function zstdCompressInto(dst: Uint8Array, src: Uint8Array, level = DEFAULT_ZSTD_LEVEL): number {
+  compressContext ??= new zstdBinding.CCtx();
+  return compressContext.compress(dst, src, level);
 }
 
 /** Decompresses a ZSTD frame whose decompressed size is known into `out` (or a new buffer). */

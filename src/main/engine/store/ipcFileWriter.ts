@@ -7,7 +7,7 @@
 // which other Arrow readers reject).
 import { RecordBatchFileWriter, type RecordBatch } from 'apache-arrow';
 import { BufferRegion, Message, RecordBatch as RecordBatchHeader } from 'apache-arrow/ipc/metadata/message';
-import { arrowCompressionType, compressBuffer, type StoreCodec } from './codecs';
+import { arrowCompressionType, compressBuffer, zstdCompressBound, zstdCompressInto, type StoreCodec } from './codecs';
 
 /** A buffer of a record batch body, as absolute byte positions in the file. */
 export interface BufferSpan {
@@ -25,12 +25,16 @@ export interface BatchLayout {
 }
 
 const UNCOMPRESSED = -1n;
+const EMPTY = new Uint8Array(0);
+// Below this size a buffer is stored uncompressed (frame headers would eat any gain).
+const MIN_COMPRESSED_BYTES = 64;
 
 export class StoreIpcFileWriter extends RecordBatchFileWriter {
   readonly batchLayouts: BatchLayout[] = [];
   private readonly codec: StoreCodec;
   private readonly level: number | undefined;
   private readonly sink: (bytes: Uint8Array) => void;
+  private arena = new Uint8Array(1 << 16);
 
   constructor(sink: (bytes: Uint8Array) => void, codec: StoreCodec, level?: number) {
     super({ autoDestroy: true, writeLegacyIpcFormat: false, compressionType: arrowCompressionType(codec) });
@@ -54,23 +58,44 @@ export class StoreIpcFileWriter extends RecordBatchFileWriter {
     return this;
   }
 
+  /**
+   * Compresses a batch's buffers into one reused arena (the batch is written out before the next
+   * is assembled). Tiny buffers are stored raw: a compressed frame would not be smaller.
+   */
   protected override _compressBodyBuffers(buffers: ArrayBufferView[]) {
+    let needed = 0;
+    for (const buffer of buffers) needed += 16 + (this.codec === 'zstd' ? zstdCompressBound(buffer.byteLength) : 0);
+    if (this.arena.byteLength < needed) this.arena = new Uint8Array(Math.max(needed, this.arena.byteLength * 2));
+    const arena = this.arena;
+    const view = new DataView(arena.buffer, arena.byteOffset, arena.byteLength);
+    let used = 0;
     let offset = 0;
     const compressed: ArrayBufferView[] = [];
     const regions: BufferRegion[] = [];
     for (const buffer of buffers) {
       const bytes = buffer instanceof Uint8Array ? buffer : new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
       if (bytes.byteLength === 0) {
-        compressed.push(new Uint8Array(0), new Uint8Array(0));
+        compressed.push(EMPTY, EMPTY);
         regions.push(new BufferRegion(offset, 0));
         continue;
       }
-      const packed = compressBuffer(this.codec, bytes, this.level);
-      const worthIt = packed.byteLength < bytes.byteLength;
-      const body = worthIt ? packed : bytes;
-      const prefix = new Uint8Array(8);
-      new DataView(prefix.buffer).setBigInt64(0, worthIt ? BigInt(bytes.byteLength) : UNCOMPRESSED, true);
-      compressed.push(prefix, body);
+      const prefixAt = used;
+      used += 8;
+      let body: Uint8Array = bytes;
+      if (bytes.byteLength >= MIN_COMPRESSED_BYTES) {
+        if (this.codec === 'zstd') {
+          const length = zstdCompressInto(arena.subarray(used), bytes, this.level);
+          if (length < bytes.byteLength) {
+            body = arena.subarray(used, used + length);
+            used += length;
+          }
+        } else {
+          const packed = compressBuffer(this.codec, bytes, this.level);
+          if (packed.byteLength < bytes.byteLength) body = packed;
+        }
+      }
+      view.setBigInt64(prefixAt, body === bytes ? UNCOMPRESSED : BigInt(bytes.byteLength), true);
+      compressed.push(arena.subarray(prefixAt, prefixAt + 8), body);
       offset = (offset + 7) & ~7;
       regions.push(new BufferRegion(offset, 8 + body.byteLength));
       offset += 8 + body.byteLength;
@@ -79,10 +104,11 @@ export class StoreIpcFileWriter extends RecordBatchFileWriter {
   }
 
   protected override _writeRecordBatch(batch: RecordBatch): this {
+    // Dictionaries first: their compression reuses the arena this batch's buffers will occupy.
+    this._writeDictionaries(batch);
     const { byteLength, nodes, bufferRegions, buffers, variadicBufferCounts } = this._assembleRecordBatch(batch);
     const header = new RecordBatchHeader(batch.numRows, nodes, bufferRegions, this._compression, variadicBufferCounts, batch.metadata);
     const message = Message.from(header, byteLength);
-    this._writeDictionaries(batch);
     this._writeMessage(message);
     const bodyOffset = this._position;
     this.batchLayouts.push({

@@ -130,7 +130,7 @@ export function WindowedTable({ label, resetKey, fetchWindow, height = 420, test
           {total === 0 && <div className="vt-empty">No rows match.</div>}
         </div>
       </div>
-      <p className="vt-footer muted">{total === null ? 'Loading…' : `${formatCount(total)} rows`}</p>
+      <p className="vt-footer muted">{error ? 'The rows could not be read.' : total === null ? 'Loading…' : `${formatCount(total)} rows`}</p>
     </div>
   );
 }
