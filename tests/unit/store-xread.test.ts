@@ -1,4 +1,7 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { CellarError } from '../../src/shared/errors';
 import type { CsrBlock } from '../../src/main/engine/h5ad/types';
 import { createStoreWriter, openStore, type StoreCodec, type StoreReader } from '../../src/main/engine/store';
 import { csrBlocks, randomCounts, seededRandom, tempStoreDir, type ReferenceMatrix } from './store-testkit';
@@ -148,6 +151,27 @@ describe('X row reads', () => {
     expect(reader.manifest.ms.RNA.X.data.fragments[0].indexDtype).toBe('uint32');
     expectRows(await reader.readXRows('RNA', 'data', [0, 1, 2, 3, 4]), matrix, [0, 1, 2, 3, 4]);
     expectColumns(await reader.readXColumns('RNA', 'data', [69_999, 66_000, 5]), matrix, [69_999, 66_000, 5]);
+  });
+
+  it('reports a truncated or damaged fragment as a store error, never a crash', async () => {
+    const matrix = randomCounts(200, 40, 3, { density: 0.3 });
+    const reader = await writeMatrix(matrix, { chunkRows: 4 });
+    const fragment = reader.manifest.ms.RNA.X.data.fragments[0];
+    const path = join(reader.dir, fragment.file);
+    const bytes = readFileSync(path);
+    // Garbage in the middle: values may come back wrong (no checksums in Arrow), but reads end.
+    for (let i = Math.floor(bytes.length / 3); i < Math.floor(bytes.length / 3) + 64; i++) bytes[i] ^= 0x5a;
+    writeFileSync(path, bytes);
+    const damaged = openStore(reader.dir);
+    await damaged.readXRows('RNA', 'data', Array.from({ length: 200 }, (_, i) => i)).then(
+      (csr) => expect(csr.nRows).toBe(200),
+      (err) => expect(err).toBeInstanceOf(CellarError),
+    );
+    damaged.close();
+    writeFileSync(path, bytes.subarray(0, Math.floor(bytes.length / 2)));
+    const truncated = openStore(reader.dir);
+    await expect(truncated.readXRows('RNA', 'data', [199])).rejects.toMatchObject({ code: 'bad_element', message: expect.stringContaining('points outside') });
+    truncated.close();
   });
 
   it('rejects joinids outside obs', async () => {

@@ -129,6 +129,22 @@ export class XLayerReader {
     return buffer;
   }
 
+  /** Index entries are (offset, length) pairs that must lie inside the data file. */
+  private checkSpans(file: string, indexFile: string, pairs: Float64Array[]): void {
+    const size = fs.fstatSync(this.descriptor(file)).size;
+    for (let p = 0; p < pairs.length; p += 2) {
+      const offsets = pairs[p];
+      const lengths = pairs[p + 1];
+      for (let i = 0; i < offsets.length; i++) {
+        const offset = offsets[i];
+        const length = lengths[i];
+        if (!(offset >= 0 && length >= 0 && offset + length <= size && Number.isInteger(offset) && Number.isInteger(length))) {
+          throw new CellarError('bad_element', `${this.label}: index file ${indexFile} points outside ${file}.`);
+        }
+      }
+    }
+  }
+
   private readIndexTable(file: string): Table {
     try {
       return tableFromIPC(fs.readFileSync(join(this.dir, file)));
@@ -172,6 +188,7 @@ export class XLayerReader {
       valueLength: f64('values_length'),
       rowPrefix,
     };
+    this.checkSpans(fragment.file, fragment.indexFile, [index.indexOffset, index.indexLength, index.valueOffset, index.valueLength]);
     for (let c = 0; c < n; c++) {
       const expectedRows = Math.min(fragment.chunkRows, fragment.nRows - c * fragment.chunkRows);
       if (index.chunkRowStart[c] !== fragment.rowStart + c * fragment.chunkRows || index.chunkRows[c] !== expectedRows) {
@@ -451,6 +468,7 @@ export class XLayerReader {
       valuesLength: f64('values_length'),
       groupFirstBatch: Int32Array.from(groupFirstBatch),
     };
+    this.checkSpans(companion.file, companion.indexFile, [index.offsetsOffset, index.offsetsLength, index.rowsOffset, index.rowsLength, index.valuesOffset, index.valuesLength]);
     this.columnIndexes.set(companion.indexFile, index);
     return index;
   }
@@ -459,7 +477,9 @@ export class XLayerReader {
     const companion = fragment.columns!;
     const index = this.columnIndex(fragment);
     const genes: number[] = [];
-    for (let v = 0; v < slot.length; v++) if (slot[v] >= 0) genes.push(v);
+    // Genes added after this fragment was written read 0 here: the fragment has no column for them.
+    const nGenes = Math.min(slot.length, fragment.nCols);
+    for (let v = 0; v < nGenes; v++) if (slot[v] >= 0) genes.push(v);
     const valueWidth = bytesPerElement(fragment.storedDtype);
     const nBatches = index.geneStart.length;
     for (let q = 0; q < index.groupFirstBatch.length; q++) {
@@ -472,6 +492,11 @@ export class XLayerReader {
         const geneStart = index.geneStart[b];
         let j = i;
         while (j < genes.length && genes[j] < geneStart + index.geneCount[b]) j++;
+        if (j === i) {
+          // A gene outside every batch of this group cannot be in it: move on rather than loop.
+          i++;
+          continue;
+        }
         const batchNnz = index.nnz[b];
         if (batchNnz > 0) {
           const readStart = index.offsetsOffset[b];
