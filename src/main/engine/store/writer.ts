@@ -9,7 +9,7 @@ import type { CsrBlock } from '../h5ad/types';
 import { DEFAULT_ZSTD_LEVEL, registerArrowCodecs, type StoreCodec } from './codecs';
 import { DataFileSet } from './dataFiles';
 import { writeDenseRows, type DenseArray } from './denseCodec';
-import { dtypeOfArray, holdsAll, promoteDtypes } from './dtypes';
+import { dtypeOfArray, promoteDtypes } from './dtypes';
 import { FrameWriter, type TableSlice } from './frameWriter';
 import { acquireStoreLock, type StoreLock } from './lock';
 import {
@@ -263,7 +263,7 @@ class StoreWriterImpl implements StoreWriter {
     if (replace || !state) {
       this.dense.set(key, { entry: { dtype: pieceDtype, nCols: k, pieces: [piece] } });
     } else {
-      state.entry.dtype = holdsAll(state.entry.dtype, pieceDtype) ? state.entry.dtype : promoteDtypes(state.entry.dtype, pieceDtype);
+      state.entry.dtype = promoteDtypes(state.entry.dtype, pieceDtype);
       state.entry.pieces.push(piece);
     }
   }
