@@ -161,6 +161,7 @@ export function columnSubsetSource(reader: StoreReader, varJoinids: Uint32Array)
   const position = new Int32Array(full.nCols).fill(-1);
   for (let i = 0; i < varJoinids.length; i++) position[varJoinids[i]!] = i;
   const nCols = varJoinids.length;
+  const keeper = new ColumnKeeper(position);
   return {
     nRows: full.nRows,
     nCols,
@@ -170,32 +171,47 @@ export function columnSubsetSource(reader: StoreReader, varJoinids: Uint32Array)
       for await (const block of full.rowBlocks()) {
         const indptr = block.indptr instanceof Int32Array ? block.indptr : Int32Array.from(block.indptr);
         const data = block.data instanceof Float32Array ? block.data : Float32Array.from(block.data as ArrayLike<number>);
-        yield { rowStart: block.rowStart, nCols, ...keepColumns(block.nRows, indptr, block.indices, data, position) };
+        yield { rowStart: block.rowStart, nCols, ...keeper.keep(block.nRows, indptr, block.indices, data) };
       }
     },
   };
 }
 
-/** The entries of CSR rows whose column has a position >= 0, renumbered to that position (one type, so V8 keeps it monomorphic). */
-function keepColumns(nRows: number, indptr: Int32Array, indices: Int32Array, data: Float32Array, position: Int32Array): { nRows: number; indptr: Int32Array; indices: Int32Array; data: Float32Array } {
-  let kept = 0;
-  for (let t = indptr[0]!; t < indptr[nRows]!; t++) if (position[indices[t]!]! >= 0) kept++;
-  const outIndptr = new Int32Array(nRows + 1);
-  const outIndices = new Int32Array(kept);
-  const outData = new Float32Array(kept);
-  let at = 0;
-  for (let r = 0; r < nRows; r++) {
-    const end = indptr[r + 1]!;
-    for (let t = indptr[r]!; t < end; t++) {
-      const p = position[indices[t]!]!;
-      if (p < 0) continue;
-      outIndices[at] = p;
-      outData[at] = data[t]!;
-      at++;
+/**
+ * Keeps the entries of CSR rows whose column has a position >= 0, renumbered to that position.
+ * Branch-free (every entry is written to scratch, the cursor advances only for kept ones): the
+ * kept columns are scattered, so a branch per entry mispredicts often. One element type per
+ * argument keeps V8 monomorphic.
+ */
+class ColumnKeeper {
+  private indices = new Int32Array(0);
+  private data = new Float32Array(0);
+  constructor(private readonly position: Int32Array) {}
+
+  keep(nRows: number, indptr: Int32Array, indices: Int32Array, data: Float32Array): { nRows: number; indptr: Int32Array; indices: Int32Array; data: Float32Array } {
+    const size = indptr[nRows]! - indptr[0]!;
+    if (this.indices.length < size) {
+      this.indices = new Int32Array(size);
+      this.data = new Float32Array(size);
     }
-    outIndptr[r + 1] = at;
+    const position = this.position;
+    const keptIndices = this.indices;
+    const keptData = this.data;
+    const outIndptr = new Int32Array(nRows + 1);
+    let at = 0;
+    for (let r = 0; r < nRows; r++) {
+      const end = indptr[r + 1]!;
+      for (let t = indptr[r]!; t < end; t++) {
+        const p = position[indices[t]!]!;
+        keptIndices[at] = p;
+        keptData[at] = data[t]!;
+        at += (p >>> 31) ^ 1;
+      }
+      outIndptr[r + 1] = at;
+    }
+    // PCA keeps the blocks it is given, so they get their own (compact) memory.
+    return { nRows, indptr: outIndptr, indices: keptIndices.slice(0, at), data: keptData.slice(0, at) };
   }
-  return { nRows, indptr: outIndptr, indices: outIndices, data: outData };
 }
 
 export const ours: OurBenchmarks<OpenedEngineStore> = {
