@@ -4,13 +4,13 @@
 import { statfsSync, statSync } from 'node:fs';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { INSPECT_FILE_MODULE, sourceFile } from '../engine/paths';
+import { sourceFile } from '../engine/paths';
 import { tableToIPC } from 'apache-arrow';
 import { CellarError } from '../../shared/errors';
-import type { AppInfo, Events, InspectSummary, JobSnapshot, OpenedFile, StoreColumn, StoreSummary } from '../../shared/contract';
+import type { AppInfo, Events, JobSnapshot, OpenedFile, StoreColumn, StoreSummary } from '../../shared/contract';
 import type { Handlers, Validators } from '../ipc/handle';
 import { openRegistry, toVersionJson, type Registry } from '../registry/registry';
-import { callInWorker } from '../engine/jobs/worker-host';
+import { callInWorker, inspectInWorker } from '../engine/jobs/worker-host';
 import { JobRunner } from '../engine/jobs/runner';
 import { describeMembers } from '../engine/ops/concatenate';
 import { planConcatenation, planSummary } from '../engine/ops/plan';
@@ -18,11 +18,11 @@ import { appendToStore } from '../engine/ops/append';
 import { defaultMeasurement, openQuery, queryObs, queryVar, type OpenedQuery } from '../engine/ops/export';
 import { frameToArrow } from '../engine/ops/arrow-frame';
 import { diffVersions, restoreVersion } from '../engine/ops/versioning';
-import { resolveStore } from '../engine/ops/store-registry';
+import { resolveStore, resolveVersionRef } from '../engine/ops/store-registry';
 import { openStore } from '../engine/store/reader';
-import { selectRows, takeColumnRows } from '../engine/store/query';
+import { selectRows } from '../engine/store/query';
 import type { ColumnEntry } from '../engine/store/manifest';
-import { stringAt } from '../engine/ops/convert';
+import { stringAt, takeRows } from '../engine/ops/convert';
 import type { JobKind } from './job-entry';
 
 export interface ServiceOptions {
@@ -42,7 +42,6 @@ export interface ServiceOptions {
   readTimeoutMs?: number;
 }
 
-const INSPECT_MODULE = sourceFile(INSPECT_FILE_MODULE);
 const JOB_MODULE = sourceFile('src/main/service/job-entry.ts');
 const MAX_WINDOW_ROWS = 5_000;
 
@@ -98,7 +97,7 @@ export function createService(options: ServiceOptions): Service {
     const start = Math.max(0, Math.min(offset, total));
     const end = Math.min(total, start + Math.min(limit, MAX_WINDOW_ROWS));
     const rows = new Uint32Array(end - start).map((_, i) => start + i);
-    const slice = { indexName: frame.indexName, index: frame.index.slice(start, end), columns: frame.columns.map((c) => ({ name: c.name, column: takeColumnRows(c.column, rows) })) };
+    const slice = { indexName: frame.indexName, index: frame.index.slice(start, end), columns: frame.columns.map((c) => ({ name: c.name, column: takeRows(c.column, rows) })) };
     return { total, offset: start, arrow: tableToIPC(frameToArrow(slice, idColumn), 'stream') };
   };
 
@@ -111,7 +110,7 @@ export function createService(options: ServiceOptions): Service {
     },
     'file:inspect': async ({ fileToken }) => {
       const path = pathOf(fileToken);
-      return callInWorker<InspectSummary>(INSPECT_MODULE, 'inspectFile', [path], { timeoutMs: options.readTimeoutMs ?? 120_000, what: `reading ${path}` });
+      return inspectInWorker(path, { timeoutMs: options.readTimeoutMs });
     },
     'import:start': ({ fileTokens, collectionKey, description }) => startJob('import', `Import into ${collectionKey}`, { files: fileTokens.map(pathOf), collectionKey, description }),
     'concat:plan': async ({ collectionKey, makeUnique }) => {
@@ -121,7 +120,7 @@ export function createService(options: ServiceOptions): Service {
     'concat:start': ({ collectionKey, storeKey, makeUnique }) => startJob('concatenate', `Concatenate ${collectionKey} into ${storeKey}`, { collectionKey, storeKey, makeUnique }),
     'store:summary': async ({ storeKey, version }) => {
       const { store, dir } = await resolveStore(db(), storeKey);
-      const record = version ? db().resolveVersion(store.stem, /^\d+$/.test(version) ? Number(version) : version) : store;
+      const record = resolveVersionRef(db(), store, version);
       const reader = openStore(dir, record.version);
       try {
         const ms = defaultMeasurement(reader);
@@ -170,7 +169,7 @@ export function createService(options: ServiceOptions): Service {
       startJob('embed', `PCA of ${storeKey}`, { storeKey, name, pca: { nComponents, layer, normalize, genes, seed } }),
     'embedding:points': async ({ storeKey, version, name }) => {
       const { store, dir } = await resolveStore(db(), storeKey);
-      const record = version ? db().resolveVersion(store.stem, /^\d+$/.test(version) ? Number(version) : version) : store;
+      const record = resolveVersionRef(db(), store, version);
       const reader = openStore(dir, record.version);
       try {
         const dense = await reader.readObsm(defaultMeasurement(reader), name);
@@ -182,7 +181,7 @@ export function createService(options: ServiceOptions): Service {
     },
     'embedding:colors': async ({ storeKey, version, obsColumn, gene }) => {
       const { store, dir } = await resolveStore(db(), storeKey);
-      const record = version ? db().resolveVersion(store.stem, /^\d+$/.test(version) ? Number(version) : version) : store;
+      const record = resolveVersionRef(db(), store, version);
       const reader = openStore(dir, record.version);
       try {
         const ms = defaultMeasurement(reader);

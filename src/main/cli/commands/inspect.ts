@@ -1,7 +1,6 @@
-import { INSPECT_FILE_MODULE, sourceFile } from '../../engine/paths';
 import { resolve } from 'node:path';
-import { callInWorker } from '../../engine/jobs/worker-host';
-import { formatInspect, type InspectReport } from '../../engine/h5ad/inspect';
+import { inspectInWorker } from '../../engine/jobs/worker-host';
+import { formatInspect } from '../../engine/h5ad/inspect';
 import type { CommandSpec } from '../args';
 import type { CommandContext, CommandOutput } from '../context';
 
@@ -13,16 +12,8 @@ export const spec: CommandSpec = {
   positionals: [1, 1],
 };
 
-const READ_TIMEOUT_MS = Number(process.env.CELLAR_READ_TIMEOUT_MS ?? 120_000);
-
 export async function run(ctx: CommandContext): Promise<CommandOutput> {
-  const file = resolve(ctx.args.positionals[0]!);
   // Untrusted files are read in a worker under a time limit (SPEC §7).
-  const report = await callInWorker<InspectReport>(
-    sourceFile(INSPECT_FILE_MODULE),
-    'inspectFile',
-    [file],
-    { timeoutMs: READ_TIMEOUT_MS, what: `reading ${file}` },
-  );
+  const report = await inspectInWorker(resolve(ctx.args.positionals[0]!));
   return { json: report, text: formatInspect(report) };
 }

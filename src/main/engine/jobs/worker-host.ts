@@ -3,7 +3,8 @@
 import { Worker } from 'node:worker_threads';
 import { pathToFileURL } from 'node:url';
 import { CellarError, type ErrorCode } from '../../../shared/errors';
-import { sourceFile } from '../paths';
+import { INSPECT_FILE_MODULE, sourceFile } from '../paths';
+import type { InspectReport } from '../h5ad/inspect';
 
 export interface WorkerCallOptions {
   timeoutMs: number;
@@ -58,5 +59,14 @@ export function callInWorker<T>(modulePath: string, exportName: string, args: un
     });
     worker.on('error', (err) => finish(() => reject(new CellarError('internal', `The worker ${options.what} failed: ${err.message}`))));
     worker.on('exit', (code) => finish(() => reject(new CellarError('internal', `The worker ${options.what} stopped unexpectedly (exit code ${code}).`))));
+  });
+}
+
+/** Reads an untrusted .h5ad's summary in a worker under a time limit (SPEC §7). */
+export function inspectInWorker(path: string, options: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<InspectReport> {
+  return callInWorker<InspectReport>(sourceFile(INSPECT_FILE_MODULE), 'inspectFile', [path], {
+    timeoutMs: options.timeoutMs ?? Number(process.env.CELLAR_READ_TIMEOUT_MS ?? 120_000),
+    signal: options.signal,
+    what: `reading ${path}`,
   });
 }

@@ -2,14 +2,13 @@
 // compares the files with the store's schema and reports every problem at once;
 // only then are new files written (existing data files are never touched).
 import { basename, extname, resolve } from 'node:path';
-import { INSPECT_FILE_MODULE, sourceFile } from '../paths';
 import { CellarError } from '../../../shared/errors';
 import { hashFile } from '../../registry/hash';
 import type { Registry } from '../../registry/registry';
 import type { InspectReport } from '../h5ad/inspect';
 import { openH5ad } from '../h5ad/reader';
 import type { DataFrame, DenseHandle } from '../h5ad/types';
-import { callInWorker } from '../jobs/worker-host';
+import { inspectInWorker } from '../jobs/worker-host';
 import type { ColumnEntry, StoreManifest } from '../store/manifest';
 import { openStore, type StoreReader } from '../store/reader';
 import { createStoreWriter } from '../store/writer';
@@ -52,7 +51,6 @@ export interface Preflight {
   n_new_vars: number;
 }
 
-const INSPECT_MODULE = sourceFile(INSPECT_FILE_MODULE);
 
 /** A stored column's schema in the plan's terms. */
 export function fieldOfEntry(entry: ColumnEntry): FieldSchema {
@@ -333,7 +331,7 @@ export async function appendToStore(params: AppendParams): Promise<AppendResult>
   // Read every file in a worker under a time limit first: a damaged file is refused before anything.
   const checked: { path: string; report: InspectReport; hash: string; hashType: 'md5' | 'sha1-fl'; size: number }[] = [];
   for (const path of files) {
-    const report = await callInWorker<InspectReport>(INSPECT_MODULE, 'inspectFile', [path], { timeoutMs: params.readTimeoutMs ?? 120_000, signal: params.signal, what: `reading ${path}` });
+    const report = await inspectInWorker(path, { timeoutMs: params.readTimeoutMs, signal: params.signal });
     const h = await hashFile(path, params.signal);
     checked.push({ path, report, ...h });
   }

@@ -12,7 +12,7 @@ import { frameRows, OBS_ID, resolveQuery, selectColumns, VAR_ID, type QuerySelec
 import { X_LAYER } from './concatenate';
 import type { ProgressFn } from './progress';
 import { stringAt } from './convert';
-import { resolveStore } from './store-registry';
+import { resolveStore, resolveVersionRef } from './store-registry';
 import { frameToArrow } from './arrow-frame';
 
 export const EXPORT_ROWS_PER_BLOCK = 16_384;
@@ -41,7 +41,7 @@ export interface OpenedQuery {
 /** Resolves the store and version, parses the filters and selects the rows. */
 export async function openQuery(params: QueryParams): Promise<OpenedQuery> {
   const { store, dir } = await resolveStore(params.registry, params.storeKey);
-  const record = params.version !== undefined ? params.registry.resolveVersion(store.stem, /^\d+$/.test(params.version) ? Number(params.version) : params.version) : store;
+  const record = resolveVersionRef(params.registry, store, params.version);
   const reader = openStore(dir, record.version);
   try {
     const measurement = params.measurement ?? defaultMeasurement(reader);

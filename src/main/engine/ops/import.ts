@@ -3,12 +3,11 @@
 // with one run. A bad file anywhere in the batch changes nothing.
 import { copyFile, mkdir, rename, rm, stat } from 'node:fs/promises';
 import { basename, extname, join, resolve } from 'node:path';
-import { INSPECT_FILE_MODULE, sourceFile } from '../paths';
 import { CellarError } from '../../../shared/errors';
 import { hashFile } from '../../registry/hash';
 import type { ArtifactRecord, Registry } from '../../registry/registry';
 import type { InspectReport } from '../h5ad/inspect';
-import { callInWorker } from '../jobs/worker-host';
+import { inspectInWorker } from '../jobs/worker-host';
 import type { ProgressFn } from './progress';
 
 export interface ImportParams {
@@ -29,7 +28,6 @@ export interface ImportResult {
   run: { uid: string };
 }
 
-const INSPECT_MODULE = sourceFile(INSPECT_FILE_MODULE);
 
 export function managedStorageDir(home: string): string {
   return join(home, 'storage');
@@ -55,11 +53,7 @@ export async function importFiles(params: ImportParams): Promise<ImportResult> {
     } catch {
       throw new CellarError('not_found', `${path} does not exist.`);
     }
-    const report = await callInWorker<InspectReport>(INSPECT_MODULE, 'inspectFile', [path], {
-      timeoutMs: params.readTimeoutMs ?? 120_000,
-      signal: params.signal,
-      what: `reading ${path}`,
-    });
+    const report = await inspectInWorker(path, { timeoutMs: params.readTimeoutMs, signal: params.signal });
     const h = await hashFile(path, params.signal);
     checked.push({ path, report, hash: h.hash, hashType: h.hashType, size: h.size });
   }

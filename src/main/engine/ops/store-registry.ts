@@ -190,3 +190,9 @@ export function storeDiskUsage(dir: string): number {
   walk(dir);
   return total;
 }
+
+/** A version given as a number ("2") or a uid; the store's latest when absent. */
+export function resolveVersionRef(registry: Registry, store: ArtifactRecord, ref: string | undefined): ArtifactRecord {
+  if (ref === undefined || ref === '') return store;
+  return registry.resolveVersion(store.stem, /^\d+$/.test(ref) ? Number(ref) : ref);
+}

@@ -12,7 +12,7 @@ import type { CsrBlock } from '../h5ad/types';
 import type { StoreResultJson } from './concatenate';
 import { stringAt } from './convert';
 import type { ProgressFn } from './progress';
-import { finishRunIfRunning, HASH_CACHE_DIR, resolveStore, versionStats } from './store-registry';
+import { finishRunIfRunning, HASH_CACHE_DIR, resolveStore, resolveVersionRef, versionStats } from './store-registry';
 
 /**
  * Refuses to build on a version that is no longer the latest. The base was read before
@@ -27,9 +27,7 @@ export async function refuseStaleBase(writer: StoreWriter, baseVersion: number, 
   throw new CellarError('locked', `The store ${storeKey} changed while ${what} (another write made version ${latest}); nothing was written. Run the command again.`);
 }
 
-function pickVersion(registry: Registry, store: ArtifactRecord, ref: string): ArtifactRecord {
-  return registry.resolveVersion(store.stem, /^\d+$/.test(ref) ? Number(ref) : ref);
-}
+const pickVersion = resolveVersionRef;
 
 async function registerVersion(registry: Registry, store: ArtifactRecord, dir: string, version: number, runUid: string, previousIsInput = true): Promise<ArtifactRecord> {
   const stats = await versionStats(dir, version);

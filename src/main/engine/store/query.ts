@@ -5,6 +5,7 @@ import { CellarError } from '../../../shared/errors';
 import { evaluateFilter, parseValueFilter, selectedRows } from './filter';
 import type { FrameReader, StoreReader } from './reader';
 import type { CsrMatrix } from './xReader';
+import { takeRows } from '../ops/convert';
 
 export interface QuerySpec {
   measurement: string;
@@ -49,7 +50,7 @@ export function frameRows(frame: FrameReader, rows: Uint32Array, idColumn: strin
   let index: string[] = [];
   for (const name of frame.columnNames) {
     const column = frame.column(name)!;
-    const taken = takeColumnRows(column, rows);
+    const taken = takeRows(column, rows);
     if (name === idColumn) index = columnStrings(taken);
     else columns.push({ name, column: taken });
   }
@@ -62,31 +63,6 @@ function columnStrings(column: Column): string[] {
   if (column.kind === 'nullable-string') return column.values;
   if (column.kind === 'category') return Array.from(column.codes, (c) => (c < 0 ? '' : String(columnStrings(column.categories)[c])));
   return Array.from(column.values as ArrayLike<number | bigint>, (v) => String(v));
-}
-
-function takeTyped<T extends NumericArray | Uint8Array | Int32Array>(src: T, rows: Uint32Array): T {
-  const out = new (src.constructor as new (n: number) => T)(rows.length);
-  for (let i = 0; i < rows.length; i++) (out as unknown as number[])[i] = (src as unknown as number[])[rows[i]!]!;
-  return out;
-}
-
-export function takeColumnRows(column: Column, rows: Uint32Array): Column {
-  switch (column.kind) {
-    case 'numeric':
-      return { kind: 'numeric', dtype: column.dtype, values: takeTyped(column.values, rows) };
-    case 'bool':
-      return { kind: 'bool', values: takeTyped(column.values, rows) };
-    case 'string':
-      return { kind: 'string', values: Array.from(rows, (r) => column.values[r] ?? null) };
-    case 'nullable-int':
-      return { kind: 'nullable-int', dtype: column.dtype, values: takeTyped(column.values, rows), mask: takeTyped(column.mask, rows) };
-    case 'nullable-bool':
-      return { kind: 'nullable-bool', values: takeTyped(column.values, rows), mask: takeTyped(column.mask, rows) };
-    case 'nullable-string':
-      return { kind: 'nullable-string', values: Array.from(rows, (r) => column.values[r]!), mask: takeTyped(column.mask, rows) };
-    case 'category':
-      return { kind: 'category', codes: takeTyped(column.codes, rows), categories: column.categories, ordered: column.ordered };
-  }
 }
 
 /**
