@@ -12,7 +12,6 @@ import { openStore, type StoreReader } from '../../src/main/engine/store/reader'
 import { listManifestVersions, readManifest } from '../../src/main/engine/store/manifest';
 import { selectRows, VAR_ID } from '../../src/main/engine/store/query';
 import { randomizedPca } from '../../src/main/engine/linalg/pca';
-import type { CsrRowBlock, RowBlockSource } from '../../src/main/engine/linalg/csr';
 
 export const NOT_IMPLEMENTED = 'not implemented yet';
 
@@ -152,68 +151,6 @@ function describeStore(home: string, dir: string, storeKey: string): IngestResul
   };
 }
 
-/**
- * The store's X restricted to some var joinids (ascending), renumbered 0..g-1: what B6 runs PCA on.
- * Each pass re-reads the rows from the store; PCA keeps the (much smaller) subset in memory itself.
- */
-export function columnSubsetSource(reader: StoreReader, varJoinids: Uint32Array): RowBlockSource {
-  const full = layerRowSource(reader, MEASUREMENT, X_LAYER);
-  const position = new Int32Array(full.nCols).fill(-1);
-  for (let i = 0; i < varJoinids.length; i++) position[varJoinids[i]!] = i;
-  const nCols = varJoinids.length;
-  const keeper = new ColumnKeeper(position);
-  return {
-    nRows: full.nRows,
-    nCols,
-    // Unknown until read: PCA then keeps the subset in memory while it fits its budget.
-    nnz: undefined,
-    async *rowBlocks(): AsyncIterable<CsrRowBlock> {
-      for await (const block of full.rowBlocks()) {
-        const indptr = block.indptr instanceof Int32Array ? block.indptr : Int32Array.from(block.indptr);
-        const data = block.data instanceof Float32Array ? block.data : Float32Array.from(block.data as ArrayLike<number>);
-        yield { rowStart: block.rowStart, nCols, ...keeper.keep(block.nRows, indptr, block.indices, data) };
-      }
-    },
-  };
-}
-
-/**
- * Keeps the entries of CSR rows whose column has a position >= 0, renumbered to that position.
- * Branch-free (every entry is written to scratch, the cursor advances only for kept ones): the
- * kept columns are scattered, so a branch per entry mispredicts often. One element type per
- * argument keeps V8 monomorphic.
- */
-class ColumnKeeper {
-  private indices = new Int32Array(0);
-  private data = new Float32Array(0);
-  constructor(private readonly position: Int32Array) {}
-
-  keep(nRows: number, indptr: Int32Array, indices: Int32Array, data: Float32Array): { nRows: number; indptr: Int32Array; indices: Int32Array; data: Float32Array } {
-    const size = indptr[nRows]! - indptr[0]!;
-    if (this.indices.length < size) {
-      this.indices = new Int32Array(size);
-      this.data = new Float32Array(size);
-    }
-    const position = this.position;
-    const keptIndices = this.indices;
-    const keptData = this.data;
-    const outIndptr = new Int32Array(nRows + 1);
-    let at = 0;
-    for (let r = 0; r < nRows; r++) {
-      const end = indptr[r + 1]!;
-      for (let t = indptr[r]!; t < end; t++) {
-        const p = position[indices[t]!]!;
-        keptIndices[at] = p;
-        keptData[at] = data[t]!;
-        at += (p >>> 31) ^ 1;
-      }
-      outIndptr[r + 1] = at;
-    }
-    // PCA keeps the blocks it is given, so they get their own (compact) memory.
-    return { nRows, indptr: outIndptr, indices: keptIndices.slice(0, at), data: keptData.slice(0, at) };
-  }
-}
-
 export const ours: OurBenchmarks<OpenedEngineStore> = {
   async b1Concat(files, home) {
     const registry = openRegistry(home);
@@ -267,7 +204,7 @@ export const ours: OurBenchmarks<OpenedEngineStore> = {
     const joinids = opened.joinidsOf(varIds);
     // The subset must keep store order for the renumbering to keep rows sorted.
     for (let i = 1; i < joinids.length; i++) if (joinids[i]! <= joinids[i - 1]!) throw new Error('B6 var ids are not in store order');
-    const result = await randomizedPca(columnSubsetSource(opened.reader, joinids), { nComponents, seed });
+    const result = await randomizedPca(layerRowSource(opened.reader, MEASUREMENT, X_LAYER, { columns: joinids }), { nComponents, seed });
     return { scores: result.scores, nObs: opened.nObs, nComponents };
   },
 

@@ -1,5 +1,6 @@
 // Compressed sparse row matrices and the kernels PCA needs. Dense factors are row-major
 // Float64Array; kernels write into caller-provided buffers and never allocate per element.
+import type { LayerBlockSpec } from '../store/layer-blocks';
 import { CellarError } from '../../../shared/errors';
 import type { NumericArray } from '../h5ad/types';
 
@@ -32,6 +33,11 @@ export interface RowBlockSource {
   /** Total non-zeros when known: lets PCA decide up front whether the matrix fits in memory. */
   nnz?: number;
   rowBlocks(): AsyncIterable<CsrRowBlock> | Iterable<CsrRowBlock>;
+  /**
+   * The same blocks as plain data that PCA worker threads can open themselves: each then reads
+   * its own partitions, so decoding runs on every thread instead of on the caller's alone.
+   */
+  workerBlocks?: LayerBlockSpec;
 }
 
 export const NORMALIZE_TARGET_SUM = 10_000;

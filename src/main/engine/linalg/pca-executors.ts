@@ -14,7 +14,8 @@ const align8 = (bytes: number): number => Math.ceil(bytes / 8) * 8;
 
 export interface PassExecutor {
   readonly partitions: readonly number[];
-  call<K extends PassOp>(op: K, args: PassOps[K]['args']): Promise<PassOps[K]['result']>;
+  /** `onProgress` hears the rows a source pass has read so far. */
+  call<K extends PassOp>(op: K, args: PassOps[K]['args'], onProgress?: (rows: number) => void): Promise<PassOps[K]['result']>;
   close(): Promise<void>;
 }
 
@@ -31,8 +32,8 @@ export class InlineExecutor implements PassExecutor {
     this.partitions = config.partitions;
   }
 
-  async call<K extends PassOp>(op: K, args: PassOps[K]['args']): Promise<PassOps[K]['result']> {
-    return (await runPassRequest(this.passes, { op, args } as PassRequest, this.between)) as PassOps[K]['result'];
+  async call<K extends PassOp>(op: K, args: PassOps[K]['args'], onProgress?: (rows: number) => void): Promise<PassOps[K]['result']> {
+    return (await runPassRequest(this.passes, { op, args } as PassRequest, this.between, onProgress)) as PassOps[K]['result'];
   }
 
   async close(): Promise<void> {}
@@ -51,7 +52,7 @@ export function livePcaWorkerCount(): number {
 
 export class WorkerExecutor implements PassExecutor {
   private readonly worker: Worker;
-  private readonly pending = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>();
+  private readonly pending = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void; onProgress?: (rows: number) => void }>();
   private nextId = 1;
   private failure: Error | null = null;
   private closed = false;
@@ -103,11 +104,11 @@ export class WorkerExecutor implements PassExecutor {
     return { staged, release: () => (slot.busy = false) };
   }
 
-  call<K extends PassOp>(op: K, args: PassOps[K]['args']): Promise<PassOps[K]['result']> {
+  call<K extends PassOp>(op: K, args: PassOps[K]['args'], onProgress?: (rows: number) => void): Promise<PassOps[K]['result']> {
     if (this.failure) return Promise.reject(this.failure);
     const id = this.nextId++;
     return new Promise<PassOps[K]['result']>((resolve, reject) => {
-      this.pending.set(id, { resolve: resolve as (value: unknown) => void, reject });
+      this.pending.set(id, { resolve: resolve as (value: unknown) => void, reject, onProgress });
       const message: PcaWorkerMessage = { id, request: { op, args } as PassRequest };
       this.worker.postMessage(message);
     });
@@ -124,6 +125,10 @@ export class WorkerExecutor implements PassExecutor {
   private settle(reply: PcaWorkerReply): void {
     const waiter = this.pending.get(reply.id);
     if (!waiter) return;
+    if ('progress' in reply) {
+      waiter.onProgress?.(reply.progress);
+      return;
+    }
     this.pending.delete(reply.id);
     if (reply.ok) waiter.resolve(reply.value);
     else {

@@ -14,6 +14,7 @@ import {
   type CsrRowBlock,
 } from './csr';
 import { KernelArena } from './kernel-arena';
+import { LayerBlockReader, type LayerBlockSpec } from '../store/layer-blocks';
 import type { StoredCsr } from './wasm-kernels';
 
 export interface PassesConfig {
@@ -84,6 +85,14 @@ export class PartitionPasses {
       const nCols = config.nCols;
       this.columnSums.set(partition, { partition, sums: new Float64Array(nCols), sumsOfSquares: new Float64Array(nCols), entries: new Float64Array(nCols) });
     }
+  }
+
+  get partitions(): readonly number[] {
+    return this.config.partitions;
+  }
+
+  get isRetaining(): boolean {
+    return this.retaining;
   }
 
   get retainedBytes(): number {
@@ -300,14 +309,62 @@ export interface PassOps {
   'projection-block': { args: { block: CsrRowBlock }; result: void };
   'projection-retained': { args: Record<string, never>; result: void };
   'end-projection': { args: Record<string, never>; result: void };
+  'source-pass': { args: SourcePassArgs; result: SourcePassResult };
+}
+
+/** The block operations a thread can run over blocks it reads from the source itself. */
+export type SourceBlockOp = 'statistics-block' | 'retain-block' | 'gram-block' | 'projection-block';
+
+export interface SourcePassArgs {
+  op: SourceBlockOp;
+  source: LayerBlockSpec;
+  partitionCount: number;
+  /** Retained bytes above which this thread stops keeping blocks (statistics pass). */
+  retainBudget: number;
+}
+
+export interface SourcePassResult {
+  retainedBytes: number;
+  /** False when the budget made this thread drop what it kept: every thread must then stream. */
+  retaining: boolean;
+}
+
+// A thread keeps its block reader (open files, chunk indexes, buffers) across passes.
+let sourceReader: { key: string; reader: LayerBlockReader } | null = null;
+
+function readerFor(spec: LayerBlockSpec): LayerBlockReader {
+  const key = JSON.stringify({ ...spec, columns: spec.columns ? Array.from(spec.columns) : null });
+  if (sourceReader?.key !== key) {
+    sourceReader?.reader.close();
+    sourceReader = { key, reader: new LayerBlockReader(spec) };
+  }
+  return sourceReader.reader;
+}
+
+/** One pass over this thread's partitions, reading their blocks from the source here. */
+async function runSourcePass(passes: PartitionPasses, args: SourcePassArgs, progress: (rows: number) => void): Promise<SourcePassResult> {
+  const reader = readerFor(args.source);
+  const owned = new Set(passes.partitions);
+  let rows = 0;
+  for (const block of reader.blocks((b) => owned.has(b % args.partitionCount))) {
+    const partition = Math.floor(block.rowStart / args.source.rowsPerBlock) % args.partitionCount;
+    const request = args.op === 'projection-block' ? { op: args.op, args: { block } } : { op: args.op, args: { partition, block } };
+    await runPassRequest(passes, request as PassRequest, async () => {});
+    if (args.op === 'statistics-block' && passes.isRetaining && passes.retainedBytes > args.retainBudget) passes.dropRetained();
+    rows += block.nRows;
+    progress(rows);
+  }
+  return { retainedBytes: passes.retainedBytes, retaining: passes.isRetaining };
 }
 
 export type PassOp = keyof PassOps;
 export type PassRequest = { [K in PassOp]: { op: K; args: PassOps[K]['args'] } }[PassOp];
 
 /** Answers one request; `between` runs after each retained block (to yield and check for cancellation). */
-export async function runPassRequest(passes: PartitionPasses, request: PassRequest, between: () => Promise<void>): Promise<unknown> {
+export async function runPassRequest(passes: PartitionPasses, request: PassRequest, between: () => Promise<void>, progress: (rows: number) => void = () => {}): Promise<unknown> {
   switch (request.op) {
+    case 'source-pass':
+      return runSourcePass(passes, request.args, progress);
     case 'statistics-block':
       passes.addStatisticsBlock(request.args.partition, request.args.block);
       return passes.retainedBytes;

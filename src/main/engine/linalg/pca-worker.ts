@@ -13,7 +13,11 @@ export interface PcaWorkerMessage {
   request: PassRequest;
 }
 
-export type PcaWorkerReply = { id: number; ok: true; value: unknown } | { id: number; ok: false; error: { name: string; code: string; message: string } };
+export type PcaWorkerReply =
+  | { id: number; ok: true; value: unknown }
+  | { id: number; ok: false; error: { name: string; code: string; message: string } }
+  /** Not an answer yet: rows this request has read from the source so far. */
+  | { id: number; progress: number };
 
 const port = parentPort;
 if (!port) throw new Error('pca-worker must run in a worker thread.');
@@ -25,7 +29,7 @@ port.on('message', (message: PcaWorkerMessage) => {
   queue = queue.then(async () => {
     let reply: PcaWorkerReply;
     try {
-      const value = await runPassRequest(passes, message.request, noPause);
+      const value = await runPassRequest(passes, message.request, noPause, (rows) => port.postMessage({ id: message.id, progress: rows } satisfies PcaWorkerReply));
       reply = { id: message.id, ok: true, value };
       port.postMessage(reply, transferablesOf(value));
     } catch (err) {

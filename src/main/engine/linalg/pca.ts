@@ -13,7 +13,7 @@ import { CellarError } from '../../../shared/errors';
 import { columnMeanVariance, csrRowBlockSource, validateRowBlock, type CsrMatrix, type CsrRowBlock, type RowBlockSource } from './csr';
 import { blockKrylovEigen } from './krylov';
 import { InlineExecutor, WorkerExecutor, type PassExecutor } from './pca-executors';
-import type { PassesConfig, PassOp, PassOps } from './pca-passes';
+import type { PassesConfig, PassOp, PassOps, SourceBlockOp, SourcePassResult } from './pca-passes';
 import { createRandom } from './random';
 
 export interface PcaProgress {
@@ -201,13 +201,21 @@ async function runPca(
   };
 
   // Pass 1: preprocess, column statistics, and (when it fits) the working copy kept by each thread.
-  await passes.run('statistics', true, (block, partition, executor) => {
-    const call = executor.call('statistics-block', { partition, block }).then((bytes) => {
-      retainedBytes[executors.indexOf(executor)] = bytes;
-    });
-    report('statistics', block.rowStart + block.nRows, nRows);
-    return call;
-  }, keepWithinBudget);
+  if (passes.readsInWorkers) {
+    const results = await passes.sourcePass('statistics-block', settings.memoryBudget / executors.length, (rows) => report('statistics', rows, nRows));
+    retainedBytes = results.map((r) => r.retainedBytes);
+    // A thread over its share stopped keeping blocks: then no thread keeps any.
+    if (retaining && results.some((r) => !r.retaining)) retainedBytes = retainedBytes.map(() => Infinity);
+    await keepWithinBudget();
+  } else {
+    await passes.run('statistics', true, (block, partition, executor) => {
+      const call = executor.call('statistics-block', { partition, block }).then((bytes) => {
+        retainedBytes[executors.indexOf(executor)] = bytes;
+      });
+      report('statistics', block.rowStart + block.nRows, nRows);
+      return call;
+    }, keepWithinBudget);
+  }
   const statistics = (await Promise.all(executors.map((e) => e.call('statistics', {})))).flat().sort((a, b) => a.partition - b.partition);
   const sums = new Float64Array(nCols);
   const sumsOfSquares = new Float64Array(nCols);
@@ -232,7 +240,11 @@ async function runPca(
   // then every Krylov pass runs from memory instead of reading the source again.
   let subsetEntries = 0;
   for (let i = 0; i < g; i++) subsetEntries += entries[genesUsed[i]];
-  if (!retaining && g < nCols && subsetEntries * BYTES_PER_ENTRY <= settings.memoryBudget) {
+  if (!retaining && g < nCols && subsetEntries * BYTES_PER_ENTRY <= settings.memoryBudget && passes.readsInWorkers) {
+    retaining = true;
+    retainedBytes = (await passes.sourcePass('retain-block', Infinity, () => {})).map((r) => r.retainedBytes);
+    await keepWithinBudget();
+  } else if (!retaining && g < nCols && subsetEntries * BYTES_PER_ENTRY <= settings.memoryBudget) {
     retaining = true;
     await passes.run(
       'keeping the selected genes',
@@ -329,6 +341,27 @@ class PassRunner {
     this.inFlight = executors.map(() => []);
   }
 
+  /** Whether every thread reads its own partitions from the source (in parallel) rather than being sent them. */
+  get readsInWorkers(): boolean {
+    return this.source.workerBlocks !== undefined && this.executors.every((e) => e instanceof WorkerExecutor);
+  }
+
+  /** One pass in which every thread reads and processes its own partitions; `onRows` hears the rows read in all. */
+  async sourcePass(op: SourceBlockOp, retainBudget: number, onRows: (rows: number) => void): Promise<SourcePassResult[]> {
+    const spec = this.source.workerBlocks!;
+    const rowsRead = this.executors.map(() => 0);
+    const results = await Promise.all(
+      this.executors.map((executor, t) =>
+        executor.call('source-pass', { op, source: spec, partitionCount: this.partitionCount, retainBudget }, (rows) => {
+          rowsRead[t] = rows;
+          onRows(rowsRead.reduce((a, b) => a + b, 0));
+        }),
+      ),
+    );
+    this.throwIfCancelled();
+    return results;
+  }
+
   /** One pass over the source; `afterBlock` runs after each block is dispatched. */
   async run(
     what: string,
@@ -378,6 +411,8 @@ class PassRunner {
     if (retaining) {
       await Promise.all(this.executors.map((e) => e.call(retainedOp, {} as PassOps[typeof retainedOp]['args'])));
       this.throwIfCancelled();
+    } else if (this.readsInWorkers) {
+      await this.sourcePass(retainedOp === 'gram-retained' ? 'gram-block' : 'projection-block', Infinity, () => {});
     } else {
       await this.run(retainedOp === 'gram-retained' ? 'iterations' : 'scores', false, visit);
     }

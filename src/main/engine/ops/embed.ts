@@ -6,6 +6,7 @@ import { CellarError } from '../../../shared/errors';
 import type { Registry } from '../../registry/registry';
 import { randomizedPca, type PcaResult } from '../linalg/pca';
 import type { CsrRowBlock, RowBlockSource } from '../linalg/csr';
+import { LayerBlockReader, layerBlockColumns } from '../store/layer-blocks';
 import { openStore, type StoreReader } from '../store/reader';
 import { readManifest } from '../store/manifest';
 import { createStoreWriter } from '../store/writer';
@@ -45,21 +46,25 @@ export type EmbedResult = StoreResultJson & { embedding: { name: string; shape: 
 
 const ROWS_PER_BLOCK = 8_192;
 
-/** A store layer as a row-block source for PCA: each pass streams the rows again. */
-export function layerRowSource(reader: StoreReader, measurement: string, layer: string): RowBlockSource {
-  const nRows = reader.nObs;
-  const nCols = reader.nVars(measurement);
-  const entry = reader.manifest.ms[measurement]!.X[layer]!;
+/**
+ * A store layer as PCA's row source, optionally restricted to some var joinids (ascending;
+ * renumbered 0..k-1). The same blocks are described for the PCA threads, which then read their
+ * own partitions in parallel.
+ */
+export function layerRowSource(reader: StoreReader, measurement: string, layer: string, options: { columns?: Uint32Array; rowsPerBlock?: number } = {}): RowBlockSource {
+  const spec = reader.layerBlockSpec(measurement, layer, options.rowsPerBlock ?? ROWS_PER_BLOCK, options.columns);
   return {
-    nRows,
-    nCols,
-    nnz: entry.nnz,
-    async *rowBlocks(): AsyncIterable<CsrRowBlock> {
-      for (let start = 0; start < nRows; start += ROWS_PER_BLOCK) {
-        const ids = new Uint32Array(Math.min(ROWS_PER_BLOCK, nRows - start));
-        for (let i = 0; i < ids.length; i++) ids[i] = start + i;
-        const csr = await reader.readXRows(measurement, layer, ids);
-        yield { rowStart: start, nRows: ids.length, nCols, indptr: csr.indptr, indices: csr.indices, data: csr.data };
+    nRows: spec.nObs,
+    nCols: layerBlockColumns(spec),
+    // Unknown for a column subset until read: PCA then keeps what fits its budget as it goes.
+    nnz: options.columns ? undefined : spec.layer.nnz,
+    workerBlocks: spec,
+    *rowBlocks(): Iterable<CsrRowBlock> {
+      const blocks = new LayerBlockReader(spec);
+      try {
+        yield* blocks.blocks();
+      } finally {
+        blocks.close();
       }
     },
   };

@@ -9,6 +9,7 @@ import { registerArrowCodecs } from './codecs';
 import { readDense, type DenseArray } from './denseCodec';
 import { ColumnAssembler } from './frameCodec';
 import { listManifestVersions, readManifest, type ColumnEntry, type FrameEntry, type StoreManifest } from './manifest';
+import type { LayerBlockSpec } from './layer-blocks';
 import { XLayerReader, type CscMatrix, type CsrMatrix, type XRowBlock } from './xReader';
 
 /** Columns of obs or of a measurement's var, decoded on first use. */
@@ -39,6 +40,8 @@ export interface StoreReader {
    * one buffer (each block is valid until the next); for streaming consumers (export, PCA).
    */
   xRowBlocks(measurement: string, layer: string, joinids: ArrayLike<number>, options?: { maxRows?: number; maxEntries?: number }): Iterable<XRowBlock>;
+  /** A plain-data description of a layer read in fixed row blocks (see layer-blocks.ts), e.g. for worker threads. */
+  layerBlockSpec(measurement: string, layer: string, rowsPerBlock: number, columns?: Uint32Array): LayerBlockSpec;
   /** X columns of the given var joinids over all obs rows, as CSC. */
   readXColumns(measurement: string, layer: string, varJoinids: ArrayLike<number>): Promise<CscMatrix>;
   readObsm(measurement: string, name: string, rows?: ArrayLike<number>): Promise<DenseArray>;
@@ -228,6 +231,12 @@ class StoreReaderImpl implements StoreReader {
 
   xRowBlocks(measurement: string, layer: string, joinids: ArrayLike<number>, options?: { maxRows?: number; maxEntries?: number }): Iterable<XRowBlock> {
     return this.xReader(measurement, layer).rowBlocks(joinids, options);
+  }
+
+  layerBlockSpec(measurement: string, layer: string, rowsPerBlock: number, columns?: Uint32Array): LayerBlockSpec {
+    const entry = this.measurement(measurement).X[layer];
+    if (!entry) throw new CellarError('not_found', `Store version ${this.version} has no layer ${layer} in measurement ${measurement}.`);
+    return { dir: this.dir, label: `ms/${measurement}/X/${layer}`, layer: entry, nObs: this.nObs, nVars: this.nVars(measurement), rowsPerBlock, columns };
   }
 
   async readXColumns(measurement: string, layer: string, varJoinids: ArrayLike<number>): Promise<CscMatrix> {

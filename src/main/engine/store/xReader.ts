@@ -83,6 +83,7 @@ export class XLayerReader {
   private readonly indexScratch = new Scratch();
   private readonly valueScratch = new Scratch();
   private readonly offsetScratch = new Scratch();
+  private blockBuffers: { indptr: Int32Array; indices: Int32Array; data: NumericArray } | null = null;
 
   constructor(
     private readonly dir: string,
@@ -311,34 +312,40 @@ export class XLayerReader {
     const fragments = this.fragmentsByRow();
     const rowAt = (i: number) => sorted[i];
     const { rowNnz, rowFragment } = this.planRows(rowAt, n, fragments);
-    let indptr = new Int32Array(Math.min(maxRows, n) + 1);
-    let indices = new Int32Array(1024);
-    let data = allocateTyped(this.layer.dtype, 1024);
+    // The reader's block buffers, unless another generator has them: fresh memory is slow to
+    // touch, and a caller reading block after block (PCA, export) should reuse the same pages.
+    const buffers = this.blockBuffers ?? { indptr: new Int32Array(1), indices: new Int32Array(1024), data: allocateTyped(this.layer.dtype, 1024) };
+    this.blockBuffers = null;
+    let { indptr, indices, data } = buffers;
     let start = 0;
-    while (start < n) {
-      let end = start;
-      let entries = 0;
-      while (end < n && end - start < maxRows && (end === start || entries + rowNnz[end] <= maxEntries)) entries += rowNnz[end++];
-      if (indices.length < entries) {
-        indices = new Int32Array(Math.max(entries, indices.length * 2));
-        data = allocateTyped(this.layer.dtype, indices.length);
+    try {
+      while (start < n) {
+        let end = start;
+        let entries = 0;
+        while (end < n && end - start < maxRows && (end === start || entries + rowNnz[end] <= maxEntries)) entries += rowNnz[end++];
+        if (indices.length < entries) {
+          indices = new Int32Array(Math.max(entries, indices.length * 2));
+          data = allocateTyped(this.layer.dtype, indices.length);
+        }
+        const rows = end - start;
+        if (indptr.length < rows + 1) indptr = new Int32Array(rows + 1);
+        indptr[0] = 0;
+        for (let i = 0; i < rows; i++) indptr[i + 1] = indptr[i] + rowNnz[start + i];
+        const first = start;
+        this.decodeRows(fragments, rowFragment, rowAt, (i) => i - first, start, end, indptr, indices, data);
+        yield {
+          rowStart: start,
+          nRows: rows,
+          nCols: this.nVars,
+          indptr: indptr.subarray(0, rows + 1),
+          indices: indices.subarray(0, entries),
+          data: data.subarray(0, entries),
+          joinids: sorted.subarray(start, end),
+        };
+        start = end;
       }
-      const rows = end - start;
-      if (indptr.length < rows + 1) indptr = new Int32Array(rows + 1);
-      indptr[0] = 0;
-      for (let i = 0; i < rows; i++) indptr[i + 1] = indptr[i] + rowNnz[start + i];
-      const first = start;
-      this.decodeRows(fragments, rowFragment, rowAt, (i) => i - first, start, end, indptr, indices, data);
-      yield {
-        rowStart: start,
-        nRows: rows,
-        nCols: this.nVars,
-        indptr: indptr.subarray(0, rows + 1),
-        indices: indices.subarray(0, entries),
-        data: data.subarray(0, entries),
-        joinids: sorted.subarray(start, end),
-      };
-      start = end;
+    } finally {
+      this.blockBuffers = { indptr, indices, data };
     }
   }
 

@@ -1,0 +1,154 @@
+// Fixed row blocks of a store layer (optionally a column subset), and PCA reading them: on the
+// calling thread, or with each worker thread reading its own partitions from the store.
+import { afterEach, describe, expect, it } from 'vitest';
+import { createStoreWriter, openStore, type StoreReader } from '../../src/main/engine/store';
+import { LayerBlockReader } from '../../src/main/engine/store/layer-blocks';
+import { layerRowSource } from '../../src/main/engine/ops/embed';
+import { randomizedPca } from '../../src/main/engine/linalg/pca';
+import { livePcaWorkerCount } from '../../src/main/engine/linalg/pca-executors';
+import type { CsrRowBlock, RowBlockSource } from '../../src/main/engine/linalg/csr';
+import { csrBlocks, randomCounts, tempStoreDir, type ReferenceMatrix } from './store-testkit';
+
+let cleanups: (() => void)[] = [];
+afterEach(() => {
+  for (const cleanup of cleanups) cleanup();
+  cleanups = [];
+});
+
+async function storeOf(matrix: ReferenceMatrix): Promise<StoreReader> {
+  const { dir, cleanup } = tempStoreDir('layer-blocks');
+  cleanups.push(cleanup);
+  const writer = await createStoreWriter({ dir, baseVersion: null, xChunkRows: 16 });
+  await writer.appendObsRows(0, { columns: [{ name: 'obs_id', column: { kind: 'string', values: Array.from({ length: matrix.nRows }, (_, i) => `c${i}`) } }] });
+  await writer.appendVarRows('RNA', 0, { columns: [{ name: 'var_id', column: { kind: 'string', values: Array.from({ length: matrix.nCols }, (_, i) => `g${i}`) } }] });
+  // Two write blocks of different sizes: the layer's fragments need not line up with read blocks.
+  for (const block of csrBlocks(matrix, 333, 0)) await writer.appendXRows('RNA', 'data', block);
+  await writer.commit();
+  const reader = openStore(dir);
+  cleanups.unshift(() => reader.close());
+  return reader;
+}
+
+/** The reference rows [start, end) restricted to `columns` (renumbered), as plain arrays. */
+function expectedRows(matrix: ReferenceMatrix, start: number, end: number, columns?: number[]): { columns: number[]; values: number[] }[] {
+  const rows = [];
+  for (let r = start; r < end; r++) {
+    const row = matrix.rows[r];
+    if (!columns) rows.push({ columns: row.columns, values: row.values });
+    else {
+      const kept = row.columns.map((c, k) => [columns.indexOf(c), row.values[k]]).filter(([p]) => p >= 0);
+      rows.push({ columns: kept.map(([p]) => p), values: kept.map(([, v]) => v) });
+    }
+  }
+  return rows;
+}
+
+function rowsOf(block: { nRows: number; indptr: ArrayLike<number>; indices: Int32Array; data: ArrayLike<number | bigint> }): { columns: number[]; values: number[] }[] {
+  return Array.from({ length: block.nRows }, (_, r) => {
+    const start = Number(block.indptr[r]);
+    const end = Number(block.indptr[r + 1]);
+    return { columns: Array.from(block.indices.subarray(start, end)), values: Array.from({ length: end - start }, (_, k) => Number(block.data[start + k])) };
+  });
+}
+
+describe('LayerBlockReader', () => {
+  const matrix = randomCounts(1000, 60, 21, { density: 0.2 });
+
+  it('reads fixed blocks of rows, the last one shorter, equal to the rows written', async () => {
+    const reader = await storeOf(matrix);
+    const blocks = new LayerBlockReader(reader.layerBlockSpec('RNA', 'data', 128));
+    expect(blocks.blockCount).toBe(8);
+    const seen: number[] = [];
+    for (const block of blocks.blocks()) {
+      seen.push(block.rowStart);
+      expect(block.nCols).toBe(60);
+      expect(block.nRows).toBe(Math.min(128, 1000 - block.rowStart));
+      expect(rowsOf(block)).toEqual(expectedRows(matrix, block.rowStart, block.rowStart + block.nRows));
+    }
+    expect(seen).toEqual([0, 128, 256, 384, 512, 640, 768, 896]);
+    blocks.close();
+  });
+
+  it('reads only the wanted blocks, and keeps only the given columns renumbered in order', async () => {
+    const reader = await storeOf(matrix);
+    const columns = [0, 3, 4, 17, 40, 59];
+    const blocks = new LayerBlockReader(reader.layerBlockSpec('RNA', 'data', 100, Uint32Array.from(columns)));
+    const seen: number[] = [];
+    for (const block of blocks.blocks((b) => b % 3 === 1)) {
+      seen.push(block.rowStart);
+      expect(block.nCols).toBe(6);
+      expect(rowsOf(block)).toEqual(expectedRows(matrix, block.rowStart, block.rowStart + block.nRows, columns));
+    }
+    expect(seen).toEqual([100, 400, 700]);
+    blocks.close();
+  });
+
+  it('refuses columns that are not ascending var joinids of the layer', async () => {
+    const reader = await storeOf(matrix);
+    expect(() => new LayerBlockReader(reader.layerBlockSpec('RNA', 'data', 100, Uint32Array.from([5, 2])))).toThrow(/ascending var joinids below 60/);
+    expect(() => new LayerBlockReader(reader.layerBlockSpec('RNA', 'data', 100, Uint32Array.from([5, 60])))).toThrow(/ascending var joinids below 60/);
+  });
+});
+
+describe('PCA of a store layer', () => {
+  // Cell-type structure so that the leading components are well separated.
+  const matrix = randomCounts(2400, 80, 5, { density: 0.15, maxValue: 30 });
+  for (let r = 0; r < matrix.nRows; r++) {
+    const type = r % 4;
+    matrix.rows[r].values = matrix.rows[r].values.map((v, k) => (matrix.rows[r].columns[k] % 4 === type ? v * 5 : v));
+  }
+
+  /** The same matrix and the same row blocks, from memory. */
+  function inMemory(columns?: number[]): RowBlockSource {
+    const nCols = columns ? columns.length : matrix.nCols;
+    return {
+      nRows: matrix.nRows,
+      nCols,
+      *rowBlocks(): Iterable<CsrRowBlock> {
+        for (let start = 0; start < matrix.nRows; start += 300) {
+          const rows = expectedRows(matrix, start, Math.min(matrix.nRows, start + 300), columns);
+          const indptr = new Int32Array(rows.length + 1);
+          rows.forEach((row, i) => (indptr[i + 1] = indptr[i] + row.columns.length));
+          yield { rowStart: start, nRows: rows.length, nCols, indptr, indices: Int32Array.from(rows.flatMap((r) => r.columns)), data: Float32Array.from(rows.flatMap((r) => r.values)) };
+        }
+      },
+    };
+  }
+
+  for (const columns of [undefined, [1, 2, 5, 8, 13, 21, 34, 40, 41, 42, 55, 70, 79]]) {
+    it(`gives identical results whether the workers read the store, are sent its blocks, or read memory (${columns ? 'column subset' : 'all columns'})`, async () => {
+      const reader = await storeOf(matrix);
+      const source = () => layerRowSource(reader, 'RNA', 'data', { rowsPerBlock: 300, columns: columns && Uint32Array.from(columns) });
+      expect(source().workerBlocks).toBeDefined();
+      const options = { nComponents: 5, seed: 4 };
+      const reference = await randomizedPca(inMemory(columns), { ...options, threads: 1 });
+      const inline = await randomizedPca(source(), { ...options, threads: 1 });
+      const workersRead = await randomizedPca(source(), { ...options, threads: 2 });
+      const workersStream = await randomizedPca(source(), { ...options, threads: 2, memoryBudgetBytes: 1 });
+      const { workerBlocks: _, ...sent } = source();
+      const workersSent = await randomizedPca(sent, { ...options, threads: 2 });
+      for (const other of [inline, workersRead, workersStream, workersSent]) {
+        expect(other.scores).toEqual(reference.scores);
+        expect(other.explainedVariance).toEqual(reference.explainedVariance);
+      }
+      expect(reference.scores.length).toBe(2400 * 5);
+      expect(reference.explainedVariance[0]).toBeGreaterThan(reference.explainedVariance[1]);
+      expect(livePcaWorkerCount()).toBe(0);
+    });
+  }
+
+  it('reports progress of a pass the workers read themselves, up to every row', async () => {
+    const reader = await storeOf(matrix);
+    const statistics: number[] = [];
+    await randomizedPca(layerRowSource(reader, 'RNA', 'data', { rowsPerBlock: 300 }), {
+      nComponents: 3,
+      threads: 2,
+      onProgress: (p) => {
+        if (p.phase === 'statistics') statistics.push(p.done);
+      },
+    });
+    expect(statistics.length).toBeGreaterThanOrEqual(2);
+    expect(statistics[statistics.length - 1]).toBe(2400);
+    expect([...statistics].sort((a, b) => a - b)).toEqual(statistics);
+  });
+});
