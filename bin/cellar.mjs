@@ -1,8 +1,42 @@
 #!/usr/bin/env node
-// The `cellar` command: runs the TypeScript CLI directly through tsx, so no build
-// step is needed after `npm install`.
-import { register } from 'tsx/esm/api';
+// The `cellar` command: runs the TypeScript CLI directly through tsx, so no build step is
+// needed after `npm install`. On Linux it first restarts itself with glibc malloc settings
+// suited to large arrays (src/main/malloc-tuning.mjs); the restarted process does the work.
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { TUNED_MARK, tunedEnvironment } from '../src/main/malloc-tuning.mjs';
 
-register();
-const cli = await import(new URL('../src/main/cli.ts', import.meta.url).href);
-process.exitCode = await cli.main(process.argv.slice(2));
+const FORWARDED = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'];
+
+function restartTuned(env) {
+  const child = spawn(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), ...process.argv.slice(2)], { stdio: 'inherit', env });
+  const forward = (signal) => child.kill(signal);
+  for (const signal of FORWARDED) process.on(signal, forward);
+  child.on('error', (err) => {
+    process.stderr.write(`cellar could not start: ${err.message}\n`);
+    process.exit(1);
+  });
+  child.on('exit', (code, signal) => {
+    for (const s of FORWARDED) process.off(s, forward);
+    // End the same way the work did, so callers see its exit code or signal.
+    if (signal) process.kill(process.pid, signal);
+    else process.exit(code ?? 1);
+  });
+}
+
+const env = tunedEnvironment(process.env);
+if (env) {
+  restartTuned(env);
+} else {
+  if (process.env[TUNED_MARK] === '1') {
+    // The starter was killed outright (no signal to forward): do not work on as an orphan.
+    const starter = process.ppid;
+    setInterval(() => {
+      if (process.ppid !== starter) process.kill(process.pid, 'SIGTERM');
+    }, 1000).unref();
+  }
+  const { register } = await import('tsx/esm/api');
+  register();
+  const cli = await import(new URL('../src/main/cli.ts', import.meta.url).href);
+  process.exitCode = await cli.main(process.argv.slice(2));
+}

@@ -3,6 +3,7 @@
 // (our-step.ts -> ours.ts), each step in its own process so peak RSS is per step, then prints
 // the table and writes test-output/bench.json. See docs/benchmarks.md.
 import { spawn } from 'node:child_process';
+import { tunedEnvironment } from '../../src/main/malloc-tuning.mjs';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -120,7 +121,8 @@ async function runPeer(command: string, args: string[]): Promise<PeerReport> {
 
 async function runOurs<K extends StepName>(step: K, request: StepRequests[K]): Promise<StepReport> {
   const args = ['--expose-gc', '--import', 'tsx', join(REPO, 'tests/bench/our-step.ts'), step, JSON.stringify(request)];
-  const { code, stdout } = await runChild(process.execPath, args);
+  // Our steps run with the malloc settings the `cellar` command restarts itself with.
+  const { code, stdout } = await runChild(process.execPath, args, tunedEnvironment(process.env) ?? process.env);
   return parseStepReport(stdout) ?? { ok: false, error: `our step ${step} printed no result (exit ${code})`, notImplemented: false, peakRssBytes: 0 };
 }
 

@@ -56,6 +56,16 @@ export function allocateTyped(dtype: NumericDtype, length: number): NumericArray
   return new CONSTRUCTORS[dtype](length);
 }
 
+/**
+ * A typed array whose contents are undefined until written: for outputs that are filled
+ * completely, zeroing a large array first would cost a pass over fresh memory for nothing.
+ */
+export function allocateTypedUnfilled(dtype: NumericDtype, length: number): NumericArray {
+  const ctor = CONSTRUCTORS[dtype];
+  const bytes = Buffer.allocUnsafeSlow(length * ctor.BYTES_PER_ELEMENT);
+  return new ctor(bytes.buffer, bytes.byteOffset, length);
+}
+
 /** A typed view of raw little-endian bytes; copies when the bytes are not aligned. */
 export function viewTyped(dtype: NumericDtype, bytes: Uint8Array, length: number): NumericArray {
   const ctor = CONSTRUCTORS[dtype];

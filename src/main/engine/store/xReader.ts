@@ -8,7 +8,7 @@ import { tableFromIPC, type Data, type Table } from 'apache-arrow';
 import { CellarError } from '../../../shared/errors';
 import type { CsrBlock, NumericArray, NumericDtype } from '../h5ad/types';
 import { decompressBuffer, registerArrowCodecs } from './codecs';
-import { allocateTyped, bytesPerElement, viewTyped } from './dtypes';
+import { allocateTyped, allocateTypedUnfilled, bytesPerElement, viewTyped } from './dtypes';
 import type { LayerEntry, XFragment } from './manifest';
 
 /** A CSR matrix; also a CsrBlock starting at row 0, so it can be written out directly. */
@@ -292,8 +292,9 @@ export class XLayerReader {
     if (order) for (let i = 0; i < n; i++) indptr[order[i] + 1] = rowNnz[i];
     else indptr.set(rowNnz, 1);
     for (let i = 0; i < n; i++) indptr[i + 1] += indptr[i];
-    const indices = new Int32Array(total);
-    const data = allocateTyped(this.layer.dtype, total);
+    // Every entry is written below: no need to zero the output first.
+    const indices = allocateTypedUnfilled('int32', total) as Int32Array;
+    const data = allocateTypedUnfilled(this.layer.dtype, total);
     this.decodeRows(fragments, rowFragment, rowAt, outPosition, 0, n, indptr, indices, data);
     return { rowStart: 0, nRows: n, nCols: this.nVars, shape: [n, this.nVars], indptr, indices, data };
   }
