@@ -25,3 +25,23 @@ export async function inspectFiles(paths: string[]): Promise<({ ok: true; n_obs:
   }
   return out;
 }
+
+export type InspectOutcome = { ok: true; report: InspectReport } | { ok: false; error: { name: string; code: string; message: string; problems: string[] } };
+
+/**
+ * Inspects files one after another in one worker (starting a worker per file costs more than
+ * reading most files), reporting after each so the caller's time limit applies per file.
+ */
+export async function inspectEach(paths: string[], options: { onProgress?: (progress: { done: number }) => void } = {}): Promise<InspectOutcome[]> {
+  const out: InspectOutcome[] = [];
+  for (const path of paths) {
+    try {
+      out.push({ ok: true, report: await inspectFile(path) });
+    } catch (err) {
+      const e = err as { name?: string; code?: string; message?: string; problems?: unknown };
+      out.push({ ok: false, error: { name: e?.name ?? 'Error', code: e?.code ?? 'internal', message: e?.message ?? String(err), problems: Array.isArray(e?.problems) ? (e.problems as string[]) : [] } });
+    }
+    options.onProgress?.({ done: out.length });
+  }
+  return out;
+}

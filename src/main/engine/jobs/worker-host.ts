@@ -5,6 +5,7 @@ import { pathToFileURL } from 'node:url';
 import { CellarError, type ErrorCode } from '../../../shared/errors';
 import { INSPECT_FILE_MODULE, sourceFile } from '../paths';
 import type { InspectReport } from '../h5ad/inspect';
+import type { InspectOutcome } from '../h5ad/inspect-file';
 
 export interface WorkerCallOptions {
   timeoutMs: number;
@@ -14,6 +15,8 @@ export interface WorkerCallOptions {
   what: string;
   /** After an abort, how long the worker may take to stop by itself before it is terminated. */
   abortGraceMs?: number;
+  /** Start the time limit again at each progress message (a limit per step, not for the whole call). */
+  timeoutPerProgress?: boolean;
 }
 
 const entry = () => sourceFile('src/main/engine/jobs/worker-entry.mjs');
@@ -38,9 +41,8 @@ export function callInWorker<T>(modulePath: string, exportName: string, args: un
       void worker.terminate();
       fn();
     };
-    const timer = setTimeout(() => {
-      finish(() => reject(new CellarError('timeout', `Gave up ${options.what} after ${Math.round(options.timeoutMs / 1000)} s: the file may be damaged.`)));
-    }, options.timeoutMs);
+    const giveUp = () => finish(() => reject(new CellarError('timeout', `Gave up ${options.what} after ${Math.round(options.timeoutMs / 1000)} s: the file may be damaged.`)));
+    let timer = setTimeout(giveUp, options.timeoutMs);
     // Ask the worker to stop cleanly (it aborts its own signal); terminate it if it does not.
     let graceTimer: NodeJS.Timeout | undefined;
     const onAbort = () => {
@@ -49,7 +51,13 @@ export function callInWorker<T>(modulePath: string, exportName: string, args: un
     };
     options.signal?.addEventListener('abort', onAbort);
     worker.on('message', (msg: { type: string; value?: T; progress?: unknown; error?: { code: string; message: string; problems: string[]; name: string } }) => {
-      if (msg.type === 'progress') options.onProgress?.(msg.progress);
+      if (msg.type === 'progress') {
+        if (options.timeoutPerProgress && !settled) {
+          clearTimeout(timer);
+          timer = setTimeout(giveUp, options.timeoutMs);
+        }
+        options.onProgress?.(msg.progress);
+      }
       else if (msg.type === 'result') finish(() => resolve(msg.value as T));
       else if (msg.type === 'error' && msg.error) {
         const e = msg.error;
@@ -68,5 +76,33 @@ export function inspectInWorker(path: string, options: { timeoutMs?: number; sig
     timeoutMs: options.timeoutMs ?? Number(process.env.CELLAR_READ_TIMEOUT_MS ?? 120_000),
     signal: options.signal,
     what: `reading ${path}`,
+  });
+}
+
+/**
+ * Reads several untrusted .h5ad files' summaries in one worker, each under the time limit, and
+ * returns them in order; the first file that cannot be read fails the call with its own error.
+ */
+export async function inspectAllInWorker(paths: string[], options: { timeoutMs?: number; signal?: AbortSignal; onFile?: (done: number) => void } = {}): Promise<InspectReport[]> {
+  if (!paths.length) return [];
+  let current = 0;
+  const outcomes = await callInWorker<InspectOutcome[]>(sourceFile(INSPECT_FILE_MODULE), 'inspectEach', [paths], {
+    timeoutMs: options.timeoutMs ?? Number(process.env.CELLAR_READ_TIMEOUT_MS ?? 120_000),
+    timeoutPerProgress: true,
+    signal: options.signal,
+    // Read when a message is made: names the file being read at that moment.
+    get what() {
+      return `reading ${paths[Math.min(current, paths.length - 1)]}`;
+    },
+    onProgress: (progress) => {
+      current = (progress as { done: number }).done;
+      options.onFile?.(current);
+    },
+  });
+  return outcomes.map((outcome) => {
+    if (outcome.ok) return outcome.report;
+    const e = outcome.error;
+    if (e.name === 'CellarError') throw new CellarError(e.code as ErrorCode, e.message, e.problems);
+    throw new CellarError('internal', `Unexpected error while reading: ${e.message}`);
   });
 }

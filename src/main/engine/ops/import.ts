@@ -7,7 +7,7 @@ import { CellarError } from '../../../shared/errors';
 import { hashFile } from '../../registry/hash';
 import type { ArtifactRecord, Registry } from '../../registry/registry';
 import type { InspectReport } from '../h5ad/inspect';
-import { inspectInWorker } from '../jobs/worker-host';
+import { inspectAllInWorker } from '../jobs/worker-host';
 import type { ProgressFn } from './progress';
 
 export interface ImportParams {
@@ -45,17 +45,23 @@ export async function importFiles(params: ImportParams): Promise<ImportResult> {
   }
 
   // 1. Validate and hash everything before touching the registry.
-  const checked: { path: string; report: InspectReport; hash: string; hashType: 'md5' | 'sha1-fl'; size: number }[] = [];
-  for (const [i, path] of files.entries()) {
-    params.onProgress?.({ phase: `Checking ${basename(path)}`, done: i, total: files.length });
+  for (const path of files) {
     try {
       await stat(path);
     } catch {
       throw new CellarError('not_found', `${path} does not exist.`);
     }
-    const report = await inspectInWorker(path, { timeoutMs: params.readTimeoutMs, signal: params.signal });
+  }
+  params.onProgress?.({ phase: `Checking ${basename(files[0]!)}`, done: 0, total: files.length });
+  const reports = await inspectAllInWorker(files, {
+    timeoutMs: params.readTimeoutMs,
+    signal: params.signal,
+    onFile: (done) => done < files.length && params.onProgress?.({ phase: `Checking ${basename(files[done]!)}`, done, total: files.length }),
+  });
+  const checked: { path: string; report: InspectReport; hash: string; hashType: 'md5' | 'sha1-fl'; size: number }[] = [];
+  for (const [i, path] of files.entries()) {
     const h = await hashFile(path, params.signal);
-    checked.push({ path, report, hash: h.hash, hashType: h.hashType, size: h.size });
+    checked.push({ path, report: reports[i]!, hash: h.hash, hashType: h.hashType, size: h.size });
   }
 
   // 2. Register: one import run; copies land under a temporary name, then rename.

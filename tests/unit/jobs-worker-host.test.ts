@@ -1,0 +1,51 @@
+// Untrusted files are read in a worker thread under a time limit; several files share one worker.
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { callInWorker, inspectAllInWorker } from '../../src/main/engine/jobs/worker-host';
+import { inspectFile } from '../../src/main/engine/h5ad/inspect-file';
+import { CellarError } from '../../src/shared/errors';
+
+const FIXTURES = join(import.meta.dirname, '..', 'fixtures');
+const SLOW = join(import.meta.dirname, 'helpers', 'slow-steps.ts');
+
+describe('inspectAllInWorker', () => {
+  it('returns every file’s summary, in order, the same as reading each one directly', async () => {
+    const paths = ['one_cell', 'raw', 'obs_categoricals'].map((name) => join(FIXTURES, 'h5ad', `${name}.h5ad`));
+    const progress: number[] = [];
+    const reports = await inspectAllInWorker(paths, { onFile: (done) => progress.push(done) });
+    expect(reports).toEqual(await Promise.all(paths.map((p) => inspectFile(p))));
+    expect(reports[0]!.n_obs).toBe(1);
+    expect(progress).toEqual([1, 2, 3]);
+  });
+
+  it('fails with the error of the first file that cannot be read, code and message unchanged', async () => {
+    const bad = join(FIXTURES, 'bad', 'x_shape_mismatch.h5ad');
+    const paths = [join(FIXTURES, 'h5ad', 'one_cell.h5ad'), bad, join(FIXTURES, 'bad', 'not_hdf5.h5ad')];
+    const direct = await inspectFile(bad).then(
+      () => null,
+      (err: CellarError) => err,
+    );
+    expect(direct).toBeInstanceOf(CellarError);
+    const viaWorker = await inspectAllInWorker(paths).then(
+      () => null,
+      (err: CellarError) => err,
+    );
+    expect(viaWorker).toBeInstanceOf(CellarError);
+    expect({ code: viaWorker!.code, message: viaWorker!.message }).toEqual({ code: direct!.code, message: direct!.message });
+  });
+});
+
+describe('callInWorker time limits', () => {
+  it('a limit per progress step lets a long call go on while each step is quick', async () => {
+    const steps = await callInWorker<number>(SLOW, 'slowSteps', [4, 250], { timeoutMs: 1_500, timeoutPerProgress: true, what: 'stepping' });
+    expect(steps).toBe(4);
+  });
+
+  it('without it, the limit is for the whole call, and the message says what was given up', async () => {
+    await expect(callInWorker<number>(SLOW, 'slowSteps', [8, 250], { timeoutMs: 1_000, what: 'stepping' })).rejects.toThrow('Gave up stepping after 1 s');
+  });
+
+  it('a step slower than the limit still fails', async () => {
+    await expect(callInWorker<number>(SLOW, 'slowSteps', [2, 1_500], { timeoutMs: 500, timeoutPerProgress: true, what: 'stepping' })).rejects.toThrow('Gave up stepping');
+  });
+});
