@@ -260,13 +260,16 @@ export async function copyMatrix(
   onRows: (rows: number) => void,
 ): Promise<void> {
   let order = new Int32Array(0);
+  const identity = isIdentityRemap(remap);
   for await (const block of matrix.rowBlocks({ maxEntries: 4_000_000, signal: params.signal })) {
     params.signal?.throwIfAborted();
     const nnz = block.indices.length;
-    const indices = new Int32Array(nnz);
-    for (let i = 0; i < nnz; i++) indices[i] = remap[block.indices[i]!]!;
+    // The store writer copies what it keeps, so a block whose columns keep their numbers goes as is.
+    let indices = block.indices;
     let data = block.data;
-    if (!isIdentityRemap(remap)) {
+    if (!identity) {
+      indices = new Int32Array(nnz);
+      for (let i = 0; i < nnz; i++) indices[i] = remap[block.indices[i]!]!;
       if (order.length < nnz) order = new Int32Array(nnz);
       data = sortRowsByColumn(block, indices, order);
     }
