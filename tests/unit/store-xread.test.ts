@@ -4,6 +4,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { CellarError } from '../../src/shared/errors';
 import type { CsrBlock } from '../../src/main/engine/h5ad/types';
 import { createStoreWriter, openStore, type StoreCodec, type StoreReader } from '../../src/main/engine/store';
+import { rowDecodeHelper } from '../../src/main/engine/store/row-decode-host';
+import type { XLayerReader } from '../../src/main/engine/store/xReader';
 import { csrBlocks, randomCounts, seededRandom, tempStoreDir, type ReferenceMatrix } from './store-testkit';
 
 let cleanups: (() => void)[] = [];
@@ -203,6 +205,43 @@ describe('X row blocks', () => {
     }
     expect(seen).toEqual([...wanted].sort((a, b) => a - b));
     expect(blocks).toBeGreaterThan(150 / 40);
+  });
+});
+
+describe('X row reads shared with a second thread', () => {
+  it('decode half of a large read in the helper thread into shared memory, equal to the rows written', async () => {
+    const matrix = randomCounts(500, 90, 61, { density: 0.2 });
+    const reader = await writeMatrix(matrix, { chunkRows: 4, blockRows: 111 });
+    const x = (reader as unknown as { xReader(m: string, l: string): XLayerReader }).xReader('RNA', 'data');
+    const helper = rowDecodeHelper();
+    expect(helper).not.toBeNull();
+    for (const rows of [randomSubset(500, 200, 3), randomSubset(500, 200, 4).reverse(), [499, 0, 250, 250, 7, 498, 1], Array.from({ length: 500 }, (_, i) => i)]) {
+      const csr = await x.readRowsShared(rows, helper, 0);
+      expect(csr.indices.buffer).toBeInstanceOf(SharedArrayBuffer);
+      expect(csr.data.buffer).toBeInstanceOf(SharedArrayBuffer);
+      expectRows(csr, matrix, rows);
+      expect(csr.indptr).toEqual(x.readRows(rows).indptr);
+    }
+    // Below the size where a second thread pays, the read stays on this thread.
+    const small = await x.readRowsShared([1, 2, 3], helper);
+    expect(small.indices.buffer).toBeInstanceOf(ArrayBuffer);
+    expectRows(small, matrix, [1, 2, 3]);
+  });
+
+  it('report a damaged fragment found by the helper thread as a store error', async () => {
+    const matrix = randomCounts(300, 50, 8, { density: 0.3 });
+    const reader = await writeMatrix(matrix, { chunkRows: 4 });
+    const fragment = reader.manifest.ms.RNA!.X.data!.fragments[0]!;
+    const path = join(reader.dir, fragment.file);
+    const bytes = readFileSync(path);
+    // Damage the second half of the file: the helper decodes the later rows.
+    for (let i = Math.floor(bytes.length * 0.6); i < bytes.length * 0.9; i++) bytes[i] ^= 0x5a;
+    writeFileSync(path, bytes);
+    const fresh = openStore(reader.dir);
+    cleanups.unshift(() => fresh.close());
+    const damaged = (fresh as unknown as { xReader(m: string, l: string): XLayerReader }).xReader('RNA', 'data');
+    const all = Array.from({ length: 300 }, (_, i) => i);
+    await expect(damaged.readRowsShared(all, rowDecodeHelper(), 0)).rejects.toBeInstanceOf(CellarError);
   });
 });
 

@@ -31,6 +31,39 @@ export interface CscMatrix {
   data: NumericArray;
 }
 
+/** Plain data naming a layer, for another thread to open it. */
+export interface XLayerDescription {
+  dir: string;
+  label: string;
+  layer: LayerEntry;
+  nObs: number;
+  nVars: number;
+}
+
+export interface RowDecodeRequest {
+  layer: XLayerDescription;
+  sorted: Int32Array;
+  starts: Float64Array;
+  from: number;
+  to: number;
+  indices: Int32Array;
+  data: NumericArray;
+}
+
+/** Another thread that decodes part of a row read into shared memory. */
+export interface RowDecodeHelper {
+  decode(request: RowDecodeRequest): Promise<void>;
+}
+
+/** Below this many non-zeros a second thread costs more than it saves. */
+const SHARED_READ_MIN_NNZ = 4_000_000;
+
+function allocateShared(dtype: NumericDtype, length: number): NumericArray {
+  const probe = allocateTyped(dtype, 0);
+  const ctor = probe.constructor as new (buffer: SharedArrayBuffer) => NumericArray;
+  return new ctor(new SharedArrayBuffer(length * bytesPerElement(dtype)));
+}
+
 interface ChunkIndex {
   fragment: XFragment;
   chunkRowStart: Float64Array;
@@ -296,6 +329,56 @@ export class XLayerReader {
     const indices = allocateTypedUnfilled('int32', total) as Int32Array;
     const data = allocateTypedUnfilled(this.layer.dtype, total);
     this.decodeRows(fragments, rowFragment, rowAt, outPosition, 0, n, indptr, indices, data);
+    return { rowStart: 0, nRows: n, nCols: this.nVars, shape: [n, this.nVars], indptr, indices, data };
+  }
+
+  /** What a worker thread needs to open this layer itself. */
+  describe(): XLayerDescription {
+    return { dir: this.dir, label: this.label, layer: this.layer, nObs: this.nObs, nVars: this.nVars };
+  }
+
+  /** Decodes rows sorted[from..to) (ascending joinids) into indices/data, row i at starts[i]. */
+  decodeSortedRows(sorted: Int32Array, starts: Float64Array, from: number, to: number, indices: Int32Array, data: NumericArray): void {
+    const rows = sorted.subarray(from, to);
+    const at = starts.subarray(from, to);
+    const fragments = this.fragmentsByRow();
+    const rowAt = (i: number) => rows[i];
+    const { rowFragment } = this.planRows(rowAt, rows.length, fragments);
+    this.decodeRows(fragments, rowFragment, rowAt, (i) => i, 0, rows.length, at, indices, data);
+  }
+
+  /**
+   * `readRows` with the second half of a large request decoded by `helper` (another thread) into
+   * shared memory while this thread decodes the first: the result's arrays are backed by
+   * SharedArrayBuffers. Small requests are read on this thread alone.
+   */
+  async readRowsShared(joinids: ArrayLike<number>, helper: RowDecodeHelper | null, minNnz = SHARED_READ_MIN_NNZ): Promise<CsrMatrix> {
+    const n = joinids.length;
+    const order = this.sortOrder(joinids);
+    const sorted = new Int32Array(new SharedArrayBuffer(n * 4));
+    for (let i = 0; i < n; i++) sorted[i] = joinids[order ? order[i] : i];
+    const fragments = this.fragmentsByRow();
+    const { rowNnz } = this.planRows((i) => sorted[i], n, fragments);
+    let total = 0;
+    for (let i = 0; i < n; i++) total += rowNnz[i];
+    if (!helper || total < minNnz || total >= 2 ** 31) return this.readRows(joinids);
+    const indptr = new Int32Array(n + 1);
+    if (order) for (let i = 0; i < n; i++) indptr[order[i] + 1] = rowNnz[i];
+    else indptr.set(rowNnz, 1);
+    for (let i = 0; i < n; i++) indptr[i + 1] += indptr[i];
+    const starts = new Float64Array(new SharedArrayBuffer(n * 8));
+    for (let i = 0; i < n; i++) starts[i] = indptr[order ? order[i] : i];
+    const indices = new Int32Array(new SharedArrayBuffer(total * 4));
+    const data = allocateShared(this.layer.dtype, total);
+    // Halves of equal non-zeros, so both threads finish together.
+    let mid = 0;
+    for (let done = 0; mid < n && done + rowNnz[mid] <= total / 2; mid++) done += rowNnz[mid];
+    const remote = helper.decode({ layer: this.describe(), sorted, starts, from: mid, to: n, indices, data });
+    try {
+      this.decodeSortedRows(sorted, starts, 0, mid, indices, data);
+    } finally {
+      await remote;
+    }
     return { rowStart: 0, nRows: n, nCols: this.nVars, shape: [n, this.nVars], indptr, indices, data };
   }
 

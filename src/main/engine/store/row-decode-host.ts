@@ -1,0 +1,61 @@
+// The calling side of the row-decoding worker: started on the first large read and kept for
+// the next ones, holding the process open only while a request is in flight.
+import { availableParallelism } from 'node:os';
+import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { CellarError, type ErrorCode } from '../../../shared/errors';
+import { sourceFile } from '../paths';
+import type { RowDecodeMessage, RowDecodeReply } from './row-decode-worker';
+import type { RowDecodeHelper, RowDecodeRequest } from './xReader';
+
+// The PCA worker entry loads any TypeScript worker module through tsx.
+const workerEntry = (): string => sourceFile('src/main/engine/linalg/pca-worker-entry.mjs');
+const workerModule = (): string => pathToFileURL(sourceFile('src/main/engine/store/row-decode-worker.ts')).href;
+
+class RowDecodeWorker implements RowDecodeHelper {
+  private readonly worker: Worker;
+  private readonly pending = new Map<number, { resolve: () => void; reject: (error: Error) => void }>();
+  private nextId = 1;
+
+  constructor(private readonly onGone: () => void) {
+    this.worker = new Worker(workerEntry(), { workerData: { modulePath: workerModule() } });
+    this.worker.unref();
+    this.worker.on('message', (reply: RowDecodeReply) => this.settle(reply));
+    this.worker.on('error', (err) => this.failAll(new CellarError('internal', `The row-reading thread failed: ${err.message}`)));
+    this.worker.on('exit', (code) => this.failAll(new CellarError('internal', `The row-reading thread stopped (exit code ${code}).`)));
+  }
+
+  decode(request: RowDecodeRequest): Promise<void> {
+    const id = this.nextId++;
+    return new Promise<void>((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      // Keep the process alive while the worker owes an answer.
+      if (this.pending.size === 1) this.worker.ref();
+      this.worker.postMessage({ id, request } satisfies RowDecodeMessage);
+    });
+  }
+
+  private settle(reply: RowDecodeReply): void {
+    const waiter = this.pending.get(reply.id);
+    if (!waiter) return;
+    this.pending.delete(reply.id);
+    if (this.pending.size === 0) this.worker.unref();
+    if (reply.ok) waiter.resolve();
+    else waiter.reject(reply.error.name === 'CellarError' ? new CellarError(reply.error.code as ErrorCode, reply.error.message) : new CellarError('internal', `The row-reading thread failed: ${reply.error.message}`));
+  }
+
+  private failAll(error: Error): void {
+    this.onGone();
+    for (const waiter of this.pending.values()) waiter.reject(error);
+    this.pending.clear();
+  }
+}
+
+let shared: RowDecodeWorker | null = null;
+
+/** The process's row-decoding helper thread (null on a single core). */
+export function rowDecodeHelper(): RowDecodeHelper | null {
+  if (availableParallelism() < 2) return null;
+  shared ??= new RowDecodeWorker(() => (shared = null));
+  return shared;
+}
