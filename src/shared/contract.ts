@@ -2,7 +2,10 @@
 // every event. Main handlers, the preload bridge, the renderer client and the
 // browser-mode transport are all typed from these maps.
 import type { ErrorValue } from './errors';
-import type { Lineage, RegistryListing, VersionJson } from './registry-types';
+import type { Lineage, VersionJson } from './registry-types';
+import type { DatasetExpression, JobKind, JobResults, LibraryListing, PlanReport, RunDetails, StoreDiff } from './result-types';
+
+export type * from './result-types';
 
 export type Result<T> = { ok: true; value: T } | { ok: false; error: ErrorValue };
 
@@ -43,37 +46,21 @@ export interface OpenedFile {
   size?: number;
 }
 
-export interface PlanEntry {
-  element: string;
-  name: string;
-  detail?: string;
-}
-
-export interface PlanReport {
-  kept: PlanEntry[];
-  dropped: PlanEntry[];
-  converted: PlanEntry[];
-  added: PlanEntry[];
-  problems: string[];
-  n_obs?: number;
-  n_vars?: number;
-  n_new_obs?: number;
-  n_new_vars?: number;
-}
-
 export type JobState = 'running' | 'completed' | 'failed' | 'cancelled';
 
-export interface JobSnapshot {
+interface JobSnapshotBase {
   id: string;
-  kind: string;
   title: string;
   state: JobState;
   progress: { phase: string; done: number; total: number } | null;
   startedAt: string;
   finishedAt: string | null;
-  result?: unknown;
   error?: ErrorValue;
 }
+
+/** A job of one kind: its result (once completed) has that kind's shape. */
+export type JobSnapshotOf<K extends JobKind> = JobSnapshotBase & { kind: K; result?: JobResults[K] };
+export type JobSnapshot = { [K in JobKind]: JobSnapshotOf<K> }[JobKind];
 
 export interface StoreColumn {
   name: string;
@@ -94,6 +81,8 @@ export interface StoreSummary {
   var: StoreColumn[];
   layers: string[];
   obsm: { name: string; width: number }[];
+  /** The files the store's cells came from, by their position (the obs column "dataset"). */
+  datasets: { position: number; key: string; uid: string }[];
 }
 
 export interface StoreRef {
@@ -117,7 +106,7 @@ export interface SpaceCheck {
 /** Request/response channels. */
 export interface Channels {
   'app:info': { request: void; response: AppInfo };
-  'library:list': { request: void; response: RegistryListing };
+  'library:list': { request: void; response: LibraryListing };
   'file:choose': { request: void; response: OpenedFile[] };
   'file:inspect': { request: { fileToken: string }; response: InspectSummary };
   'import:start': { request: { fileTokens: string[]; collectionKey: string; description?: string }; response: JobSnapshot };
@@ -134,12 +123,16 @@ export interface Channels {
   'embedding:points': { request: StoreRef & { name: string }; response: { n: number; k: number; values: Uint8Array } };
   'embedding:colors': {
     request: StoreRef & { obsColumn?: string; gene?: string };
-    response: { kind: 'category'; codes: Uint8Array; categories: string[] } | { kind: 'numeric'; values: Uint8Array; min: number; max: number };
+    response:
+      | { kind: 'category'; codes: Uint8Array; categories: string[] }
+      /** byDataset: for a gene, how each dataset of the store expresses it. */
+      | { kind: 'numeric'; values: Uint8Array; min: number; max: number; byDataset?: DatasetExpression[] };
   };
   'versions:list': { request: { storeKey: string }; response: VersionJson[] };
-  'versions:diff': { request: { storeKey: string; a: string; b: string }; response: unknown };
+  'versions:diff': { request: { storeKey: string; a: string; b: string }; response: StoreDiff };
   'versions:restore': { request: { storeKey: string; version: string }; response: { store: { uid: string; key: string; version: number } } };
   'lineage:get': { request: { ref: string }; response: Lineage };
+  'run:get': { request: { uid: string }; response: RunDetails };
   'jobs:list': { request: void; response: JobSnapshot[] };
   'jobs:cancel': { request: { id: string }; response: JobSnapshot };
   'space:check': { request: { collectionKey?: string; storeKey?: string; fileTokens?: string[] }; response: SpaceCheck };
@@ -181,6 +174,7 @@ export const CHANNELS = [
   'versions:diff',
   'versions:restore',
   'lineage:get',
+  'run:get',
   'jobs:list',
   'jobs:cancel',
   'space:check',

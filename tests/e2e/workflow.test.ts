@@ -1,13 +1,15 @@
 // The seed workflow, end to end, through the browser: import three files into a collection,
 // review the concatenation plan, create the store, filter and export a slice, append a
-// fourth file, compute a PCA and plot it, list versions, open the lineage. Bad input along
-// the way: a file that is not HDF5, a filter with a typo, an append that fails preflight.
+// fourth file, compute a PCA and plot it (coloured by the gene only the fourth file has),
+// list versions, open the lineage and a run's details. Bad input along the way: a file
+// that is not HDF5, a filter with a typo, an append that fails preflight.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { runPythonJson } from '../integration/helpers/python';
+import { cellarAsync } from '../integration/helpers/cellar';
 import { launchBrowser, screenshot, serve, waitForJobEnd, type Served } from './helpers';
 
 // Four small datasets with overlapping genes; pbmc4 brings a new gene and a new cell type,
@@ -37,12 +39,14 @@ base = [f'G{i}' for i in range(60)]
 a1 = make('pbmc1', 120, base, ['B', 'NK', 'T'])
 a2 = make('pbmc2', 100, base[5:] + ['G60', 'G61'], ['B', 'NK', 'T'])
 a3 = make('pbmc3', 80, base, ['B', 'T'], extra=True)
-make('pbmc4', 60, base + ['NEWGENE'], ['B', 'Mono', 'T'])
+a4 = make('pbmc4', 60, base + ['NEWGENE'], ['B', 'Mono', 'T'])
 make('clash', 40, base, ['B', 'T'], clash=True)
 open(f'{out}/notes.txt', 'w').write('these are notes, not an h5ad file\\n')
 obs = pd.concat([a.obs for a in (a1, a2, a3)])
 selected = (obs.cell_type.astype(str) == 'B') & (obs.n_counts > 90)
-print(json.dumps({'n_obs': len(obs), 'n_vars': 62, 'filtered': int(selected.sum())}))
+newgene = np.asarray(a4[:, 'NEWGENE'].X.todense()).ravel()
+print(json.dumps({'n_obs': len(obs), 'n_vars': 62, 'filtered': int(selected.sum()),
+                  'newgene': {'expressing': int((newgene > 0).sum()), 'max': float(newgene.max())}}))
 `;
 
 // Each step waits for real jobs (workers reading h5ad, writing the store) on a shared machine.
@@ -54,7 +58,7 @@ let browser: Browser;
 let page: Page;
 let home: string;
 let data: string;
-let expected: { n_obs: number; n_vars: number; filtered: number };
+let expected: { n_obs: number; n_vars: number; filtered: number; newgene: { expressing: number; max: number } };
 
 beforeAll(async () => {
   home = mkdtempSync(join(tmpdir(), 'cellar-e2e-home-'));
@@ -73,6 +77,12 @@ afterAll(async () => {
 });
 
 const file = (name: string) => join(data, name);
+/** The store's versions as `cellar versions --json` prints them (the CLI and the server share the home). */
+async function cliVersions(store: string): Promise<{ version: number; run: { transform: string } | null }[]> {
+  const r = await cellarAsync(['versions', '--store', store, '--json'], { home });
+  expect(r.code, r.stderr).toBe(0);
+  return r.json as { version: number; run: { transform: string } | null }[];
+}
 const nav = (screen: string) => page.getByRole('navigation', { name: 'Screens' }).getByRole('link', { name: screen, exact: true }).click();
 
 describe('the seed workflow in the browser', () => {
@@ -91,7 +101,7 @@ describe('the seed workflow in the browser', () => {
     await page.getByRole('region', { name: /^Library: drop/ }).dispatchEvent('drop', { dataTransfer: dropped });
     const error = page.getByTestId('pending-file-error');
     await error.waitFor({ timeout: 30_000 });
-    expect(await error.textContent()).toMatch(/notes\.txt is not an HDF5 file/);
+    expect(await error.textContent()).toBe('notes.txt is not an HDF5 file.');
     await expect.poll(() => page.getByRole('button', { name: /^Import/ }).isDisabled()).toBe(true);
     await screenshot(page, '02-library-not-hdf5');
     await page.getByRole('button', { name: 'Remove notes.txt' }).click();
@@ -138,6 +148,7 @@ describe('the seed workflow in the browser', () => {
     await screenshot(page, '06-concat-job-started');
     expect(await waitForJobEnd(settings)).toBe('completed');
     await page.getByTestId('concat-done').waitFor();
+    expect(await page.getByTestId('concat-done').textContent()).toBe(`Store atlas created: ${expected.n_obs} cells × ${expected.n_vars} genes. Open it →`);
     await screenshot(page, '07-concat-done');
   }, STEP_MS);
 
@@ -159,9 +170,12 @@ describe('the seed workflow in the browser', () => {
     await page.getByTestId('obs-filter').press('Enter');
     const filterError = page.locator('.filter-box').first().locator('pre');
     await filterError.waitFor();
-    const errorText = (await filterError.textContent()) ?? '';
-    expect(errorText).toContain('cell_typo');
-    expect(errorText).toContain('^');
+    // The message names the column, suggests the near miss, and a caret points at it.
+    const [message, echoed, caret] = ((await filterError.textContent()) ?? '').split('\n');
+    expect(message).toBe('Unknown column "cell_typo" in filter (did you mean "cell_type"?); available: cell_type, n_counts, donor, obs_id, dataset, cellar_run_uid.');
+    expect(echoed!.trim()).toBe('cell_typo == "B"');
+    expect(caret!.indexOf('^')).toBe(echoed!.indexOf('cell_typo'));
+    expect(await page.getByTestId('obs-count').textContent()).toBe(`${expected.n_obs} cells`);
     await screenshot(page, '08-store-filter-typo');
 
     await page.getByTestId('obs-filter').fill(FILTER);
@@ -173,6 +187,7 @@ describe('the seed workflow in the browser', () => {
     await page.getByRole('button', { name: 'Export .h5ad' }).click();
     const link = page.getByTestId('download-link');
     await link.waitFor({ timeout: 90_000 });
+    expect(await page.getByTestId('export-done').textContent()).toMatch(new RegExp(`^Exported ${expected.filtered} cells × ${expected.n_vars} genes\\. Download \\w+-atlas-slice\\.h5ad$`));
     await screenshot(page, '09-store-filtered-export');
     const [download] = await Promise.all([page.waitForEvent('download'), link.click()]);
     const saved = join(data, 'slice.h5ad');
@@ -192,8 +207,11 @@ describe('the seed workflow in the browser', () => {
     await page.getByRole('button', { name: 'Check' }).click();
     const problems = page.getByTestId('plan-problem');
     await problems.first().waitFor({ timeout: 60_000 });
-    expect(await problems.allTextContents()).toContainEqual(expect.stringContaining('n_counts'));
+    expect(await problems.allTextContents()).toEqual(['obs column "n_counts" in clash.h5ad is string but the store has float64.']);
+    expect(await page.getByText('Append stays disabled until the problems are fixed.').count()).toBe(1);
     expect(await page.getByRole('button', { name: 'Append', exact: true }).isDisabled()).toBe(true);
+    // A failed preflight writes nothing.
+    expect((await cliVersions('atlas')).map((v) => v.version)).toEqual([1]);
     await screenshot(page, '10-append-preflight-problems');
 
     await page.getByRole('button', { name: 'Remove clash.h5ad' }).click();
@@ -209,16 +227,18 @@ describe('the seed workflow in the browser', () => {
     const appendCard = page.getByRole('region', { name: 'Append files' });
     expect(await waitForJobEnd(appendCard)).toBe('completed');
     await page.getByTestId('append-done').waitFor();
+    expect(await page.getByTestId('append-done').textContent()).toBe(`Appended 60 cells and 1 new gene: atlas version 2 has ${expected.n_obs + 60} cells × ${expected.n_vars + 1} genes. Open the new version →`);
     await screenshot(page, '11-append-done');
   }, STEP_MS);
 
-  it('computes a two-component PCA and plots it colored by cell type', async () => {
+  it('computes a two-component PCA and plots it colored by cell type and by the new gene', async () => {
     await nav('Embeddings');
     await page.getByText('No embeddings in this store yet — compute a PCA above.').waitFor({ timeout: 30_000 });
     await page.getByLabel('Components').fill('2');
     await page.getByRole('button', { name: 'Compute PCA' }).click();
     const form = page.getByRole('form', { name: 'Compute PCA' });
     expect(await waitForJobEnd(form)).toBe('completed');
+    expect(await page.getByTestId('pca-done').textContent()).toMatch(new RegExp(`^Saved pca \\(${expected.n_obs + 60} cells × 2 components\\) as version 3\\. Variance explained: PC1 \\d+\\.\\d%, PC2 \\d+\\.\\d%\\.$`));
     const canvas = page.getByTestId('scatter').locator('canvas');
     await canvas.waitFor({ timeout: 30_000 });
     await page.getByLabel('Color by').selectOption('obs:cell_type');
@@ -234,11 +254,27 @@ describe('the seed workflow in the browser', () => {
     // A gene's expression colors the points on a continuous scale; an unknown gene is named.
     await page.getByLabel('…or a gene').fill('NOSUCHGENE');
     await page.getByRole('button', { name: 'Color', exact: true }).click();
-    await page.getByRole('alert').filter({ hasText: 'NOSUCHGENE' }).waitFor({ timeout: 30_000 });
-    await page.getByLabel('…or a gene').fill('G3');
+    const unknownGene = page.getByRole('alert').filter({ hasText: 'NOSUCHGENE' });
+    await unknownGene.waitFor({ timeout: 30_000 });
+    expect(await unknownGene.textContent()).toBe('There is no gene NOSUCHGENE in atlas.');
+
+    // NEWGENE came with the appended file: the first three files' cells read 0 there.
+    await page.getByLabel('…or a gene').fill('NEWGENE');
     await page.getByRole('button', { name: 'Color', exact: true }).click();
     await legend.locator('.cellar-colorbar').waitFor({ timeout: 30_000 });
-    expect(await canvas.getAttribute('aria-label')).toContain('coloured from 0 to');
+    const max = expected.newgene.max;
+    expect(await canvas.getAttribute('aria-label')).toBe(`Scatter plot of ${expected.n_obs + 60} points, coloured from 0 to ${max}`);
+    expect(await legend.locator('.cellar-colorbar-ticks span').allTextContents()).toEqual([String(max), String(max / 2), '0']);
+    const rows = page.getByTestId('gene-by-dataset').getByTestId('gene-dataset-row');
+    await rows.first().waitFor();
+    const cells = await rows.evaluateAll((trs) => trs.map((tr) => Array.from(tr.querySelectorAll('td'), (td) => td.textContent)));
+    expect(cells).toEqual([
+      ['pbmc1.h5ad', '120', '0', '0'],
+      ['pbmc2.h5ad', '100', '0', '0'],
+      ['pbmc3.h5ad', '80', '0', '0'],
+      ['pbmc4.h5ad', '60', String(expected.newgene.expressing), String(max)],
+    ]);
+    expect(await page.getByTestId('gene-by-dataset').locator('caption').textContent()).toBe('NEWGENE by dataset');
     await screenshot(page, '13-embeddings-gene');
   }, STEP_MS);
 
@@ -271,13 +307,21 @@ describe('the seed workflow in the browser', () => {
     const nodes = page.getByRole('navigation', { name: /Lineage items/ }).getByRole('button');
     expect(await nodes.count()).toBeGreaterThanOrEqual(8);
 
+    // A run node opens what the registry recorded about the run.
     await nodes.filter({ hasText: /^concatenate/ }).first().click();
     const details = page.getByTestId('run-details');
-    await details.waitFor();
-    expect(await details.textContent()).toContain('pbmc');
+    await details.waitFor({ timeout: 30_000 });
+    expect(await details.getByRole('heading').first().textContent()).toBe('Run: concatenate completed');
+    expect(await details.getByTestId('run-inputs').getByRole('button').allTextContents()).toEqual(['pbmc (collection)', 'pbmc1.h5ad', 'pbmc2.h5ad', 'pbmc3.h5ad']);
+    expect(await details.getByTestId('run-outputs').getByRole('button').allTextContents()).toEqual(['atlas v1']);
+    const params = await details.getByTestId('run-params').evaluate((dl) => Object.fromEntries(Array.from(dl.querySelectorAll('div'), (d) => [d.querySelector('dt')!.textContent, d.querySelector('dd')!.textContent])));
+    expect(params).toEqual({ collection: 'pbmc', store: 'atlas', measurement: 'RNA', makeUnique: 'false' });
+    expect(await details.getByTestId('run-duration').textContent()).toMatch(/^\d+(\.\d)? s$/);
+    expect(await details.textContent()).toContain('Transformconcatenate version 1');
     await screenshot(page, '15-lineage-run');
 
-    await nodes.filter({ hasText: /^atlas v1/ }).first().click();
+    // Its output opens that exact store version.
+    await details.getByTestId('run-outputs').getByRole('button', { name: 'atlas v1' }).click();
     await page.getByTestId('read-only').waitFor({ timeout: 30_000 });
     expect(await page.getByTestId('store-nobs').textContent()).toBe(String(expected.n_obs));
     await screenshot(page, '16-store-version-1-read-only');

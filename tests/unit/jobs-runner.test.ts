@@ -34,6 +34,17 @@ describe('JobRunner', () => {
     expect(final.state).toBe('cancelled');
     expect(final.error).toEqual({ code: 'cancelled', message: 'PCA was cancelled.' });
   });
+  it('a cancel that comes after the work has finished leaves the job completed with its result', async () => {
+    const runner = new JobRunner(() => undefined);
+    let finishWork: (value: { version: number }) => void = () => undefined;
+    const job = runner.start('append', 'Append', () => new Promise((resolve) => (finishWork = resolve)));
+    // The work ignores the signal: it is past the point where it could stop (its version is committed).
+    runner.cancel(job.id);
+    finishWork({ version: 2 });
+    const final = await runner.wait(job.id);
+    expect(final.state).toBe('completed');
+    expect(final.result).toEqual({ version: 2 });
+  });
   it('keeps the error value of a failed job and lists jobs for a reloaded window', async () => {
     const runner = new JobRunner(() => undefined);
     const job = runner.start('append', 'Append', async () => {

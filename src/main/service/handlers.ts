@@ -7,11 +7,11 @@ import { join } from 'node:path';
 import { sourceFile } from '../engine/paths';
 import { tableToIPC } from 'apache-arrow';
 import { CellarError } from '../../shared/errors';
-import type { AppInfo, Events, JobSnapshot, OpenedFile, StoreColumn, StoreSummary } from '../../shared/contract';
+import type { AppInfo, DatasetExpression, Events, JobKind, JobResults, JobSnapshot, JsonValue, LibraryListing, OpenedFile, RunDetails, RunItem, StoreColumn, StoreSummary } from '../../shared/contract';
 import type { Handlers, Validators } from '../ipc/handle';
 import { openRegistry, toVersionJson, type Registry } from '../registry/registry';
 import { callInWorker, inspectInWorker } from '../engine/jobs/worker-host';
-import { JobRunner } from '../engine/jobs/runner';
+import { JobRunner, type JobSnapshot as RunnerJob } from '../engine/jobs/runner';
 import { describeMembers } from '../engine/ops/concatenate';
 import { planConcatenation, planSummary } from '../engine/ops/plan';
 import { appendToStore } from '../engine/ops/append';
@@ -23,7 +23,9 @@ import { openStore } from '../engine/store/reader';
 import { selectRows } from '../engine/store/query';
 import type { ColumnEntry } from '../engine/store/manifest';
 import { stringAt, takeRows } from '../engine/ops/convert';
-import type { JobKind } from './job-entry';
+import type { Column } from '../engine/h5ad/types';
+import type { StoreReader } from '../engine/store/reader';
+import type { WorkerResults } from './job-entry';
 
 export interface ServiceOptions {
   home: string;
@@ -56,8 +58,12 @@ export function createService(options: ServiceOptions): Service {
   let registry: Registry | null = null;
   const db = () => (registry ??= openRegistry(options.home));
   const emit = options.emit ?? (() => undefined);
+  // Cancel stops the worker through its own controller, not the runner's: a worker that
+  // still returns a result had already written it, and the job then reports completed.
+  const stoppers = new Map<string, AbortController>();
   const jobs = new JobRunner((e) => {
-    emit(e.type === 'progress' ? 'job:progress' : 'job:finished', e.job as JobSnapshot);
+    if (e.type === 'finished') stoppers.delete(e.job.id);
+    emit(e.type === 'progress' ? 'job:progress' : 'job:finished', asContractJob(e.job));
     if (e.type === 'finished' && e.job.state === 'completed') emit('library:changed', { reason: e.job.kind });
   });
 
@@ -72,16 +78,24 @@ export function createService(options: ServiceOptions): Service {
     return { fileToken, name: path.split(/[\\/]/).pop() ?? path, size: statSync(path).size };
   };
 
-  const startJob = (kind: JobKind, title: string, params: Record<string, unknown>, after?: (result: unknown) => unknown): JobSnapshot =>
-    jobs.start(kind, title, async ({ signal, onProgress }) => {
-      const result = await callInWorker<unknown>(JOB_MODULE, 'runJob', [options.home, kind, params], {
+  // The worker runs job-entry's runJob, whose runners are typed per kind: it returns WorkerResults[K].
+  function startJob(kind: Exclude<JobKind, 'export'>, title: string, params: Record<string, unknown>): JobSnapshot;
+  function startJob(kind: 'export', title: string, params: Record<string, unknown>, after: (result: WorkerResults['export']) => JobResults['export']): JobSnapshot;
+  function startJob(kind: JobKind, title: string, params: Record<string, unknown>, after?: (result: WorkerResults['export']) => JobResults['export']): JobSnapshot {
+    const stop = new AbortController();
+    const job = jobs.start(kind, title, async ({ signal, onProgress }) => {
+      signal.addEventListener('abort', () => stop.abort());
+      const result = await callInWorker<WorkerResults[JobKind]>(JOB_MODULE, 'runJob', [options.home, kind, params], {
         timeoutMs: 7 * 24 * 3600 * 1000,
-        signal,
+        signal: stop.signal,
         onProgress: (p) => onProgress(p as { phase: string; done: number; total: number }),
         what: title.toLowerCase(),
       });
-      return after ? after(result) : result;
+      return after ? after(result as WorkerResults['export']) : result;
     });
+    if (job.state === 'running') stoppers.set(job.id, stop);
+    return asContractJob(job);
+  }
 
   const withQuery = async <T>(request: { storeKey: string; version?: string; obs?: string; var?: string }, work: (q: OpenedQuery) => T | Promise<T>): Promise<T> => {
     const q = await openQuery({ registry: db(), storeKey: request.storeKey, version: request.version, obs: request.obs, var: request.var });
@@ -103,7 +117,7 @@ export function createService(options: ServiceOptions): Service {
 
   const handlers: Handlers = {
     'app:info': () => ({ name: 'Cellar', version: options.version, home: options.home, mode: options.mode }),
-    'library:list': () => db().list(),
+    'library:list': () => listLibrary(db()),
     'file:choose': async () => {
       if (!options.chooseFiles) throw new CellarError('usage', 'In the browser, add files by dropping them on the Library or with the upload button.');
       return (await options.chooseFiles()).map(registerFile);
@@ -138,6 +152,7 @@ export function createService(options: ServiceOptions): Service {
           var: m.var.columns.map(col),
           layers: Object.keys(m.X),
           obsm: Object.entries(m.obsm).map(([name, e]) => ({ name, width: e.nCols })),
+          datasets: datasetsOf(reader),
         };
         return summary;
       } finally {
@@ -158,7 +173,7 @@ export function createService(options: ServiceOptions): Service {
       }
       if (!out) throw new CellarError('cancelled', 'Export cancelled.');
       const target = out;
-      return startJob('export', `Export ${r.storeKey}`, { ...r, out: target }, (result) => ({ ...(result as object), download: options.offerDownload?.(target) ?? null }));
+      return startJob('export', `Export ${r.storeKey}`, { ...r, out: target }, (result) => ({ ...result, download: options.offerDownload?.(target) ?? null }));
     },
     'append:preflight': async ({ storeKey, fileTokens, fillMissing, makeUnique }) => {
       const r = await appendToStore({ registry: db(), home: options.home, storeKey, files: fileTokens.map(pathOf), fillMissing, makeUnique, dryRun: true });
@@ -193,7 +208,7 @@ export function createService(options: ServiceOptions): Service {
           for (let i = 0; i < csc.indices.length; i++) values[csc.indices[i]!] = Number(csc.data[i]);
           let max = 0;
           for (const v of values) if (v > max) max = v;
-          return { kind: 'numeric', values: new Uint8Array(values.buffer), min: 0, max };
+          return { kind: 'numeric', values: new Uint8Array(values.buffer), min: 0, max, byDataset: expressionByDataset(reader, values) };
         }
         const column = obsColumn ? reader.obs.column(obsColumn) : undefined;
         if (!column) throw new CellarError('unknown_column', `There is no obs column ${obsColumn ?? ''} in ${store.key}.`);
@@ -237,8 +252,12 @@ export function createService(options: ServiceOptions): Service {
       return r;
     },
     'lineage:get': ({ ref }) => db().lineage(ref),
-    'jobs:list': () => jobs.list() as JobSnapshot[],
-    'jobs:cancel': ({ id }) => jobs.cancel(id) as JobSnapshot,
+    'run:get': ({ uid }) => runDetails(db(), uid),
+    'jobs:list': () => jobs.list().map(asContractJob),
+    'jobs:cancel': ({ id }) => {
+      if (jobs.get(id).state === 'running') stoppers.get(id)?.abort();
+      return asContractJob(jobs.get(id));
+    },
     'space:check': ({ collectionKey, storeKey, fileTokens }) => {
       let needed = 0;
       if (collectionKey) for (const m of db().getCollection(collectionKey).members) needed += m.size;
@@ -259,6 +278,82 @@ export function createService(options: ServiceOptions): Service {
       registry = null;
     },
   };
+}
+
+/** The runner keeps results untyped; startJob typed each one by its kind when the job began. */
+function asContractJob(job: RunnerJob): JobSnapshot {
+  return job as JobSnapshot;
+}
+
+function listLibrary(registry: Registry): LibraryListing {
+  const listing = registry.list();
+  return {
+    ...listing,
+    collections: listing.collections.map((c) => ({
+      ...c,
+      members: registry.getCollection(c.uid).members.map((m) => ({
+        uid: m.uid,
+        key: m.key,
+        version: m.version,
+        nObservations: m.nObservations,
+        nVars: m.nVars,
+        size: m.size,
+        deleted: m.deletedAt !== null,
+      })),
+    })),
+  };
+}
+
+function runDetails(registry: Registry, uid: string): RunDetails {
+  const run = registry.getRun(uid);
+  const artifactItem = (ref: string): RunItem => {
+    const a = registry.findArtifact(ref);
+    if (!a) return { uid: ref, kind: 'artifact', key: ref, deleted: true };
+    return { uid: a.uid, kind: 'artifact', key: a.key, artifactKind: a.kind, version: a.version, isLatest: a.isLatest, deleted: a.deletedAt !== null };
+  };
+  const collectionItem = (ref: string): RunItem => {
+    const c = registry.findCollection(ref);
+    return c ? { uid: c.uid, kind: 'collection', key: c.key, deleted: c.deletedAt !== null } : { uid: ref, kind: 'collection', key: ref, deleted: true };
+  };
+  return {
+    uid: run.uid,
+    transform: { name: run.transform.name, version: run.transform.version },
+    status: run.status,
+    startedAt: run.startedAt,
+    finishedAt: run.finishedAt,
+    // Stored as JSON text by the registry, so every value is JSON.
+    params: run.params as Record<string, JsonValue>,
+    error: run.error,
+    inputs: [...run.inputs.collections.map(collectionItem), ...run.inputs.artifacts.map(artifactItem)],
+    outputs: [...run.outputs.collections.map(collectionItem), ...run.outputs.artifacts.map(artifactItem)],
+  };
+}
+
+/** The files a store version was made from, as its manifest recorded them. */
+function datasetsOf(reader: StoreReader): StoreSummary['datasets'] {
+  const recorded = reader.manifest.meta.datasets;
+  if (!Array.isArray(recorded)) return [];
+  return recorded
+    .filter((d): d is { position: number; key: string; uid: string } => !!d && typeof d === 'object' && typeof d.position === 'number' && typeof d.key === 'string' && typeof d.uid === 'string')
+    .map(({ position, key, uid }) => ({ position, key, uid }));
+}
+
+/** Per dataset (obs column "dataset"): how many cells, how many express the gene, the highest value. */
+function expressionByDataset(reader: StoreReader, values: Float32Array): DatasetExpression[] | undefined {
+  const column: Column | undefined = reader.obs.column('dataset');
+  if (!column) return undefined;
+  const keys = new Map(datasetsOf(reader).map((d) => [d.position, d.key]));
+  const groups = new Map<number, DatasetExpression>();
+  for (let i = 0; i < values.length; i++) {
+    const position = Number(stringAt(column, i));
+    let g = groups.get(position);
+    if (!g) groups.set(position, (g = { position, key: keys.get(position) ?? null, nCells: 0, nExpressing: 0, max: 0 }));
+    g.nCells++;
+    const v = values[i]!;
+    if (v > 0) g.nExpressing++;
+    if (v > g.max) g.max = v;
+  }
+  return [...groups.values()].sort((a, b) => a.position - b.position);
 }
 
 // ── payload validation: every field checked before a handler runs ─────────────
@@ -311,6 +406,7 @@ function makeValidators(): Validators {
     'versions:diff': check('versions:diff', { storeKey: 'string', a: 'string', b: 'string' }),
     'versions:restore': check('versions:restore', { storeKey: 'string', version: 'string' }),
     'lineage:get': check('lineage:get', { ref: 'string' }),
+    'run:get': check('run:get', { uid: 'string' }),
     'jobs:list': none,
     'jobs:cancel': check('jobs:cancel', { id: 'string' }),
     'space:check': check('space:check', { collectionKey: 'string?', storeKey: 'string?', fileTokens: 'strings?' }),

@@ -1,50 +1,67 @@
 // Worker-side entry of a long job: opens its own registry connection (SQLite WAL lets
 // the app, the CLI and workers share one home) and runs one operation.
-import { openRegistry } from '../registry/registry';
+import { openRegistry, type Registry } from '../registry/registry';
 import { importFiles } from '../engine/ops/import';
 import { concatenateCollection } from '../engine/ops/concatenate';
 import { appendToStore } from '../engine/ops/append';
 import { embedStore } from '../engine/ops/embed';
 import { exportQueryToH5ad, obsToCsv, openQuery, queryObs } from '../engine/ops/export';
 import { writeFile, rename } from 'node:fs/promises';
+import { CellarError } from '../../shared/errors';
+import type { ExportJobResult, JobKind, JobResults } from '../../shared/contract';
 import type { ProgressFn } from '../engine/ops/progress';
 
-export type JobKind = 'import' | 'concatenate' | 'append' | 'embed' | 'export';
+/** What the worker hands back; the service adds the download link of an export. */
+export type WorkerResults = Omit<JobResults, 'export'> & { export: Omit<ExportJobResult, 'download'> };
 
 export interface JobControls {
   onProgress: ProgressFn;
   signal: AbortSignal;
 }
 
-export async function runJob(home: string, kind: JobKind, params: Record<string, unknown>, controls: JobControls): Promise<unknown> {
-  const registry = openRegistry(home);
-  const common = { registry, home, signal: controls.signal, onProgress: controls.onProgress };
-  try {
-    switch (kind) {
-      case 'import':
-        return await importFiles({ ...common, files: params.files as string[], collectionKey: params.collectionKey as string, description: params.description as string | undefined });
-      case 'concatenate':
-        return await concatenateCollection({ ...common, collectionKey: params.collectionKey as string, storeKey: params.storeKey as string, makeUnique: !!params.makeUnique });
-      case 'append':
-        return await appendToStore({ ...common, storeKey: params.storeKey as string, files: params.files as string[], fillMissing: !!params.fillMissing, makeUnique: !!params.makeUnique });
-      case 'embed':
-        return await embedStore({ ...common, storeKey: params.storeKey as string, name: params.name as string | undefined, pca: params.pca as never });
-      case 'export': {
-        const query = { registry, storeKey: params.storeKey as string, version: params.version as string | undefined, obs: params.obs as string | undefined, var: params.var as string | undefined, layer: params.layer as string | undefined };
-        if (params.format === 'csv') {
-          const q = await openQuery(query);
-          try {
-            const out = params.out as string;
-            await writeFile(`${out}.partial`, obsToCsv(queryObs(q)));
-            await rename(`${out}.partial`, out);
-            return { path: out, n_obs: q.selection.obsJoinids.length };
-          } finally {
-            q.reader.close();
-          }
-        }
-        return await exportQueryToH5ad({ ...query, out: params.out as string, signal: controls.signal, onProgress: controls.onProgress });
+interface JobContext {
+  registry: Registry;
+  home: string;
+  signal: AbortSignal;
+  onProgress: ProgressFn;
+}
+
+/** Without dryRun an operation writes; a plan-only answer here would be a bug. */
+function written<R extends { plan: unknown }>(result: R, what: string): Extract<R, { store: unknown }> {
+  if (!('store' in result)) throw new CellarError('internal', `The ${what} returned a plan but wrote nothing.`);
+  return result as Extract<R, { store: unknown }>;
+}
+
+// One runner per job kind, each checked against the contract's result type for that kind.
+const RUNNERS: { [K in JobKind]: (ctx: JobContext, params: Record<string, unknown>) => Promise<WorkerResults[K]> } = {
+  import: (ctx, params) => importFiles({ ...ctx, files: params.files as string[], collectionKey: params.collectionKey as string, description: params.description as string | undefined }),
+  concatenate: async (ctx, params) =>
+    written(await concatenateCollection({ ...ctx, collectionKey: params.collectionKey as string, storeKey: params.storeKey as string, makeUnique: !!params.makeUnique }), 'concatenation'),
+  append: async (ctx, params) =>
+    written(await appendToStore({ ...ctx, storeKey: params.storeKey as string, files: params.files as string[], fillMissing: !!params.fillMissing, makeUnique: !!params.makeUnique }), 'append'),
+  embed: (ctx, params) => embedStore({ ...ctx, storeKey: params.storeKey as string, name: params.name as string | undefined, pca: params.pca as never }),
+  export: async (ctx, params) => {
+    const query = { registry: ctx.registry, storeKey: params.storeKey as string, version: params.version as string | undefined, obs: params.obs as string | undefined, var: params.var as string | undefined, layer: params.layer as string | undefined };
+    const out = params.out as string;
+    if (params.format === 'csv') {
+      const q = await openQuery(query);
+      try {
+        await writeFile(`${out}.partial`, obsToCsv(queryObs(q)));
+        await rename(`${out}.partial`, out);
+        return { path: out, n_obs: q.selection.obsJoinids.length };
+      } finally {
+        q.reader.close();
       }
     }
+    const r = await exportQueryToH5ad({ ...query, out, signal: ctx.signal, onProgress: ctx.onProgress });
+    return { path: r.path, n_obs: r.n_obs, n_vars: r.n_vars };
+  },
+};
+
+export async function runJob<K extends JobKind>(home: string, kind: K, params: Record<string, unknown>, controls: JobControls): Promise<WorkerResults[K]> {
+  const registry = openRegistry(home);
+  try {
+    return await RUNNERS[kind]({ registry, home, signal: controls.signal, onProgress: controls.onProgress }, params);
   } finally {
     registry.close();
   }

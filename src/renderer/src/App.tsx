@@ -60,7 +60,7 @@ function Shell() {
           <div>
             <div className="brand-name">Cellar</div>
             {info && (
-              <div className="brand-home" title={info.home}>
+              <div className="brand-home" title={info.home} data-testid="brand-home">
                 {info.mode === 'browser' ? 'in the browser' : 'desktop'} · {info.home.split(/[\\/]/).filter(Boolean).pop()}
               </div>
             )}

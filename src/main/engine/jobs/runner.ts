@@ -61,7 +61,8 @@ export class JobRunner {
     entry.done = (async () => {
       try {
         const result = await work({ signal: controller.signal, onProgress });
-        if (controller.signal.aborted) throw new CellarError('cancelled', `${title} was cancelled.`);
+        // Work that returns has finished (a store version may be committed): a cancel that came
+        // too late to stop it does not make it cancelled.
         snapshot.state = 'completed';
         snapshot.result = result;
       } catch (err) {

@@ -1,3 +1,4 @@
+import { useState } from 'react';
 import type { JobSnapshot } from '../../../shared/contract';
 import { ErrorMessage } from './ErrorMessage';
 
@@ -11,6 +12,8 @@ const STATE_LABEL: Record<JobSnapshot['state'], string> = {
 /** One job: title, phase, a done/total bar, Cancel while it runs, its end state after. */
 export function JobStatus({ job, onCancel, compact = false }: { job: JobSnapshot; onCancel?: (id: string) => void; compact?: boolean }) {
   const { progress } = job;
+  // A job stops at its next check of the cancel signal: until then, say the click was heard.
+  const [cancelRequested, setCancelRequested] = useState(false);
   const fraction = progress && progress.total > 0 ? Math.min(1, progress.done / progress.total) : null;
   return (
     <div className={`job job-${job.state}${compact ? ' job-compact' : ''}`} data-testid="job" data-job-state={job.state} data-job-kind={job.kind}>
@@ -28,8 +31,16 @@ export function JobStatus({ job, onCancel, compact = false }: { job: JobSnapshot
             value={fraction ?? undefined}
           />
           {onCancel && (
-            <button type="button" className="button button-small" onClick={() => onCancel(job.id)}>
-              Cancel
+            <button
+              type="button"
+              className="button button-small"
+              disabled={cancelRequested}
+              onClick={() => {
+                setCancelRequested(true);
+                onCancel(job.id);
+              }}
+            >
+              {cancelRequested ? 'Cancelling…' : 'Cancel'}
             </button>
           )}
         </>

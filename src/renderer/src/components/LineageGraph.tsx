@@ -27,6 +27,7 @@ const KEY: Array<{ label: string; colors: { fill: string; border: string }; clas
   { label: 'collection', colors: LINEAGE_COLORS.collection, className: 'double' },
   { label: 'run', colors: LINEAGE_COLORS.completed, className: 'ellipse' },
   { label: 'failed run', colors: LINEAGE_COLORS.failed, className: 'ellipse' },
+  { label: 'cancelled run', colors: LINEAGE_COLORS.cancelled, className: 'ellipse' },
   { label: 'deleted', colors: LINEAGE_COLORS.deleted, className: 'box dashed' },
 ];
 

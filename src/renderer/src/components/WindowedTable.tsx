@@ -96,11 +96,15 @@ export function WindowedTable({ label, resetKey, fetchWindow, height = 420, test
     const at = r % WINDOW_ROWS;
     rows.push(
       <div key={r} role="row" aria-rowindex={r + 2} className="vt-row" data-testid={testId ? `${testId}-row` : undefined} style={{ top: (r + 1) * ROW_HEIGHT, gridTemplateColumns: template }}>
-        {columns.map((name, c) => (
-          <div role="cell" key={name} className="vt-cell">
-            {table ? formatCell(table.getChildAt(c)?.get(at)) : c === 0 ? <span className="muted">Loading…</span> : ''}
-          </div>
-        ))}
+        {columns.map((name, c) => {
+          const text = table ? formatCell(table.getChildAt(c)?.get(at)) : null;
+          // Long values (run uids, barcodes) are cut with an ellipsis; hovering shows all of it.
+          return (
+            <div role="cell" key={name} className="vt-cell" title={text ?? undefined}>
+              {text ?? (c === 0 ? <span className="muted">Loading…</span> : '')}
+            </div>
+          );
+        })}
       </div>,
     );
   }

@@ -1,9 +1,8 @@
 // App-wide state: the home's listing, every job (kept current from events, re-attached
 // with jobs:list after a reload), the files waiting to be imported, the store in focus.
 import { createContext, useCallback, useContext, useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
-import type { AppInfo, JobSnapshot, OpenedFile } from '../../../shared/contract';
+import type { AppInfo, JobSnapshot, LibraryListing, OpenedFile } from '../../../shared/contract';
 import type { ErrorValue } from '../../../shared/errors';
-import type { RegistryListing } from '../../../shared/registry-types';
 import { api } from '../api/client';
 import { call, toShownError } from '../api/call';
 import { navigate } from './route';
@@ -11,7 +10,7 @@ import { usePendingFiles, type PendingFiles } from './pendingFiles';
 
 interface AppState {
   info: AppInfo | null;
-  library: RegistryListing | null;
+  library: LibraryListing | null;
   libraryError: ErrorValue | null;
   refreshLibrary(): Promise<void>;
   jobs: JobSnapshot[];
@@ -45,7 +44,7 @@ function mergeJob(existing: JobSnapshot | undefined, incoming: JobSnapshot): Job
 
 export function AppProvider({ children }: { children: ReactNode }) {
   const [info, setInfo] = useState<AppInfo | null>(null);
-  const [library, setLibrary] = useState<RegistryListing | null>(null);
+  const [library, setLibrary] = useState<LibraryListing | null>(null);
   const [libraryError, setLibraryError] = useState<ErrorValue | null>(null);
   const [jobMap, setJobMap] = useState<Record<string, JobSnapshot>>({});
   const [focusStore, setFocusStoreState] = useState<string | null>(() => sessionStorage.getItem('cellar.focusStore'));

@@ -13,6 +13,8 @@ import { JobStatus } from '../../components/JobStatus';
 import { PendingFileList } from '../../components/PendingFileList';
 import { PlanReportView } from '../../components/PlanReportView';
 import { StoreSelect, useChosenStore } from '../../components/StoreSelect';
+import { formatCount, plural } from '../../format';
+import { completedResult } from '../../state/jobResult';
 
 export function AppendScreen({ store }: { store?: string }) {
   const { library, trackJob, jobById, cancelJob } = useApp();
@@ -26,6 +28,7 @@ export function AppendScreen({ store }: { store?: string }) {
   const [addErrors, setAddErrors] = useState<ErrorValue[]>([]);
   const [jobId, setJobId] = useState<string | null>(null);
   const job = jobById(jobId);
+  const appended = completedResult(job, 'append');
 
   // After an append the store has changed: the old check and files no longer apply.
   const { clear } = queue;
@@ -123,9 +126,11 @@ export function AppendScreen({ store }: { store?: string }) {
           {job && (
             <div className="inline-job">
               <JobStatus job={job} onCancel={(id) => void cancelJob(id)} />
-              {job.state === 'completed' && (
+              {appended && (
                 <p data-testid="append-done">
-                  Appended. <a href={routeHref('store', { store: storeKey })}>Open the new version →</a>
+                  Appended {plural(appended.plan.n_new_obs ?? 0, 'cell')} and {plural(appended.plan.n_new_vars ?? 0, 'new gene')}: {appended.store.key} version {appended.store.version} has{' '}
+                  {formatCount(appended.store.n_observations)} cells × {formatCount(appended.store.n_vars)} genes.{' '}
+                  <a href={routeHref('store', { store: appended.store.key })}>Open the new version →</a>
                 </p>
               )}
             </div>

@@ -10,6 +10,8 @@ import { EmptyState, ErrorMessage, LoadingCard } from '../../components/ErrorMes
 import { JobStatus } from '../../components/JobStatus';
 import { PlanReportView } from '../../components/PlanReportView';
 import { SpaceNote } from '../../components/SpaceNote';
+import { formatCount, plural } from '../../format';
+import { completedResult } from '../../state/jobResult';
 
 export function ConcatScreen({ collection }: { collection?: string }) {
   const { library, trackJob, jobById, cancelJob } = useApp();
@@ -22,8 +24,8 @@ export function ConcatScreen({ collection }: { collection?: string }) {
   const [error, setError] = useState<ErrorValue | null>(null);
   const [loading, setLoading] = useState(false);
   const [jobId, setJobId] = useState<string | null>(null);
-  const [startedStore, setStartedStore] = useState('');
   const job = jobById(jobId);
+  const created = completedResult(job, 'concatenate');
   const collectionId = useId();
   const storeId = useId();
 
@@ -58,7 +60,6 @@ export function ConcatScreen({ collection }: { collection?: string }) {
       const snapshot = await call('concat:start', { collectionKey: chosen, storeKey: storeKey.trim(), ...(makeUnique ? { makeUnique } : {}) });
       trackJob(snapshot);
       setJobId(snapshot.id);
-      setStartedStore(storeKey.trim());
     } catch (err) {
       setError(toShownError(err));
     }
@@ -85,7 +86,7 @@ export function ConcatScreen({ collection }: { collection?: string }) {
               <select id={collectionId} value={chosen ?? ''} onChange={(e) => navigate('concat', { collection: e.target.value })}>
                 {collections.map((c) => (
                   <option key={c.uid} value={c.key}>
-                    {c.key} ({c.nArtifacts} files)
+                    {c.key} ({plural(c.nArtifacts, 'file')})
                   </option>
                 ))}
               </select>
@@ -113,9 +114,10 @@ export function ConcatScreen({ collection }: { collection?: string }) {
           {job && (
             <div className="inline-job">
               <JobStatus job={job} onCancel={(id) => void cancelJob(id)} />
-              {job.state === 'completed' && (
+              {created && (
                 <p data-testid="concat-done">
-                  Store <strong>{startedStore}</strong> created. <a href={routeHref('store', { store: startedStore })}>Open it →</a>
+                  Store <strong>{created.store.key}</strong> created: {formatCount(created.store.n_observations)} cells × {formatCount(created.store.n_vars)} genes.{' '}
+                  <a href={routeHref('store', { store: created.store.key })}>Open it →</a>
                 </p>
               )}
             </div>

@@ -1,5 +1,6 @@
 // Embeddings: compute PCA, then plot any obsm entry colored by an obs column or a gene.
 import { useEffect, useId, useMemo, useState } from 'react';
+import type { DatasetExpression } from '../../../../shared/contract';
 import type { ErrorValue } from '../../../../shared/errors';
 import { asFloat32, asInt32, call, toShownError } from '../../api/call';
 import { useApp } from '../../state/AppState';
@@ -9,7 +10,7 @@ import { ScatterPlot } from '../../components/ScatterPlot';
 import type { ScatterColors } from '../../components/scatter-colors';
 import { interleaveColumns } from '../../components/scatter-view';
 import { StoreSelect, useChosenStore } from '../../components/StoreSelect';
-import { formatCount } from '../../format';
+import { formatCell, formatCount } from '../../format';
 import { useStoreSummary } from '../store/StoreScreen';
 import { PcaForm } from './PcaForm';
 
@@ -25,6 +26,7 @@ export function EmbeddingsScreen({ store }: { store?: string }) {
   const [matrix, setMatrix] = useState<{ values: Float32Array; k: number } | null>(null);
   const [colorChoice, setColorChoice] = useState<ColorChoice>({ by: 'none' });
   const [colors, setColors] = useState<ScatterColors>(null);
+  const [byDataset, setByDataset] = useState<DatasetExpression[] | null>(null);
   const [geneText, setGeneText] = useState('');
   const [error, setError] = useState<ErrorValue | null>(null);
   const [colorError, setColorError] = useState<ErrorValue | null>(null);
@@ -59,6 +61,7 @@ export function EmbeddingsScreen({ store }: { store?: string }) {
 
   useEffect(() => {
     setColors(null);
+    setByDataset(null);
     setColorError(null);
     if (!storeKey || colorChoice.by === 'none') return;
     let live = true;
@@ -67,6 +70,7 @@ export function EmbeddingsScreen({ store }: { store?: string }) {
       (r) => {
         if (!live) return;
         setColors(r.kind === 'category' ? { kind: 'category', codes: asInt32(r.codes), categories: r.categories } : { kind: 'numeric', values: asFloat32(r.values), min: r.min, max: r.max });
+        setByDataset(r.kind === 'numeric' ? (r.byDataset ?? null) : null);
       },
       (err: unknown) => live && setColorError(toShownError(err)),
     );
@@ -195,6 +199,7 @@ export function EmbeddingsScreen({ store }: { store?: string }) {
                   ) : (
                     !error && <p className="muted">Loading points…</p>
                   )}
+                  {colorChoice.by === 'gene' && byDataset && <GeneByDataset gene={colorChoice.gene} rows={byDataset} />}
                 </>
               )}
             </section>
@@ -202,5 +207,32 @@ export function EmbeddingsScreen({ store }: { store?: string }) {
         </>
       )}
     </>
+  );
+}
+
+/** Where a gene is expressed: a gene new in an appended file reads 0 in every earlier dataset. */
+function GeneByDataset({ gene, rows }: { gene: string; rows: DatasetExpression[] }) {
+  return (
+    <table className="table table-compact gene-by-dataset" data-testid="gene-by-dataset">
+      <caption>{gene} by dataset</caption>
+      <thead>
+        <tr>
+          <th scope="col">Dataset</th>
+          <th scope="col">Cells</th>
+          <th scope="col">Expressing (&gt; 0)</th>
+          <th scope="col">Highest value</th>
+        </tr>
+      </thead>
+      <tbody>
+        {rows.map((r) => (
+          <tr key={r.position} data-testid="gene-dataset-row">
+            <td>{r.key ?? `dataset ${r.position}`}</td>
+            <td>{formatCount(r.nCells)}</td>
+            <td>{formatCount(r.nExpressing)}</td>
+            <td>{formatCell(r.max)}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
   );
 }

@@ -6,6 +6,9 @@ import { call, toShownError } from '../../api/call';
 import { useApp } from '../../state/AppState';
 import { ErrorMessage } from '../../components/ErrorMessage';
 import { JobStatus } from '../../components/JobStatus';
+import { completedResult } from '../../state/jobResult';
+import { formatCount } from '../../format';
+import { describeExplainedVariance } from './pca-summary';
 
 export function PcaForm({ summary }: { summary: StoreSummary }) {
   const { trackJob, jobById, cancelJob } = useApp();
@@ -18,6 +21,8 @@ export function PcaForm({ summary }: { summary: StoreSummary }) {
   const [error, setError] = useState<ErrorValue | null>(null);
   const [jobId, setJobId] = useState<string | null>(null);
   const job = jobById(jobId);
+  const done = completedResult(job, 'embed');
+  const explained = describeExplainedVariance(done?.embedding.explained_variance_ratio);
   const ids = { components: useId(), layer: useId(), genes: useId(), seed: useId(), name: useId() };
 
   const nComponents = Number(components);
@@ -97,6 +102,12 @@ export function PcaForm({ summary }: { summary: StoreSummary }) {
       {job && (
         <div className="inline-job">
           <JobStatus job={job} onCancel={(id) => void cancelJob(id)} />
+          {done && (
+            <p data-testid="pca-done">
+              Saved <code>{done.embedding.name}</code> ({formatCount(done.embedding.shape[0])} cells × {done.embedding.shape[1]} components) as version {done.store.version}.
+              {explained && ` Variance explained: ${explained}.`}
+            </p>
+          )}
         </div>
       )}
     </form>

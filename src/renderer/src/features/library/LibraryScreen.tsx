@@ -7,12 +7,10 @@ import { EmptyState, ErrorMessage } from '../../components/ErrorMessage';
 import { formatBytes, formatCount, formatDate, plural } from '../../format';
 import { DropZone } from '../../components/FileAdder';
 import { ImportPanel } from './ImportPanel';
-import { useCollectionMembers } from './useCollectionMembers';
 
 export function LibraryScreen({ highlight }: { highlight?: string }) {
   const { library, libraryError, importQueue } = useApp();
   const [dropErrors, setDropErrors] = useState<ErrorValue[]>([]);
-  const members = useCollectionMembers(library?.collections);
 
   useEffect(() => {
     if (highlight) document.querySelector(`[data-uid="${CSS.escape(highlight)}"]`)?.scrollIntoView({ block: 'center' });
@@ -56,7 +54,15 @@ export function LibraryScreen({ highlight }: { highlight?: string }) {
                     <strong data-testid="collection-key">{c.key}</strong>
                     {c.description && <div className="muted">{c.description}</div>}
                     <div className="members" data-testid="collection-members">
-                      {(members[c.uid] ?? []).join(', ') || (c.nArtifacts === 0 ? 'empty' : '…')}
+                      {c.members.length === 0
+                        ? 'empty'
+                        : c.members.map((m, i) => (
+                            <span key={m.uid} className={m.deleted ? 'member-deleted' : undefined} title={m.deleted ? `${m.key} (deleted)` : `${m.key}: ${formatCount(m.nObservations)} cells`}>
+                              {i > 0 && ', '}
+                              {m.key}
+                              {m.deleted && ' (deleted)'}
+                            </span>
+                          ))}
                     </div>
                   </td>
                   <td data-testid="collection-size">{plural(c.nArtifacts, 'file')}</td>

@@ -1,19 +1,21 @@
 // Lineage: the graph of runs, files, collections and store versions around one item.
 // Clicking a store opens it (at that version), a file or collection is shown in the
-// Library, and a run shows what went in and what came out.
+// Library, and a run shows its details: transform, parameters, status, times, inputs, outputs.
 import { useEffect, useId, useState } from 'react';
+import type { LibraryListing, RunDetails, RunItem } from '../../../../shared/contract';
 import type { ErrorValue } from '../../../../shared/errors';
-import type { Lineage, LineageNode, RegistryListing } from '../../../../shared/registry-types';
+import type { Lineage, LineageNode } from '../../../../shared/registry-types';
 import { call, toShownError } from '../../api/call';
 import { useApp } from '../../state/AppState';
 import { navigate } from '../../state/route';
 import { EmptyState, ErrorMessage, LoadingCard } from '../../components/ErrorMessage';
 import { LineageGraph } from '../../components/LineageGraph';
+import { RunDetailsView } from './RunDetailsView';
 
 const STEM_LENGTH = 16;
 
 /** Where a store-version node lives: its store's key and version (absent for the latest). */
-function storeTarget(node: LineageNode, library: RegistryListing | null): { store: string; version?: string } | null {
+function storeTarget(node: LineageNode, library: LibraryListing | null): { store: string; version?: string } | null {
   const store = library?.stores.find((s) => s.stem === node.id.slice(0, STEM_LENGTH));
   if (!store) return null;
   if (store.uid === node.id) return { store: store.key };
@@ -21,63 +23,36 @@ function storeTarget(node: LineageNode, library: RegistryListing | null): { stor
   return { store: store.key, version: version ?? node.id };
 }
 
-function RunDetails({ run, lineage, onOpen }: { run: LineageNode; lineage: Lineage; onOpen(node: LineageNode): void }) {
-  const byId = new Map(lineage.nodes.map((n) => [n.id, n]));
-  const inputs = lineage.edges.filter((e) => e.to === run.id).map((e) => byId.get(e.from)).filter((n): n is LineageNode => !!n);
-  const outputs = lineage.edges.filter((e) => e.from === run.id).map((e) => byId.get(e.to)).filter((n): n is LineageNode => !!n);
-  const list = (nodes: LineageNode[]) =>
-    nodes.length === 0 ? (
-      <span className="muted">none recorded here</span>
-    ) : (
-      <ul className="inline-list">
-        {nodes.map((n) => (
-          <li key={n.id}>
-            <button type="button" className="button button-small button-quiet" onClick={() => onOpen(n)}>
-              {n.label}
-            </button>
-          </li>
-        ))}
-      </ul>
-    );
-  return (
-    <section className="run-details" aria-label="Run details" data-testid="run-details">
-      <h3>
-        Run: {run.label} <span className={`badge badge-${run.status ?? 'completed'}`}>{run.status ?? 'unknown'}</span>
-      </h3>
-      <dl className="facts">
-        <div>
-          <dt>Run id</dt>
-          <dd>
-            <code>{run.id}</code>
-          </dd>
-        </div>
-        <div>
-          <dt>Inputs</dt>
-          <dd>{list(inputs)}</dd>
-        </div>
-        <div>
-          <dt>Outputs</dt>
-          <dd>{list(outputs)}</dd>
-        </div>
-      </dl>
-    </section>
-  );
-}
-
 export function LineageScreen({ refUid }: { refUid?: string }) {
   const { library, focusStore } = useApp();
   const [lineage, setLineage] = useState<Lineage | null>(null);
   const [error, setError] = useState<ErrorValue | null>(null);
-  const [run, setRun] = useState<LineageNode | null>(null);
+  const [runUid, setRunUid] = useState<string | null>(null);
+  const [run, setRun] = useState<RunDetails | null>(null);
+  const [runError, setRunError] = useState<ErrorValue | null>(null);
   const selectId = useId();
 
   const fallback = library?.stores.find((s) => s.key === focusStore)?.uid ?? library?.stores[0]?.uid ?? library?.collections[0]?.uid ?? library?.artifacts[0]?.uid;
   const chosen = refUid ?? fallback ?? null;
 
   useEffect(() => {
-    setRun(null);
+    setRunUid(null);
     setLineage(null);
   }, [chosen]);
+
+  useEffect(() => {
+    setRun(null);
+    setRunError(null);
+    if (!runUid) return;
+    let live = true;
+    call('run:get', { uid: runUid }).then(
+      (r) => live && setRun(r),
+      (err: unknown) => live && setRunError(toShownError(err)),
+    );
+    return () => {
+      live = false;
+    };
+  }, [runUid, library]);
 
   useEffect(() => {
     setError(null);
@@ -93,13 +68,22 @@ export function LineageScreen({ refUid }: { refUid?: string }) {
   }, [chosen, library]);
 
   const open = (node: LineageNode) => {
-    if (node.kind === 'run') return setRun(node);
-    if (node.deleted) return setRun(null);
+    if (node.kind === 'run') return setRunUid(node.id);
+    if (node.deleted) return setRunUid(null);
     if (node.artifactKind === 'store') {
       const target = storeTarget(node, library);
       if (target) return navigate('store', target);
     }
     navigate('library', { highlight: node.id });
+  };
+
+  // A run's inputs and outputs name their store version exactly.
+  const openItem = (item: RunItem) => {
+    if (item.deleted) return;
+    if (item.kind === 'artifact' && item.artifactKind === 'store') {
+      return navigate('store', { store: item.key, version: item.isLatest || item.version === undefined ? undefined : String(item.version) });
+    }
+    navigate('library', { highlight: item.uid });
   };
 
   const known = [...(library?.stores ?? []), ...(library?.collections ?? []), ...(library?.artifacts ?? [])].some((x) => x.uid === chosen);
@@ -155,7 +139,9 @@ export function LineageScreen({ refUid }: { refUid?: string }) {
           <ErrorMessage error={error} />
           {!lineage && !error && <p className="muted">Tracing…</p>}
           {lineage && <LineageGraph lineage={lineage} onOpen={open} height={440} />}
-          {run && lineage && <RunDetails run={run} lineage={lineage} onOpen={open} />}
+          <ErrorMessage error={runError} />
+          {runUid && !run && !runError && <p className="muted">Reading the run…</p>}
+          {run && <RunDetailsView run={run} onOpen={openItem} />}
         </section>
       )}
     </>

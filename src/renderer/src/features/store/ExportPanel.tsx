@@ -6,18 +6,7 @@ import { useApp } from '../../state/AppState';
 import { ErrorMessage } from '../../components/ErrorMessage';
 import { JobStatus } from '../../components/JobStatus';
 import { formatCount } from '../../format';
-
-/** What an export job returns (browser mode adds a download URL path). */
-interface ExportResult {
-  path?: string;
-  n_obs?: number;
-  n_vars?: number;
-  download?: string | null;
-}
-
-function readExportResult(result: unknown): ExportResult {
-  return result && typeof result === 'object' ? (result as ExportResult) : {};
-}
+import { completedResult } from '../../state/jobResult';
 
 export function ExportPanel({ summary, storeRef, obs, var: varFilter, nObs, nVars }: { summary: StoreSummary; storeRef: StoreRef; obs: string; var: string; nObs: number; nVars: number }) {
   const { trackJob, jobById, cancelJob } = useApp();
@@ -26,7 +15,7 @@ export function ExportPanel({ summary, storeRef, obs, var: varFilter, nObs, nVar
   const [error, setError] = useState<ErrorValue | null>(null);
   const job = jobById(jobId);
   const layerId = useId();
-  const result = job?.state === 'completed' ? readExportResult(job.result) : null;
+  const result = completedResult(job, 'export');
 
   const start = async (format: 'h5ad' | 'csv') => {
     setError(null);
@@ -39,7 +28,7 @@ export function ExportPanel({ summary, storeRef, obs, var: varFilter, nObs, nVar
     }
   };
 
-  const fileName = result?.path?.split(/[\\/]/).pop();
+  const fileName = result?.path.split(/[\\/]/).pop();
   return (
     <section className="card" aria-labelledby="export-heading">
       <h2 id="export-heading">Export</h2>
@@ -73,17 +62,16 @@ export function ExportPanel({ summary, storeRef, obs, var: varFilter, nObs, nVar
           <JobStatus job={job} onCancel={(id) => void cancelJob(id)} />
           {result && (
             <p data-testid="export-done">
-              Exported {result.n_obs !== undefined ? `${formatCount(result.n_obs)} cells` : 'the slice'}.{' '}
+              Exported {formatCount(result.n_obs)} {result.n_obs === 1 ? 'cell' : 'cells'}
+              {result.n_vars !== undefined && ` × ${formatCount(result.n_vars)} ${result.n_vars === 1 ? 'gene' : 'genes'}`}.{' '}
               {result.download ? (
                 <a className="button button-small" href={result.download} download={fileName} data-testid="download-link">
                   Download {fileName}
                 </a>
               ) : (
-                result.path && (
-                  <>
-                    Saved to <code>{result.path}</code>
-                  </>
-                )
+                <>
+                  Saved to <code>{result.path}</code>
+                </>
               )}
             </p>
           )}

@@ -1,31 +1,6 @@
-// A readable diff of two store versions. The contract types versions:diff as unknown, so
-// the shape the engine returns is described here and every part is read defensively.
+// A readable diff of two store versions (the contract's StoreDiff, as `cellar diff --json` prints it).
+import type { FrameDiff, StoreDiff } from '../../../../shared/contract';
 import { formatCount } from '../../format';
-
-interface FrameDiff {
-  added: string[];
-  removed: string[];
-  changed: { name: string; from: string; to: string }[];
-  new_categories: { name: string; values: (string | number)[] }[];
-}
-
-export interface StoreDiff {
-  store: string;
-  a: { version: number; n_obs: number; n_vars: Record<string, number> };
-  b: { version: number; n_obs: number; n_vars: Record<string, number> };
-  cells: { added: number; removed: number };
-  genes: Record<string, { added: string[]; removed: string[] }>;
-  obs_columns: FrameDiff;
-  var_columns: Record<string, FrameDiff>;
-  obsm: { added: string[]; removed: string[] };
-  layers: Record<string, { added: string[]; removed: string[] }>;
-  files: { added: string[]; removed: string[]; shared: number };
-}
-
-export function isStoreDiff(value: unknown): value is StoreDiff {
-  const v = value as Partial<StoreDiff> | null;
-  return !!v && typeof v === 'object' && !!v.a && !!v.b && !!v.cells && !!v.genes && !!v.obs_columns && !!v.obsm && !!v.files;
-}
 
 function NameList({ names, limit = 12 }: { names: string[]; limit?: number }) {
   if (!names.length) return <span className="muted">none</span>;
@@ -122,7 +97,7 @@ export function DiffView({ diff }: { diff: StoreDiff }) {
           </section>
         ))}
         <FrameSection title="obs columns" diff={diff.obs_columns} />
-        {Object.entries(diff.var_columns ?? {}).map(([ms, d]) => (
+        {Object.entries(diff.var_columns).map(([ms, d]) => (
           <FrameSection key={ms} title={`var columns (${ms})`} diff={d} />
         ))}
         <section className="diff-section" aria-label="Embeddings and layers">
@@ -136,7 +111,7 @@ export function DiffView({ diff }: { diff: StoreDiff }) {
             <dd>
               <NameList names={diff.obsm.removed} />
             </dd>
-            {Object.entries(diff.layers ?? {}).map(([ms, l]) => (
+            {Object.entries(diff.layers).map(([ms, l]) => (
               <div key={ms} className="diff-pair">
                 <dt>Layers ({ms})</dt>
                 <dd>

@@ -1,6 +1,7 @@
 // Versions: every version of a store; open one (read-only when old), diff two, restore one.
 import { useEffect, useState } from 'react';
 import type { ErrorValue } from '../../../../shared/errors';
+import type { StoreDiff } from '../../../../shared/contract';
 import type { VersionJson } from '../../../../shared/registry-types';
 import { call, toShownError } from '../../api/call';
 import { useApp } from '../../state/AppState';
@@ -9,7 +10,7 @@ import { EmptyState, ErrorMessage, LoadingCard } from '../../components/ErrorMes
 import { StoreSelect, useChosenStore } from '../../components/StoreSelect';
 import { formatBytes, formatCount, formatDate } from '../../format';
 import { useVersions } from '../store/StoreScreen';
-import { DiffView, isStoreDiff, type StoreDiff } from './DiffView';
+import { DiffView } from './DiffView';
 
 export function VersionsScreen({ store }: { store?: string }) {
   const { library, refreshLibrary } = useApp();
@@ -18,7 +19,6 @@ export function VersionsScreen({ store }: { store?: string }) {
   const { versions, error: listError } = useVersions(storeKey, latestUid);
   const [selected, setSelected] = useState<number[]>([]);
   const [diff, setDiff] = useState<StoreDiff | null>(null);
-  const [rawDiff, setRawDiff] = useState<string | null>(null);
   const [confirming, setConfirming] = useState<VersionJson | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
   const [error, setError] = useState<ErrorValue | null>(null);
@@ -26,7 +26,6 @@ export function VersionsScreen({ store }: { store?: string }) {
   useEffect(() => {
     setSelected([]);
     setDiff(null);
-    setRawDiff(null);
     setConfirming(null);
     setNotice(null);
   }, [storeKey]);
@@ -39,11 +38,8 @@ export function VersionsScreen({ store }: { store?: string }) {
     const [a, b] = [...selected].sort((x, y) => x - y) as [number, number];
     setError(null);
     setDiff(null);
-    setRawDiff(null);
     try {
-      const result = await call('versions:diff', { storeKey, a: String(a), b: String(b) });
-      if (isStoreDiff(result)) setDiff(result);
-      else setRawDiff(JSON.stringify(result, null, 2));
+      setDiff(await call('versions:diff', { storeKey, a: String(a), b: String(b) }));
     } catch (err) {
       setError(toShownError(err));
     }
@@ -160,7 +156,6 @@ export function VersionsScreen({ store }: { store?: string }) {
           </div>
           <ErrorMessage error={error} />
           {diff && <DiffView diff={diff} />}
-          {rawDiff && <pre className="raw-diff">{rawDiff}</pre>}
         </section>
       )}
     </>

@@ -1,0 +1,155 @@
+// What operations hand back through the contract: plans, job results per kind, store
+// diffs, run details and the library listing. Plain records with no Node imports; the
+// service's handlers are type-checked against them, so the engine cannot drift silently.
+import type { ArtifactKind, CollectionSummary, RegistryListing, RunStatus } from './registry-types';
+
+export interface PlanEntry {
+  element: string;
+  name: string;
+  detail?: string;
+}
+
+export interface PlanReport {
+  kept: PlanEntry[];
+  dropped: PlanEntry[];
+  converted: PlanEntry[];
+  added: PlanEntry[];
+  problems: string[];
+  n_obs?: number;
+  n_vars?: number;
+  n_new_obs?: number;
+  n_new_vars?: number;
+}
+
+// ── job results, one per job kind ────────────────────────────────────────────
+
+/** A write that made a new store version (the CLI's `--json` shape). */
+export interface StoreWriteResult {
+  store: { uid: string; key: string; version: number; n_observations: number; n_vars: number };
+  run: { uid: string };
+}
+
+export interface ImportJobResult {
+  collection: { uid: string; key: string };
+  artifacts: { uid: string; key: string; hash: string; n_observations: number | null; existing: boolean }[];
+  run: { uid: string };
+}
+
+export interface EmbedJobResult extends StoreWriteResult {
+  embedding: { name: string; shape: [number, number]; explained_variance_ratio?: number[] };
+}
+
+export interface ExportJobResult {
+  path: string;
+  n_obs: number;
+  /** Absent for a CSV of cells. */
+  n_vars?: number;
+  /** Browser mode: the URL path that downloads the file; null on the desktop. */
+  download: string | null;
+}
+
+export interface JobResults {
+  import: ImportJobResult;
+  concatenate: StoreWriteResult & { plan: PlanReport };
+  append: StoreWriteResult & { plan: PlanReport };
+  embed: EmbedJobResult;
+  export: ExportJobResult;
+}
+
+export type JobKind = keyof JobResults;
+
+// ── store diffs ──────────────────────────────────────────────────────────────
+
+export interface NameChanges {
+  added: string[];
+  removed: string[];
+}
+
+export interface FrameDiff extends NameChanges {
+  changed: { name: string; from: string; to: string }[];
+  new_categories: { name: string; values: (string | number)[] }[];
+}
+
+export interface DiffSide {
+  version: number;
+  uid: string;
+  n_obs: number;
+  /** Genes per measurement. */
+  n_vars: Record<string, number>;
+}
+
+/** Two versions of a store compared (`cellar diff --json`). */
+export interface StoreDiff {
+  store: string;
+  a: DiffSide;
+  b: DiffSide;
+  cells: { added: number; removed: number };
+  /** Per measurement. */
+  genes: Record<string, NameChanges>;
+  obs_columns: FrameDiff;
+  var_columns: Record<string, FrameDiff>;
+  obsm: NameChanges;
+  layers: Record<string, NameChanges>;
+  files: NameChanges & { shared: number };
+}
+
+// ── runs ─────────────────────────────────────────────────────────────────────
+
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+
+/** An artifact version or a collection a run read or wrote. */
+export interface RunItem {
+  uid: string;
+  kind: 'artifact' | 'collection';
+  key: string;
+  /** Artifacts only. */
+  artifactKind?: ArtifactKind;
+  version?: number;
+  isLatest?: boolean;
+  deleted: boolean;
+}
+
+export interface RunDetails {
+  uid: string;
+  transform: { name: string; version: string };
+  status: RunStatus;
+  /** ISO-8601 UTC. */
+  startedAt: string;
+  finishedAt: string | null;
+  params: Record<string, JsonValue>;
+  error: string | null;
+  inputs: RunItem[];
+  outputs: RunItem[];
+}
+
+// ── library ──────────────────────────────────────────────────────────────────
+
+export interface CollectionMember {
+  uid: string;
+  key: string;
+  version: number;
+  nObservations: number | null;
+  nVars: number | null;
+  size: number;
+  deleted: boolean;
+}
+
+export type CollectionListing = CollectionSummary & { members: CollectionMember[] };
+
+/** The registry's listing with each collection's members in their recorded order. */
+export interface LibraryListing extends Omit<RegistryListing, 'collections'> {
+  collections: CollectionListing[];
+}
+
+// ── embeddings ───────────────────────────────────────────────────────────────
+
+/** How one dataset of a store expresses a gene (the scatter plot's colour by gene). */
+export interface DatasetExpression {
+  position: number;
+  /** The file's key when the store recorded it. */
+  key: string | null;
+  nCells: number;
+  /** Cells with a value above zero. */
+  nExpressing: number;
+  max: number;
+}

@@ -1,0 +1,134 @@
+// Cancel, end to end in the browser, on data big enough that the work is still running
+// when the button is clicked: a concatenation (no store appears) and a PCA (no version
+// appears). The CLI, sharing the home, confirms what the screens say.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Browser, Locator, Page } from 'playwright-core';
+import { runPythonJson } from '../integration/helpers/python';
+import { cellarAsync } from '../integration/helpers/cellar';
+import { launchBrowser, screenshot, serve, waitForJobEnd, type Served } from './helpers';
+
+// 30,000 cells × 2,000 genes, 40 counts per cell: under a second to write, seconds to
+// concatenate and many more to compute 100 principal components on a shared 2-core
+// machine, while a cancelled job stops within about a second.
+const MAKE_BIG = `
+import sys, json
+import numpy as np, pandas as pd, anndata as ad, scipy.sparse as sp
+out, n, g, per = sys.argv[1], 30000, 2000, 40
+rng = np.random.default_rng(3)
+indptr = np.arange(0, n * per + 1, per, dtype=np.int64)
+# One gene in each of per equal bands, so each row's indices are sorted and distinct.
+indices = (np.arange(per, dtype=np.int32)[None, :] * (g // per) + rng.integers(0, g // per, size=(n, 1), dtype=np.int32)).ravel()
+X = sp.csr_matrix((rng.integers(1, 20, size=n * per).astype(np.float32), indices, indptr), shape=(n, g))
+obs = pd.DataFrame({'cell_type': pd.Categorical(rng.choice(['A', 'B', 'C'], size=n))}, index=[f'big-c{i}' for i in range(n)])
+ad.AnnData(X=X, obs=obs, var=pd.DataFrame(index=[f'G{j}' for j in range(g)])).write_h5ad(out)
+print(json.dumps({'n_obs': n}))
+`;
+
+const STEP_MS = 150_000;
+
+let served: Served;
+let browser: Browser;
+let page: Page;
+let home: string;
+let data: string;
+
+async function cli<T>(args: string[]): Promise<T> {
+  const r = await cellarAsync([...args, '--json'], { home });
+  expect(r.code, r.stderr).toBe(0);
+  return r.json as T;
+}
+
+beforeAll(async () => {
+  home = mkdtempSync(join(tmpdir(), 'cellar-e2e-cancel-home-'));
+  data = mkdtempSync(join(tmpdir(), 'cellar-e2e-cancel-data-'));
+  runPythonJson(MAKE_BIG, [join(data, 'big.h5ad')]);
+  await cli(['import', join(data, 'big.h5ad'), '--collection', 'big']);
+  served = await serve(home);
+  browser = await launchBrowser();
+  page = await browser.newPage({ viewport: { width: 1360, height: 900 } });
+}, 180_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await served?.stop();
+  rmSync(home, { recursive: true, force: true });
+  rmSync(data, { recursive: true, force: true });
+});
+
+const nav = (screen: string) => page.getByRole('navigation', { name: 'Screens' }).getByRole('link', { name: screen, exact: true }).click();
+
+/** Clicks the job's Cancel as soon as it reports a phase (the worker is at work), then waits for its end. */
+async function cancelOnceWorking(scope: Locator, phase: RegExp): Promise<{ state: string; phaseSeen: string }> {
+  const job = scope.getByTestId('job').first();
+  await job.waitFor({ timeout: 30_000 });
+  const phaseLine = job.locator('.job-phase');
+  await expect.poll(async () => ((await phaseLine.count()) ? await phaseLine.textContent() : 'ended'), { timeout: 60_000, interval: 50 }).toMatch(phase);
+  const phaseSeen = (await phaseLine.textContent()) ?? '';
+  await job.getByRole('button', { name: 'Cancel' }).click();
+  return { state: await waitForJobEnd(scope, 60_000), phaseSeen };
+}
+
+describe('cancelling long jobs in the browser', () => {
+  it('cancels a concatenation: the job ends cancelled and no store is created', async () => {
+    await page.goto(served.url);
+    await nav('Concatenate');
+    await page.getByTestId('plan').waitFor({ timeout: 60_000 });
+    await page.getByLabel('New store key').fill('bigstore');
+    await page.getByRole('button', { name: 'Create store' }).click();
+    const settings = page.getByRole('region', { name: 'Concatenation settings' });
+    const { state, phaseSeen } = await cancelOnceWorking(settings, /^(Reading metadata|obs|X|var)/);
+    expect(phaseSeen).not.toBe('Starting…');
+    expect(state).toBe('cancelled');
+    const job = settings.getByTestId('job');
+    expect(await job.locator('.badge').textContent()).toBe('Cancelled');
+    expect(await job.getByRole('button', { name: /Cancel/ }).count()).toBe(0);
+    expect(await page.getByTestId('concat-done').count()).toBe(0);
+    await screenshot(page, '18-concat-cancelled');
+
+    await nav('Library');
+    await page.getByText('No stores yet — concatenate a collection to create one.').waitFor();
+    expect((await cli<{ stores: unknown[] }>(['list'])).stores).toEqual([]);
+  }, STEP_MS);
+
+  it('cancels a PCA: the job ends cancelled, its run says so and no version is added', async () => {
+    // The store itself, made by the CLI while the server runs (they share the home).
+    const made = await cli<{ store: { version: number } }>(['concat', '--collection', 'big', '--store', 'bigstore']);
+    expect(made.store.version).toBe(1);
+    await page.reload();
+    await nav('Embeddings');
+    await page.getByText('No embeddings in this store yet — compute a PCA above.').waitFor({ timeout: 60_000 });
+    await page.getByLabel('Components').fill('100');
+    await page.getByRole('button', { name: 'Compute PCA' }).click();
+    const form = page.getByRole('form', { name: 'Compute PCA' });
+    const { state, phaseSeen } = await cancelOnceWorking(form, /^PCA: /);
+    expect(phaseSeen).toMatch(/^PCA: /);
+    expect(state).toBe('cancelled');
+    expect(await form.getByTestId('job').locator('.badge').textContent()).toBe('Cancelled');
+    expect(await page.getByTestId('pca-done').count()).toBe(0);
+    await screenshot(page, '19-pca-cancelled');
+
+    // Nothing was written: one version on the Versions screen and from the CLI, no embedding.
+    expect((await cli<{ version: number }[]>(['versions', '--store', 'bigstore'])).map((v) => v.version)).toEqual([1]);
+    await nav('Versions');
+    await expect.poll(() => page.getByTestId('version-row').count(), { timeout: 30_000 }).toBe(1);
+    expect(await page.getByTestId('version-row').first().textContent()).toContain('concatenate');
+    await nav('Embeddings');
+    await page.getByText('No embeddings in this store yet — compute a PCA above.').waitFor({ timeout: 30_000 });
+
+    // The registry recorded the cancelled run, with its parameters.
+    await nav('Lineage');
+    await page.locator('[data-testid=lineage-canvas][data-ready=true]').waitFor({ timeout: 30_000 });
+    await page.getByRole('navigation', { name: /Lineage items/ }).getByRole('button', { name: /^embed \(cancelled\)/ }).click();
+    const details = page.getByTestId('run-details');
+    await details.waitFor({ timeout: 30_000 });
+    expect(await details.getByTestId('run-status').textContent()).toBe('cancelled');
+    expect(await details.getByTestId('run-error').textContent()).toMatch(/\bcancelled\b/);
+    expect(await details.getByTestId('run-inputs').getByRole('button').allTextContents()).toEqual(['bigstore v1']);
+    expect(await details.getByTestId('run-outputs').textContent()).toBe('none');
+    expect(await details.getByTestId('run-params').textContent()).toContain('nComponents: 100');
+    await screenshot(page, '20-lineage-cancelled-run');
+  }, STEP_MS);
+});
