@@ -40,7 +40,7 @@ export class InlineExecutor implements PassExecutor {
 }
 
 // Resolved through the project root (not import.meta.url), so the paths survive bundling.
-const workerEntry = (): string => sourceFile('src/main/engine/linalg/pca-worker-entry.mjs');
+const workerEntry = (): string => sourceFile('src/main/engine/jobs/module-thread-entry.mjs');
 const workerModule = (): string => pathToFileURL(sourceFile('src/main/engine/linalg/pca-worker.ts')).href;
 
 let liveWorkers = 0;

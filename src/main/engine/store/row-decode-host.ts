@@ -8,8 +8,7 @@ import { sourceFile } from '../paths';
 import type { RowDecodeMessage, RowDecodeReply } from './row-decode-worker';
 import type { RowDecodeHelper, RowDecodeRequest } from './xReader';
 
-// The PCA worker entry loads any TypeScript worker module through tsx.
-const workerEntry = (): string => sourceFile('src/main/engine/linalg/pca-worker-entry.mjs');
+const workerEntry = (): string => sourceFile('src/main/engine/jobs/module-thread-entry.mjs');
 const workerModule = (): string => pathToFileURL(sourceFile('src/main/engine/store/row-decode-worker.ts')).href;
 
 class RowDecodeWorker implements RowDecodeHelper {
