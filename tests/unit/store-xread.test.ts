@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -213,8 +214,12 @@ describe('X row reads shared with a second thread', () => {
     const matrix = randomCounts(500, 90, 61, { density: 0.2 });
     const reader = await writeMatrix(matrix, { chunkRows: 4, blockRows: 111 });
     const x = (reader as unknown as { xReader(m: string, l: string): XLayerReader }).xReader('RNA', 'data');
-    const helper = rowDecodeHelper();
-    expect(helper).not.toBeNull();
+    expect(rowDecodeHelper()).not.toBeNull();
+    let asked = 0;
+    const helper = () => {
+      asked++;
+      return rowDecodeHelper();
+    };
     for (const rows of [randomSubset(500, 200, 3), randomSubset(500, 200, 4).reverse(), [499, 0, 250, 250, 7, 498, 1], Array.from({ length: 500 }, (_, i) => i)]) {
       const csr = await x.readRowsShared(rows, helper, 0);
       expect(csr.indices.buffer).toBeInstanceOf(SharedArrayBuffer);
@@ -223,9 +228,19 @@ describe('X row reads shared with a second thread', () => {
       expect(csr.indptr).toEqual(x.readRows(rows).indptr);
     }
     // Below the size where a second thread pays, the read stays on this thread.
+    const before = asked;
     const small = await x.readRowsShared([1, 2, 3], helper);
     expect(small.indices.buffer).toBeInstanceOf(ArrayBuffer);
+    expect(asked).toBe(before);
     expectRows(small, matrix, [1, 2, 3]);
+  });
+
+  it('do not keep a process alive: one that started the helper thread and did nothing else exits', () => {
+    const script = "import('./src/main/engine/store/row-decode-host.ts').then((m) => { m.rowDecodeHelper(); console.log('started'); })";
+    const run = spawnSync(process.execPath, ['--import', 'tsx', '-e', script], { cwd: join(import.meta.dirname, '..', '..'), encoding: 'utf8', timeout: 30_000 });
+    expect(run.error).toBeUndefined();
+    expect(run.status).toBe(0);
+    expect(run.stdout.trim()).toBe('started');
   });
 
   it('report a damaged fragment found by the helper thread as a store error', async () => {
@@ -241,7 +256,7 @@ describe('X row reads shared with a second thread', () => {
     cleanups.unshift(() => fresh.close());
     const damaged = (fresh as unknown as { xReader(m: string, l: string): XLayerReader }).xReader('RNA', 'data');
     const all = Array.from({ length: 300 }, (_, i) => i);
-    await expect(damaged.readRowsShared(all, rowDecodeHelper(), 0)).rejects.toBeInstanceOf(CellarError);
+    await expect(damaged.readRowsShared(all, rowDecodeHelper, 0)).rejects.toBeInstanceOf(CellarError);
   });
 });
 

@@ -227,7 +227,7 @@ class StoreReaderImpl implements StoreReader {
   }
 
   async readXRows(measurement: string, layer: string, joinids: ArrayLike<number>): Promise<CsrMatrix> {
-    return this.xReader(measurement, layer).readRowsShared(joinids, rowDecodeHelper());
+    return this.xReader(measurement, layer).readRowsShared(joinids, rowDecodeHelper);
   }
 
   xRowBlocks(measurement: string, layer: string, joinids: ArrayLike<number>, options?: { maxRows?: number; maxEntries?: number }): Iterable<XRowBlock> {

@@ -18,7 +18,11 @@ class RowDecodeWorker implements RowDecodeHelper {
 
   constructor(private readonly onGone: () => void) {
     this.worker = new Worker(workerEntry(), { workerData: { modulePath: workerModule() } });
+    // An unref before the thread is online does not hold: do it again once it is.
     this.worker.unref();
+    this.worker.once('online', () => {
+      if (this.pending.size === 0) this.worker.unref();
+    });
     this.worker.on('message', (reply: RowDecodeReply) => this.settle(reply));
     this.worker.on('error', (err) => this.failAll(new CellarError('internal', `The row-reading thread failed: ${err.message}`)));
     this.worker.on('exit', (code) => this.failAll(new CellarError('internal', `The row-reading thread stopped (exit code ${code}).`)));
@@ -52,7 +56,7 @@ class RowDecodeWorker implements RowDecodeHelper {
 
 let shared: RowDecodeWorker | null = null;
 
-/** The process's row-decoding helper thread (null on a single core). */
+/** The process's row-decoding helper thread, started on first use (null on a single core). */
 export function rowDecodeHelper(): RowDecodeHelper | null {
   if (availableParallelism() < 2) return null;
   shared ??= new RowDecodeWorker(() => (shared = null));

@@ -348,11 +348,11 @@ export class XLayerReader {
   }
 
   /**
-   * `readRows` with the second half of a large request decoded by `helper` (another thread) into
+   * `readRows` with the second half of a large request decoded by a helper thread into
    * shared memory while this thread decodes the first: the result's arrays are backed by
    * SharedArrayBuffers. Small requests are read on this thread alone.
    */
-  async readRowsShared(joinids: ArrayLike<number>, helper: RowDecodeHelper | null, minNnz = SHARED_READ_MIN_NNZ): Promise<CsrMatrix> {
+  async readRowsShared(joinids: ArrayLike<number>, helperFor: () => RowDecodeHelper | null, minNnz = SHARED_READ_MIN_NNZ): Promise<CsrMatrix> {
     const n = joinids.length;
     const order = this.sortOrder(joinids);
     const sorted = new Int32Array(new SharedArrayBuffer(n * 4));
@@ -361,7 +361,9 @@ export class XLayerReader {
     const { rowNnz } = this.planRows((i) => sorted[i], n, fragments);
     let total = 0;
     for (let i = 0; i < n; i++) total += rowNnz[i];
-    if (!helper || total < minNnz || total >= 2 ** 31) return this.readRows(joinids);
+    // The helper thread is asked for (and started) only for a read big enough to share.
+    const helper = total >= minNnz && total < 2 ** 31 ? helperFor() : null;
+    if (!helper) return this.readRows(joinids);
     const indptr = new Int32Array(n + 1);
     if (order) for (let i = 0; i < n; i++) indptr[order[i] + 1] = rowNnz[i];
     else indptr.set(rowNnz, 1);
