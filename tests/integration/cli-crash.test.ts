@@ -2,13 +2,15 @@
 // → manifest rename (the commit point) → registry row). `cellar concat` is killed with
 // SIGKILL at named points of its write (CELLAR_TEST_CRASH_AT, read by the concat
 // command); a second writer is killed in the middle of a new version. After each kill
-// the next command sees a consistent home: nothing before the commit point, version 1
-// after it, and `verify --fix` removes what the dead writer left behind.
+// the next command sees a consistent home: nothing before the commit point (the folder
+// the dead first write left is removed and its run ends failed), version 1 after it
+// (its run completed), and `verify --fix` removes what a dead second writer left behind.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openRegistry, type RunRecord } from '../../src/main/registry/registry';
 import { cellar, REPO_ROOT, removeDir, snapshotTree, tempDir, type CellarResult } from './helpers/cellar';
 import { runPythonJson } from './helpers/python';
 
@@ -63,6 +65,36 @@ function killedConcat(store: string, at: string): CellarResult {
   return cellar(['concat', '--collection', 'pair', '--store', store, '--json'], { home, env: { CELLAR_TEST_CRASH_AT: at } });
 }
 
+/** The concatenate run that was to make `store`, as the registry holds it (read without reconciling). */
+function concatRun(store: string): RunRecord {
+  const registry = openRegistry(home);
+  try {
+    const runs = registry.listRuns().filter((r) => r.transform.name === 'concatenate' && r.params.store === store);
+    expect(runs).toHaveLength(1);
+    return runs[0]!;
+  } finally {
+    registry.close();
+  }
+}
+
+interface LineageJson {
+  nodes: { id: string; kind: string; label: string; status?: string }[];
+  edges: { from: string; to: string; relation: string }[];
+}
+
+function lineage(ref: string): LineageJson {
+  const r = cellar(['lineage', ref, '--json'], h());
+  expect(r.code, r.stderr).toBe(0);
+  return r.json as LineageJson;
+}
+
+/** Every file of the home but the registry database and the command log. */
+function homeFiles(): Record<string, string> {
+  const snap = snapshotTree(home);
+  for (const name of Object.keys(snap)) if (name.startsWith('registry.sqlite') || name.startsWith('logs/')) delete snap[name];
+  return snap;
+}
+
 beforeAll(() => {
   root = tempDir('cli-crash');
   home = join(root, 'home');
@@ -74,33 +106,56 @@ beforeAll(() => {
 
 afterAll(() => removeDir(root));
 
-describe('concat killed before its commit point leaves the registry as it was', () => {
-  it.each([['after-dataset-0'], ['before-commit']])('killed at %s', (at) => {
+describe('concat killed before its commit point', () => {
+  it.each([['after-dataset-0'], ['before-commit']])('at %s: the next `list` removes the folder it left and ends its run failed; nothing else changes', (at) => {
     const foldersBefore = storeFolders();
+    const filesBefore = homeFiles();
     const r = killedConcat(`killed-${at}`, at);
     expect(r.signal).toBe('SIGKILL');
     expect(r.stdout).toBe('');
-    expect(list()).toEqual(listBefore);
-    const versions = cellar(['versions', '--store', `killed-${at}`, '--json'], h());
-    expect(versions.code).toBe(1);
-    expect((versions.json as { error: { code: string } }).error.code).toBe('not_found');
-    // What the dead writer left: data files and no committed manifest.
+    // What the dead writer left: data files, its lock and no committed manifest; its run still says running.
     const added = storeFolders().filter((f) => !foldersBefore.includes(f));
     expect(added).toHaveLength(1);
     const left = join(home, 'stores', added[0]!);
     expect(readdirSync(join(left, 'manifests')).filter((f) => /^v\d+\.json$/.test(f))).toEqual([]);
     expect(readdirSync(join(left, 'data')).length).toBeGreaterThan(0);
+    expect(existsSync(join(left, '.lock'))).toBe(true);
+    expect(concatRun(`killed-${at}`).status).toBe('running');
+
+    expect(list()).toEqual(listBefore);
+    expect(storeFolders()).toEqual(foldersBefore);
+    expect(homeFiles()).toEqual(filesBefore);
+    const run = concatRun(`killed-${at}`);
+    expect(run.status).toBe('failed');
+    expect(run.error).toMatch(/^Interrupted: the process that ran it \(pid \d+ on .+\) ended before the run finished; nothing it wrote was committed\.$/);
+    expect(run.outputs).toEqual({ artifacts: [], collections: [] });
+    // The lineage of the collection shows the run that consumed it, failed, with no output.
+    const graph = lineage('pair');
+    expect(graph.nodes.find((n) => n.id === run.uid)).toEqual({ id: run.uid, kind: 'run', label: 'concatenate (failed)', deleted: false, status: 'failed' });
+    const pair = graph.nodes.find((n) => n.kind === 'collection' && n.label === 'pair')!;
+    expect(graph.edges.filter((e) => e.from === run.uid || e.to === run.uid)).toEqual([{ from: pair.id, to: run.uid, relation: 'input' }]);
+
+    const versions = cellar(['versions', '--store', `killed-${at}`, '--json'], h());
+    expect(versions.code).toBe(1);
+    expect((versions.json as { error: { code: string } }).error.code).toBe('not_found');
   });
 });
 
 describe('concat killed after its commit point', () => {
-  it('the next `list` registers the store at version 1', () => {
+  it('the next `list` registers the store at version 1, made by its run, which completed', () => {
     const r = killedConcat('committed', 'after-commit');
     expect(r.signal).toBe('SIGKILL');
+    expect(concatRun('committed').status).toBe('running');
     const after = list();
     expect(after.stores).toEqual([expect.objectContaining({ key: 'committed', version: 1, n_versions: 1, n_observations: 100, n_vars: 30 })]);
     expect(after.artifacts).toEqual(listBefore.artifacts);
     expect(after.collections).toEqual(listBefore.collections);
+    const run = concatRun('committed');
+    const store = (after.stores as unknown as { uid: string }[])[0]!;
+    expect([run.status, run.error, run.outputs.artifacts]).toEqual(['completed', null, [store.uid]]);
+    const graph = lineage('committed');
+    expect(graph.nodes.find((n) => n.id === run.uid)).toMatchObject({ kind: 'run', label: 'concatenate', status: 'completed' });
+    expect(graph.edges).toContainEqual({ from: run.uid, to: store.uid, relation: 'output' });
   });
 
   it('so does `versions --store`, with the run that wrote it, and the store can be queried', () => {
@@ -110,6 +165,8 @@ describe('concat killed after its commit point', () => {
     expect(versions.code, versions.stderr).toBe(0);
     const rows = versions.json as { version: number; is_latest: boolean; n_observations: number; run: { transform: string } | null }[];
     expect(rows).toEqual([expect.objectContaining({ version: 1, is_latest: true, n_observations: 100, run: expect.objectContaining({ transform: 'concatenate' }) })]);
+    const run = concatRun('committed2');
+    expect([run.status, (rows[0] as unknown as { run: { uid: string } }).run.uid]).toEqual(['completed', run.uid]);
     const q = cellar(['query', '--store', 'committed2', '--obs', 'dataset == 1', '--format', 'json'], h());
     expect(q.code, q.stderr).toBe(0);
     expect((JSON.parse(q.stdout) as { obs_id: string }[]).map((o) => o.obs_id)).toEqual(Array.from({ length: 40 }, (_, i) => `d1c${i}`));

@@ -6,6 +6,8 @@
 // removes what the dead writer left. A live writer's lock refuses a second writer with
 // a clear message; a dead writer's lock is taken over; and a write that was prepared
 // on a version another process has since superseded is refused, not silently merged.
+// The killed writer's run ends too: failed when it died before its commit point,
+// completed (and linked to its version) when it died after it.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readdirSync, writeFileSync, existsSync } from 'node:fs';
 import { hostname } from 'node:os';
@@ -14,11 +16,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CellarError } from '../../src/shared/errors';
 import { embedStore } from '../../src/main/engine/ops/embed';
 import { openStore } from '../../src/main/engine/store/reader';
-import { openRegistry } from '../../src/main/registry/registry';
+import { openRegistry, type RunRecord } from '../../src/main/registry/registry';
 import { cellar, firstLine, removeDir, snapshotTree, tempDir, type CellarResult } from './helpers/cellar';
 import { makeSeedInputs, SEED_CELLS } from './helpers/workflow-inputs';
 
 interface VersionRow {
+  uid: string;
   version: number;
   is_latest: boolean;
   n_observations: number;
@@ -71,6 +74,46 @@ function obsCount(): number {
   return (JSON.parse(q.stdout) as unknown[]).length;
 }
 
+interface LineageJson {
+  nodes: { id: string; kind: string; label: string; status?: string }[];
+  edges: { from: string; to: string; relation: string }[];
+}
+
+/** The newest run of a transform, as the registry holds it (read without reconciling). */
+function newestRun(transform: string): RunRecord {
+  const registry = openRegistry(home);
+  try {
+    const run = registry.listRuns().find((r) => r.transform.name === transform);
+    expect(run, `no ${transform} run`).toBeDefined();
+    return run!;
+  } finally {
+    registry.close();
+  }
+}
+
+const INTERRUPTED = /^Interrupted: the process that ran it \(pid \d+ on .+\) ended before the run finished; nothing it wrote was committed\.$/;
+
+/**
+ * The killed run after the next command: failed with no output and shown so in the store's
+ * lineage as a reader of `inputUid`; or completed and linked to the version it made.
+ */
+function expectRunEnded(run: RunRecord, inputUid: string, output: string | null): void {
+  const now = newestRun(run.transform.name);
+  expect(now.uid).toBe(run.uid);
+  const graph = ok(cellar(['lineage', 'crash', '--json'], h())) as LineageJson;
+  const node = graph.nodes.find((n) => n.id === run.uid);
+  expect(graph.edges).toContainEqual({ from: inputUid, to: run.uid, relation: 'input' });
+  if (output === null) {
+    expect([now.status, now.outputs.artifacts]).toEqual(['failed', []]);
+    expect(now.error).toMatch(INTERRUPTED);
+    expect(node).toMatchObject({ kind: 'run', label: `${run.transform.name} (failed)`, status: 'failed' });
+  } else {
+    expect([now.status, now.error, now.outputs.artifacts]).toEqual(['completed', null, [output]]);
+    expect(node).toMatchObject({ kind: 'run', label: run.transform.name, status: 'completed' });
+    expect(graph.edges).toContainEqual({ from: run.uid, to: output, relation: 'output' });
+  }
+}
+
 function killedAt(args: string[], at: string): CellarResult {
   const r = cellar([...args, '--json'], { home, env: { CELLAR_TEST_CRASH_AT: at } });
   expect(r.signal, `${args[0]} was not killed at ${at}: ${r.stderr}`).toBe('SIGKILL');
@@ -82,9 +125,19 @@ function killedAt(args: string[], at: string): CellarResult {
  * Kills `args` at `at`, then checks the next commands see a consistent home: the registry
  * lists exactly the manifests on disk, and verify --fix removes exactly the dead writer's files.
  */
-function crashAndRecover(args: string[], at: string): { rows: VersionRow[]; leftovers: string[] } {
+/** Files in the home's storage that a run copied there (named after the run). */
+function copiesOf(runUid: string): string[] {
+  const storage = join(home, 'storage');
+  return existsSync(storage) ? readdirSync(storage).filter((name) => name.startsWith(`${runUid}-`)) : [];
+}
+
+function crashAndRecover(args: string[], at: string): { rows: VersionRow[]; leftovers: string[]; run: RunRecord; copies: { before: string[]; after: string[] } } {
   const before = storeFiles();
   killedAt(args, at);
+  // Until a command reconciles, the killed run still reads as running.
+  const run = newestRun(args[0]!);
+  expect(run.status).toBe('running');
+  const copiesBefore = copiesOf(run.uid);
   const rows = versions();
   expect(rows.map((r) => r.version)).toEqual(manifestVersions());
   expect(rows.filter((r) => r.is_latest).map((r) => r.version)).toEqual([rows[0]!.version]);
@@ -96,7 +149,7 @@ function crashAndRecover(args: string[], at: string): { rows: VersionRow[]; left
   for (const name of fixed.removed) expect(name in now, `${name} was not removed`).toBe(false);
   const leftovers = Object.keys(before).filter((f) => !(f in now));
   expect(leftovers, 'verify --fix removed a file that existed before the crash').toEqual([]);
-  return { rows, leftovers: fixed.removed };
+  return { rows, leftovers: fixed.removed, run, copies: { before: copiesBefore, after: copiesOf(run.uid) } };
 }
 
 beforeAll(() => {
@@ -116,8 +169,11 @@ const V2_CELLS = V1_CELLS + SEED_CELLS.s3;
 describe('append killed mid-write', () => {
   it.each([['after-dataset-0'], ['before-commit']])('at %s: the store stays at version 1 and verify --fix removes the new files', (at) => {
     const artifactsBefore = (ok(cellar(['list', '--json'], h())) as { artifacts: unknown[] }).artifacts;
-    const { rows, leftovers } = crashAndRecover(['append', '--store', 'crash', files.s3], at);
+    const { rows, leftovers, run, copies } = crashAndRecover(['append', '--store', 'crash', files.s3], at);
     expect(rows.map((r) => [r.version, r.n_observations])).toEqual([[1, V1_CELLS]]);
+    expectRunEnded(run, rows[0]!.uid, null);
+    // The copy of s3.h5ad the dead append made in the home went with its run.
+    expect(copies).toEqual({ before: [`${run.uid}-0.h5ad`], after: [] });
     expect(leftovers.length).toBeGreaterThan(0);
     for (const f of leftovers) expect(f).toMatch(/^data\//);
     // The appended file was not registered either.
@@ -126,11 +182,15 @@ describe('append killed mid-write', () => {
   });
 
   it('at after-commit: the next command registers version 2 with the append run, and it reads', () => {
-    const { rows, leftovers } = crashAndRecover(['append', '--store', 'crash', files.s3], 'after-commit');
+    const { rows, leftovers, run, copies } = crashAndRecover(['append', '--store', 'crash', files.s3], 'after-commit');
     expect(rows.map((r) => [r.version, r.n_observations, r.run?.transform])).toEqual([
       [2, V2_CELLS, 'append'],
       [1, V1_CELLS, 'concatenate'],
     ]);
+    expect(rows[0]!.run?.uid).toBe(run.uid);
+    expectRunEnded(run, rows[1]!.uid, rows[0]!.uid);
+    // Committed: the copy of s3.h5ad is the registered artifact's file.
+    expect(copies).toEqual({ before: [`${run.uid}-0.h5ad`], after: [`${run.uid}-0.h5ad`] });
     expect(leftovers).toEqual([]);
     expect(obsCount()).toBe(V2_CELLS);
   });
@@ -138,18 +198,20 @@ describe('append killed mid-write', () => {
 
 describe('embed killed mid-write', () => {
   it('at before-commit: the store stays at version 2; the embedding files are garbage', () => {
-    const { rows, leftovers } = crashAndRecover(['embed', '--store', 'crash', '--pca', '2'], 'before-commit');
+    const { rows, leftovers, run } = crashAndRecover(['embed', '--store', 'crash', '--pca', '2'], 'before-commit');
     expect(rows.map((r) => r.version)).toEqual([2, 1]);
+    expectRunEnded(run, rows[0]!.uid, null);
     expect(leftovers.some((f) => /^data\/obsm-/.test(f))).toBe(true);
   });
 
   it('at after-commit: version 3 is registered with the embed run', () => {
-    const { rows, leftovers } = crashAndRecover(['embed', '--store', 'crash', '--pca', '2'], 'after-commit');
+    const { rows, leftovers, run } = crashAndRecover(['embed', '--store', 'crash', '--pca', '2'], 'after-commit');
     expect(rows.map((r) => [r.version, r.n_observations, r.run?.transform])).toEqual([
       [3, V2_CELLS, 'embed'],
       [2, V2_CELLS, 'append'],
       [1, V1_CELLS, 'concatenate'],
     ]);
+    expectRunEnded(run, rows[1]!.uid, rows[0]!.uid);
     expect(leftovers).toEqual([]);
     const diff = ok(cellar(['diff', '--store', 'crash', '2', '3', '--json'], h())) as { obsm: { added: string[] } };
     expect(diff.obsm.added).toEqual(['pca']);

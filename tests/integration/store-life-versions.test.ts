@@ -7,7 +7,7 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cellar, removeDir, tempDir, type CellarResult } from './helpers/cellar';
+import { cellar, firstLine, removeDir, snapshotTree, tempDir, type CellarResult } from './helpers/cellar';
 import { runPythonJson } from './helpers/python';
 import { makeSeedInputs, SEED_CELLS, SEED_CONCAT_CELLS, SEED_NEW_GENES } from './helpers/workflow-inputs';
 
@@ -149,10 +149,26 @@ describe('restore', () => {
     expect(cmp.nnz).toBeGreaterThan(1000);
   });
 
-  it('refuses to restore the latest version', () => {
-    const r = cellar(['restore', '--store', 'atlas', '4', '--json'], h());
-    expect(r.code).not.toBe(0);
-    expect((r.json as ErrorJson).error.message).toMatch(/already the latest/);
+  it('refuses to restore the latest version as a user error (exit 1), changing nothing', () => {
+    const versionsBefore = ok(cellar(['versions', '--store', 'atlas', '--json'], h())) as VersionRow[];
+    const lineageBefore = ok(cellar(['lineage', 'atlas', '--json'], h())) as Lineage;
+    const listBefore = ok(cellar(['list', '--json'], h()));
+    const filesBefore = snapshotTree(storeDir);
+    const message = 'Version 4 is already the latest version of atlas; nothing was restored.';
+    // By number and by uid alike.
+    for (const ref of ['4', versionsBefore[0]!.uid]) {
+      const r = cellar(['restore', '--store', 'atlas', ref, '--json'], h());
+      expect(r.code, r.stderr).toBe(1);
+      expect(r.json).toEqual({ error: { code: 'already_exists', message, problems: [] } });
+      expect(firstLine(r.stderr)).toBe(message);
+      const plain = cellar(['restore', '--store', 'atlas', ref], h());
+      expect([plain.code, plain.stdout, firstLine(plain.stderr)]).toEqual([1, '', message]);
+    }
+    expect(ok(cellar(['versions', '--store', 'atlas', '--json'], h()))).toEqual(versionsBefore);
+    // No run was recorded either: the lineage (runs included) is what it was.
+    expect(ok(cellar(['lineage', 'atlas', '--json'], h()))).toEqual(lineageBefore);
+    expect(ok(cellar(['list', '--json'], h()))).toEqual(listBefore);
+    expect(snapshotTree(storeDir)).toEqual(filesBefore);
   });
 });
 

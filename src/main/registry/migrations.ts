@@ -109,6 +109,17 @@ export const MIGRATIONS: readonly Migration[] = [
       `);
     },
   },
+  {
+    version: 2,
+    name: 'the process that runs each run',
+    up(db) {
+      // Lets reconciliation tell a run whose process died (SIGKILL, power cut) from one still working.
+      db.exec(`
+        ALTER TABLE run ADD COLUMN pid INTEGER;
+        ALTER TABLE run ADD COLUMN host TEXT;
+      `);
+    },
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS.length;

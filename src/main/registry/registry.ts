@@ -2,6 +2,7 @@
 // in one SQLite file in the Cellar home. All SQL of the app lives in this folder.
 import type Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { CellarError } from '../../shared/errors';
 import { hashCollection } from './hash';
@@ -71,6 +72,16 @@ export interface StoreVersionInput {
    * embed, annotate and compact build on it). restore passes false and names its source itself.
    */
   previousVersionIsInput?: boolean;
+}
+
+/** A run still marked running and the process that started it (null: recorded before that was kept). */
+export interface RunningRun {
+  uid: string;
+  transform: string;
+  startedAt: string;
+  params: Record<string, unknown>;
+  pid: number | null;
+  host: string | null;
 }
 
 export interface CreateCollectionInput {
@@ -363,8 +374,8 @@ export class Registry {
       const transform = this.transformRow(input.transform, input.transformVersion ?? '1');
       const uid = newRunUid();
       this.db
-        .prepare("INSERT INTO run (uid, transform_id, started_at, status, params) VALUES (?, ?, ?, 'running', ?)")
-        .run(uid, transform.id, nowIso(), JSON.stringify(input.params ?? {}));
+        .prepare("INSERT INTO run (uid, transform_id, started_at, status, params, pid, host) VALUES (?, ?, ?, 'running', ?, ?, ?)")
+        .run(uid, transform.id, nowIso(), JSON.stringify(input.params ?? {}), process.pid, hostname());
       this.addRunInputs(uid, { artifacts: input.inputArtifacts, collections: input.inputCollections });
       return this.getRun(uid);
     });
@@ -409,6 +420,39 @@ export class Registry {
         collections: uidsOf('SELECT uid FROM collection WHERE run_id = ? ORDER BY id'),
       },
     };
+  }
+
+  /** Every run still marked running, oldest first, with the process that started it. */
+  runningRuns(): RunningRun[] {
+    const rows = this.db
+      .prepare("SELECT r.*, t.name AS transform_name FROM run r JOIN transform t ON t.id = r.transform_id WHERE r.status = 'running' ORDER BY r.id")
+      .all() as Array<RunRow & { transform_name: string }>;
+    return rows.map((row) => ({
+      uid: row.uid,
+      transform: row.transform_name,
+      startedAt: row.started_at,
+      params: JSON.parse(row.params) as Record<string, unknown>,
+      pid: row.pid,
+      host: row.host,
+    }));
+  }
+
+  /**
+   * Ends a run whose process died without ending it: completed when it registered an
+   * output before dying, else failed with `reason`. A run that already ended is left as
+   * it is (another process settled it first). Returns the run's status afterwards.
+   */
+  closeInterruptedRun(runUid: string, reason: string): RunStatus {
+    return this.write(() => {
+      const run = this.getRunRow(runUid);
+      if (run.status !== 'running') return run.status;
+      const made =
+        this.db.prepare('SELECT 1 FROM artifact WHERE run_id = ? LIMIT 1').get(run.id) !== undefined ||
+        this.db.prepare('SELECT 1 FROM collection WHERE run_id = ? LIMIT 1').get(run.id) !== undefined;
+      const status: RunStatus = made ? 'completed' : 'failed';
+      this.db.prepare('UPDATE run SET status = ?, finished_at = ?, error = ? WHERE id = ?').run(status, nowIso(), made ? null : reason, run.id);
+      return status;
+    });
   }
 
   /** Newest first. */

@@ -96,4 +96,7 @@ export interface RunRow {
   status: 'running' | 'completed' | 'failed' | 'cancelled';
   params: string;
   error: string | null;
+  /** The process that started the run (null for runs recorded before schema 2). */
+  pid: number | null;
+  host: string | null;
 }

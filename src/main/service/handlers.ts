@@ -18,7 +18,7 @@ import { appendToStore } from '../engine/ops/append';
 import { defaultMeasurement, openQuery, queryObs, queryVar, type OpenedQuery } from '../engine/ops/export';
 import { frameToArrow } from '../engine/ops/arrow-frame';
 import { diffVersions, restoreVersion } from '../engine/ops/versioning';
-import { resolveStore, resolveVersionRef } from '../engine/ops/store-registry';
+import { reconcileHome, resolveStore, resolveVersionRef } from '../engine/ops/store-registry';
 import { openStore } from '../engine/store/reader';
 import { selectRows } from '../engine/store/query';
 import type { ColumnEntry } from '../engine/store/manifest';
@@ -117,7 +117,11 @@ export function createService(options: ServiceOptions): Service {
 
   const handlers: Handlers = {
     'app:info': () => ({ name: 'Cellar', version: options.version, home: options.home, mode: options.mode }),
-    'library:list': () => listLibrary(db()),
+    // Runs of a process that died (a killed CLI command) end, and its committed work is registered, before anything is shown.
+    'library:list': async () => {
+      await reconcileHome(db());
+      return listLibrary(db());
+    },
     'file:choose': async () => {
       if (!options.chooseFiles) throw new CellarError('usage', 'In the browser, add files by dropping them on the Library or with the upload button.');
       return (await options.chooseFiles()).map(registerFile);
@@ -251,7 +255,10 @@ export function createService(options: ServiceOptions): Service {
       emit('library:changed', { reason: 'restore' });
       return r;
     },
-    'lineage:get': ({ ref }) => db().lineage(ref),
+    'lineage:get': async ({ ref }) => {
+      await reconcileHome(db());
+      return db().lineage(ref);
+    },
     'run:get': ({ uid }) => runDetails(db(), uid),
     'jobs:list': () => jobs.list().map(asContractJob),
     'jobs:cancel': ({ id }) => {

@@ -1,4 +1,5 @@
 import { deleteItem } from '../../engine/ops/housekeeping';
+import { reconcileHome } from '../../engine/ops/store-registry';
 import { boolFlag, type CommandSpec } from '../args';
 import type { CommandContext, CommandOutput } from '../context';
 import { withRegistry } from '../registry';
@@ -14,6 +15,8 @@ export const spec: CommandSpec = {
 export async function run(ctx: CommandContext): Promise<CommandOutput> {
   const ref = ctx.args.positionals[0]!;
   return withRegistry(ctx, async (registry, home) => {
+    // A run killed mid-write is not a user of its inputs: end it first so it does not block the delete.
+    await reconcileHome(registry, home);
     const result = await deleteItem(registry, home, ref, boolFlag(ctx.args, 'force'));
     const lines = result.deleted.map((d) => `Deleted ${d.kind} ${d.key}${d.kind === 'artifact' ? ` v${d.version}` : ''} (${d.uid}).`);
     if (result.removedFiles.length) lines.push(`Freed ${result.removedFiles.length} managed file(s)/folder(s) in the home.`);

@@ -1,6 +1,7 @@
 import type { CommandSpec } from '../args';
 import type { CommandContext, CommandOutput } from '../context';
 import { withRegistry } from '../registry';
+import { reconcileHome } from '../../engine/ops/store-registry';
 
 export const spec: CommandSpec = {
   name: 'lineage',
@@ -12,7 +13,9 @@ export const spec: CommandSpec = {
 
 export async function run(ctx: CommandContext): Promise<CommandOutput> {
   const ref = ctx.args.positionals[0]!;
-  return withRegistry(ctx, async (registry) => {
+  return withRegistry(ctx, async (registry, home) => {
+    // After a crash, lineage shows the runs as they ended, not as 'running' forever.
+    await reconcileHome(registry, home);
     const lineage = registry.lineage(ref);
     const label = new Map(lineage.nodes.map((n) => [n.id, `${n.kind === 'run' ? 'run ' : ''}${n.label}`]));
     const lines = [`Lineage of ${ref}: ${lineage.nodes.length} nodes, ${lineage.edges.length} edges`];

@@ -1,7 +1,7 @@
 import type { CommandSpec } from '../args';
 import type { CommandContext, CommandOutput } from '../context';
 import { withRegistry } from '../registry';
-import { reconcileOrphanStores, storeDiskUsage } from '../../engine/ops/store-registry';
+import { reconcileHome, storeDiskUsage } from '../../engine/ops/store-registry';
 
 export const spec: CommandSpec = {
   name: 'list',
@@ -24,8 +24,9 @@ export function formatBytes(n: number): string {
 
 export async function run(ctx: CommandContext): Promise<CommandOutput> {
   return withRegistry(ctx, async (registry, home) => {
-    // Stores whose writer died after committing are shown (and registered) like any other.
-    await reconcileOrphanStores(registry, home);
+    // Stores whose writer died after committing are shown (and registered) like any other;
+    // runs whose process died end, and a first write that never committed is removed.
+    await reconcileHome(registry, home);
     const listing = registry.list();
     const stores = listing.stores.map((s) => ({ ...s, diskBytes: storeDiskUsage(s.storagePath) }));
     const json = {

@@ -8,7 +8,7 @@ import type { Registry } from '../../registry/registry';
 import type { InspectReport } from '../h5ad/inspect';
 import { openH5ad } from '../h5ad/reader';
 import type { DataFrame, DenseHandle } from '../h5ad/types';
-import { inspectInWorker } from '../jobs/worker-host';
+import { inspectAllInWorker } from '../jobs/worker-host';
 import type { ColumnEntry, StoreManifest } from '../store/manifest';
 import { openStore, type StoreReader } from '../store/reader';
 import { createStoreWriter } from '../store/writer';
@@ -20,11 +20,11 @@ import { distinctStrings, stringAt } from './convert';
 import { describeDataset, RESERVED_OBS, RESERVED_VAR, type ConcatPlan, type DatasetInfo, type FramePlan, type IdSpace, type PlanEntry } from './plan';
 import type { ProgressFn } from './progress';
 import { describeField, fieldOf, isFloatDtype, isIntDtype, widenInts, type FieldSchema } from './schema';
-import { finishRunIfRunning, resolveStore, versionStats } from './store-registry';
+import { finishRunIfRunning, registerAppendedFiles, resolveStore, versionStats, type AppendedFile } from './store-registry';
 import { refuseStaleBase } from './versioning';
 import { managedStorageDir } from './import';
 import { copyFile, mkdir, rename, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { isAbsolute, join, relative, sep } from 'node:path';
 
 export interface AppendParams {
   registry: Registry;
@@ -330,10 +330,10 @@ export async function appendToStore(params: AppendParams): Promise<AppendResult>
 
   // Read every file in a worker under a time limit first: a damaged file is refused before anything.
   const checked: { path: string; report: InspectReport; hash: string; hashType: 'md5' | 'sha1-fl'; size: number }[] = [];
-  for (const path of files) {
-    const report = await inspectInWorker(path, { timeoutMs: params.readTimeoutMs, signal: params.signal });
+  const reports = await inspectAllInWorker(files, { timeoutMs: params.readTimeoutMs, signal: params.signal });
+  for (const [i, path] of files.entries()) {
     const h = await hashFile(path, params.signal);
-    checked.push({ path, report, ...h });
+    checked.push({ path, report: reports[i]!, ...h });
   }
   const datasets: DatasetInfo[] = [];
   for (const path of files) {
@@ -362,6 +362,7 @@ export async function appendToStore(params: AppendParams): Promise<AppendResult>
   // register the artifacts and the version together: a failure leaves the registry as it was.
   const run = registry.startRun({ transform: 'append', params: { store: store.key, files, fillMissing: !!params.fillMissing, makeUnique: !!params.makeUnique }, inputArtifacts: [store.uid] });
   const copies: string[] = [];
+  let committed = false;
   try {
     const storage = managedStorageDir(params.home);
     await mkdir(storage, { recursive: true });
@@ -387,29 +388,23 @@ export async function appendToStore(params: AppendParams): Promise<AppendResult>
     };
     previous.close();
     const writer = await createStoreWriter({ dir, baseVersion: store.version, fs: params.fs, storeKey: store.key });
-    let committed = false;
     try {
       await refuseStaleBase(writer, store.version, store.key, 'the files were checked');
       await writeDatasets(writer, plan, members, run.uid, priorDatasets.length, params, varBase);
       await appendObsmFilled(writer, plan, obsmFilled, members, varBase.obsOffset);
       await appendVarmForNewGenes(writer, plan, varBase.main.existing, dir, store.version);
       await params.checkpoint?.('before-commit');
+      // The manifest records the files too: a version whose writer dies after the commit
+      // point is then registered by reconciliation with the same artifacts and run inputs.
+      const appended = members.map((m) => appendedFile(m, registry.home));
       const result = await writer.commit({
-        meta: { runUid: run.uid, transform: 'append', storeKey: store.key, storeUid: store.uid, datasets: [...priorDatasets, ...datasetMeta(members, priorDatasets.length)] },
+        meta: { runUid: run.uid, transform: 'append', storeKey: store.key, storeUid: store.uid, datasets: [...priorDatasets, ...datasetMeta(members, priorDatasets.length)], appended },
       });
       committed = true;
       await params.checkpoint?.('after-commit');
       const stats = await versionStats(dir, result.version, plan.measurement);
       const version = registry.atomically(() => {
-        // New files are imported by their own run, which the append then consumes (a DAG, no cycle).
-        const fresh = members.filter((m) => !m.existing);
-        const importRun = fresh.length ? registry.startRun({ transform: 'import', params: { files: fresh.map((m) => m.check.path), via: 'append' } }) : null;
-        for (const m of fresh) {
-          const f = m.check;
-          registry.registerArtifact({ uid: m.uid, key: m.key, suffix: extname(f.path) || '.h5ad', kind: 'h5ad', size: f.size, hash: f.hash, hashType: f.hashType, nFiles: 1, nObservations: f.report.n_obs, nVars: f.report.n_vars, storagePath: m.storagePath, runUid: importRun!.uid, ifKeyExists: 'new_version' });
-        }
-        if (importRun) registry.finishRun(importRun.uid);
-        registry.addRunInputs(run.uid, { artifacts: members.map((m) => m.uid) });
+        registerAppendedFiles(registry, run.uid, appended);
         return registry.addStoreVersion(store.stem, { size: stats.size, hash: stats.hash, hashType: 'md5-d', nFiles: stats.nFiles, nObservations: stats.nObs, nVars: stats.nVars, storagePath: dir, runUid: run.uid });
       });
       finishRunIfRunning(registry, run.uid);
@@ -419,10 +414,19 @@ export async function appendToStore(params: AppendParams): Promise<AppendResult>
       throw err;
     }
   } catch (err) {
-    for (const c of copies) await rm(c, { force: true });
+    // Once committed, the version's manifest names the copies: reconciliation registers them.
+    if (!committed) for (const c of copies) await rm(c, { force: true });
     registry.failRun(run.uid, err instanceof Error ? err.message : String(err), params.signal?.aborted ? 'cancelled' : 'failed');
     throw err;
   }
+}
+
+/** What the manifest keeps of one appended file (see AppendedFile). */
+function appendedFile(m: MemberFile & { existing: boolean; check: { path: string; report: InspectReport; hash: string; hashType: 'md5' | 'sha1-fl'; size: number } }, home: string): AppendedFile {
+  const inHome = relative(home, m.storagePath);
+  const storagePath = inHome && !inHome.startsWith('..') && !isAbsolute(inHome) ? inHome.split(sep).join('/') : m.storagePath;
+  const f = m.check;
+  return { uid: m.uid, existing: m.existing, key: m.key, source: f.path, suffix: extname(f.path) || '.h5ad', size: f.size, hash: f.hash, hashType: f.hashType, nObservations: f.report.n_obs, nVars: f.report.n_vars, storagePath };
 }
 
 /** varm rows for genes the store did not have yet: NaN (their values are unknown). */

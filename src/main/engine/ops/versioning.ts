@@ -53,7 +53,8 @@ export async function restoreVersion(params: { registry: Registry; storeKey: str
   const { registry } = params;
   const { store, dir } = await resolveStore(registry, params.storeKey);
   const source = pickVersion(registry, store, params.version);
-  if (source.isLatest) throw new CellarError('usage', `Version ${source.version} is already the latest version of ${store.key}.`);
+  // Not a usage error: the request is well formed, the store is already in the state asked for.
+  if (source.isLatest) throw new CellarError('already_exists', `Version ${source.version} is already the latest version of ${store.key}; nothing was restored.`);
   const run = registry.startRun({ transform: 'restore', params: { store: store.key, version: source.version }, inputArtifacts: [source.uid] });
   try {
     const writer = await createStoreWriter({ dir, baseVersion: source.version, storeKey: store.key });
