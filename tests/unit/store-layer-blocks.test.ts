@@ -83,6 +83,41 @@ describe('LayerBlockReader', () => {
     blocks.close();
   });
 
+  it('reads across fragments of several versions and rows that have no entry in the layer', async () => {
+    const { dir, cleanup } = tempStoreDir('layer-blocks-versions');
+    cleanups.push(cleanup);
+    const ids = (from: number, n: number) => Array.from({ length: n }, (_, i) => `c${from + i}`);
+    // Version 1: rows 0–599 with X; version 2: rows 600–799 without X; version 3: rows 800–999 with X.
+    let writer = await createStoreWriter({ dir, baseVersion: null, xChunkRows: 4 });
+    await writer.appendObsRows(0, { columns: [{ name: 'obs_id', column: { kind: 'string', values: ids(0, 600) } }] });
+    await writer.appendVarRows('RNA', 0, { columns: [{ name: 'var_id', column: { kind: 'string', values: Array.from({ length: 60 }, (_, i) => `g${i}`) } }] });
+    const first = { ...matrix, nRows: 600, rows: matrix.rows.slice(0, 600) };
+    for (const block of csrBlocks(first, 250, 0)) await writer.appendXRows('RNA', 'data', block);
+    await writer.commit();
+    writer = await createStoreWriter({ dir, baseVersion: 1, xChunkRows: 4 });
+    await writer.appendObsRows(600, { columns: [{ name: 'obs_id', column: { kind: 'string', values: ids(600, 200) } }] });
+    await writer.commit();
+    writer = await createStoreWriter({ dir, baseVersion: 2, xChunkRows: 4 });
+    await writer.appendObsRows(800, { columns: [{ name: 'obs_id', column: { kind: 'string', values: ids(800, 200) } }] });
+    const last = { ...matrix, nRows: 200, rows: matrix.rows.slice(800, 1000) };
+    for (const block of csrBlocks(last, 90, 800)) await writer.appendXRows('RNA', 'data', block);
+    await writer.commit();
+    const reader = openStore(dir);
+    cleanups.unshift(() => reader.close());
+    expect(reader.manifest.ms.RNA!.X.data!.fragments.length).toBe(2);
+    const expected = (start: number, end: number, columns?: number[]) => expectedRows(matrix, start, end, columns).map((row, i) => (start + i >= 600 && start + i < 800 ? { columns: [], values: [] } : row));
+    for (const columns of [undefined, [2, 3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37, 41, 43, 47, 53, 59]]) {
+      const blocks = new LayerBlockReader(reader.layerBlockSpec('RNA', 'data', 150, columns && Uint32Array.from(columns)));
+      let rows = 0;
+      for (const block of blocks.blocks()) {
+        expect(rowsOf(block)).toEqual(expected(block.rowStart, block.rowStart + block.nRows, columns));
+        rows += block.nRows;
+      }
+      expect(rows).toBe(1000);
+      blocks.close();
+    }
+  });
+
   it('refuses columns that are not ascending var joinids of the layer', async () => {
     const reader = await storeOf(matrix);
     expect(() => new LayerBlockReader(reader.layerBlockSpec('RNA', 'data', 100, Uint32Array.from([5, 2])))).toThrow(/ascending var joinids below 60/);

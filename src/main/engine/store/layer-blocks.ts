@@ -4,7 +4,7 @@
 // wherever they are read.
 import { CellarError } from '../../../shared/errors';
 import type { CsrBlock, NumericArray } from '../h5ad/types';
-import { allocateTyped } from './dtypes';
+import { allocateTyped, isBigIntDtype } from './dtypes';
 import type { LayerEntry } from './manifest';
 import { XLayerReader } from './xReader';
 
@@ -76,6 +76,10 @@ export class LayerBlockReader {
       if (!wanted(b)) continue;
       const rowStart = b * rowsPerBlock;
       const nRows = Math.min(rowsPerBlock, nObs - rowStart);
+      if (this.position && !isBigIntDtype(this.spec.layer.dtype)) {
+        yield { rowStart, nRows, nCols, ...this.readKeeping(rowStart, nRows) };
+        continue;
+      }
       const ids = this.rowIds.subarray(0, nRows);
       for (let i = 0; i < nRows; i++) ids[i] = rowStart + i;
       // One block per call: no entry limit, the rows come back together.
@@ -91,6 +95,20 @@ export class LayerBlockReader {
 
   close(): void {
     this.x.close();
+  }
+
+  /** The kept columns of rows [rowStart, rowStart + nRows), decoded in one pass (see decodeRangeKeeping). */
+  private readKeeping(rowStart: number, nRows: number): { indptr: Int32Array; indices: Int32Array; data: NumericArray } {
+    const room = this.x.storedEntries(rowStart, rowStart + nRows);
+    if (this.keptIndices.length < room) {
+      // Some slack: blocks differ a little in size, and each new buffer is fresh memory to touch.
+      const size = Math.ceil(room * 1.25);
+      this.keptIndices = new Int32Array(size);
+      this.keptData = allocateTyped(this.spec.layer.dtype, size);
+    }
+    const indptr = this.keptIndptr.subarray(0, nRows + 1);
+    const kept = this.x.decodeRangeKeeping(rowStart, rowStart + nRows, this.position!, indptr, this.keptIndices, this.keptData);
+    return { indptr, indices: this.keptIndices.subarray(0, kept), data: this.keptData.subarray(0, kept) };
   }
 
   /**

@@ -435,6 +435,81 @@ export class XLayerReader {
     }
   }
 
+  /**
+   * Rows [rowStart, rowEnd) restricted to the columns with position[column] ≥ 0, renumbered to
+   * that position, decoded in one pass per entry (no full rows are built first). `indices` and
+   * `data` must have room for every stored entry of those rows; returns the entries kept.
+   * `data` must not be a BigInt array.
+   */
+  decodeRangeKeeping(rowStart: number, rowEnd: number, position: Int32Array, indptr: Int32Array, indices: Int32Array, data: NumericArray): number {
+    const out = data as Float64Array;
+    let at = 0;
+    let row = rowStart;
+    indptr[0] = 0;
+    const emptyUntil = (end: number) => {
+      for (; row < end; row++) indptr[row - rowStart + 1] = at;
+    };
+    for (const fragment of this.fragmentsByRow()) {
+      const fragmentEnd = fragment.rowStart + fragment.nRows;
+      if (fragmentEnd <= row) continue;
+      if (fragment.rowStart >= rowEnd) break;
+      emptyUntil(fragment.rowStart);
+      const index = this.chunkIndex(fragment);
+      const R = fragment.chunkRows;
+      const indexWidth = bytesPerElement(fragment.indexDtype);
+      const valueWidth = bytesPerElement(fragment.storedDtype);
+      const end = Math.min(rowEnd, fragmentEnd);
+      let chunk = Math.floor((row - fragment.rowStart) / R);
+      const lastChunk = Math.floor((end - 1 - fragment.rowStart) / R);
+      while (chunk <= lastChunk) {
+        // Consecutive chunks are read together, up to MAX_READ_BYTES at a time.
+        const readStart = index.indexOffset[chunk];
+        let through = chunk;
+        while (through < lastChunk && index.valueOffset[through + 1] + index.valueLength[through + 1] - readStart <= MAX_READ_BYTES) through++;
+        const bytes = this.readAt(fragment.file, readStart, index.valueOffset[through] + index.valueLength[through] - readStart);
+        for (; chunk <= through; chunk++) {
+          const chunkFirst = chunk * R;
+          const base = index.rowPrefix[chunkFirst];
+          const chunkNnz = index.rowPrefix[chunkFirst + index.chunkRows[chunk]] - base;
+          const idxBytes = this.decodeBuffer(fragment, bytes, index.indexOffset[chunk] - readStart, index.indexLength[chunk], chunkNnz * indexWidth, this.indexScratch);
+          const valBytes = this.decodeBuffer(fragment, bytes, index.valueOffset[chunk] - readStart, index.valueLength[chunk], chunkNnz * valueWidth, this.valueScratch);
+          const deltas = viewTyped(fragment.indexDtype, idxBytes, chunkNnz) as Uint16Array | Uint32Array;
+          const values = viewTyped(fragment.storedDtype, valBytes, chunkNnz) as Float64Array;
+          const chunkEnd = Math.min(end, fragment.rowStart + chunkFirst + index.chunkRows[chunk]);
+          for (; row < chunkEnd; row++) {
+            const local = row - fragment.rowStart;
+            const to = index.rowPrefix[local + 1] - base;
+            let column = 0;
+            // Branch-free: every entry is written, the cursor moves only for kept ones.
+            for (let k = index.rowPrefix[local] - base; k < to; k++) {
+              column += deltas[k];
+              const p = position[column];
+              indices[at] = p;
+              out[at] = values[k];
+              at += (p >>> 31) ^ 1;
+            }
+            indptr[row - rowStart + 1] = at;
+          }
+        }
+      }
+    }
+    emptyUntil(rowEnd);
+    return at;
+  }
+
+  /** Stored entries of rows [rowStart, rowEnd): an upper bound for decodeRangeKeeping's output. */
+  storedEntries(rowStart: number, rowEnd: number): number {
+    let total = 0;
+    for (const fragment of this.layer.fragments) {
+      const from = Math.max(rowStart, fragment.rowStart);
+      const to = Math.min(rowEnd, fragment.rowStart + fragment.nRows);
+      if (from >= to) continue;
+      const index = this.chunkIndex(fragment);
+      total += index.rowPrefix[to - fragment.rowStart] - index.rowPrefix[from - fragment.rowStart];
+    }
+    return total;
+  }
+
   private readFragmentRows(
     fragment: XFragment,
     rowAt: (i: number) => number,
