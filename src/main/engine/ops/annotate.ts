@@ -13,7 +13,7 @@ import type { StoreResultJson } from './concatenate';
 import { stringAt } from './convert';
 import { RESERVED_OBS } from './plan';
 import { inferColumn, parseDelimited } from './table-file';
-import { finishRunIfRunning, resolveStore, versionStats } from './store-registry';
+import { finishRunIfRunning, resolveStore, storeVersionFields, versionStats } from './store-registry';
 import { refuseStaleBase } from './versioning';
 
 export interface AnnotateParams {
@@ -93,7 +93,7 @@ export async function annotateStore(params: AnnotateParams): Promise<AnnotateRes
       throw err;
     }
     const stats = await versionStats(dir, result.version);
-    const version = registry.addStoreVersion(store.stem, { size: stats.size, hash: stats.hash, hashType: 'md5-d', nFiles: stats.nFiles, nObservations: stats.nObs, nVars: stats.nVars, storagePath: dir, runUid: run.uid });
+    const version = registry.addStoreVersion(store.stem, { ...storeVersionFields(stats, dir), runUid: run.uid });
     finishRunIfRunning(registry, run.uid);
     return {
       store: { uid: version.uid, key: version.key, version: version.version, n_observations: stats.nObs, n_vars: stats.nVars },

@@ -20,7 +20,7 @@ import { distinctStrings, stringAt } from './convert';
 import { describeDataset, RESERVED_OBS, RESERVED_VAR, type ConcatPlan, type DatasetInfo, type FramePlan, type IdSpace, type PlanEntry } from './plan';
 import type { ProgressFn } from './progress';
 import { describeField, fieldOf, isFloatDtype, isIntDtype, widenInts, type FieldSchema } from './schema';
-import { finishRunIfRunning, registerAppendedFiles, resolveStore, versionStats, type AppendedFile } from './store-registry';
+import { finishRunIfRunning, registerAppendedFiles, resolveStore, storeVersionFields, versionStats, type AppendedFile } from './store-registry';
 import { refuseStaleBase } from './versioning';
 import { managedStorageDir } from './import';
 import { copyFile, mkdir, rename, rm } from 'node:fs/promises';
@@ -405,7 +405,7 @@ export async function appendToStore(params: AppendParams): Promise<AppendResult>
       const stats = await versionStats(dir, result.version, plan.measurement);
       const version = registry.atomically(() => {
         registerAppendedFiles(registry, run.uid, appended);
-        return registry.addStoreVersion(store.stem, { size: stats.size, hash: stats.hash, hashType: 'md5-d', nFiles: stats.nFiles, nObservations: stats.nObs, nVars: stats.nVars, storagePath: dir, runUid: run.uid });
+        return registry.addStoreVersion(store.stem, { ...storeVersionFields(stats, dir), runUid: run.uid });
       });
       finishRunIfRunning(registry, run.uid);
       return { plan: preflight, store: { uid: version.uid, key: version.key, version: version.version, n_observations: stats.nObs, n_vars: stats.nVars }, run: { uid: run.uid } };

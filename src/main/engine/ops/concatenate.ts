@@ -13,7 +13,7 @@ import type { StoreFs } from '../store/storeFs';
 import { convertColumn, naColumn, takeRows } from './convert';
 import { describeDataset, planConcatenation, planSummary, type ConcatPlan, type DatasetInfo, type FramePlan, type IdSpace } from './plan';
 import type { ProgressFn } from './progress';
-import { finishRunIfRunning, reconcileOrphanStores, storesDir, versionStats } from './store-registry';
+import { finishRunIfRunning, reconcileOrphanStores, storesDir, storeVersionFields, versionStats } from './store-registry';
 
 export const X_LAYER = 'data';
 export const RAW_MEASUREMENT = 'raw';
@@ -99,13 +99,7 @@ export async function concatenateCollection(params: ConcatParams): Promise<Conca
         key: params.storeKey,
         suffix: '',
         kind: 'store',
-        size: stats.size,
-        hash: stats.hash,
-        hashType: 'md5-d',
-        nFiles: stats.nFiles,
-        nObservations: stats.nObs,
-        nVars: stats.nVars,
-        storagePath: dir,
+        ...storeVersionFields(stats, dir),
         runUid: run.uid,
       });
       // A concurrent `cellar list` may have registered the committed version (and ended the run) already.

@@ -17,7 +17,7 @@ import { defaultMeasurement } from './export';
 import { stringAt } from './convert';
 import type { ProgressFn } from './progress';
 import { readDenseMatrix } from './table-file';
-import { finishRunIfRunning, resolveStore, versionStats } from './store-registry';
+import { finishRunIfRunning, resolveStore, storeVersionFields, versionStats } from './store-registry';
 import { refuseStaleBase } from './versioning';
 
 export interface PcaRequest {
@@ -147,7 +147,7 @@ export async function embedStore(params: EmbedParams): Promise<EmbedResult> {
     }
     await params.checkpoint?.('after-commit');
     const stats = await versionStats(dir, result.version);
-    const version = registry.addStoreVersion(store.stem, { size: stats.size, hash: stats.hash, hashType: 'md5-d', nFiles: stats.nFiles, nObservations: stats.nObs, nVars: stats.nVars, storagePath: dir, runUid: run.uid });
+    const version = registry.addStoreVersion(store.stem, { ...storeVersionFields(stats, dir), runUid: run.uid });
     finishRunIfRunning(registry, run.uid);
     return {
       store: { uid: version.uid, key: version.key, version: version.version, n_observations: stats.nObs, n_vars: stats.nVars },

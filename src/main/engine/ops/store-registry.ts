@@ -8,6 +8,7 @@ import { join, resolve } from 'node:path';
 import { CellarError } from '../../../shared/errors';
 import { hashFile, hashFolder } from '../../registry/hash';
 import type { ArtifactRecord, Registry, RunningRun, RunStatus } from '../../registry/registry';
+import { isProcessAlive } from '../store/lock';
 import { listManifestVersions, readManifest, manifestFileName, LOCK_FILE, MANIFEST_DIR } from '../store/manifest';
 import { managedStorageDir } from './import';
 
@@ -21,6 +22,11 @@ export interface VersionStats {
   hash: string;
   nObs: number;
   nVars: number;
+}
+
+/** The registry fields every store version carries, from its statistics. */
+export function storeVersionFields(stats: VersionStats, dir: string) {
+  return { size: stats.size, hash: stats.hash, hashType: 'md5-d' as const, nFiles: stats.nFiles, nObservations: stats.nObs, nVars: stats.nVars, storagePath: dir };
 }
 
 /** Per-file lamindb hashes of one version, cached beside its manifest (computed once per file). */
@@ -93,15 +99,6 @@ export function finishRunIfRunning(registry: Registry, runUid: string): void {
 /** alive / gone: known; unknown: another machine's process, or a run recorded before Cellar kept the pid. */
 export type ProcessState = 'alive' | 'gone' | 'unknown';
 
-function isProcessAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    // EPERM: the process exists but belongs to someone else.
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 function processState(pid: number | null, host: string | null): ProcessState {
   if (pid === null || host === null || host !== hostname()) return 'unknown';
@@ -237,13 +234,7 @@ export async function reconcileStore(registry: Registry, store: ArtifactRecord):
       if (highestRegistered(registry, store.stem) >= version) return;
       if (appended) registerAppendedFiles(registry, runUid!, appended);
       registry.addStoreVersion(store.stem, {
-        size: stats.size,
-        hash: stats.hash,
-        hashType: 'md5-d',
-        nFiles: stats.nFiles,
-        nObservations: stats.nObs,
-        nVars: stats.nVars,
-        storagePath: dir,
+        ...storeVersionFields(stats, dir),
         runUid,
         description: typeof manifest.meta.description === 'string' ? manifest.meta.description : null,
         // restore named its source version as its input when it started.
@@ -304,13 +295,7 @@ export async function reconcileOrphanStores(registry: Registry, home: string): P
       key,
       suffix: '',
       kind: 'store',
-      size: stats.size,
-      hash: stats.hash,
-      hashType: 'md5-d',
-      nFiles: stats.nFiles,
-      nObservations: stats.nObs,
-      nVars: stats.nVars,
-      storagePath: dir,
+      ...storeVersionFields(stats, dir),
       runUid,
     });
     if (runUid) finishRunIfRunning(registry, runUid);

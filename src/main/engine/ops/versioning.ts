@@ -12,7 +12,7 @@ import type { CsrBlock } from '../h5ad/types';
 import type { StoreResultJson } from './concatenate';
 import { stringAt } from './convert';
 import type { ProgressFn } from './progress';
-import { finishRunIfRunning, HASH_CACHE_DIR, resolveStore, resolveVersionRef, versionStats } from './store-registry';
+import { finishRunIfRunning, HASH_CACHE_DIR, resolveStore, resolveVersionRef, storeVersionFields, versionStats } from './store-registry';
 
 /**
  * Refuses to build on a version that is no longer the latest. The base was read before
@@ -32,13 +32,7 @@ const pickVersion = resolveVersionRef;
 async function registerVersion(registry: Registry, store: ArtifactRecord, dir: string, version: number, runUid: string, previousIsInput = true): Promise<ArtifactRecord> {
   const stats = await versionStats(dir, version);
   return registry.addStoreVersion(store.stem, {
-    size: stats.size,
-    hash: stats.hash,
-    hashType: 'md5-d',
-    nFiles: stats.nFiles,
-    nObservations: stats.nObs,
-    nVars: stats.nVars,
-    storagePath: dir,
+    ...storeVersionFields(stats, dir),
     runUid,
     previousVersionIsInput: previousIsInput,
   });

@@ -18,7 +18,8 @@ interface LockOwner {
   createdAt: string;
 }
 
-function isProcessAlive(pid: number): boolean {
+/** Whether a process with this pid runs on this machine. */
+export function isProcessAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
