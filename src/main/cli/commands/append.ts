@@ -3,6 +3,7 @@ import { boolFlag, stringFlag, UsageError, type CommandSpec } from '../args';
 import type { CommandContext, CommandOutput } from '../context';
 import { withRegistry } from '../registry';
 import { formatPlan } from './concat';
+import { crashHookFromEnv } from '../crash-hook';
 
 export const spec: CommandSpec = {
   name: 'append',
@@ -16,15 +17,6 @@ export const spec: CommandSpec = {
   },
   positionals: [1, Number.MAX_SAFE_INTEGER],
 };
-
-/** Test hook: CELLAR_TEST_CRASH_AT=<checkpoint> dies at that point of the write, as a power cut would. */
-export function crashHookFromEnv(): ((name: string) => void) | undefined {
-  const at = process.env.CELLAR_TEST_CRASH_AT;
-  if (!at) return undefined;
-  return (name) => {
-    if (name === at) process.kill(process.pid, 'SIGKILL');
-  };
-}
 
 export async function run(ctx: CommandContext): Promise<CommandOutput> {
   const storeKey = stringFlag(ctx.args, 'store');

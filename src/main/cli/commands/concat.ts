@@ -3,6 +3,7 @@ import type { PlanEntry } from '../../engine/ops/plan';
 import { boolFlag, stringFlag, UsageError, type CommandSpec } from '../args';
 import type { CommandContext, CommandOutput } from '../context';
 import { withRegistry } from '../registry';
+import { crashHookFromEnv } from '../crash-hook';
 
 export const spec: CommandSpec = {
   name: 'concat',
@@ -30,14 +31,6 @@ export function formatPlan(plan: { kept: PlanEntry[]; dropped: PlanEntry[]; conv
   ].join('\n');
 }
 
-/** Test hook: CELLAR_TEST_CRASH_AT=<checkpoint> dies at that point of the write, as a power cut would. */
-function crashHook(at: string | undefined): ((name: string) => void) | undefined {
-  if (!at) return undefined;
-  return (name) => {
-    if (name === at) process.kill(process.pid, 'SIGKILL');
-  };
-}
-
 export async function run(ctx: CommandContext): Promise<CommandOutput> {
   const collectionKey = stringFlag(ctx.args, 'collection');
   const storeKey = stringFlag(ctx.args, 'store');
@@ -52,7 +45,7 @@ export async function run(ctx: CommandContext): Promise<CommandOutput> {
       makeUnique: boolFlag(ctx.args, 'make-unique'),
       dryRun: boolFlag(ctx.args, 'dry-run'),
       onProgress: (p) => ctx.progress(p.phase, p.done, p.total),
-      checkpoint: crashHook(process.env.CELLAR_TEST_CRASH_AT),
+      checkpoint: crashHookFromEnv(),
     });
     if (!('store' in result)) return { json: { plan: result.plan }, text: formatPlan(result.plan) };
     const { store, run } = result;

@@ -2,7 +2,7 @@ import { embedStore } from '../../engine/ops/embed';
 import { boolFlag, intFlag, stringFlag, UsageError, type CommandSpec } from '../args';
 import type { CommandContext, CommandOutput } from '../context';
 import { withRegistry } from '../registry';
-import { crashHookFromEnv } from './append';
+import { crashHookFromEnv } from '../crash-hook';
 
 export const spec: CommandSpec = {
   name: 'embed',
