@@ -1,11 +1,11 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { CellarError } from '../../src/shared/errors';
 import type { CsrBlock } from '../../src/main/engine/h5ad/types';
 import { createStoreWriter, openStore, type StoreCodec, type StoreReader } from '../../src/main/engine/store';
-import { rowDecodeHelper } from '../../src/main/engine/store/row-decode-host';
+import { rowDecodeHelper, rowDecodeHelperFor } from '../../src/main/engine/store/row-decode-host';
 import type { XLayerReader } from '../../src/main/engine/store/xReader';
 import { csrBlocks, randomCounts, seededRandom, tempStoreDir, type ReferenceMatrix } from './store-testkit';
 
@@ -215,24 +215,29 @@ describe('X row reads shared with a second thread', () => {
     const reader = await writeMatrix(matrix, { chunkRows: 4, blockRows: 111 });
     const x = (reader as unknown as { xReader(m: string, l: string): XLayerReader }).xReader('RNA', 'data');
     expect(rowDecodeHelper()).not.toBeNull();
-    let asked = 0;
-    const helper = () => {
-      asked++;
-      return rowDecodeHelper();
-    };
+    // A helper for every read with entries, however small.
+    const helper = () => rowDecodeHelper();
     for (const rows of [randomSubset(500, 200, 3), randomSubset(500, 200, 4).reverse(), [499, 0, 250, 250, 7, 498, 1], Array.from({ length: 500 }, (_, i) => i)]) {
-      const csr = await x.readRowsShared(rows, helper, 0);
+      const csr = await x.readRowsShared(rows, helper);
       expect(csr.indices.buffer).toBeInstanceOf(SharedArrayBuffer);
       expect(csr.data.buffer).toBeInstanceOf(SharedArrayBuffer);
       expectRows(csr, matrix, rows);
       expect(csr.indptr).toEqual(x.readRows(rows).indptr);
     }
-    // Below the size where a second thread pays, the read stays on this thread.
-    const before = asked;
-    const small = await x.readRowsShared([1, 2, 3], helper);
+    // Reads below the size where a second thread pays stay on this thread.
+    const small = await x.readRowsShared([1, 2, 3], rowDecodeHelperFor);
     expect(small.indices.buffer).toBeInstanceOf(ArrayBuffer);
-    expect(asked).toBe(before);
     expectRows(small, matrix, [1, 2, 3]);
+  });
+
+  it('start the helper only for a read worth its start-up; once it runs it takes smaller reads too', async () => {
+    vi.resetModules();
+    const host = await import('../../src/main/engine/store/row-decode-host');
+    expect(host.rowDecodeHelperFor(5_000_000)).toBeNull();
+    const started = host.rowDecodeHelperFor(20_000_000);
+    expect(started).not.toBeNull();
+    expect(host.rowDecodeHelperFor(5_000_000)).toBe(started);
+    expect(host.rowDecodeHelperFor(1_000_000)).toBeNull();
   });
 
   it('do not keep a process alive: one that started the helper thread and did nothing else exits', () => {
@@ -256,7 +261,7 @@ describe('X row reads shared with a second thread', () => {
     cleanups.unshift(() => fresh.close());
     const damaged = (fresh as unknown as { xReader(m: string, l: string): XLayerReader }).xReader('RNA', 'data');
     const all = Array.from({ length: 300 }, (_, i) => i);
-    await expect(damaged.readRowsShared(all, rowDecodeHelper, 0)).rejects.toBeInstanceOf(CellarError);
+    await expect(damaged.readRowsShared(all, () => rowDecodeHelper())).rejects.toBeInstanceOf(CellarError);
   });
 });
 

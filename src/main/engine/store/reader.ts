@@ -10,7 +10,7 @@ import { readDense, type DenseArray } from './denseCodec';
 import { ColumnAssembler } from './frameCodec';
 import { listManifestVersions, readManifest, type ColumnEntry, type FrameEntry, type StoreManifest } from './manifest';
 import type { LayerBlockSpec } from './layer-blocks';
-import { rowDecodeHelper } from './row-decode-host';
+import { rowDecodeHelperFor } from './row-decode-host';
 import { XLayerReader, type CscMatrix, type CsrMatrix, type XRowBlock } from './xReader';
 
 /** Columns of obs or of a measurement's var, decoded on first use. */
@@ -227,7 +227,7 @@ class StoreReaderImpl implements StoreReader {
   }
 
   async readXRows(measurement: string, layer: string, joinids: ArrayLike<number>): Promise<CsrMatrix> {
-    return this.xReader(measurement, layer).readRowsShared(joinids, rowDecodeHelper);
+    return this.xReader(measurement, layer).readRowsShared(joinids, rowDecodeHelperFor);
   }
 
   xRowBlocks(measurement: string, layer: string, joinids: ArrayLike<number>, options?: { maxRows?: number; maxEntries?: number }): Iterable<XRowBlock> {

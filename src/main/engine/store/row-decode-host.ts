@@ -56,9 +56,22 @@ class RowDecodeWorker implements RowDecodeHelper {
 
 let shared: RowDecodeWorker | null = null;
 
+/**
+ * Starting the thread costs about a second (TypeScript and module loading): a read starts it
+ * only when decoding it alone would take about that long; once running it helps smaller ones.
+ */
+const START_MIN_NNZ = 16_000_000;
+const WARM_MIN_NNZ = 4_000_000;
+
 /** The process's row-decoding helper thread, started on first use (null on a single core). */
 export function rowDecodeHelper(): RowDecodeHelper | null {
   if (availableParallelism() < 2) return null;
   shared ??= new RowDecodeWorker(() => (shared = null));
   return shared;
+}
+
+/** The helper for a read of `nnz` non-zeros when sharing it pays, else null. */
+export function rowDecodeHelperFor(nnz: number): RowDecodeHelper | null {
+  if (nnz < (shared ? WARM_MIN_NNZ : START_MIN_NNZ)) return null;
+  return rowDecodeHelper();
 }

@@ -55,9 +55,6 @@ export interface RowDecodeHelper {
   decode(request: RowDecodeRequest): Promise<void>;
 }
 
-/** Below this many non-zeros a second thread costs more than it saves. */
-const SHARED_READ_MIN_NNZ = 4_000_000;
-
 function allocateShared(dtype: NumericDtype, length: number): NumericArray {
   const probe = allocateTyped(dtype, 0);
   const ctor = probe.constructor as new (buffer: SharedArrayBuffer) => NumericArray;
@@ -352,7 +349,7 @@ export class XLayerReader {
    * shared memory while this thread decodes the first: the result's arrays are backed by
    * SharedArrayBuffers. Small requests are read on this thread alone.
    */
-  async readRowsShared(joinids: ArrayLike<number>, helperFor: () => RowDecodeHelper | null, minNnz = SHARED_READ_MIN_NNZ): Promise<CsrMatrix> {
+  async readRowsShared(joinids: ArrayLike<number>, helperFor: (nnz: number) => RowDecodeHelper | null): Promise<CsrMatrix> {
     const n = joinids.length;
     const order = this.sortOrder(joinids);
     const sorted = new Int32Array(new SharedArrayBuffer(n * 4));
@@ -361,8 +358,8 @@ export class XLayerReader {
     const { rowNnz } = this.planRows((i) => sorted[i], n, fragments);
     let total = 0;
     for (let i = 0; i < n; i++) total += rowNnz[i];
-    // The helper thread is asked for (and started) only for a read big enough to share.
-    const helper = total >= minNnz && total < 2 ** 31 ? helperFor() : null;
+    // `helperFor` decides whether a read this big is worth a second thread (and starting it).
+    const helper = total > 0 && total < 2 ** 31 ? helperFor(total) : null;
     if (!helper) return this.readRows(joinids);
     const indptr = new Int32Array(n + 1);
     if (order) for (let i = 0; i < n; i++) indptr[order[i] + 1] = rowNnz[i];
