@@ -172,6 +172,21 @@ describe('PCA of a store layer', () => {
     });
   }
 
+  it('keeps only the selected genes after one more read when just they fit, with the same results everywhere', async () => {
+    const reader = await storeOf(matrix);
+    const source = () => layerRowSource(reader, 'RNA', 'data', { rowsPerBlock: 300 });
+    // The whole layer (~29,000 entries, 8 bytes each) does not fit; its 20 most variable genes do.
+    const options = { nComponents: 4, seed: 2, genes: 20, normalize: true, memoryBudgetBytes: 120_000 };
+    const reference = await randomizedPca(inMemory(), { ...options, threads: 1, memoryBudgetBytes: undefined });
+    for (const threads of [1, 2]) {
+      const result = await randomizedPca(source(), { ...options, threads });
+      expect(result.genesUsed).toEqual(reference.genesUsed);
+      expect(result.scores).toEqual(reference.scores);
+      expect(result.explainedVariance).toEqual(reference.explainedVariance);
+    }
+    expect(livePcaWorkerCount()).toBe(0);
+  });
+
   it('reports progress of a pass the workers read themselves, up to every row', async () => {
     const reader = await storeOf(matrix);
     const statistics: number[] = [];

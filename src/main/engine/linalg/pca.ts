@@ -240,21 +240,22 @@ async function runPca(
   // then every Krylov pass runs from memory instead of reading the source again.
   let subsetEntries = 0;
   for (let i = 0; i < g; i++) subsetEntries += entries[genesUsed[i]];
-  if (!retaining && g < nCols && subsetEntries * BYTES_PER_ENTRY <= settings.memoryBudget && passes.readsInWorkers) {
+  if (!retaining && g < nCols && subsetEntries * BYTES_PER_ENTRY <= settings.memoryBudget) {
     retaining = true;
-    retainedBytes = (await passes.sourcePass('retain-block', Infinity, () => {})).map((r) => r.retainedBytes);
-    await keepWithinBudget();
-  } else if (!retaining && g < nCols && subsetEntries * BYTES_PER_ENTRY <= settings.memoryBudget) {
-    retaining = true;
-    await passes.run(
-      'keeping the selected genes',
-      false,
-      async (block, partition, executor) => {
-        if (!retaining) return; // over the budget after all: the passes will stream
-        retainedBytes[executors.indexOf(executor)] = await executor.call('retain-block', { partition, block });
-      },
-      keepWithinBudget,
-    );
+    if (passes.readsInWorkers) {
+      retainedBytes = (await passes.sourcePass('retain-block', Infinity, () => {})).map((r) => r.retainedBytes);
+      await keepWithinBudget();
+    } else {
+      await passes.run(
+        'keeping the selected genes',
+        false,
+        async (block, partition, executor) => {
+          if (!retaining) return; // over the budget after all: the passes will stream
+          retainedBytes[executors.indexOf(executor)] = await executor.call('retain-block', { partition, block });
+        },
+        keepWithinBudget,
+      );
+    }
   }
 
   const mean = new Float64Array(g);
