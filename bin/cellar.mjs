@@ -10,7 +10,12 @@ const FORWARDED = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'];
 
 function restartTuned(env) {
   const child = spawn(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), ...process.argv.slice(2)], { stdio: 'inherit', env });
-  const forward = (signal) => child.kill(signal);
+  // Ctrl+C and Ctrl+\ from a terminal already reach the restarted process (same process
+  // group): passing them on as well would make a graceful stop abrupt. Anything else is passed on.
+  const fromTerminal = new Set(process.stdin.isTTY ? ['SIGINT', 'SIGQUIT'] : []);
+  const forward = (signal) => {
+    if (!fromTerminal.has(signal)) child.kill(signal);
+  };
   for (const signal of FORWARDED) process.on(signal, forward);
   child.on('error', (err) => {
     process.stderr.write(`cellar could not start: ${err.message}\n`);

@@ -1,6 +1,6 @@
 // On Linux `cellar` restarts itself with glibc malloc settings; the restarted process does the
 // work. Signals reach it, its exit is the command's exit, and it never outlives its starter.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -66,6 +66,34 @@ describe.runIf(process.platform === 'linux')('the restarted cellar process', () 
     // serve stops cleanly on SIGTERM: exit 0, relayed by the starter.
     expect(end).toEqual({ code: 0, signal: null });
     expect(await gone(worker, 5_000)).toBe(true);
+  });
+
+  it('gets a SIGINT sent to its starter (not from a terminal) and stops cleanly', async () => {
+    const { starter, worker, exited } = await startServe();
+    starter.kill('SIGINT');
+    expect(await exited).toEqual({ code: 0, signal: null });
+    expect(await gone(worker, 5_000)).toBe(true);
+  });
+
+  it('stops cleanly on Ctrl+C in a terminal (the signal reaches it once)', () => {
+    const home = mkdtempSync(join(tmpdir(), 'cellar-restart-'));
+    homes.push(home);
+    // A pseudo-terminal from Python's pty module: Ctrl+C goes to the whole foreground process group.
+    const script = [
+      'import os, pty, select, sys, time',
+      'pid, fd = pty.fork()',
+      'if pid == 0:',
+      `    os.execv(sys.argv[1], [sys.argv[1], sys.argv[2], 'serve', '--home', sys.argv[3], '--port', '0'])`,
+      "out = b''",
+      'deadline = time.time() + 60',
+      "while b'serving at' not in out and time.time() < deadline:",
+      '    if select.select([fd], [], [], 1)[0]: out += os.read(fd, 4096)',
+      "os.write(fd, b'\\x03')",
+      '_, status = os.waitpid(pid, 0)',
+      "print('exit', os.WEXITSTATUS(status) if os.WIFEXITED(status) else 'signal %d' % os.WTERMSIG(status))",
+    ].join('\n');
+    const run = spawnSync('/usr/bin/python3', ['-c', script, process.execPath, CELLAR_BIN, home], { cwd: REPO_ROOT, encoding: 'utf8', timeout: 90_000 });
+    expect(run.stdout.trim()).toBe('exit 0');
   });
 
   it('stops by itself when its starter is killed outright', async () => {
