@@ -1,6 +1,7 @@
-import { useEffect, useId } from 'react';
+import { useEffect, useId, type ReactNode } from 'react';
 import { useApp } from '../state/AppState';
 import { formatCount } from '../format';
+import { EmptyState, LoadingCard } from './ErrorMessage';
 
 /** The store a screen works on: the route's, else the one last used, else the first. */
 export function useChosenStore(fromRoute: string | undefined): string | null {
@@ -30,4 +31,18 @@ export function StoreSelect({ value, onChange }: { value: string | null; onChang
       </select>
     </div>
   );
+}
+
+/** The body of a screen that works on a store: loading, the empty state when there is none, else the screen for the chosen store. */
+export function StoreGate({ storeKey, children }: { storeKey: string | null; children: (storeKey: string) => ReactNode }) {
+  const { library } = useApp();
+  if (!library) return <LoadingCard />;
+  if (!storeKey) {
+    return (
+      <section className="card">
+        <EmptyState>No stores yet — concatenate a collection to create one.</EmptyState>
+      </section>
+    );
+  }
+  return <>{children(storeKey)}</>;
 }

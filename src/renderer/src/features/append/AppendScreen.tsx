@@ -8,16 +8,16 @@ import { useApp } from '../../state/AppState';
 import { usePendingFiles } from '../../state/pendingFiles';
 import { navigate, routeHref } from '../../state/route';
 import { AddFilesButton, DropZone } from '../../components/FileAdder';
-import { EmptyState, ErrorMessage, LoadingCard } from '../../components/ErrorMessage';
+import { ErrorMessage } from '../../components/ErrorMessage';
 import { JobStatus } from '../../components/JobStatus';
 import { PendingFileList } from '../../components/PendingFileList';
 import { PlanReportView } from '../../components/PlanReportView';
-import { StoreSelect, useChosenStore } from '../../components/StoreSelect';
+import { StoreGate, StoreSelect, useChosenStore } from '../../components/StoreSelect';
 import { formatCount, plural } from '../../format';
 import { completedResult } from '../../state/jobResult';
 
 export function AppendScreen({ store }: { store?: string }) {
-  const { library, trackJob, jobById, cancelJob } = useApp();
+  const { trackJob, jobById, cancelJob } = useApp();
   const storeKey = useChosenStore(store);
   const queue = usePendingFiles();
   const [fillMissing, setFillMissing] = useState(false);
@@ -80,63 +80,59 @@ export function AppendScreen({ store }: { store?: string }) {
         <h1>Append</h1>
         <p className="screen-lede">Add new datasets to a store as a new version. Nothing is written unless the check passes.</p>
       </header>
-      {!library ? (
-        <LoadingCard />
-      ) : !storeKey ? (
-        <section className="card">
-          <EmptyState>No stores yet — concatenate a collection to create one.</EmptyState>
-        </section>
-      ) : (
-        <section className="card" aria-label="Append files">
-          <div className="form-row">
-            <StoreSelect value={storeKey} onChange={(key) => navigate('append', { store: key })} />
-            <div className="field-action toolbar">
-              <AddFilesButton onFiles={queue.add} onErrors={setAddErrors} />
-              <span className="muted">or drop .h5ad files here</span>
+      <StoreGate storeKey={storeKey}>
+        {(storeKey) => (
+          <section className="card" aria-label="Append files">
+            <div className="form-row">
+              <StoreSelect value={storeKey} onChange={(key) => navigate('append', { store: key })} />
+              <div className="field-action toolbar">
+                <AddFilesButton onFiles={queue.add} onErrors={setAddErrors} />
+                <span className="muted">or drop .h5ad files here</span>
+              </div>
             </div>
-          </div>
-          {addErrors.map((e, i) => (
-            <ErrorMessage key={i} error={e} />
-          ))}
-          <PendingFileList queue={queue} caption="Files to append" />
-          {badFiles > 0 && <p className="message message-warning">Files that cannot be read are left out of the check.</p>}
-          <fieldset className="options">
-            <legend>Options</legend>
-            <label className="checkbox">
-              <input type="checkbox" checked={fillMissing} onChange={(e) => setFillMissing(e.target.checked)} />
-              Fill missing columns with NA (--fill-missing)
-            </label>
-            <label className="checkbox">
-              <input type="checkbox" checked={makeUnique} onChange={(e) => setMakeUnique(e.target.checked)} />
-              Make duplicate cell ids unique (--make-unique)
-            </label>
-          </fieldset>
-          <div className="toolbar">
-            <button type="button" className="button" disabled={ready.length === 0 || checking || queue.entries.some((e) => e.status === 'checking')} onClick={() => void check()}>
-              {checking ? 'Checking…' : 'Check'}
-            </button>
-            <button type="button" className="button button-primary" disabled={!canAppend} onClick={() => void append()}>
-              Append
-            </button>
-            {!current && ready.length > 0 && !checking && <span className="muted">Run the check before appending.</span>}
-            {current && current.problems.length > 0 && <span className="text-error">Append stays disabled until the problems are fixed.</span>}
-          </div>
-          <ErrorMessage error={error} />
-          {current && <PlanReportView report={current} label="Preflight report" />}
-          {job && (
-            <div className="inline-job">
-              <JobStatus job={job} onCancel={(id) => void cancelJob(id)} />
-              {appended && (
-                <p data-testid="append-done">
-                  Appended {plural(appended.plan.n_new_obs ?? 0, 'cell')} and {plural(appended.plan.n_new_vars ?? 0, 'new gene')}: {appended.store.key} version {appended.store.version} has{' '}
-                  {formatCount(appended.store.n_observations)} cells × {formatCount(appended.store.n_vars)} genes.{' '}
-                  <a href={routeHref('store', { store: appended.store.key })}>Open the new version →</a>
-                </p>
-              )}
+            {addErrors.map((e, i) => (
+              <ErrorMessage key={i} error={e} />
+            ))}
+            <PendingFileList queue={queue} caption="Files to append" />
+            {badFiles > 0 && <p className="message message-warning">Files that cannot be read are left out of the check.</p>}
+            <fieldset className="options">
+              <legend>Options</legend>
+              <label className="checkbox">
+                <input type="checkbox" checked={fillMissing} onChange={(e) => setFillMissing(e.target.checked)} />
+                Fill missing columns with NA (--fill-missing)
+              </label>
+              <label className="checkbox">
+                <input type="checkbox" checked={makeUnique} onChange={(e) => setMakeUnique(e.target.checked)} />
+                Make duplicate cell ids unique (--make-unique)
+              </label>
+            </fieldset>
+            <div className="toolbar">
+              <button type="button" className="button" disabled={ready.length === 0 || checking || queue.entries.some((e) => e.status === 'checking')} onClick={() => void check()}>
+                {checking ? 'Checking…' : 'Check'}
+              </button>
+              <button type="button" className="button button-primary" disabled={!canAppend} onClick={() => void append()}>
+                Append
+              </button>
+              {!current && ready.length > 0 && !checking && <span className="muted">Run the check before appending.</span>}
+              {current && current.problems.length > 0 && <span className="text-error">Append stays disabled until the problems are fixed.</span>}
             </div>
-          )}
-        </section>
-      )}
+            <ErrorMessage error={error} />
+            {current && <PlanReportView report={current} label="Preflight report" />}
+            {job && (
+              <div className="inline-job">
+                <JobStatus job={job} onCancel={(id) => void cancelJob(id)} />
+                {appended && (
+                  <p data-testid="append-done">
+                    Appended {plural(appended.plan.n_new_obs ?? 0, 'cell')} and {plural(appended.plan.n_new_vars ?? 0, 'new gene')}: {appended.store.key} version {appended.store.version} has{' '}
+                    {formatCount(appended.store.n_observations)} cells × {formatCount(appended.store.n_vars)} genes.{' '}
+                    <a href={routeHref('store', { store: appended.store.key })}>Open the new version →</a>
+                  </p>
+                )}
+              </div>
+            )}
+          </section>
+        )}
+      </StoreGate>
     </DropZone>
   );
 }

@@ -5,11 +5,11 @@ import type { ErrorValue } from '../../../../shared/errors';
 import { asFloat32, asInt32, call, toShownError } from '../../api/call';
 import { useApp } from '../../state/AppState';
 import { navigate } from '../../state/route';
-import { EmptyState, ErrorMessage, LoadingCard } from '../../components/ErrorMessage';
+import { EmptyState, ErrorMessage } from '../../components/ErrorMessage';
 import { ScatterPlot } from '../../components/ScatterPlot';
 import type { ScatterColors } from '../../components/scatter-colors';
 import { interleaveColumns } from '../../components/scatter-view';
-import { StoreSelect, useChosenStore } from '../../components/StoreSelect';
+import { StoreGate, StoreSelect, useChosenStore } from '../../components/StoreSelect';
 import { formatCell, formatCount } from '../../format';
 import { useStoreSummary } from '../store/StoreScreen';
 import { PcaForm } from './PcaForm';
@@ -89,123 +89,119 @@ export function EmbeddingsScreen({ store }: { store?: string }) {
         <h1>Embeddings</h1>
         <p className="screen-lede">Compute a PCA of a store and look at any embedding, colored by metadata or a gene.</p>
       </header>
-      {!library ? (
-        <LoadingCard />
-      ) : !storeKey ? (
-        <section className="card">
-          <EmptyState>No stores yet — concatenate a collection to create one.</EmptyState>
-        </section>
-      ) : (
-        <>
-          <section className="card" aria-label="Store">
-            <div className="form-row">
-              <StoreSelect value={storeKey} onChange={(key) => navigate('embeddings', { store: key })} />
-              {summary && (
-                <p className="field-action muted">
-                  Latest version v{summary.version}: {formatCount(summary.nObs)} cells × {formatCount(summary.nVars)} genes
-                </p>
-              )}
-            </div>
-            <ErrorMessage error={summaryError} />
-          </section>
-          {summary && <PcaForm key={summary.key} summary={summary} />}
-          {summary && (
-            <section className="card" aria-labelledby="plot-heading">
-              <h2 id="plot-heading">Plot</h2>
-              {obsm.length === 0 ? (
-                <EmptyState>No embeddings in this store yet — compute a PCA above.</EmptyState>
-              ) : (
-                <>
-                  <div className="form-row">
-                    <div className="field">
-                      <label htmlFor={ids.embedding}>Embedding</label>
-                      <select id={ids.embedding} value={chosen?.name ?? ''} onChange={(e) => setEmbedding(e.target.value)}>
-                        {obsm.map((o) => (
-                          <option key={o.name} value={o.name}>
-                            {o.name} ({o.width} dims)
-                          </option>
-                        ))}
-                      </select>
-                    </div>
-                    {axisOptions.length > 2 && (
-                      <>
-                        <div className="field field-narrow">
-                          <label htmlFor={ids.x}>x axis</label>
-                          <select id={ids.x} value={axes[0]} onChange={(e) => setAxes([Number(e.target.value), axes[1]])}>
-                            {axisOptions.map((i) => (
-                              <option key={i} value={i}>
-                                {i + 1}
-                              </option>
-                            ))}
-                          </select>
-                        </div>
-                        <div className="field field-narrow">
-                          <label htmlFor={ids.y}>y axis</label>
-                          <select id={ids.y} value={axes[1]} onChange={(e) => setAxes([axes[0], Number(e.target.value)])}>
-                            {axisOptions.map((i) => (
-                              <option key={i} value={i}>
-                                {i + 1}
-                              </option>
-                            ))}
-                          </select>
-                        </div>
-                      </>
-                    )}
-                    <div className="field">
-                      <label htmlFor={ids.color}>Color by</label>
-                      <select
-                        id={ids.color}
-                        value={colorChoice.by === 'obs' ? `obs:${colorChoice.column}` : colorChoice.by}
-                        onChange={(e) => {
-                          const v = e.target.value;
-                          if (v === 'none') setColorChoice({ by: 'none' });
-                          else if (v === 'gene') setColorChoice(geneText.trim() ? { by: 'gene', gene: geneText.trim() } : { by: 'none' });
-                          else setColorChoice({ by: 'obs', column: v.slice(4) });
-                        }}
-                      >
-                        <option value="none">Nothing</option>
-                        <optgroup label="obs columns">
-                          {colorColumns.map((c) => (
-                            <option key={c.name} value={`obs:${c.name}`}>
-                              {c.name}
+      <StoreGate storeKey={storeKey}>
+        {(storeKey) => (
+          <>
+            <section className="card" aria-label="Store">
+              <div className="form-row">
+                <StoreSelect value={storeKey} onChange={(key) => navigate('embeddings', { store: key })} />
+                {summary && (
+                  <p className="field-action muted">
+                    Latest version v{summary.version}: {formatCount(summary.nObs)} cells × {formatCount(summary.nVars)} genes
+                  </p>
+                )}
+              </div>
+              <ErrorMessage error={summaryError} />
+            </section>
+            {summary && <PcaForm key={summary.key} summary={summary} />}
+            {summary && (
+              <section className="card" aria-labelledby="plot-heading">
+                <h2 id="plot-heading">Plot</h2>
+                {obsm.length === 0 ? (
+                  <EmptyState>No embeddings in this store yet — compute a PCA above.</EmptyState>
+                ) : (
+                  <>
+                    <div className="form-row">
+                      <div className="field">
+                        <label htmlFor={ids.embedding}>Embedding</label>
+                        <select id={ids.embedding} value={chosen?.name ?? ''} onChange={(e) => setEmbedding(e.target.value)}>
+                          {obsm.map((o) => (
+                            <option key={o.name} value={o.name}>
+                              {o.name} ({o.width} dims)
                             </option>
                           ))}
-                        </optgroup>
-                        {colorChoice.by === 'gene' && <option value="gene">gene {colorChoice.gene}</option>}
-                      </select>
-                    </div>
-                    <form
-                      className="field gene-field"
-                      onSubmit={(e) => {
-                        e.preventDefault();
-                        if (geneText.trim()) setColorChoice({ by: 'gene', gene: geneText.trim() });
-                      }}
-                    >
-                      <label htmlFor={ids.gene}>…or a gene</label>
-                      <div className="filter-row">
-                        <input id={ids.gene} value={geneText} placeholder="gene id" onChange={(e) => setGeneText(e.target.value)} autoComplete="off" spellCheck={false} />
-                        <button type="submit" className="button" disabled={!geneText.trim()}>
-                          Color
-                        </button>
+                        </select>
                       </div>
-                    </form>
-                  </div>
-                  <ErrorMessage error={error} />
-                  <ErrorMessage error={colorError} />
-                  {points ? (
-                    <div data-testid="scatter">
-                      <ScatterPlot points={points} colors={colors} height={460} />
+                      {axisOptions.length > 2 && (
+                        <>
+                          <div className="field field-narrow">
+                            <label htmlFor={ids.x}>x axis</label>
+                            <select id={ids.x} value={axes[0]} onChange={(e) => setAxes([Number(e.target.value), axes[1]])}>
+                              {axisOptions.map((i) => (
+                                <option key={i} value={i}>
+                                  {i + 1}
+                                </option>
+                              ))}
+                            </select>
+                          </div>
+                          <div className="field field-narrow">
+                            <label htmlFor={ids.y}>y axis</label>
+                            <select id={ids.y} value={axes[1]} onChange={(e) => setAxes([axes[0], Number(e.target.value)])}>
+                              {axisOptions.map((i) => (
+                                <option key={i} value={i}>
+                                  {i + 1}
+                                </option>
+                              ))}
+                            </select>
+                          </div>
+                        </>
+                      )}
+                      <div className="field">
+                        <label htmlFor={ids.color}>Color by</label>
+                        <select
+                          id={ids.color}
+                          value={colorChoice.by === 'obs' ? `obs:${colorChoice.column}` : colorChoice.by}
+                          onChange={(e) => {
+                            const v = e.target.value;
+                            if (v === 'none') setColorChoice({ by: 'none' });
+                            else if (v === 'gene') setColorChoice(geneText.trim() ? { by: 'gene', gene: geneText.trim() } : { by: 'none' });
+                            else setColorChoice({ by: 'obs', column: v.slice(4) });
+                          }}
+                        >
+                          <option value="none">Nothing</option>
+                          <optgroup label="obs columns">
+                            {colorColumns.map((c) => (
+                              <option key={c.name} value={`obs:${c.name}`}>
+                                {c.name}
+                              </option>
+                            ))}
+                          </optgroup>
+                          {colorChoice.by === 'gene' && <option value="gene">gene {colorChoice.gene}</option>}
+                        </select>
+                      </div>
+                      <form
+                        className="field gene-field"
+                        onSubmit={(e) => {
+                          e.preventDefault();
+                          if (geneText.trim()) setColorChoice({ by: 'gene', gene: geneText.trim() });
+                        }}
+                      >
+                        <label htmlFor={ids.gene}>…or a gene</label>
+                        <div className="filter-row">
+                          <input id={ids.gene} value={geneText} placeholder="gene id" onChange={(e) => setGeneText(e.target.value)} autoComplete="off" spellCheck={false} />
+                          <button type="submit" className="button" disabled={!geneText.trim()}>
+                            Color
+                          </button>
+                        </div>
+                      </form>
                     </div>
-                  ) : (
-                    !error && <p className="muted">Loading points…</p>
-                  )}
-                  {colorChoice.by === 'gene' && byDataset && <GeneByDataset gene={colorChoice.gene} rows={byDataset} />}
-                </>
-              )}
-            </section>
-          )}
-        </>
-      )}
+                    <ErrorMessage error={error} />
+                    <ErrorMessage error={colorError} />
+                    {points ? (
+                      <div data-testid="scatter">
+                        <ScatterPlot points={points} colors={colors} height={460} />
+                      </div>
+                    ) : (
+                      !error && <p className="muted">Loading points…</p>
+                    )}
+                    {colorChoice.by === 'gene' && byDataset && <GeneByDataset gene={colorChoice.gene} rows={byDataset} />}
+                  </>
+                )}
+              </section>
+            )}
+          </>
+        )}
+      </StoreGate>
     </>
   );
 }

@@ -7,8 +7,8 @@ import type { VersionJson } from '../../../../shared/registry-types';
 import { call, toShownError } from '../../api/call';
 import { useApp } from '../../state/AppState';
 import { navigate, routeHref } from '../../state/route';
-import { EmptyState, ErrorMessage, LoadingCard } from '../../components/ErrorMessage';
-import { StoreSelect, useChosenStore } from '../../components/StoreSelect';
+import { ErrorMessage } from '../../components/ErrorMessage';
+import { StoreGate, StoreSelect, useChosenStore } from '../../components/StoreSelect';
 import { WindowedTable } from '../../components/WindowedTable';
 import { formatCount } from '../../format';
 import { FilterBox } from './FilterBox';
@@ -110,113 +110,109 @@ export function StoreScreen({ store, version }: { store?: string; version?: stri
         <h1>Store</h1>
         <p className="screen-lede">Browse cells and genes, filter them, export a slice.</p>
       </header>
-      {!library ? (
-        <LoadingCard />
-      ) : !storeKey ? (
-        <section className="card">
-          <EmptyState>No stores yet — concatenate a collection to create one.</EmptyState>
-        </section>
-      ) : (
-        <>
-          <section className="card" aria-label="Store and version">
-            <div className="form-row">
-              <StoreSelect value={storeKey} onChange={(key) => navigate('store', { store: key })} />
-              <div className="field">
-                <label htmlFor={versionId}>Version</label>
-                <select id={versionId} value={version ?? ''} onChange={(e) => navigate('store', { store: storeKey, version: e.target.value || undefined })}>
-                  <option value="">Latest{latest ? ` (v${latest.version})` : ''}</option>
-                  {versions.map((v) => (
-                    <option key={v.uid} value={String(v.version)}>
-                      v{v.version}
-                      {v.is_latest ? ' (latest)' : ''} — {v.run?.transform ?? 'unknown'}
-                    </option>
-                  ))}
-                </select>
+      <StoreGate storeKey={storeKey}>
+        {(storeKey) => (
+          <>
+            <section className="card" aria-label="Store and version">
+              <div className="form-row">
+                <StoreSelect value={storeKey} onChange={(key) => navigate('store', { store: key })} />
+                <div className="field">
+                  <label htmlFor={versionId}>Version</label>
+                  <select id={versionId} value={version ?? ''} onChange={(e) => navigate('store', { store: storeKey, version: e.target.value || undefined })}>
+                    <option value="">Latest{latest ? ` (v${latest.version})` : ''}</option>
+                    {versions.map((v) => (
+                      <option key={v.uid} value={String(v.version)}>
+                        v{v.version}
+                        {v.is_latest ? ' (latest)' : ''} — {v.run?.transform ?? 'unknown'}
+                      </option>
+                    ))}
+                  </select>
+                </div>
+                <a className="button button-quiet field-action" href={routeHref('versions', { store: storeKey })}>
+                  All versions
+                </a>
               </div>
-              <a className="button button-quiet field-action" href={routeHref('versions', { store: storeKey })}>
-                All versions
-              </a>
-            </div>
-            {readOnly && summary && (
-              <p className="message message-readonly" role="status" data-testid="read-only">
-                Viewing version {summary.version}, an older version: read-only. Appends and embeddings go to the latest version
-                {latest ? ` (v${latest.version})` : ''}.
-              </p>
-            )}
-            <ErrorMessage error={error} />
+              {readOnly && summary && (
+                <p className="message message-readonly" role="status" data-testid="read-only">
+                  Viewing version {summary.version}, an older version: read-only. Appends and embeddings go to the latest version
+                  {latest ? ` (v${latest.version})` : ''}.
+                </p>
+              )}
+              <ErrorMessage error={error} />
+              {summary && (
+                <dl className="facts" data-testid="store-facts">
+                  <div>
+                    <dt>Version</dt>
+                    <dd>
+                      v{summary.version} {summary.isLatest ? <span className="badge badge-completed">latest</span> : <span className="badge badge-readonly">read-only</span>}
+                    </dd>
+                  </div>
+                  <div>
+                    <dt>Cells</dt>
+                    <dd data-testid="store-nobs">{formatCount(summary.nObs)}</dd>
+                  </div>
+                  <div>
+                    <dt>Genes ({summary.measurement})</dt>
+                    <dd>{formatCount(summary.nVars)}</dd>
+                  </div>
+                  <div>
+                    <dt>Layers</dt>
+                    <dd>{summary.layers.join(', ') || 'none'}</dd>
+                  </div>
+                  <div>
+                    <dt>Embeddings (obsm)</dt>
+                    <dd>{summary.obsm.map((o) => `${o.name} (${o.width})`).join(', ') || 'none'}</dd>
+                  </div>
+                </dl>
+              )}
+            </section>
+
             {summary && (
-              <dl className="facts" data-testid="store-facts">
-                <div>
-                  <dt>Version</dt>
-                  <dd>
-                    v{summary.version} {summary.isLatest ? <span className="badge badge-completed">latest</span> : <span className="badge badge-readonly">read-only</span>}
-                  </dd>
-                </div>
-                <div>
-                  <dt>Cells</dt>
-                  <dd data-testid="store-nobs">{formatCount(summary.nObs)}</dd>
-                </div>
-                <div>
-                  <dt>Genes ({summary.measurement})</dt>
-                  <dd>{formatCount(summary.nVars)}</dd>
-                </div>
-                <div>
-                  <dt>Layers</dt>
-                  <dd>{summary.layers.join(', ') || 'none'}</dd>
-                </div>
-                <div>
-                  <dt>Embeddings (obsm)</dt>
-                  <dd>{summary.obsm.map((o) => `${o.name} (${o.width})`).join(', ') || 'none'}</dd>
-                </div>
-              </dl>
+              <>
+                <section className="card" aria-labelledby="obs-heading">
+                  <div className="card-head">
+                    <h2 id="obs-heading">Cells (obs)</h2>
+                    <p className="count-line" data-testid="obs-count" aria-live="polite">
+                      {obsFilter.count !== null ? `${formatCount(obsFilter.count)} of ${formatCount(summary.nObs)} cells match` : `${formatCount(summary.nObs)} cells`}
+                    </p>
+                  </div>
+                  <FilterBox
+                    key={`obs-${refKey}`}
+                    label="Filter cells"
+                    placeholder={`e.g. ${summary.obs.find((c) => c.dtype === 'category')?.name ?? 'cell_type'} == "B"`}
+                    applied={obsFilter.applied}
+                    error={obsFilter.error}
+                    onApply={(f) => void applyFilter('obs', f)}
+                    testId="obs-filter"
+                  />
+                  <WindowedTable label="Cells" testId="obs-table" resetKey={`${refKey}|${summary.uid}|${obsApplied}`} fetchWindow={fetchObs} />
+                </section>
+
+                <section className="card" aria-labelledby="var-heading">
+                  <div className="card-head">
+                    <h2 id="var-heading">Genes (var)</h2>
+                    <p className="count-line" data-testid="var-count" aria-live="polite">
+                      {varFilter.count !== null ? `${formatCount(varFilter.count)} of ${formatCount(summary.nVars)} genes match` : `${formatCount(summary.nVars)} genes`}
+                    </p>
+                  </div>
+                  <FilterBox
+                    key={`var-${refKey}`}
+                    label="Filter genes"
+                    placeholder='e.g. var_id in ["CD3E", "MS4A1"]'
+                    applied={varFilter.applied}
+                    error={varFilter.error}
+                    onApply={(f) => void applyFilter('var', f)}
+                    testId="var-filter"
+                  />
+                  <WindowedTable label="Genes" testId="var-table" resetKey={`${refKey}|${summary.uid}|${varApplied}`} fetchWindow={fetchVar} height={300} />
+                </section>
+
+                <ExportPanel key={refKey} summary={summary} storeRef={ref} obs={obsApplied} var={varApplied} nObs={obsFilter.count ?? summary.nObs} nVars={varFilter.count ?? summary.nVars} />
+              </>
             )}
-          </section>
-
-          {summary && (
-            <>
-              <section className="card" aria-labelledby="obs-heading">
-                <div className="card-head">
-                  <h2 id="obs-heading">Cells (obs)</h2>
-                  <p className="count-line" data-testid="obs-count" aria-live="polite">
-                    {obsFilter.count !== null ? `${formatCount(obsFilter.count)} of ${formatCount(summary.nObs)} cells match` : `${formatCount(summary.nObs)} cells`}
-                  </p>
-                </div>
-                <FilterBox
-                  key={`obs-${refKey}`}
-                  label="Filter cells"
-                  placeholder={`e.g. ${summary.obs.find((c) => c.dtype === 'category')?.name ?? 'cell_type'} == "B"`}
-                  applied={obsFilter.applied}
-                  error={obsFilter.error}
-                  onApply={(f) => void applyFilter('obs', f)}
-                  testId="obs-filter"
-                />
-                <WindowedTable label="Cells" testId="obs-table" resetKey={`${refKey}|${summary.uid}|${obsApplied}`} fetchWindow={fetchObs} />
-              </section>
-
-              <section className="card" aria-labelledby="var-heading">
-                <div className="card-head">
-                  <h2 id="var-heading">Genes (var)</h2>
-                  <p className="count-line" data-testid="var-count" aria-live="polite">
-                    {varFilter.count !== null ? `${formatCount(varFilter.count)} of ${formatCount(summary.nVars)} genes match` : `${formatCount(summary.nVars)} genes`}
-                  </p>
-                </div>
-                <FilterBox
-                  key={`var-${refKey}`}
-                  label="Filter genes"
-                  placeholder='e.g. var_id in ["CD3E", "MS4A1"]'
-                  applied={varFilter.applied}
-                  error={varFilter.error}
-                  onApply={(f) => void applyFilter('var', f)}
-                  testId="var-filter"
-                />
-                <WindowedTable label="Genes" testId="var-table" resetKey={`${refKey}|${summary.uid}|${varApplied}`} fetchWindow={fetchVar} height={300} />
-              </section>
-
-              <ExportPanel key={refKey} summary={summary} storeRef={ref} obs={obsApplied} var={varApplied} nObs={obsFilter.count ?? summary.nObs} nVars={varFilter.count ?? summary.nVars} />
-            </>
-          )}
-        </>
-      )}
+          </>
+        )}
+      </StoreGate>
     </>
   );
 }

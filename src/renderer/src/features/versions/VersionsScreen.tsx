@@ -6,8 +6,8 @@ import type { VersionJson } from '../../../../shared/registry-types';
 import { call, toShownError } from '../../api/call';
 import { useApp } from '../../state/AppState';
 import { navigate } from '../../state/route';
-import { EmptyState, ErrorMessage, LoadingCard } from '../../components/ErrorMessage';
-import { StoreSelect, useChosenStore } from '../../components/StoreSelect';
+import { ErrorMessage } from '../../components/ErrorMessage';
+import { StoreGate, StoreSelect, useChosenStore } from '../../components/StoreSelect';
 import { formatBytes, formatCount, formatDate } from '../../format';
 import { useVersions } from '../store/StoreScreen';
 import { DiffView } from './DiffView';
@@ -66,98 +66,94 @@ export function VersionsScreen({ store }: { store?: string }) {
         <h1>Versions</h1>
         <p className="screen-lede">Every write makes a new version; every version stays readable.</p>
       </header>
-      {!library ? (
-        <LoadingCard />
-      ) : !storeKey ? (
-        <section className="card">
-          <EmptyState>No stores yet — concatenate a collection to create one.</EmptyState>
-        </section>
-      ) : (
-        <section className="card" aria-label="Versions">
-          <div className="form-row">
-            <StoreSelect value={storeKey} onChange={(key) => navigate('versions', { store: key })} />
-          </div>
-          <ErrorMessage error={listError} />
-          {notice && (
-            <p className="message message-ok" role="status">
-              {notice}
-            </p>
-          )}
-          <table className="table" data-testid="versions-table">
-            <caption className="visually-hidden">Versions of {storeKey}, newest first</caption>
-            <thead>
-              <tr>
-                <th scope="col">Diff</th>
-                <th scope="col">Version</th>
-                <th scope="col">Created</th>
-                <th scope="col">Cells</th>
-                <th scope="col">Files</th>
-                <th scope="col">Size</th>
-                <th scope="col">Hash</th>
-                <th scope="col">Made by</th>
-                <th scope="col">
-                  <span className="visually-hidden">Actions</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {versions.map((v) => (
-                <tr key={v.uid} data-testid="version-row" data-version={v.version}>
-                  <td>
-                    <input type="checkbox" checked={selected.includes(v.version)} onChange={() => toggle(v.version)} aria-label={`Select version ${v.version} for diff`} />
-                  </td>
-                  <td>
-                    <strong>v{v.version}</strong> {v.is_latest && <span className="badge badge-completed">latest</span>}
-                  </td>
-                  <td>{formatDate(v.created_at)}</td>
-                  <td>{formatCount(v.n_observations)}</td>
-                  <td>{formatCount(v.n_files)}</td>
-                  <td>{formatBytes(v.size)}</td>
-                  <td>
-                    <code className="hash" title={v.hash}>
-                      {v.hash.slice(0, 10)}…
-                    </code>
-                  </td>
-                  <td>{v.run?.transform ?? '—'}</td>
-                  <td className="cell-actions">
-                    <button type="button" className="button button-small" onClick={() => navigate('store', { store: storeKey, version: v.is_latest ? undefined : String(v.version) })}>
-                      Open
-                    </button>
-                    {!v.is_latest && (
-                      <button type="button" className="button button-small button-quiet" onClick={() => setConfirming(v)}>
-                        Restore…
-                      </button>
-                    )}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-          {confirming && (
-            <div className="message message-warning confirm" role="alertdialog" aria-labelledby="restore-question">
-              <p id="restore-question">
-                Restore version {confirming.version}? It becomes a new latest version with the same content; nothing is copied and no version is lost.
-              </p>
-              <div className="toolbar">
-                <button type="button" className="button button-primary" onClick={() => void restore(confirming)} autoFocus>
-                  Restore version {confirming.version}
-                </button>
-                <button type="button" className="button" onClick={() => setConfirming(null)}>
-                  Cancel
-                </button>
-              </div>
+      <StoreGate storeKey={storeKey}>
+        {(storeKey) => (
+          <section className="card" aria-label="Versions">
+            <div className="form-row">
+              <StoreSelect value={storeKey} onChange={(key) => navigate('versions', { store: key })} />
             </div>
-          )}
-          <div className="toolbar">
-            <button type="button" className="button" disabled={selected.length !== 2} onClick={() => void runDiff()}>
-              Diff selected
-            </button>
-            <span className="muted">{selected.length === 2 ? `Version ${Math.min(...selected)} → ${Math.max(...selected)}` : 'Select two versions to compare them.'}</span>
-          </div>
-          <ErrorMessage error={error} />
-          {diff && <DiffView diff={diff} />}
-        </section>
-      )}
+            <ErrorMessage error={listError} />
+            {notice && (
+              <p className="message message-ok" role="status">
+                {notice}
+              </p>
+            )}
+            <table className="table" data-testid="versions-table">
+              <caption className="visually-hidden">Versions of {storeKey}, newest first</caption>
+              <thead>
+                <tr>
+                  <th scope="col">Diff</th>
+                  <th scope="col">Version</th>
+                  <th scope="col">Created</th>
+                  <th scope="col">Cells</th>
+                  <th scope="col">Files</th>
+                  <th scope="col">Size</th>
+                  <th scope="col">Hash</th>
+                  <th scope="col">Made by</th>
+                  <th scope="col">
+                    <span className="visually-hidden">Actions</span>
+                  </th>
+                </tr>
+              </thead>
+              <tbody>
+                {versions.map((v) => (
+                  <tr key={v.uid} data-testid="version-row" data-version={v.version}>
+                    <td>
+                      <input type="checkbox" checked={selected.includes(v.version)} onChange={() => toggle(v.version)} aria-label={`Select version ${v.version} for diff`} />
+                    </td>
+                    <td>
+                      <strong>v{v.version}</strong> {v.is_latest && <span className="badge badge-completed">latest</span>}
+                    </td>
+                    <td>{formatDate(v.created_at)}</td>
+                    <td>{formatCount(v.n_observations)}</td>
+                    <td>{formatCount(v.n_files)}</td>
+                    <td>{formatBytes(v.size)}</td>
+                    <td>
+                      <code className="hash" title={v.hash}>
+                        {v.hash.slice(0, 10)}…
+                      </code>
+                    </td>
+                    <td>{v.run?.transform ?? '—'}</td>
+                    <td className="cell-actions">
+                      <button type="button" className="button button-small" onClick={() => navigate('store', { store: storeKey, version: v.is_latest ? undefined : String(v.version) })}>
+                        Open
+                      </button>
+                      {!v.is_latest && (
+                        <button type="button" className="button button-small button-quiet" onClick={() => setConfirming(v)}>
+                          Restore…
+                        </button>
+                      )}
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+            {confirming && (
+              <div className="message message-warning confirm" role="alertdialog" aria-labelledby="restore-question">
+                <p id="restore-question">
+                  Restore version {confirming.version}? It becomes a new latest version with the same content; nothing is copied and no version is lost.
+                </p>
+                <div className="toolbar">
+                  <button type="button" className="button button-primary" onClick={() => void restore(confirming)} autoFocus>
+                    Restore version {confirming.version}
+                  </button>
+                  <button type="button" className="button" onClick={() => setConfirming(null)}>
+                    Cancel
+                  </button>
+                </div>
+              </div>
+            )}
+            <div className="toolbar">
+              <button type="button" className="button" disabled={selected.length !== 2} onClick={() => void runDiff()}>
+                Diff selected
+              </button>
+              <span className="muted">{selected.length === 2 ? `Version ${Math.min(...selected)} → ${Math.max(...selected)}` : 'Select two versions to compare them.'}</span>
+            </div>
+            <ErrorMessage error={error} />
+            {diff && <DiffView diff={diff} />}
+          </section>
+        )}
+      </StoreGate>
     </>
   );
 }
