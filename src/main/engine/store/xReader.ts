@@ -61,6 +61,18 @@ function allocateShared(dtype: NumericDtype, length: number): NumericArray {
   return new ctor(new SharedArrayBuffer(length * bytesPerElement(dtype)));
 }
 
+/** A row read worked out before decoding (see planRead): i counts rows in ascending joinid order. */
+interface PlannedRead {
+  n: number;
+  rowAt: (i: number) => number;
+  outPosition: (i: number) => number;
+  fragments: XFragment[];
+  rowNnz: Float64Array;
+  rowFragment: Int32Array;
+  total: number;
+  indptr: Int32Array | Float64Array;
+}
+
 interface ChunkIndex {
   fragment: XFragment;
   chunkRowStart: Float64Array;
@@ -310,6 +322,11 @@ export class XLayerReader {
    * Rows no fragment covers (cells added without this layer) are empty.
    */
   readRows(joinids: ArrayLike<number>): CsrMatrix {
+    return this.decodePlanned(this.planRead(joinids));
+  }
+
+  /** Sorting, per-row sizes and the output row offsets of a row read, from the chunk indexes alone. */
+  private planRead(joinids: ArrayLike<number>): PlannedRead {
     const n = joinids.length;
     const order = this.sortOrder(joinids);
     const rowAt = order ? (i: number) => joinids[order[i]] : (i: number) => joinids[i];
@@ -322,10 +339,16 @@ export class XLayerReader {
     if (order) for (let i = 0; i < n; i++) indptr[order[i] + 1] = rowNnz[i];
     else indptr.set(rowNnz, 1);
     for (let i = 0; i < n; i++) indptr[i + 1] += indptr[i];
+    return { n, rowAt, outPosition, fragments, rowNnz, rowFragment, total, indptr };
+  }
+
+  /** Decodes a planned read on this thread. */
+  private decodePlanned(plan: PlannedRead): CsrMatrix {
+    const { n, total, indptr } = plan;
     // Every entry is written below: no need to zero the output first.
     const indices = allocateTypedUnfilled('int32', total) as Int32Array;
     const data = allocateTypedUnfilled(this.layer.dtype, total);
-    this.decodeRows(fragments, rowFragment, rowAt, outPosition, 0, n, indptr, indices, data);
+    this.decodeRows(plan.fragments, plan.rowFragment, plan.rowAt, plan.outPosition, 0, n, indptr, indices, data);
     return { rowStart: 0, nRows: n, nCols: this.nVars, shape: [n, this.nVars], indptr, indices, data };
   }
 
@@ -350,23 +373,17 @@ export class XLayerReader {
    * SharedArrayBuffers. Small requests are read on this thread alone.
    */
   async readRowsShared(joinids: ArrayLike<number>, helperFor: (nnz: number) => RowDecodeHelper | null): Promise<CsrMatrix> {
-    const n = joinids.length;
-    const order = this.sortOrder(joinids);
-    const sorted = new Int32Array(new SharedArrayBuffer(n * 4));
-    for (let i = 0; i < n; i++) sorted[i] = joinids[order ? order[i] : i];
-    const fragments = this.fragmentsByRow();
-    const { rowNnz } = this.planRows((i) => sorted[i], n, fragments);
-    let total = 0;
-    for (let i = 0; i < n; i++) total += rowNnz[i];
+    const plan = this.planRead(joinids);
+    const { n, total, rowNnz, rowAt, outPosition, indptr } = plan;
     // `helperFor` decides whether a read this big is worth a second thread (and starting it).
     const helper = total > 0 && total < 2 ** 31 ? helperFor(total) : null;
-    if (!helper) return this.readRows(joinids);
-    const indptr = new Int32Array(n + 1);
-    if (order) for (let i = 0; i < n; i++) indptr[order[i] + 1] = rowNnz[i];
-    else indptr.set(rowNnz, 1);
-    for (let i = 0; i < n; i++) indptr[i + 1] += indptr[i];
+    if (!helper) return this.decodePlanned(plan);
+    const sorted = new Int32Array(new SharedArrayBuffer(n * 4));
     const starts = new Float64Array(new SharedArrayBuffer(n * 8));
-    for (let i = 0; i < n; i++) starts[i] = indptr[order ? order[i] : i];
+    for (let i = 0; i < n; i++) {
+      sorted[i] = rowAt(i);
+      starts[i] = indptr[outPosition(i)];
+    }
     const indices = new Int32Array(new SharedArrayBuffer(total * 4));
     const data = allocateShared(this.layer.dtype, total);
     // Halves of equal non-zeros, so both threads finish together.
@@ -374,7 +391,7 @@ export class XLayerReader {
     for (let done = 0; mid < n && done + rowNnz[mid] <= total / 2; mid++) done += rowNnz[mid];
     const remote = helper.decode({ layer: this.describe(), sorted, starts, from: mid, to: n, indices, data });
     try {
-      this.decodeSortedRows(sorted, starts, 0, mid, indices, data);
+      this.decodeRows(plan.fragments, plan.rowFragment, rowAt, outPosition, 0, mid, indptr, indices, data);
     } finally {
       await remote;
     }
