@@ -7,6 +7,7 @@ import { layerRowSource } from '../../src/main/engine/ops/embed';
 import { randomizedPca } from '../../src/main/engine/linalg/pca';
 import { livePcaWorkerCount } from '../../src/main/engine/linalg/pca-executors';
 import type { CsrRowBlock, RowBlockSource } from '../../src/main/engine/linalg/csr';
+import type { CsrBlock } from '../../src/main/engine/h5ad/types';
 import { csrBlocks, randomCounts, tempStoreDir, type ReferenceMatrix } from './store-testkit';
 
 let cleanups: (() => void)[] = [];
@@ -15,14 +16,14 @@ afterEach(() => {
   cleanups = [];
 });
 
-async function storeOf(matrix: ReferenceMatrix): Promise<StoreReader> {
+async function storeOf(matrix: ReferenceMatrix, makeData?: (values: number[]) => CsrBlock['data']): Promise<StoreReader> {
   const { dir, cleanup } = tempStoreDir('layer-blocks');
   cleanups.push(cleanup);
   const writer = await createStoreWriter({ dir, baseVersion: null, xChunkRows: 16 });
   await writer.appendObsRows(0, { columns: [{ name: 'obs_id', column: { kind: 'string', values: Array.from({ length: matrix.nRows }, (_, i) => `c${i}`) } }] });
   await writer.appendVarRows('RNA', 0, { columns: [{ name: 'var_id', column: { kind: 'string', values: Array.from({ length: matrix.nCols }, (_, i) => `g${i}`) } }] });
   // Two write blocks of different sizes: the layer's fragments need not line up with read blocks.
-  for (const block of csrBlocks(matrix, 333, 0)) await writer.appendXRows('RNA', 'data', block);
+  for (const block of csrBlocks(matrix, 333, 0, makeData)) await writer.appendXRows('RNA', 'data', block);
   await writer.commit();
   const reader = openStore(dir);
   cleanups.unshift(() => reader.close());
@@ -116,6 +117,20 @@ describe('LayerBlockReader', () => {
       expect(rows).toBe(1000);
       blocks.close();
     }
+  });
+
+  it('keeps given columns of an int64 layer too, exactly', async () => {
+    const reader = await storeOf(matrix, (values) => BigInt64Array.from(values, (v) => BigInt(v)));
+    const columns = [1, 4, 9, 16, 25, 36, 49];
+    const blocks = new LayerBlockReader(reader.layerBlockSpec('RNA', 'data', 128, Uint32Array.from(columns)));
+    let rows = 0;
+    for (const block of blocks.blocks()) {
+      expect(block.data).toBeInstanceOf(BigInt64Array);
+      expect(rowsOf(block)).toEqual(expectedRows(matrix, block.rowStart, block.rowStart + block.nRows, columns));
+      rows += block.nRows;
+    }
+    expect(rows).toBe(1000);
+    blocks.close();
   });
 
   it('refuses columns that are not ascending var joinids of the layer', async () => {
