@@ -6,9 +6,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { callInWorker } from '../../src/main/engine/jobs/worker-host';
 import { sourceFile, INSPECT_FILE_MODULE } from '../../src/main/engine/paths';
+import type { InspectOutcome } from '../../src/main/engine/h5ad/inspect-file';
 
 const FIXTURES = join(import.meta.dirname, '..', 'fixtures', 'h5ad');
-type Outcome = { ok: true; n_obs: number; n_vars: number } | { ok: false; code: string; message: string };
 
 /** Deterministic xorshift so a failing case can be reproduced from its name. */
 function rng(seed: number): () => number {
@@ -51,25 +51,26 @@ describe('fuzzing the reader with damaged files', () => {
       writeFileSync(join(dir, 'empty.h5ad'), Buffer.alloc(0));
       cases.push(join(dir, 'empty.h5ad'));
 
-      const outcomes: Outcome[] = [];
+      const outcomes: InspectOutcome[] = [];
       for (let i = 0; i < cases.length; i += 12) {
         const batch = cases.slice(i, i + 12);
-        outcomes.push(...(await callInWorker<Outcome[]>(sourceFile(INSPECT_FILE_MODULE), 'inspectFiles', [batch], { timeoutMs: 90_000, what: `reading ${batch.length} damaged files` })));
+        outcomes.push(...(await callInWorker<InspectOutcome[]>(sourceFile(INSPECT_FILE_MODULE), 'inspectEach', [batch], { timeoutMs: 90_000, what: `reading ${batch.length} damaged files` })));
       }
       expect(outcomes).toHaveLength(cases.length);
-      const failures = outcomes.filter((o): o is Extract<Outcome, { ok: false }> => !o.ok);
+      const failures = outcomes.filter((o) => !o.ok);
       // Damaged headers must be refused, and every refusal is a CellarError with a readable message.
       expect(failures.length).toBeGreaterThan(cases.length / 3);
       for (const [i, o] of outcomes.entries()) {
         if (o.ok) {
-          expect(o.n_obs).toBeGreaterThanOrEqual(0);
+          expect(o.report.n_obs).toBeGreaterThanOrEqual(0);
           continue;
         }
-        expect(o.code, `${cases[i]}: ${o.message}`).not.toMatch(/^uncaught:/);
-        expect(o.message.split('\n')[0]!.length, cases[i]).toBeGreaterThan(10);
-        expect(o.message).not.toMatch(/\n\s+at /);
+        // Every refusal is a CellarError (never an uncaught error of another kind).
+        expect(o.error.name, `${cases[i]}: ${o.error.message}`).toBe('CellarError');
+        expect(o.error.message.split('\n')[0]!.length, cases[i]).toBeGreaterThan(10);
+        expect(o.error.message).not.toMatch(/\n\s+at /);
       }
-      expect(outcomes.at(-1)).toMatchObject({ ok: false, code: 'not_hdf5' });
+      expect(outcomes.at(-1)).toMatchObject({ ok: false, error: { code: 'not_hdf5' } });
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
