@@ -1,8 +1,9 @@
 #!/usr/bin/env node
-// The `cellar` command: runs the TypeScript CLI directly through tsx, so no build step is
-// needed after `npm install`. On Linux it first restarts itself with glibc malloc settings
+// The `cellar` command: runs the built CLI (out/main/cli.js, made by `npm install`'s
+// prepare step or `npm run build`); no TypeScript is compiled at run time. On Linux it first restarts itself with glibc malloc settings
 // suited to large arrays (src/main/malloc-tuning.mjs); the restarted process does the work.
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { TUNED_MARK, tunedEnvironment } from '../src/main/malloc-tuning.mjs';
 
@@ -40,8 +41,11 @@ if (env) {
       if (process.ppid !== starter) process.kill(process.pid, 'SIGTERM');
     }, 1000).unref();
   }
-  const { register } = await import('tsx/esm/api');
-  register();
-  const cli = await import(new URL('../src/main/cli.ts', import.meta.url).href);
+  const built = new URL('../out/main/cli.js', import.meta.url);
+  if (!existsSync(built)) {
+    process.stderr.write(`cellar is not built (${fileURLToPath(built)} is missing): run "npm run build" in ${fileURLToPath(new URL('..', import.meta.url))}.\n`);
+    process.exit(1);
+  }
+  const cli = await import(built.href);
   process.exitCode = await cli.main(process.argv.slice(2));
 }

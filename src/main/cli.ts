@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { CellarError, toErrorValue } from '../shared/errors';
 import { formatHelp, parseArgs, UsageError, type CommandSpec } from './cli/args';
 import { makeContext, type CommandContext, type CommandOutput } from './cli/context';
-import { resolveHome } from './home';
+import { resolveHomeWithNote } from './home';
 
 interface CommandModule {
   spec: CommandSpec;
@@ -106,7 +106,7 @@ export function jsonReplacer(_key: string, value: unknown): unknown {
 function logLine(argv: string[], outcome: string): void {
   try {
     const homeIdx = argv.indexOf('--home');
-    const home = resolveHome(homeIdx >= 0 ? argv[homeIdx + 1] : argv.find((a) => a.startsWith('--home='))?.slice(7));
+    const { home } = resolveHomeWithNote(homeIdx >= 0 ? argv[homeIdx + 1] : argv.find((a) => a.startsWith('--home='))?.slice(7));
     const dir = join(home, 'logs');
     mkdirSync(dir, { recursive: true });
     appendFileSync(join(dir, 'cellar.log'), `${new Date().toISOString()} pid=${process.pid} cellar ${argv.join(' ')} -> ${outcome}\n`);

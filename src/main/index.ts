@@ -1,64 +1,83 @@
 // Electron shell: lifecycle, the window, file association. Thin on purpose; the
 // engine lives in src/main/engine and never imports electron.
-import { app, BrowserWindow, dialog, ipcMain, session, shell } from 'electron';
+import { app, BrowserWindow, dialog, ipcMain, protocol, session, shell, type WebContents } from 'electron';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
+import { PRELOAD_FILE, RENDERER_DIR } from './app-files';
+import { APP_INDEX_URL, APP_SCHEME, appProtocolResponse } from './app-protocol';
 import { h5adPathsFromArgv } from './open-files';
 import { CONTENT_SECURITY_POLICY, HARDENED_WEB_PREFERENCES, isAllowedNavigation } from './security';
-import { registerHandlers } from './ipc/handle';
-import { createService } from './service/handlers';
-import { resolveHome } from './home';
-import type { Events } from '../shared/contract';
+import { originOf, registerHandlers } from './ipc/handle';
+import { createService, type Service } from './service/handlers';
+import { resolveHomeWithNote } from './home';
+import type { Events, OpenedFile } from '../shared/contract';
 
 app.setName('Cellar');
-// Worker threads load engine modules from the app folder (see engine/paths.ts).
-process.env.CELLAR_APP_ROOT ??= app.getAppPath();
+// The page's own origin, app://cellar (see app-protocol.ts); must be declared before 'ready'.
+protocol.registerSchemesAsPrivileged([{ scheme: APP_SCHEME, privileges: { standard: true, secure: true, supportFetchAPI: true } }]);
+// The packaged app carries better-sqlite3 built for Electron's ABI in its resources; `npm start`
+// passes its own build the same way. The Node build in node_modules stays for the CLI and tests.
+if (app.isPackaged && !process.env.CELLAR_SQLITE_BINDING) {
+  const packaged = join(process.resourcesPath, 'native', 'better_sqlite3.node');
+  if (existsSync(packaged)) process.env.CELLAR_SQLITE_BINDING = packaged;
+}
+
+/** Files the OS asked us to open that the page has not taken yet (cold start, or before it listens). */
 const pendingFiles: string[] = [];
 /** Files the OS gave us, addressed by opaque tokens so the renderer never sends paths. */
 const fileTokens = new Map<string, string>();
 let mainWindow: BrowserWindow | null = null;
+/** True once the page has asked for pending files: from then on, opened files are pushed as events. */
+let pageListening = false;
+let service: Service | null = null;
 
 // macOS delivers file opens before 'ready': queue them.
 app.on('open-file', (event, path) => {
   event.preventDefault();
-  queueFile(path);
+  openFile(path);
 });
 
 if (!app.requestSingleInstanceLock()) {
   app.quit();
 } else {
   app.on('second-instance', (_event, argv, cwd) => {
-    for (const p of h5adPathsFromArgv(argv.slice(1), cwd)) queueFile(p);
+    for (const p of h5adPathsFromArgv(argv.slice(1), cwd)) openFile(p);
     if (mainWindow) {
       if (mainWindow.isMinimized()) mainWindow.restore();
       mainWindow.focus();
+    } else if (app.isReady()) {
+      createWindow();
     }
   });
-  for (const p of h5adPathsFromArgv(process.argv.slice(1), process.cwd())) pendingFiles.push(p);
+  pendingFiles.push(...h5adPathsFromArgv(process.argv.slice(1), process.cwd()));
   void app.whenReady().then(start);
 }
 
-function queueFile(path: string): void {
-  if (mainWindow) emit('file:opened', registerFile(path));
+function openFile(path: string): void {
+  if (mainWindow && pageListening) emit('file:opened', registerFile(path));
   else pendingFiles.push(path);
 }
 
-function registerFile(path: string): Events['file:opened'] {
+function registerFile(path: string): OpenedFile {
   const fileToken = randomUUID();
   fileTokens.set(fileToken, path);
   return { fileToken, name: path.split(/[\\/]/).pop() ?? path };
 }
 
 function emit<E extends keyof Events>(event: E, payload: Events[E]): void {
-  mainWindow?.webContents.send(`event:${event}`, payload);
+  if (mainWindow && !mainWindow.isDestroyed()) mainWindow.webContents.send(`event:${event}`, payload);
 }
 
+/** The built page; a development server's address only when running unpackaged (`electron-vite dev`). */
 function appUrl(): string {
-  return process.env.ELECTRON_RENDERER_URL ?? `file://${join(__dirname, '../renderer/index.html')}`;
+  if (!app.isPackaged && process.env.ELECTRON_RENDERER_URL) return process.env.ELECTRON_RENDERER_URL;
+  return APP_INDEX_URL;
 }
 
 async function start(): Promise<void> {
-  const home = resolveHome(undefined);
+  const { home, note } = resolveHomeWithNote(undefined);
+  protocol.handle(APP_SCHEME, (request) => appProtocolResponse(request, RENDERER_DIR));
   session.defaultSession.setPermissionRequestHandler((_wc, _permission, callback) => callback(false));
   session.defaultSession.setPermissionCheckHandler(() => false);
   session.defaultSession.webRequest.onHeadersReceived((details, callback) => {
@@ -66,53 +85,82 @@ async function start(): Promise<void> {
   });
 
   const url = appUrl();
-  const service = createService({
+  service = createService({
     home,
+    homeNote: note,
     mode: 'desktop',
     version: app.getVersion(),
     files: fileTokens,
     emit: (event, payload) => emit(event, payload),
     chooseFiles: async () => {
-      const r = await dialog.showOpenDialog({ properties: ['openFile', 'multiSelections'], filters: [{ name: 'AnnData', extensions: ['h5ad'] }] });
+      const options: Electron.OpenDialogOptions = { properties: ['openFile', 'multiSelections'], filters: [{ name: 'AnnData', extensions: ['h5ad'] }] };
+      const r = mainWindow ? await dialog.showOpenDialog(mainWindow, options) : await dialog.showOpenDialog(options);
       return r.canceled ? [] : r.filePaths;
     },
     chooseSavePath: async (defaultName) => {
-      const r = await dialog.showSaveDialog({ defaultPath: defaultName });
+      const r = mainWindow ? await dialog.showSaveDialog(mainWindow, { defaultPath: defaultName }) : await dialog.showSaveDialog({ defaultPath: defaultName });
       return r.canceled || !r.filePath ? null : r.filePath;
     },
+    takePendingFiles: () => {
+      pageListening = true;
+      return pendingFiles.splice(0).map(registerFile);
+    },
   });
-  app.on('will-quit', () => service.close());
+  app.on('will-quit', () => service?.close());
+  const trustedOrigins = [originOf(url)!];
   // Drops: the preload turns a dropped File into a path with webUtils and hands it here.
   ipcMain.handle('drop:register', (event, path: unknown) => {
     if (!event.senderFrame || !isAllowedNavigation(event.senderFrame.url, url) || typeof path !== 'string' || !/\.h5ad$/i.test(path)) return null;
     return registerFile(path);
   });
-  registerHandlers(ipcMain, service.handlers, service.validators, [url.startsWith('file:') ? 'file://' : new URL(url).origin]);
+  registerHandlers(ipcMain, service.handlers, service.validators, trustedOrigins);
+  createWindow();
+}
 
-  mainWindow = new BrowserWindow({
+function createWindow(): void {
+  const url = appUrl();
+  const window = new BrowserWindow({
     width: 1280,
     height: 820,
     title: 'Cellar',
     show: false,
-    webPreferences: { ...HARDENED_WEB_PREFERENCES, preload: join(__dirname, '../preload/index.cjs') },
+    webPreferences: { ...HARDENED_WEB_PREFERENCES, preload: PRELOAD_FILE },
   });
-  mainWindow.webContents.on('will-navigate', (event, target) => {
+  mainWindow = window;
+  pageListening = false;
+  guardNavigation(window.webContents, url);
+  // A reload starts a page that does not listen yet: queue files until it asks for them.
+  window.webContents.on('did-start-loading', () => {
+    if (mainWindow === window) pageListening = false;
+  });
+  window.once('ready-to-show', () => window.show());
+  // Quitting while a job runs asks first.
+  window.on('close', (event) => {
+    if (service?.jobs.running().length && dialog.showMessageBoxSync(window, { type: 'question', buttons: ['Keep working', 'Quit anyway'], defaultId: 0, message: 'A job is still running. Quit and cancel it?' }) === 0) event.preventDefault();
+  });
+  window.on('closed', () => {
+    if (mainWindow === window) {
+      mainWindow = null;
+      pageListening = false;
+    }
+  });
+  void window.loadURL(url);
+}
+
+function guardNavigation(contents: WebContents, url: string): void {
+  contents.on('will-navigate', (event, target) => {
     if (!isAllowedNavigation(target, url)) event.preventDefault();
   });
-  mainWindow.webContents.setWindowOpenHandler(({ url: target }) => {
+  contents.setWindowOpenHandler(({ url: target }) => {
     if (/^https:\/\//.test(target)) void shell.openExternal(target);
     return { action: 'deny' };
   });
-  mainWindow.once('ready-to-show', () => mainWindow?.show());
-  // Quitting while a job runs asks first.
-  mainWindow.on('close', (event) => {
-    if (service.jobs.running().length && dialog.showMessageBoxSync({ type: 'question', buttons: ['Keep working', 'Quit anyway'], defaultId: 0, message: 'A job is still running. Quit and cancel it?' }) === 0) event.preventDefault();
-  });
-  mainWindow.webContents.once('did-finish-load', () => {
-    for (const p of pendingFiles.splice(0)) emit('file:opened', registerFile(p));
-  });
-  await mainWindow.loadURL(url);
 }
+
+// macOS keeps the app running with no window; clicking the dock icon opens one again.
+app.on('activate', () => {
+  if (app.isReady() && service && BrowserWindow.getAllWindows().length === 0) createWindow();
+});
 
 app.on('window-all-closed', () => {
   if (process.platform !== 'darwin') app.quit();

@@ -24,13 +24,13 @@ export const HARDENED_WEB_PREFERENCES = {
   spellcheck: false,
 } as const;
 
-/** Navigation is allowed only within the app's own page. */
+/** Navigation is allowed only within the app's own page (same scheme and host; custom schemes included). */
 export function isAllowedNavigation(target: string, appUrl: string): boolean {
   try {
     const t = new URL(target);
     const a = new URL(appUrl);
     if (a.protocol === 'file:') return t.protocol === 'file:' && t.pathname === a.pathname;
-    return t.origin === a.origin;
+    return t.protocol === a.protocol && t.host === a.host && t.host !== '';
   } catch {
     return false;
   }

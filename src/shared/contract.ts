@@ -12,7 +12,10 @@ export type Result<T> = { ok: true; value: T } | { ok: false; error: ErrorValue 
 export interface AppInfo {
   name: string;
   version: string;
+  /** The folder holding the registry and stores (never inside the app's own profile). */
   home: string;
+  /** Said once when the home was adopted from an older location (moved, or used where it is). */
+  homeNote: string | null;
   mode: 'desktop' | 'browser';
 }
 
@@ -108,6 +111,8 @@ export interface Channels {
   'app:info': { request: void; response: AppInfo };
   'library:list': { request: void; response: LibraryListing };
   'file:choose': { request: void; response: OpenedFile[] };
+  /** Files the OS opened before the page listened (a double-click at cold start); later ones arrive as file:opened. */
+  'file:pending': { request: void; response: OpenedFile[] };
   'file:inspect': { request: { fileToken: string }; response: InspectSummary };
   'import:start': { request: { fileTokens: string[]; collectionKey: string; description?: string }; response: JobSnapshot };
   'concat:plan': { request: { collectionKey: string; makeUnique?: boolean }; response: PlanReport };
@@ -156,6 +161,7 @@ export const CHANNELS = [
   'app:info',
   'library:list',
   'file:choose',
+  'file:pending',
   'file:inspect',
   'import:start',
   'concat:plan',

@@ -5,7 +5,6 @@ import { copyFileSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFile
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { callInWorker } from '../../src/main/engine/jobs/worker-host';
-import { sourceFile, INSPECT_FILE_MODULE } from '../../src/main/engine/paths';
 import type { InspectOutcome } from '../../src/main/engine/h5ad/inspect-file';
 
 const FIXTURES = join(import.meta.dirname, '..', 'fixtures', 'h5ad');
@@ -54,7 +53,7 @@ describe('fuzzing the reader with damaged files', () => {
       const outcomes: InspectOutcome[] = [];
       for (let i = 0; i < cases.length; i += 12) {
         const batch = cases.slice(i, i + 12);
-        outcomes.push(...(await callInWorker<InspectOutcome[]>(sourceFile(INSPECT_FILE_MODULE), 'inspectEach', [batch], { timeoutMs: 90_000, what: `reading ${batch.length} damaged files` })));
+        outcomes.push(...(await callInWorker<InspectOutcome[]>('inspectEach', [batch], { timeoutMs: 90_000, what: `reading ${batch.length} damaged files` })));
       }
       expect(outcomes).toHaveLength(cases.length);
       const failures = outcomes.filter((o) => !o.ok);

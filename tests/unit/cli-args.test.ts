@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseArgs, UsageError, intFlag, type CommandSpec } from '../../src/main/cli/args';
-import { resolveHome, defaultUserDataDir } from '../../src/main/home';
+import { resolveHome, defaultHome } from '../../src/main/home';
 
 const spec: CommandSpec = {
   name: 'demo',
@@ -24,9 +24,9 @@ describe('CLI argument parsing', () => {
     expect(() => parseArgs(spec, ['a', 'b', 'c'])).toThrow(/Too many arguments/);
     expect(() => intFlag(parseArgs(spec, ['f', '--n', 'x']), 'n')).toThrow(/must be an integer/);
   });
-  it('resolves the home from the flag, then CELLAR_HOME, then the app data folder', () => {
+  it('resolves the home from the flag, then CELLAR_HOME, then the data folder of the OS', () => {
     expect(resolveHome('/tmp/h1', { CELLAR_HOME: '/tmp/h2' })).toBe('/tmp/h1');
     expect(resolveHome(undefined, { CELLAR_HOME: '/tmp/h2' })).toBe('/tmp/h2');
-    expect(defaultUserDataDir('linux', { XDG_CONFIG_HOME: '/c' })).toBe('/c/Cellar');
+    expect(resolveHome(undefined, { XDG_DATA_HOME: '/d' })).toBe(process.platform === 'linux' ? '/d/Cellar' : defaultHome());
   });
 });

@@ -6,7 +6,7 @@ import { inspectFile } from '../../src/main/engine/h5ad/inspect-file';
 import { CellarError } from '../../src/shared/errors';
 
 const FIXTURES = join(import.meta.dirname, '..', 'fixtures');
-const SLOW = join(import.meta.dirname, 'helpers', 'slow-steps.ts');
+const SLOW = { module: join(import.meta.dirname, 'helpers', 'slow-steps.ts'), exportName: 'slowSteps' };
 
 describe('inspectAllInWorker', () => {
   it('returns every file’s summary, in order, the same as reading each one directly', async () => {
@@ -37,15 +37,15 @@ describe('inspectAllInWorker', () => {
 
 describe('callInWorker time limits', () => {
   it('a limit per progress step lets a long call go on while each step is quick', async () => {
-    const steps = await callInWorker<number>(SLOW, 'slowSteps', [4, 250], { timeoutMs: 1_500, timeoutPerProgress: true, what: 'stepping' });
+    const steps = await callInWorker<number>(SLOW, [4, 250], { timeoutMs: 1_500, timeoutPerProgress: true, what: 'stepping' });
     expect(steps).toBe(4);
   });
 
   it('without it, the limit is for the whole call, and the message says what was given up', async () => {
-    await expect(callInWorker<number>(SLOW, 'slowSteps', [8, 250], { timeoutMs: 1_000, what: 'stepping' })).rejects.toThrow('Gave up stepping after 1 s');
+    await expect(callInWorker<number>(SLOW, [8, 250], { timeoutMs: 1_000, what: 'stepping' })).rejects.toThrow('Gave up stepping after 1 s');
   });
 
   it('a step slower than the limit still fails', async () => {
-    await expect(callInWorker<number>(SLOW, 'slowSteps', [2, 1_500], { timeoutMs: 500, timeoutPerProgress: true, what: 'stepping' })).rejects.toThrow('Gave up stepping');
+    await expect(callInWorker<number>(SLOW, [2, 1_500], { timeoutMs: 500, timeoutPerProgress: true, what: 'stepping' })).rejects.toThrow('Gave up stepping');
   });
 });

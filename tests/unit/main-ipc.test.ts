@@ -18,7 +18,7 @@ function fakeIpc() {
 const service = createService({ home: mkdtempSync(join(tmpdir(), 'cellar-ipc-')), mode: 'desktop', version: '0.1.0', files: new Map() });
 const handlers: Handlers = {
   ...service.handlers,
-  'app:info': () => ({ name: 'Cellar', version: '0.1.0', home: '/h', mode: 'desktop' }),
+  'app:info': () => ({ name: 'Cellar', version: '0.1.0', home: '/h', homeNote: null, mode: 'desktop' }),
   'file:inspect': ({ fileToken }) => {
     throw new CellarError('not_found', `No file for ${fileToken}.`);
   },
@@ -28,14 +28,14 @@ const validators: Validators = service.validators;
 describe('typed IPC handlers', () => {
   it('registers every channel of the contract', () => {
     const ipc = fakeIpc();
-    registerHandlers(ipc, handlers, validators, ['file://']);
+    registerHandlers(ipc, handlers, validators, ['app://cellar']);
     expect([...ipc.listeners.keys()].sort()).toEqual([...CHANNELS].sort());
   });
   it('wraps results in an ok envelope for our own window', async () => {
     const ipc = fakeIpc();
-    registerHandlers(ipc, handlers, validators, ['file://']);
-    const result = await ipc.listeners.get('app:info')!({ senderFrame: { url: 'file:///app/out/renderer/index.html' } }, undefined);
-    expect(result).toEqual({ ok: true, value: { name: 'Cellar', version: '0.1.0', home: '/h', mode: 'desktop' } });
+    registerHandlers(ipc, handlers, validators, ['app://cellar']);
+    const result = await ipc.listeners.get('app:info')!({ senderFrame: { url: 'app://cellar/index.html' } }, undefined);
+    expect(result).toEqual({ ok: true, value: { name: 'Cellar', version: '0.1.0', home: '/h', homeNote: null, mode: 'desktop' } });
   });
   it('refuses messages from other origins', async () => {
     const ipc = fakeIpc();
@@ -43,12 +43,17 @@ describe('typed IPC handlers', () => {
     const result = (await ipc.listeners.get('app:info')!({ senderFrame: { url: 'https://evil.example/' } }, undefined)) as { ok: boolean; error: { code: string } };
     expect(result.ok).toBe(false);
     expect(result.error.code).toBe('usage');
-    expect(isTrustedSender({ senderFrame: null }, ['file://'])).toBe(false);
+    expect(isTrustedSender({ senderFrame: null }, ['app://cellar'])).toBe(false);
+    // Any file:// page, another app:// host, or a look-alike host are not our window.
+    expect(isTrustedSender({ senderFrame: { url: 'file:///tmp/evil.html' } }, ['app://cellar'])).toBe(false);
+    expect(isTrustedSender({ senderFrame: { url: 'app://other/index.html' } }, ['app://cellar'])).toBe(false);
+    expect(isTrustedSender({ senderFrame: { url: 'app://cellar.evil/index.html' } }, ['app://cellar'])).toBe(false);
+    expect(isTrustedSender({ senderFrame: { url: 'app://cellar/#/store' } }, ['app://cellar'])).toBe(true);
   });
   it('turns validation failures and thrown CellarErrors into error envelopes', async () => {
     const ipc = fakeIpc();
-    registerHandlers(ipc, handlers, validators, ['file://']);
-    const sender = { senderFrame: { url: 'file:///x/index.html' } };
+    registerHandlers(ipc, handlers, validators, ['app://cellar']);
+    const sender = { senderFrame: { url: 'app://cellar/index.html' } };
     expect(await ipc.listeners.get('file:inspect')!(sender, { fileToken: 42 })).toEqual({ ok: false, error: { code: 'usage', message: 'file:inspect: "fileToken" must be a string.' } });
     expect(await ipc.listeners.get('import:start')!(sender, { fileTokens: ['a'], collectionKey: 'c', path: '/etc/passwd' })).toEqual({ ok: false, error: { code: 'usage', message: 'import:start: unexpected field "path".' } });
     expect(await ipc.listeners.get('file:inspect')!(sender, { fileToken: 't1' })).toEqual({ ok: false, error: { code: 'not_found', message: 'No file for t1.' } });
@@ -62,8 +67,9 @@ describe('window hardening', () => {
     expect(CONTENT_SECURITY_POLICY).not.toContain('unsafe-eval');
   });
   it('allows navigation only within the app page', () => {
-    expect(isAllowedNavigation('file:///app/index.html', 'file:///app/index.html')).toBe(true);
-    expect(isAllowedNavigation('file:///etc/passwd', 'file:///app/index.html')).toBe(false);
+    expect(isAllowedNavigation('app://cellar/index.html#/store', 'app://cellar/index.html')).toBe(true);
+    expect(isAllowedNavigation('app://evil/index.html', 'app://cellar/index.html')).toBe(false);
+    expect(isAllowedNavigation('file:///etc/passwd', 'app://cellar/index.html')).toBe(false);
     expect(isAllowedNavigation('http://localhost:5173/#/x', 'http://localhost:5173/')).toBe(true);
     expect(isAllowedNavigation('https://example.com/', 'http://localhost:5173/')).toBe(false);
     expect(isAllowedNavigation('not a url', 'http://localhost:5173/')).toBe(false);

@@ -1,6 +1,6 @@
 // What every CLI command gets: where to print, the home folder, and a progress sink
 // that draws a bar on a TTY and stays silent otherwise (and always with --json).
-import { resolveHome } from '../home';
+import { resolveHomeWithNote } from '../home';
 import type { ParsedArgs } from './args';
 
 export interface Progress {
@@ -40,7 +40,11 @@ export function makeContext(args: ParsedArgs, io: { stdout: NodeJS.WritableStrea
   return {
     args,
     json,
-    home: () => resolveHome(typeof args.flags.home === 'string' ? args.flags.home : undefined),
+    home: () => {
+      const choice = resolveHomeWithNote(typeof args.flags.home === 'string' ? args.flags.home : undefined);
+      if (choice.note) io.stderr.write(`${choice.note}\n`);
+      return choice.home;
+    },
     out: (text) => io.stdout.write(text.endsWith('\n') ? text : `${text}\n`),
     err: (text) => io.stderr.write(text.endsWith('\n') ? text : `${text}\n`),
     progress,

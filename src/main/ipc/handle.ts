@@ -15,16 +15,22 @@ export type Handler<K extends Channel> = (request: RequestOf<K>) => Promise<Resp
 export type Handlers = { [K in Channel]: Handler<K> };
 export type Validators = { [K in Channel]: (payload: unknown) => RequestOf<K> };
 
-/** True when the message comes from our own renderer (packaged file:// page or the dev server). */
+/** True when the message comes from our own renderer (app://cellar, or the dev server when unpackaged). */
 export function isTrustedSender(event: InvokeEvent, allowedOrigins: readonly string[]): boolean {
   const url = event.senderFrame?.url;
   if (!url) return false;
+  const origin = originOf(url);
+  return origin !== null && allowedOrigins.includes(origin);
+}
+
+/** scheme://host of a URL; for custom schemes too (whose WHATWG origin is "null"). */
+export function originOf(url: string): string | null {
   try {
     const u = new URL(url);
-    if (u.protocol === 'file:') return allowedOrigins.includes('file://');
-    return allowedOrigins.includes(u.origin);
+    if (u.protocol === 'file:') return null;
+    return `${u.protocol}//${u.host}`;
   } catch {
-    return false;
+    return null;
   }
 }
 

@@ -4,17 +4,14 @@
 import { statfsSync, statSync } from 'node:fs';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { sourceFile } from '../engine/paths';
 import { tableToIPC } from 'apache-arrow';
 import { CellarError } from '../../shared/errors';
-import type { AppInfo, DatasetExpression, Events, JobKind, JobResults, JobSnapshot, JsonValue, LibraryListing, OpenedFile, RunDetails, RunItem, StoreColumn, StoreSummary } from '../../shared/contract';
+import type { AppInfo, DatasetExpression, PlanReport, Events, JobKind, JobResults, JobSnapshot, JsonValue, LibraryListing, OpenedFile, RunDetails, RunItem, StoreColumn, StoreSummary } from '../../shared/contract';
 import type { Handlers, Validators } from '../ipc/handle';
 import { openRegistry, toVersionJson, type Registry } from '../registry/registry';
 import { callInWorker, inspectInWorker } from '../engine/jobs/worker-host';
 import { JobRunner, type JobSnapshot as RunnerJob } from '../engine/jobs/runner';
-import { describeMembers } from '../engine/ops/concatenate';
-import { planConcatenation, planSummary } from '../engine/ops/plan';
-import { appendToStore } from '../engine/ops/append';
+import type { Preflight } from '../engine/ops/append';
 import { defaultMeasurement, openQuery, queryObs, queryVar, type OpenedQuery } from '../engine/ops/export';
 import { frameToArrow } from '../engine/ops/arrow-frame';
 import { diffVersions, restoreVersion } from '../engine/ops/versioning';
@@ -29,6 +26,8 @@ import type { WorkerResults } from './job-entry';
 
 export interface ServiceOptions {
   home: string;
+  /** Why the home is where it is, when it was adopted from an older location. */
+  homeNote?: string | null;
   mode: AppInfo['mode'];
   version: string;
   /** Opaque token → path of a file the user opened (dialog, drop, OS, upload). */
@@ -42,9 +41,10 @@ export interface ServiceOptions {
   /** Registers a finished export for download (browser mode). */
   offerDownload?: (path: string) => string;
   readTimeoutMs?: number;
+  /** Desktop: files the OS opened before the page listened; taking them means the page listens now. */
+  takePendingFiles?: () => OpenedFile[];
 }
 
-const JOB_MODULE = sourceFile('src/main/service/job-entry.ts');
 const MAX_WINDOW_ROWS = 5_000;
 
 export interface Service {
@@ -55,6 +55,7 @@ export interface Service {
 }
 
 export function createService(options: ServiceOptions): Service {
+  const readTimeoutMs = () => options.readTimeoutMs ?? Number(process.env.CELLAR_READ_TIMEOUT_MS ?? 120_000);
   let registry: Registry | null = null;
   const db = () => (registry ??= openRegistry(options.home));
   const emit = options.emit ?? (() => undefined);
@@ -85,7 +86,7 @@ export function createService(options: ServiceOptions): Service {
     const stop = new AbortController();
     const job = jobs.start(kind, title, async ({ signal, onProgress }) => {
       signal.addEventListener('abort', () => stop.abort());
-      const result = await callInWorker<WorkerResults[JobKind]>(JOB_MODULE, 'runJob', [options.home, kind, params], {
+      const result = await callInWorker<WorkerResults[JobKind]>('runJob', [options.home, kind, params], {
         timeoutMs: 7 * 24 * 3600 * 1000,
         signal: stop.signal,
         onProgress: (p) => onProgress(p as { phase: string; done: number; total: number }),
@@ -116,7 +117,7 @@ export function createService(options: ServiceOptions): Service {
   };
 
   const handlers: Handlers = {
-    'app:info': () => ({ name: 'Cellar', version: options.version, home: options.home, mode: options.mode }),
+    'app:info': () => ({ name: 'Cellar', version: options.version, home: options.home, homeNote: options.homeNote ?? null, mode: options.mode }),
     // Runs of a process that died (a killed CLI command) end, and its committed work is registered, before anything is shown.
     'library:list': async () => {
       await reconcileHome(db());
@@ -126,14 +127,16 @@ export function createService(options: ServiceOptions): Service {
       if (!options.chooseFiles) throw new CellarError('usage', 'In the browser, add files by dropping them on the Library or with the upload button.');
       return (await options.chooseFiles()).map(registerFile);
     },
+    'file:pending': () => options.takePendingFiles?.() ?? [],
     'file:inspect': async ({ fileToken }) => {
       const path = pathOf(fileToken);
       return inspectInWorker(path, { timeoutMs: options.readTimeoutMs });
     },
     'import:start': ({ fileTokens, collectionKey, description }) => startJob('import', `Import into ${collectionKey}`, { files: fileTokens.map(pathOf), collectionKey, description }),
-    'concat:plan': async ({ collectionKey, makeUnique }) => {
-      const collection = db().getCollection(collectionKey);
-      return planSummary(planConcatenation(await describeMembers(collection.members), { makeUnique }));
+    // Both read h5ad files: in a worker under the read time limit, never on the main thread.
+    'concat:plan': ({ collectionKey, makeUnique }) => {
+      const members = db().getCollection(collectionKey).members.length;
+      return callInWorker<PlanReport>('planConcatenation', [options.home, collectionKey, !!makeUnique], { timeoutMs: readTimeoutMs() * Math.max(1, members), what: `planning the concatenation of ${collectionKey}` });
     },
     'concat:start': ({ collectionKey, storeKey, makeUnique }) => startJob('concatenate', `Concatenate ${collectionKey} into ${storeKey}`, { collectionKey, storeKey, makeUnique }),
     'store:summary': async ({ storeKey, version }) => {
@@ -179,10 +182,11 @@ export function createService(options: ServiceOptions): Service {
       const target = out;
       return startJob('export', `Export ${r.storeKey}`, { ...r, out: target }, (result) => ({ ...result, download: options.offerDownload?.(target) ?? null }));
     },
-    'append:preflight': async ({ storeKey, fileTokens, fillMissing, makeUnique }) => {
-      const r = await appendToStore({ registry: db(), home: options.home, storeKey, files: fileTokens.map(pathOf), fillMissing, makeUnique, dryRun: true });
-      return r.plan;
-    },
+    'append:preflight': ({ storeKey, fileTokens, fillMissing, makeUnique }) =>
+      callInWorker<Preflight>('preflightAppend', [options.home, { storeKey, files: fileTokens.map(pathOf), fillMissing, makeUnique, readTimeoutMs: options.readTimeoutMs }], {
+        timeoutMs: readTimeoutMs() * Math.max(1, fileTokens.length) + 60_000,
+        what: `checking the files to append to ${storeKey}`,
+      }),
     'append:start': ({ storeKey, fileTokens, fillMissing, makeUnique }) => startJob('append', `Append to ${storeKey}`, { storeKey, files: fileTokens.map(pathOf), fillMissing, makeUnique }),
     'embed:start': ({ storeKey, nComponents, layer, normalize, genes, seed, name }) =>
       startJob('embed', `PCA of ${storeKey}`, { storeKey, name, pca: { nComponents, layer, normalize, genes, seed } }),
@@ -393,6 +397,7 @@ function makeValidators(): Validators {
     'app:info': none,
     'library:list': none,
     'file:choose': none,
+    'file:pending': none,
     'file:inspect': check('file:inspect', { fileToken: 'string' }),
     'import:start': check('import:start', { fileTokens: 'strings', collectionKey: 'string', description: 'string?' }),
     'concat:plan': check('concat:plan', { collectionKey: 'string', makeUnique: 'boolean?' }),

@@ -2,8 +2,9 @@
 // the app, the CLI and workers share one home) and runs one operation.
 import { openRegistry, type Registry } from '../registry/registry';
 import { importFiles } from '../engine/ops/import';
-import { concatenateCollection } from '../engine/ops/concatenate';
-import { appendToStore } from '../engine/ops/append';
+import { concatenateCollection, describeMembers } from '../engine/ops/concatenate';
+import { planConcatenation, planSummary } from '../engine/ops/plan';
+import { appendToStore, type Preflight } from '../engine/ops/append';
 import { embedStore } from '../engine/ops/embed';
 import { exportQueryToH5ad, obsToCsv, openQuery, queryObs } from '../engine/ops/export';
 import { writeFile, rename } from 'node:fs/promises';
@@ -62,6 +63,28 @@ export async function runJob<K extends JobKind>(home: string, kind: K, params: R
   const registry = openRegistry(home);
   try {
     return await RUNNERS[kind]({ registry, home, signal: controls.signal, onProgress: controls.onProgress }, params);
+  } finally {
+    registry.close();
+  }
+}
+
+/** The concatenation plan of a collection: reads every member's metadata, so it runs in a worker. */
+export async function planCollectionConcatenation(home: string, collectionKey: string, makeUnique: boolean): Promise<ReturnType<typeof planSummary>> {
+  const registry = openRegistry(home);
+  try {
+    const collection = registry.getCollection(collectionKey);
+    return planSummary(planConcatenation(await describeMembers(collection.members), { makeUnique }));
+  } finally {
+    registry.close();
+  }
+}
+
+/** The append preflight (nothing written): reads the new files, so it runs in a worker. */
+export async function preflightAppend(home: string, request: { storeKey: string; files: string[]; fillMissing?: boolean; makeUnique?: boolean; readTimeoutMs?: number }, controls?: Partial<JobControls>): Promise<Preflight> {
+  const registry = openRegistry(home);
+  try {
+    const r = await appendToStore({ ...request, registry, home, dryRun: true, signal: controls?.signal });
+    return r.plan;
   } finally {
     registry.close();
   }

@@ -1,8 +1,7 @@
-import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
-import { appRoot } from '../../engine/paths';
+import { RENDERER_DIR } from '../../app-files';
 import { createService } from '../../service/handlers';
 import { startServer } from '../../serve/server';
 import { managedStorageDir } from '../../engine/ops/import';
@@ -20,17 +19,10 @@ export const spec: CommandSpec = {
   positionals: [0, 0],
 };
 
-const ROOT = appRoot();
-
-/** The renderer is built on first use, so `npm install` + `cellar serve` just works. */
-function ensureRendererBuilt(ctx: CommandContext): string {
-  const dir = join(ROOT, 'out', 'renderer');
-  if (!existsSync(join(dir, 'index.html'))) {
-    ctx.err('Building the Cellar app for the browser (first run only)…');
-    const r = spawnSync(process.execPath, [join(ROOT, 'node_modules', 'vite', 'bin', 'vite.js'), 'build', '--config', 'vite.renderer.config.ts', '--logLevel', 'error'], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
-    if (r.status !== 0 || !existsSync(join(dir, 'index.html'))) throw new UsageError('Building the app failed; run "npm run build" to see why.');
-  }
-  return dir;
+/** The page is the desktop app's renderer, built with the rest of the app (`npm run build`). */
+function builtRenderer(): string {
+  if (!existsSync(join(RENDERER_DIR, 'index.html'))) throw new UsageError(`The app's page is not built (${RENDERER_DIR} is missing); run "npm run build".`);
+  return RENDERER_DIR;
 }
 
 export async function run(ctx: CommandContext): Promise<CommandOutput> {
@@ -40,7 +32,7 @@ export async function run(ctx: CommandContext): Promise<CommandOutput> {
   }
   const port = intFlag(ctx.args, 'port', 0) ?? 0;
   const home = ctx.home();
-  const staticDir = ensureRendererBuilt(ctx);
+  const staticDir = builtRenderer();
   const files = new Map<string, string>();
   // The server is created after the service; events and downloads go through this holder.
   let server: Awaited<ReturnType<typeof startServer>> | null = null;

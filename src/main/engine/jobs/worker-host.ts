@@ -1,9 +1,8 @@
 // Runs one engine function in a worker thread with a time limit, so a hostile or
 // corrupted file can never hang or crash the calling process.
-import { Worker } from 'node:worker_threads';
 import { pathToFileURL } from 'node:url';
 import { CellarError, type ErrorCode } from '../../../shared/errors';
-import { INSPECT_FILE_MODULE, sourceFile } from '../paths';
+import { RUNNING_FROM_SOURCE, startThread } from './threads';
 import type { InspectReport } from '../h5ad/inspect';
 import type { InspectOutcome } from '../h5ad/inspect-file';
 
@@ -19,16 +18,24 @@ export interface WorkerCallOptions {
   timeoutPerProgress?: boolean;
 }
 
-const entry = () => sourceFile('src/main/engine/jobs/worker-entry.mjs');
+/** The tasks the task worker (src/main/workers/task-worker.ts) knows, by name. */
+export type WorkerTaskName = 'inspectFile' | 'inspectEach' | 'runJob' | 'planConcatenation' | 'preflightAppend';
 
 /**
- * Calls `exportName(...args, { onProgress })` from `modulePath` inside a worker thread.
+ * A named task, or (only when running from source, for tests) any exported function of a
+ * TypeScript module: built bundles have no modules to load by path.
+ */
+export type WorkerTask = WorkerTaskName | { module: string; exportName: string };
+
+/**
+ * Calls the task with `(...args, { onProgress, signal })` inside a worker thread.
  * The worker is terminated on time-out or abort; CellarErrors keep their code and message.
  */
-export function callInWorker<T>(modulePath: string, exportName: string, args: unknown[], options: WorkerCallOptions): Promise<T> {
+export function callInWorker<T>(task: WorkerTask, args: unknown[], options: WorkerCallOptions): Promise<T> {
   return new Promise<T>((resolve, reject) => {
-    const worker = new Worker(entry(), {
-      workerData: { modulePath: pathToFileURL(modulePath).href, exportName, args },
+    if (typeof task !== 'string' && !RUNNING_FROM_SOURCE) throw new CellarError('internal', 'A worker task given by module path needs the source tree.');
+    const worker = startThread('task-worker', {
+      workerData: typeof task === 'string' ? { task, args } : { module: pathToFileURL(task.module).href, exportName: task.exportName, args },
       resourceLimits: { maxOldGenerationSizeMb: 4096 },
     });
     let settled = false;
@@ -72,7 +79,7 @@ export function callInWorker<T>(modulePath: string, exportName: string, args: un
 
 /** Reads an untrusted .h5ad's summary in a worker under a time limit (SPEC §7). */
 export function inspectInWorker(path: string, options: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<InspectReport> {
-  return callInWorker<InspectReport>(sourceFile(INSPECT_FILE_MODULE), 'inspectFile', [path], {
+  return callInWorker<InspectReport>('inspectFile', [path], {
     timeoutMs: options.timeoutMs ?? Number(process.env.CELLAR_READ_TIMEOUT_MS ?? 120_000),
     signal: options.signal,
     what: `reading ${path}`,
@@ -86,7 +93,7 @@ export function inspectInWorker(path: string, options: { timeoutMs?: number; sig
 export async function inspectAllInWorker(paths: string[], options: { timeoutMs?: number; signal?: AbortSignal; onFile?: (done: number) => void } = {}): Promise<InspectReport[]> {
   if (!paths.length) return [];
   let current = 0;
-  const outcomes = await callInWorker<InspectOutcome[]>(sourceFile(INSPECT_FILE_MODULE), 'inspectEach', [paths], {
+  const outcomes = await callInWorker<InspectOutcome[]>('inspectEach', [paths], {
     timeoutMs: options.timeoutMs ?? Number(process.env.CELLAR_READ_TIMEOUT_MS ?? 120_000),
     timeoutPerProgress: true,
     signal: options.signal,

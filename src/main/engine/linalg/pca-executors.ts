@@ -1,9 +1,8 @@
 // Where PCA passes run: inline on the calling thread, or in a worker thread that keeps its
 // partitions of the matrix across passes. Both answer the same typed requests.
-import { pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { CellarError, type ErrorCode } from '../../../shared/errors';
-import { sourceFile } from '../paths';
+import { startThread } from '../jobs/threads';
 import { PartitionPasses, runPassRequest, type PassesConfig, type PassOp, type PassOps, type PassRequest } from './pca-passes';
 import type { CsrRowBlock } from './csr';
 import type { PcaWorkerData, PcaWorkerMessage, PcaWorkerReply } from './pca-worker';
@@ -39,10 +38,6 @@ export class InlineExecutor implements PassExecutor {
   async close(): Promise<void> {}
 }
 
-// Resolved through the project root (not import.meta.url), so the paths survive bundling.
-const workerEntry = (): string => sourceFile('src/main/engine/jobs/module-thread-entry.mjs');
-const workerModule = (): string => pathToFileURL(sourceFile('src/main/engine/linalg/pca-worker.ts')).href;
-
 let liveWorkers = 0;
 
 /** PCA worker threads currently running (tests use it to check that nothing is left behind). */
@@ -63,8 +58,8 @@ export class WorkerExecutor implements PassExecutor {
     slotCount: number,
   ) {
     this.slots = Array.from({ length: slotCount }, () => ({ buffer: null, busy: false }));
-    const workerData: PcaWorkerData = { modulePath: workerModule(), config };
-    this.worker = new Worker(workerEntry(), { workerData });
+    const workerData: PcaWorkerData = { config };
+    this.worker = startThread('pca-worker', { workerData });
     liveWorkers++;
     this.worker.on('message', (reply: PcaWorkerReply) => this.settle(reply));
     this.worker.on('error', (err) => this.fail(new CellarError('internal', `A PCA worker failed: ${err.message}`)));

@@ -4,7 +4,6 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { PartitionPasses, runPassRequest, transferablesOf, type PassesConfig, type PassRequest } from './pca-passes';
 
 export interface PcaWorkerData {
-  modulePath: string;
   config: PassesConfig;
 }
 

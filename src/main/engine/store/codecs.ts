@@ -2,9 +2,7 @@
 // codec wrapped in the LZ4 frame format, which is what Arrow requires). Both are registered
 // with apache-arrow's compression registry so its IPC reader can read any store file.
 import { CompressionType, compressionRegistry } from 'apache-arrow';
-import * as lz4Module from 'lz4-napi';
-import * as zstdModule from 'zstd-napi';
-import * as zstdBindingModule from 'zstd-napi/binding';
+import { createRequire } from 'node:module';
 import { CellarError } from '../../../shared/errors';
 import { xxhash32 } from './xxhash32';
 
@@ -24,13 +22,12 @@ export function codecOfArrowCompression(type: CompressionType | null | undefined
   return 'none';
 }
 
-// These are CommonJS addons: under ESM their exports sit on `default`.
-function commonJs<T>(namespace: T): T {
-  return ((namespace as { default?: T }).default ?? namespace) as T;
-}
-const lz4 = commonJs(lz4Module);
-const zstdBinding = commonJs(zstdBindingModule);
-const zstdDecompressAny = commonJs(zstdModule).decompress;
+// Native CommonJS addons, loaded with require: it resolves their extensionless deep paths
+// (zstd-napi/binding) the same way from source, from a bundle and from a packaged app.
+const require = createRequire(import.meta.url);
+const lz4 = require('lz4-napi') as typeof import('lz4-napi');
+const zstdBinding = require('zstd-napi/binding') as typeof import('zstd-napi/binding');
+const zstdDecompressAny = (require('zstd-napi') as typeof import('zstd-napi')).decompress;
 
 function asBuffer(bytes: Uint8Array): Buffer {
   return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);

@@ -1,15 +1,12 @@
 // The calling side of the row-decoding worker: started on the first large read and kept for
 // the next ones, holding the process open only while a request is in flight.
 import { availableParallelism } from 'node:os';
-import { pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { CellarError, type ErrorCode } from '../../../shared/errors';
-import { sourceFile } from '../paths';
+import { startThread } from '../jobs/threads';
 import type { RowDecodeMessage, RowDecodeReply } from './row-decode-worker';
 import type { RowDecodeHelper, RowDecodeRequest } from './xReader';
 
-const workerEntry = (): string => sourceFile('src/main/engine/jobs/module-thread-entry.mjs');
-const workerModule = (): string => pathToFileURL(sourceFile('src/main/engine/store/row-decode-worker.ts')).href;
 
 class RowDecodeWorker implements RowDecodeHelper {
   private readonly worker: Worker;
@@ -17,7 +14,7 @@ class RowDecodeWorker implements RowDecodeHelper {
   private nextId = 1;
 
   constructor(private readonly onGone: () => void) {
-    this.worker = new Worker(workerEntry(), { workerData: { modulePath: workerModule() } });
+    this.worker = startThread('row-decode-worker');
     // An unref before the thread is online does not hold: do it again once it is.
     this.worker.unref();
     this.worker.once('online', () => {

@@ -94,6 +94,13 @@ export function AppProvider({ children }: { children: ReactNode }) {
         navigate('inspect', { token: file.fileToken, name: file.name });
       }),
     ];
+    // Listening now: take the files the OS opened before (a double-click that started the app).
+    void call('file:pending', undefined).then((files) => {
+      if (!files.length) return;
+      addToQueue(files);
+      const last = files[files.length - 1]!;
+      navigate('inspect', { token: last.fileToken, name: last.name });
+    }, () => undefined);
     return () => offs.forEach((off) => off());
   }, [refreshLibrary, mergeJobs, addToQueue]);
 

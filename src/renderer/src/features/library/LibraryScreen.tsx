@@ -9,7 +9,7 @@ import { DropZone } from '../../components/FileAdder';
 import { ImportPanel } from './ImportPanel';
 
 export function LibraryScreen({ highlight }: { highlight?: string }) {
-  const { library, libraryError, importQueue } = useApp();
+  const { info, library, libraryError, importQueue } = useApp();
   const [dropErrors, setDropErrors] = useState<ErrorValue[]>([]);
 
   useEffect(() => {
@@ -23,6 +23,16 @@ export function LibraryScreen({ highlight }: { highlight?: string }) {
       <header className="screen-header">
         <h1>Library</h1>
         <p className="screen-lede">Collections, files and stores in this home. Drop .h5ad files anywhere here to import them.</p>
+        {info && (
+          <p className="home-location" data-testid="home-location">
+            Library folder: <code>{info.home}</code> (kept apart from the app&apos;s settings and cache)
+          </p>
+        )}
+        {info?.homeNote && (
+          <p className="notice" role="status" data-testid="home-note">
+            {info.homeNote}
+          </p>
+        )}
       </header>
       <ErrorMessage error={libraryError} title="The library could not be read" />
 

@@ -1,0 +1,58 @@
+// A worker thread that runs one named task and ends: reading untrusted files under a time
+// limit, and the app's long jobs. It posts back progress and a result or an error value;
+// an {type: 'abort'} message aborts the signal the task gets. Each task's code is loaded
+// only when asked for, so reading a file's summary never pays for SQLite or Arrow.
+import { parentPort, workerData } from 'node:worker_threads';
+import type { WorkerTaskName } from '../engine/jobs/worker-host';
+
+type TaskFunction = (...args: never[]) => unknown;
+
+const TASKS: Record<WorkerTaskName, () => Promise<TaskFunction>> = {
+  inspectFile: async () => (await import('../engine/h5ad/inspect-file')).inspectFile,
+  inspectEach: async () => (await import('../engine/h5ad/inspect-file')).inspectEach,
+  runJob: async () => (await import('../service/job-entry')).runJob,
+  planConcatenation: async () => (await import('../service/job-entry')).planCollectionConcatenation,
+  preflightAppend: async () => (await import('../service/job-entry')).preflightAppend,
+};
+
+interface TaskData {
+  task?: WorkerTaskName;
+  /** Running from source only (tests): a module URL and the function to call. */
+  module?: string;
+  exportName?: string;
+  args: unknown[];
+}
+
+async function loadTask(data: TaskData): Promise<(...args: unknown[]) => unknown> {
+  if (data.task) {
+    const load = TASKS[data.task];
+    if (!load) throw new Error(`Unknown worker task ${data.task}`);
+    return (await load()) as (...args: unknown[]) => unknown;
+  }
+  const mod = (await import(data.module!)) as Record<string, (...args: unknown[]) => unknown>;
+  return mod[data.exportName!]!;
+}
+
+const port = parentPort!;
+const data = workerData as TaskData;
+const controller = new AbortController();
+port.on('message', (msg: { type?: string }) => {
+  if (msg?.type === 'abort') controller.abort();
+});
+try {
+  const run = await loadTask(data);
+  const onProgress = (progress: unknown) => port.postMessage({ type: 'progress', progress });
+  const value = await run(...data.args, { onProgress, signal: controller.signal });
+  port.postMessage({ type: 'result', value });
+} catch (err) {
+  const e = err as { name?: string; code?: string; message?: string; problems?: unknown } | undefined;
+  port.postMessage({
+    type: 'error',
+    error: {
+      name: e?.name ?? 'Error',
+      code: e?.code ?? 'internal',
+      message: e?.message ?? String(err),
+      problems: Array.isArray(e?.problems) ? e.problems : [],
+    },
+  });
+}
