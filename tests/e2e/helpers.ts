@@ -1,7 +1,6 @@
 // Starts `cellar serve` on a fresh home and drives Debian's Chromium with playwright-core.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, rmdirSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
@@ -15,52 +14,7 @@ export interface Served {
   stop(): Promise<void>;
 }
 
-const RENDERER_INDEX = join(ROOT, 'out', 'renderer', 'index.html');
-const RENDERER_SOURCES = ['src/renderer', 'src/shared', 'vite.renderer.config.ts'].map((p) => join(ROOT, p));
-const BUILD_LOCK = join(tmpdir(), 'cellar-e2e-renderer-build.lock');
-
-function newestChange(path: string): number {
-  const stat = statSync(path);
-  if (!stat.isDirectory()) return stat.mtimeMs;
-  return readdirSync(path).reduce((newest, name) => Math.max(newest, newestChange(join(path, name))), stat.mtimeMs);
-}
-
-function rendererIsStale(): boolean {
-  if (!existsSync(RENDERER_INDEX)) return true;
-  const built = statSync(RENDERER_INDEX).mtimeMs;
-  return RENDERER_SOURCES.some((p) => existsSync(p) && newestChange(p) > built);
-}
-
-/**
- * `cellar serve` builds the page only when none exists, so tests would otherwise drive a
- * stale renderer. Test files run in parallel and share out/renderer: build under a lock,
- * and check again once holding it (another file may have just built it).
- */
-export function ensureFreshRenderer(): void {
-  if (!rendererIsStale()) return;
-  const deadline = Date.now() + 300_000;
-  for (;;) {
-    try {
-      mkdirSync(BUILD_LOCK);
-      break;
-    } catch {
-      // A build takes well under a minute: an older lock was left by a process that died.
-      if (existsSync(BUILD_LOCK) && Date.now() - statSync(BUILD_LOCK).mtimeMs > 600_000) rmdirSync(BUILD_LOCK);
-      if (Date.now() > deadline) throw new Error(`Timed out waiting for ${BUILD_LOCK}; remove it if no build is running.`);
-      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 250);
-    }
-  }
-  try {
-    if (!rendererIsStale()) return;
-    const r = spawnSync(process.execPath, [join(ROOT, 'node_modules', 'vite', 'bin', 'vite.js'), 'build', '--config', 'vite.renderer.config.ts', '--logLevel', 'error'], { cwd: ROOT, encoding: 'utf8' });
-    if (r.status !== 0) throw new Error(`Building the renderer failed:\n${r.stderr}`);
-  } finally {
-    rmdirSync(BUILD_LOCK);
-  }
-}
-
 export async function serve(home: string): Promise<Served> {
-  ensureFreshRenderer();
   const child = spawn(process.execPath, [join(ROOT, 'bin', 'cellar.mjs'), 'serve', '--home', home], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (d) => (stderr += String(d)));

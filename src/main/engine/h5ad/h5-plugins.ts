@@ -12,19 +12,62 @@
 //    lzf-compressed string dataset (anndata's compression="lzf") failed. The
 //    filter function is replaced by one that doubles its buffer and retries.
 //
-// The patched copies live in a cache folder named after the packaged files
-// they were built from; files are written atomically, so concurrent
+// The patched copies live in the user's own cache folder (never a shared,
+// predictable folder of the system's temp directory, where another user could
+// plant a plugin or own the folder), in a subfolder named after the packaged
+// files they were built from; files are written atomically, so concurrent
 // processes agree.
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { homedir, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 
 const PATCH_VERSION = 'cellar-plugins-1';
 const LIBC_SHIM_SYMBOLS = ['__errno_location', 'strerror'];
 
+/** The user's cache folder for Cellar: $XDG_CACHE_HOME/cellar, ~/Library/Caches/Cellar, %LOCALAPPDATA%\Cellar\Cache. */
+export function userCacheDir(platform: NodeJS.Platform = process.platform, env: NodeJS.ProcessEnv = process.env): string {
+  if (platform === 'darwin') return join(homedir(), 'Library', 'Caches', 'Cellar');
+  if (platform === 'win32') return join(env.LOCALAPPDATA ?? join(homedir(), 'AppData', 'Local'), 'Cellar', 'Cache');
+  return join(env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'cellar');
+}
+
+/** True when only this user can write the folder (POSIX; Windows folders under the profile are private already). */
+export function isPrivateFolder(path: string): boolean {
+  try {
+    const stat = lstatSync(path);
+    if (!stat.isDirectory() || stat.isSymbolicLink()) return false;
+    if (process.platform === 'win32' || typeof process.getuid !== 'function') return true;
+    return stat.uid === process.getuid() && (stat.mode & 0o022) === 0;
+  } catch {
+    return false;
+  }
+}
+
+let privateTemp: string | null = null;
+
+/**
+ * Where plugins are cached: the user's cache folder when it is private to this user, else a
+ * fresh private folder of this process in the temp directory (removed when the process ends).
+ */
+export function pluginCacheRoot(cacheDir: string = userCacheDir()): string {
+  const root = join(cacheDir, 'h5plugins');
+  try {
+    mkdirSync(root, { recursive: true, mode: 0o700 });
+    if (isPrivateFolder(cacheDir) && isPrivateFolder(root)) return root;
+  } catch {
+    // A read-only or missing home: fall back below.
+  }
+  if (!privateTemp) {
+    const dir = mkdtempSync(join(tmpdir(), 'cellar-h5plugins-'));
+    privateTemp = dir;
+    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+  }
+  return privateTemp;
+}
+
 /** Returns a folder of plugins ready for insert_plugin_search_path. */
-export function preparePluginDir(packagedDir: string): string {
+export function preparePluginDir(packagedDir: string, cacheRoot: string = pluginCacheRoot()): string {
   const names = readdirSync(packagedDir).filter((name) => name.endsWith('.so')).sort();
   // Name, size and mtime identify the packaged build without reading megabytes on every start.
   const hash = createHash('sha256').update(PATCH_VERSION);
@@ -32,7 +75,7 @@ export function preparePluginDir(packagedDir: string): string {
     const stat = statSync(join(packagedDir, name));
     hash.update(`${name}:${stat.size}:${stat.mtimeMs}\n`);
   }
-  const cache = join(tmpdir(), 'cellar-h5plugins', hash.digest('hex').slice(0, 16));
+  const cache = join(cacheRoot, hash.digest('hex').slice(0, 16));
   const pluginDir = join(cache, 'plugins');
   const marker = join(cache, 'complete');
   if (existsSync(marker)) return pluginDir;

@@ -415,6 +415,17 @@ parent.on('message', async (message) => {
         }
         break;
       }
+      case 'ipc:invoke-as': {
+        // A message as if sent from another frame (a test of the sender check).
+        let value;
+        try {
+          value = await ipcMain._invoke([...windows.keys()][0], message.frameUrl, message.channel, message.args);
+        } catch (err) {
+          value = { thrown: String(err?.message ?? err) };
+        }
+        parent.send({ type: 'answer', answerId: message.answerId, value });
+        break;
+      }
       case 'ipc:send':
         ipcMain.emit(message.channel, { sender: windows.get(message.windowId)?.webContents, senderFrame: { url: message.frameUrl } }, ...message.args);
         break;
