@@ -16,6 +16,9 @@ process.on('uncaughtException', (err) => process.send({ type: 'standin:error', m
 process.on('unhandledRejection', (err) => process.send({ type: 'standin:error', message: `unhandled rejection: ${err?.stack ?? err}` }));
 try {
   await import(pathToFileURL(join(root, main)).href);
+  // Another OS's behaviour, once the native addons for this one are loaded (macOS: the app
+  // stays without windows, folders under ~/Library).
+  if (process.env.CELLAR_STANDIN_PLATFORM) Object.defineProperty(process, 'platform', { value: process.env.CELLAR_STANDIN_PLATFORM });
   process.send({ type: 'app:loaded' });
 } catch (err) {
   process.send({ type: 'standin:error', message: `loading ${main}: ${err?.stack ?? err}` });
