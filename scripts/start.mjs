@@ -5,13 +5,14 @@
 // cannot run Electron's tools, it says so and opens the same app in the browser
 // (`cellar serve`) instead of stopping.
 import { spawn, spawnSync } from 'node:child_process';
-import { copyFileSync, cpSync, existsSync, mkdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { buildIfStale, ROOT } from './build.mjs';
 
 const require = createRequire(import.meta.url);
+const { buildBetterSqliteForElectron } = require('./electron-native.cjs');
 const run = (cmd, args, opts = {}) => {
   const r = spawnSync(cmd, args, { stdio: 'inherit', cwd: ROOT, shell: process.platform === 'win32', ...opts });
   if (r.status !== 0) process.exit(r.status ?? 1);
@@ -54,17 +55,10 @@ function startInBrowser() {
 
 function startDesktop() {
   const electronVersion = require('electron/package.json').version;
-  const bindingDir = join(ROOT, 'native', `electron-${electronVersion}`);
-  const binding = join(bindingDir, 'better_sqlite3.node');
+  const binding = join(ROOT, 'native', `electron-${electronVersion}`, 'better_sqlite3.node');
   if (!existsSync(binding)) {
     console.error(`Building better-sqlite3 for Electron ${electronVersion} (first start only)…`);
-    const work = join(bindingDir, 'build-src');
-    mkdirSync(bindingDir, { recursive: true });
-    cpSync(dirname(require.resolve('better-sqlite3/package.json')), work, { recursive: true, filter: (p) => !p.includes(`${join('build', '')}`) });
-    // Prebuilt Electron binaries when available, else compile against Electron's headers.
-    const prebuilt = spawnSync('npx', ['prebuild-install', '--runtime', 'electron', '--target', electronVersion], { cwd: work, stdio: 'inherit' });
-    if (prebuilt.status !== 0) run('npx', ['node-gyp', 'rebuild', '--release', `--target=${electronVersion}`, '--dist-url=https://electronjs.org/headers'], { cwd: work });
-    copyFileSync(join(work, 'build', 'Release', 'better_sqlite3.node'), binding);
+    buildBetterSqliteForElectron(electronVersion, binding);
   }
   run('npx', ['electron-vite', 'preview'], { env: { ...process.env, CELLAR_SQLITE_BINDING: binding } });
 }
