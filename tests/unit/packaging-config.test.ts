@@ -16,7 +16,7 @@ describe('packaging configuration', () => {
   it('passes electron-builder 26 validation, for Linux, macOS and Windows', async () => {
     const debug = { isEnabled: false, add: () => undefined, toString: () => '' };
     await expect(validateConfiguration(structuredClone(config), debug as never)).resolves.toBeUndefined();
-    await expect(validateConfiguration({ ...structuredClone(config), linux: { desktop: { MimeType: 'application/x-h5ad;' } } }, debug as never)).rejects.toThrow(/desktop/);
+    await expect(validateConfiguration({ ...structuredClone(config), linux: { desktop: { MimeType: 'application/x-h5ad;' } as never } }, debug as never)).rejects.toThrow(/desktop/);
     expect(config.linux.target).toEqual(['deb', 'AppImage']);
     expect(config.mac.target).toBe('dmg');
     expect(config.win.target).toBe('nsis');
