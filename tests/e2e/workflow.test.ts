@@ -294,7 +294,7 @@ describe('the seed workflow in the browser', () => {
   it('restores version 1 after a confirmation', async () => {
     await nav('Versions');
     await expect.poll(() => page.getByTestId('version-row').count(), { timeout: 30_000 }).toBe(3);
-    await page.getByTestId('version-row').filter({ hasText: 'v1' }).getByRole('button', { name: 'Restore…' }).click();
+    await page.locator('[data-testid=version-row][data-version="1"]').getByRole('button', { name: 'Restore…' }).click();
     const confirm = page.getByRole('alertdialog');
     expect(await confirm.textContent()).toContain('Restore version 1?');
     await confirm.getByRole('button', { name: 'Restore version 1' }).click();

@@ -57,12 +57,14 @@ export async function run(ctx: CommandContext): Promise<CommandOutput> {
       return token;
     },
   });
-  ctx.out(`Cellar is serving at ${server.url}`);
-  await new Promise<void>((resolve) => {
+  // Listen for Ctrl+C before saying where we serve: whoever reads that line may stop us at once.
+  const stopped = new Promise<void>((resolve) => {
     const stop = () => resolve();
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
   });
+  ctx.out(`Cellar is serving at ${server.url}`);
+  await stopped;
   await server.close();
   service.close();
   return { json: null, text: '' };

@@ -48,7 +48,7 @@ export function callInWorker<T>(task: WorkerTask, args: unknown[], options: Work
       void worker.terminate();
       fn();
     };
-    const giveUp = () => finish(() => reject(new CellarError('timeout', `Gave up ${options.what} after ${Math.round(options.timeoutMs / 1000)} s: the file may be damaged.`)));
+    const giveUp = () => finish(() => reject(new CellarError('timeout', `Gave up ${options.what} after ${options.timeoutMs < 1000 ? `${options.timeoutMs} ms` : `${Math.round(options.timeoutMs / 1000)} s`}: the file may be damaged.`)));
     let timer = setTimeout(giveUp, options.timeoutMs);
     // Ask the worker to stop cleanly (it aborts its own signal); terminate it if it does not.
     let graceTimer: NodeJS.Timeout | undefined;
