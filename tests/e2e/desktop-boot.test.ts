@@ -104,7 +104,8 @@ describe('the built desktop app', () => {
   });
 
   it('imports files from the cold start, the open dialog and a drop into a collection', async () => {
-    // The cold-start file is already in the import list.
+    // Still on the Library (nothing the app did since moved the page elsewhere); the cold-start file is in the import list.
+    await page.getByRole('heading', { name: 'Library', level: 1 }).waitFor({ timeout: 10_000 });
     await page.locator('[data-testid=pending-file][data-status=ok]').first().waitFor({ timeout: 30_000 });
     app.answerOpenDialog([file('pbmc1.h5ad')]);
     await page.getByRole('button', { name: 'Add files…' }).click();
@@ -206,6 +207,15 @@ describe('the built desktop app', () => {
     app.send({ type: 'app:second-instance', argv: ['/usr/bin/cellar', 'pbmc4.h5ad', '--no-sandbox'], cwd: data });
     await page.getByTestId('inspect-facts').waitFor({ timeout: 60_000 });
     expect(await page.getByTestId('inspect-facts').textContent()).toContain('60 cells × 61 genes');
+  }, STEP_MS);
+
+  it('keeps a file opened while the page reloads until the new page takes it', async () => {
+    const started = app.pageLoadsStarted;
+    const reloading = page.reload();
+    await expect.poll(() => app.pageLoadsStarted, { timeout: 30_000 }).toBe(started + 1);
+    app.send({ type: 'app:second-instance', argv: ['/usr/bin/cellar-desktop', join(data, 'pbmc1.h5ad')], cwd: '/' });
+    await reloading;
+    await expect.poll(async () => page.getByTestId('inspect-facts').textContent(), { timeout: 60_000 }).toContain('120 cells × 60 genes');
   }, STEP_MS);
 
   it('refuses every channel to a frame that is not the app page', async () => {

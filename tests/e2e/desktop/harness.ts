@@ -59,6 +59,8 @@ export class DesktopApp {
   private calls = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   private context: BrowserContext | null = null;
   private windowWaiters: ((w: WindowRecord) => void)[] = [];
+  /** Page loads the page itself started (reloads, links): Electron reports each as did-start-loading. */
+  pageLoadsStarted = 0;
   /** Custom schemes the app handles (protocol.handle), each served from a loopback port. */
   private schemes = new Map<string, Promise<{ server: Server; base: string }>>();
   readonly exited: Promise<number | null>;
@@ -293,6 +295,9 @@ export class DesktopApp {
         if (action !== 'allow') void popup.close();
       });
     });
+    page.on('load', () => {
+      if (!w.loading) this.child.send({ type: 'window:event', id: w.id, event: 'did-finish-load' });
+    });
     // Navigations the app did not start ask its will-navigate handlers first.
     await page.route('**/*', async (route) => {
       const request = route.request();
@@ -300,7 +305,11 @@ export class DesktopApp {
       const target = await this.toAppUrl(request.url());
       const allowed = await this.ask<boolean>({ type: 'window:will-navigate', id: w.id, url: target });
       this.log.push({ type: 'navigation', url: target, allowed });
-      return allowed ? route.continue() : route.abort('aborted');
+      if (!allowed) return route.abort('aborted');
+      // A load the page started (a reload, a link): Electron reports it as did-start-loading.
+      this.pageLoadsStarted++;
+      this.child.send({ type: 'window:event', id: w.id, event: 'did-start-loading' });
+      return route.continue();
     });
     // The preload's ipcRenderer reaches the main process through this one binding.
     await page.exposeBinding('__standinIpc', async (source, message: { kind: 'invoke' | 'send'; channel: string; args: unknown }) => {
