@@ -424,6 +424,6 @@ function refuse(res: ServerResponse, refusal: Refusal): void {
 
 function sendJson(res: ServerResponse, status: number, body: unknown): void {
   const text = encodeJson(body);
-  res.writeHead(status, { ...COMMON_HEADERS, 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store' });
+  res.writeHead(status, { ...COMMON_HEADERS, 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': Buffer.byteLength(text), 'Cache-Control': 'no-store' });
   res.end(text);
 }
