@@ -40,7 +40,7 @@ function uploadedFiles(): string[] {
     .map((line) => line.slice(0, line.lastIndexOf(' ')));
 }
 
-async function upload(rawName: string, body: string | Buffer, headers = uploadHeaders()) {
+async function upload(rawName: string, body: string | Uint8Array<ArrayBuffer>, headers = uploadHeaders()) {
   const res = await fetch(`${served.origin}/api/upload?name=${rawName}`, { method: 'POST', headers, body });
   return { status: res.status, body: (await res.json()) as { ok: boolean; value?: { name: string; size: number }; error?: { message: string } } };
 }
@@ -123,7 +123,7 @@ describe('upload names are reduced to one safe name inside the server’s own fo
 describe('upload size limits', () => {
   it('refuses a declared Content-Length above the per-file limit (413) without writing', async () => {
     const before = uploadedFiles();
-    const res = await upload('big.h5ad', Buffer.alloc(PER_FILE + 1));
+    const res = await upload('big.h5ad', new Uint8Array(PER_FILE + 1));
     expect(res.status).toBe(413);
     expect(res.body.error!.message).toBe('big.h5ad is larger than the upload limit of 1.0 MiB.');
     expect(uploadedFiles()).toEqual(before);
@@ -145,10 +145,10 @@ describe('upload size limits', () => {
     expect(uploadedFiles()).toEqual(before);
   });
   it('refuses an upload that would pass the total limit of all uploads (413), keeping the earlier ones', async () => {
-    const first = await upload('first.h5ad', Buffer.alloc(PER_FILE - 1000, 1));
+    const first = await upload('first.h5ad', new Uint8Array(PER_FILE - 1000).fill(1));
     expect(first.status).toBe(200);
     const before = uploadedFiles();
-    const second = await upload('second.h5ad', Buffer.alloc(TOTAL - PER_FILE + 1000, 2));
+    const second = await upload('second.h5ad', new Uint8Array(TOTAL - PER_FILE + 1000).fill(2));
     expect(second.status).toBe(413);
     expect(second.body.error!.message).toBe('second.h5ad does not fit: uploads waiting for import already take 1023 KiB of the 1.5 MiB allowed.');
     expect(uploadedFiles()).toEqual(before);
