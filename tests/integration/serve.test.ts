@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { mkdtempSync, mkdirSync, writeFileSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readdirSync, writeFileSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join, sep } from 'node:path';
 import { startServer, type RunningServer } from '../../src/main/serve/server';
@@ -87,5 +87,38 @@ describe('cellar serve', () => {
       http.get({ host: '127.0.0.1', port: server.port, path: '/', headers: { host: 'evil.example' } }, (r) => resolve(r.statusCode ?? 0));
     });
     expect(status).toBe(403);
+  });
+});
+
+describe('cellar serve uploads that stall', () => {
+  it('drops an upload that sends nothing for the idle time and removes its partial file', async () => {
+    const dir = join(root, 'stall-uploads');
+    const stalling = await startServer({
+      staticDir: join(root, 'static'),
+      handlers: service.handlers,
+      validators: service.validators,
+      uploadDir: dir,
+      uploadLimits: { idleMs: 300 },
+      registerFile: () => 'never',
+    });
+    try {
+      const http = await import('node:http');
+      const answer = await new Promise<{ status: number; body: string }>((resolve) => {
+        const req = http.request(
+          { host: '127.0.0.1', port: stalling.port, method: 'POST', path: '/api/upload?name=slow.h5ad', headers: { origin: `http://127.0.0.1:${stalling.port}`, 'x-cellar-token': stalling.token, 'content-type': 'application/octet-stream', 'content-length': 1000 } },
+          (res) => {
+            let body = '';
+            res.on('data', (d) => (body += String(d)));
+            res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+          },
+        );
+        req.write('only the first bytes');
+      });
+      expect(answer.status).toBe(408);
+      expect(JSON.parse(answer.body)).toEqual({ ok: false, error: { code: 'io_error', message: 'Upload of slow.h5ad failed: nothing arrived for 0.3 s.' } });
+      expect(readdirSync(dir)).toEqual([]);
+    } finally {
+      await stalling.close();
+    }
   });
 });

@@ -263,7 +263,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
           out.once('drain', () => req.resume());
         }
       };
-      req.setTimeout(limits.idleMs, () => fail(new Error(`nothing arrived for ${Math.round(limits.idleMs / 1000)} s`)));
+      req.setTimeout(limits.idleMs, () => fail(new Refusal(408, 'io_error', `Upload of ${basename(path, '.partial')} failed: nothing arrived for ${limits.idleMs / 1000} s.`)));
       req.on('data', onData);
       req.once('end', () => {
         if (settled) return;
