@@ -18,7 +18,8 @@ export interface Served {
   token: string;
   child: ChildProcess;
   stderr(): string;
-  stop(): Promise<number | null>;
+  /** Stops it with SIGTERM; resolves with the exit code, or the signal that ended it. */
+  stop(): Promise<number | string | null>;
 }
 
 /** Starts `cellar serve --home home ...args` and waits for its first line. */
@@ -43,12 +44,12 @@ export async function startServe(home: string, args: string[] = [], env: Record<
     child,
     stderr: () => stderr,
     stop: () =>
-      new Promise<number | null>((resolve) => {
+      new Promise<number | string | null>((resolve) => {
         if (child.exitCode !== null) return resolve(child.exitCode);
         const force = setTimeout(() => child.kill('SIGKILL'), 10_000);
-        child.once('exit', (code) => {
+        child.once('exit', (code, signal) => {
           clearTimeout(force);
-          resolve(code);
+          resolve(code ?? signal);
         });
         child.kill('SIGTERM');
       }),

@@ -61,6 +61,8 @@ describe('cellar serve --host', () => {
     try {
       expect(served.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/\?token=[\w-]{32}$/);
       expect(served.stderr()).not.toContain('Warning');
+      const res = await fetch(`${served.origin}/api/invoke/app:info`, { method: 'POST', headers: pageHeaders(served), body: '' });
+      expect(res.status).toBe(200);
     } finally {
       expect(await served.stop()).toBe(0);
     }

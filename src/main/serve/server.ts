@@ -15,7 +15,7 @@ import { decodeJson, encodeJson, isChannel, type Channel, type EventName, type E
 import { CellarError, type ErrorCode } from '../../shared/errors';
 import { runHandler, type Handlers, type Validators } from '../ipc/handle';
 import { CONTENT_SECURITY_POLICY } from '../security';
-import { uploadedBytes, formatBytes, pathInside, safeUploadName } from './uploads';
+import { formatBytes, pathInside, safeUploadName, uploadedBytes } from './uploads';
 
 export interface UploadLimits {
   /** Largest single upload. */
@@ -59,7 +59,7 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-export const TOKEN_HEADER = 'x-cellar-token';
+const TOKEN_HEADER = 'x-cellar-token';
 /** A download ticket is used once, soon: it travels in a URL because a navigation cannot set headers. */
 const TICKET_MS = 60_000;
 /** After refusing an upload, read at most this much more so the client sees the answer, then hang up. */
