@@ -97,15 +97,17 @@ export async function run(ctx: CommandContext): Promise<CommandOutput> {
       return token;
     },
   });
-  ctx.out(`Cellar is serving at ${server.url}`);
-  if (allowRemote) ctx.err(`Warning: --allow-remote: Cellar listens on ${host}, so other machines may reach it; the token travels unencrypted over HTTP, and anyone who has it can read and change this home.`);
-  const waiting = uploadedBytes(uploadRoot);
-  if (waiting) reportUploads(waiting);
-  await new Promise<void>((resolve) => {
+  // Listen for the stop signal before telling anyone where to connect.
+  const stopped = new Promise<void>((resolve) => {
     const stop = () => resolve();
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
   });
+  ctx.out(`Cellar is serving at ${server.url}`);
+  if (allowRemote) ctx.err(`Warning: --allow-remote: Cellar listens on ${host}, so other machines may reach it; the token travels unencrypted over HTTP, and anyone who has it can read and change this home.`);
+  const waiting = uploadedBytes(uploadRoot);
+  if (waiting) reportUploads(waiting);
+  await stopped;
   await server.close();
   service.close();
   // File tokens die with this process, so its uploads can never be used again.
