@@ -6,7 +6,7 @@ import { appRoot } from '../../engine/paths';
 import { createService } from '../../service/handlers';
 import { DEFAULT_UPLOAD_LIMITS, startServer, type UploadLimits } from '../../serve/server';
 import { parseByteSize, resolveServeHost } from '../../serve/host';
-import { closeUploadSession, uploadedBytes, formatBytes, openUploadSession, removeAbandonedUploads } from '../../serve/uploads';
+import { closeUploadSession, formatBytes, openUploadSession, removeAbandonedUploads, uploadedBytes } from '../../serve/uploads';
 import { managedStorageDir } from '../../engine/ops/import';
 import { boolFlag, intFlag, stringFlag, UsageError, type CommandSpec } from '../args';
 import type { CommandContext, CommandOutput } from '../context';
