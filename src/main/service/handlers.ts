@@ -54,6 +54,15 @@ export interface Service {
   close(): void;
 }
 
+/**
+ * An export's file name from the store key and version: one path segment whatever the
+ * key holds (`lab/pbmc` becomes `lab_pbmc`, `../x` cannot leave the exports folder).
+ */
+export function exportFileName(storeKey: string, version: string | undefined, format: string): string {
+  const stem = `${storeKey}${version ? `-v${version}` : ''}`.replace(/[^\p{L}\p{N}._-]+/gu, '_').replace(/^[._]+/, '');
+  return `${stem || 'store'}-slice.${format}`;
+}
+
 export function createService(options: ServiceOptions): Service {
   const readTimeoutMs = () => options.readTimeoutMs ?? Number(process.env.CELLAR_READ_TIMEOUT_MS ?? 120_000);
   let registry: Registry | null = null;
@@ -170,7 +179,7 @@ export function createService(options: ServiceOptions): Service {
     'store:obs-window': (r) => withQuery(r, (q) => arrowWindow(queryObs(q), 'obs_id', r.offset, r.limit)),
     'store:var-window': (r) => withQuery(r, (q) => arrowWindow(queryVar(q), 'var_id', r.offset, r.limit)),
     'export:start': async (r) => {
-      const defaultName = `${r.storeKey}${r.version ? `-v${r.version}` : ''}-slice.${r.format}`;
+      const defaultName = exportFileName(r.storeKey, r.version, r.format);
       let out: string | null;
       if (options.chooseSavePath) out = await options.chooseSavePath(defaultName);
       else {

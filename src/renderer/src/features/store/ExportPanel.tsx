@@ -2,6 +2,7 @@ import { useId, useState } from 'react';
 import type { StoreRef, StoreSummary } from '../../../../shared/contract';
 import type { ErrorValue } from '../../../../shared/errors';
 import { call, toShownError } from '../../api/call';
+import { downloadExport } from '../../api/client';
 import { useApp } from '../../state/AppState';
 import { ErrorMessage } from '../../components/ErrorMessage';
 import { JobStatus } from '../../components/JobStatus';
@@ -29,6 +30,14 @@ export function ExportPanel({ summary, storeRef, obs, var: varFilter, nObs, nVar
   };
 
   const fileName = result?.path.split(/[\\/]/).pop();
+  const save = async (reference: string, name: string) => {
+    setError(null);
+    try {
+      await downloadExport(reference, name);
+    } catch (err) {
+      setError(toShownError(err));
+    }
+  };
   return (
     <section className="card" aria-labelledby="export-heading">
       <h2 id="export-heading">Export</h2>
@@ -65,9 +74,9 @@ export function ExportPanel({ summary, storeRef, obs, var: varFilter, nObs, nVar
               Exported {formatCount(result.n_obs)} {result.n_obs === 1 ? 'cell' : 'cells'}
               {result.n_vars !== undefined && ` × ${formatCount(result.n_vars)} ${result.n_vars === 1 ? 'gene' : 'genes'}`}.{' '}
               {result.download ? (
-                <a className="button button-small" href={result.download} download={fileName} data-testid="download-link">
+                <button type="button" className="button button-small" data-testid="download-link" onClick={() => void save(result.download!, fileName ?? 'export')}>
                   Download {fileName}
-                </a>
+                </button>
               ) : (
                 <>
                   Saved to <code>{result.path}</code>
