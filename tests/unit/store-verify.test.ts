@@ -28,7 +28,7 @@ async function twoVersionStore(): Promise<string> {
 describe('verifyStore', () => {
   it('passes a healthy store', async () => {
     const dir = await twoVersionStore();
-    expect(await verifyStore(dir)).toEqual({ ok: true, versions: [1, 2], problems: [], garbage: [], removed: [], writerActive: false });
+    expect(await verifyStore(dir)).toEqual({ ok: true, versions: [1, 2], problems: [], garbage: [], removed: [], kept: [], writerActive: false });
   });
 
   it('names a data file whose bytes were modified, and the versions that use it', async () => {

@@ -687,7 +687,13 @@ export class Registry {
 
   /** Writes take the lock up front so two processes never deadlock upgrading a read lock. */
   private write<T>(work: () => T): T {
-    return this.db.transaction(work).immediate();
+    try {
+      return this.db.transaction(work).immediate();
+    } catch (err) {
+      // SQLITE_FULL: the disk (or the database's page limit) is full; the transaction rolled back.
+      if ((err as { code?: unknown }).code === 'SQLITE_FULL') throw new CellarError('no_space', `The disk is full: could not write the registry (${this.dbPath}); nothing was recorded.`);
+      throw err;
+    }
   }
 
   private insertArtifact(a: {

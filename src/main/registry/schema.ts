@@ -12,7 +12,27 @@ export interface OpenDatabaseOptions {
 
 export const DEFAULT_BUSY_TIMEOUT_MS = 10_000;
 
+/**
+ * SQLite could not create or grow a file beside the database: on a full disk, the WAL's
+ * shared-memory index (`-shm`) cannot grow, so even reading fails ("disk I/O error").
+ */
+function cannotGrowFiles(err: unknown): boolean {
+  const code = (err as { code?: unknown }).code;
+  return typeof code === 'string' && /^SQLITE_(IOERR|FULL|CANTOPEN)/.test(code);
+}
+
 export function openDatabase(dbPath: string, options: OpenDatabaseOptions = {}): Database.Database {
+  try {
+    return openDatabaseWith(dbPath, options, false);
+  } catch (err) {
+    if (!cannotGrowFiles(err)) throw err;
+    // Exclusive locking keeps the WAL index in this process's memory, so a full disk can still be
+    // read (list, query, verify); a write then fails as "The disk is full". Other processes wait meanwhile.
+    return openDatabaseWith(dbPath, options, true);
+  }
+}
+
+function openDatabaseWith(dbPath: string, options: OpenDatabaseOptions, exclusive: boolean): Database.Database {
   let db: Database.Database;
   try {
     // The desktop app runs on Electron's ABI and passes its own build of the module.
@@ -24,6 +44,7 @@ export function openDatabase(dbPath: string, options: OpenDatabaseOptions = {}):
   try {
     // busy_timeout first: switching to WAL itself may wait for another process.
     db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS}`);
+    if (exclusive) db.pragma('locking_mode = EXCLUSIVE');
     db.pragma('journal_mode = WAL');
     db.pragma('foreign_keys = ON');
     db.pragma('synchronous = NORMAL');
@@ -39,6 +60,7 @@ export function openDatabase(dbPath: string, options: OpenDatabaseOptions = {}):
     if (/locked|busy/i.test(message)) {
       throw new CellarError('locked', `The registry at ${dbPath} is busy in another process; try again.`);
     }
+    if (exclusive && cannotGrowFiles(err)) throw new CellarError('no_space', `The disk is full: the registry at ${dbPath} cannot be opened (${message}).`);
     throw err;
   }
 }

@@ -1,5 +1,5 @@
 import { verifyStore } from '../../engine/store/verify';
-import { resolveStore } from '../../engine/ops/store-registry';
+import { HASH_CACHE_DIR, registryVersionsOf, resolveStore } from '../../engine/ops/store-registry';
 import { CellarError } from '../../../shared/errors';
 import { boolFlag, stringFlag, UsageError, type CommandSpec } from '../args';
 import type { CommandContext, CommandOutput } from '../context';
@@ -8,11 +8,11 @@ import { verifyLinkedArtifacts } from '../../engine/ops/verify-links';
 
 export const spec: CommandSpec = {
   name: 'verify',
-  summary: 'Check every file of a store against its manifests (and linked h5ad files against their hashes); --fix removes leftovers of interrupted writes.',
+  summary: 'Check every file of a store against its manifests, each manifest against its files, and the manifests against the registry (and linked h5ad files against their hashes); --fix removes leftovers nothing can still need.',
   usage: 'cellar verify --store KEY [--fix] [--json]',
   flags: {
     store: { type: 'string', description: 'the store to check' },
-    fix: { type: 'boolean', description: 'remove files no manifest names (leftovers of an interrupted write)' },
+    fix: { type: 'boolean', description: 'remove leftovers of interrupted writes and compactions (never files a version or a reader may still need)' },
   },
   positionals: [0, 0],
 };
@@ -22,14 +22,22 @@ export async function run(ctx: CommandContext): Promise<CommandOutput> {
   if (!storeKey) throw new UsageError('cellar verify needs --store KEY.');
   return withRegistry(ctx, async (registry) => {
     const { store, dir } = await resolveStore(registry, storeKey);
-    const result = await verifyStore(dir, { fix: boolFlag(ctx.args, 'fix'), storeKey: store.key });
+    // resolveStore has already registered every committed version the registry had not seen.
+    const fix = boolFlag(ctx.args, 'fix');
+    const result = await verifyStore(dir, { fix, storeKey: store.key, registry: registryVersionsOf(registry, store.stem), versionCacheDir: HASH_CACHE_DIR });
     const links = await verifyLinkedArtifacts(registry, store.stem);
     const problems = [...result.problems, ...links];
-    const json = { store: { uid: store.uid, key: store.key }, ok: problems.length === 0, versions: result.versions, problems, garbage: result.garbage, removed: result.removed };
-    if (problems.length) throw new CellarError('hash_mismatch', `The store ${store.key} failed verification (${problems.length} problem${problems.length > 1 ? 's' : ''}).`, problems);
-    const lines = [`Store ${store.key}: ${result.versions.length} version(s) verified, every file matches its checksum.`];
+    const json = { store: { uid: store.uid, key: store.key }, ok: problems.length === 0, versions: result.versions, problems, garbage: result.garbage, removed: result.removed, kept: result.kept };
+    if (problems.length) {
+      // Whatever fix removed is said too: the details list it before the problems it could not repair.
+      const removed = result.removed.length ? [`Removed ${result.removed.length} leftover file(s): ${result.removed.join(', ')}`] : [];
+      const cannot = fix ? ['verify --fix cannot repair these problems: the files or manifests they name must come back from a copy of the store.'] : [];
+      throw new CellarError('hash_mismatch', `The store ${store.key} failed verification (${problems.length} problem${problems.length > 1 ? 's' : ''}).`, [...problems, ...removed, ...result.kept, ...cannot]);
+    }
+    const lines = [`Store ${store.key}: ${result.versions.length} version(s) verified, every file matches its checksum and its manifest.`];
     if (result.removed.length) lines.push(`Removed ${result.removed.length} leftover file(s): ${result.removed.join(', ')}`);
-    else if (result.garbage.length) lines.push(`${result.garbage.length} leftover file(s) from an interrupted write: ${result.garbage.join(', ')} (run with --fix to remove them).`);
+    if (result.kept.length) lines.push(...result.kept);
+    else if (!result.removed.length && result.garbage.length) lines.push(`${result.garbage.length} leftover file(s) from an interrupted write or a compaction: ${result.garbage.join(', ')} (run with --fix to remove them).`);
     return { json, text: lines.join('\n') };
   });
 }

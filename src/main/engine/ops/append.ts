@@ -12,7 +12,7 @@ import { inspectAllInWorker } from '../jobs/worker-host';
 import type { ColumnEntry, StoreManifest } from '../store/manifest';
 import { openStore, type StoreReader } from '../store/reader';
 import { createStoreWriter } from '../store/writer';
-import type { StoreFs } from '../store/storeFs';
+import { storeWriteError, type StoreFs } from '../store/storeFs';
 import { datasetMeta, RAW_MEASUREMENT, writeDatasets, type MemberFile, type StoreResultJson } from './concatenate';
 import { newArtifactUid } from '../../registry/uid';
 import { defaultMeasurement } from './export';
@@ -375,7 +375,9 @@ export async function appendToStore(params: AppendParams): Promise<AppendResult>
       }
       const target = join(storage, `${run.uid}-${i}${extname(f.path) || '.h5ad'}`);
       copies.push(`${target}.partial`, target);
-      await copyFile(f.path, `${target}.partial`);
+      await copyFile(f.path, `${target}.partial`).catch((err: unknown) => {
+        throw storeWriteError(err, `the copy of ${basename(f.path)} in the home's storage`);
+      });
       await rename(`${target}.partial`, target);
       members.push({ uid: newArtifactUid().uid, key: basename(f.path), hash: f.hash, storagePath: target, existing: false, check: f });
     }

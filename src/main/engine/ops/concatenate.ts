@@ -66,6 +66,11 @@ export async function concatenateCollection(params: ConcatParams): Promise<Conca
   }
   params.onProgress?.({ phase: 'Reading metadata', done: 0, total: collection.members.length });
   const datasets = await describeMembers(collection.members);
+  // A store without a single cell has no X layer to query or embed: refuse it up front.
+  if (datasets.every((d) => d.nObs === 0)) {
+    const files = datasets.map((d) => d.label).join(', ');
+    throw new CellarError('preflight_failed', `The collection ${collection.key} has no cells (${files}: 0 cells), so it cannot be concatenated into a store; nothing was written. Add files with cells to it first.`);
+  }
   const plan = planConcatenation(datasets, { measurement: params.measurement, makeUnique: params.makeUnique });
   const summary = planSummary(plan);
   if (params.dryRun) return { plan: summary };

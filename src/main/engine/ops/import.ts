@@ -8,6 +8,7 @@ import { hashFile } from '../../registry/hash';
 import type { ArtifactRecord, Registry } from '../../registry/registry';
 import type { InspectReport } from '../h5ad/inspect';
 import { inspectAllInWorker } from '../jobs/worker-host';
+import { storeWriteError } from '../store/storeFs';
 import type { ProgressFn } from './progress';
 
 export interface ImportParams {
@@ -81,7 +82,9 @@ export async function importFiles(params: ImportParams): Promise<ImportResult> {
       }
       const target = join(storage, `${run.uid}-${i}${extname(file.path) || '.h5ad'}`);
       created.push(`${target}.partial`, target);
-      await copyFile(file.path, `${target}.partial`);
+      await copyFile(file.path, `${target}.partial`).catch((err: unknown) => {
+        throw storeWriteError(err, `the copy of ${basename(file.path)} in the home's storage`);
+      });
       await rename(`${target}.partial`, target);
       storagePaths.push(target);
     }

@@ -240,6 +240,9 @@ export async function reconcileStore(registry: Registry, store: ArtifactRecord):
         // restore named its source version as its input when it started.
         previousVersionIsInput: manifest.meta.transform !== 'restore',
       });
+      // A compaction that died after its commit point: the versions it replaced are retired
+      // with its registration, as compact itself does (their files go at the next compact or verify --fix).
+      if (manifest.meta.transform === 'compact') registry.dropOlderVersions(store.stem);
     });
     if (runUid) finishRunIfRunning(registry, runUid);
   }
@@ -388,6 +391,12 @@ export async function resolveStore(registry: Registry, key: string): Promise<{ s
   await settleInterruptedRuns(registry);
   const store = registry.getStore(found.stem);
   return { store, dir: store.storagePath };
+}
+
+/** The store's versions as the registry holds them: readable ones and retired ones (what verify checks the manifests against). */
+export function registryVersionsOf(registry: Registry, stem: string): { live: number[]; retired: number[] } {
+  const rows = registry.versions(stem, { includeDeleted: true });
+  return { live: rows.filter((r) => r.deletedAt === null).map((r) => r.version).sort((a, b) => a - b), retired: rows.filter((r) => r.deletedAt !== null).map((r) => r.version).sort((a, b) => a - b) };
 }
 
 /** Bytes on disk of a store folder (all versions; shared files counted once). */

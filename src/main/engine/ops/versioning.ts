@@ -1,12 +1,13 @@
 // Restore, compact and diff: the store's life across versions (SPEC §4 "Versions and lineage").
-import { existsSync, readdirSync, unlinkSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { CellarError } from '../../../shared/errors';
 import type { ArtifactRecord, Registry } from '../../registry/registry';
-import { acquireStoreLock } from '../store/lock';
+import { acquireStoreLock, liveReaderLeases } from '../store/lock';
 import { DATA_DIR, listManifestVersions, manifestFileName, MANIFEST_DIR, readManifest, referencedFiles, type FrameEntry, type StoreManifest } from '../store/manifest';
 import { openStore, type StoreReader } from '../store/reader';
-import { nodeStoreFs } from '../store/storeFs';
+import { nodeStoreFs, type StoreFs } from '../store/storeFs';
 import { createStoreWriter, type StoreWriter } from '../store/writer';
 import type { CsrBlock } from '../h5ad/types';
 import type { StoreResultJson } from './concatenate';
@@ -76,70 +77,146 @@ async function copyFrame(reader: StoreReader, frame: 'obs' | string, writer: Sto
   else await writer.appendVarRows(frame, 0, { columns, nRows: source.nRows });
 }
 
-/** Rewrites the latest version into fresh files and drops every older version (files and registry rows). */
-export async function compactStore(params: { registry: Registry; storeKey: string; signal?: AbortSignal; onProgress?: ProgressFn }): Promise<StoreResultJson & { removed_files: number; dropped_versions: number }> {
-  const { registry } = params;
+/** Where compact stops, in order (crash tests kill it at each). */
+export const COMPACT_STEPS = ['mid-copy', 'before-commit', 'after-commit', 'after-register', 'after-manifests-removed', 'mid-removal', 'after-removal'] as const;
+
+export interface CompactResult extends StoreResultJson {
+  removed_files: number;
+  dropped_versions: number;
+  /** Why old files were left for later (a reader holds them, another writer holds the store); null when all went. */
+  deferred: string | null;
+}
+
+/**
+ * Rewrites the latest version into fresh files and drops every older version. Commit order:
+ * new files → new manifest (commit point) → registry (new version and the older ones retired,
+ * in one transaction) → old manifests → old files. Old files go only when no reader holds a
+ * lease on an old version; otherwise they stay, as leftovers the next compact or verify --fix
+ * removes. A kill at any step leaves every registry version readable.
+ */
+export async function compactStore(params: {
+  registry: Registry;
+  storeKey: string;
+  signal?: AbortSignal;
+  onProgress?: ProgressFn;
+  checkpoint?: (step: (typeof COMPACT_STEPS)[number]) => void | Promise<void>;
+  /** Every store write goes through it (tests inject a full disk). */
+  fs?: StoreFs;
+}): Promise<CompactResult> {
+  const { registry, checkpoint } = params;
   const { store, dir } = await resolveStore(registry, params.storeKey);
   const run = registry.startRun({ transform: 'compact', params: { store: store.key, version: store.version }, inputArtifacts: [store.uid] });
   try {
     const reader = openStore(dir, store.version);
-    const writer = await createStoreWriter({ dir, baseVersion: null, storeKey: store.key });
-    let committed = false;
+    let result;
     try {
-      await refuseStaleBase(writer, store.version, store.key, 'it was being compacted');
-      await copyFrame(reader, 'obs', writer);
-      for (const ms of reader.measurements) {
-        await copyFrame(reader, ms, writer);
-        for (const layer of reader.layers(ms)) {
-          const step = 16_384;
-          for (let start = 0; start < reader.nObs; start += step) {
-            params.signal?.throwIfAborted();
-            const ids = new Uint32Array(Math.min(step, reader.nObs - start)).map((_, i) => start + i);
-            const csr = await reader.readXRows(ms, layer, ids);
-            const block: CsrBlock = { rowStart: start, nRows: ids.length, nCols: reader.nVars(ms), indptr: csr.indptr, indices: csr.indices, data: csr.data };
-            await writer.appendXRows(ms, layer, block);
-            params.onProgress?.({ phase: `Rewriting ${ms}/${layer}`, done: start + ids.length, total: reader.nObs });
-          }
-        }
-        for (const name of reader.obsmNames(ms)) await writer.setObsm(ms, name, await reader.readObsm(ms, name));
-        for (const name of reader.varmNames(ms)) await writer.setVarm(ms, name, await reader.readVarm(ms, name));
-      }
-      const result = await writer.commit({ meta: { ...reader.manifest.meta, runUid: run.uid, transform: 'compact', compactedFrom: store.version } });
-      committed = true;
-      reader.close();
-      // Drop older manifests and every file no remaining manifest names, under the store lock.
-      // A version another writer committed after ours (before we took the lock) is kept.
-      let removed = 0;
-      const lock = acquireStoreLock(nodeStoreFs, dir, store.key);
+      const writer = await createStoreWriter({ dir, baseVersion: null, storeKey: store.key, fs: params.fs });
       try {
-        const keep = new Set<string>();
-        for (const v of listManifestVersions(dir)) if (v >= result.version) for (const f of referencedFiles(readManifest(dir, v))) keep.add(f);
-        for (const v of listManifestVersions(dir)) {
-          if (v >= result.version) continue;
-          unlinkSync(join(dir, MANIFEST_DIR, manifestFileName(v)));
-          const cached = join(dir, HASH_CACHE_DIR, manifestFileName(v));
-          if (existsSync(cached)) unlinkSync(cached);
+        await refuseStaleBase(writer, store.version, store.key, 'it was being compacted');
+        await copyFrame(reader, 'obs', writer);
+        for (const ms of reader.measurements) {
+          await copyFrame(reader, ms, writer);
+          for (const layer of reader.layers(ms)) {
+            const step = 16_384;
+            for (let start = 0; start < reader.nObs; start += step) {
+              params.signal?.throwIfAborted();
+              const ids = new Uint32Array(Math.min(step, reader.nObs - start)).map((_, i) => start + i);
+              const csr = await reader.readXRows(ms, layer, ids);
+              const block: CsrBlock = { rowStart: start, nRows: ids.length, nCols: reader.nVars(ms), indptr: csr.indptr, indices: csr.indices, data: csr.data };
+              await writer.appendXRows(ms, layer, block);
+              params.onProgress?.({ phase: `Rewriting ${ms}/${layer}`, done: start + ids.length, total: reader.nObs });
+            }
+            await checkpoint?.('mid-copy');
+          }
+          for (const name of reader.obsmNames(ms)) await writer.setObsm(ms, name, await reader.readObsm(ms, name));
+          for (const name of reader.varmNames(ms)) await writer.setVarm(ms, name, await reader.readVarm(ms, name));
         }
-        for (const name of readdirSync(join(dir, DATA_DIR))) {
-          if (keep.has(`${DATA_DIR}/${name}`)) continue;
-          unlinkSync(join(dir, DATA_DIR, name));
-          removed++;
-        }
-      } finally {
-        lock.release();
+        await checkpoint?.('before-commit');
+        result = await writer.commit({ meta: { ...reader.manifest.meta, runUid: run.uid, transform: 'compact', compactedFrom: store.version } });
+      } catch (err) {
+        await writer.abort();
+        throw err;
       }
-      const version = await registerVersion(registry, store, dir, result.version, run.uid);
-      const dropped = registry.dropOlderVersions(store.stem);
-      finishRunIfRunning(registry, run.uid);
-      return { ...resultJson(version, run.uid), removed_files: removed, dropped_versions: dropped.length };
-    } catch (err) {
+    } finally {
       reader.close();
-      if (!committed) await writer.abort();
-      throw err;
     }
+    await checkpoint?.('after-commit');
+    // Until the registry says so, the older versions stay readable: nothing is removed before this.
+    const stats = await versionStats(dir, result.version);
+    const { version, dropped } = registry.atomically(() => {
+      const added = registry.addStoreVersion(store.stem, { ...storeVersionFields(stats, dir), runUid: run.uid, previousVersionIsInput: true });
+      const retired = registry.dropOlderVersions(store.stem);
+      finishRunIfRunning(registry, run.uid);
+      return { version: added, dropped: retired };
+    });
+    await checkpoint?.('after-register');
+    // The compaction is done; a failure removing old files leaves leftovers, not a failed run.
+    const removal = await removeVersionsBelow(dir, result.version, store.key, checkpoint, params.fs).catch((err: unknown) => ({
+      removed: 0,
+      deferred: `the old files could not be removed (${err instanceof Error ? err.message : String(err)}); verify --fix removes them`,
+    }));
+    await checkpoint?.('after-removal');
+    return { ...resultJson(version, run.uid), removed_files: removal.removed, dropped_versions: dropped.length, deferred: removal.deferred };
   } catch (err) {
     registry.failRun(run.uid, err instanceof Error ? err.message : String(err));
     throw err;
+  }
+}
+
+/** Readers that may be reading a version older than `version` ("the latest" when they opened could be one). */
+function oldVersionReaders(dir: string, version: number): string | null {
+  const holders = liveReaderLeases(dir, { removeDead: true }).filter((r) => r.version === null || r.version < version);
+  if (!holders.length) return null;
+  const pids = [...new Set(holders.map((r) => `${r.pid}${r.host === hostname() ? '' : ` on ${r.host}`}`))];
+  return `a reader (pid ${pids.join(', ')}) still holds an older version; the next compact or verify --fix removes its files`;
+}
+
+/**
+ * Removes the manifests of versions below `version` and every data file no remaining
+ * manifest names, under the store lock, unless a reader holds an older version. Readers
+ * lease before they read a manifest, so leases are checked before the manifests go and
+ * again before the files go.
+ */
+export async function removeVersionsBelow(
+  dir: string,
+  version: number,
+  storeKey: string,
+  checkpoint?: (step: (typeof COMPACT_STEPS)[number]) => void | Promise<void>,
+  storeFs: StoreFs = nodeStoreFs,
+): Promise<{ removed: number; deferred: string | null }> {
+  let lock;
+  try {
+    lock = acquireStoreLock(storeFs, dir, storeKey);
+  } catch (err) {
+    if (err instanceof CellarError && err.code === 'locked') return { removed: 0, deferred: 'another process is writing the store; the next compact or verify --fix removes the old files' };
+    throw err;
+  }
+  try {
+    let held = oldVersionReaders(dir, version);
+    if (held) return { removed: 0, deferred: held };
+    const old = listManifestVersions(dir).filter((v) => v < version);
+    for (const v of old) {
+      storeFs.unlink(join(dir, MANIFEST_DIR, manifestFileName(v)));
+      const cached = join(dir, HASH_CACHE_DIR, manifestFileName(v));
+      if (existsSync(cached)) storeFs.unlink(cached);
+    }
+    if (old.length) storeFs.fsyncDir(join(dir, MANIFEST_DIR));
+    await checkpoint?.('after-manifests-removed');
+    held = oldVersionReaders(dir, version);
+    if (held) return { removed: 0, deferred: held };
+    // A version another writer committed after ours (before we took the lock) is kept.
+    const keep = new Set<string>();
+    for (const v of listManifestVersions(dir)) for (const f of referencedFiles(readManifest(dir, v))) keep.add(f);
+    let removed = 0;
+    for (const name of readdirSync(join(dir, DATA_DIR)).sort()) {
+      if (keep.has(`${DATA_DIR}/${name}`)) continue;
+      storeFs.unlink(join(dir, DATA_DIR, name));
+      if (++removed === 1) await checkpoint?.('mid-removal');
+    }
+    if (removed) storeFs.fsyncDir(join(dir, DATA_DIR));
+    return { removed, deferred: null };
+  } finally {
+    lock.release();
   }
 }
 

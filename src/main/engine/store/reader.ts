@@ -8,6 +8,7 @@ import type { Column } from '../h5ad/types';
 import { registerArrowCodecs } from './codecs';
 import { readDense, type DenseArray } from './denseCodec';
 import { ColumnAssembler } from './frameCodec';
+import { acquireReaderLease, type ReaderLease } from './lock';
 import { listManifestVersions, readManifest, type ColumnEntry, type FrameEntry, type StoreManifest } from './manifest';
 import type { LayerBlockSpec } from './layer-blocks';
 import { rowDecodeHelperFor } from './row-decode-host';
@@ -148,13 +149,24 @@ class StoredFrame implements FrameReader {
 
 export function openStore(dir: string, version?: number): StoreReader {
   registerArrowCodecs();
-  let chosen = version;
-  if (chosen === undefined) {
-    const versions = listManifestVersions(dir);
-    if (versions.length === 0) throw new CellarError('not_found', `There is no committed store version in ${dir}.`);
-    chosen = versions[versions.length - 1];
+  for (let attempt = 0; ; attempt++) {
+    let chosen = version;
+    if (chosen === undefined) {
+      const versions = listManifestVersions(dir);
+      if (versions.length === 0) throw new CellarError('not_found', `There is no committed store version in ${dir}.`);
+      chosen = versions[versions.length - 1]!;
+    }
+    // The lease comes before the manifest is read: a compaction that sees no lease may remove the manifest, never a version being read.
+    const lease = acquireReaderLease(dir, chosen);
+    try {
+      return new StoreReaderImpl(dir, readManifest(dir, chosen), lease);
+    } catch (err) {
+      lease.release();
+      // The latest was compacted away between listing and reading: the new latest is there.
+      if (version === undefined && attempt === 0 && err instanceof CellarError && err.code === 'not_found') continue;
+      throw err;
+    }
   }
-  return new StoreReaderImpl(dir, readManifest(dir, chosen));
 }
 
 class StoreReaderImpl implements StoreReader {
@@ -166,6 +178,7 @@ class StoreReaderImpl implements StoreReader {
   constructor(
     readonly dir: string,
     readonly manifest: StoreManifest,
+    private readonly lease: ReaderLease,
   ) {
     this.tables = new TableCache(dir);
     this.obs = new StoredFrame('obs', manifest.obs, this.tables);
@@ -259,5 +272,6 @@ class StoreReaderImpl implements StoreReader {
   close(): void {
     for (const reader of this.xReaders.values()) reader.close();
     this.xReaders.clear();
+    this.lease.release();
   }
 }
