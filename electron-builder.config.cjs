@@ -20,8 +20,25 @@ function debAfterInstall() {
   return path;
 }
 
+/**
+ * Electron's fuses, flipped in the packaged binary: no running as plain Node, no NODE_OPTIONS
+ * or inspector flags, cookies encrypted, the app only from an integrity-checked app.asar,
+ * no extra privileges for file://. The packaging check packs a stand-in folder with no real
+ * binary to flip (CELLAR_PACK_STANDIN_ELECTRON=1), so it packs without them.
+ */
+const FUSES = {
+  runAsNode: false,
+  enableCookieEncryption: true,
+  enableNodeOptionsEnvironmentVariable: false,
+  enableNodeCliInspectArguments: false,
+  enableEmbeddedAsarIntegrityValidation: true,
+  onlyLoadAppFromAsar: true,
+  grantFileProtocolExtraPrivileges: false,
+};
+
 /** @type {import('app-builder-lib').Configuration} */
 module.exports = {
+  electronFuses: process.env.CELLAR_PACK_STANDIN_ELECTRON === '1' ? null : FUSES,
   appId: 'org.cellar.desktop',
   productName: 'Cellar',
   // The `cellar` command is the CLI; the desktop app's own command must not take its name.

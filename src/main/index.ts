@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { PRELOAD_FILE, RENDERER_DIR } from './app-files';
 import { APP_INDEX_URL, APP_SCHEME, appProtocolResponse } from './app-protocol';
 import { h5adPathsFromArgv } from './open-files';
-import { CONTENT_SECURITY_POLICY, HARDENED_WEB_PREFERENCES, isAllowedNavigation } from './security';
+import { developmentContentSecurityPolicy, HARDENED_WEB_PREFERENCES, isAllowedExternalUrl, isAllowedNavigation } from './security';
 import { originOf, registerHandlers } from './ipc/handle';
 import { createService, type Service } from './service/handlers';
 import { resolveHomeWithNote } from './home';
@@ -80,11 +80,15 @@ async function start(): Promise<void> {
   protocol.handle(APP_SCHEME, (request) => appProtocolResponse(request, RENDERER_DIR));
   session.defaultSession.setPermissionRequestHandler((_wc, _permission, callback) => callback(false));
   session.defaultSession.setPermissionCheckHandler(() => false);
-  session.defaultSession.webRequest.onHeadersReceived((details, callback) => {
-    callback({ responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [CONTENT_SECURITY_POLICY] } });
-  });
-
   const url = appUrl();
+  // The app:// handler sends the page's CSP itself; a development server gets it added here.
+  if (!url.startsWith(APP_INDEX_URL)) {
+    const policy = developmentContentSecurityPolicy(new URL(url).origin);
+    session.defaultSession.webRequest.onHeadersReceived((details, callback) => {
+      callback({ responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [policy] } });
+    });
+  }
+
   service = createService({
     home,
     homeNote: note,
@@ -128,7 +132,6 @@ function createWindow(): void {
   });
   mainWindow = window;
   pageListening = false;
-  guardNavigation(window.webContents, url);
   // A reload starts a page that does not listen yet: queue files until it asks for them.
   window.webContents.on('did-start-loading', () => {
     if (mainWindow === window) pageListening = false;
@@ -147,15 +150,27 @@ function createWindow(): void {
   void window.loadURL(url);
 }
 
-function guardNavigation(contents: WebContents, url: string): void {
-  contents.on('will-navigate', (event, target) => {
+/**
+ * Every web contents the app creates stays on the app's page: no navigation, redirect or
+ * frame navigation elsewhere, no <webview>, no new windows; links to the documentation sites
+ * of EXTERNAL_HOSTS open in the user's browser, anything else is refused.
+ */
+function guardContents(contents: WebContents): void {
+  const url = appUrl();
+  const refuseForeign = (event: { preventDefault(): void }, target: string) => {
     if (!isAllowedNavigation(target, url)) event.preventDefault();
-  });
+  };
+  contents.on('will-navigate', (event) => refuseForeign(event, event.url));
+  contents.on('will-redirect', (event) => refuseForeign(event, event.url));
+  contents.on('will-frame-navigate', (event) => refuseForeign(event, event.url));
+  contents.on('will-attach-webview', (event) => event.preventDefault());
   contents.setWindowOpenHandler(({ url: target }) => {
-    if (/^https:\/\//.test(target)) void shell.openExternal(target);
+    if (isAllowedExternalUrl(target)) void shell.openExternal(target);
     return { action: 'deny' };
   });
 }
+
+app.on('web-contents-created', (_event, contents) => guardContents(contents));
 
 // macOS keeps the app running with no window; clicking the dock icon opens one again.
 app.on('activate', () => {

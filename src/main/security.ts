@@ -1,17 +1,43 @@
 // The hardening every Cellar window gets (Electron security checklist).
 
+/**
+ * The one content security policy of the page, sent as a header by every server of it (the
+ * app:// handler, `cellar serve`): only its own scripts, styles and data, no plugins, no
+ * frames, no forms, no connections elsewhere. (Inline style attributes are React's.)
+ */
 export const CONTENT_SECURITY_POLICY = [
-  "default-src 'self'",
+  "default-src 'none'",
   "script-src 'self'",
   "style-src 'self' 'unsafe-inline'",
   "img-src 'self' data: blob:",
-  "worker-src 'self' blob:",
+  "font-src 'self'",
   "connect-src 'self'",
   "object-src 'none'",
   "base-uri 'none'",
+  "frame-src 'none'",
   "frame-ancestors 'none'",
   "form-action 'none'",
+  "worker-src 'none'",
+  "manifest-src 'none'",
 ].join('; ');
+
+/** Development only (`electron-vite dev`, never packaged): the dev server's module reloading needs its socket and preamble. */
+export function developmentContentSecurityPolicy(devOrigin: string): string {
+  const socket = devOrigin.replace(/^http/, 'ws');
+  return CONTENT_SECURITY_POLICY.replace("script-src 'self'", "script-src 'self' 'unsafe-inline'").replace("connect-src 'self'", `connect-src 'self' ${socket}`);
+}
+
+/** Sites the app may open in the user's browser (documentation it links to); anything else is refused. */
+export const EXTERNAL_HOSTS = ['anndata.readthedocs.io', 'scanpy.readthedocs.io', 'tiledbsoma.readthedocs.io', 'docs.scvi-tools.org', 'cellxgene.cziscience.com', 'www.10xgenomics.com'] as const;
+
+export function isAllowedExternalUrl(target: string): boolean {
+  try {
+    const u = new URL(target);
+    return u.protocol === 'https:' && !u.username && !u.password && u.port === '' && (EXTERNAL_HOSTS as readonly string[]).includes(u.hostname);
+  } catch {
+    return false;
+  }
+}
 
 export const HARDENED_WEB_PREFERENCES = {
   contextIsolation: true,

@@ -101,6 +101,42 @@ describe('the built desktop app', () => {
     await page.evaluate(() => void window.open('http://evil.example/popup'));
     await expect.poll(() => app.log.filter((m) => m.type === 'window-open').length).toBe(1);
     expect(app.log.find((m) => m.type === 'window-open')).toMatchObject({ action: 'deny' });
+    // Redirects and frame navigations elsewhere, and <webview>, are refused; the app's own page is not.
+    const [win] = [...app.windows.values()];
+    const may = (event: string, url: string) => app.ask<boolean>({ type: 'window:guard', id: win!.id, event, url });
+    expect(await may('will-redirect', 'https://evil.example/')).toBe(false);
+    expect(await may('will-redirect', 'app://cellar/index.html')).toBe(true);
+    expect(await may('will-frame-navigate', 'https://evil.example/frame')).toBe(false);
+    expect(await may('will-frame-navigate', 'app://cellar/index.html#/store')).toBe(true);
+    expect(await may('will-attach-webview', 'app://cellar/index.html')).toBe(false);
+  });
+
+  it('opens only documentation sites in the browser; no other link leaves the app', async () => {
+    await page.evaluate(() => void window.open('https://anndata.readthedocs.io/en/latest/fileformat-prose.html'));
+    await expect.poll(() => app.log.filter((m) => m.type === 'shell:open-external').length).toBe(1);
+    expect(app.log.find((m) => m.type === 'shell:open-external')).toMatchObject({ url: 'https://anndata.readthedocs.io/en/latest/fileformat-prose.html' });
+    for (const url of ['https://evil.example/', 'http://anndata.readthedocs.io/', 'https://user@anndata.readthedocs.io/', 'file:///etc/passwd']) await page.evaluate((u) => void window.open(u), url);
+    await expect.poll(() => app.log.filter((m) => m.type === 'window-open').length).toBe(6);
+    expect(app.log.filter((m) => m.type === 'window-open').every((m) => m.action === 'deny')).toBe(true);
+    expect(app.log.filter((m) => m.type === 'shell:open-external')).toHaveLength(1);
+    // Permissions (camera, notifications, …) are refused.
+    expect(await app.ask<boolean>({ type: 'session', what: 'permission', permission: 'notifications' })).toBe(false);
+    // The page's CSP forbids what the app does not use: a script from elsewhere, a frame, a form target.
+    const blocked = await page.evaluate(async () => {
+      const violations: string[] = [];
+      document.addEventListener('securitypolicyviolation', (e) => violations.push(e.effectiveDirective));
+      const s = document.createElement('script');
+      s.src = 'https://evil.example/x.js';
+      document.body.append(s);
+      const f = document.createElement('iframe');
+      f.src = 'https://evil.example/';
+      document.body.append(f);
+      await new Promise((r) => setTimeout(r, 300));
+      s.remove();
+      f.remove();
+      return violations.sort();
+    });
+    expect(blocked).toEqual(['frame-src', 'script-src-elem']);
   });
 
   it('imports files from the cold start, the open dialog and a drop into a collection', async () => {

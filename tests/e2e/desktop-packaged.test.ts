@@ -54,7 +54,7 @@ beforeAll(() => {
   const r = spawnSync(process.execPath, [join(ROOT, 'node_modules', 'electron-builder', 'cli.js'), '--dir', '--linux', '--x64', '--config', 'electron-builder.config.cjs', `-c.electronDist=${dist}`, `-c.directories.output=${output}`], {
     cwd: ROOT,
     encoding: 'utf8',
-    env: { ...process.env, CELLAR_PACK_NATIVE: 'node' },
+    env: { ...process.env, CELLAR_PACK_NATIVE: 'node', CELLAR_PACK_STANDIN_ELECTRON: '1' },
   });
   expect(r.status, `${r.stdout}\n${r.stderr}`).toBe(0);
   const unpacked = join(output, 'linux-unpacked');

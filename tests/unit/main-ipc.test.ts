@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
 import { isTrustedSender, registerHandlers, type Handlers, type InvokeEvent, type Validators } from '../../src/main/ipc/handle';
-import { isAllowedNavigation, HARDENED_WEB_PREFERENCES, CONTENT_SECURITY_POLICY } from '../../src/main/security';
+import { isAllowedNavigation, isAllowedExternalUrl, developmentContentSecurityPolicy, HARDENED_WEB_PREFERENCES, CONTENT_SECURITY_POLICY } from '../../src/main/security';
 import { CellarError } from '../../src/shared/errors';
 import { CHANNELS } from '../../src/shared/contract';
 import { createService } from '../../src/main/service/handlers';
@@ -60,11 +60,27 @@ describe('typed IPC handlers', () => {
   });
 });
 
+describe('links that leave the app', () => {
+  it('open in the browser only for the documentation sites, over https', () => {
+    expect(isAllowedExternalUrl('https://anndata.readthedocs.io/en/latest/')).toBe(true);
+    expect(isAllowedExternalUrl('https://scanpy.readthedocs.io/')).toBe(true);
+    for (const url of ['http://anndata.readthedocs.io/', 'https://anndata.readthedocs.io.evil.example/', 'https://evil.example/', 'https://user:pw@anndata.readthedocs.io/', 'https://anndata.readthedocs.io:8443/', 'file:///etc/passwd', 'javascript:alert(1)', 'not a url']) {
+      expect(isAllowedExternalUrl(url), url).toBe(false);
+    }
+  });
+});
+
 describe('window hardening', () => {
   it('isolates and sandboxes the renderer', () => {
     expect(HARDENED_WEB_PREFERENCES).toMatchObject({ contextIsolation: true, sandbox: true, nodeIntegration: false, webSecurity: true });
     expect(CONTENT_SECURITY_POLICY).toContain("object-src 'none'");
     expect(CONTENT_SECURITY_POLICY).not.toContain('unsafe-eval');
+    for (const directive of ["default-src 'none'", "script-src 'self'", "connect-src 'self'", "form-action 'none'", "frame-ancestors 'none'", "base-uri 'none'"]) expect(CONTENT_SECURITY_POLICY).toContain(directive);
+    expect(CONTENT_SECURITY_POLICY).not.toMatch(/ws:|wss:|\*/);
+    // Only a development server (never packaged) gets its socket and inline preamble.
+    const dev = developmentContentSecurityPolicy('http://localhost:5173');
+    expect(dev).toContain("connect-src 'self' ws://localhost:5173");
+    expect(dev).toContain("script-src 'self' 'unsafe-inline'");
   });
   it('allows navigation only within the app page', () => {
     expect(isAllowedNavigation('app://cellar/index.html#/store', 'app://cellar/index.html')).toBe(true);

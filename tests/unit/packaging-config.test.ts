@@ -2,6 +2,7 @@
 // built here, so macOS and Windows are checked against electron-builder's own schema), the
 // .h5ad association, icons for each platform, and a deb post-install that keeps
 // electron-builder's own steps and adds the MIME type.
+import { spawnSync } from 'node:child_process';
 import { readFileSync, existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
@@ -54,6 +55,20 @@ describe('packaging configuration', () => {
     expect(script.startsWith(defaults.trimEnd())).toBe(true);
     expect(script).toContain("chmod 4755 '/opt/${sanitizedProductName}/chrome-sandbox'");
     expect(script).toContain("xdg-mime install --mode system --novendor '/opt/${sanitizedProductName}/resources/mime/cellar-h5ad.xml'");
+  });
+
+  it('declares the fuses of a hardened app, and only a stand-in Electron is packed without them', () => {
+    expect(config.electronFuses).toEqual({
+      runAsNode: false,
+      enableCookieEncryption: true,
+      enableNodeOptionsEnvironmentVariable: false,
+      enableNodeCliInspectArguments: false,
+      enableEmbeddedAsarIntegrityValidation: true,
+      onlyLoadAppFromAsar: true,
+      grantFileProtocolExtraPrivileges: false,
+    });
+    const standin = spawnSync(process.execPath, ['-e', "process.stdout.write(JSON.stringify(require('./electron-builder.config.cjs').electronFuses))"], { cwd: ROOT, encoding: 'utf8', env: { ...process.env, CELLAR_PACK_STANDIN_ELECTRON: '1' } });
+    expect(standin.stdout).toBe('null');
   });
 
   it('never rebuilds native modules in place, and unpacks what threads and addons read', () => {

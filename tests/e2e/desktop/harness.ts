@@ -312,7 +312,13 @@ export class DesktopApp {
       return route.continue();
     });
     // The preload's ipcRenderer reaches the main process through this one binding.
-    await page.exposeBinding('__standinIpc', async (source, message: { kind: 'invoke' | 'send'; channel: string; args: unknown }) => {
+    await page.exposeBinding('__standinIpc', async (source, message: { kind: 'invoke' | 'send' | 'window-open'; channel: string; args: unknown; url?: string }) => {
+      if (message.kind === 'window-open') {
+        const url = await this.toAppUrl(message.url!);
+        const action = await this.ask<string>({ type: 'window:open', id: w.id, url });
+        this.log.push({ type: 'window-open', url, action });
+        return action;
+      }
       const args = decodeFromPage(message.args) as unknown[];
       const frameUrl = await this.toAppUrl(source.frame.url());
       if (message.kind === 'send') {
@@ -418,6 +424,15 @@ function pageRuntime(config: { BYTES: string; sandbox: boolean; contextIsolation
       return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, decode(x)]));
     }
     return v;
+  };
+  // window.open asks the app's window-open handler first (Electron asks before making a window).
+  const openWindow = window.open.bind(window);
+  window.open = (url?: string | URL, target?: string, features?: string) => {
+    const absolute = new URL(String(url ?? ''), location.href).href;
+    void (w.__standinIpc as (m: unknown) => Promise<string>)({ kind: 'window-open', url: absolute }).then((action) => {
+      if (action === 'allow') openWindow(absolute, target, features);
+    });
+    return null;
   };
   const osFiles = new WeakMap<File, string>();
   w.__standinOsFiles = osFiles;

@@ -196,6 +196,7 @@ export class BrowserWindow extends EventEmitter {
     const prefs = options.webPreferences ?? {};
     if (prefs.preload !== undefined && !isAbsolute(prefs.preload)) throw new Error('The preload script path must be absolute.');
     this.webContents = new WebContents(this);
+    app.emit('web-contents-created', eventObject(), this.webContents);
     windows.set(this.id, this);
     this.#visible = options.show !== false;
     parent.send({ type: 'window:create', id: this.id, options: { width: options.width, height: options.height, title: options.title, show: options.show !== false, webPreferences: prefs } });
@@ -439,6 +440,14 @@ parent.on('message', async (message) => {
       case 'window:will-navigate': {
         const w = windows.get(message.id);
         parent.send({ type: 'answer', answerId: message.answerId, value: w ? w.webContents._willNavigate(message.url) : false });
+        break;
+      }
+      case 'window:guard': {
+        // will-redirect, will-frame-navigate, will-attach-webview: may the page do it?
+        const w = windows.get(message.id);
+        const event = eventObject({ url: message.url, isMainFrame: message.event !== 'will-frame-navigate' });
+        w?.webContents.emit(message.event, event, message.url);
+        parent.send({ type: 'answer', answerId: message.answerId, value: w ? !event.defaultPrevented : false });
         break;
       }
       case 'window:open': {
