@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, mkdirSync, readdirSync, writeFileSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join, sep } from 'node:path';
+import { CONTENT_SECURITY_POLICY } from '../../src/main/security';
 import { startServer, type RunningServer } from '../../src/main/serve/server';
 import { createService, type Service } from '../../src/main/service/handlers';
 import { openRegistry } from '../../src/main/registry/registry';
@@ -52,7 +53,7 @@ describe('cellar serve', () => {
     expect(page.status).toBe(200);
     expect(page.headers.get('set-cookie')).toBeNull();
     expect(await page.text()).toContain('<title>Cellar</title>');
-    expect(page.headers.get('content-security-policy')).toContain("default-src 'self'");
+    expect(page.headers.get('content-security-policy')).toBe(CONTENT_SECURITY_POLICY);
     expect(page.headers.get('referrer-policy')).toBe('no-referrer');
   });
   it('answers 401 to API requests without the token in its header', async () => {
