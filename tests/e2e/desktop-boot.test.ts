@@ -5,6 +5,7 @@
 // dialog, append, PCA, versions, lineage. Also what makes it a desktop app: a hardened
 // window, the page on its own app:// origin, the home outside Electron's profile folder,
 // files from a second instance, and the macOS lifecycle.
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -259,4 +260,26 @@ describe('the built desktop app', () => {
     expect(answer).toMatchObject({ ok: false, error: { code: 'usage', message: "Refused library:list: the message did not come from Cellar's own window." } });
     expect(app.errors).toEqual([]);
   });
+
+  it('asks before closing while a job runs, and quits when told to', async () => {
+    // A job that cannot finish by itself: importing a named pipe nobody writes to.
+    const fifo = join(data, 'waiting.h5ad');
+    expect(spawnSync('mkfifo', [fifo]).status).toBe(0);
+    app.answerOpenDialog([fifo]);
+    const [chosen] = await invoke<{ ok: true; value: { fileToken: string }[] }>('file:choose').then((r) => r.value);
+    const job = await invoke<{ ok: true; value: { id: string; state: string } }>('import:start', { fileTokens: [chosen!.fileToken], collectionKey: 'waiting' });
+    expect(job.value.state).toBe('running');
+    const [win] = [...app.windows.values()];
+    app.answerMessageBox(0); // Keep working
+    app.requestClose(win!.id);
+    await expect.poll(() => app.log.filter((m) => m.type === 'dialog:message').length).toBe(1);
+    expect(app.log.find((m) => m.type === 'dialog:message')).toMatchObject({ message: 'A job is still running. Quit and cancel it?' });
+    await new Promise((r) => setTimeout(r, 300));
+    expect(win!.destroyed).toBe(false);
+    app.answerMessageBox(1); // Quit anyway
+    app.requestClose(win!.id);
+    await expect.poll(() => win!.destroyed, { timeout: 30_000 }).toBe(true);
+    // The last window closed on Linux: the app quits, cleanly.
+    expect(await app.exited).toBe(0);
+  }, STEP_MS);
 });
