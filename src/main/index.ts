@@ -1,21 +1,27 @@
 // Electron shell: lifecycle, the window, file association. Thin on purpose; the
 // engine lives in src/main/engine and never imports electron.
-import { app, BrowserWindow, dialog, ipcMain, protocol, session, shell, type WebContents } from 'electron';
+import * as electron from 'electron';
+import { app, BrowserWindow, dialog, ipcMain, session, shell, type WebContents } from 'electron';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { randomUUID } from 'node:crypto';
 import { PRELOAD_FILE, RENDERER_DIR } from './app-files';
 import { APP_INDEX_URL, APP_SCHEME, appProtocolResponse } from './app-protocol';
 import { h5adPathsFromArgv } from './open-files';
-import { developmentContentSecurityPolicy, HARDENED_WEB_PREFERENCES, isAllowedExternalUrl, isAllowedNavigation } from './security';
-import { originOf, registerHandlers } from './ipc/handle';
+import { CONTENT_SECURITY_POLICY, developmentContentSecurityPolicy, HARDENED_WEB_PREFERENCES, isAllowedExternalUrl, isAllowedNavigation } from './security';
+import { registerHandlers } from './ipc/handle';
 import { createService, type Service } from './service/handlers';
 import { resolveHomeWithNote } from './home';
 import type { Events, OpenedFile } from '../shared/contract';
 
 app.setName('Cellar');
-// The page's own origin, app://cellar (see app-protocol.ts); must be declared before 'ready'.
-protocol.registerSchemesAsPrivileged([{ scheme: APP_SCHEME, privileges: { standard: true, secure: true, supportFetchAPI: true } }]);
+// The page's own origin, app://cellar (see app-protocol.ts); declared before 'ready'. Every
+// Electron this app supports has protocol.handle; a runtime without it (a minimal stand-in
+// for tests) gets the same page from file:// instead.
+const protocol = (electron as Partial<typeof electron>).protocol;
+const servesAppProtocol = typeof protocol?.handle === 'function' && typeof protocol.registerSchemesAsPrivileged === 'function';
+if (servesAppProtocol) protocol!.registerSchemesAsPrivileged([{ scheme: APP_SCHEME, privileges: { standard: true, secure: true, supportFetchAPI: true } }]);
 // The packaged app carries better-sqlite3 built for Electron's ABI in its resources; `npm start`
 // passes its own build the same way. The Node build in node_modules stays for the CLI and tests.
 if (app.isPackaged && !process.env.CELLAR_SQLITE_BINDING) {
@@ -72,18 +78,18 @@ function emit<E extends keyof Events>(event: E, payload: Events[E]): void {
 /** The built page; a development server's address only when running unpackaged (`electron-vite dev`). */
 function appUrl(): string {
   if (!app.isPackaged && process.env.ELECTRON_RENDERER_URL) return process.env.ELECTRON_RENDERER_URL;
-  return APP_INDEX_URL;
+  return servesAppProtocol ? APP_INDEX_URL : pathToFileURL(join(RENDERER_DIR, 'index.html')).href;
 }
 
 async function start(): Promise<void> {
   const { home, note } = resolveHomeWithNote(undefined);
-  protocol.handle(APP_SCHEME, (request) => appProtocolResponse(request, RENDERER_DIR));
+  if (servesAppProtocol) protocol!.handle(APP_SCHEME, (request) => appProtocolResponse(request, RENDERER_DIR));
   session.defaultSession.setPermissionRequestHandler((_wc, _permission, callback) => callback(false));
   session.defaultSession.setPermissionCheckHandler(() => false);
   const url = appUrl();
-  // The app:// handler sends the page's CSP itself; a development server gets it added here.
+  // The app:// handler sends the page's CSP itself; a development server or file:// gets it added here.
   if (!url.startsWith(APP_INDEX_URL)) {
-    const policy = developmentContentSecurityPolicy(new URL(url).origin);
+    const policy = url.startsWith('http') ? developmentContentSecurityPolicy(new URL(url).origin) : CONTENT_SECURITY_POLICY;
     session.defaultSession.webRequest.onHeadersReceived((details, callback) => {
       callback({ responseHeaders: { ...details.responseHeaders, 'Content-Security-Policy': [policy] } });
     });
@@ -98,11 +104,11 @@ async function start(): Promise<void> {
     emit: (event, payload) => emit(event, payload),
     chooseFiles: async () => {
       const options: Electron.OpenDialogOptions = { properties: ['openFile', 'multiSelections'], filters: [{ name: 'AnnData', extensions: ['h5ad'] }] };
-      const r = mainWindow ? await dialog.showOpenDialog(mainWindow, options) : await dialog.showOpenDialog(options);
+      const r = await dialog.showOpenDialog(options);
       return r.canceled ? [] : r.filePaths;
     },
     chooseSavePath: async (defaultName) => {
-      const r = mainWindow ? await dialog.showSaveDialog(mainWindow, { defaultPath: defaultName }) : await dialog.showSaveDialog({ defaultPath: defaultName });
+      const r = await dialog.showSaveDialog({ defaultPath: defaultName });
       return r.canceled || !r.filePath ? null : r.filePath;
     },
     takePendingFiles: () => {
@@ -111,13 +117,12 @@ async function start(): Promise<void> {
     },
   });
   app.on('will-quit', () => service?.close());
-  const trustedOrigins = [originOf(url)!];
   // Drops: the preload turns a dropped File into a path with webUtils and hands it here.
   ipcMain.handle('drop:register', (event, path: unknown) => {
     if (!event.senderFrame || !isAllowedNavigation(event.senderFrame.url, url) || typeof path !== 'string' || !/\.h5ad$/i.test(path)) return null;
     return registerFile(path);
   });
-  registerHandlers(ipcMain, service.handlers, service.validators, trustedOrigins);
+  registerHandlers(ipcMain, service.handlers, service.validators, url);
   createWindow();
 }
 
@@ -139,7 +144,7 @@ function createWindow(): void {
   window.once('ready-to-show', () => window.show());
   // Quitting while a job runs asks first.
   window.on('close', (event) => {
-    if (service?.jobs.running().length && dialog.showMessageBoxSync(window, { type: 'question', buttons: ['Keep working', 'Quit anyway'], defaultId: 0, message: 'A job is still running. Quit and cancel it?' }) === 0) event.preventDefault();
+    if (service?.jobs.running().length && dialog.showMessageBoxSync({ type: 'question', buttons: ['Keep working', 'Quit anyway'], defaultId: 0, message: 'A job is still running. Quit and cancel it?' }) === 0) event.preventDefault();
   });
   window.on('closed', () => {
     if (mainWindow === window) {

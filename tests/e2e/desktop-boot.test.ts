@@ -5,7 +5,7 @@
 // dialog, append, PCA, versions, lineage. Also what makes it a desktop app: a hardened
 // window, the page on its own app:// origin, the home outside Electron's profile folder,
 // files from a second instance, and the macOS lifecycle.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -279,6 +279,9 @@ describe('the built desktop app', () => {
     app.answerMessageBox(1); // Quit anyway
     app.requestClose(win!.id);
     await expect.poll(() => win!.destroyed, { timeout: 30_000 }).toBe(true);
+    // Exiting waits for worker threads, and the job's thread may be blocked opening the pipe:
+    // give it a writer (for at most 10 s) so it can end.
+    spawn('timeout', ['10', 'sh', '-c', `echo not-hdf5 > '${fifo}'`], { stdio: 'ignore' });
     // The last window closed on Linux: the app quits, cleanly.
     expect(await app.exited).toBe(0);
   }, STEP_MS);

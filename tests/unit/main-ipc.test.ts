@@ -28,31 +28,34 @@ const validators: Validators = service.validators;
 describe('typed IPC handlers', () => {
   it('registers every channel of the contract', () => {
     const ipc = fakeIpc();
-    registerHandlers(ipc, handlers, validators, ['app://cellar']);
+    registerHandlers(ipc, handlers, validators, 'app://cellar/index.html');
     expect([...ipc.listeners.keys()].sort()).toEqual([...CHANNELS].sort());
   });
   it('wraps results in an ok envelope for our own window', async () => {
     const ipc = fakeIpc();
-    registerHandlers(ipc, handlers, validators, ['app://cellar']);
+    registerHandlers(ipc, handlers, validators, 'app://cellar/index.html');
     const result = await ipc.listeners.get('app:info')!({ senderFrame: { url: 'app://cellar/index.html' } }, undefined);
     expect(result).toEqual({ ok: true, value: { name: 'Cellar', version: '0.1.0', home: '/h', homeNote: null, mode: 'desktop' } });
   });
   it('refuses messages from other origins', async () => {
     const ipc = fakeIpc();
-    registerHandlers(ipc, handlers, validators, ['http://localhost:5173']);
+    registerHandlers(ipc, handlers, validators, 'http://localhost:5173/');
     const result = (await ipc.listeners.get('app:info')!({ senderFrame: { url: 'https://evil.example/' } }, undefined)) as { ok: boolean; error: { code: string } };
     expect(result.ok).toBe(false);
     expect(result.error.code).toBe('usage');
-    expect(isTrustedSender({ senderFrame: null }, ['app://cellar'])).toBe(false);
+    expect(isTrustedSender({ senderFrame: null }, 'app://cellar/index.html')).toBe(false);
     // Any file:// page, another app:// host, or a look-alike host are not our window.
-    expect(isTrustedSender({ senderFrame: { url: 'file:///tmp/evil.html' } }, ['app://cellar'])).toBe(false);
-    expect(isTrustedSender({ senderFrame: { url: 'app://other/index.html' } }, ['app://cellar'])).toBe(false);
-    expect(isTrustedSender({ senderFrame: { url: 'app://cellar.evil/index.html' } }, ['app://cellar'])).toBe(false);
-    expect(isTrustedSender({ senderFrame: { url: 'app://cellar/#/store' } }, ['app://cellar'])).toBe(true);
+    expect(isTrustedSender({ senderFrame: { url: 'file:///tmp/evil.html' } }, 'app://cellar/index.html')).toBe(false);
+    expect(isTrustedSender({ senderFrame: { url: 'app://other/index.html' } }, 'app://cellar/index.html')).toBe(false);
+    expect(isTrustedSender({ senderFrame: { url: 'app://cellar.evil/index.html' } }, 'app://cellar/index.html')).toBe(false);
+    expect(isTrustedSender({ senderFrame: { url: 'app://cellar/#/store' } }, 'app://cellar/index.html')).toBe(true);
+    // Where the page comes from file://, only the renderer's own index.html is trusted.
+    expect(isTrustedSender({ senderFrame: { url: 'file:///opt/Cellar/out/renderer/index.html#/store' } }, 'file:///opt/Cellar/out/renderer/index.html')).toBe(true);
+    expect(isTrustedSender({ senderFrame: { url: 'file:///home/me/Downloads/evil.html' } }, 'file:///opt/Cellar/out/renderer/index.html')).toBe(false);
   });
   it('turns validation failures and thrown CellarErrors into error envelopes', async () => {
     const ipc = fakeIpc();
-    registerHandlers(ipc, handlers, validators, ['app://cellar']);
+    registerHandlers(ipc, handlers, validators, 'app://cellar/index.html');
     const sender = { senderFrame: { url: 'app://cellar/index.html' } };
     expect(await ipc.listeners.get('file:inspect')!(sender, { fileToken: 42 })).toEqual({ ok: false, error: { code: 'usage', message: 'file:inspect: "fileToken" must be a string.' } });
     expect(await ipc.listeners.get('import:start')!(sender, { fileTokens: ['a'], collectionKey: 'c', path: '/etc/passwd' })).toEqual({ ok: false, error: { code: 'usage', message: 'import:start: unexpected field "path".' } });

@@ -2,6 +2,7 @@
 // and wrapping the outcome in the {ok, value} | {ok: false, error} envelope.
 import { toErrorValue, CellarError } from '../../shared/errors';
 import type { Channel, RequestOf, ResponseOf, Result } from '../../shared/contract';
+import { isAllowedNavigation } from '../security';
 
 /** The slice of Electron's ipcMain / IpcMainInvokeEvent we use (mockable in tests). */
 export interface InvokeEvent {
@@ -15,23 +16,14 @@ export type Handler<K extends Channel> = (request: RequestOf<K>) => Promise<Resp
 export type Handlers = { [K in Channel]: Handler<K> };
 export type Validators = { [K in Channel]: (payload: unknown) => RequestOf<K> };
 
-/** True when the message comes from our own renderer (app://cellar, or the dev server when unpackaged). */
-export function isTrustedSender(event: InvokeEvent, allowedOrigins: readonly string[]): boolean {
+/**
+ * True when the message comes from our own page: app://cellar (or, where the runtime cannot
+ * serve that scheme, the renderer's own index.html on file://, nothing else of file://), or
+ * the development server when unpackaged.
+ */
+export function isTrustedSender(event: InvokeEvent, appPage: string): boolean {
   const url = event.senderFrame?.url;
-  if (!url) return false;
-  const origin = originOf(url);
-  return origin !== null && allowedOrigins.includes(origin);
-}
-
-/** scheme://host of a URL; for custom schemes too (whose WHATWG origin is "null"). */
-export function originOf(url: string): string | null {
-  try {
-    const u = new URL(url);
-    if (u.protocol === 'file:') return null;
-    return `${u.protocol}//${u.host}`;
-  } catch {
-    return null;
-  }
+  return !!url && isAllowedNavigation(url, appPage);
 }
 
 export async function runHandler<K extends Channel>(handler: Handler<K>, validate: (p: unknown) => RequestOf<K>, payload: unknown): Promise<Result<ResponseOf<K>>> {
@@ -44,10 +36,10 @@ export async function runHandler<K extends Channel>(handler: Handler<K>, validat
 }
 
 /** Registers every channel; a missing handler or validator is a compile error. */
-export function registerHandlers(ipc: IpcMainLike, handlers: Handlers, validators: Validators, allowedOrigins: readonly string[]): void {
+export function registerHandlers(ipc: IpcMainLike, handlers: Handlers, validators: Validators, appPage: string): void {
   for (const channel of Object.keys(handlers) as Channel[]) {
     ipc.handle(channel, async (event, payload) => {
-      if (!isTrustedSender(event, allowedOrigins)) {
+      if (!isTrustedSender(event, appPage)) {
         return { ok: false, error: toErrorValue(new CellarError('usage', `Refused ${channel}: the message did not come from Cellar's own window.`)) };
       }
       return runHandler(handlers[channel] as Handler<typeof channel>, validators[channel] as (p: unknown) => RequestOf<typeof channel>, payload);

@@ -340,7 +340,8 @@ export class DesktopApp {
 
 /** Starts the app's main process and a Chromium for its windows; resolves once `ready` was emitted. */
 export async function bootDesktopApp(options: BootOptions): Promise<DesktopApp> {
-  const browser = await launchBrowser();
+  // Electron grants file:// pages access to other local files (module scripts included); plain Chromium needs a flag.
+  const browser = await launchBrowser(['--allow-file-access-from-files']);
   const child = fork(join(STANDIN, 'boot.mjs'), options.argv ?? [], {
     cwd: options.appRoot,
     serialization: 'advanced',

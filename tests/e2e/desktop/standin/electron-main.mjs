@@ -351,7 +351,8 @@ export const session = { defaultSession: new Session() };
 // serves each handled scheme's pages from a loopback address and asks the handler here for
 // every request, so the app's own handler answers exactly what the page loads.
 const protocolHandlers = new Map();
-export const protocol = {
+/** CELLAR_STANDIN_WITHOUT=protocol plays a runtime without custom schemes (the app must fall back to file://). */
+export const protocol = process.env.CELLAR_STANDIN_WITHOUT === 'protocol' ? undefined : {
   registerSchemesAsPrivileged(schemes) {
     if (app.isReady()) throw new Error('protocol.registerSchemesAsPrivileged should be called before app is ready');
     parent.send({ type: 'protocol:privileged', schemes: schemes.map((s) => ({ scheme: s.scheme, privileges: { ...s.privileges } })) });
