@@ -4,25 +4,13 @@
 // Plain Node (no electron import), so it is tested directly.
 import { readFile } from 'node:fs/promises';
 import { extname, resolve, sep } from 'node:path';
-import { CONTENT_SECURITY_POLICY } from './security';
+import { CONTENT_SECURITY_POLICY, PAGE_MIME_TYPES } from './security';
 
 export const APP_SCHEME = 'app';
 export const APP_HOST = 'cellar';
 export const APP_ORIGIN = `${APP_SCHEME}://${APP_HOST}`;
 export const APP_INDEX_URL = `${APP_ORIGIN}/index.html`;
 
-const MIME: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.mjs': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.json': 'application/json',
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
-  '.ico': 'image/x-icon',
-  '.woff2': 'font/woff2',
-  '.wasm': 'application/wasm',
-};
 
 /** The answer to one request of the page: a file of `rootDir`, or 403/404/405. */
 export async function appProtocolResponse(request: { url: string; method: string }, rootDir: string): Promise<Response> {
@@ -47,7 +35,7 @@ export async function appProtocolResponse(request: { url: string; method: string
     const body = await readFile(file);
     return new Response(request.method === 'HEAD' ? null : body, {
       status: 200,
-      headers: { 'Content-Type': MIME[extname(file).toLowerCase()] ?? 'application/octet-stream', 'Content-Security-Policy': CONTENT_SECURITY_POLICY, 'X-Content-Type-Options': 'nosniff' },
+      headers: { 'Content-Type': PAGE_MIME_TYPES[extname(file).toLowerCase()] ?? 'application/octet-stream', 'Content-Security-Policy': CONTENT_SECURITY_POLICY, 'X-Content-Type-Options': 'nosniff' },
     });
   } catch {
     return new Response('Not found', { status: 404 });

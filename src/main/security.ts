@@ -21,6 +21,20 @@ export const CONTENT_SECURITY_POLICY = [
   "manifest-src 'none'",
 ].join('; ');
 
+/** Content types of the page's files, for both servers of the page (app:// and `cellar serve`). */
+export const PAGE_MIME_TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.mjs': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.json': 'application/json',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.ico': 'image/x-icon',
+  '.woff2': 'font/woff2',
+  '.wasm': 'application/wasm',
+};
+
 /** Development only (`electron-vite dev`, never packaged): the dev server's module reloading needs its socket and preamble. */
 export function developmentContentSecurityPolicy(devOrigin: string): string {
   const socket = devOrigin.replace(/^http/, 'ws');

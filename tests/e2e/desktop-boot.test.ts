@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { runPythonJson } from '../integration/helpers/python';
 import { screenshot, ROOT, waitForJobEnd } from './helpers';
-import { bootDesktopApp, type DesktopApp } from './desktop/harness';
+import { bootDesktopApp, isolatedUserEnv, type DesktopApp } from './desktop/harness';
 import { MAKE_DATA, type SeedExpectations } from './seed-data';
 import { CONTENT_SECURITY_POLICY } from '../../src/main/security';
 
@@ -27,13 +27,6 @@ let app: DesktopApp;
 let page: Page;
 let bootMs = 0;
 
-/** An isolated user: its own HOME and XDG folders, so the default home is used (no CELLAR_HOME). */
-function userEnv(root: string): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, HOME: root, XDG_DATA_HOME: join(root, 'data'), XDG_CONFIG_HOME: join(root, 'config'), XDG_CACHE_HOME: join(root, 'cache') };
-  delete env.CELLAR_HOME;
-  return env;
-}
-
 const file = (name: string) => join(data, name);
 const nav = (screen: string) => page.getByRole('navigation', { name: 'Screens' }).getByRole('link', { name: screen, exact: true }).click();
 /** A call through the preload's API, exactly as the renderer makes it. */
@@ -45,7 +38,7 @@ beforeAll(async () => {
   expected = runPythonJson(MAKE_DATA, [data]);
   const started = performance.now();
   // pbmc3.h5ad is the file the user double-clicked to start the app.
-  app = await bootDesktopApp({ appRoot: ROOT, env: userEnv(user), argv: [file('pbmc3.h5ad')] });
+  app = await bootDesktopApp({ appRoot: ROOT, env: isolatedUserEnv(user), argv: [file('pbmc3.h5ad')] });
   page = (await app.firstWindow()).page;
   bootMs = performance.now() - started;
 }, 180_000);

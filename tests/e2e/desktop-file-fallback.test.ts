@@ -7,16 +7,14 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ROOT } from './helpers';
-import { bootDesktopApp } from './desktop/harness';
+import { bootDesktopApp, isolatedUserEnv } from './desktop/harness';
 
 const user = mkdtempSync(join(tmpdir(), 'cellar-desktop-file-'));
 afterAll(() => rmSync(user, { recursive: true, force: true }));
 
 describe('the desktop app without a custom scheme', () => {
   it('loads its page from file:// and trusts only that page', async () => {
-    const env: NodeJS.ProcessEnv = { ...process.env, HOME: user, XDG_DATA_HOME: join(user, 'data'), XDG_CONFIG_HOME: join(user, 'config'), XDG_CACHE_HOME: join(user, 'cache'), CELLAR_STANDIN_WITHOUT: 'protocol' };
-    delete env.CELLAR_HOME;
-    const app = await bootDesktopApp({ appRoot: ROOT, env });
+    const app = await bootDesktopApp({ appRoot: ROOT, env: isolatedUserEnv(user, { CELLAR_STANDIN_WITHOUT: 'protocol' }) });
     try {
       const { page } = await app.firstWindow();
       expect(page.url()).toBe(pathToFileURL(join(ROOT, 'out', 'renderer', 'index.html')).href);

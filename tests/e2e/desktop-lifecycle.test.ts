@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runPythonJson } from '../integration/helpers/python';
 import { cellarAsync } from '../integration/helpers/cellar';
 import { ROOT, screenshot } from './helpers';
-import { bootDesktopApp, type DesktopApp } from './desktop/harness';
+import { bootDesktopApp, isolatedUserEnv, type DesktopApp } from './desktop/harness';
 import { MAKE_DATA } from './seed-data';
 
 let user: string;
@@ -26,9 +26,7 @@ beforeAll(async () => {
   mkdirSync(support, { recursive: true });
   const r = await cellarAsync(['import', join(data, 'pbmc1.h5ad'), '--collection', 'from-before'], { home: join(support, 'Cellar') });
   expect(r.code, r.stderr).toBe(0);
-  const env: NodeJS.ProcessEnv = { ...process.env, HOME: user, CELLAR_STANDIN_PLATFORM: 'darwin' };
-  delete env.CELLAR_HOME;
-  app = await bootDesktopApp({ appRoot: ROOT, env, beforeReady: (a) => a.send({ type: 'app:open-file', path: join(data, 'pbmc2.h5ad') }) });
+  app = await bootDesktopApp({ appRoot: ROOT, env: isolatedUserEnv(user, { CELLAR_STANDIN_PLATFORM: 'darwin' }), beforeReady: (a) => a.send({ type: 'app:open-file', path: join(data, 'pbmc2.h5ad') }) });
 }, 180_000);
 
 afterAll(async () => {

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { runPythonJson } from '../integration/helpers/python';
 import { ROOT } from './helpers';
-import { bootDesktopApp, type DesktopApp } from './desktop/harness';
+import { bootDesktopApp, isolatedUserEnv, type DesktopApp } from './desktop/harness';
 import { MAKE_DATA, type SeedExpectations } from './seed-data';
 
 let work: string;
@@ -118,10 +118,7 @@ describe('the packed app', () => {
 
   it('boots from the packed layout and runs the seed workflow with only its own files', async () => {
     const user = mkdtempSync(join(tmpdir(), 'cellar-packaged-user-'));
-    const env: NodeJS.ProcessEnv = { ...process.env, HOME: user, XDG_DATA_HOME: join(user, 'data'), XDG_CONFIG_HOME: join(user, 'config'), XDG_CACHE_HOME: join(user, 'cache') };
-    delete env.CELLAR_HOME;
-    delete env.CELLAR_SQLITE_BINDING;
-    const app: DesktopApp = await bootDesktopApp({ appRoot: join(layout, 'resources', 'app.asar'), packaged: true, env });
+    const app: DesktopApp = await bootDesktopApp({ appRoot: join(layout, 'resources', 'app.asar'), packaged: true, env: isolatedUserEnv(user) });
     try {
       const page: Page = (await app.firstWindow()).page;
       await page.getByRole('heading', { name: 'Library', level: 1 }).waitFor({ timeout: 60_000 });

@@ -14,8 +14,9 @@ export interface Served {
   stop(): Promise<void>;
 }
 
-export async function serve(home: string): Promise<Served> {
-  const child = spawn(process.execPath, [join(ROOT, 'bin', 'cellar.mjs'), 'serve', '--home', home], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+/** Starts `cellar serve --home HOME ...args` and resolves with its address once it prints it. */
+export async function startCellarServe(home: string, args: string[] = [], env: NodeJS.ProcessEnv = process.env): Promise<{ url: string; child: ChildProcess; stderr(): string }> {
+  const child = spawn(process.execPath, [join(ROOT, 'bin', 'cellar.mjs'), 'serve', '--home', home, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env });
   let stderr = '';
   child.stderr!.on('data', (d) => (stderr += String(d)));
   const firstLine = await new Promise<string>((resolve, reject) => {
@@ -25,8 +26,13 @@ export async function serve(home: string): Promise<Served> {
   });
   const match = /^Cellar is serving at (http:\/\/\S+)$/.exec(firstLine);
   if (!match) throw new Error(`Unexpected first line from cellar serve: ${firstLine}`);
+  return { url: match[1]!, child, stderr: () => stderr };
+}
+
+export async function serve(home: string): Promise<Served> {
+  const { url, child } = await startCellarServe(home);
   return {
-    url: match[1]!,
+    url,
     child,
     stop: () =>
       new Promise<void>((resolve) => {

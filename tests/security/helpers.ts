@@ -1,11 +1,10 @@
 // The attack suite's tools: the real `cellar serve` started as users start it, raw HTTP
 // for requests fetch() would tidy up, and a picture of the disk to prove nothing changed.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join, relative } from 'node:path';
-import { createInterface } from 'node:readline';
-import { ROOT } from '../e2e/helpers';
+import { ROOT, startCellarServe } from '../e2e/helpers';
 
 export const CELLAR = join(ROOT, 'bin', 'cellar.mjs');
 export const FIXTURE = join(ROOT, 'tests', 'fixtures', 'h5ad', 'compress_gzip.h5ad');
@@ -24,24 +23,15 @@ export interface Served {
 
 /** Starts `cellar serve --home home ...args` and waits for its first line. */
 export async function startServe(home: string, args: string[] = [], env: Record<string, string> = {}): Promise<Served> {
-  const child = spawn(process.execPath, [CELLAR, 'serve', '--home', home, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
-  let stderr = '';
-  child.stderr!.on('data', (d) => (stderr += String(d)));
-  const firstLine = await new Promise<string>((resolve, reject) => {
-    const rl = createInterface({ input: child.stdout! });
-    rl.once('line', resolve);
-    child.once('exit', (code) => reject(new Error(`cellar serve exited with ${code}: ${stderr}`)));
-  });
-  const match = /^Cellar is serving at (http:\/\/\S+)$/.exec(firstLine);
-  if (!match) throw new Error(`Unexpected first line from cellar serve: ${firstLine}`);
-  const url = new URL(match[1]!);
+  const { url: address, child, stderr } = await startCellarServe(home, args, { ...process.env, ...env });
+  const url = new URL(address);
   return {
-    url: match[1]!,
+    url: address,
     origin: url.origin,
     port: Number(url.port),
     token: url.searchParams.get('token')!,
     child,
-    stderr: () => stderr,
+    stderr,
     stop: () =>
       new Promise<number | string | null>((resolve) => {
         if (child.exitCode !== null) return resolve(child.exitCode);

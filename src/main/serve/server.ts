@@ -14,7 +14,7 @@ import { pipeline } from 'node:stream/promises';
 import { decodeJson, encodeJson, isChannel, type Channel, type EventName, type Events } from '../../shared/contract';
 import { CellarError, type ErrorCode } from '../../shared/errors';
 import { runHandler, type Handlers, type Validators } from '../ipc/handle';
-import { CONTENT_SECURITY_POLICY } from '../security';
+import { CONTENT_SECURITY_POLICY, PAGE_MIME_TYPES } from '../security';
 import { formatBytes, pathInside, safeUploadName, uploadedBytes } from './uploads';
 
 export interface UploadLimits {
@@ -64,18 +64,6 @@ const TOKEN_HEADER = 'x-cellar-token';
 const TICKET_MS = 60_000;
 /** After refusing an upload, read at most this much more so the client sees the answer, then hang up. */
 const DISCARD_AFTER_REFUSAL = 8 * 1024 ** 2;
-const MIME: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.mjs': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.json': 'application/json',
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
-  '.ico': 'image/x-icon',
-  '.woff2': 'font/woff2',
-  '.wasm': 'application/wasm',
-};
 /** Sent with every answer: nobody frames, embeds or sniffs what this server says. */
 const COMMON_HEADERS = {
   'X-Content-Type-Options': 'nosniff',
@@ -330,7 +318,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     }
     res.writeHead(200, {
       ...COMMON_HEADERS,
-      'Content-Type': MIME[extname(file)] ?? 'application/octet-stream',
+      'Content-Type': PAGE_MIME_TYPES[extname(file)] ?? 'application/octet-stream',
       'Content-Security-Policy': CONTENT_SECURITY_POLICY,
       'Cache-Control': 'no-cache',
     });

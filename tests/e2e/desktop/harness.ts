@@ -338,6 +338,14 @@ export class DesktopApp {
   }
 }
 
+/** A user of its own: HOME and the XDG folders under `root`, no CELLAR_HOME, so the default home is used. */
+export function isolatedUserEnv(root: string, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, HOME: root, XDG_DATA_HOME: join(root, 'data'), XDG_CONFIG_HOME: join(root, 'config'), XDG_CACHE_HOME: join(root, 'cache'), ...extra };
+  delete env.CELLAR_HOME;
+  delete env.CELLAR_SQLITE_BINDING;
+  return env;
+}
+
 /** Starts the app's main process and a Chromium for its windows; resolves once `ready` was emitted. */
 export async function bootDesktopApp(options: BootOptions): Promise<DesktopApp> {
   // Electron grants file:// pages access to other local files (module scripts included); plain Chromium needs a flag.
