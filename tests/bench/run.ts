@@ -326,6 +326,10 @@ async function main(): Promise<void> {
     writeFileSync(cellsPath, JSON.stringify(sizes.map((n, i) => Array.from(randomSortedSample(nObsTotal, n, B4_SEED + i)))));
     const peer = await bench.peer('B4', 'rows', [peerConcatPath, '--cells', cellsPath, '--repeats', String(ROWS_REPEATS)]);
     const ours = bench.ours('B4', await withStore((store) => runOurs('b4', { store, cellsPath, repeats: ROWS_REPEATS })));
+    if (ours.ok) {
+      const first = (ours.sizes as { nCells: number; nnz: number; firstSeconds: number }[]).map((s) => `${s.nCells.toLocaleString('en-US')} cells ${rate(s.nnz / s.firstSeconds)}`);
+      bench.notes.push(`B4: our first call of each size, into output memory no earlier call touched: ${first.join(', ')}`);
+    }
     sizes.forEach((n, i) => {
       const peerSize = peer.ok ? (peer.report.sizes as { nnz: number; nnz_per_second: number }[])[i] : undefined;
       const ourSize = ours.ok ? (ours.sizes as { nnz: number; nnzPerSecond: number; seconds: number }[])[i] : undefined;
