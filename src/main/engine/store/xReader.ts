@@ -64,6 +64,8 @@ function viewShared(dtype: NumericDtype, buffer: SharedArrayBuffer, length: numb
   return new ctor(buffer, 0, length);
 }
 
+type RowReadBufferName = 'indptr' | 'indices' | 'data' | 'sorted' | 'starts';
+
 /**
  * Output memory for a caller that reads rows again and again (a viewer paging through cells, a
  * benchmark's repeats): each read writes into pages an earlier read already touched instead of
@@ -72,10 +74,10 @@ function viewShared(dtype: NumericDtype, buffer: SharedArrayBuffer, length: numb
  * thread can decode into it too.
  */
 export class RowReadBuffers {
-  private readonly buffers = new Map<'indptr' | 'indices' | 'data' | 'sorted' | 'starts', SharedArrayBuffer>();
+  private readonly buffers = new Map<RowReadBufferName, SharedArrayBuffer>();
 
   /** A view of `length` elements of the named buffer, grown (with some slack) when too small. */
-  take(name: 'indptr' | 'indices' | 'data' | 'sorted' | 'starts', dtype: NumericDtype, length: number): NumericArray {
+  take(name: RowReadBufferName, dtype: NumericDtype, length: number): NumericArray {
     const bytes = length * bytesPerElement(dtype);
     let buffer = this.buffers.get(name);
     if (!buffer || buffer.byteLength < bytes) this.buffers.set(name, (buffer = new SharedArrayBuffer(Math.ceil(bytes * 1.25))));
