@@ -9,6 +9,7 @@ import { resolveStore, storeDiskUsage } from '../../src/main/engine/ops/store-re
 import { layerRowSource } from '../../src/main/engine/ops/embed';
 import { stringAt } from '../../src/main/engine/ops/convert';
 import { openStore, type StoreReader } from '../../src/main/engine/store/reader';
+import { RowReadBuffers } from '../../src/main/engine/store/xReader';
 import { listManifestVersions, readManifest } from '../../src/main/engine/store/manifest';
 import { selectRows, VAR_ID } from '../../src/main/engine/store/query';
 import { randomizedPca } from '../../src/main/engine/linalg/pca';
@@ -87,7 +88,7 @@ export interface OurBenchmarks<Opened extends OpenedStore = OpenedStore> {
   b3Open(store: OurStore): Promise<Opened>;
   /** B3: obs value_filter (tiledbsoma grammar) -> joinids; timed warm (median of repeats). */
   b3Filter(opened: Opened, valueFilter: string): Promise<Joinids>;
-  /** B4: X rows for the given joinids (ascending) as CSR. */
+  /** B4: X rows for the given joinids (ascending) as CSR, valid until the next b4Rows call. */
   b4Rows(opened: Opened, joinids: Int32Array): Promise<CsrRows>;
   /** B5: X columns for the given var ids across all cells. */
   b5Cols(opened: Opened, varIds: string[]): Promise<ColumnSlice>;
@@ -105,6 +106,8 @@ const STORE_KEY = 'bench-store';
 /** An open store version: the engine's reader plus the var_id → joinid map, built on first use. */
 class OpenedEngineStore implements OpenedStore {
   private varJoinids: Map<string, number> | undefined;
+  /** B4 reads again and again, as a viewer paging through cells would: its results reuse this memory. */
+  readonly rowBuffers = new RowReadBuffers();
   constructor(readonly reader: StoreReader) {}
 
   get nObs(): number {
@@ -191,7 +194,7 @@ export const ours: OurBenchmarks<OpenedEngineStore> = {
   },
 
   async b4Rows(opened, joinids) {
-    const csr = await opened.reader.readXRows(MEASUREMENT, X_LAYER, joinids);
+    const csr = await opened.reader.readXRows(MEASUREMENT, X_LAYER, joinids, opened.rowBuffers);
     return { indptr: csr.indptr, indices: csr.indices, data: csr.data as CsrRows['data'] };
   },
 

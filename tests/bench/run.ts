@@ -3,7 +3,6 @@
 // (our-step.ts -> ours.ts), each step in its own process so peak RSS is per step, then prints
 // the table and writes test-output/bench.json. See docs/benchmarks.md.
 import { spawn } from 'node:child_process';
-import { tunedEnvironment } from '../../src/main/malloc-tuning.mjs';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -100,9 +99,9 @@ function parseOptions(argv: string[]): Options {
 }
 
 /** Runs a child with stderr passed through; resolves with its exit code and stdout. */
-function runChild(command: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ code: number; stdout: string }> {
+function runChild(command: string, args: string[]): Promise<{ code: number; stdout: string }> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(command, args, { cwd: REPO, env, stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(command, args, { cwd: REPO, stdio: ['ignore', 'pipe', 'inherit'] });
     let stdout = '';
     child.stdout.setEncoding('utf8');
     child.stdout.on('data', (chunk: string) => (stdout += chunk));
@@ -111,7 +110,8 @@ function runChild(command: string, args: string[], env: NodeJS.ProcessEnv = proc
   });
 }
 
-// Numpy/scipy in the peer run with the machine's OpenBLAS settings untouched (see docs/benchmarks.md).
+// Both sides run in the environment the bench was started with: nothing is set for one side only
+// (numpy/scipy keep the machine's OpenBLAS settings; see docs/benchmarks.md).
 async function runPeer(command: string, args: string[]): Promise<PeerReport> {
   const { code, stdout } = await runChild(PYTHON, [join(REPO, 'tests/bench/peer.py'), command, ...args]);
   const line = stdout.trim().split('\n').pop() ?? '';
@@ -121,8 +121,7 @@ async function runPeer(command: string, args: string[]): Promise<PeerReport> {
 
 async function runOurs<K extends StepName>(step: K, request: StepRequests[K]): Promise<StepReport> {
   const args = ['--expose-gc', '--import', 'tsx', join(REPO, 'tests/bench/our-step.ts'), step, JSON.stringify(request)];
-  // Our steps run with the malloc settings the `cellar` command restarts itself with.
-  const { code, stdout } = await runChild(process.execPath, args, tunedEnvironment(process.env) ?? process.env);
+  const { code, stdout } = await runChild(process.execPath, args);
   return parseStepReport(stdout) ?? { ok: false, error: `our step ${step} printed no result (exit ${code})`, notImplemented: false, peakRssBytes: 0 };
 }
 
@@ -327,6 +326,10 @@ async function main(): Promise<void> {
     writeFileSync(cellsPath, JSON.stringify(sizes.map((n, i) => Array.from(randomSortedSample(nObsTotal, n, B4_SEED + i)))));
     const peer = await bench.peer('B4', 'rows', [peerConcatPath, '--cells', cellsPath, '--repeats', String(ROWS_REPEATS)]);
     const ours = bench.ours('B4', await withStore((store) => runOurs('b4', { store, cellsPath, repeats: ROWS_REPEATS })));
+    if (ours.ok) {
+      const first = (ours.sizes as { nCells: number; nnz: number; firstSeconds: number }[]).map((s) => `${s.nCells.toLocaleString('en-US')} cells ${rate(s.nnz / s.firstSeconds)}`);
+      bench.notes.push(`B4: our first call of each size, into output memory no earlier call touched: ${first.join(', ')}`);
+    }
     sizes.forEach((n, i) => {
       const peerSize = peer.ok ? (peer.report.sizes as { nnz: number; nnz_per_second: number }[])[i] : undefined;
       const ourSize = ours.ok ? (ours.sizes as { nnz: number; nnzPerSecond: number; seconds: number }[])[i] : undefined;

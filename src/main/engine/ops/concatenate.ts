@@ -259,18 +259,25 @@ export async function copyMatrix(
   onRows: (rows: number) => void,
 ): Promise<void> {
   let order = new Int32Array(0);
+  // The store writer copies what it keeps, so one pair of remap buffers serves every block.
+  let remapped = new Int32Array(0);
+  let sortedData: NumericArray | null = null;
   const identity = isIdentityRemap(remap);
   for await (const block of matrix.rowBlocks({ maxEntries: 4_000_000, signal: params.signal })) {
     params.signal?.throwIfAborted();
     const nnz = block.indices.length;
-    // The store writer copies what it keeps, so a block whose columns keep their numbers goes as is.
+    // A block whose columns keep their numbers goes as is.
     let indices = block.indices;
     let data = block.data;
     if (!identity) {
-      indices = new Int32Array(nnz);
+      if (remapped.length < nnz) {
+        remapped = new Int32Array(nnz);
+        order = new Int32Array(nnz);
+      }
+      if (!sortedData || sortedData.length < nnz || sortedData.constructor !== data.constructor) sortedData = new (data.constructor as new (n: number) => NumericArray)(remapped.length);
+      indices = remapped.subarray(0, nnz);
       for (let i = 0; i < nnz; i++) indices[i] = remap[block.indices[i]!]!;
-      if (order.length < nnz) order = new Int32Array(nnz);
-      data = sortRowsByColumn(block, indices, order);
+      data = sortRowsByColumn(block, indices, order, sortedData.subarray(0, nnz));
     }
     const out: CsrBlock = { rowStart: obsOffset + block.rowStart, nRows: block.nRows, nCols: writer.nVars(measurement), indptr: block.indptr, indices, data };
     await writer.appendXRows(measurement, layer, out);
@@ -288,10 +295,9 @@ function isIdentityRemap(remap: Int32Array): boolean {
   return known;
 }
 
-/** Sorts each row's (index, value) pairs by index in place of `indices`; returns the reordered data. */
-function sortRowsByColumn(block: CsrBlock, indices: Int32Array, order: Int32Array): NumericArray {
+/** Sorts each row's (index, value) pairs by index in place of `indices`; the reordered data goes to `out`. */
+function sortRowsByColumn(block: CsrBlock, indices: Int32Array, order: Int32Array, out: NumericArray): NumericArray {
   const data = block.data;
-  const out = new (data.constructor as new (n: number) => NumericArray)(data.length);
   for (let r = 0; r < block.nRows; r++) {
     const start = Number(block.indptr[r]);
     const end = Number(block.indptr[r + 1]);

@@ -8,6 +8,7 @@ export type { VerifyOptions, VerifyResult } from './verify';
 export { MAX_STORED_CATEGORIES } from './frameWriter';
 export type { TableSlice } from './frameWriter';
 export type { DenseArray } from './denseCodec';
+export { RowReadBuffers } from './xReader';
 export type { CscMatrix, CsrMatrix, XRowBlock } from './xReader';
 export { nodeStoreFs } from './storeFs';
 export type { StoreFs } from './storeFs';

@@ -12,7 +12,7 @@ import { acquireReaderLease, type ReaderLease } from './lock';
 import { listManifestVersions, readManifest, type ColumnEntry, type FrameEntry, type StoreManifest } from './manifest';
 import type { LayerBlockSpec } from './layer-blocks';
 import { rowDecodeHelperFor } from './row-decode-host';
-import { XLayerReader, type CscMatrix, type CsrMatrix, type XRowBlock } from './xReader';
+import { XLayerReader, type CscMatrix, type CsrMatrix, type RowReadBuffers, type XRowBlock } from './xReader';
 
 /** Columns of obs or of a measurement's var, decoded on first use. */
 export interface FrameReader {
@@ -35,8 +35,11 @@ export interface StoreReader {
   layers(measurement: string): string[];
   obsmNames(measurement: string): string[];
   varmNames(measurement: string): string[];
-  /** X rows of the given obs joinids as CSR (row i = joinids[i]; columns = var joinids). */
-  readXRows(measurement: string, layer: string, joinids: ArrayLike<number>): Promise<CsrMatrix>;
+  /**
+   * X rows of the given obs joinids as CSR (row i = joinids[i]; columns = var joinids). With
+   * `into`, the result lives in those buffers and is valid until the next read into them.
+   */
+  readXRows(measurement: string, layer: string, joinids: ArrayLike<number>, into?: RowReadBuffers): Promise<CsrMatrix>;
   /**
    * X rows of the given joinids in ascending joinid order, as CSR blocks of bounded size that reuse
    * one buffer (each block is valid until the next); for streaming consumers (export, PCA).
@@ -239,8 +242,8 @@ class StoreReaderImpl implements StoreReader {
     return reader;
   }
 
-  async readXRows(measurement: string, layer: string, joinids: ArrayLike<number>): Promise<CsrMatrix> {
-    return this.xReader(measurement, layer).readRowsShared(joinids, rowDecodeHelperFor);
+  async readXRows(measurement: string, layer: string, joinids: ArrayLike<number>, into?: RowReadBuffers): Promise<CsrMatrix> {
+    return this.xReader(measurement, layer).readRowsShared(joinids, rowDecodeHelperFor, into);
   }
 
   xRowBlocks(measurement: string, layer: string, joinids: ArrayLike<number>, options?: { maxRows?: number; maxEntries?: number }): Iterable<XRowBlock> {

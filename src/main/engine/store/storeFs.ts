@@ -60,6 +60,11 @@ export interface WrittenFile {
 }
 
 const SINK_BUFFER_BYTES = 4 << 20;
+// A writer opens a file per fragment, companion and frame: their buffers are reused, not
+// allocated fresh for each file (first touches of new memory cost more than the copying).
+const MAX_POOLED_SINK_BUFFERS = 8;
+const sinkBuffers: Buffer[] = [];
+const EMPTY_BUFFER = Buffer.alloc(0);
 
 /**
  * A file being written: buffers small writes, hashes every byte as it goes (the manifest's
@@ -68,7 +73,7 @@ const SINK_BUFFER_BYTES = 4 << 20;
 export class HashingFileSink {
   private readonly fd: number;
   private readonly hash: Hash = createHash('sha256');
-  private readonly pending = Buffer.allocUnsafeSlow(SINK_BUFFER_BYTES);
+  private pending = sinkBuffers.pop() ?? Buffer.allocUnsafeSlow(SINK_BUFFER_BYTES);
   private pendingBytes = 0;
   private size = 0;
   private closed = false;
@@ -109,6 +114,7 @@ export class HashingFileSink {
     this.flush();
     this.storeFs.fsync(this.fd);
     this.closed = true;
+    this.releaseBuffer();
     this.storeFs.close(this.fd);
     return { size: this.size, sha256: this.hash.digest('hex') };
   }
@@ -117,10 +123,18 @@ export class HashingFileSink {
   abandon(): void {
     if (this.closed) return;
     this.closed = true;
+    this.releaseBuffer();
     try {
       this.storeFs.close(this.fd);
     } catch {
       // The descriptor is already unusable; the file itself is removed by the caller.
     }
+  }
+
+  /** Hands the write buffer to the next sink; this one writes nothing more. */
+  private releaseBuffer(): void {
+    if (sinkBuffers.length < MAX_POOLED_SINK_BUFFERS) sinkBuffers.push(this.pending);
+    this.pending = EMPTY_BUFFER;
+    this.pendingBytes = 0;
   }
 }

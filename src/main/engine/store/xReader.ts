@@ -56,9 +56,33 @@ export interface RowDecodeHelper {
 }
 
 function allocateShared(dtype: NumericDtype, length: number): NumericArray {
-  const probe = allocateTyped(dtype, 0);
-  const ctor = probe.constructor as new (buffer: SharedArrayBuffer) => NumericArray;
-  return new ctor(new SharedArrayBuffer(length * bytesPerElement(dtype)));
+  return viewShared(dtype, new SharedArrayBuffer(length * bytesPerElement(dtype)), length);
+}
+
+function viewShared(dtype: NumericDtype, buffer: SharedArrayBuffer, length: number): NumericArray {
+  const ctor = allocateTyped(dtype, 0).constructor as new (buffer: SharedArrayBuffer, byteOffset: number, length: number) => NumericArray;
+  return new ctor(buffer, 0, length);
+}
+
+type RowReadBufferName = 'indptr' | 'indices' | 'data' | 'sorted' | 'starts';
+
+/**
+ * Output memory for a caller that reads rows again and again (a viewer paging through cells, a
+ * benchmark's repeats): each read writes into pages an earlier read already touched instead of
+ * into fresh memory, whose first touch costs more than the decoding on many machines. A result
+ * read into these buffers is valid until the next read into them. Shared memory, so a helper
+ * thread can decode into it too.
+ */
+export class RowReadBuffers {
+  private readonly buffers = new Map<RowReadBufferName, SharedArrayBuffer>();
+
+  /** A view of `length` elements of the named buffer, grown (with some slack) when too small. */
+  take(name: RowReadBufferName, dtype: NumericDtype, length: number): NumericArray {
+    const bytes = length * bytesPerElement(dtype);
+    let buffer = this.buffers.get(name);
+    if (!buffer || buffer.byteLength < bytes) this.buffers.set(name, (buffer = new SharedArrayBuffer(Math.ceil(bytes * 1.25))));
+    return viewShared(dtype, buffer, length);
+  }
 }
 
 /** A row read worked out before decoding (see planRead): i counts rows in ascending joinid order. */
@@ -321,12 +345,12 @@ export class XLayerReader {
    * Rows `joinids` (any order; ascending is fastest) as CSR with column indices = var joinids.
    * Rows no fragment covers (cells added without this layer) are empty.
    */
-  readRows(joinids: ArrayLike<number>): CsrMatrix {
-    return this.decodePlanned(this.planRead(joinids));
+  readRows(joinids: ArrayLike<number>, into?: RowReadBuffers): CsrMatrix {
+    return this.decodePlanned(this.planRead(joinids, into), into);
   }
 
   /** Sorting, per-row sizes and the output row offsets of a row read, from the chunk indexes alone. */
-  private planRead(joinids: ArrayLike<number>): PlannedRead {
+  private planRead(joinids: ArrayLike<number>, into?: RowReadBuffers): PlannedRead {
     const n = joinids.length;
     const order = this.sortOrder(joinids);
     const rowAt = order ? (i: number) => joinids[order[i]] : (i: number) => joinids[i];
@@ -335,7 +359,9 @@ export class XLayerReader {
     const { rowNnz, rowFragment } = this.planRows(rowAt, n, fragments);
     let total = 0;
     for (let i = 0; i < n; i++) total += rowNnz[i];
-    const indptr = total < 2 ** 31 ? new Int32Array(n + 1) : new Float64Array(n + 1);
+    const indptrDtype = total < 2 ** 31 ? 'int32' : 'float64';
+    const indptr = (into ? into.take('indptr', indptrDtype, n + 1) : allocateTyped(indptrDtype, n + 1)) as Int32Array | Float64Array;
+    indptr[0] = 0;
     if (order) for (let i = 0; i < n; i++) indptr[order[i] + 1] = rowNnz[i];
     else indptr.set(rowNnz, 1);
     for (let i = 0; i < n; i++) indptr[i + 1] += indptr[i];
@@ -343,11 +369,11 @@ export class XLayerReader {
   }
 
   /** Decodes a planned read on this thread. */
-  private decodePlanned(plan: PlannedRead): CsrMatrix {
+  private decodePlanned(plan: PlannedRead, into?: RowReadBuffers): CsrMatrix {
     const { n, total, indptr } = plan;
     // Every entry is written below: no need to zero the output first.
-    const indices = allocateTypedUnfilled('int32', total) as Int32Array;
-    const data = allocateTypedUnfilled(this.layer.dtype, total);
+    const indices = (into ? into.take('indices', 'int32', total) : allocateTypedUnfilled('int32', total)) as Int32Array;
+    const data = into ? into.take('data', this.layer.dtype, total) : allocateTypedUnfilled(this.layer.dtype, total);
     this.decodeRows(plan.fragments, plan.rowFragment, plan.rowAt, plan.outPosition, 0, n, indptr, indices, data);
     return { rowStart: 0, nRows: n, nCols: this.nVars, shape: [n, this.nVars], indptr, indices, data };
   }
@@ -372,20 +398,20 @@ export class XLayerReader {
    * shared memory while this thread decodes the first: the result's arrays are backed by
    * SharedArrayBuffers. Small requests are read on this thread alone.
    */
-  async readRowsShared(joinids: ArrayLike<number>, helperFor: (nnz: number) => RowDecodeHelper | null): Promise<CsrMatrix> {
-    const plan = this.planRead(joinids);
+  async readRowsShared(joinids: ArrayLike<number>, helperFor: (nnz: number) => RowDecodeHelper | null, into?: RowReadBuffers): Promise<CsrMatrix> {
+    const plan = this.planRead(joinids, into);
     const { n, total, rowNnz, rowAt, outPosition, indptr } = plan;
     // `helperFor` decides whether a read this big is worth a second thread (and starting it).
     const helper = total > 0 && total < 2 ** 31 ? helperFor(total) : null;
-    if (!helper) return this.decodePlanned(plan);
-    const sorted = new Int32Array(new SharedArrayBuffer(n * 4));
-    const starts = new Float64Array(new SharedArrayBuffer(n * 8));
+    if (!helper) return this.decodePlanned(plan, into);
+    const sorted = (into ? into.take('sorted', 'int32', n) : allocateShared('int32', n)) as Int32Array;
+    const starts = (into ? into.take('starts', 'float64', n) : allocateShared('float64', n)) as Float64Array;
     for (let i = 0; i < n; i++) {
       sorted[i] = rowAt(i);
       starts[i] = indptr[outPosition(i)];
     }
-    const indices = new Int32Array(new SharedArrayBuffer(total * 4));
-    const data = allocateShared(this.layer.dtype, total);
+    const indices = (into ? into.take('indices', 'int32', total) : allocateShared('int32', total)) as Int32Array;
+    const data = into ? into.take('data', this.layer.dtype, total) : allocateShared(this.layer.dtype, total);
     // Halves of equal non-zeros, so both threads finish together.
     let mid = 0;
     for (let done = 0; mid < n && done + rowNnz[mid] <= total / 2; mid++) done += rowNnz[mid];
