@@ -28,9 +28,13 @@ function processState(pid: number): string {
   return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
 }
 
-/** A process that has exited but is never reaped: its parent (a `sleep`) does not wait for children. */
+/**
+ * A process that has exited but is never reaped: its parent (a `sleep`) does not wait for children.
+ * The child lives a second, long enough for the shell to become that `sleep` first (a shell
+ * still running would reap it).
+ */
 async function makeZombie(): Promise<{ pid: number; parent: ChildProcess }> {
-  const parent = spawn('sh', ['-c', 'sleep 0 & echo $!; exec sleep 60'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  const parent = spawn('sh', ['-c', 'sleep 1 & echo $!; exec sleep 60'], { stdio: ['ignore', 'pipe', 'ignore'] });
   cleanups.push(() => parent.kill('SIGKILL'));
   const pid = await new Promise<number>((resolve) => parent.stdout!.once('data', (chunk: Buffer) => resolve(Number(chunk.toString().trim()))));
   // Wait until the child has exited (it becomes a zombie at once; poll its state, no fixed sleep).
