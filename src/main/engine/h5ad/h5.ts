@@ -26,8 +26,23 @@ async function initialise(): Promise<H5wasm> {
   // Loaded with require (Node ≥ 20.19 loads ES modules synchronously) rather than
   // import(): under tsx's loader hooks the 4 MB module takes ~20 s to import, ~0.7 s this way.
   const entry = fileURLToPath(import.meta.resolve('h5wasm/node'));
-  const h5 = createRequire(import.meta.url)(entry) as H5wasm;
-  const module = await h5.ready;
+  // The HDF5 module keeps the console.error it finds when it loads and prints "Aborted(…)"
+  // with it before throwing; the throw becomes a message that names the element, so that
+  // line would only reach the user first. It gets a console.error without it.
+  const consoleError = console.error;
+  console.error = (...args: unknown[]) => {
+    if (typeof args[0] === 'string' && args[0].startsWith('Aborted(')) return;
+    consoleError.apply(console, args);
+  };
+  // (It binds console.error while it initialises, so the filter stays until it is ready.)
+  let h5: H5wasm;
+  let module: Awaited<H5wasm['ready']>;
+  try {
+    h5 = createRequire(import.meta.url)(entry) as H5wasm;
+    module = await h5.ready;
+  } finally {
+    console.error = consoleError;
+  }
   module.activate_throwing_error_handler();
   installPlugins(module);
   loaded = h5;
