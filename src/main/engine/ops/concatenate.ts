@@ -165,6 +165,8 @@ export async function writeDatasets(writer: StoreWriter, plan: ConcatPlan, membe
       const remap = plan.varIds.localToGlobal[d]!;
       await copyMatrix(writer, measurement, X_LAYER, file.X!, offset, remap, params, (rows) => progress(`X of ${member.key}`, rows));
       for (const layer of plan.layers) {
+        // Append: a file without a layer the store has leaves its cells without entries there.
+        if (!file.layers.has(layer)) continue;
         await copyMatrix(writer, measurement, layer, file.layers.get(layer)!, offset, remap, params, (rows) => progress(`${layer} of ${member.key}`, rows));
       }
       if (plan.raw?.X && file.raw?.X) {
@@ -180,7 +182,8 @@ export async function writeDatasets(writer: StoreWriter, plan: ConcatPlan, membe
       file.close();
     }
   }
-  if (plan.varm.length) await writeVarm(writer, plan, members);
+  if (plan.varm.length) await writeVarm(writer, plan.measurement, plan.varm, plan.varIds, members, (file) => file.varm);
+  if (plan.raw?.varm?.length) await writeVarm(writer, RAW_MEASUREMENT, plan.raw.varm, plan.raw.varIds, members, (file) => file.raw!.varm);
 }
 
 /** Where var joinids continue from (append): existing ids and their count per measurement. */
@@ -221,24 +224,29 @@ async function writeVar(writer: StoreWriter, measurement: string, fp: FramePlan,
   }
 }
 
-async function writeVarm(writer: StoreWriter, plan: ConcatPlan, members: MemberFile[]): Promise<void> {
-  const nGenes = plan.varIds.ids.length;
-  for (const { name, width } of plan.varm) {
-    const out = new Float64Array(nGenes * width);
-    for (const [d, member] of members.entries()) {
+/** varm rows per unified gene, taken from the dataset that introduced the gene. */
+async function writeVarm(writer: StoreWriter, measurement: string, entries: { name: string; width: number }[], ids: IdSpace, members: MemberFile[], varmOf: (file: H5adFile) => H5adFile['varm']): Promise<void> {
+  const nGenes = ids.ids.length;
+  for (const { name, width } of entries) {
+    const perDataset: NumericArray[] = [];
+    for (const member of members) {
       const file = await openH5ad(member.storagePath);
       try {
-        const values = (file.varm.get(name) as DenseHandle).read() as NumericArray;
-        for (let g = 0; g < nGenes; g++) {
-          if (plan.varIds.firstDataset[g] !== d) continue;
-          const local = plan.varIds.firstLocal[g]!;
-          for (let k = 0; k < width; k++) out[g * width + k] = Number(values[local * width + k]);
-        }
+        perDataset.push((varmOf(file).get(name) as DenseHandle).read() as NumericArray);
       } finally {
         file.close();
       }
     }
-    await writer.setVarm(plan.measurement, name, { shape: [nGenes, width], values: out });
+    // float32 everywhere stays float32; anything else is stored as float64.
+    const out = perDataset.every((v) => v instanceof Float32Array) ? new Float32Array(nGenes * width) : new Float64Array(nGenes * width);
+    for (const [d, values] of perDataset.entries()) {
+      for (let g = 0; g < nGenes; g++) {
+        if (ids.firstDataset[g] !== d) continue;
+        const local = ids.firstLocal[g]!;
+        for (let k = 0; k < width; k++) out[g * width + k] = Number(values[local * width + k]);
+      }
+    }
+    await writer.setVarm(measurement, name, { shape: [nGenes, width], values: out });
   }
 }
 

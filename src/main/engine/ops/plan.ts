@@ -23,7 +23,7 @@ export interface DatasetInfo {
   obsp: string[];
   varp: string[];
   uns: string[];
-  raw: { var: DataFrame; hasX: boolean; varm: string[] } | null;
+  raw: { var: DataFrame; hasX: boolean; varm: string[]; varmShapes: Map<string, number[]> } | null;
 }
 
 export function describeDataset(label: string, file: H5adFile, uid?: string): DatasetInfo {
@@ -47,7 +47,7 @@ export function describeDataset(label: string, file: H5adFile, uid?: string): Da
     obsp: [...file.obsp.keys()],
     varp: [...file.varp.keys()],
     uns: file.unsKeys,
-    raw: file.raw ? { var: file.raw.var, hasX: file.raw.X !== null, varm: [...file.raw.varm.keys()] } : null,
+    raw: file.raw ? { var: file.raw.var, hasX: file.raw.X !== null, varm: [...file.raw.varm.keys()], varmShapes: new Map([...file.raw.varm].map(([k, v]) => [k, shapeOf(v)])) } : null,
   };
 }
 
@@ -92,7 +92,8 @@ export interface ConcatPlan {
   layers: string[];
   obsm: { name: string; width: number }[];
   varm: { name: string; width: number }[];
-  raw: { var: FramePlan; varIds: IdSpace; X: boolean } | null;
+  /** raw.X and raw.var as their own measurement; varm: raw.varm carried like varm. */
+  raw: { var: FramePlan; varIds: IdSpace; X: boolean; varm?: { name: string; width: number }[] } | null;
   kept: PlanEntry[];
   dropped: PlanEntry[];
   converted: PlanEntry[];
@@ -123,12 +124,7 @@ export function planConcatenation(datasets: DatasetInfo[], options: PlanOptions 
   const obsOffsets = [0];
   for (const d of datasets) obsOffsets.push(obsOffsets[obsOffsets.length - 1]! + d.nObs);
   const { ids: obsIds, duplicates } = resolveObsIds(datasets, options.existingObsIds ?? new Set(), options.makeUnique ?? false);
-  if (duplicates.length) {
-    // One problem per duplicate id, so the list can be read (and grepped) line by line.
-    for (const d of duplicates.slice(0, 100)) problems.push(`obs id "${d.id}" is not unique: it is in ${d.where.join(' and ')}.`);
-    if (duplicates.length > 100) problems.push(`… and ${duplicates.length - 100} more duplicate obs ids. Use --make-unique to suffix them.`);
-    else problems.push(`${duplicates.length} obs id${duplicates.length > 1 ? 's are' : ' is'} not unique. Use --make-unique to suffix them.`);
-  }
+  if (duplicates.length) problems.push(duplicateIdsProblem(duplicates.map((d) => ({ id: d.id, where: `in ${d.where.join(' and ')}` }))));
 
   const X = datasets.every((d) => d.hasX);
   if (!X) problems.push(`X is missing in ${datasets.filter((d) => !d.hasX).map((d) => d.label).join(', ')}; every dataset needs X.`);
@@ -147,7 +143,8 @@ export function planConcatenation(datasets: DatasetInfo[], options: PlanOptions 
   if (datasets.length && datasets.every((d) => d.raw)) {
     const rawVar = planFrame('raw.var', datasets.map((d) => d.raw!.var), labels, RESERVED_VAR, { kept, dropped, converted, problems });
     const rawX = datasets.every((d) => d.raw!.hasX);
-    raw = { var: rawVar, varIds: unionIds(datasets.map((d) => d.raw!.var.index)), X: rawX };
+    const rawVarm = carryDense(datasets.map((d) => d.raw!.varmShapes), 'raw.varm', labels, kept, dropped);
+    raw = { var: rawVar, varIds: unionIds(datasets.map((d) => d.raw!.var.index)), X: rawX, varm: rawVarm };
     kept.push({ element: 'raw', name: 'raw', detail: rawX ? 'raw.X and raw.var as measurement "raw"' : 'raw.var only' });
   } else if (datasets.some((d) => d.raw)) {
     dropped.push({ element: 'raw', name: 'raw', detail: `raw is missing in ${datasets.filter((d) => !d.raw).map((d) => d.label).join(', ')}` });
@@ -251,6 +248,13 @@ function unionIds(indexes: string[][]): IdSpace {
   return { ids, localToGlobal, firstDataset: Int32Array.from(firstDataset), firstLocal: Int32Array.from(firstLocal) };
 }
 
+/** Duplicate obs ids as one problem: how many, and the first ten. */
+export function duplicateIdsProblem(dupes: { id: string; where: string }[]): string {
+  const n = dupes.length;
+  const shown = dupes.slice(0, 10).map((d) => `"${d.id}" ${d.where}`).join('; ');
+  return `${n} obs id${n === 1 ? ' is' : 's are'} not unique: ${shown}${n > 10 ? `; … and ${n - 10} more` : ''}. Use --make-unique to suffix them.`;
+}
+
 interface Duplicate {
   id: string;
   where: string[];
@@ -296,7 +300,7 @@ function intersectNames(lists: string[][], element: 'layers', labels: string[], 
   return out;
 }
 
-function carryDense(maps: Map<string, number[]>[], element: 'obsm' | 'varm', labels: string[], kept: PlanEntry[], dropped: PlanEntry[]): { name: string; width: number }[] {
+function carryDense(maps: Map<string, number[]>[], element: 'obsm' | 'varm' | 'raw.varm', labels: string[], kept: PlanEntry[], dropped: PlanEntry[]): { name: string; width: number }[] {
   const names = new Set(maps.flatMap((m) => [...m.keys()]));
   const out: { name: string; width: number }[] = [];
   for (const name of names) {

@@ -20,6 +20,13 @@ const SLAB_BYTES = 32 << 20;
 /** Target size of one chunk of a chunked dataset. */
 const CHUNK_BYTES = 1 << 20;
 const GZIP_LEVEL = 4;
+/** HDF5 filter ids: deflate is built in; lzf (h5py's) comes with h5wasm-plugins. */
+const FILTERS: Record<Exclude<OutputCompression, 'none'>, { id: number; options: number[] }> = {
+  gzip: { id: 1, options: [GZIP_LEVEL] },
+  lzf: { id: 32000, options: [] },
+};
+
+export type OutputCompression = 'gzip' | 'lzf' | 'none';
 
 /** HDF5 strings end at the first NUL, so a value holding one would be cut short silently. */
 function checkNoNul(path: string, values: readonly string[]): void {
@@ -65,7 +72,13 @@ export type RecordField =
   | { name: string; kind: 'string'; values: readonly string[] };
 
 export interface OutputOptions {
-  compression: 'gzip' | 'none';
+  compression: OutputCompression;
+}
+
+function filterMetadata(compression: OutputCompression, compress: boolean): { compression: number; compression_opts: number[] } {
+  if (!compress || compression === 'none') return { compression: 0, compression_opts: [] };
+  const filter = FILTERS[compression];
+  return { compression: filter.id, compression_opts: filter.options };
 }
 
 export class H5Output {
@@ -140,7 +153,7 @@ export class H5Output {
     const elementBytes = bytesPerElement(dtype);
     const total = product(shape);
     if (total !== values.length) throw new Error(`${values.length} values do not fill shape [${shape}]`);
-    const compress = this.options.compression === 'gzip' && shape.length > 0 && total > 0;
+    const compress = this.options.compression !== 'none' && shape.length > 0 && total > 0;
     const dims = shape.map(BigInt);
     const base = typeMetadata(dtype);
     const bytes = asBytes(values);
@@ -151,8 +164,7 @@ export class H5Output {
         shape: dims,
         maxshape: dims,
         chunks: compress ? chunkShape(shape, elementBytes) : null,
-        compression: compress ? 1 : 0,
-        compression_opts: compress ? [GZIP_LEVEL] : [],
+        ...filterMetadata(this.options.compression, compress),
       };
       this.withHeap(bytes, (pointer) => this.module.create_dataset(this.fileId, path, pointer, metadata as never));
     } else {
@@ -162,8 +174,7 @@ export class H5Output {
         shape: [0n, ...dims.slice(1)],
         maxshape: dims,
         chunks: chunkShape(shape, elementBytes),
-        compression: compress ? 1 : 0,
-        compression_opts: compress ? [GZIP_LEVEL] : [],
+        ...filterMetadata(this.options.compression, compress),
       };
       this.withHeap(new Uint8Array(0), (pointer) => this.module.create_dataset(this.fileId, path, pointer, metadata as never));
       this.module.resize_dataset(this.fileId, path, dims);
@@ -245,18 +256,22 @@ export class H5Output {
     }
   }
 
-  /** A 1-d dataset that grows as values are appended (for streamed sparse matrices). */
-  appendable(path: string, dtype: ArrayDtype, expectedLength?: number): AppendableArray {
+  /**
+   * A 1-d dataset that grows as values are appended (for streamed sparse matrices).
+   * `maxLength` (the exact length, or a bound such as rows × columns) keeps the chunks of a
+   * small matrix small: HDF5 stores a partial chunk whole, so a 4 MiB chunk for 1,000 values
+   * would make a tiny export megabytes.
+   */
+  appendable(path: string, dtype: ArrayDtype, maxLength?: number): AppendableArray {
     const elementBytes = bytesPerElement(dtype);
-    const chunkElements = Math.max(1, Math.min(expectedLength || Infinity, Math.floor((4 * CHUNK_BYTES) / elementBytes)));
-    const compress = this.options.compression === 'gzip';
+    const bound = maxLength === undefined ? Infinity : Math.max(1, maxLength);
+    const chunkElements = Math.max(1, Math.min(bound, Math.floor(CHUNK_BYTES / elementBytes)));
     const metadata = {
       ...typeMetadata(dtype),
       shape: [0n],
       maxshape: [H5S_UNLIMITED],
       chunks: [BigInt(chunkElements)],
-      compression: compress ? 1 : 0,
-      compression_opts: compress ? [GZIP_LEVEL] : [],
+      ...filterMetadata(this.options.compression, true),
     };
     this.withHeap(new Uint8Array(0), (pointer) => this.module.create_dataset(this.fileId, path, pointer, metadata as never));
     if (dtype === 'bool') this.boolPlaceholders++;
