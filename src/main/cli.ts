@@ -76,6 +76,16 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
     }
     const ctx = makeContext(args, io);
     const output = await command.run(ctx);
+    if (output.failure) {
+      // The result is printed (a dry run's plan), then the command fails as any user error does.
+      const value = toErrorValue(output.failure);
+      const error = { code: value.code, message: value.message, problems: value.problems ?? [] };
+      if (ctx.json) io.stdout.write(`${JSON.stringify({ ...(output.json as object), error }, jsonReplacer, 2)}\n`);
+      else if (output.text) io.stdout.write(output.text.endsWith('\n') ? output.text : `${output.text}\n`);
+      io.stderr.write(`${value.message}\n`);
+      logLine(argv, `error ${value.code}: ${value.message}`);
+      return 1;
+    }
     if (ctx.json) io.stdout.write(`${JSON.stringify(output.json, jsonReplacer, 2)}\n`);
     else if (output.text) io.stdout.write(output.text.endsWith('\n') ? output.text : `${output.text}\n`);
     logLine(argv, 'ok');

@@ -158,9 +158,19 @@ describe('the append preflight', () => {
     expect(plan.dropped).toEqual([expect.objectContaining({ element: 'obs', name: 'extra_col' })]);
     expect(plan.converted).toEqual([expect.objectContaining({ element: 'obs', name: 'donor', detail: expect.stringMatching(/filled with NA/) })]);
     expect(plan.kept.map((k) => k.name)).toEqual(expect.arrayContaining(['cell_type', 'stage', 'donor', 'n_counts', 'batch']));
-    // Without --fill-missing the same file has one problem, still reported by the dry run.
-    const strict = ok(cellar(['append', '--store', 'st', join(inputs, 'good.h5ad'), '--dry-run', '--json'], h())) as PlanJson;
+    // Without --fill-missing the same file has one problem: the dry run prints the plan and exits 1.
+    const dry2 = cellar(['append', '--store', 'st', join(inputs, 'good.h5ad'), '--dry-run', '--json'], h());
+    expect(dry2.code, dry2.stderr).toBe(1);
+    const strict = dry2.json as PlanJson & ErrorJson;
     expect(strict.plan.problems).toEqual([expect.stringMatching(/"donor" in good\.h5ad is missing/)]);
+    expect(strict.error).toEqual({ code: 'preflight_failed', message: expect.stringMatching(/cannot be appended to st \(1 problem\); this was a dry run/), problems: strict.plan.problems });
+    expect(firstLine(dry2.stderr)).toBe(strict.error.message);
+    // Without --json the plan goes to stdout, the error to stderr.
+    const text = cellar(['append', '--store', 'st', join(inputs, 'good.h5ad'), '--dry-run'], h());
+    expect(text.code).toBe(1);
+    expect(text.stdout).toMatch(/^Kept:/);
+    expect(text.stdout).toMatch(/Problems:\n {2}obs column "donor" in good\.h5ad is missing/);
+    expect(firstLine(text.stderr)).toMatch(/cannot be appended to st \(1 problem\)/);
     expect(homeState()).toEqual(before);
   });
 });

@@ -2,7 +2,7 @@ import { appendToStore } from '../../engine/ops/append';
 import { boolFlag, stringFlag, UsageError, type CommandSpec } from '../args';
 import type { CommandContext, CommandOutput } from '../context';
 import { withRegistry } from '../registry';
-import { formatPlan } from './concat';
+import { dryRunOutput } from './concat';
 import { crashHookFromEnv } from '../crash-hook';
 
 export const spec: CommandSpec = {
@@ -35,7 +35,7 @@ export async function run(ctx: CommandContext): Promise<CommandOutput> {
       onProgress: (p) => ctx.progress(p.phase, p.done, p.total),
       checkpoint: crashHookFromEnv(),
     });
-    if (!('store' in result)) return { json: { plan: result.plan }, text: formatPlan(result.plan) };
+    if (!('store' in result)) return dryRunOutput(result.plan, `The files cannot be appended to ${storeKey}`);
     const { store, run } = result;
     return {
       json: { store, run, plan: result.plan },

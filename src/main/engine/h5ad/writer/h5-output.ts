@@ -73,6 +73,29 @@ export type RecordField =
 
 export interface OutputOptions {
   compression: OutputCompression;
+  /** Datasets written without compression (lzf could not shrink them). */
+  uncompressed?: ReadonlySet<string>;
+}
+
+/**
+ * h5py marks lzf optional, so a chunk lzf cannot shrink is stored as is; h5wasm can only
+ * make filters mandatory, and such a write fails. The writer then writes the file again
+ * with that dataset uncompressed (see writeH5ad).
+ */
+export class IncompressibleDataset extends CellarError {
+  constructor(readonly datasetPath: string) {
+    super('internal', `lzf could not compress ${datasetPath.replace(/^\/+/, '')}.`);
+  }
+}
+
+/** Runs an HDF5 write of a compressed dataset, naming the dataset if lzf refused its data. */
+function lzfGuard<T>(compression: OutputCompression, compressed: boolean, path: string, write: () => T): T {
+  try {
+    return write();
+  } catch (err) {
+    if (compressed && compression === 'lzf' && /filter/i.test(String((err as Error)?.message ?? err))) throw new IncompressibleDataset(path);
+    throw err;
+  }
 }
 
 function filterMetadata(compression: OutputCompression, compress: boolean): { compression: number; compression_opts: number[] } {
@@ -153,7 +176,8 @@ export class H5Output {
     const elementBytes = bytesPerElement(dtype);
     const total = product(shape);
     if (total !== values.length) throw new Error(`${values.length} values do not fill shape [${shape}]`);
-    const compress = this.options.compression !== 'none' && shape.length > 0 && total > 0;
+    const compress = this.options.compression !== 'none' && shape.length > 0 && total > 0 && !this.options.uncompressed?.has(path);
+    const guard = <T>(write: () => T) => lzfGuard(this.options.compression, compress, path, write);
     const dims = shape.map(BigInt);
     const base = typeMetadata(dtype);
     const bytes = asBytes(values);
@@ -166,7 +190,7 @@ export class H5Output {
         chunks: compress ? chunkShape(shape, elementBytes) : null,
         ...filterMetadata(this.options.compression, compress),
       };
-      this.withHeap(bytes, (pointer) => this.module.create_dataset(this.fileId, path, pointer, metadata as never));
+      guard(() => this.withHeap(bytes, (pointer) => this.module.create_dataset(this.fileId, path, pointer, metadata as never)));
     } else {
       const rowBytes = (bytes.byteLength / shape[0]) | 0;
       const metadata = {
@@ -185,7 +209,7 @@ export class H5Output {
         const count = [BigInt(rows), ...dims.slice(1)];
         const offset = [BigInt(row), ...dims.slice(1).map(() => 0n)];
         const stride = dims.map(() => 1n);
-        this.withHeap(slab, (pointer) => this.module.set_dataset_data(this.fileId, path, count, offset, stride, pointer));
+        guard(() => this.withHeap(slab, (pointer) => this.module.set_dataset_data(this.fileId, path, count, offset, stride, pointer)));
       }
     }
     if (dtype === 'bool') this.boolPlaceholders++;
@@ -271,11 +295,12 @@ export class H5Output {
       shape: [0n],
       maxshape: [H5S_UNLIMITED],
       chunks: [BigInt(chunkElements)],
-      ...filterMetadata(this.options.compression, true),
+      ...filterMetadata(this.options.compression, !this.options.uncompressed?.has(path)),
     };
     this.withHeap(new Uint8Array(0), (pointer) => this.module.create_dataset(this.fileId, path, pointer, metadata as never));
     if (dtype === 'bool') this.boolPlaceholders++;
-    return new AppendableArray(this.module, this.fileId, path, elementBytes, chunkElements);
+    const compressed = this.options.compression !== 'none' && !this.options.uncompressed?.has(path);
+    return new AppendableArray(this.module, this.fileId, path, elementBytes, chunkElements, (write) => lzfGuard(this.options.compression, compressed, path, write));
   }
 }
 
@@ -294,6 +319,7 @@ export class AppendableArray {
     private readonly path: string,
     private readonly elementBytes: number,
     private readonly chunkElements: number,
+    private readonly guard: (write: () => void) => void = (write) => write(),
   ) {
     this.pointer = module._malloc(chunkElements * elementBytes);
     if (!this.pointer) throw new Error(`out of wasm memory allocating a ${chunkElements * elementBytes}-byte buffer`);
@@ -317,7 +343,7 @@ export class AppendableArray {
     if (this.filled === 0) return;
     const newLength = this.length + this.filled;
     this.module.resize_dataset(this.fileId, this.path, [BigInt(newLength)]);
-    this.module.set_dataset_data(this.fileId, this.path, [BigInt(this.filled)], [BigInt(this.length)], [1n], BigInt(this.pointer));
+    this.guard(() => this.module.set_dataset_data(this.fileId, this.path, [BigInt(this.filled)], [BigInt(this.length)], [1n], BigInt(this.pointer)));
     this.length = newLength;
     this.filled = 0;
   }

@@ -11,7 +11,7 @@ import { renameSync, rmSync } from 'node:fs';
 import { CellarError } from '../../../../shared/errors';
 import { h5ErrorReason, loadH5wasm, type H5wasm } from '../h5';
 import type { AnnDataToWrite, DataFrame, H5adFile, MatrixHandle, MatrixSource, NumericArray } from '../types';
-import { H5Output, type OutputCompression } from './h5-output';
+import { H5Output, IncompressibleDataset, type OutputCompression } from './h5-output';
 import { convertBoolPlaceholders } from './hdf5-bool';
 import { writeCsrMatrix, type CsrMatrixToWrite } from './csr';
 import { checkName, displayPath, tagEncoding, writeDataFrame, writeDense, writeDictGroup, writeUnsDict, writing, type WriteContext } from './elements';
@@ -35,6 +35,20 @@ export interface WriteH5adOptions {
 const LIBVER: ['v108', 'v108'] = ['v108', 'v108'];
 
 export async function writeH5ad(path: string, adata: AnnDataToWrite, options: WriteH5adOptions = {}): Promise<void> {
+  // lzf refuses data it cannot shrink (h5py would store it as is): write again without
+  // compression for that dataset. Each round adds one dataset, so this ends.
+  const uncompressed = new Set<string>();
+  for (;;) {
+    try {
+      return await writeH5adOnce(path, adata, options, uncompressed);
+    } catch (err) {
+      if (!(err instanceof IncompressibleDataset) || uncompressed.has(err.datasetPath)) throw err;
+      uncompressed.add(err.datasetPath);
+    }
+  }
+}
+
+async function writeH5adOnce(path: string, adata: AnnDataToWrite, options: WriteH5adOptions, uncompressed: ReadonlySet<string>): Promise<void> {
   checkShapes(adata);
   throwIfAborted(options.signal);
   const h5 = await loadH5wasm();
@@ -45,7 +59,7 @@ export async function writeH5ad(path: string, adata: AnnDataToWrite, options: Wr
   let done = 0;
   options.onProgress?.(0, total);
   const elementOptions = { nullableStrings: options.nullableStrings ?? 'categorical' } as const;
-  const outputOptions = { compression: options.compression ?? 'none' } as const;
+  const outputOptions = { compression: options.compression ?? 'none', uncompressed };
 
   try {
     rmSync(partial, { force: true });
@@ -117,7 +131,7 @@ async function withOutput<T>(
   h5: H5wasm,
   path: string,
   mode: 'w' | 'a',
-  options: { compression: OutputCompression },
+  options: { compression: OutputCompression; uncompressed: ReadonlySet<string> },
   write: (out: H5Output) => Promise<T>,
 ): Promise<T> {
   let file: InstanceType<H5wasm['File']>;
