@@ -28,6 +28,8 @@ export interface CommandOutput {
    * problems): exit 1 after the output, with the error on stderr (and in the JSON).
    */
   failure?: CellarError;
+  /** Everything was printed already (serve prints as it starts): print nothing at the end. */
+  printed?: boolean;
 }
 
 export function makeContext(args: ParsedArgs, io: { stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream & { isTTY?: boolean } }): CommandContext {

@@ -9,7 +9,7 @@ import { CellarError } from '../../shared/errors';
 import type { AppInfo, DatasetExpression, PlanReport, Events, JobKind, JobResults, JobSnapshot, JsonValue, LibraryListing, OpenedFile, RunDetails, RunItem, StoreColumn, StoreSummary } from '../../shared/contract';
 import type { Handlers, Validators } from '../ipc/handle';
 import { openRegistry, toVersionJson, type Registry } from '../registry/registry';
-import { callInWorker, inspectInWorker } from '../engine/jobs/worker-host';
+import { callInWorker, inspectInWorker, readTimeoutFromEnv } from '../engine/jobs/worker-host';
 import { JobRunner, type JobSnapshot as RunnerJob } from '../engine/jobs/runner';
 import type { Preflight } from '../engine/ops/append';
 import { defaultMeasurement, openQuery, queryObs, queryVar, type OpenedQuery } from '../engine/ops/export';
@@ -64,7 +64,7 @@ export function exportFileName(storeKey: string, version: string | undefined, fo
 }
 
 export function createService(options: ServiceOptions): Service {
-  const readTimeoutMs = () => options.readTimeoutMs ?? Number(process.env.CELLAR_READ_TIMEOUT_MS ?? 120_000);
+  const readTimeoutMs = () => options.readTimeoutMs ?? readTimeoutFromEnv();
   let registry: Registry | null = null;
   const db = () => (registry ??= openRegistry(options.home));
   const emit = options.emit ?? (() => undefined);

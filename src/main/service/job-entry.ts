@@ -73,7 +73,7 @@ export async function planCollectionConcatenation(home: string, collectionKey: s
   const registry = openRegistry(home);
   try {
     const collection = registry.getCollection(collectionKey);
-    return planSummary(planConcatenation(await describeMembers(collection.members), { makeUnique }));
+    return planSummary(planConcatenation(await describeMembers(collection.members, collection.key), { makeUnique }));
   } finally {
     registry.close();
   }

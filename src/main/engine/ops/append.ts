@@ -17,7 +17,7 @@ import { datasetMeta, RAW_MEASUREMENT, writeDatasets, type MemberFile, type Stor
 import { newArtifactUid } from '../../registry/uid';
 import { defaultMeasurement } from './export';
 import { distinctStrings, naColumn, stringAt } from './convert';
-import { describeDataset, duplicateIdsProblem, RESERVED_OBS, RESERVED_VAR, type ConcatPlan, type DatasetInfo, type FramePlan, type IdSpace, type PlanEntry } from './plan';
+import { describeDataset, duplicateIdsProblem, matrixDtypeChanges, RESERVED_OBS, RESERVED_VAR, type ConcatPlan, type DatasetInfo, type FramePlan, type IdSpace, type PlanEntry } from './plan';
 import type { ProgressFn } from './progress';
 import { describeField, fieldOf, isFloatDtype, isIntDtype, unifyFields, widenInts, type FieldSchema } from './schema';
 import { finishRunIfRunning, registerAppendedFiles, resolveStore, storeVersionFields, versionStats, type AppendedFile } from './store-registry';
@@ -65,6 +65,8 @@ export function fieldOfEntry(entry: ColumnEntry): FieldSchema {
   if (entry.intDtype) field.intDtype = entry.intDtype;
   return field;
 }
+
+const X_LAYER_NAME = 'data';
 
 const NA_CAPABLE = new Set(['category', 'string', 'nullable-string', 'nullable-int', 'nullable-bool', 'float32', 'float64']);
 
@@ -296,6 +298,9 @@ export function planAppend(reader: StoreReader, datasets: DatasetInfo[], options
     kept.push({ element: 'layers', name: layer });
     if (missing.length) converted.push({ element: 'layers', name: layer, detail: `missing in ${missing.map((d) => d.label).join(', ')}: those cells have no entries in this layer (they read as empty rows)` });
   }
+  const storeX = ms.X[X_LAYER_NAME];
+  if (storeX) converted.push(...matrixDtypeChanges('X', 'X', [{ label: 'the store', dtype: storeX.dtype }, ...datasets.map((d) => ({ label: d.label, dtype: d.xDtype }))]));
+  for (const layer of storeLayers) converted.push(...matrixDtypeChanges('layers', layer, [{ label: 'the store', dtype: ms.X[layer]!.dtype }, ...datasets.map((d) => ({ label: d.label, dtype: d.layerDtypes?.get(layer) }))]));
   for (const d of datasets) for (const l of d.layers) if (!storeLayers.includes(l)) dropped.push({ element: 'layers', name: l, detail: `in ${d.label} but not in the store` });
   // obsm every new file has is copied; one some files lack (an embedding computed in the
   // store, say) gives their cells NaN rows with --fill-missing, like a missing obs column.

@@ -1,7 +1,7 @@
 // Concatenate a collection of h5ad artifacts into a new store (SPEC §4): plan from
 // metadata, then stream obs, var, X / layers / raw.X row blocks (var indices
 // remapped per block) and obsm into the store writer, commit, register.
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { CellarError } from '../../../shared/errors';
 import type { ArtifactRecord, Registry } from '../../registry/registry';
@@ -41,8 +41,25 @@ export interface StoreResultJson {
 
 export type ConcatResult = { plan: ReturnType<typeof planSummary> } | (StoreResultJson & { plan: ReturnType<typeof planSummary> });
 
+/**
+ * A member deleted (with --force) or whose file is gone cannot be read: say which, by its
+ * key, and how to take it out of the collection.
+ */
+export function checkMembersPresent(members: ArtifactRecord[], collectionKey: string): void {
+  const gone = members.filter((m) => m.deletedAt !== null || !existsSync(m.storagePath));
+  if (!gone.length) return;
+  const problems = gone.map((m) =>
+    m.deletedAt !== null
+      ? `${m.key} (uid ${m.uid}) was deleted on ${m.deletedAt}; remove it with: cellar collection remove ${collectionKey} ${m.key}`
+      : `${m.key} (uid ${m.uid}): its file ${m.storagePath} is missing${m.isLink ? ' (it was linked in place and has moved or been deleted)' : ''}; restore the file, or remove it with: cellar collection remove ${collectionKey} ${m.key}`,
+  );
+  const names = gone.map((m) => m.key).join(', ');
+  throw new CellarError('not_found', `The collection ${collectionKey} has ${gone.length === 1 ? 'a member that is' : `${gone.length} members that are`} gone: ${names}.`, problems);
+}
+
 /** Opens every member, reads its metadata and closes it again. */
-export async function describeMembers(members: ArtifactRecord[]): Promise<DatasetInfo[]> {
+export async function describeMembers(members: ArtifactRecord[], collectionKey = 'the collection'): Promise<DatasetInfo[]> {
+  checkMembersPresent(members, collectionKey);
   const out: DatasetInfo[] = [];
   for (const member of members) {
     const file = await openH5ad(member.storagePath);
@@ -65,7 +82,7 @@ export async function concatenateCollection(params: ConcatParams): Promise<Conca
     throw new CellarError('already_exists', `The key ${params.storeKey} is already used; append to that store or choose another key.`);
   }
   params.onProgress?.({ phase: 'Reading metadata', done: 0, total: collection.members.length });
-  const datasets = await describeMembers(collection.members);
+  const datasets = await describeMembers(collection.members, collection.key);
   // A store without a single cell has no X layer to query or embed: refuse it up front.
   if (datasets.every((d) => d.nObs === 0)) {
     const files = datasets.map((d) => d.label).join(', ');

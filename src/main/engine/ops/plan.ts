@@ -17,6 +17,9 @@ export interface DatasetInfo {
   obs: DataFrame;
   var: DataFrame;
   hasX: boolean;
+  /** dtype of X and of each layer, as the file stores them. */
+  xDtype?: string;
+  layerDtypes?: Map<string, string>;
   layers: string[];
   obsm: Map<string, number[]>;
   varm: Map<string, number[]>;
@@ -41,6 +44,8 @@ export function describeDataset(label: string, file: H5adFile, uid?: string): Da
     obs: file.obs,
     var: file.var,
     hasX: file.X !== null,
+    xDtype: file.X?.dtype,
+    layerDtypes: new Map([...file.layers].map(([k, v]) => [k, v.dtype])),
     layers: [...file.layers.keys()],
     obsm: new Map([...file.obsm].map(([k, v]) => [k, shapeOf(v)])),
     varm: new Map([...file.varm].map(([k, v]) => [k, shapeOf(v)])),
@@ -131,6 +136,8 @@ export function planConcatenation(datasets: DatasetInfo[], options: PlanOptions 
   else kept.push({ element: 'X', name: 'X' });
 
   const layers = intersectNames(datasets.map((d) => d.layers), 'layers', labels, kept, dropped);
+  if (X) converted.push(...matrixDtypeChanges('X', 'X', datasets.map((d) => ({ label: d.label, dtype: d.xDtype }))));
+  for (const layer of layers) converted.push(...matrixDtypeChanges('layers', layer, datasets.map((d) => ({ label: d.label, dtype: d.layerDtypes?.get(layer) }))));
   const obsm = carryDense(datasets.map((d) => d.obsm), 'obsm', labels, kept, dropped);
   const varm = carryDense(datasets.map((d) => d.varm), 'varm', labels, kept, dropped);
   for (const [i, d] of datasets.entries()) {
@@ -246,6 +253,27 @@ function unionIds(indexes: string[][]): IdSpace {
     return map;
   });
   return { ids, localToGlobal, firstDataset: Int32Array.from(firstDataset), firstLocal: Int32Array.from(firstLocal) };
+}
+
+const FLOATS = new Set(['float32', 'float64']);
+
+/**
+ * The plan line for a matrix whose datasets (or the store, on append) hold different dtypes.
+ * Values are kept exactly; what readers get is decided as the data is written (see the store
+ * writer's layerDtype): integers with floats cost no more than the values need.
+ */
+export function matrixDtypeChanges(element: 'X' | 'layers', name: string, sources: { label: string; dtype?: string }[]): PlanEntry[] {
+  const known = sources.filter((s): s is { label: string; dtype: string } => !!s.dtype);
+  const dtypes = [...new Set(known.map((s) => s.dtype))];
+  if (dtypes.length < 2) return [];
+  const floats = dtypes.filter((d) => FLOATS.has(d));
+  const summary = known.map((s) => `${s.dtype} in ${s.label}`).join(', ');
+  let result: string;
+  if (!floats.length) result = 'the narrowest integer type holding both (integers stay integers)';
+  else if (floats.includes('float64')) result = 'float64';
+  else if (floats.length === dtypes.length) result = 'float32';
+  else result = 'float32 where the integer values are below 65,536 (counts usually are; float32 holds them exactly), else float64';
+  return [{ element, name, detail: `${summary} → ${result}; every value is kept exactly` }];
 }
 
 /** Duplicate obs ids as one problem: how many, and the first ten. */
