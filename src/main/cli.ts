@@ -125,7 +125,11 @@ export async function main(rawArgv: string[], io: Io = { stdout: process.stdout,
  * rest of the output has nowhere to go, which is what the user asked for. End quietly
  * (exit 0, no stack trace) and say so in the log.
  */
+const watchedStreams = new WeakSet<NodeJS.WritableStream>();
 function watchForClosedStdout(stdout: NodeJS.WritableStream, argv: string[]): void {
+  // One listener per stream, however often main() runs in a process (tests).
+  if (watchedStreams.has(stdout)) return;
+  watchedStreams.add(stdout);
   let noted = false;
   stdout.on('error', (err: NodeJS.ErrnoException) => {
     if (err.code !== 'EPIPE' && err.code !== 'ERR_STREAM_DESTROYED') {

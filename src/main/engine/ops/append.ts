@@ -13,7 +13,7 @@ import type { ColumnEntry, StoreManifest } from '../store/manifest';
 import { openStore, type StoreReader } from '../store/reader';
 import { createStoreWriter } from '../store/writer';
 import { storeWriteError, type StoreFs } from '../store/storeFs';
-import { datasetMeta, RAW_MEASUREMENT, writeDatasets, type MemberFile, type StoreResultJson } from './concatenate';
+import { datasetMeta, RAW_MEASUREMENT, writeDatasets, X_LAYER, type MemberFile, type StoreResultJson } from './concatenate';
 import { newArtifactUid } from '../../registry/uid';
 import { defaultMeasurement } from './export';
 import { distinctStrings, naColumn, stringAt } from './convert';
@@ -65,8 +65,6 @@ export function fieldOfEntry(entry: ColumnEntry): FieldSchema {
   if (entry.intDtype) field.intDtype = entry.intDtype;
   return field;
 }
-
-const X_LAYER_NAME = 'data';
 
 const NA_CAPABLE = new Set(['category', 'string', 'nullable-string', 'nullable-int', 'nullable-bool', 'float32', 'float64']);
 
@@ -288,7 +286,7 @@ export function planAppend(reader: StoreReader, datasets: DatasetInfo[], options
   const nNew = obsOffsets[obsOffsets.length - 1]!;
   added.push({ element: 'obs', name: 'cells', detail: `${nNew} new cell${nNew === 1 ? '' : 's'}` });
 
-  // X, layers, obsm, raw: what the store has, every new file must have.
+  // X and obsm the store has, every new file must have (obsm: or --fill-missing); layers and raw not.
   const storeLayers = Object.keys(ms.X).filter((l) => l !== 'data');
   for (const d of datasets) if (!d.hasX) problems.push(`${d.label} has no X; the store needs it.`);
   // As in tiledbsoma, a file without a layer the store has is appended anyway: its cells
@@ -298,7 +296,7 @@ export function planAppend(reader: StoreReader, datasets: DatasetInfo[], options
     kept.push({ element: 'layers', name: layer });
     if (missing.length) converted.push({ element: 'layers', name: layer, detail: `missing in ${missing.map((d) => d.label).join(', ')}: those cells have no entries in this layer (they read as empty rows)` });
   }
-  const storeX = ms.X[X_LAYER_NAME];
+  const storeX = ms.X[X_LAYER];
   if (storeX) converted.push(...matrixDtypeChanges('X', 'X', [{ label: 'the store', dtype: storeX.dtype }, ...datasets.map((d) => ({ label: d.label, dtype: d.xDtype }))]));
   for (const layer of storeLayers) converted.push(...matrixDtypeChanges('layers', layer, [{ label: 'the store', dtype: ms.X[layer]!.dtype }, ...datasets.map((d) => ({ label: d.label, dtype: d.layerDtypes?.get(layer) }))]));
   for (const d of datasets) for (const l of d.layers) if (!storeLayers.includes(l)) dropped.push({ element: 'layers', name: l, detail: `in ${d.label} but not in the store` });
