@@ -31,6 +31,7 @@ const COMMANDS: Record<string, () => Promise<CommandModule>> = {
   rename: () => import('./cli/commands/rename'),
   delete: () => import('./cli/commands/delete'),
   lineage: () => import('./cli/commands/lineage'),
+  collection: () => import('./cli/commands/collection'),
   serve: () => import('./cli/commands/serve'),
 };
 
@@ -52,7 +53,29 @@ function overview(): string {
   ].join('\n');
 }
 
-export async function main(argv: string[], io: Io = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
+/**
+ * Global options may come before the command (`cellar --home DIR list`): they are moved
+ * after it, where every command's parser accepts them.
+ */
+export function hoistGlobalOptions(argv: string[]): string[] {
+  const leading: string[] = [];
+  let i = 0;
+  while (i < argv.length) {
+    const arg = argv[i]!;
+    if (arg === '--json') leading.push(arg);
+    else if (arg.startsWith('--home=')) leading.push(arg);
+    else if (arg === '--home' && i + 1 < argv.length) leading.push(arg, argv[++i]!);
+    else break;
+    i++;
+  }
+  if (!leading.length) return argv;
+  if (i >= argv.length) return [];
+  return [argv[i]!, ...leading, ...argv.slice(i + 1)];
+}
+
+export async function main(rawArgv: string[], io: Io = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
+  const argv = hoistGlobalOptions(rawArgv);
+  watchForClosedStdout(io.stdout, argv);
   const [name, ...rest] = argv;
   const wantsJson = rest.includes('--json');
   if (!name || name === '--help' || name === '-h' || name === 'help') {
@@ -76,13 +99,48 @@ export async function main(argv: string[], io: Io = { stdout: process.stdout, st
     }
     const ctx = makeContext(args, io);
     const output = await command.run(ctx);
-    if (ctx.json) io.stdout.write(`${JSON.stringify(output.json, jsonReplacer, 2)}\n`);
+    if (output.failure) {
+      // The result is printed (a dry run's plan), then the command fails as any user error does.
+      const value = toErrorValue(output.failure);
+      const error = { code: value.code, message: value.message, problems: value.problems ?? [] };
+      if (ctx.json) io.stdout.write(`${JSON.stringify({ ...(output.json as object), error }, jsonReplacer, 2)}\n`);
+      else if (output.text) io.stdout.write(output.text.endsWith('\n') ? output.text : `${output.text}\n`);
+      io.stderr.write(`${value.message}\n`);
+      logLine(argv, `error ${value.code}: ${value.message}`);
+      return 1;
+    }
+    if (output.printed) {
+      // Printed as it ran.
+    } else if (ctx.json) io.stdout.write(`${JSON.stringify(output.json, jsonReplacer, 2)}\n`);
     else if (output.text) io.stdout.write(output.text.endsWith('\n') ? output.text : `${output.text}\n`);
     logLine(argv, 'ok');
     return 0;
   } catch (err) {
     return reportError(err, wantsJson, io, argv);
   }
+}
+
+/**
+ * A reader that stops early (`cellar query --format csv | head -1`) closes the pipe: the
+ * rest of the output has nowhere to go, which is what the user asked for. End quietly
+ * (exit 0, no stack trace) and say so in the log.
+ */
+const watchedStreams = new WeakSet<NodeJS.WritableStream>();
+function watchForClosedStdout(stdout: NodeJS.WritableStream, argv: string[]): void {
+  // One listener per stream, however often main() runs in a process (tests).
+  if (watchedStreams.has(stdout)) return;
+  watchedStreams.add(stdout);
+  let noted = false;
+  stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE' && err.code !== 'ERR_STREAM_DESTROYED') {
+      process.stderr.write(`Could not write the output: ${err.message}\n`);
+      process.exitCode = 1;
+      return;
+    }
+    if (noted) return;
+    noted = true;
+    logLine(argv, 'stdout closed by its reader (EPIPE): the output was cut short there, as the reader asked; exit 0');
+  });
 }
 
 function reportError(err: unknown, json: boolean, io: Io, argv: string[]): number {

@@ -122,8 +122,8 @@ export interface Channels {
   'store:obs-window': { request: StoreRef & { obs?: string; offset: number; limit: number }; response: TableWindow };
   'store:var-window': { request: StoreRef & { var?: string; offset: number; limit: number }; response: TableWindow };
   'export:start': { request: StoreRef & { obs?: string; var?: string; layer?: string; format: 'h5ad' | 'csv' }; response: JobSnapshot };
-  'append:preflight': { request: { storeKey: string; fileTokens: string[]; fillMissing?: boolean; makeUnique?: boolean }; response: PlanReport };
-  'append:start': { request: { storeKey: string; fileTokens: string[]; fillMissing?: boolean; makeUnique?: boolean }; response: JobSnapshot };
+  'append:preflight': { request: { storeKey: string; fileTokens: string[]; fillMissing?: boolean; addColumns?: boolean; makeUnique?: boolean }; response: PlanReport };
+  'append:start': { request: { storeKey: string; fileTokens: string[]; fillMissing?: boolean; addColumns?: boolean; makeUnique?: boolean }; response: JobSnapshot };
   'embed:start': { request: { storeKey: string; nComponents: number; layer?: string; normalize?: boolean; genes?: number; seed?: number; name?: string }; response: JobSnapshot };
   'embedding:points': { request: StoreRef & { name: string }; response: { n: number; k: number; values: Uint8Array } };
   'embedding:colors': {

@@ -48,9 +48,9 @@ describe('reads of h5ad files in the service', () => {
     const service = createService({ home, mode: 'desktop', version: '0', files, readTimeoutMs: 1 });
     try {
       const plan = await call(service, 'concat:plan', { collectionKey: 'c' });
-      expect(plan).toEqual({ ok: false, error: { code: 'timeout', message: 'Gave up planning the concatenation of c after 1 ms: the file may be damaged.' } });
+      expect(plan).toEqual({ ok: false, error: { code: 'timeout', message: 'Gave up planning the concatenation of c after 1 ms, the read time limit (CELLAR_READ_TIMEOUT_MS, default 120 s). A large file on a slow disk needs a higher limit; a small file that takes this long may be damaged.' } });
       const preflight = await call(service, 'append:preflight', { storeKey: 's', fileTokens: ['t1'] });
-      expect(preflight).toMatchObject({ ok: false, error: { code: 'timeout', message: expect.stringMatching(/^Gave up reading .*raw\.h5ad after 1 ms: the file may be damaged\.$/) } });
+      expect(preflight).toMatchObject({ ok: false, error: { code: 'timeout', message: expect.stringMatching(/^Gave up reading .*raw\.h5ad after 1 ms, the read time limit \(CELLAR_READ_TIMEOUT_MS, default 120 s\)\. /) } });
     } finally {
       service.close();
     }

@@ -251,7 +251,10 @@ describe('a second writer on the same store', () => {
 
   it('takes over the lock of a writer that died', async () => {
     // The store now has a PCA that s4.h5ad cannot have: the preflight says so and how to go on.
-    const strict = ok(cellar(['append', '--store', 'crash', files.s4, '--dry-run', '--json'], h())) as { plan: { problems: string[] } };
+    // A dry run whose plan has a blocking problem prints the plan and exits 1.
+    const dry = cellar(['append', '--store', 'crash', files.s4, '--dry-run', '--json'], h());
+    expect(dry.code, dry.stderr).toBe(1);
+    const strict = dry.json as { plan: { problems: string[] } };
     expect(strict.plan.problems).toEqual([expect.stringMatching(/obsm "pca" is missing in s4\.h5ad .*--fill-missing/)]);
     const dead = spawnSync(process.execPath, ['-e', 'console.log(process.pid)'], { encoding: 'utf8' });
     const deadPid = Number(dead.stdout.trim());

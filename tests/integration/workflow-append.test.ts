@@ -121,15 +121,13 @@ describe('the append preflight', () => {
     expect(r.code, r.stderr).toBe(1);
     const { error } = r.json as ErrorJson;
     expect(error.code).toBe('preflight_failed');
-    expect(error.message).toMatch(/cannot be appended to st \(6 problems\)/);
+    expect(error.message).toMatch(/cannot be appended to st \(4 problems\)/);
     const expected: [string, RegExp][] = [
       ['missing column', /"donor" in bad1\.h5ad is missing.*--fill-missing/],
       ['dtype clash', /"n_counts" in bad1\.h5ad is string but the store has float64/],
       ['ordered-category clash', /"stage" in bad2\.h5ad must be an ordered categorical with the store's categories \(early, mid, late\)/],
-      ['duplicate within a file', /obs id "x0" .*bad1\.h5ad/],
-      ['duplicate against the store', /obs id "p1c3" .*the store.*bad1\.h5ad/],
-      ['duplicate across the files', /obs id "x5" .*bad1\.h5ad and bad2\.h5ad/],
-      ['the way out', /--make-unique/],
+      // Duplicates are summarised in one line: the count and the first ten, with where each is.
+      ['duplicates, summarised', /^\d+ obs ids are not unique: .*"x0" twice in bad1\.h5ad.*"p1c3" in the store and bad1\.h5ad.*"x5" in bad1\.h5ad and bad2\.h5ad.*--make-unique/],
     ];
     for (const [what, pattern] of expected) expect(error.problems.some((p) => pattern.test(p)), `${what}: ${pattern} in\n${error.problems.join('\n')}`).toBe(true);
     expect(error.problems).toHaveLength(expected.length);
@@ -160,9 +158,19 @@ describe('the append preflight', () => {
     expect(plan.dropped).toEqual([expect.objectContaining({ element: 'obs', name: 'extra_col' })]);
     expect(plan.converted).toEqual([expect.objectContaining({ element: 'obs', name: 'donor', detail: expect.stringMatching(/filled with NA/) })]);
     expect(plan.kept.map((k) => k.name)).toEqual(expect.arrayContaining(['cell_type', 'stage', 'donor', 'n_counts', 'batch']));
-    // Without --fill-missing the same file has one problem, still reported by the dry run.
-    const strict = ok(cellar(['append', '--store', 'st', join(inputs, 'good.h5ad'), '--dry-run', '--json'], h())) as PlanJson;
+    // Without --fill-missing the same file has one problem: the dry run prints the plan and exits 1.
+    const dry2 = cellar(['append', '--store', 'st', join(inputs, 'good.h5ad'), '--dry-run', '--json'], h());
+    expect(dry2.code, dry2.stderr).toBe(1);
+    const strict = dry2.json as PlanJson & ErrorJson;
     expect(strict.plan.problems).toEqual([expect.stringMatching(/"donor" in good\.h5ad is missing/)]);
+    expect(strict.error).toEqual({ code: 'preflight_failed', message: expect.stringMatching(/cannot be appended to st \(1 problem\); this was a dry run/), problems: strict.plan.problems });
+    expect(firstLine(dry2.stderr)).toBe(strict.error.message);
+    // Without --json the plan goes to stdout, the error to stderr.
+    const text = cellar(['append', '--store', 'st', join(inputs, 'good.h5ad'), '--dry-run'], h());
+    expect(text.code).toBe(1);
+    expect(text.stdout).toMatch(/^Kept:/);
+    expect(text.stdout).toMatch(/Problems:\n {2}obs column "donor" in good\.h5ad is missing/);
+    expect(firstLine(text.stderr)).toMatch(/cannot be appended to st \(1 problem\)/);
     expect(homeState()).toEqual(before);
   });
 });

@@ -127,14 +127,14 @@ describe('planConcatenation', () => {
   it('reports duplicate obs ids, or suffixes them with --make-unique', () => {
     const c = dataset('c.h5ad', frame(['c1', 'c9'], { n_genes: i32([1, 2]), cell_type: cat(['B', 'B'], ['B']) }), ['g1']);
     const plan = planConcatenation([a, c]);
-    expect(plan.problems).toEqual(['obs id "c1" is not unique: it is in a.h5ad and c.h5ad.', '1 obs id is not unique. Use --make-unique to suffix them.']);
+    expect(plan.problems).toEqual(['1 obs id is not unique: "c1" in a.h5ad and c.h5ad. Use --make-unique to suffix them.']);
     const unique = planConcatenation([a, c], { makeUnique: true });
     expect(unique.problems).toEqual([]);
     expect(unique.obsIds).toEqual(['c1', 'c2', 'c1-1', 'c9']);
   });
   it('checks new obs ids against the existing store', () => {
     const plan = planConcatenation([b], { existingObsIds: new Set(['c3']) });
-    expect(plan.problems[0]).toBe('obs id "c3" is not unique: it is in the store and b.h5ad.');
+    expect(plan.problems[0]).toBe('1 obs id is not unique: "c3" in the store and b.h5ad. Use --make-unique to suffix them.');
   });
   it('renames a dataset column that collides with a column Cellar adds', () => {
     const d = dataset('d.h5ad', frame(['x1'], { dataset: str(['pbmc']) }), ['g1']);

@@ -1,6 +1,7 @@
 // What every CLI command gets: where to print, the home folder, and a progress sink
 // that draws a bar on a TTY and stays silent otherwise (and always with --json).
 import { resolveHomeWithNote } from '../home';
+import type { CellarError } from '../../shared/errors';
 import type { ParsedArgs } from './args';
 
 export interface Progress {
@@ -22,6 +23,13 @@ export interface CommandOutput {
   json: unknown;
   /** Human-readable text printed otherwise. */
   text: string;
+  /**
+   * The command printed its result but failed (a --dry-run whose plan has blocking
+   * problems): exit 1 after the output, with the error on stderr (and in the JSON).
+   */
+  failure?: CellarError;
+  /** Everything was printed already (serve prints as it starts): print nothing at the end. */
+  printed?: boolean;
 }
 
 export function makeContext(args: ParsedArgs, io: { stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream & { isTTY?: boolean } }): CommandContext {

@@ -344,6 +344,29 @@ export class Registry {
     });
   }
 
+  /**
+   * Removes one member (by its key or uid, deleted members included) from a collection;
+   * the others keep their order and the hash is recomputed.
+   */
+  removeCollectionMember(ref: string, memberRef: string): { collection: CollectionRecord; removed: ArtifactRecord } {
+    return this.write(() => {
+      const collection = this.getLiveCollectionRow(ref);
+      const members = this.memberRows(collection.id);
+      const matches = members.filter((m) => m.uid === memberRef || m.key === memberRef);
+      if (matches.length === 0) {
+        throw new CellarError('not_found', `The collection "${collection.key}" has no member "${memberRef}"; its members are ${members.map((m) => m.key).join(', ') || 'none'}.`);
+      }
+      if (matches.length > 1) {
+        throw new CellarError('usage', `The collection "${collection.key}" has ${matches.length} members named "${memberRef}"; name the one to remove by its uid (${matches.map((m) => m.uid).join(', ')}).`);
+      }
+      const member = matches[0]!;
+      this.db.prepare('DELETE FROM collection_artifact WHERE collection_id = ? AND artifact_id = ?').run(collection.id, member.id);
+      const hashes = members.filter((m) => m.id !== member.id).map((m) => m.hash);
+      this.db.prepare('UPDATE collection SET hash = ? WHERE id = ?').run(hashCollection(hashes), collection.id);
+      return { collection: this.getCollection(collection.uid), removed: this.toArtifact(member) };
+    });
+  }
+
   /** By uid (deleted ones too) or key (live only). */
   findCollection(ref: string): CollectionRecord | null {
     const row = this.findCollectionRow(ref);

@@ -9,7 +9,7 @@ import { CellarError } from '../../shared/errors';
 import type { AppInfo, DatasetExpression, PlanReport, Events, JobKind, JobResults, JobSnapshot, JsonValue, LibraryListing, OpenedFile, RunDetails, RunItem, StoreColumn, StoreSummary } from '../../shared/contract';
 import type { Handlers, Validators } from '../ipc/handle';
 import { openRegistry, toVersionJson, type Registry } from '../registry/registry';
-import { callInWorker, inspectInWorker } from '../engine/jobs/worker-host';
+import { callInWorker, inspectInWorker, readTimeoutFromEnv } from '../engine/jobs/worker-host';
 import { JobRunner, type JobSnapshot as RunnerJob } from '../engine/jobs/runner';
 import type { Preflight } from '../engine/ops/append';
 import { defaultMeasurement, openQuery, queryObs, queryVar, type OpenedQuery } from '../engine/ops/export';
@@ -64,7 +64,7 @@ export function exportFileName(storeKey: string, version: string | undefined, fo
 }
 
 export function createService(options: ServiceOptions): Service {
-  const readTimeoutMs = () => options.readTimeoutMs ?? Number(process.env.CELLAR_READ_TIMEOUT_MS ?? 120_000);
+  const readTimeoutMs = () => options.readTimeoutMs ?? readTimeoutFromEnv();
   let registry: Registry | null = null;
   const db = () => (registry ??= openRegistry(options.home));
   const emit = options.emit ?? (() => undefined);
@@ -191,12 +191,12 @@ export function createService(options: ServiceOptions): Service {
       const target = out;
       return startJob('export', `Export ${r.storeKey}`, { ...r, out: target }, (result) => ({ ...result, download: options.offerDownload?.(target) ?? null }));
     },
-    'append:preflight': ({ storeKey, fileTokens, fillMissing, makeUnique }) =>
-      callInWorker<Preflight>('preflightAppend', [options.home, { storeKey, files: fileTokens.map(pathOf), fillMissing, makeUnique, readTimeoutMs: options.readTimeoutMs }], {
+    'append:preflight': ({ storeKey, fileTokens, fillMissing, addColumns, makeUnique }) =>
+      callInWorker<Preflight>('preflightAppend', [options.home, { storeKey, files: fileTokens.map(pathOf), fillMissing, addColumns, makeUnique, readTimeoutMs: options.readTimeoutMs }], {
         timeoutMs: readTimeoutMs() * Math.max(1, fileTokens.length) + 60_000,
         what: `checking the files to append to ${storeKey}`,
       }),
-    'append:start': ({ storeKey, fileTokens, fillMissing, makeUnique }) => startJob('append', `Append to ${storeKey}`, { storeKey, files: fileTokens.map(pathOf), fillMissing, makeUnique }),
+    'append:start': ({ storeKey, fileTokens, fillMissing, addColumns, makeUnique }) => startJob('append', `Append to ${storeKey}`, { storeKey, files: fileTokens.map(pathOf), fillMissing, addColumns, makeUnique }),
     'embed:start': ({ storeKey, nComponents, layer, normalize, genes, seed, name }) =>
       startJob('embed', `PCA of ${storeKey}`, { storeKey, name, pca: { nComponents, layer, normalize, genes, seed } }),
     'embedding:points': async ({ storeKey, version, name }) => {
@@ -418,8 +418,8 @@ function makeValidators(): Validators {
     'export:start': check('export:start', { ...storeRef, obs: 'string?', var: 'string?', layer: 'string?', format: 'string' }, (p) => {
       if (p.format !== 'h5ad' && p.format !== 'csv') throw new CellarError('usage', 'export:start: "format" must be h5ad or csv.');
     }),
-    'append:preflight': check('append:preflight', { storeKey: 'string', fileTokens: 'strings', fillMissing: 'boolean?', makeUnique: 'boolean?' }),
-    'append:start': check('append:start', { storeKey: 'string', fileTokens: 'strings', fillMissing: 'boolean?', makeUnique: 'boolean?' }),
+    'append:preflight': check('append:preflight', { storeKey: 'string', fileTokens: 'strings', fillMissing: 'boolean?', addColumns: 'boolean?', makeUnique: 'boolean?' }),
+    'append:start': check('append:start', { storeKey: 'string', fileTokens: 'strings', fillMissing: 'boolean?', addColumns: 'boolean?', makeUnique: 'boolean?' }),
     'embed:start': check('embed:start', { storeKey: 'string', nComponents: 'number', layer: 'string?', normalize: 'boolean?', genes: 'number?', seed: 'number?', name: 'string?' }),
     'embedding:points': check('embedding:points', { ...storeRef, name: 'string' }),
     'embedding:colors': check('embedding:colors', { ...storeRef, obsColumn: 'string?', gene: 'string?' }),

@@ -39,7 +39,7 @@ const RUNNERS: { [K in JobKind]: (ctx: JobContext, params: Record<string, unknow
   concatenate: async (ctx, params) =>
     written(await concatenateCollection({ ...ctx, collectionKey: params.collectionKey as string, storeKey: params.storeKey as string, makeUnique: !!params.makeUnique }), 'concatenation'),
   append: async (ctx, params) =>
-    written(await appendToStore({ ...ctx, storeKey: params.storeKey as string, files: params.files as string[], fillMissing: !!params.fillMissing, makeUnique: !!params.makeUnique }), 'append'),
+    written(await appendToStore({ ...ctx, storeKey: params.storeKey as string, files: params.files as string[], fillMissing: !!params.fillMissing, addColumns: !!params.addColumns, makeUnique: !!params.makeUnique }), 'append'),
   embed: (ctx, params) => embedStore({ ...ctx, storeKey: params.storeKey as string, name: params.name as string | undefined, pca: params.pca as never }),
   export: async (ctx, params) => {
     const query = { registry: ctx.registry, storeKey: params.storeKey as string, version: params.version as string | undefined, obs: params.obs as string | undefined, var: params.var as string | undefined, layer: params.layer as string | undefined };
@@ -73,14 +73,14 @@ export async function planCollectionConcatenation(home: string, collectionKey: s
   const registry = openRegistry(home);
   try {
     const collection = registry.getCollection(collectionKey);
-    return planSummary(planConcatenation(await describeMembers(collection.members), { makeUnique }));
+    return planSummary(planConcatenation(await describeMembers(collection.members, collection.key), { makeUnique }));
   } finally {
     registry.close();
   }
 }
 
 /** The append preflight (nothing written): reads the new files, so it runs in a worker. */
-export async function preflightAppend(home: string, request: { storeKey: string; files: string[]; fillMissing?: boolean; makeUnique?: boolean; readTimeoutMs?: number }, controls?: Partial<JobControls>): Promise<Preflight> {
+export async function preflightAppend(home: string, request: { storeKey: string; files: string[]; fillMissing?: boolean; addColumns?: boolean; makeUnique?: boolean; readTimeoutMs?: number }, controls?: Partial<JobControls>): Promise<Preflight> {
   const registry = openRegistry(home);
   try {
     const r = await appendToStore({ ...request, registry, home, dryRun: true, signal: controls?.signal });

@@ -2,16 +2,17 @@ import { appendToStore } from '../../engine/ops/append';
 import { boolFlag, stringFlag, UsageError, type CommandSpec } from '../args';
 import type { CommandContext, CommandOutput } from '../context';
 import { withRegistry } from '../registry';
-import { formatPlan } from './concat';
+import { dryRunOutput } from './concat';
 import { crashHookFromEnv } from '../crash-hook';
 
 export const spec: CommandSpec = {
   name: 'append',
   summary: 'Append .h5ad files to a store as a new version, after a preflight that reports every problem at once. --dry-run prints the preflight only.',
-  usage: 'cellar append --store KEY FILE.h5ad... [--fill-missing] [--make-unique] [--dry-run] [--json]',
+  usage: 'cellar append --store KEY FILE.h5ad... [--fill-missing] [--add-columns] [--make-unique] [--dry-run] [--json]',
   flags: {
     store: { type: 'string', description: 'the store to append to' },
-    'fill-missing': { type: 'boolean', description: 'fill obs columns the files lack with NA instead of refusing' },
+    'fill-missing': { type: 'boolean', description: 'fill obs columns (and obsm rows: NaN) the files lack instead of refusing' },
+    'add-columns': { type: 'boolean', description: 'add obs columns the store lacks as new columns (NA for its cells) instead of dropping them' },
     'make-unique': { type: 'boolean', description: 'suffix duplicate obs ids instead of refusing them' },
     'dry-run': { type: 'boolean', description: 'print the preflight and write nothing' },
   },
@@ -28,12 +29,13 @@ export async function run(ctx: CommandContext): Promise<CommandOutput> {
       storeKey,
       files: ctx.args.positionals,
       fillMissing: boolFlag(ctx.args, 'fill-missing'),
+      addColumns: boolFlag(ctx.args, 'add-columns'),
       makeUnique: boolFlag(ctx.args, 'make-unique'),
       dryRun: boolFlag(ctx.args, 'dry-run'),
       onProgress: (p) => ctx.progress(p.phase, p.done, p.total),
       checkpoint: crashHookFromEnv(),
     });
-    if (!('store' in result)) return { json: { plan: result.plan }, text: formatPlan(result.plan) };
+    if (!('store' in result)) return dryRunOutput(result.plan, `The files cannot be appended to ${storeKey}`);
     const { store, run } = result;
     return {
       json: { store, run, plan: result.plan },

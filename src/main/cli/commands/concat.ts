@@ -1,5 +1,6 @@
 import { concatenateCollection } from '../../engine/ops/concatenate';
 import type { PlanEntry } from '../../engine/ops/plan';
+import { CellarError } from '../../../shared/errors';
 import { boolFlag, stringFlag, UsageError, type CommandSpec } from '../args';
 import type { CommandContext, CommandOutput } from '../context';
 import { withRegistry } from '../registry';
@@ -18,6 +19,15 @@ export const spec: CommandSpec = {
   },
   positionals: [0, 0],
 };
+
+/** A dry run whose plan has blocking problems prints the plan and fails (exit 1). */
+export function dryRunOutput(plan: Parameters<typeof formatPlan>[0], what: string): CommandOutput {
+  const blocking = plan.problems.filter((p) => !p.startsWith('Use --'));
+  if (!blocking.length) return { json: { plan }, text: formatPlan(plan) };
+  const n = blocking.length;
+  const failure = new CellarError('preflight_failed', `${what} (${n} problem${n === 1 ? '' : 's'}); this was a dry run, nothing was written.`, plan.problems);
+  return { json: { plan }, text: formatPlan(plan), failure };
+}
 
 export function formatPlan(plan: { kept: PlanEntry[]; dropped: PlanEntry[]; converted: PlanEntry[]; added: PlanEntry[]; problems: string[] }): string {
   const section = (title: string, entries: PlanEntry[]) =>
@@ -47,7 +57,7 @@ export async function run(ctx: CommandContext): Promise<CommandOutput> {
       onProgress: (p) => ctx.progress(p.phase, p.done, p.total),
       checkpoint: crashHookFromEnv(),
     });
-    if (!('store' in result)) return { json: { plan: result.plan }, text: formatPlan(result.plan) };
+    if (!('store' in result)) return dryRunOutput(result.plan, `The collection ${collectionKey} cannot be concatenated as it is`);
     const { store, run } = result;
     return {
       json: { store, run, plan: result.plan },

@@ -95,7 +95,11 @@ export async function run(ctx: CommandContext): Promise<CommandOutput> {
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
   });
-  ctx.out(`Cellar is serving at ${server.url}`);
+  if (ctx.json) {
+    // One JSON document, printed when serving starts (a script waits for it); nothing after.
+    const url = new URL(server.url);
+    ctx.out(JSON.stringify({ serving: { url: server.url, host: url.hostname, port: Number(url.port) } }));
+  } else ctx.out(`Cellar is serving at ${server.url}`);
   if (allowRemote) ctx.err(`Warning: --allow-remote: Cellar listens on ${host}, so other machines may reach it; the token travels unencrypted over HTTP, and anyone who has it can read and change this home.`);
   const waiting = uploadedBytes(uploadRoot);
   if (waiting) reportUploads(waiting);
@@ -104,5 +108,5 @@ export async function run(ctx: CommandContext): Promise<CommandOutput> {
   service.close();
   // File tokens die with this process, so its uploads can never be used again.
   closeUploadSession(uploads);
-  return { json: null, text: '' };
+  return { json: null, text: '', printed: true };
 }

@@ -158,7 +158,7 @@ export interface AnnDataToWrite {
   obsm?: Map<string, { shape: [number, number]; values: NumericArray }>;
   varm?: Map<string, { shape: [number, number]; values: NumericArray }>;
   uns?: { [key: string]: UnsValue };
-  raw?: { X: MatrixSource | null; var: DataFrame } | null;
+  raw?: { X: MatrixSource | null; var: DataFrame; varm?: Map<string, { shape: [number, number]; values: NumericArray }> } | null;
 }
 
 /** A matrix to write: shape, dtype, and CSR row blocks in order. */

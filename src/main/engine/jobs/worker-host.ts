@@ -27,6 +27,22 @@ export type WorkerTaskName = 'inspectFile' | 'inspectEach' | 'runJob' | 'planCon
  */
 export type WorkerTask = WorkerTaskName | { module: string; exportName: string };
 
+export const DEFAULT_READ_TIMEOUT_MS = 120_000;
+
+/** The read time limit: CELLAR_READ_TIMEOUT_MS (milliseconds), else two minutes. A bad value is a usage error. */
+export function readTimeoutFromEnv(env: NodeJS.ProcessEnv = process.env): number {
+  const raw = env.CELLAR_READ_TIMEOUT_MS;
+  if (raw === undefined || raw.trim() === '') return DEFAULT_READ_TIMEOUT_MS;
+  if (!/^\d+$/.test(raw.trim()) || Number(raw) < 1) {
+    throw new CellarError('usage', `CELLAR_READ_TIMEOUT_MS must be a whole number of milliseconds, at least 1 (got "${raw}"); unset it for the default of ${DEFAULT_READ_TIMEOUT_MS / 1000} s.`);
+  }
+  return Number(raw);
+}
+
+function formatDuration(ms: number): string {
+  return ms < 1000 ? `${ms} ms` : `${Math.round(ms / 1000)} s`;
+}
+
 /**
  * Calls the task with `(...args, { onProgress, signal })` inside a worker thread.
  * The worker is terminated on time-out or abort; CellarErrors keep their code and message.
@@ -48,7 +64,15 @@ export function callInWorker<T>(task: WorkerTask, args: unknown[], options: Work
       void worker.terminate();
       fn();
     };
-    const giveUp = () => finish(() => reject(new CellarError('timeout', `Gave up ${options.what} after ${options.timeoutMs < 1000 ? `${options.timeoutMs} ms` : `${Math.round(options.timeoutMs / 1000)} s`}: the file may be damaged.`)));
+    const giveUp = () =>
+      finish(() =>
+        reject(
+          new CellarError(
+            'timeout',
+            `Gave up ${options.what} after ${formatDuration(options.timeoutMs)}, the read time limit (CELLAR_READ_TIMEOUT_MS, default ${formatDuration(DEFAULT_READ_TIMEOUT_MS)}). A large file on a slow disk needs a higher limit; a small file that takes this long may be damaged.`,
+          ),
+        ),
+      );
     let timer = setTimeout(giveUp, options.timeoutMs);
     // Ask the worker to stop cleanly (it aborts its own signal); terminate it if it does not.
     let graceTimer: NodeJS.Timeout | undefined;
@@ -80,7 +104,7 @@ export function callInWorker<T>(task: WorkerTask, args: unknown[], options: Work
 /** Reads an untrusted .h5ad's summary in a worker under a time limit (SPEC §7). */
 export function inspectInWorker(path: string, options: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<InspectReport> {
   return callInWorker<InspectReport>('inspectFile', [path], {
-    timeoutMs: options.timeoutMs ?? Number(process.env.CELLAR_READ_TIMEOUT_MS ?? 120_000),
+    timeoutMs: options.timeoutMs ?? readTimeoutFromEnv(),
     signal: options.signal,
     what: `reading ${path}`,
   });
@@ -94,7 +118,7 @@ export async function inspectAllInWorker(paths: string[], options: { timeoutMs?:
   if (!paths.length) return [];
   let current = 0;
   const outcomes = await callInWorker<InspectOutcome[]>('inspectEach', [paths], {
-    timeoutMs: options.timeoutMs ?? Number(process.env.CELLAR_READ_TIMEOUT_MS ?? 120_000),
+    timeoutMs: options.timeoutMs ?? readTimeoutFromEnv(),
     timeoutPerProgress: true,
     signal: options.signal,
     // Read when a message is made: names the file being read at that moment.

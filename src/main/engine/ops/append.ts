@@ -13,13 +13,13 @@ import type { ColumnEntry, StoreManifest } from '../store/manifest';
 import { openStore, type StoreReader } from '../store/reader';
 import { createStoreWriter } from '../store/writer';
 import { storeWriteError, type StoreFs } from '../store/storeFs';
-import { datasetMeta, RAW_MEASUREMENT, writeDatasets, type MemberFile, type StoreResultJson } from './concatenate';
+import { datasetMeta, RAW_MEASUREMENT, writeDatasets, X_LAYER, type MemberFile, type StoreResultJson } from './concatenate';
 import { newArtifactUid } from '../../registry/uid';
 import { defaultMeasurement } from './export';
-import { distinctStrings, stringAt } from './convert';
-import { describeDataset, RESERVED_OBS, RESERVED_VAR, type ConcatPlan, type DatasetInfo, type FramePlan, type IdSpace, type PlanEntry } from './plan';
+import { distinctStrings, naColumn, stringAt } from './convert';
+import { describeDataset, duplicateIdsProblem, matrixDtypeChanges, RESERVED_OBS, RESERVED_VAR, type ConcatPlan, type DatasetInfo, type FramePlan, type IdSpace, type PlanEntry } from './plan';
 import type { ProgressFn } from './progress';
-import { describeField, fieldOf, isFloatDtype, isIntDtype, widenInts, type FieldSchema } from './schema';
+import { describeField, fieldOf, isFloatDtype, isIntDtype, unifyFields, widenInts, type FieldSchema } from './schema';
 import { finishRunIfRunning, registerAppendedFiles, resolveStore, storeVersionFields, versionStats, type AppendedFile } from './store-registry';
 import { refuseStaleBase } from './versioning';
 import { managedStorageDir } from './import';
@@ -32,6 +32,8 @@ export interface AppendParams {
   storeKey: string;
   files: string[];
   fillMissing?: boolean;
+  /** New obs columns of the files become store columns (NA for older cells) instead of being dropped. */
+  addColumns?: boolean;
   makeUnique?: boolean;
   dryRun?: boolean;
   signal?: AbortSignal;
@@ -120,10 +122,19 @@ interface FrameFit {
   dropped: PlanEntry[];
   added: PlanEntry[];
   converted: PlanEntry[];
+  /** Columns the store does not have yet (--add-columns), at the end of plan.fields. */
+  newColumns: string[];
+}
+
+/** The same column able to hold NA: integers become nullable integers, bools nullable bools. */
+function naCapable(field: FieldSchema): FieldSchema {
+  if (isIntDtype(field.dtype)) return { name: field.name, dtype: 'nullable-int', intDtype: field.dtype };
+  if (field.dtype === 'bool') return { name: field.name, dtype: 'nullable-bool' };
+  return field;
 }
 
 /** Fits every dataset's frame to the store's columns (minus the ones Cellar adds). */
-function fitFrame(element: 'obs' | 'var' | 'raw.var', storeColumns: ColumnEntry[], reserved: readonly string[], frames: DataFrame[], labels: string[], fillMissing: boolean): FrameFit {
+function fitFrame(element: 'obs' | 'var' | 'raw.var', storeColumns: ColumnEntry[], reserved: readonly string[], frames: DataFrame[], labels: string[], fillMissing: boolean, addColumns = false): FrameFit {
   const problems: string[] = [];
   const kept: PlanEntry[] = [];
   const dropped: PlanEntry[] = [];
@@ -158,10 +169,37 @@ function fitFrame(element: 'obs' | 'var' | 'raw.var', storeColumns: ColumnEntry[
     }
   }
   const known = new Set(storeColumns.map((c) => c.name));
+  const fresh = new Map<string, { label: string; field: FieldSchema; distinctStrings: () => string[] }[]>();
   frames.forEach((frame, d) => {
-    for (const c of frame.columns) if (!known.has(c.name)) dropped.push({ element, name: c.name, detail: `in ${labels[d]} but not in the store` });
+    for (const c of frame.columns) {
+      if (known.has(c.name)) continue;
+      if (!addColumns || reserved.includes(c.name)) {
+        const why = reserved.includes(c.name) ? 'its name is reserved for the column Cellar adds' : 'use --add-columns to add it';
+        dropped.push({ element, name: c.name, detail: `in ${labels[d]} but not in the store (${why})` });
+        continue;
+      }
+      const inputs = fresh.get(c.name) ?? [];
+      inputs.push({ label: labels[d]!, field: fieldOf(c.name, c.column), distinctStrings: () => distinctStrings(c.column) });
+      fresh.set(c.name, inputs);
+    }
   });
-  return { plan: { fields, sources }, problems, kept, dropped, added, converted };
+  // --add-columns: a column new to the store, unified over the files that have it; older
+  // cells (and files without it) read NA, so its type must hold NA.
+  for (const [name, inputs] of fresh) {
+    const unified = unifyFields(name, inputs);
+    problems.push(...unified.problems.map((p) => p.replace(/^obs column/, `${element} column`)));
+    const field = naCapable(unified.field);
+    fields.push(field);
+    frames.forEach((frame, d) => {
+      const col = frame.columns.find((c) => c.name === name);
+      sources[d]!.push(col ? { sourceName: col.name, field: fieldOf(col.name, col.column) } : { sourceName: '', field: { ...field, allMissing: true } });
+    });
+    const lacking = labels.filter((_, d) => !frames[d]!.columns.some((c) => c.name === name));
+    added.push({ element, name, detail: `new column (${describeField(field)}): NA for the cells already in the store${lacking.length ? ` and for ${lacking.join(', ')}` : ''}` });
+    for (const c of unified.conversions) converted.push({ element, name, detail: c });
+    if (describeField(field) !== describeField(unified.field)) converted.push({ element, name, detail: `${describeField(unified.field)} → ${describeField(field)} so that older cells can be NA` });
+  }
+  return { plan: { fields, sources }, problems, kept, dropped, added, converted, newColumns: [...fresh.keys()] };
 }
 
 function idSpaceFrom(existing: string[], indexes: string[][]): IdSpace {
@@ -196,7 +234,7 @@ function stringColumn(reader: StoreReader['obs'], name: string): string[] {
 }
 
 /** Compares the new datasets with the store and builds the write plan. */
-export function planAppend(reader: StoreReader, datasets: DatasetInfo[], options: { fillMissing: boolean; makeUnique: boolean }): { plan: ConcatPlan; obsmFilled: ConcatPlan['obsm']; preflight: Preflight } {
+export function planAppend(reader: StoreReader, datasets: DatasetInfo[], options: { fillMissing: boolean; makeUnique: boolean; addColumns?: boolean }): { plan: ConcatPlan; obsmFilled: ConcatPlan['obsm']; newObsColumns: string[]; preflight: Preflight } {
   const manifest: StoreManifest = reader.manifest;
   const measurement = defaultMeasurement(reader);
   const labels = datasets.map((d) => d.label);
@@ -213,7 +251,7 @@ export function planAppend(reader: StoreReader, datasets: DatasetInfo[], options
     added.push(...f.added);
   };
 
-  const obsFit = fitFrame('obs', manifest.obs.columns, RESERVED_OBS, datasets.map((d) => d.obs), labels, options.fillMissing);
+  const obsFit = fitFrame('obs', manifest.obs.columns, RESERVED_OBS, datasets.map((d) => d.obs), labels, options.fillMissing, !!options.addColumns);
   collect(obsFit);
   const ms = manifest.ms[measurement]!;
   const varFit = fitFrame('var', ms.var.columns, RESERVED_VAR, datasets.map((d) => d.var), labels, true);
@@ -226,7 +264,7 @@ export function planAppend(reader: StoreReader, datasets: DatasetInfo[], options
   const existingIds = new Set(stringColumn(reader.obs, 'obs_id'));
   const obsIds: string[] = [];
   const seen = new Map<string, string>();
-  const dupes: string[] = [];
+  const dupes: { id: string; where: string }[] = [];
   datasets.forEach((ds, d) => {
     for (const id of ds.obs.index) {
       let out = id;
@@ -235,28 +273,32 @@ export function planAppend(reader: StoreReader, datasets: DatasetInfo[], options
         if (options.makeUnique) {
           out = `${id}-${d}`;
           for (let k = 1; existingIds.has(out) || seen.has(out); k++) out = `${id}-${d}-${k}`;
-        } else if (dupes.length < 100) dupes.push(clash === ds.label ? `obs id "${id}" is not unique: it appears more than once in ${ds.label}.` : `obs id "${id}" is not unique: it is in ${clash} and ${ds.label}.`);
-        else if (dupes.length === 100) dupes.push('… and more duplicate obs ids.');
+        } else dupes.push({ id, where: clash === ds.label ? `twice in ${ds.label}` : `in ${clash} and ${ds.label}` });
       }
       if (!seen.has(out)) seen.set(out, ds.label);
       obsIds.push(out);
     }
   });
-  if (dupes.length) problems.push(...dupes, 'Use --make-unique to suffix duplicate obs ids.');
+  if (dupes.length) problems.push(duplicateIdsProblem(dupes));
 
   const obsOffsets = [0];
   for (const d of datasets) obsOffsets.push(obsOffsets[obsOffsets.length - 1]! + d.nObs);
   const nNew = obsOffsets[obsOffsets.length - 1]!;
   added.push({ element: 'obs', name: 'cells', detail: `${nNew} new cell${nNew === 1 ? '' : 's'}` });
 
-  // X, layers, obsm, raw: what the store has, every new file must have.
+  // X and obsm the store has, every new file must have (obsm: or --fill-missing); layers and raw not.
   const storeLayers = Object.keys(ms.X).filter((l) => l !== 'data');
   for (const d of datasets) if (!d.hasX) problems.push(`${d.label} has no X; the store needs it.`);
+  // As in tiledbsoma, a file without a layer the store has is appended anyway: its cells
+  // simply have no entries there (they read as empty rows).
   for (const layer of storeLayers) {
     const missing = datasets.filter((d) => !d.layers.includes(layer));
-    if (missing.length) problems.push(`layer "${layer}" is missing in ${missing.map((d) => d.label).join(', ')} (the store has it).`);
-    else kept.push({ element: 'layers', name: layer });
+    kept.push({ element: 'layers', name: layer });
+    if (missing.length) converted.push({ element: 'layers', name: layer, detail: `missing in ${missing.map((d) => d.label).join(', ')}: those cells have no entries in this layer (they read as empty rows)` });
   }
+  const storeX = ms.X[X_LAYER];
+  if (storeX) converted.push(...matrixDtypeChanges('X', 'X', [{ label: 'the store', dtype: storeX.dtype }, ...datasets.map((d) => ({ label: d.label, dtype: d.xDtype }))]));
+  for (const layer of storeLayers) converted.push(...matrixDtypeChanges('layers', layer, [{ label: 'the store', dtype: ms.X[layer]!.dtype }, ...datasets.map((d) => ({ label: d.label, dtype: d.layerDtypes?.get(layer) }))]));
   for (const d of datasets) for (const l of d.layers) if (!storeLayers.includes(l)) dropped.push({ element: 'layers', name: l, detail: `in ${d.label} but not in the store` });
   // obsm every new file has is copied; one some files lack (an embedding computed in the
   // store, say) gives their cells NaN rows with --fill-missing, like a missing obs column.
@@ -289,13 +331,24 @@ export function planAppend(reader: StoreReader, datasets: DatasetInfo[], options
   let raw: ConcatPlan['raw'] = null;
   const rawMs = manifest.ms[RAW_MEASUREMENT];
   if (rawMs) {
+    // A file without raw is appended with a notice, as tiledbsoma does: its cells have no raw.X rows.
+    const withRaw = datasets.map((d, i) => (d.raw ? i : -1)).filter((i) => i >= 0);
     const missing = datasets.filter((d) => !d.raw);
-    if (missing.length) problems.push(`raw is missing in ${missing.map((d) => d.label).join(', ')} (the store has raw).`);
-    else {
-      const rawFit = fitFrame('raw.var', rawMs.var.columns, RESERVED_VAR, datasets.map((d) => d.raw!.var), labels, true);
-      collect(rawFit);
-      raw = { var: rawFit.plan, varIds: idSpaceFrom(stringColumn(reader.var(RAW_MEASUREMENT), 'var_id'), datasets.map((d) => d.raw!.var.index)), X: 'data' in rawMs.X };
-    }
+    if (missing.length) converted.push({ element: 'raw', name: 'raw', detail: `missing in ${missing.map((d) => d.label).join(', ')}: those cells have no raw.X entries (they read as empty rows)` });
+    const rawFit = fitFrame('raw.var', rawMs.var.columns, RESERVED_VAR, withRaw.map((i) => datasets[i]!.raw!.var), withRaw.map((i) => labels[i]!), true);
+    collect(rawFit);
+    // Back to one entry per dataset: files without raw contribute no genes and no rows.
+    const sources: FramePlan['sources'] = datasets.map(() => []);
+    withRaw.forEach((i, k) => (sources[i] = rawFit.plan.sources[k]!));
+    const rawIds = idSpaceFrom(stringColumn(reader.var(RAW_MEASUREMENT), 'var_id'), withRaw.map((i) => datasets[i]!.raw!.var.index));
+    const localToGlobal: Int32Array[] = datasets.map(() => new Int32Array(0));
+    withRaw.forEach((i, k) => (localToGlobal[i] = rawIds.localToGlobal[k]!));
+    const firstDataset = rawIds.firstDataset.map((k) => (k < 0 ? k : withRaw[k]!));
+    raw = { var: { fields: rawFit.plan.fields, sources }, varIds: { ...rawIds, localToGlobal, firstDataset }, X: 'data' in rawMs.X };
+    for (const d of datasets) for (const k of d.raw?.varm ?? []) if (!rawMs.varm[k]) dropped.push({ element: 'raw.varm', name: k, detail: `in ${d.label} but not in the store` });
+    for (const name of Object.keys(rawMs.varm)) converted.push({ element: 'raw.varm', name, detail: 'rows of new raw genes are NaN' });
+  } else {
+    for (const d of datasets) if (d.raw) dropped.push({ element: 'raw', name: 'raw', detail: `in ${d.label} but the store has no raw` });
   }
 
   const plan: ConcatPlan = {
@@ -317,7 +370,7 @@ export function planAppend(reader: StoreReader, datasets: DatasetInfo[], options
     added,
     problems,
   };
-  return { plan, obsmFilled, preflight: { kept, dropped, converted, added, problems, n_new_obs: nNew, n_new_vars: Math.max(0, newGenes) } };
+  return { plan, obsmFilled, newObsColumns: obsFit.newColumns, preflight: { kept, dropped, converted, added, problems, n_new_obs: nNew, n_new_vars: Math.max(0, newGenes) } };
 }
 
 export type AppendResult = { plan: Preflight } | (StoreResultJson & { plan: Preflight });
@@ -347,11 +400,11 @@ export async function appendToStore(params: AppendParams): Promise<AppendResult>
   const reader = openStore(dir, store.version);
   let planned: ReturnType<typeof planAppend>;
   try {
-    planned = planAppend(reader, datasets, { fillMissing: !!params.fillMissing, makeUnique: !!params.makeUnique });
+    planned = planAppend(reader, datasets, { fillMissing: !!params.fillMissing, makeUnique: !!params.makeUnique, addColumns: !!params.addColumns });
   } finally {
     reader.close();
   }
-  const { plan, obsmFilled, preflight } = planned;
+  const { plan, obsmFilled, newObsColumns, preflight } = planned;
   if (params.dryRun) return { plan: preflight };
   if (preflight.problems.length) {
     const n = preflight.problems.filter((p) => !p.startsWith('Use --')).length;
@@ -360,7 +413,7 @@ export async function appendToStore(params: AppendParams): Promise<AppendResult>
 
   // Copy the new files into the home, write the version, and only after the commit point
   // register the artifacts and the version together: a failure leaves the registry as it was.
-  const run = registry.startRun({ transform: 'append', params: { store: store.key, files, fillMissing: !!params.fillMissing, makeUnique: !!params.makeUnique }, inputArtifacts: [store.uid] });
+  const run = registry.startRun({ transform: 'append', params: { store: store.key, files, fillMissing: !!params.fillMissing, addColumns: !!params.addColumns, makeUnique: !!params.makeUnique }, inputArtifacts: [store.uid] });
   const copies: string[] = [];
   let committed = false;
   try {
@@ -392,9 +445,13 @@ export async function appendToStore(params: AppendParams): Promise<AppendResult>
     const writer = await createStoreWriter({ dir, baseVersion: store.version, fs: params.fs, storeKey: store.key });
     try {
       await refuseStaleBase(writer, store.version, store.key, 'the files were checked');
+      // New columns first, NA for every cell already in the store; the new rows then carry them.
+      const fresh = plan.obs.fields.filter((f) => newObsColumns.includes(f.name));
+      if (fresh.length) await writer.setObsColumns({ columns: fresh.map((f) => ({ name: f.name, column: naColumn(f, writer.nObs) })), nRows: writer.nObs });
       await writeDatasets(writer, plan, members, run.uid, priorDatasets.length, params, varBase);
       await appendObsmFilled(writer, plan, obsmFilled, members, varBase.obsOffset);
-      await appendVarmForNewGenes(writer, plan, varBase.main.existing, dir, store.version);
+      await appendVarmForNewGenes(writer, plan.measurement, plan.varIds.ids.length - varBase.main.existing, varBase.main.existing, dir, store.version);
+      if (plan.raw && varBase.raw) await appendVarmForNewGenes(writer, RAW_MEASUREMENT, plan.raw.varIds.ids.length - varBase.raw.existing, varBase.raw.existing, dir, store.version);
       await params.checkpoint?.('before-commit');
       // The manifest records the files too: a version whose writer dies after the commit
       // point is then registered by reconciliation with the same artifacts and run inputs.
@@ -432,14 +489,13 @@ function appendedFile(m: MemberFile & { existing: boolean; check: { path: string
 }
 
 /** varm rows for genes the store did not have yet: NaN (their values are unknown). */
-async function appendVarmForNewGenes(writer: Awaited<ReturnType<typeof createStoreWriter>>, plan: ConcatPlan, existing: number, dir: string, version: number): Promise<void> {
-  const nNew = plan.varIds.ids.length - existing;
+async function appendVarmForNewGenes(writer: Awaited<ReturnType<typeof createStoreWriter>>, measurement: string, nNew: number, existing: number, dir: string, version: number): Promise<void> {
   if (nNew <= 0) return;
   const reader = openStore(dir, version);
   try {
-    for (const name of reader.varmNames(plan.measurement)) {
-      const width = reader.manifest.ms[plan.measurement]!.varm[name]!.nCols;
-      await writer.appendVarmRows(plan.measurement, name, existing, { shape: [nNew, width], values: new Float64Array(nNew * width).fill(NaN) });
+    for (const name of reader.varmNames(measurement)) {
+      const width = reader.manifest.ms[measurement]!.varm[name]!.nCols;
+      await writer.appendVarmRows(measurement, name, existing, { shape: [nNew, width], values: new Float64Array(nNew * width).fill(NaN) });
     }
   } finally {
     reader.close();

@@ -1,7 +1,7 @@
 // Concatenate a collection of h5ad artifacts into a new store (SPEC §4): plan from
 // metadata, then stream obs, var, X / layers / raw.X row blocks (var indices
 // remapped per block) and obsm into the store writer, commit, register.
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { CellarError } from '../../../shared/errors';
 import type { ArtifactRecord, Registry } from '../../registry/registry';
@@ -41,8 +41,25 @@ export interface StoreResultJson {
 
 export type ConcatResult = { plan: ReturnType<typeof planSummary> } | (StoreResultJson & { plan: ReturnType<typeof planSummary> });
 
+/**
+ * A member deleted (with --force) or whose file is gone cannot be read: say which, by its
+ * key, and how to take it out of the collection.
+ */
+export function checkMembersPresent(members: ArtifactRecord[], collectionKey: string): void {
+  const gone = members.filter((m) => m.deletedAt !== null || !existsSync(m.storagePath));
+  if (!gone.length) return;
+  const problems = gone.map((m) =>
+    m.deletedAt !== null
+      ? `${m.key} (uid ${m.uid}) was deleted on ${m.deletedAt}; remove it with: cellar collection remove ${collectionKey} ${m.key}`
+      : `${m.key} (uid ${m.uid}): its file ${m.storagePath} is missing${m.isLink ? ' (it was linked in place and has moved or been deleted)' : ''}; restore the file, or remove it with: cellar collection remove ${collectionKey} ${m.key}`,
+  );
+  const names = gone.map((m) => m.key).join(', ');
+  throw new CellarError('not_found', `The collection ${collectionKey} has ${gone.length === 1 ? 'a member that is' : `${gone.length} members that are`} gone: ${names}.`, problems);
+}
+
 /** Opens every member, reads its metadata and closes it again. */
-export async function describeMembers(members: ArtifactRecord[]): Promise<DatasetInfo[]> {
+export async function describeMembers(members: ArtifactRecord[], collectionKey = 'the collection'): Promise<DatasetInfo[]> {
+  checkMembersPresent(members, collectionKey);
   const out: DatasetInfo[] = [];
   for (const member of members) {
     const file = await openH5ad(member.storagePath);
@@ -65,7 +82,7 @@ export async function concatenateCollection(params: ConcatParams): Promise<Conca
     throw new CellarError('already_exists', `The key ${params.storeKey} is already used; append to that store or choose another key.`);
   }
   params.onProgress?.({ phase: 'Reading metadata', done: 0, total: collection.members.length });
-  const datasets = await describeMembers(collection.members);
+  const datasets = await describeMembers(collection.members, collection.key);
   // A store without a single cell has no X layer to query or embed: refuse it up front.
   if (datasets.every((d) => d.nObs === 0)) {
     const files = datasets.map((d) => d.label).join(', ');
@@ -165,6 +182,8 @@ export async function writeDatasets(writer: StoreWriter, plan: ConcatPlan, membe
       const remap = plan.varIds.localToGlobal[d]!;
       await copyMatrix(writer, measurement, X_LAYER, file.X!, offset, remap, params, (rows) => progress(`X of ${member.key}`, rows));
       for (const layer of plan.layers) {
+        // Append: a file without a layer the store has leaves its cells without entries there.
+        if (!file.layers.has(layer)) continue;
         await copyMatrix(writer, measurement, layer, file.layers.get(layer)!, offset, remap, params, (rows) => progress(`${layer} of ${member.key}`, rows));
       }
       if (plan.raw?.X && file.raw?.X) {
@@ -180,7 +199,8 @@ export async function writeDatasets(writer: StoreWriter, plan: ConcatPlan, membe
       file.close();
     }
   }
-  if (plan.varm.length) await writeVarm(writer, plan, members);
+  if (plan.varm.length) await writeVarm(writer, plan.measurement, plan.varm, plan.varIds, members, (file) => file.varm);
+  if (plan.raw?.varm?.length) await writeVarm(writer, RAW_MEASUREMENT, plan.raw.varm, plan.raw.varIds, members, (file) => file.raw!.varm);
 }
 
 /** Where var joinids continue from (append): existing ids and their count per measurement. */
@@ -221,24 +241,29 @@ async function writeVar(writer: StoreWriter, measurement: string, fp: FramePlan,
   }
 }
 
-async function writeVarm(writer: StoreWriter, plan: ConcatPlan, members: MemberFile[]): Promise<void> {
-  const nGenes = plan.varIds.ids.length;
-  for (const { name, width } of plan.varm) {
-    const out = new Float64Array(nGenes * width);
-    for (const [d, member] of members.entries()) {
+/** varm rows per unified gene, taken from the dataset that introduced the gene. */
+async function writeVarm(writer: StoreWriter, measurement: string, entries: { name: string; width: number }[], ids: IdSpace, members: MemberFile[], varmOf: (file: H5adFile) => H5adFile['varm']): Promise<void> {
+  const nGenes = ids.ids.length;
+  for (const { name, width } of entries) {
+    const perDataset: NumericArray[] = [];
+    for (const member of members) {
       const file = await openH5ad(member.storagePath);
       try {
-        const values = (file.varm.get(name) as DenseHandle).read() as NumericArray;
-        for (let g = 0; g < nGenes; g++) {
-          if (plan.varIds.firstDataset[g] !== d) continue;
-          const local = plan.varIds.firstLocal[g]!;
-          for (let k = 0; k < width; k++) out[g * width + k] = Number(values[local * width + k]);
-        }
+        perDataset.push((varmOf(file).get(name) as DenseHandle).read() as NumericArray);
       } finally {
         file.close();
       }
     }
-    await writer.setVarm(plan.measurement, name, { shape: [nGenes, width], values: out });
+    // float32 everywhere stays float32; anything else is stored as float64.
+    const out = perDataset.every((v) => v instanceof Float32Array) ? new Float32Array(nGenes * width) : new Float64Array(nGenes * width);
+    for (const [d, values] of perDataset.entries()) {
+      for (let g = 0; g < nGenes; g++) {
+        if (ids.firstDataset[g] !== d) continue;
+        const local = ids.firstLocal[g]!;
+        for (let k = 0; k < width; k++) out[g * width + k] = Number(values[local * width + k]);
+      }
+    }
+    await writer.setVarm(measurement, name, { shape: [nGenes, width], values: out });
   }
 }
 

@@ -70,6 +70,25 @@ export function layerRowSource(reader: StoreReader, measurement: string, layer: 
   };
 }
 
+/**
+ * Why a layer is not counts (negative or non-integer values), or null when it is. The store
+ * keeps values in the narrowest exact type, so the manifest answers without reading: a
+ * float stored type means a value that is not a whole number; an unsigned one means none is
+ * negative. Only a signed integer type needs a scan for a negative value.
+ */
+export function notCountsReason(reader: StoreReader, measurement: string, layer: string): string | null {
+  const entry = reader.manifest.ms[measurement]!.X[layer]!;
+  if (entry.fragments.some((f) => f.storedDtype === 'float32' || f.storedDtype === 'float64')) return 'it holds values that are not whole numbers';
+  if (!entry.fragments.some((f) => f.storedDtype.startsWith('int'))) return null;
+  const all = Uint32Array.from({ length: reader.nObs }, (_, i) => i);
+  for (const block of reader.xRowBlocks(measurement, layer, all, { maxEntries: 1 << 22 })) {
+    const nnz = block.indptr[block.nRows]! - block.indptr[0]!;
+    const data = block.data;
+    for (let i = block.indptr[0]!; i < block.indptr[0]! + nnz; i++) if (Number(data[i]) < 0) return `it holds negative values, e.g. ${Number(data[i])}`;
+  }
+  return null;
+}
+
 export async function embedStore(params: EmbedParams): Promise<EmbedResult> {
   const { registry } = params;
   if (!params.pca === !params.from) throw new CellarError('usage', 'Give either --pca N or --from FILE.');
@@ -90,6 +109,15 @@ export async function embedStore(params: EmbedParams): Promise<EmbedResult> {
         const k = params.pca.nComponents;
         const maxK = Math.min(reader.nObs, params.pca.genes ?? reader.nVars(measurement)) - 1;
         if (!Number.isInteger(k) || k < 1 || k > maxK) throw new CellarError('usage', `--pca needs between 1 and ${maxK} components for this store (got ${k}).`);
+        if (params.pca.normalize) {
+          const why = notCountsReason(reader, measurement, layer);
+          if (why) {
+            throw new CellarError(
+              'usage',
+              `--normalize does not apply to layer "${layer}" of ${store.key}: it is not raw counts (${why}), so it was normalized or scaled already. Run without --normalize to use the values as they are, or pick a counts layer with --layer.`,
+            );
+          }
+        }
         pca = await randomizedPca(layerRowSource(reader, measurement, layer), {
           nComponents: k,
           normalize: params.pca.normalize,

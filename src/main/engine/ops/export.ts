@@ -1,15 +1,16 @@
-// Query a store version and export the slice: an h5ad that anndata reads (obs/var
-// indexes restored from obs_id/var_id, X from the chosen layer, obsm), or the obs
-// rows as CSV / JSON / Arrow.
+// Query a store version and export the slice: a complete h5ad that anndata reads
+// (obs/var indexes restored from obs_id/var_id, X from the chosen layer, the other
+// layers, raw with raw.var and raw.varm, obsm, varm rows of the selected genes,
+// compressed), or the obs rows as CSV / JSON / Arrow.
 import { resolve } from 'node:path';
 import { tableToIPC, type Table } from 'apache-arrow';
 import { CellarError } from '../../../shared/errors';
 import type { Registry } from '../../registry/registry';
-import type { CsrBlock, DataFrame, MatrixSource, NumericArray, NumericDtype } from '../h5ad/types';
+import type { AnnDataToWrite, CsrBlock, DataFrame, MatrixSource, NumericArray, NumericDtype } from '../h5ad/types';
 import { writeH5ad } from '../h5ad/writer';
 import { openStore, type StoreReader } from '../store/reader';
 import { frameRows, OBS_ID, resolveQuery, selectColumns, VAR_ID, type QuerySelection, type QuerySpec } from '../store/query';
-import { X_LAYER } from './concatenate';
+import { RAW_MEASUREMENT, X_LAYER } from './concatenate';
 import type { ProgressFn } from './progress';
 import { stringAt } from './convert';
 import { resolveStore, resolveVersionRef } from './store-registry';
@@ -72,67 +73,130 @@ export function queryVar(q: OpenedQuery): DataFrame {
 
 /** The X slice as CSR row blocks of bounded size (rows and columns re-indexed from 0). */
 export function queryMatrix(q: OpenedQuery, signal?: AbortSignal, onRows?: (done: number, total: number) => void): MatrixSource {
-  const { obsJoinids, varJoinids } = q.selection;
-  const nVars = q.reader.nVars(q.spec.measurement);
-  const dtype = q.reader.manifest.ms[q.spec.measurement]!.X[q.layer]!.dtype as NumericDtype;
+  return storeMatrix(q.reader, q.spec.measurement, q.layer, q.selection.obsJoinids, q.selection.varJoinids, signal, onRows);
+}
+
+/** Rows `obsJoinids` × columns `varJoinids` (null: every column) of a stored layer, as row blocks. */
+function storeMatrix(reader: StoreReader, measurement: string, layer: string, obsJoinids: Uint32Array, varJoinids: Uint32Array | null, signal?: AbortSignal, onRows?: (done: number, total: number) => void): MatrixSource {
+  const nVars = reader.nVars(measurement);
+  const nCols = varJoinids ? varJoinids.length : nVars;
+  const dtype = reader.manifest.ms[measurement]!.X[layer]!.dtype as NumericDtype;
   return {
-    shape: [obsJoinids.length, varJoinids.length],
+    shape: [obsJoinids.length, nCols],
     dtype,
     async *rowBlocks(): AsyncIterable<CsrBlock> {
       for (let start = 0; start < obsJoinids.length; start += EXPORT_ROWS_PER_BLOCK) {
         signal?.throwIfAborted();
         const ids = obsJoinids.subarray(start, Math.min(obsJoinids.length, start + EXPORT_ROWS_PER_BLOCK));
-        const csr = await q.reader.readXRows(q.spec.measurement, q.layer, ids);
-        const sliced = selectColumns(csr, varJoinids, nVars);
-        yield { rowStart: start, nRows: ids.length, nCols: varJoinids.length, indptr: sliced.indptr, indices: sliced.indices, data: sliced.data };
+        const csr = await reader.readXRows(measurement, layer, ids);
+        const sliced = varJoinids ? selectColumns(csr, varJoinids, nVars) : csr;
+        const base = Number(sliced.indptr[0]);
+        // readXRows may hand back offsets that do not start at 0: rebase them for the writer.
+        const indptr = base === 0 ? sliced.indptr : Float64Array.from(sliced.indptr as ArrayLike<number>, (v) => Number(v) - base);
+        const nnz = Number(sliced.indptr[ids.length]) - base;
+        yield { rowStart: start, nRows: ids.length, nCols, indptr, indices: sliced.indices.subarray(base, base + nnz), data: sliced.data.subarray(base, base + nnz) as NumericArray };
         onRows?.(start + ids.length, obsJoinids.length);
       }
     },
   };
 }
 
+export type ExportCompression = 'gzip' | 'lzf' | 'none';
+export const EXPORT_COMPRESSIONS: readonly ExportCompression[] = ['gzip', 'lzf', 'none'];
+
 export interface ExportParams extends QueryParams {
   out: string;
+  /** Layers written besides X (default: every other layer of the store). */
+  layers?: string[];
+  /** Default gzip. */
+  compression?: ExportCompression;
 }
 
 export interface ExportResult {
   path: string;
   n_obs: number;
   n_vars: number;
+  /** What the file holds besides obs, var and X. */
+  layers: string[];
+  obsm: string[];
+  varm: string[];
+  raw: { n_vars: number; varm: string[] } | null;
+  compression: ExportCompression;
   store: { key: string; version: number; uid: string };
   run: { uid: string };
 }
 
+type DenseMap = Map<string, { shape: [number, number]; values: NumericArray }>;
+
+async function readDenseAll(names: string[], read: (name: string) => Promise<{ shape: [number, number]; values: NumericArray }>): Promise<DenseMap> {
+  const out: DenseMap = new Map();
+  for (const name of names) {
+    const dense = await read(name);
+    out.set(name, { shape: dense.shape, values: dense.values });
+  }
+  return out;
+}
+
 export async function exportQueryToH5ad(params: ExportParams): Promise<ExportResult> {
   const out = resolve(params.out);
+  const compression = params.compression ?? 'gzip';
+  if (!EXPORT_COMPRESSIONS.includes(compression)) throw new CellarError('usage', `Unknown compression "${String(compression)}"; use gzip, lzf or none.`);
   const q = await openQuery(params);
+  const { reader, spec, selection } = q;
+  const m = spec.measurement;
+  const otherLayers = reader.layers(m).filter((l) => l !== q.layer);
+  if (params.layers) {
+    const unknown = params.layers.filter((l) => !reader.layers(m).includes(l));
+    if (unknown.length) {
+      reader.close();
+      throw new CellarError('not_found', `The store has no layer ${unknown.map((l) => `"${l}"`).join(', ')}; it has ${reader.layers(m).join(', ')}.`);
+    }
+  }
+  const layers = params.layers ? otherLayers.filter((l) => params.layers!.includes(l)) : otherLayers;
+  const hasRaw = m !== RAW_MEASUREMENT && reader.measurements.includes(RAW_MEASUREMENT) && reader.layers(RAW_MEASUREMENT).includes(X_LAYER);
   const run = params.registry.startRun({
     transform: 'export',
-    params: { store: params.storeKey, version: q.version, obs: params.obs ?? null, var: params.var ?? null, layer: q.layer, out },
+    params: { store: params.storeKey, version: q.version, obs: params.obs ?? null, var: params.var ?? null, layer: q.layer, layers, compression, out },
     inputArtifacts: [q.versionUid],
   });
   try {
-    const obsm = new Map<string, { shape: [number, number]; values: NumericArray }>();
-    for (const name of q.reader.obsmNames(q.spec.measurement)) {
-      const dense = await q.reader.readObsm(q.spec.measurement, name, q.selection.obsJoinids);
-      obsm.set(name, { shape: dense.shape, values: dense.values });
+    const obsm = await readDenseAll(reader.obsmNames(m), (name) => reader.readObsm(m, name, selection.obsJoinids));
+    const varm = await readDenseAll(reader.varmNames(m), (name) => reader.readVarm(m, name, selection.varJoinids));
+    const layerSources = new Map<string, MatrixSource>(layers.map((l) => [l, storeMatrix(reader, m, l, selection.obsJoinids, selection.varJoinids, params.signal)]));
+    let raw: AnnDataToWrite['raw'] = null;
+    if (hasRaw) {
+      const rawVars = reader.var(RAW_MEASUREMENT);
+      const allRaw = Uint32Array.from({ length: rawVars.nRows }, (_, i) => i);
+      raw = {
+        X: storeMatrix(reader, RAW_MEASUREMENT, X_LAYER, selection.obsJoinids, null, params.signal),
+        var: frameRows(rawVars, allRaw, VAR_ID),
+        varm: await readDenseAll(reader.varmNames(RAW_MEASUREMENT), (name) => reader.readVarm(RAW_MEASUREMENT, name)),
+      };
     }
     await writeH5ad(
       out,
       {
         obs: queryObs(q),
         var: queryVar(q),
-        X: queryMatrix(q, params.signal, (done, total) => params.onProgress?.({ phase: 'Writing X', done, total })),
+        X: queryMatrix(q, params.signal),
+        layers: layerSources,
         obsm,
+        varm,
+        raw,
       },
-      { signal: params.signal },
+      { signal: params.signal, compression, onProgress: (done, total) => params.onProgress?.({ phase: 'Writing X, layers and raw', done, total }) },
     );
     params.registry.finishRun(run.uid);
     const store = params.registry.getArtifact(q.versionUid);
     return {
       path: out,
-      n_obs: q.selection.obsJoinids.length,
-      n_vars: q.selection.varJoinids.length,
+      n_obs: selection.obsJoinids.length,
+      n_vars: selection.varJoinids.length,
+      layers,
+      obsm: [...obsm.keys()],
+      varm: [...varm.keys()],
+      raw: raw ? { n_vars: raw.var.index.length, varm: [...(raw.varm?.keys() ?? [])] } : null,
+      compression,
       store: { key: store.key, version: q.version, uid: q.versionUid },
       run: { uid: run.uid },
     };
@@ -140,7 +204,7 @@ export async function exportQueryToH5ad(params: ExportParams): Promise<ExportRes
     params.registry.failRun(run.uid, err instanceof Error ? err.message : String(err), params.signal?.aborted ? 'cancelled' : 'failed');
     throw err;
   } finally {
-    q.reader.close();
+    reader.close();
   }
 }
 

@@ -17,13 +17,16 @@ export interface DatasetInfo {
   obs: DataFrame;
   var: DataFrame;
   hasX: boolean;
+  /** dtype of X and of each layer, as the file stores them. */
+  xDtype?: string;
+  layerDtypes?: Map<string, string>;
   layers: string[];
   obsm: Map<string, number[]>;
   varm: Map<string, number[]>;
   obsp: string[];
   varp: string[];
   uns: string[];
-  raw: { var: DataFrame; hasX: boolean; varm: string[] } | null;
+  raw: { var: DataFrame; hasX: boolean; varm: string[]; varmShapes: Map<string, number[]> } | null;
 }
 
 export function describeDataset(label: string, file: H5adFile, uid?: string): DatasetInfo {
@@ -41,13 +44,15 @@ export function describeDataset(label: string, file: H5adFile, uid?: string): Da
     obs: file.obs,
     var: file.var,
     hasX: file.X !== null,
+    xDtype: file.X?.dtype,
+    layerDtypes: new Map([...file.layers].map(([k, v]) => [k, v.dtype])),
     layers: [...file.layers.keys()],
     obsm: new Map([...file.obsm].map(([k, v]) => [k, shapeOf(v)])),
     varm: new Map([...file.varm].map(([k, v]) => [k, shapeOf(v)])),
     obsp: [...file.obsp.keys()],
     varp: [...file.varp.keys()],
     uns: file.unsKeys,
-    raw: file.raw ? { var: file.raw.var, hasX: file.raw.X !== null, varm: [...file.raw.varm.keys()] } : null,
+    raw: file.raw ? { var: file.raw.var, hasX: file.raw.X !== null, varm: [...file.raw.varm.keys()], varmShapes: new Map([...file.raw.varm].map(([k, v]) => [k, shapeOf(v)])) } : null,
   };
 }
 
@@ -92,7 +97,8 @@ export interface ConcatPlan {
   layers: string[];
   obsm: { name: string; width: number }[];
   varm: { name: string; width: number }[];
-  raw: { var: FramePlan; varIds: IdSpace; X: boolean } | null;
+  /** raw.X and raw.var as their own measurement; varm: raw.varm carried like varm. */
+  raw: { var: FramePlan; varIds: IdSpace; X: boolean; varm?: { name: string; width: number }[] } | null;
   kept: PlanEntry[];
   dropped: PlanEntry[];
   converted: PlanEntry[];
@@ -123,18 +129,15 @@ export function planConcatenation(datasets: DatasetInfo[], options: PlanOptions 
   const obsOffsets = [0];
   for (const d of datasets) obsOffsets.push(obsOffsets[obsOffsets.length - 1]! + d.nObs);
   const { ids: obsIds, duplicates } = resolveObsIds(datasets, options.existingObsIds ?? new Set(), options.makeUnique ?? false);
-  if (duplicates.length) {
-    // One problem per duplicate id, so the list can be read (and grepped) line by line.
-    for (const d of duplicates.slice(0, 100)) problems.push(`obs id "${d.id}" is not unique: it is in ${d.where.join(' and ')}.`);
-    if (duplicates.length > 100) problems.push(`… and ${duplicates.length - 100} more duplicate obs ids. Use --make-unique to suffix them.`);
-    else problems.push(`${duplicates.length} obs id${duplicates.length > 1 ? 's are' : ' is'} not unique. Use --make-unique to suffix them.`);
-  }
+  if (duplicates.length) problems.push(duplicateIdsProblem(duplicates.map((d) => ({ id: d.id, where: `in ${d.where.join(' and ')}` }))));
 
   const X = datasets.every((d) => d.hasX);
   if (!X) problems.push(`X is missing in ${datasets.filter((d) => !d.hasX).map((d) => d.label).join(', ')}; every dataset needs X.`);
   else kept.push({ element: 'X', name: 'X' });
 
   const layers = intersectNames(datasets.map((d) => d.layers), 'layers', labels, kept, dropped);
+  if (X) converted.push(...matrixDtypeChanges('X', 'X', datasets.map((d) => ({ label: d.label, dtype: d.xDtype }))));
+  for (const layer of layers) converted.push(...matrixDtypeChanges('layers', layer, datasets.map((d) => ({ label: d.label, dtype: d.layerDtypes?.get(layer) }))));
   const obsm = carryDense(datasets.map((d) => d.obsm), 'obsm', labels, kept, dropped);
   const varm = carryDense(datasets.map((d) => d.varm), 'varm', labels, kept, dropped);
   for (const [i, d] of datasets.entries()) {
@@ -147,7 +150,8 @@ export function planConcatenation(datasets: DatasetInfo[], options: PlanOptions 
   if (datasets.length && datasets.every((d) => d.raw)) {
     const rawVar = planFrame('raw.var', datasets.map((d) => d.raw!.var), labels, RESERVED_VAR, { kept, dropped, converted, problems });
     const rawX = datasets.every((d) => d.raw!.hasX);
-    raw = { var: rawVar, varIds: unionIds(datasets.map((d) => d.raw!.var.index)), X: rawX };
+    const rawVarm = carryDense(datasets.map((d) => d.raw!.varmShapes), 'raw.varm', labels, kept, dropped);
+    raw = { var: rawVar, varIds: unionIds(datasets.map((d) => d.raw!.var.index)), X: rawX, varm: rawVarm };
     kept.push({ element: 'raw', name: 'raw', detail: rawX ? 'raw.X and raw.var as measurement "raw"' : 'raw.var only' });
   } else if (datasets.some((d) => d.raw)) {
     dropped.push({ element: 'raw', name: 'raw', detail: `raw is missing in ${datasets.filter((d) => !d.raw).map((d) => d.label).join(', ')}` });
@@ -251,6 +255,34 @@ function unionIds(indexes: string[][]): IdSpace {
   return { ids, localToGlobal, firstDataset: Int32Array.from(firstDataset), firstLocal: Int32Array.from(firstLocal) };
 }
 
+const FLOATS = new Set(['float32', 'float64']);
+
+/**
+ * The plan line for a matrix whose datasets (or the store, on append) hold different dtypes.
+ * Values are kept exactly; what readers get is decided as the data is written (see the store
+ * writer's layerDtype): integers with floats cost no more than the values need.
+ */
+export function matrixDtypeChanges(element: 'X' | 'layers', name: string, sources: { label: string; dtype?: string }[]): PlanEntry[] {
+  const known = sources.filter((s): s is { label: string; dtype: string } => !!s.dtype);
+  const dtypes = [...new Set(known.map((s) => s.dtype))];
+  if (dtypes.length < 2) return [];
+  const floats = dtypes.filter((d) => FLOATS.has(d));
+  const summary = known.map((s) => `${s.dtype} in ${s.label}`).join(', ');
+  let result: string;
+  if (!floats.length) result = 'the narrowest integer type holding both (integers stay integers)';
+  else if (floats.includes('float64')) result = 'float64';
+  else if (floats.length === dtypes.length) result = 'float32';
+  else result = 'float32 where the integer values are below 65,536 (counts usually are; float32 holds them exactly), else float64';
+  return [{ element, name, detail: `${summary} → ${result}; every value is kept exactly` }];
+}
+
+/** Duplicate obs ids as one problem: how many, and the first ten. */
+export function duplicateIdsProblem(dupes: { id: string; where: string }[]): string {
+  const n = dupes.length;
+  const shown = dupes.slice(0, 10).map((d) => `"${d.id}" ${d.where}`).join('; ');
+  return `${n} obs id${n === 1 ? ' is' : 's are'} not unique: ${shown}${n > 10 ? `; … and ${n - 10} more` : ''}. Use --make-unique to suffix them.`;
+}
+
 interface Duplicate {
   id: string;
   where: string[];
@@ -296,7 +328,7 @@ function intersectNames(lists: string[][], element: 'layers', labels: string[], 
   return out;
 }
 
-function carryDense(maps: Map<string, number[]>[], element: 'obsm' | 'varm', labels: string[], kept: PlanEntry[], dropped: PlanEntry[]): { name: string; width: number }[] {
+function carryDense(maps: Map<string, number[]>[], element: 'obsm' | 'varm' | 'raw.varm', labels: string[], kept: PlanEntry[], dropped: PlanEntry[]): { name: string; width: number }[] {
   const names = new Set(maps.flatMap((m) => [...m.keys()]));
   const out: { name: string; width: number }[] = [];
   for (const name of names) {

@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { basename, join } from 'node:path';
 import { CellarError } from '../../../shared/errors';
-import type { CsrBlock } from '../h5ad/types';
+import type { CsrBlock, NumericDtype } from '../h5ad/types';
 import { DEFAULT_ZSTD_LEVEL, registerArrowCodecs, type StoreCodec } from './codecs';
 import { DataFileSet } from './dataFiles';
 import { writeDenseRows, type DenseArray } from './denseCodec';
@@ -30,6 +30,24 @@ import {
 } from './manifest';
 import { HashingFileSink, nodeStoreFs, storeWriteError, type StoreFs } from './storeFs';
 import { XLayerWriter } from './xWriter';
+
+/**
+ * What readers of a layer get: numpy's promotion of its fragments' dtypes, except that
+ * integer data mixed with floats contributes only the type its values need (stored
+ * narrowly), so int32 counts next to float32 give float32, not float64. Integers alone
+ * stay integers.
+ */
+export function layerDtype(fragments: Pick<XFragment, 'dtype' | 'storedDtype'>[]): NumericDtype | undefined {
+  if (!fragments.length) return undefined;
+  const isFloat = (d: NumericDtype) => d === 'float32' || d === 'float64';
+  const anyFloat = fragments.some((f) => isFloat(f.dtype));
+  let dtype: NumericDtype | undefined;
+  for (const f of fragments) {
+    const contributes = anyFloat && !isFloat(f.dtype) ? f.storedDtype : f.dtype;
+    dtype = dtype === undefined ? contributes : promoteDtypes(dtype, contributes);
+  }
+  return dtype;
+}
 
 /** Chosen by measurement (docs/store-format.md): ZSTD level 1, 4-cell chunks. */
 export const DEFAULT_X_CODEC: StoreCodec = 'zstd';
@@ -307,10 +325,9 @@ class StoreWriterImpl implements StoreWriter {
       const fragments = writer.finish();
       const target = this.measurement(measurement);
       const existing: LayerEntry | undefined = target.X[layer];
-      let dtype = existing?.dtype ?? fragments[0]?.dtype;
-      if (!dtype) continue;
-      for (const fragment of fragments) dtype = promoteDtypes(dtype, fragment.dtype);
       const all = [...(existing?.fragments ?? []), ...fragments];
+      const dtype = layerDtype(all);
+      if (!dtype) continue;
       target.X[layer] = { dtype, nnz: all.reduce((sum, f) => sum + f.nnz, 0), fragments: all };
     }
     for (const [key, state] of this.dense) {

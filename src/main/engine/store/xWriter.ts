@@ -256,7 +256,8 @@ export class XLayerWriter {
       const sorted = deltaEncodeRow(indices, base + start, end - start, storedIndices, absolute, start);
       if (sorted === -1) {
         this.encodeUnsortedRow(indices, data, base + start, start, end - start, storedIndices, storedValues, absolute, limit, source.rowStart + row);
-      } else if (sorted >= limit) {
+      } else if (end > start && sorted >= limit) {
+        // (An empty row reports column 0, which a store without genes does not have.)
         this.failColumn(sorted, limit);
       }
     }

@@ -65,8 +65,10 @@ export async function writeCsrMatrix(out: H5Output, path: string, matrix: CsrMat
       out.group(path);
       tagEncoding(out, path, 'csr_matrix', '0.1.0');
       out.numericAttribute(path, 'shape', BigInt64Array.of(BigInt(nRows), BigInt(nCols)), [2]);
-      data = out.appendable(`${path}/data`, matrix.dtype, matrix.nnz);
-      indices = out.appendable(`${path}/indices`, indicesDtype, matrix.nnz);
+      // Without a known nnz, rows × columns bounds it (and sizes the chunks of a small slice).
+      const maxNnz = matrix.nnz ?? nRows * nCols;
+      data = out.appendable(`${path}/data`, matrix.dtype, maxNnz);
+      indices = out.appendable(`${path}/indices`, indicesDtype, maxNnz);
     });
     // Row offsets as doubles: exact up to 2^53 entries, and the width is chosen once nnz is known.
     const indptr = new Float64Array(nRows + 1);

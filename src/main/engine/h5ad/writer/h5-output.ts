@@ -20,6 +20,13 @@ const SLAB_BYTES = 32 << 20;
 /** Target size of one chunk of a chunked dataset. */
 const CHUNK_BYTES = 1 << 20;
 const GZIP_LEVEL = 4;
+/** HDF5 filter ids: deflate is built in; lzf (h5py's) comes with h5wasm-plugins. */
+const FILTERS: Record<Exclude<OutputCompression, 'none'>, { id: number; options: number[] }> = {
+  gzip: { id: 1, options: [GZIP_LEVEL] },
+  lzf: { id: 32000, options: [] },
+};
+
+export type OutputCompression = 'gzip' | 'lzf' | 'none';
 
 /** HDF5 strings end at the first NUL, so a value holding one would be cut short silently. */
 function checkNoNul(path: string, values: readonly string[]): void {
@@ -65,7 +72,36 @@ export type RecordField =
   | { name: string; kind: 'string'; values: readonly string[] };
 
 export interface OutputOptions {
-  compression: 'gzip' | 'none';
+  compression: OutputCompression;
+  /** Datasets written without compression (lzf could not shrink them). */
+  uncompressed?: ReadonlySet<string>;
+}
+
+/**
+ * h5py marks lzf optional, so a chunk lzf cannot shrink is stored as is; h5wasm can only
+ * make filters mandatory, and such a write fails. The writer then writes the file again
+ * with that dataset uncompressed (see writeH5ad).
+ */
+export class IncompressibleDataset extends CellarError {
+  constructor(readonly datasetPath: string) {
+    super('internal', `lzf could not compress ${datasetPath.replace(/^\/+/, '')}.`);
+  }
+}
+
+/** Runs an HDF5 write of a compressed dataset, naming the dataset if lzf refused its data. */
+function lzfGuard<T>(compression: OutputCompression, compressed: boolean, path: string, write: () => T): T {
+  try {
+    return write();
+  } catch (err) {
+    if (compressed && compression === 'lzf' && /filter/i.test(String((err as Error)?.message ?? err))) throw new IncompressibleDataset(path);
+    throw err;
+  }
+}
+
+function filterMetadata(compression: OutputCompression, compress: boolean): { compression: number; compression_opts: number[] } {
+  if (!compress || compression === 'none') return { compression: 0, compression_opts: [] };
+  const filter = FILTERS[compression];
+  return { compression: filter.id, compression_opts: filter.options };
 }
 
 export class H5Output {
@@ -140,7 +176,8 @@ export class H5Output {
     const elementBytes = bytesPerElement(dtype);
     const total = product(shape);
     if (total !== values.length) throw new Error(`${values.length} values do not fill shape [${shape}]`);
-    const compress = this.options.compression === 'gzip' && shape.length > 0 && total > 0;
+    const compress = this.options.compression !== 'none' && shape.length > 0 && total > 0 && !this.options.uncompressed?.has(path);
+    const guard = <T>(write: () => T) => lzfGuard(this.options.compression, compress, path, write);
     const dims = shape.map(BigInt);
     const base = typeMetadata(dtype);
     const bytes = asBytes(values);
@@ -151,10 +188,9 @@ export class H5Output {
         shape: dims,
         maxshape: dims,
         chunks: compress ? chunkShape(shape, elementBytes) : null,
-        compression: compress ? 1 : 0,
-        compression_opts: compress ? [GZIP_LEVEL] : [],
+        ...filterMetadata(this.options.compression, compress),
       };
-      this.withHeap(bytes, (pointer) => this.module.create_dataset(this.fileId, path, pointer, metadata as never));
+      guard(() => this.withHeap(bytes, (pointer) => this.module.create_dataset(this.fileId, path, pointer, metadata as never)));
     } else {
       const rowBytes = (bytes.byteLength / shape[0]) | 0;
       const metadata = {
@@ -162,8 +198,7 @@ export class H5Output {
         shape: [0n, ...dims.slice(1)],
         maxshape: dims,
         chunks: chunkShape(shape, elementBytes),
-        compression: compress ? 1 : 0,
-        compression_opts: compress ? [GZIP_LEVEL] : [],
+        ...filterMetadata(this.options.compression, compress),
       };
       this.withHeap(new Uint8Array(0), (pointer) => this.module.create_dataset(this.fileId, path, pointer, metadata as never));
       this.module.resize_dataset(this.fileId, path, dims);
@@ -174,7 +209,7 @@ export class H5Output {
         const count = [BigInt(rows), ...dims.slice(1)];
         const offset = [BigInt(row), ...dims.slice(1).map(() => 0n)];
         const stride = dims.map(() => 1n);
-        this.withHeap(slab, (pointer) => this.module.set_dataset_data(this.fileId, path, count, offset, stride, pointer));
+        guard(() => this.withHeap(slab, (pointer) => this.module.set_dataset_data(this.fileId, path, count, offset, stride, pointer)));
       }
     }
     if (dtype === 'bool') this.boolPlaceholders++;
@@ -245,22 +280,27 @@ export class H5Output {
     }
   }
 
-  /** A 1-d dataset that grows as values are appended (for streamed sparse matrices). */
-  appendable(path: string, dtype: ArrayDtype, expectedLength?: number): AppendableArray {
+  /**
+   * A 1-d dataset that grows as values are appended (for streamed sparse matrices).
+   * `maxLength` (the exact length, or a bound such as rows × columns) keeps the chunks of a
+   * small matrix small: HDF5 stores a partial chunk whole, so a 4 MiB chunk for 1,000 values
+   * would make a tiny export megabytes.
+   */
+  appendable(path: string, dtype: ArrayDtype, maxLength?: number): AppendableArray {
     const elementBytes = bytesPerElement(dtype);
-    const chunkElements = Math.max(1, Math.min(expectedLength || Infinity, Math.floor((4 * CHUNK_BYTES) / elementBytes)));
-    const compress = this.options.compression === 'gzip';
+    const bound = maxLength === undefined ? Infinity : Math.max(1, maxLength);
+    const chunkElements = Math.max(1, Math.min(bound, Math.floor(CHUNK_BYTES / elementBytes)));
     const metadata = {
       ...typeMetadata(dtype),
       shape: [0n],
       maxshape: [H5S_UNLIMITED],
       chunks: [BigInt(chunkElements)],
-      compression: compress ? 1 : 0,
-      compression_opts: compress ? [GZIP_LEVEL] : [],
+      ...filterMetadata(this.options.compression, !this.options.uncompressed?.has(path)),
     };
     this.withHeap(new Uint8Array(0), (pointer) => this.module.create_dataset(this.fileId, path, pointer, metadata as never));
     if (dtype === 'bool') this.boolPlaceholders++;
-    return new AppendableArray(this.module, this.fileId, path, elementBytes, chunkElements);
+    const compressed = this.options.compression !== 'none' && !this.options.uncompressed?.has(path);
+    return new AppendableArray(this.module, this.fileId, path, elementBytes, chunkElements, (write) => lzfGuard(this.options.compression, compressed, path, write));
   }
 }
 
@@ -279,6 +319,7 @@ export class AppendableArray {
     private readonly path: string,
     private readonly elementBytes: number,
     private readonly chunkElements: number,
+    private readonly guard: (write: () => void) => void = (write) => write(),
   ) {
     this.pointer = module._malloc(chunkElements * elementBytes);
     if (!this.pointer) throw new Error(`out of wasm memory allocating a ${chunkElements * elementBytes}-byte buffer`);
@@ -302,7 +343,7 @@ export class AppendableArray {
     if (this.filled === 0) return;
     const newLength = this.length + this.filled;
     this.module.resize_dataset(this.fileId, this.path, [BigInt(newLength)]);
-    this.module.set_dataset_data(this.fileId, this.path, [BigInt(this.filled)], [BigInt(this.length)], [1n], BigInt(this.pointer));
+    this.guard(() => this.module.set_dataset_data(this.fileId, this.path, [BigInt(this.filled)], [BigInt(this.length)], [1n], BigInt(this.pointer)));
     this.length = newLength;
     this.filled = 0;
   }

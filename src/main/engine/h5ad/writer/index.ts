@@ -11,14 +11,14 @@ import { renameSync, rmSync } from 'node:fs';
 import { CellarError } from '../../../../shared/errors';
 import { h5ErrorReason, loadH5wasm, type H5wasm } from '../h5';
 import type { AnnDataToWrite, DataFrame, H5adFile, MatrixHandle, MatrixSource, NumericArray } from '../types';
-import { H5Output } from './h5-output';
+import { H5Output, IncompressibleDataset, type OutputCompression } from './h5-output';
 import { convertBoolPlaceholders } from './hdf5-bool';
 import { writeCsrMatrix, type CsrMatrixToWrite } from './csr';
 import { checkName, displayPath, tagEncoding, writeDataFrame, writeDense, writeDictGroup, writeUnsDict, writing, type WriteContext } from './elements';
 
 export interface WriteH5adOptions {
-  /** gzip (level 4) on numeric datasets and matrices; default 'none' (what anndata writes by default). */
-  compression?: 'gzip' | 'none';
+  /** gzip (level 4) or lzf on numeric datasets and matrices; default 'none' (what anndata writes by default). */
+  compression?: OutputCompression;
   /**
    * String columns with missing values: 'categorical' (default; every anndata
    * reads it, missing = code −1) or 'nullable-string-array' (exact kind, but
@@ -35,6 +35,20 @@ export interface WriteH5adOptions {
 const LIBVER: ['v108', 'v108'] = ['v108', 'v108'];
 
 export async function writeH5ad(path: string, adata: AnnDataToWrite, options: WriteH5adOptions = {}): Promise<void> {
+  // lzf refuses data it cannot shrink (h5py would store it as is): write again without
+  // compression for that dataset. Each round adds one dataset, so this ends.
+  const uncompressed = new Set<string>();
+  for (;;) {
+    try {
+      return await writeH5adOnce(path, adata, options, uncompressed);
+    } catch (err) {
+      if (!(err instanceof IncompressibleDataset) || uncompressed.has(err.datasetPath)) throw err;
+      uncompressed.add(err.datasetPath);
+    }
+  }
+}
+
+async function writeH5adOnce(path: string, adata: AnnDataToWrite, options: WriteH5adOptions, uncompressed: ReadonlySet<string>): Promise<void> {
   checkShapes(adata);
   throwIfAborted(options.signal);
   const h5 = await loadH5wasm();
@@ -45,7 +59,7 @@ export async function writeH5ad(path: string, adata: AnnDataToWrite, options: Wr
   let done = 0;
   options.onProgress?.(0, total);
   const elementOptions = { nullableStrings: options.nullableStrings ?? 'categorical' } as const;
-  const outputOptions = { compression: options.compression ?? 'none' } as const;
+  const outputOptions = { compression: options.compression ?? 'none', uncompressed };
 
   try {
     rmSync(partial, { force: true });
@@ -88,6 +102,7 @@ export async function writeH5ad(path: string, adata: AnnDataToWrite, options: Wr
       }
       for (const [name, dense] of adata.obsm ?? []) writeDense(ctx, `/obsm/${name}`, dense.shape, dense.values);
       for (const [name, dense] of adata.varm ?? []) writeDense(ctx, `/varm/${name}`, dense.shape, dense.values);
+      for (const [name, dense] of adata.raw?.varm ?? []) writeDense(ctx, `/raw/varm/${name}`, dense.shape, dense.values);
     });
     throwIfAborted(options.signal);
     renameSync(partial, path);
@@ -116,7 +131,7 @@ async function withOutput<T>(
   h5: H5wasm,
   path: string,
   mode: 'w' | 'a',
-  options: { compression: 'gzip' | 'none' },
+  options: { compression: OutputCompression; uncompressed: ReadonlySet<string> },
   write: (out: H5Output) => Promise<T>,
 ): Promise<T> {
   let file: InstanceType<H5wasm['File']>;
@@ -160,7 +175,8 @@ function checkShapes(adata: AnnDataToWrite): void {
   checkMatrix('/X', adata.X, nVars);
   for (const [name, layer] of adata.layers ?? []) checkMatrix(`/layers/${name}`, layer, nVars);
   if (adata.raw) checkMatrix('/raw/X', adata.raw.X, adata.raw.var.index.length);
-  for (const [axis, entries, rows] of [['obsm', adata.obsm, nObs], ['varm', adata.varm, nVars]] as const) {
+  for (const name of adata.raw?.varm?.keys() ?? []) checkName('/raw/varm', name);
+  for (const [axis, entries, rows] of [['obsm', adata.obsm, nObs], ['varm', adata.varm, nVars], ['raw/varm', adata.raw?.varm, adata.raw?.var.index.length ?? 0]] as const) {
     for (const [name, dense] of entries ?? []) {
       if (dense.shape.length !== 2 || dense.shape[0] !== rows) {
         throw new CellarError('shape_mismatch', `Cannot write ${axis}/${name}: its shape is ${dense.shape.join(' × ')} but it needs ${rows} rows.`);
@@ -181,7 +197,7 @@ function matrixFromHandle(handle: MatrixHandle): CsrMatrixToWrite {
 /**
  * What an open h5ad becomes when written again: obs, var, X, layers, dense
  * obsm/varm, uns, raw.X and raw.var. Elements the writer's input cannot hold
- * (obsp, varp, raw.varm, obsm/varm that are sparse or dataframes) are listed
+ * (obsp, varp, obsm/varm/raw.varm that are sparse or dataframes) are listed
  * in `dropped`; a boolean matrix becomes uint8.
  */
 export function annDataFromH5ad(file: H5adFile): { adata: AnnDataToWrite; dropped: string[] } {
@@ -211,7 +227,6 @@ export function annDataFromH5ad(file: H5adFile): { adata: AnnDataToWrite; droppe
   };
   for (const name of file.obsp.keys()) dropped.push(`obsp/${name}`);
   for (const name of file.varp.keys()) dropped.push(`varp/${name}`);
-  if (file.raw) for (const name of file.raw.varm.keys()) dropped.push(`raw/varm/${name}`);
 
   const layers = new Map<string, MatrixSource>();
   for (const [name, handle] of file.layers) layers.set(name, source(handle, `layers/${name}`));
@@ -223,7 +238,7 @@ export function annDataFromH5ad(file: H5adFile): { adata: AnnDataToWrite; droppe
     obsm: dense('obsm', file.obsm),
     varm: dense('varm', file.varm),
     uns: file.readUns(),
-    raw: file.raw ? { X: file.raw.X ? source(file.raw.X, 'raw/X') : null, var: file.raw.var as DataFrame } : null,
+    raw: file.raw ? { X: file.raw.X ? source(file.raw.X, 'raw/X') : null, var: file.raw.var as DataFrame, varm: dense('raw/varm', file.raw.varm) } : null,
   };
   return { adata, dropped };
 }

@@ -21,6 +21,7 @@ export function AppendScreen({ store }: { store?: string }) {
   const storeKey = useChosenStore(store);
   const queue = usePendingFiles();
   const [fillMissing, setFillMissing] = useState(false);
+  const [addColumns, setAddColumns] = useState(false);
   const [makeUnique, setMakeUnique] = useState(false);
   const [report, setReport] = useState<{ signature: string; plan: PlanReport } | null>(null);
   const [checking, setChecking] = useState(false);
@@ -41,9 +42,9 @@ export function AppendScreen({ store }: { store?: string }) {
 
   const ready = queue.entries.filter((e) => e.status === 'ok');
   const tokens = ready.map((e) => e.file.fileToken);
-  const signature = JSON.stringify([storeKey, tokens, fillMissing, makeUnique]);
+  const signature = JSON.stringify([storeKey, tokens, fillMissing, addColumns, makeUnique]);
   const current = report?.signature === signature ? report.plan : null;
-  const options = { ...(fillMissing ? { fillMissing } : {}), ...(makeUnique ? { makeUnique } : {}) };
+  const options = { ...(fillMissing ? { fillMissing } : {}), ...(addColumns ? { addColumns } : {}), ...(makeUnique ? { makeUnique } : {}) };
 
   const check = async () => {
     if (!storeKey) return;
@@ -100,6 +101,10 @@ export function AppendScreen({ store }: { store?: string }) {
               <label className="checkbox">
                 <input type="checkbox" checked={fillMissing} onChange={(e) => setFillMissing(e.target.checked)} />
                 Fill missing columns with NA (--fill-missing)
+              </label>
+              <label className="checkbox">
+                <input type="checkbox" checked={addColumns} onChange={(e) => setAddColumns(e.target.checked)} />
+                Add new columns to the store, NA for its cells (--add-columns)
               </label>
               <label className="checkbox">
                 <input type="checkbox" checked={makeUnique} onChange={(e) => setMakeUnique(e.target.checked)} />
