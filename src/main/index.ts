@@ -2,7 +2,7 @@
 // engine lives in src/main/engine and never imports electron.
 import * as electron from 'electron';
 import { app, BrowserWindow, dialog, ipcMain, session, shell, type WebContents } from 'electron';
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { randomUUID } from 'node:crypto';
@@ -68,7 +68,13 @@ function openFile(path: string): void {
 function registerFile(path: string): OpenedFile {
   const fileToken = randomUUID();
   fileTokens.set(fileToken, path);
-  return { fileToken, name: path.split(/[\\/]/).pop() ?? path };
+  let size: number | undefined;
+  try {
+    size = statSync(path).size;
+  } catch {
+    // Gone since the OS named it: the page will say so when it reads it.
+  }
+  return { fileToken, name: path.split(/[\\/]/).pop() ?? path, ...(size === undefined ? {} : { size }) };
 }
 
 function emit<E extends keyof Events>(event: E, payload: Events[E]): void {

@@ -40,6 +40,11 @@ describe('the desktop app on macOS', () => {
     const { page } = await app.firstWindow();
     await page.getByTestId('inspect-facts').waitFor({ timeout: 60_000 });
     expect(await page.getByTestId('inspect-facts').textContent()).toContain('100 cells × 57 genes');
+    // Opened by the OS, it is in the import list with its size.
+    await page.getByRole('navigation', { name: 'Screens' }).getByRole('link', { name: 'Library', exact: true }).click();
+    const pending = page.getByTestId('pending-file').filter({ hasText: 'pbmc2.h5ad' });
+    await pending.waitFor({ timeout: 30_000 });
+    expect(await pending.textContent()).toMatch(/pbmc2\.h5ad\d+(\.\d)? KB/);
   }, 120_000);
 
   it('moves the old library out of the profile folder and says where it is now', async () => {

@@ -34,3 +34,37 @@ describe('h5 plugin cache', () => {
     expect(statSync(root).mode & 0o777).toBe(0o700);
   });
 });
+
+describe('h5 plugin cache, first use', () => {
+  it('is prepared by several threads of one process at once without a failure', async () => {
+    const { Worker } = await import('node:worker_threads');
+    const root = pluginCacheRoot(join(mkdtempSync(join(tmpdir(), 'cellar-cache-')), 'cellar'));
+    const moduleUrl = new URL('../../src/main/engine/h5ad/h5-plugins.ts', import.meta.url).href;
+    // Each thread loads the module, then all start preparing at the same moment.
+    const source = `
+      const { workerData, parentPort } = require('node:worker_threads');
+      const ready = new Int32Array(workerData.barrier);
+      import(workerData.tsx).then((tsx) => { tsx.register(); return import(workerData.module); })
+        .then((m) => {
+          Atomics.add(ready, 0, 1);
+          while (Atomics.load(ready, 0) < workerData.threads) Atomics.wait(ready, 0, Atomics.load(ready, 0), 5);
+          parentPort.postMessage({ ok: true, dir: m.preparePluginDir(workerData.packaged, workerData.root) });
+        })
+        .catch((e) => parentPort.postMessage({ ok: false, error: String(e) }));`;
+    const barrier = new SharedArrayBuffer(4);
+    const tsx = new URL(import.meta.resolve('tsx/esm/api')).href;
+    const runs = await Promise.all(
+      Array.from({ length: 4 }, () => new Promise<{ ok: boolean; dir?: string; error?: string }>((resolve, reject) => {
+        const w = new Worker(source, { eval: true, workerData: { tsx, module: moduleUrl, packaged, root, barrier, threads: 4 } });
+        w.once('message', (m) => {
+          resolve(m);
+          void w.terminate();
+        });
+        w.once('error', reject);
+      })),
+    );
+    expect(runs.map((r) => r.error ?? 'ok')).toEqual(['ok', 'ok', 'ok', 'ok']);
+    expect(new Set(runs.map((r) => r.dir)).size).toBe(1);
+    expect(readdirSync(runs[0]!.dir!).filter((n) => n.endsWith('.tmp'))).toEqual([]);
+  }, 60_000);
+});

@@ -17,7 +17,8 @@
 // plant a plugin or own the folder), in a subfolder named after the packaged
 // files they were built from; files are written atomically, so concurrent
 // processes agree.
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import { threadId } from 'node:worker_threads';
 import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -109,7 +110,8 @@ function patchPlugin(name: string, original: Buffer, shimPath: string): Buffer {
 }
 
 function writeAtomically(path: string, bytes: Uint8Array): void {
-  const temp = `${path}.${process.pid}.tmp`;
+  // Unique per writer: worker threads of one process prepare the same folder at the same time.
+  const temp = `${path}.${process.pid}.${threadId}.${randomBytes(6).toString('hex')}.tmp`;
   writeFileSync(temp, bytes);
   renameSync(temp, path);
 }
