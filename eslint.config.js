@@ -15,7 +15,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['src/main/engine/**', 'src/main/registry/**', 'src/main/cli.ts', 'src/main/cli/**', 'src/main/serve/**'],
+    files: ['src/main/engine/**', 'src/main/registry/**', 'src/main/cli.ts', 'src/main/cli/**', 'src/main/serve/**', 'src/main/service/**', 'src/main/ipc/**', 'src/main/workers/**', 'src/main/home.ts', 'src/main/app-files.ts', 'src/main/app-protocol.ts', 'src/main/security.ts', 'src/main/open-files.ts'],
     rules: {
       'no-restricted-imports': ['error', { paths: [{ name: 'electron', message: 'The engine runs without Electron (CLI, worker, tests).' }] }],
       'no-restricted-globals': ['error', ...domGlobals.map((name) => ({ name, message: 'The engine has no DOM.' }))],
@@ -26,6 +26,13 @@ export default tseslint.config(
     rules: {
       'no-restricted-imports': ['error', { paths: ['electron'], patterns: nodeModules }],
       'no-restricted-globals': ['error', ...domGlobals],
+    },
+  },
+  {
+    // The sandboxed preload: electron and the shared contract, nothing of Node or the main process.
+    files: ['src/preload/**'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [...nodeModules, '../main/*', '../renderer/*'] }],
     },
   },
   {
