@@ -344,6 +344,23 @@ export class Registry {
     });
   }
 
+  /**
+   * Takes one file out of a collection (by its uid or key) and updates the collection's hash.
+   * The file stays in the registry; runs that read the collection keep it as their input.
+   */
+  removeCollectionMember(ref: string, memberRef: string): CollectionRecord {
+    return this.write(() => {
+      const collection = this.getLiveCollectionRow(ref);
+      const members = this.memberRows(collection.id);
+      const member = members.find((m) => m.uid === memberRef) ?? members.find((m) => m.key === memberRef);
+      if (!member) throw new CellarError('not_found', `The collection "${collection.key}" has no file "${memberRef}" (its files: ${members.map((m) => m.key).join(', ') || 'none'}).`);
+      this.db.prepare('DELETE FROM collection_artifact WHERE collection_id = ? AND artifact_id = ?').run(collection.id, member.id);
+      const hashes = members.filter((m) => m.id !== member.id).map((m) => m.hash);
+      this.db.prepare('UPDATE collection SET hash = ? WHERE id = ?').run(hashCollection(hashes), collection.id);
+      return this.getCollection(collection.uid);
+    });
+  }
+
   /** By uid (deleted ones too) or key (live only). */
   findCollection(ref: string): CollectionRecord | null {
     const row = this.findCollectionRow(ref);

@@ -13,6 +13,7 @@ const TASKS: Record<WorkerTaskName, () => Promise<TaskFunction>> = {
   runJob: async () => (await import('../service/job-entry')).runJob,
   planConcatenation: async () => (await import('../service/job-entry')).planCollectionConcatenation,
   preflightAppend: async () => (await import('../service/job-entry')).preflightAppend,
+  previewAnnotation: async () => (await import('../service/job-entry')).previewStoreAnnotation,
 };
 
 interface TaskData {
