@@ -46,7 +46,8 @@ export async function describeMembers(members: ArtifactRecord[], params: Pick<Co
   const out: DatasetInfo[] = [];
   for (const [i, member] of members.entries()) {
     params.signal?.throwIfAborted();
-    params.onProgress?.({ phase: `Reading the cell and gene tables of ${member.key}`, done: i, total: members.length });
+    // Counted as the file being read (1 of 4), as a user reads the line.
+    params.onProgress?.({ phase: `Reading the cell and gene tables of ${member.key}`, done: i + 1, total: members.length });
     const file = await openH5ad(member.storagePath);
     try {
       out.push(describeDataset(member.key, file, member.uid));
@@ -166,7 +167,7 @@ export async function writeDatasets(writer: StoreWriter, plan: ConcatPlan, membe
     rowsDone += rows;
     params.onProgress?.({ phase, done: rowsDone, total: totalRows });
   };
-  const fileNo = (d: number) => (members.length > 1 ? ` (file ${d + 1} of ${members.length})` : '');
+  const fileNo = (d: number) => (members.length > 1 ? `, file ${d + 1} of ${members.length}` : '');
   params.onProgress?.({ phase: 'Writing the gene table', done: 0, total: totalRows });
 
   // var first: new genes in first-seen order, values taken from the dataset that introduced them.
