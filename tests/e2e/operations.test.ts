@@ -58,7 +58,7 @@ describe('every CLI operation from the page', () => {
     await row('artifact', 'pbmc2.h5ad').getByRole('button', { name: 'Inspect pbmc2.h5ad' }).click();
     const facts = page.getByTestId('inspect-facts');
     await facts.waitFor({ timeout: 30_000 });
-    expect(await facts.textContent()).toContain('100 cells × 62 genes');
+    expect(await facts.textContent()).toContain('100 cells × 57 genes');
     expect(await page.locator('.screen-lede').textContent()).toBe('pbmc2.h5ad — imported in the Library as pbmc2.h5ad');
     await screenshot(page, '30-inspector-imported-file');
 
@@ -77,8 +77,8 @@ describe('every CLI operation from the page', () => {
     await collection.getByRole('button', { name: 'Remove pbmc4.h5ad from later' }).click();
     await expect.poll(() => collection.getByTestId('collection-members').textContent(), { timeout: 30_000 }).toBe('empty');
     expect(await row('artifact', 'pbmc4.h5ad').count()).toBe(1);
-    const listed = await cli<{ collections: { key: string; nArtifacts: number }[] }>(['list']);
-    expect(listed.collections.find((c) => c.key === 'later')!.nArtifacts).toBe(0);
+    const listed = await cli<{ collections: { key: string; n_artifacts: number }[] }>(['list']);
+    expect(listed.collections.find((c) => c.key === 'later')!.n_artifacts).toBe(0);
   }, STEP_MS);
 
   it('renames the store, and refuses a key already taken with the registry’s message', async () => {
@@ -131,8 +131,8 @@ describe('every CLI operation from the page', () => {
     await panel.getByRole('button', { name: 'Verify', exact: true }).click();
     await expect.poll(() => panel.getByTestId('verify-verdict').count(), { timeout: 60_000 }).toBe(1);
     expect(await panel.getByTestId('verify-verdict').textContent()).toBe('pbmc_atlas: 2 versions checked — every file matches its checksum and its manifest.');
-    const listed = await cli<{ stores: { key: string; storagePath: string }[] }>(['list']);
-    writeFileSync(join(listed.stores[0]!.storagePath, 'data', 'leftover.tmp'), 'x');
+    const storeDir = join(home, 'stores', readdirSync(join(home, 'stores'))[0]!);
+    writeFileSync(join(storeDir, 'data', 'leftover.tmp'), 'x');
     await panel.getByRole('button', { name: 'Verify', exact: true }).click();
     await expect.poll(async () => ((await panel.getByTestId('verify-garbage').count()) ? await panel.getByTestId('verify-garbage').textContent() : ''), { timeout: 60_000 }).toBe(
       '1 leftover file from an interrupted write: data/leftover.tmp. “Verify and repair” removes it.',
@@ -140,13 +140,15 @@ describe('every CLI operation from the page', () => {
     await screenshot(page, '35-verify-leftover');
     await panel.getByRole('button', { name: 'Verify and repair' }).click();
     await expect.poll(async () => ((await panel.getByTestId('verify-removed').count()) ? await panel.getByTestId('verify-removed').textContent() : ''), { timeout: 60_000 }).toBe('Removed 1 leftover file: data/leftover.tmp.');
-    expect(readdirSync(join(listed.stores[0]!.storagePath, 'data'))).not.toContain('leftover.tmp');
+    expect(readdirSync(join(storeDir, 'data'))).not.toContain('leftover.tmp');
   }, STEP_MS);
 
   it('appends a file from the Library, then compacts after a confirmation that shows the space', async () => {
     await nav('Append');
     await page.getByLabel('From the Library').selectOption({ label: 'pbmc4.h5ad (60 cells)' });
     await expect.poll(() => page.locator('[data-testid=pending-file][data-status=ok]').count(), { timeout: 30_000 }).toBe(1);
+    // The annotation's columns are not in pbmc4.h5ad: they are filled with NA.
+    await page.getByLabel(/^Fill missing columns/).check();
     await page.getByRole('button', { name: 'Check' }).click();
     await page.getByRole('button', { name: 'Append' }).and(page.locator(':not([disabled])')).waitFor({ timeout: 30_000 });
     await page.getByRole('button', { name: 'Append' }).click();

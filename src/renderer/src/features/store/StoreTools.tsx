@@ -246,7 +246,8 @@ function CompactPanel({ summary }: { summary: StoreSummary }) {
 export function StoreTools({ summary }: { summary: StoreSummary }) {
   return (
     <>
-      <AnnotatePanel key={`annotate-${summary.uid}`} summary={summary} />
+      {/* Keyed by the store, not the version: the version its own write makes keeps the job on screen. */}
+      <AnnotatePanel key={summary.key} summary={summary} />
       <VerifyPanel summary={summary} />
       <CompactPanel summary={summary} />
     </>
