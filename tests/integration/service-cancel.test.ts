@@ -136,8 +136,9 @@ describe('cancel through the service, with the other core busy', () => {
       expect(job.error?.code).toBe('cancelled');
       expect(job.result).toBeUndefined();
       // Right after start the worker is still loading its code (from TypeScript source here,
-      // slower than the built app's bundle); the abort is seen at its first check.
-      expect(latencies.at(-1)!.ms, `cancel during "${phase}"`).toBeLessThan(moment.when ? 1500 : 2500);
+      // slower than the built app's bundle); the abort is seen at its first check. Reading a
+      // file's cell and gene tables is one step per file: the abort is seen before the next.
+      expect(latencies.at(-1)!.ms, `cancel during "${phase}"`).toBeLessThan(moment.when ? 2000 : 2500);
       expectNoStoreLeft(storeKey);
       expect((await invoke('library:list', undefined)).stores).toEqual([]);
     }, 120_000);

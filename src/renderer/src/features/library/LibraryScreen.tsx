@@ -95,9 +95,7 @@ export function LibraryScreen({ highlight }: { highlight?: string }) {
                               {i > 0 && ', '}
                               {m.key}
                               {m.deleted && ' (deleted)'}
-                              <button type="button" className="member-remove" aria-label={`Remove ${m.key} from ${c.key}`} title={`Remove ${m.key} from this collection (it stays in the Library)`} onClick={() => void removeMember(c.key, m.uid)}>
-                                ×
-                              </button>
+                              <button type="button" className="member-remove" aria-label={`Remove ${m.key} from ${c.key}`} title={`Remove ${m.key} from this collection (it stays in the Library)`} onClick={() => void removeMember(c.key, m.uid)} />
                             </span>
                           ))}
                     </div>

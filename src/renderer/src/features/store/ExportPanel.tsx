@@ -82,7 +82,11 @@ export function ExportPanel({ summary, storeRef, obs, var: varFilter, nObs, nVar
                 <>
                   Saved to <code>{result.path}</code>
                 </>
-              )}{' '}
+              )}
+            </p>
+          )}
+          {result && (
+            <p className="muted">
               <a href={routeHref('library', { highlight: 'exports' })}>Every export stays in the Library’s list of exports.</a>
             </p>
           )}
