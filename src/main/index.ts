@@ -108,8 +108,9 @@ async function start(): Promise<void> {
     version: app.getVersion(),
     files: fileTokens,
     emit: (event, payload) => emit(event, payload),
-    chooseFiles: async () => {
-      const options: Electron.OpenDialogOptions = { properties: ['openFile', 'multiSelections'], filters: [{ name: 'AnnData', extensions: ['h5ad'] }] };
+    chooseFiles: async (kind) => {
+      const filters = kind === 'table' ? [{ name: 'Table (CSV or TSV)', extensions: ['csv', 'tsv', 'txt', 'tab'] }] : [{ name: 'AnnData', extensions: ['h5ad'] }];
+      const options: Electron.OpenDialogOptions = { properties: kind === 'table' ? ['openFile'] : ['openFile', 'multiSelections'], filters };
       const r = await dialog.showOpenDialog(options);
       return r.canceled ? [] : r.filePaths;
     },

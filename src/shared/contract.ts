@@ -3,7 +3,7 @@
 // browser-mode transport are all typed from these maps.
 import type { ErrorValue } from './errors';
 import type { Lineage, VersionJson } from './registry-types';
-import type { DatasetExpression, JobKind, JobResults, LibraryListing, PlanReport, RunDetails, StoreDiff } from './result-types';
+import type { AnnotationPreview, DatasetExpression, DeleteReport, JobKind, JobResults, LibraryListing, PlanReport, RunDetails, StoreDiff } from './result-types';
 
 export type * from './result-types';
 
@@ -41,6 +41,9 @@ export interface InspectSummary {
   raw: { n_vars: number; var: ColumnSummary[] } | null;
   notices?: string[];
 }
+
+/** What the open dialog offers: AnnData files, or a table of annotations. */
+export type FileKind = 'h5ad' | 'table';
 
 /** A file the user chose (dialog, drop, OS, upload): the renderer only ever holds its token. */
 export interface OpenedFile {
@@ -110,7 +113,8 @@ export interface SpaceCheck {
 export interface Channels {
   'app:info': { request: void; response: AppInfo };
   'library:list': { request: void; response: LibraryListing };
-  'file:choose': { request: void; response: OpenedFile[] };
+  /** The open dialog; `kind: 'table'` asks for a CSV/TSV (annotation) instead of .h5ad files. */
+  'file:choose': { request: void | { kind?: FileKind }; response: OpenedFile[] };
   /** Files the OS opened before the page listened (a double-click at cold start); later ones arrive as file:opened. */
   'file:pending': { request: void; response: OpenedFile[] };
   'file:inspect': { request: { fileToken: string }; response: InspectSummary };
@@ -141,6 +145,29 @@ export interface Channels {
   'jobs:list': { request: void; response: JobSnapshot[] };
   'jobs:cancel': { request: { id: string }; response: JobSnapshot };
   'space:check': { request: { collectionKey?: string; storeKey?: string; fileTokens?: string[] }; response: SpaceCheck };
+  /** Tombstones an artifact, store or collection; refused while something was made from it unless force (the user's explicit confirmation). */
+  'artifact:delete': { request: { ref: string; force?: boolean }; response: DeleteReport };
+  'artifact:rename': { request: { ref: string; newKey: string }; response: { kind: 'artifact' | 'collection'; uid: string; key: string } };
+  /** An imported h5ad (by key or uid) opened like a chosen file: its token serves the inspector and append. */
+  'artifact:inspect': { request: { ref: string }; response: OpenedFile & { artifactKey: string } };
+  'store:verify': { request: { storeKey: string; fix?: boolean }; response: JobSnapshot };
+  /** Rewrites the latest version and drops the older ones; confirm must be true. */
+  'store:compact': { request: { storeKey: string; confirm: boolean }; response: JobSnapshot };
+  /** Reads a CSV/TSV keyed by obs_id against the store: columns, matched cells, unknown ids. Writes nothing. */
+  'annotate:preview': { request: { storeKey: string; fileToken: string }; response: AnnotationPreview };
+  'annotate:start': { request: { storeKey: string; fileToken: string }; response: JobSnapshot };
+  'collection:remove-member': { request: { collectionKey: string; member: string }; response: { collection: { uid: string; key: string }; members: string[] } };
+  /** Browser mode: the exports kept in the home, newest first, each downloadable again. Desktop: none (exports go where the user saved them). */
+  'export:list': { request: void; response: ExportFile[] };
+}
+
+export interface ExportFile {
+  name: string;
+  size: number;
+  /** ISO-8601 UTC. */
+  createdAt: string;
+  /** The reference the page asks a download ticket for (downloadExport). */
+  download: string | null;
 }
 
 /** Events pushed from main to the renderer. */
@@ -184,6 +211,15 @@ export const CHANNELS = [
   'jobs:list',
   'jobs:cancel',
   'space:check',
+  'artifact:delete',
+  'artifact:rename',
+  'artifact:inspect',
+  'store:verify',
+  'store:compact',
+  'annotate:preview',
+  'annotate:start',
+  'collection:remove-member',
+  'export:list',
 ] as const satisfies readonly Channel[];
 type MissingChannel = Exclude<Channel, (typeof CHANNELS)[number]>;
 export const channelsComplete: MissingChannel extends never ? true : MissingChannel = true;

@@ -48,12 +48,71 @@ export interface ExportJobResult {
   download: string | null;
 }
 
+/** A store checked against its manifests and the registry (`cellar verify --json`). */
+export interface VerifyJobResult {
+  store: { uid: string; key: string };
+  ok: boolean;
+  versions: number[];
+  problems: string[];
+  /** Leftovers of interrupted writes that nothing needs. */
+  garbage: string[];
+  /** Leftovers removed by a repair. */
+  removed: string[];
+  /** What a repair left alone, and why. */
+  kept: string[];
+  repaired: boolean;
+}
+
+export interface CompactJobResult extends StoreWriteResult {
+  dropped_versions: number;
+  removed_files: number;
+  /** Why old files were kept for now, when they were. */
+  deferred?: string;
+  /** Bytes of the store folder before and after. */
+  bytes_before: number;
+  bytes_after: number;
+}
+
+export interface AnnotateJobResult extends StoreWriteResult {
+  columns: { name: string; dtype: string; replaced: boolean }[];
+  n_matched: number;
+  n_missing: number;
+}
+
+/** What an annotation table would do, before anything is written. */
+export interface AnnotationPreview {
+  store: { uid: string; key: string; version: number; n_obs: number };
+  file: string;
+  n_rows: number;
+  /** Cells of the store that have a row in the table. */
+  n_matched: number;
+  /** Cells without a row: they get NA. */
+  n_missing: number;
+  /** Ids of the table the store does not know (at most 50) and how many there are. */
+  unknown_ids: string[];
+  n_unknown: number;
+  columns: { name: string; dtype: string; replaced: boolean; examples: string[] }[];
+  /** Why the table cannot be written as it is; empty when it can. */
+  problems: string[];
+}
+
 export interface JobResults {
   import: ImportJobResult;
   concatenate: StoreWriteResult & { plan: PlanReport };
   append: StoreWriteResult & { plan: PlanReport };
   embed: EmbedJobResult;
   export: ExportJobResult;
+  verify: VerifyJobResult;
+  compact: CompactJobResult;
+  annotate: AnnotateJobResult;
+}
+
+/** What a delete did: the items tombstoned and the consumers a forced delete overrode. */
+export interface DeleteReport {
+  deleted: { kind: 'artifact' | 'collection'; uid: string; key: string; version?: number }[];
+  overridden: string[];
+  /** Managed files and store folders removed from the home. */
+  removedFiles: number;
 }
 
 export type JobKind = keyof JobResults;

@@ -6,7 +6,7 @@
 // window, the page on its own app:// origin, the home outside Electron's profile folder,
 // files from a second instance, and the macOS lifecycle.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -232,6 +232,18 @@ describe('the built desktop app', () => {
     expect(lineage.value.nodes.filter((n) => n.kind === 'run').map((n) => n.label.split(' ')[0]).sort()).toEqual(expect.arrayContaining(['append', 'concatenate', 'embed', 'import']));
     await screenshot(page, 'desktop-05-lineage');
   }, STEP_MS);
+
+  it('offers tables, not .h5ad files, in the open dialog when annotations are chosen', async () => {
+    const table = join(data, 'labels.csv');
+    writeFileSync(table, 'obs_id,label\npbmc1-c0,x\n');
+    app.answerOpenDialog([table]);
+    const chosen = await invoke<{ ok: true; value: { name: string }[] }>('file:choose', { kind: 'table' });
+    expect(chosen.value.map((f) => f.name)).toEqual(['labels.csv']);
+    const dialog = app.log.filter((m) => m.type === 'dialog:open').at(-1) as unknown as { options: { properties: string[]; filters: { extensions: string[] }[] } };
+    expect(dialog.options.filters[0]!.extensions).toEqual(['csv', 'tsv', 'txt', 'tab']);
+    expect(dialog.options.properties).toEqual(['openFile']);
+    expect(await invoke('file:choose', { kind: 'spreadsheet' })).toEqual({ ok: false, error: { code: 'usage', message: 'file:choose: "kind" must be h5ad or table.' } });
+  });
 
   it('opens a file handed over by a second instance', async () => {
     app.send({ type: 'app:second-instance', argv: ['/usr/bin/cellar', 'pbmc4.h5ad', '--no-sandbox'], cwd: data });

@@ -1,12 +1,11 @@
 // The contract's handlers, written once and served both over Electron IPC (desktop)
 // and over HTTP (cellar serve). Plain Node: no electron imports. Long work runs as
 // jobs in worker threads, so neither the window nor the server ever freezes.
-import { statfsSync, statSync } from 'node:fs';
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readdirSync, statfsSync, statSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { tableToIPC } from 'apache-arrow';
 import { CellarError } from '../../shared/errors';
-import type { AppInfo, DatasetExpression, PlanReport, Events, JobKind, JobResults, JobSnapshot, JsonValue, LibraryListing, OpenedFile, RunDetails, RunItem, StoreColumn, StoreSummary } from '../../shared/contract';
+import type { AnnotationPreview, AppInfo, FileKind, DatasetExpression, ExportFile, PlanReport, Events, JobKind, JobResults, JobSnapshot, JsonValue, LibraryListing, OpenedFile, RunDetails, RunItem, StoreColumn, StoreSummary } from '../../shared/contract';
 import type { Handlers, Validators } from '../ipc/handle';
 import { openRegistry, toVersionJson, type Registry } from '../registry/registry';
 import { callInWorker, inspectInWorker, readTimeoutFromEnv } from '../engine/jobs/worker-host';
@@ -16,6 +15,7 @@ import { defaultMeasurement, openQuery, queryObs, queryVar, type OpenedQuery } f
 import { frameToArrow } from '../engine/ops/arrow-frame';
 import { diffVersions, restoreVersion } from '../engine/ops/versioning';
 import { reconcileHome, resolveStore, resolveVersionRef } from '../engine/ops/store-registry';
+import { deleteItem } from '../engine/ops/housekeeping';
 import { openStore } from '../engine/store/reader';
 import { selectRows } from '../engine/store/query';
 import type { ColumnEntry } from '../engine/store/manifest';
@@ -35,7 +35,7 @@ export interface ServiceOptions {
   /** Pushes an event to every window / browser. */
   emit?: <E extends keyof Events>(event: E, payload: Events[E]) => void;
   /** Desktop: the native open dialog. Browser mode has none (files are uploaded). */
-  chooseFiles?: () => Promise<string[]>;
+  chooseFiles?: (kind: FileKind) => Promise<string[]>;
   /** Desktop: the native save dialog; null when cancelled. Browser mode writes into the home. */
   chooseSavePath?: (defaultName: string) => Promise<string | null>;
   /** Registers a finished export for download (browser mode). */
@@ -76,6 +76,11 @@ export function createService(options: ServiceOptions): Service {
     emit(e.type === 'progress' ? 'job:progress' : 'job:finished', asContractJob(e.job));
     if (e.type === 'finished' && e.job.state === 'completed') emit('library:changed', { reason: e.job.kind });
   });
+
+  // One download reference per export file, however often the list is asked for.
+  const offered = new Map<string, string>();
+  const exportsDir = () => join(options.home, 'exports');
+  const changed = (reason: string) => emit('library:changed', { reason });
 
   const pathOf = (token: string): string => {
     const path = options.files.get(token);
@@ -132,9 +137,9 @@ export function createService(options: ServiceOptions): Service {
       await reconcileHome(db());
       return listLibrary(db());
     },
-    'file:choose': async () => {
+    'file:choose': async (request) => {
       if (!options.chooseFiles) throw new CellarError('usage', 'In the browser, add files by dropping them on the Library or with the upload button.');
-      return (await options.chooseFiles()).map(registerFile);
+      return (await options.chooseFiles(request?.kind ?? 'h5ad')).map(registerFile);
     },
     'file:pending': () => options.takePendingFiles?.() ?? [],
     'file:inspect': async ({ fileToken }) => {
@@ -183,7 +188,7 @@ export function createService(options: ServiceOptions): Service {
       let out: string | null;
       if (options.chooseSavePath) out = await options.chooseSavePath(defaultName);
       else {
-        const dir = join(options.home, 'exports');
+        const dir = exportsDir();
         mkdirSync(dir, { recursive: true });
         out = join(dir, `${Date.now().toString(36)}-${defaultName}`);
       }
@@ -277,6 +282,64 @@ export function createService(options: ServiceOptions): Service {
     'jobs:cancel': ({ id }) => {
       if (jobs.get(id).state === 'running') stoppers.get(id)?.abort();
       return asContractJob(jobs.get(id));
+    },
+    'artifact:delete': async ({ ref, force }) => {
+      // A run killed mid-write is not a user of its inputs: end it first so it does not block the delete.
+      await reconcileHome(db());
+      const r = await deleteItem(db(), options.home, ref, !!force);
+      changed('delete');
+      return {
+        deleted: r.deleted.map((d) => (d.kind === 'artifact' ? { kind: d.kind, uid: d.uid, key: d.key, version: d.version } : { kind: d.kind, uid: d.uid, key: d.key })),
+        overridden: r.overridden,
+        removedFiles: new Set(r.removedFiles).size,
+      };
+    },
+    'artifact:rename': ({ ref, newKey }) => {
+      const renamed = db().rename(ref, newKey.trim());
+      changed('rename');
+      return renamed;
+    },
+    'artifact:inspect': ({ ref }) => {
+      const artifact = db().findArtifact(ref);
+      if (!artifact || artifact.deletedAt !== null) throw new CellarError('not_found', `There is no file called ${ref} in the Library.`);
+      if (artifact.kind !== 'h5ad') throw new CellarError('usage', `${artifact.key} is a store, not a file: open it on the Store screen.`);
+      if (!existsSync(artifact.storagePath)) throw new CellarError('not_found', `The file of ${artifact.key} is missing from ${artifact.storagePath}.`);
+      return { ...registerFile(artifact.storagePath), name: artifact.key, artifactKey: artifact.key };
+    },
+    'store:verify': ({ storeKey, fix }) => {
+      const store = db().getStore(storeKey);
+      return startJob('verify', `${fix ? 'Repair' : 'Verify'} ${store.key}`, { storeKey: store.key, fix: !!fix });
+    },
+    'store:compact': ({ storeKey, confirm }) => {
+      const store = db().getStore(storeKey);
+      if (confirm !== true) throw new CellarError('usage', `Compacting ${store.key} drops every older version; confirm to go ahead.`);
+      return startJob('compact', `Compact ${store.key}`, { storeKey: store.key });
+    },
+    'annotate:preview': ({ storeKey, fileToken }) =>
+      callInWorker<AnnotationPreview>('previewAnnotation', [options.home, storeKey, pathOf(fileToken)], { timeoutMs: readTimeoutMs(), what: `reading the annotation table for ${storeKey}` }),
+    'annotate:start': ({ storeKey, fileToken }) => {
+      const from = pathOf(fileToken);
+      return startJob('annotate', `Annotate ${storeKey} from ${basename(from)}`, { storeKey, from });
+    },
+    'collection:remove-member': ({ collectionKey, member }) => {
+      const { collection } = db().removeCollectionMember(collectionKey, member);
+      changed('collection');
+      return { collection: { uid: collection.uid, key: collection.key }, members: collection.members.map((m) => m.key) };
+    },
+    'export:list': () => {
+      if (!options.offerDownload || !existsSync(exportsDir())) return [];
+      const offer = options.offerDownload;
+      const list: ExportFile[] = readdirSync(exportsDir(), { withFileTypes: true })
+        .filter((e) => e.isFile() && !e.name.endsWith('.partial'))
+        .map((e) => {
+          const path = join(exportsDir(), e.name);
+          const st = statSync(path);
+          let download = offered.get(path);
+          if (!download) offered.set(path, (download = offer(path)));
+          // Stored as "<time>-<name>": the user knows the file by its name.
+          return { name: e.name.replace(/^[0-9a-z]+-/, ''), size: st.size, createdAt: st.mtime.toISOString(), download };
+        });
+      return list.sort((a, b) => b.createdAt.localeCompare(a.createdAt));
     },
     'space:check': ({ collectionKey, storeKey, fileTokens }) => {
       let needed = 0;
@@ -378,7 +441,7 @@ function expressionByDataset(reader: StoreReader, values: Float32Array): Dataset
 
 // ── payload validation: every field checked before a handler runs ─────────────
 
-type Shape = Record<string, 'string' | 'string?' | 'number' | 'number?' | 'boolean?' | 'strings' | 'strings?'>;
+type Shape = Record<string, 'string' | 'string?' | 'number' | 'number?' | 'boolean' | 'boolean?' | 'strings' | 'strings?'>;
 
 function check<T>(channel: string, shape: Shape, extra?: (p: Record<string, unknown>) => void): (payload: unknown) => T {
   return (payload) => {
@@ -405,7 +468,12 @@ function makeValidators(): Validators {
   return {
     'app:info': none,
     'library:list': none,
-    'file:choose': none,
+    'file:choose': (payload) => {
+      if (payload === undefined || payload === null) return undefined;
+      const p = check<{ kind?: FileKind }>('file:choose', { kind: 'string?' })(payload);
+      if (p.kind !== undefined && p.kind !== 'h5ad' && p.kind !== 'table') throw new CellarError('usage', 'file:choose: "kind" must be h5ad or table.');
+      return p;
+    },
     'file:pending': none,
     'file:inspect': check('file:inspect', { fileToken: 'string' }),
     'import:start': check('import:start', { fileTokens: 'strings', collectionKey: 'string', description: 'string?' }),
@@ -431,5 +499,14 @@ function makeValidators(): Validators {
     'jobs:list': none,
     'jobs:cancel': check('jobs:cancel', { id: 'string' }),
     'space:check': check('space:check', { collectionKey: 'string?', storeKey: 'string?', fileTokens: 'strings?' }),
+    'artifact:delete': check('artifact:delete', { ref: 'string', force: 'boolean?' }),
+    'artifact:rename': check('artifact:rename', { ref: 'string', newKey: 'string' }),
+    'artifact:inspect': check('artifact:inspect', { ref: 'string' }),
+    'store:verify': check('store:verify', { storeKey: 'string', fix: 'boolean?' }),
+    'store:compact': check('store:compact', { storeKey: 'string', confirm: 'boolean' }),
+    'annotate:preview': check('annotate:preview', { storeKey: 'string', fileToken: 'string' }),
+    'annotate:start': check('annotate:start', { storeKey: 'string', fileToken: 'string' }),
+    'collection:remove-member': check('collection:remove-member', { collectionKey: 'string', member: 'string' }),
+    'export:list': none,
   };
 }

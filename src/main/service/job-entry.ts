@@ -7,9 +7,14 @@ import { planConcatenation, planSummary } from '../engine/ops/plan';
 import { appendToStore, type Preflight } from '../engine/ops/append';
 import { embedStore } from '../engine/ops/embed';
 import { exportQueryToH5ad, obsToCsv, openQuery, queryObs } from '../engine/ops/export';
+import { annotateStore, previewAnnotation } from '../engine/ops/annotate';
+import { compactStore } from '../engine/ops/versioning';
+import { HASH_CACHE_DIR, registryVersionsOf, resolveStore, storeDiskUsage } from '../engine/ops/store-registry';
+import { verifyStore } from '../engine/store/verify';
+import { verifyLinkedArtifacts } from '../engine/ops/verify-links';
 import { writeFile, rename } from 'node:fs/promises';
 import { CellarError } from '../../shared/errors';
-import type { ExportJobResult, JobKind, JobResults } from '../../shared/contract';
+import type { AnnotationPreview, ExportJobResult, JobKind, JobResults, VerifyJobResult } from '../../shared/contract';
 import type { ProgressFn } from '../engine/ops/progress';
 
 /** What the worker hands back; the service adds the download link of an export. */
@@ -57,6 +62,24 @@ const RUNNERS: { [K in JobKind]: (ctx: JobContext, params: Record<string, unknow
     const r = await exportQueryToH5ad({ ...query, out, signal: ctx.signal, onProgress: ctx.onProgress });
     return { path: r.path, n_obs: r.n_obs, n_vars: r.n_vars };
   },
+  verify: async (ctx, params) => {
+    const { store, dir } = await resolveStore(ctx.registry, params.storeKey as string);
+    const fix = !!params.fix;
+    ctx.onProgress({ phase: `Checking every file of ${store.key} against its checksum`, done: 0, total: 1 });
+    const result = await verifyStore(dir, { fix, storeKey: store.key, registry: registryVersionsOf(ctx.registry, store.stem), versionCacheDir: HASH_CACHE_DIR });
+    ctx.signal.throwIfAborted();
+    const links = await verifyLinkedArtifacts(ctx.registry, store.stem);
+    const problems = [...result.problems, ...links];
+    const report: VerifyJobResult = { store: { uid: store.uid, key: store.key }, ok: problems.length === 0, versions: result.versions, problems, garbage: result.garbage, removed: result.removed, kept: result.kept, repaired: fix };
+    return report;
+  },
+  compact: async (ctx, params) => {
+    const { dir } = await resolveStore(ctx.registry, params.storeKey as string);
+    const before = storeDiskUsage(dir);
+    const r = await compactStore({ registry: ctx.registry, storeKey: params.storeKey as string, signal: ctx.signal, onProgress: ctx.onProgress });
+    return { ...r, deferred: r.deferred ?? undefined, bytes_before: before, bytes_after: storeDiskUsage(dir) };
+  },
+  annotate: (ctx, params) => annotateStore({ registry: ctx.registry, storeKey: params.storeKey as string, from: params.from as string }),
 };
 
 export async function runJob<K extends JobKind>(home: string, kind: K, params: Record<string, unknown>, controls: JobControls): Promise<WorkerResults[K]> {
@@ -73,7 +96,7 @@ export async function planCollectionConcatenation(home: string, collectionKey: s
   const registry = openRegistry(home);
   try {
     const collection = registry.getCollection(collectionKey);
-    return planSummary(planConcatenation(await describeMembers(collection.members, collection.key), { makeUnique }));
+    return planSummary(planConcatenation(await describeMembers(collection.members, { collectionKey: collection.key }), { makeUnique }));
   } finally {
     registry.close();
   }
@@ -85,6 +108,16 @@ export async function preflightAppend(home: string, request: { storeKey: string;
   try {
     const r = await appendToStore({ ...request, registry, home, dryRun: true, signal: controls?.signal });
     return r.plan;
+  } finally {
+    registry.close();
+  }
+}
+
+/** What an annotation table would do to a store (nothing written): reads the store's cells, so it runs in a worker. */
+export async function previewStoreAnnotation(home: string, storeKey: string, from: string): Promise<AnnotationPreview> {
+  const registry = openRegistry(home);
+  try {
+    return await previewAnnotation({ registry, storeKey, from });
   } finally {
     registry.close();
   }

@@ -13,6 +13,7 @@ const TASKS: Record<WorkerTaskName, () => Promise<TaskFunction>> = {
   runJob: async () => (await import('../service/job-entry')).runJob,
   planConcatenation: async () => (await import('../service/job-entry')).planCollectionConcatenation,
   preflightAppend: async () => (await import('../service/job-entry')).preflightAppend,
+  previewAnnotation: async () => (await import('../service/job-entry')).previewStoreAnnotation,
 };
 
 interface TaskData {
@@ -21,6 +22,8 @@ interface TaskData {
   module?: string;
   exportName?: string;
   args: unknown[];
+  /** An Int32 the host sets to 1 on abort (see abortableSignal). */
+  abortFlag?: SharedArrayBuffer;
 }
 
 async function loadTask(data: TaskData): Promise<(...args: unknown[]) => unknown> {
@@ -39,10 +42,31 @@ const controller = new AbortController();
 port.on('message', (msg: { type?: string }) => {
   if (msg?.type === 'abort') controller.abort();
 });
+
+/**
+ * The task's signal also reads the host's shared abort flag whenever it is asked: a job
+ * that copies blocks without yielding to the event loop would otherwise hear its abort
+ * message only when it has finished.
+ */
+function abortableSignal(flag: SharedArrayBuffer | undefined): AbortSignal {
+  const signal = controller.signal;
+  if (!flag) return signal;
+  const cells = new Int32Array(flag);
+  const nativeAborted = Object.getOwnPropertyDescriptor(AbortSignal.prototype, 'aborted')!.get!;
+  const aborted = (): boolean => {
+    if (!nativeAborted.call(signal) && Atomics.load(cells, 0) === 1) controller.abort(new DOMException('This operation was aborted', 'AbortError'));
+    return nativeAborted.call(signal) as boolean;
+  };
+  Object.defineProperty(signal, 'aborted', { get: aborted });
+  signal.throwIfAborted = () => {
+    if (aborted()) throw signal.reason;
+  };
+  return signal;
+}
 try {
   const run = await loadTask(data);
   const onProgress = (progress: unknown) => port.postMessage({ type: 'progress', progress });
-  const value = await run(...data.args, { onProgress, signal: controller.signal });
+  const value = await run(...data.args, { onProgress, signal: abortableSignal(data.abortFlag) });
   port.postMessage({ type: 'result', value });
 } catch (err) {
   const e = err as { name?: string; code?: string; message?: string; problems?: unknown } | undefined;

@@ -21,7 +21,7 @@ function Screen({ route }: { route: Route }) {
     case 'library':
       return <LibraryScreen highlight={p.highlight} />;
     case 'inspect':
-      return <InspectorScreen token={p.token} name={p.name} />;
+      return <InspectorScreen token={p.token} name={p.name} imported={p.imported} />;
     case 'concat':
       return <ConcatScreen collection={p.collection} />;
     case 'store':

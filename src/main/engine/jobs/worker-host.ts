@@ -19,7 +19,7 @@ export interface WorkerCallOptions {
 }
 
 /** The tasks the task worker (src/main/workers/task-worker.ts) knows, by name. */
-export type WorkerTaskName = 'inspectFile' | 'inspectEach' | 'runJob' | 'planConcatenation' | 'preflightAppend';
+export type WorkerTaskName = 'inspectFile' | 'inspectEach' | 'runJob' | 'planConcatenation' | 'preflightAppend' | 'previewAnnotation';
 
 /**
  * A named task, or (only when running from source, for tests) any exported function of a
@@ -50,8 +50,11 @@ function formatDuration(ms: number): string {
 export function callInWorker<T>(task: WorkerTask, args: unknown[], options: WorkerCallOptions): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     if (typeof task !== 'string' && !RUNNING_FROM_SOURCE) throw new CellarError('internal', 'A worker task given by module path needs the source tree.');
+    // Set by an abort and read synchronously by the worker's signal: a job's loops can run for
+    // seconds without turning the worker's event loop, where an abort message would wait.
+    const abortFlag = new SharedArrayBuffer(4);
     const worker = startThread('task-worker', {
-      workerData: typeof task === 'string' ? { task, args } : { module: pathToFileURL(task.module).href, exportName: task.exportName, args },
+      workerData: typeof task === 'string' ? { task, args, abortFlag } : { module: pathToFileURL(task.module).href, exportName: task.exportName, args, abortFlag },
       resourceLimits: { maxOldGenerationSizeMb: 4096 },
     });
     let settled = false;
@@ -77,6 +80,7 @@ export function callInWorker<T>(task: WorkerTask, args: unknown[], options: Work
     // Ask the worker to stop cleanly (it aborts its own signal); terminate it if it does not.
     let graceTimer: NodeJS.Timeout | undefined;
     const onAbort = () => {
+      Atomics.store(new Int32Array(abortFlag), 0, 1);
       worker.postMessage({ type: 'abort' });
       graceTimer = setTimeout(() => finish(() => reject(new CellarError('cancelled', `Cancelled ${options.what}.`))), options.abortGraceMs ?? 15_000);
     };

@@ -10,6 +10,7 @@ import { readManifest } from '../store/manifest';
 import { createStoreWriter } from '../store/writer';
 import type { StoreFs } from '../store/storeFs';
 import type { StoreResultJson } from './concatenate';
+import type { AnnotationPreview } from '../../../shared/result-types';
 import { stringAt } from './convert';
 import { RESERVED_OBS } from './plan';
 import { inferColumn, parseDelimited } from './table-file';
@@ -25,7 +26,18 @@ export interface AnnotateParams {
 
 export type AnnotateResult = StoreResultJson & { columns: { name: string; dtype: string; replaced: boolean }[]; n_matched: number; n_missing: number };
 
-export async function annotateStore(params: AnnotateParams): Promise<AnnotateResult> {
+interface MatchedAnnotation {
+  preview: AnnotationPreview;
+  store: Awaited<ReturnType<typeof resolveStore>>['store'];
+  dir: string;
+  columns: { name: string; column: ReturnType<typeof inferColumn> }[];
+}
+
+/**
+ * Reads the table and matches its obs_id column to the store's cells. Problems a user can
+ * fix in the file (unknown or repeated ids, reserved columns) are collected, not thrown.
+ */
+async function matchAnnotation(params: AnnotateParams): Promise<MatchedAnnotation> {
   const { registry } = params;
   const { store, dir } = await resolveStore(registry, params.storeKey);
   const name = basename(params.from);
@@ -40,15 +52,17 @@ export async function annotateStore(params: AnnotateParams): Promise<AnnotateRes
   if (idCol === -1) throw new CellarError('id_mismatch', `${name} needs an obs_id column naming the cells (its columns: ${table.header.join(', ')}).`);
   const newNames = table.header.filter((_, i) => i !== idCol);
   if (!newNames.length) throw new CellarError('bad_element', `${name} has no columns besides obs_id.`);
+  const problems: string[] = [];
   const reserved = newNames.filter((n) => (RESERVED_OBS as readonly string[]).includes(n));
-  if (reserved.length) throw new CellarError('bad_element', `${name} would replace ${reserved.join(', ')}, which Cellar maintains itself.`);
+  if (reserved.length) problems.push(`${name} would replace ${reserved.join(', ')}, which Cellar maintains itself.`);
   const dupCols = newNames.filter((n, i) => newNames.indexOf(n) !== i);
-  if (dupCols.length) throw new CellarError('bad_element', `${name} names the column ${dupCols[0]} twice.`);
+  if (dupCols.length) problems.push(`${name} names the column ${dupCols[0]} twice.`);
 
   const reader = openStore(dir, store.version);
   let rowOf: Int32Array;
   let existingColumns: string[];
   let nObs: number;
+  const unknown: string[] = [];
   try {
     nObs = reader.nObs;
     existingColumns = reader.obs.columnNames;
@@ -57,29 +71,59 @@ export async function annotateStore(params: AnnotateParams): Promise<AnnotateRes
     const position = new Map<string, number>();
     for (let i = 0; i < nObs; i++) position.set(stringAt(ids, i) ?? '', i);
     rowOf = new Int32Array(nObs).fill(-1);
-    const unknown: string[] = [];
     const seen = new Set<string>();
     table.rows.forEach((r, line) => {
       const id = r[idCol]!;
-      if (seen.has(id)) throw new CellarError('id_mismatch', `${name}: obs_id ${id} appears twice (line ${line + 2}).`);
+      if (seen.has(id)) {
+        problems.push(`${name}: obs_id ${id} appears twice (line ${line + 2}).`);
+        return;
+      }
       seen.add(id);
       const p = position.get(id);
       if (p === undefined) unknown.push(id);
       else rowOf[p] = line;
     });
-    if (unknown.length) {
-      throw new CellarError('id_mismatch', `${unknown.length} obs_id${unknown.length > 1 ? 's' : ''} in ${name} ${unknown.length > 1 ? 'are' : 'is'} not in the store ${store.key}.`, unknown.slice(0, 50).map((id) => `unknown obs_id: ${id}`));
-    }
   } finally {
     reader.close();
   }
-  const nMatched = table.rows.length;
+  if (unknown.length) problems.push(`${unknown.length} obs_id${unknown.length > 1 ? 's' : ''} in ${name} ${unknown.length > 1 ? 'are' : 'is'} not in the store ${store.key}.`);
+  const nMatched = table.rows.length - unknown.length;
   const columns = newNames.map((col) => {
     const j = table.header.indexOf(col);
     const values = Array.from(rowOf, (line) => (line < 0 ? null : table.rows[line]![j]!));
-    return { name: col, column: inferColumn(values) };
+    return { name: col, column: inferColumn(values), examples: [...new Set(table.rows.slice(0, 50).map((r) => r[j]!))].slice(0, 5) };
   });
+  const preview: AnnotationPreview = {
+    store: { uid: store.uid, key: store.key, version: store.version, n_obs: nObs },
+    file: name,
+    n_rows: table.rows.length,
+    n_matched: nMatched,
+    n_missing: nObs - nMatched,
+    unknown_ids: unknown.slice(0, 50),
+    n_unknown: unknown.length,
+    columns: columns.map((c) => ({ name: c.name, dtype: c.column.kind === 'numeric' ? c.column.dtype : c.column.kind, replaced: existingColumns.includes(c.name), examples: c.examples })),
+    problems,
+  };
+  return { preview, store, dir, columns: columns.map(({ name: n, column }) => ({ name: n, column })) };
+}
 
+/** The annotation's effect (columns, matched and missing cells, unknown ids), nothing written. */
+export async function previewAnnotation(params: AnnotateParams): Promise<AnnotationPreview> {
+  return (await matchAnnotation(params)).preview;
+}
+
+export async function annotateStore(params: AnnotateParams): Promise<AnnotateResult> {
+  const { registry } = params;
+  const { preview, store, dir, columns } = await matchAnnotation(params);
+  if (preview.problems.length) {
+    const code = preview.n_unknown || preview.problems.some((p) => p.includes('appears twice')) ? 'id_mismatch' : 'bad_element';
+    const details = [...preview.problems.slice(1), ...preview.unknown_ids.map((id) => `unknown obs_id: ${id}`)];
+    throw new CellarError(code, preview.problems[0]!, details);
+  }
+  const newNames = columns.map((c) => c.name);
+  const nObs = preview.store.n_obs;
+  const nMatched = preview.n_matched;
+  const existingColumns = preview.columns.filter((c) => c.replaced).map((c) => c.name);
   const run = registry.startRun({ transform: 'annotate', params: { store: store.key, from: params.from, columns: newNames }, inputArtifacts: [store.uid] });
   try {
     const writer = await createStoreWriter({ dir, baseVersion: store.version, fs: params.fs, storeKey: store.key });

@@ -20,7 +20,7 @@ import { distinctStrings, naColumn, stringAt } from './convert';
 import { describeDataset, duplicateIdsProblem, matrixDtypeChanges, RESERVED_OBS, RESERVED_VAR, type ConcatPlan, type DatasetInfo, type FramePlan, type IdSpace, type PlanEntry } from './plan';
 import type { ProgressFn } from './progress';
 import { describeField, fieldOf, isFloatDtype, isIntDtype, unifyFields, widenInts, type FieldSchema } from './schema';
-import { finishRunIfRunning, registerAppendedFiles, resolveStore, storeVersionFields, versionStats, type AppendedFile } from './store-registry';
+import { finishRunIfRunning, registerAppendedFiles, resolveStore, storeVersionFields, versionStats, withdrawUnregisteredVersion, type AppendedFile } from './store-registry';
 import { refuseStaleBase } from './versioning';
 import { managedStorageDir } from './import';
 import { copyFile, mkdir, rename, rm } from 'node:fs/promises';
@@ -390,6 +390,7 @@ export async function appendToStore(params: AppendParams): Promise<AppendResult>
   }
   const datasets: DatasetInfo[] = [];
   for (const path of files) {
+    params.signal?.throwIfAborted();
     const file = await openH5ad(path);
     try {
       datasets.push(describeDataset(basename(path), file));
@@ -456,12 +457,19 @@ export async function appendToStore(params: AppendParams): Promise<AppendResult>
       // The manifest records the files too: a version whose writer dies after the commit
       // point is then registered by reconciliation with the same artifacts and run inputs.
       const appended = members.map((m) => appendedFile(m, registry.home));
+      params.onProgress?.({ phase: `Saving version ${store.version + 1} of ${store.key}`, done: 0, total: 1 });
+      params.signal?.throwIfAborted();
       const result = await writer.commit({
         meta: { runUid: run.uid, transform: 'append', storeKey: store.key, storeUid: store.uid, datasets: [...priorDatasets, ...datasetMeta(members, priorDatasets.length)], appended },
       });
       committed = true;
       await params.checkpoint?.('after-commit');
       const stats = await versionStats(dir, result.version, plan.measurement);
+      // Cancelled while the version was being hashed: nothing registered it yet, so it is taken back.
+      if (params.signal?.aborted && withdrawUnregisteredVersion(dir, result)) {
+        committed = false;
+        params.signal.throwIfAborted();
+      }
       const version = registry.atomically(() => {
         registerAppendedFiles(registry, run.uid, appended);
         return registry.addStoreVersion(store.stem, { ...storeVersionFields(stats, dir), runUid: run.uid });

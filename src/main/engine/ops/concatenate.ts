@@ -1,7 +1,7 @@
 // Concatenate a collection of h5ad artifacts into a new store (SPEC §4): plan from
 // metadata, then stream obs, var, X / layers / raw.X row blocks (var indices
 // remapped per block) and obsm into the store writer, commit, register.
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { CellarError } from '../../../shared/errors';
 import type { ArtifactRecord, Registry } from '../../registry/registry';
@@ -58,10 +58,13 @@ export function checkMembersPresent(members: ArtifactRecord[], collectionKey: st
 }
 
 /** Opens every member, reads its metadata and closes it again. */
-export async function describeMembers(members: ArtifactRecord[], collectionKey = 'the collection'): Promise<DatasetInfo[]> {
-  checkMembersPresent(members, collectionKey);
+export async function describeMembers(members: ArtifactRecord[], params: Pick<ConcatParams, 'signal' | 'onProgress'> & { collectionKey?: string } = {}): Promise<DatasetInfo[]> {
+  checkMembersPresent(members, params.collectionKey ?? 'the collection');
   const out: DatasetInfo[] = [];
-  for (const member of members) {
+  for (const [i, member] of members.entries()) {
+    params.signal?.throwIfAborted();
+    // Counted as the file being read (1 of 4), as a user reads the line.
+    params.onProgress?.({ phase: `Reading the cell and gene tables of ${member.key}`, done: i + 1, total: members.length });
     const file = await openH5ad(member.storagePath);
     try {
       out.push(describeDataset(member.key, file, member.uid));
@@ -81,8 +84,19 @@ export async function concatenateCollection(params: ConcatParams): Promise<Conca
   if (registry.findArtifact(params.storeKey) || registry.findCollection(params.storeKey)) {
     throw new CellarError('already_exists', `The key ${params.storeKey} is already used; append to that store or choose another key.`);
   }
-  params.onProgress?.({ phase: 'Reading metadata', done: 0, total: collection.members.length });
-  const datasets = await describeMembers(collection.members, collection.key);
+  const runInput = { transform: 'concatenate', inputCollections: [collection.uid], inputArtifacts: collection.members.map((m) => m.uid) };
+  let datasets: DatasetInfo[];
+  try {
+    datasets = await describeMembers(collection.members, { collectionKey: collection.key, signal: params.signal, onProgress: params.onProgress });
+    params.signal?.throwIfAborted();
+  } catch (err) {
+    // Cancelled before anything was written: lineage still shows the run the user stopped.
+    if (params.signal?.aborted && !params.dryRun) {
+      const run = registry.startRun({ ...runInput, params: { collection: collection.key, store: params.storeKey, makeUnique: !!params.makeUnique } });
+      registry.failRun(run.uid, `The concatenation into ${params.storeKey} was cancelled while reading the files; nothing was written.`, 'cancelled');
+    }
+    throw err;
+  }
   // A store without a single cell has no X layer to query or embed: refuse it up front.
   if (datasets.every((d) => d.nObs === 0)) {
     const files = datasets.map((d) => d.label).join(', ');
@@ -95,27 +109,33 @@ export async function concatenateCollection(params: ConcatParams): Promise<Conca
     throw new CellarError('preflight_failed', `The collection ${collection.key} cannot be concatenated as it is (${plan.problems.length} problem${plan.problems.length > 1 ? 's' : ''}).`, plan.problems);
   }
 
-  const run = registry.startRun({
-    transform: 'concatenate',
-    params: { collection: collection.key, store: params.storeKey, measurement: plan.measurement, makeUnique: !!params.makeUnique },
-    inputCollections: [collection.uid],
-    inputArtifacts: collection.members.map((m) => m.uid),
-  });
+  const run = registry.startRun({ ...runInput, params: { collection: collection.key, store: params.storeKey, measurement: plan.measurement, makeUnique: !!params.makeUnique } });
   const { uid, stem } = newArtifactUid();
   const dir = join(storesDir(params.home), stem);
+  let committed = false;
   try {
     mkdirSync(storesDir(params.home), { recursive: true });
     const writer = await createStoreWriter({ dir, baseVersion: null, fs: params.fs, storeKey: params.storeKey });
-    let committed = false;
     try {
       await writeDatasets(writer, plan, collection.members, run.uid, 0, params);
       await params.checkpoint?.('before-commit');
+      params.onProgress?.({ phase: `Saving the store ${params.storeKey}`, done: 0, total: 1 });
+      params.signal?.throwIfAborted();
       const result = await writer.commit({
         meta: { runUid: run.uid, transform: 'concatenate', storeKey: params.storeKey, storeUid: uid, datasets: datasetMeta(collection.members, 0) },
       });
       committed = true;
       await params.checkpoint?.('after-commit');
-      const stats = await versionStats(dir, result.version, plan.measurement);
+      let stats: Awaited<ReturnType<typeof versionStats>>;
+      try {
+        stats = await versionStats(dir, result.version, plan.measurement, params.signal);
+        params.signal?.throwIfAborted();
+      } catch (err) {
+        // Cancelled after the commit point but before anything named the store: nobody can
+        // have read it, so it goes again and the run ends cancelled.
+        if (params.signal?.aborted) rmSync(dir, { recursive: true, force: true });
+        throw err;
+      }
       const { artifact } = registry.registerArtifact({
         uid,
         key: params.storeKey,
@@ -136,6 +156,8 @@ export async function concatenateCollection(params: ConcatParams): Promise<Conca
       throw err;
     }
   } catch (err) {
+    // A first write that did not commit leaves a folder nothing names: it goes with the run.
+    if (!committed) rmSync(dir, { recursive: true, force: true });
     registry.failRun(run.uid, err instanceof Error ? err.message : String(err), params.signal?.aborted ? 'cancelled' : 'failed');
     throw err;
   }
@@ -155,12 +177,15 @@ export function datasetMeta(members: MemberFile[], firstPosition: number): { pos
  */
 export async function writeDatasets(writer: StoreWriter, plan: ConcatPlan, members: MemberFile[], runUid: string, firstPosition: number, params: Pick<ConcatParams, 'signal' | 'onProgress' | 'checkpoint'>, varBase?: VarBase): Promise<void> {
   const measurement = plan.measurement;
+  // Counted in cells: each cell's values are copied once per matrix (X, layers, raw).
   const totalRows = plan.nObs * (1 + plan.layers.length + (plan.raw?.X ? 1 : 0));
   let rowsDone = 0;
   const progress = (phase: string, rows: number) => {
     rowsDone += rows;
     params.onProgress?.({ phase, done: rowsDone, total: totalRows });
   };
+  const fileNo = (d: number) => (members.length > 1 ? `, file ${d + 1} of ${members.length}` : '');
+  params.onProgress?.({ phase: 'Writing the gene table', done: 0, total: totalRows });
 
   // var first: new genes in first-seen order, values taken from the dataset that introduced them.
   await writeVar(writer, measurement, plan.var, plan.varIds, members, 'var', varBase?.main);
@@ -180,14 +205,15 @@ export async function writeDatasets(writer: StoreWriter, plan: ConcatPlan, membe
       await writer.appendObsRows(offset, { columns: obsTable, nRows: n });
 
       const remap = plan.varIds.localToGlobal[d]!;
-      await copyMatrix(writer, measurement, X_LAYER, file.X!, offset, remap, params, (rows) => progress(`X of ${member.key}`, rows));
+      progress(`Copying the expression values of ${member.key}${fileNo(d)}`, 0);
+      await copyMatrix(writer, measurement, X_LAYER, file.X!, offset, remap, params, (rows) => progress(`Copying the expression values of ${member.key}${fileNo(d)}`, rows));
       for (const layer of plan.layers) {
         // Append: a file without a layer the store has leaves its cells without entries there.
         if (!file.layers.has(layer)) continue;
-        await copyMatrix(writer, measurement, layer, file.layers.get(layer)!, offset, remap, params, (rows) => progress(`${layer} of ${member.key}`, rows));
+        await copyMatrix(writer, measurement, layer, file.layers.get(layer)!, offset, remap, params, (rows) => progress(`Copying the layer ${layer} of ${member.key}${fileNo(d)}`, rows));
       }
       if (plan.raw?.X && file.raw?.X) {
-        await copyMatrix(writer, RAW_MEASUREMENT, X_LAYER, file.raw.X, offset, plan.raw.varIds.localToGlobal[d]!, params, (rows) => progress(`raw.X of ${member.key}`, rows));
+        await copyMatrix(writer, RAW_MEASUREMENT, X_LAYER, file.raw.X, offset, plan.raw.varIds.localToGlobal[d]!, params, (rows) => progress(`Copying the raw counts of ${member.key}${fileNo(d)}`, rows));
       }
       for (const { name } of plan.obsm) {
         const handle = file.obsm.get(name) as DenseHandle;

@@ -42,7 +42,7 @@ export const HASH_CACHE_DIR = 'hash-cache';
  * files it reads plus its manifest. Files already hashed for the parent version are not
  * read again, so the cost follows the new data.
  */
-export async function versionStats(dir: string, version: number, measurement?: string): Promise<VersionStats> {
+export async function versionStats(dir: string, version: number, measurement?: string, signal?: AbortSignal): Promise<VersionStats> {
   const manifest = readManifest(dir, version);
   const cachePath = hashesPath(dir, version);
   let cached: Record<string, string> = {};
@@ -56,7 +56,7 @@ export async function versionStats(dir: string, version: number, measurement?: s
   for (const name of names) {
     const path = join(dir, name);
     size += statSync(path).size;
-    hashes[name] = cached[name] ?? (await hashFile(path)).hash;
+    hashes[name] = cached[name] ?? (await hashFile(path, signal)).hash;
   }
   if (!existsSync(cachePath)) {
     mkdirSync(join(dir, HASH_CACHE_DIR), { recursive: true });
@@ -92,6 +92,20 @@ export function finishRunIfRunning(registry: Registry, runUid: string): void {
   } catch {
     // The run row may be gone; the version still deserves registering.
   }
+}
+
+/**
+ * Takes back a version committed by a write the user cancelled before anything registered
+ * it: its manifest, its cached hashes and the files only it added. Refused (false) when a
+ * later version already builds on it.
+ */
+export function withdrawUnregisteredVersion(dir: string, commit: { version: number; files: string[] }): boolean {
+  const versions = listManifestVersions(dir);
+  if (versions[versions.length - 1] !== commit.version) return false;
+  rmSync(join(dir, MANIFEST_DIR, manifestFileName(commit.version)), { force: true });
+  rmSync(hashesPath(dir, commit.version), { force: true });
+  for (const name of commit.files) rmSync(join(dir, name), { force: true });
+  return true;
 }
 
 // ── who is still working ─────────────────────────────────────────────────────

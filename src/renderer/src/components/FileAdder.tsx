@@ -26,7 +26,14 @@ interface FileSourceProps {
 }
 
 /** "Add files": the open dialog (desktop) or a hidden multi-file input (browser). */
-export function AddFilesButton({ onFiles, onErrors, label = 'Add files…' }: FileSourceProps & { label?: string }) {
+export function AddFilesButton({
+  onFiles,
+  onErrors,
+  label = 'Add files…',
+  accept = '.h5ad',
+  inputLabel = 'Choose .h5ad files to upload',
+  testId = 'file-input',
+}: FileSourceProps & { label?: string; accept?: string; inputLabel?: string; testId?: string }) {
   const input = useRef<HTMLInputElement>(null);
   const inputId = useId();
   const [busy, setBusy] = useState(false);
@@ -47,7 +54,7 @@ export function AddFilesButton({ onFiles, onErrors, label = 'Add files…' }: Fi
     else
       void receive(async () => {
         try {
-          return { opened: await call('file:choose', undefined), errors: [] };
+          return { opened: await call('file:choose', accept.includes('.h5ad') ? undefined : { kind: 'table' }), errors: [] };
         } catch (err) {
           return { opened: [], errors: [toShownError(err)] };
         }
@@ -65,10 +72,10 @@ export function AddFilesButton({ onFiles, onErrors, label = 'Add files…' }: Fi
           ref={input}
           type="file"
           multiple
-          accept=".h5ad"
+          accept={accept}
           hidden
-          aria-label="Choose .h5ad files to upload"
-          data-testid="file-input"
+          aria-label={inputLabel}
+          data-testid={testId}
           onChange={(e) => {
             const files = Array.from(e.currentTarget.files ?? []);
             e.currentTarget.value = '';

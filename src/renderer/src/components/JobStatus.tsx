@@ -1,6 +1,7 @@
 import { useState } from 'react';
 import type { JobSnapshot } from '../../../shared/contract';
 import { ErrorMessage } from './ErrorMessage';
+import { jobResultLink } from '../state/jobResult';
 
 const STATE_LABEL: Record<JobSnapshot['state'], string> = {
   running: 'Running',
@@ -10,7 +11,13 @@ const STATE_LABEL: Record<JobSnapshot['state'], string> = {
 };
 
 /** One job: title, phase, a done/total bar, Cancel while it runs, its end state after. */
-export function JobStatus({ job, onCancel, compact = false }: { job: JobSnapshot; onCancel?: (id: string) => void; compact?: boolean }) {
+/** "1,234 of 5,000": counts with separators. */
+function progressCount(done: number, total: number): string {
+  return `${done.toLocaleString('en-US')} of ${total.toLocaleString('en-US')}`;
+}
+
+export function JobStatus({ job, onCancel, compact = false, repeats = 1 }: { job: JobSnapshot; onCancel?: (id: string) => void; compact?: boolean; repeats?: number }) {
+  const link = jobResultLink(job);
   const { progress } = job;
   // A job stops at its next check of the cancel signal: until then, say the click was heard.
   const [cancelRequested, setCancelRequested] = useState(false);
@@ -18,12 +25,23 @@ export function JobStatus({ job, onCancel, compact = false }: { job: JobSnapshot
   return (
     <div className={`job job-${job.state}${compact ? ' job-compact' : ''}`} data-testid="job" data-job-state={job.state} data-job-kind={job.kind}>
       <div className="job-head">
-        <span className="job-title">{job.title}</span>
+        {link ? (
+          <a className="job-title job-open" href={link.href} title={link.label} aria-label={`${job.title}: ${link.label}`}>
+            {job.title}
+          </a>
+        ) : (
+          <span className="job-title">{job.title}</span>
+        )}
+        {repeats > 1 && (
+          <span className="job-repeats" title={`${repeats} finished jobs with this title`}>
+            ×{repeats}
+          </span>
+        )}
         <span className={`badge badge-${job.state}`}>{STATE_LABEL[job.state]}</span>
       </div>
       {job.state === 'running' && (
         <>
-          <div className="job-phase">{progress ? `${progress.phase}${progress.total > 0 ? ` (${progress.done} of ${progress.total})` : ''}` : 'Starting…'}</div>
+          <div className="job-phase">{progress ? `${progress.phase}${progress.total > 1 ? ` (${progress.phase.startsWith('Copying') ? `${progressCount(progress.done, progress.total)} cells` : progressCount(progress.done, progress.total)})` : ''}` : 'Starting…'}</div>
           <progress
             className="job-progress"
             aria-label={`${job.title} progress`}

@@ -8,6 +8,7 @@ import { useApp } from '../../state/AppState';
 import { usePendingFiles } from '../../state/pendingFiles';
 import { navigate, routeHref } from '../../state/route';
 import { AddFilesButton, DropZone } from '../../components/FileAdder';
+import { LibraryFilePicker } from './LibraryFilePicker';
 import { ErrorMessage } from '../../components/ErrorMessage';
 import { JobStatus } from '../../components/JobStatus';
 import { PendingFileList } from '../../components/PendingFileList';
@@ -90,6 +91,7 @@ export function AppendScreen({ store }: { store?: string }) {
                 <AddFilesButton onFiles={queue.add} onErrors={setAddErrors} />
                 <span className="muted">or drop .h5ad files here</span>
               </div>
+              <LibraryFilePicker onFiles={queue.add} onErrors={setAddErrors} />
             </div>
             {addErrors.map((e, i) => (
               <ErrorMessage key={i} error={e} />

@@ -6,6 +6,8 @@ import { call, toShownError } from '../../api/call';
 import { useApp } from '../../state/AppState';
 import { navigate } from '../../state/route';
 import { EmptyState, ErrorMessage } from '../../components/ErrorMessage';
+import { AddFilesButton, DropZone } from '../../components/FileAdder';
+import type { OpenedFile } from '../../../../shared/contract';
 import { formatCount } from '../../format';
 
 function ColumnTable({ columns, caption }: { columns: ColumnSummary[]; caption: string }) {
@@ -112,8 +114,13 @@ function Summary({ summary }: { summary: InspectSummary }) {
   );
 }
 
-export function InspectorScreen({ token, name }: { token?: string; name?: string }) {
+export function InspectorScreen({ token, name, imported }: { token?: string; name?: string; imported?: string }) {
   const { importQueue } = useApp();
+  const [openErrors, setOpenErrors] = useState<ErrorValue[]>([]);
+  const open = (files: OpenedFile[]) => {
+    const last = files[files.length - 1];
+    if (last) navigate('inspect', { token: last.fileToken, name: last.name });
+  };
   const [summary, setSummary] = useState<InspectSummary | null>(null);
   const [error, setError] = useState<ErrorValue | null>(null);
   // A file in the import list was already read when it was added.
@@ -136,14 +143,24 @@ export function InspectorScreen({ token, name }: { token?: string; name?: string
 
   const queued = importQueue.entries.some((e) => e.file.fileToken === token);
   return (
-    <>
+    <DropZone label="File inspector: drop an .h5ad file here to open it" onFiles={open} onErrors={setOpenErrors}>
       <header className="screen-header">
         <h1>File inspector</h1>
-        <p className="screen-lede">{name ? <code>{name}</code> : 'What an .h5ad file holds, before it is imported.'}</p>
+        <p className="screen-lede">
+          {name ? <code>{name}</code> : 'What an .h5ad file holds, before it is imported.'}
+          {imported && <span className="muted"> — imported in the Library as {imported}</span>}
+        </p>
+        <div className="toolbar">
+          <AddFilesButton label={token ? 'Open another file…' : 'Open a file…'} inputLabel="Choose an .h5ad file to open" testId="inspect-file-input" onFiles={open} onErrors={setOpenErrors} />
+          <span className="muted">or drop an .h5ad file here</span>
+        </div>
+        {openErrors.map((e, i) => (
+          <ErrorMessage key={i} error={e} />
+        ))}
       </header>
       {!token ? (
         <section className="card">
-          <EmptyState>No file open — double-click a file in the Library&apos;s import list, or open an .h5ad file with Cellar.</EmptyState>
+          <EmptyState>No file open — open or drop an .h5ad file, or choose Inspect next to a file in the Library.</EmptyState>
         </section>
       ) : (
         <section className="card" aria-label="File contents" data-testid="inspector">
@@ -152,7 +169,11 @@ export function InspectorScreen({ token, name }: { token?: string; name?: string
           {summary && <Summary summary={summary} />}
           {summary && (
             <div className="toolbar">
-              {queued ? (
+              {imported ? (
+                <button type="button" className="button" onClick={() => navigate('library')}>
+                  Back to the Library
+                </button>
+              ) : queued ? (
                 <button type="button" className="button" onClick={() => navigate('library')}>
                   Back to the import list
                 </button>
@@ -172,6 +193,6 @@ export function InspectorScreen({ token, name }: { token?: string; name?: string
           )}
         </section>
       )}
-    </>
+    </DropZone>
   );
 }

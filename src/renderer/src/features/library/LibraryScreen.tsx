@@ -7,10 +7,33 @@ import { EmptyState, ErrorMessage } from '../../components/ErrorMessage';
 import { formatBytes, formatCount, formatDate, plural } from '../../format';
 import { DropZone } from '../../components/FileAdder';
 import { ImportPanel } from './ImportPanel';
+import { ExportsList } from './ExportsList';
+import { ItemActions } from '../../components/ItemActions';
+import { call, toShownError } from '../../api/call';
 
 export function LibraryScreen({ highlight }: { highlight?: string }) {
-  const { info, library, libraryError, importQueue } = useApp();
+  const { info, library, libraryError, importQueue, refreshLibrary } = useApp();
   const [dropErrors, setDropErrors] = useState<ErrorValue[]>([]);
+  const [actionError, setActionError] = useState<ErrorValue | null>(null);
+
+  const removeMember = async (collectionKey: string, member: string) => {
+    setActionError(null);
+    try {
+      await call('collection:remove-member', { collectionKey, member });
+      await refreshLibrary();
+    } catch (err) {
+      setActionError(toShownError(err));
+    }
+  };
+  const inspect = async (ref: string) => {
+    setActionError(null);
+    try {
+      const opened = await call('artifact:inspect', { ref });
+      navigate('inspect', { token: opened.fileToken, name: opened.name, imported: opened.artifactKey });
+    } catch (err) {
+      setActionError(toShownError(err));
+    }
+  };
 
   useEffect(() => {
     if (highlight) document.querySelector(`[data-uid="${CSS.escape(highlight)}"]`)?.scrollIntoView({ block: 'center' });
@@ -37,6 +60,7 @@ export function LibraryScreen({ highlight }: { highlight?: string }) {
       <ErrorMessage error={libraryError} title="The library could not be read" />
 
       <ImportPanel dropErrors={dropErrors} onDropErrors={setDropErrors} />
+      <ErrorMessage error={actionError} />
 
       <section className="card" aria-labelledby="collections-heading">
         <h2 id="collections-heading">Collections</h2>
@@ -67,10 +91,11 @@ export function LibraryScreen({ highlight }: { highlight?: string }) {
                       {c.members.length === 0
                         ? 'empty'
                         : c.members.map((m, i) => (
-                            <span key={m.uid} className={m.deleted ? 'member-deleted' : undefined} title={m.deleted ? `${m.key} (deleted)` : `${m.key}: ${formatCount(m.nObservations)} cells`}>
+                            <span key={m.uid} className={m.deleted ? 'member-deleted' : undefined} title={m.deleted ? `${m.key} (deleted)` : `${m.key}: ${formatCount(m.nObservations)} cells`} data-testid="member">
                               {i > 0 && ', '}
                               {m.key}
                               {m.deleted && ' (deleted)'}
+                              <button type="button" className="member-remove" aria-label={`Remove ${m.key} from ${c.key}`} title={`Remove ${m.key} from this collection (it stays in the Library)`} onClick={() => void removeMember(c.key, m.uid)} />
                             </span>
                           ))}
                     </div>
@@ -85,6 +110,7 @@ export function LibraryScreen({ highlight }: { highlight?: string }) {
                     <a className="button button-small button-quiet" href={routeHref('lineage', { ref: c.uid })}>
                       Lineage
                     </a>
+                    <ItemActions itemRef={c.uid} itemKey={c.key} what="collection" />
                   </td>
                 </tr>
               ))}
@@ -137,6 +163,7 @@ export function LibraryScreen({ highlight }: { highlight?: string }) {
                     <a className="button button-small button-quiet" href={routeHref('lineage', { ref: s.uid })}>
                       Lineage
                     </a>
+                    <ItemActions itemRef={s.key} itemKey={s.key} what="store" />
                   </td>
                 </tr>
               ))}
@@ -177,9 +204,13 @@ export function LibraryScreen({ highlight }: { highlight?: string }) {
                   <td>{formatBytes(a.size)}</td>
                   <td>{formatDate(a.createdAt)}</td>
                   <td className="cell-actions">
+                    <button type="button" className="button button-small" aria-label={`Inspect ${a.key}`} onClick={() => void inspect(a.uid)}>
+                      Inspect
+                    </button>
                     <a className="button button-small button-quiet" href={routeHref('lineage', { ref: a.uid })}>
                       Lineage
                     </a>
+                    <ItemActions itemRef={a.key} itemKey={a.key} what="file" />
                   </td>
                 </tr>
               ))}
@@ -187,6 +218,8 @@ export function LibraryScreen({ highlight }: { highlight?: string }) {
           </table>
         )}
       </section>
+
+      <ExportsList />
     </DropZone>
   );
 }

@@ -8,6 +8,7 @@ import { ErrorMessage } from '../../components/ErrorMessage';
 import { JobStatus } from '../../components/JobStatus';
 import { formatCount } from '../../format';
 import { completedResult } from '../../state/jobResult';
+import { routeHref } from '../../state/route';
 
 export function ExportPanel({ summary, storeRef, obs, var: varFilter, nObs, nVars }: { summary: StoreSummary; storeRef: StoreRef; obs: string; var: string; nObs: number; nVars: number }) {
   const { trackJob, jobById, cancelJob } = useApp();
@@ -82,6 +83,11 @@ export function ExportPanel({ summary, storeRef, obs, var: varFilter, nObs, nVar
                   Saved to <code>{result.path}</code>
                 </>
               )}
+            </p>
+          )}
+          {result && (
+            <p className="muted">
+              <a href={routeHref('library', { highlight: 'exports' })}>Every export stays in the Library’s list of exports.</a>
             </p>
           )}
         </div>

@@ -13,6 +13,7 @@ import { WindowedTable } from '../../components/WindowedTable';
 import { formatCount } from '../../format';
 import { FilterBox } from './FilterBox';
 import { ExportPanel } from './ExportPanel';
+import { StoreTools } from './StoreTools';
 
 /** The summary of one store version; a refresh (new refreshKey) keeps showing the old one until the new one arrives. */
 export function useStoreSummary(storeKey: string | null, version: string | undefined, refreshKey = '') {
@@ -208,6 +209,7 @@ export function StoreScreen({ store, version }: { store?: string; version?: stri
                 </section>
 
                 <ExportPanel key={refKey} summary={summary} storeRef={ref} obs={obsApplied} var={varApplied} nObs={obsFilter.count ?? summary.nObs} nVars={varFilter.count ?? summary.nVars} />
+                <StoreTools summary={summary} />
               </>
             )}
           </>
