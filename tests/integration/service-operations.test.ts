@@ -163,7 +163,7 @@ describe('housekeeping through the contract', () => {
     expect(library.collections.find((c) => c.key === 'seed')!.members.map((m) => m.key)).toEqual(['s1.h5ad', 's2.h5ad']);
     expect(library.artifacts.map((a) => a.key)).toContain('s3.h5ad');
     const error = await refused('collection:remove-member', { collectionKey: 'seed', member: 's3.h5ad' });
-    expect(error.message).toBe('The collection "seed" has no file "s3.h5ad" (its files: s1.h5ad, s2.h5ad).');
+    expect(error.message).toBe('The collection "seed" has no member "s3.h5ad"; its members are s1.h5ad, s2.h5ad.');
   });
 
   it('renames a store and refuses a key already taken, changing nothing', async () => {
