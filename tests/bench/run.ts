@@ -7,6 +7,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, wri
 import { cpus } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { DEFAULT_E2E_CELLS, E_IDS, runEndToEnd, type EId } from './e2e';
 import { absColumnCorrelation, readNpyMatrix } from './npy';
 import type { IngestResult, OurStore } from './ours';
 import { parseStepReport, type StepName, type StepReport, type StepRequests, type StepSuccess } from './protocol';
@@ -34,6 +35,10 @@ interface Options {
   scale: number;
   only: Set<BenchId>;
   dataDir: string;
+  /** End-to-end rows (e2e.ts) and their sizes (cells per file) and runs. */
+  e2e: Set<EId>;
+  e2eCells: number[];
+  e2eRuns: number;
 }
 
 interface DataParams {
@@ -73,6 +78,9 @@ interface Row {
 function parseOptions(argv: string[]): Options {
   let scale = 1;
   let only: Set<BenchId> = new Set(BENCH_IDS);
+  let e2e: Set<EId> = new Set(E_IDS);
+  let e2eCells = DEFAULT_E2E_CELLS;
+  let e2eRuns = 3;
   let dataDir: string | undefined;
   for (let i = 0; i < argv.length; i++) {
     const [flag, inline] = argv[i].split('=', 2);
@@ -85,17 +93,26 @@ function parseOptions(argv: string[]): Options {
       scale = Number(value());
       if (!(scale > 0)) throw new Error(`--scale must be a number > 0`);
     } else if (flag === '--only') {
-      const wanted = value().split(',').map((s) => s.trim()).filter(Boolean);
-      const unknown = wanted.filter((w) => !BENCH_IDS.some((id) => id.toLowerCase() === w.toLowerCase()));
-      if (unknown.length) throw new Error(`--only: unknown benchmark ${unknown.join(', ')}; known: ${BENCH_IDS.join(', ')}`);
+      // "E" alone stands for every end-to-end row.
+      const wanted = value().split(',').map((s) => s.trim()).filter(Boolean).flatMap((w) => (w.toLowerCase() === 'e' ? [...E_IDS] : [w]));
+      const known = [...BENCH_IDS, ...E_IDS];
+      const unknown = wanted.filter((w) => !known.some((id) => id.toLowerCase() === w.toLowerCase()));
+      if (unknown.length) throw new Error(`--only: unknown benchmark ${unknown.join(', ')}; known: ${known.join(', ')} (E = all E rows)`);
       only = new Set(BENCH_IDS.filter((id) => wanted.some((w) => w.toLowerCase() === id.toLowerCase())));
+      e2e = new Set(E_IDS.filter((id) => wanted.some((w) => w.toLowerCase() === id.toLowerCase())));
+    } else if (flag === '--e2e-cells') {
+      e2eCells = value().split(',').map((c) => Number(c.replace(/_/g, '')));
+      if (e2eCells.some((c) => !Number.isInteger(c) || c < 100)) throw new Error('--e2e-cells takes cells per file, e.g. 5000,12500');
+    } else if (flag === '--e2e-runs') {
+      e2eRuns = Number(value());
+      if (!Number.isInteger(e2eRuns) || e2eRuns < 1) throw new Error('--e2e-runs must be an integer ≥ 1');
     } else if (flag === '--data') {
       dataDir = resolve(value());
     } else {
-      throw new Error(`unknown option ${argv[i]}; usage: npm run bench -- [--scale S] [--only B1,B4] [--data DIR]`);
+      throw new Error(`unknown option ${argv[i]}; usage: npm run bench -- [--scale S] [--only B1,B4,E1,E2,E3,ES] [--e2e-cells 5000,12500,50000] [--e2e-runs N] [--data DIR]`);
     }
   }
-  return { scale, only, dataDir: dataDir ?? join(REPO, 'bench-data', `scale-${scale}`) };
+  return { scale, only, dataDir: dataDir ?? join(REPO, 'bench-data', `scale-${scale}`), e2e, e2eCells, e2eRuns };
 }
 
 /** Runs a child with stderr passed through; resolves with its exit code and stdout. */
@@ -199,6 +216,26 @@ function oursRss(report: StepReport): string {
 
 async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2));
+  if (options.only.size) await runBenchmarks(options);
+  if (options.e2e.size) await runEndToEndRows(options);
+}
+
+/** The E rows (e2e.ts): their own table, and test-output/bench-e2e.json. */
+async function runEndToEndRows(options: Options): Promise<void> {
+  const started = Date.now();
+  const load = () => (process.platform === 'linux' ? readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ') : 'n/a');
+  const loadBefore = load();
+  const outcome = await runEndToEnd({ repo: REPO, python: PYTHON, only: options.e2e, cells: options.e2eCells, runs: options.e2eRuns, startupRuns: 9, dataRoot: join(REPO, 'bench-data') }, (line) => console.error(line));
+  const elapsed = (Date.now() - started) / 1000;
+  console.log(`\nCellar end-to-end — the CLI (node bin/cellar.mjs, one process per command) vs anndata (python3 -c, imports included); medians of ${options.e2eRuns} runs (min–max); ${cpus().length} cores; node ${process.version}; load average ${loadBefore} at the start, ${load()} at the end`);
+  console.log(formatTable(outcome.rows as Row[]));
+  for (const note of outcome.notes) console.log(`- ${note}`);
+  console.log(`\nTotal ${seconds(elapsed)}. Details: test-output/bench-e2e.json`);
+  mkdirSync(join(REPO, 'test-output'), { recursive: true });
+  writeFileSync(join(REPO, 'test-output', 'bench-e2e.json'), JSON.stringify({ date: new Date().toISOString(), cells: options.e2eCells, runs: options.e2eRuns, machine: { cpus: cpus().length, node: process.version, loadBefore, loadAfter: load() }, rows: outcome.rows, notes: outcome.notes, raw: outcome.raw, seconds: elapsed }, null, 2));
+}
+
+async function runBenchmarks(options: Options): Promise<void> {
   const started = Date.now();
   const { only, dataDir } = options;
   const wantsGzip = only.has('B1gz');
