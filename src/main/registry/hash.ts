@@ -1,6 +1,7 @@
 // Content hashes that match lamindb's, so one file gets the same hash there and here.
 import { createHash, type Hash } from 'node:crypto';
-import { open, readdir, stat } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { copyFile, open, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CellarError } from '../../shared/errors';
 import type { HashType } from './types';
@@ -46,6 +47,98 @@ export async function hashFile(path: string, signal?: AbortSignal): Promise<File
     return { hash: toHashString(combined), hashType: 'sha1-fl', size };
   } finally {
     await handle.close();
+  }
+}
+
+/** The byte ranges a file's hash reads, and the hashes they feed (see hashFile). */
+function hashPlan(size: number): { hashType: FileHashType; ranges: { start: number; end: number; hash: Hash }[]; finish: () => string } {
+  if (size <= HASH_CHUNK_SIZE) {
+    const md5 = createHash('md5');
+    return { hashType: 'md5', ranges: [{ start: 0, end: size, hash: md5 }], finish: () => toHashString(md5.digest()) };
+  }
+  const first = createHash('sha1');
+  const last = createHash('sha1');
+  return {
+    hashType: 'sha1-fl',
+    ranges: [
+      { start: 0, end: HASH_CHUNK_SIZE, hash: first },
+      { start: size - HASH_CHUNK_SIZE, end: size, hash: last },
+    ],
+    finish: () => toHashString(createHash('sha1').update(first.digest()).update(last.digest()).digest()),
+  };
+}
+
+/** Errors of a reflink request that mean "this file system (or this pair of paths) cannot clone". */
+const NO_REFLINK = new Set(['ENOTSUP', 'EOPNOTSUPP', 'EXDEV', 'EINVAL', 'ENOSYS', 'ENOTTY', 'EPERM', 'EBADF', 'ERR_FS_CP_EINVAL']);
+
+/** Bytes read and written per step of a copy (two buffers: the next read overlaps the last write). */
+const COPY_BUFFER_SIZE = 4 * 1024 * 1024;
+
+export interface CopyHash extends FileHash {
+  /** True when the copy is a reflink (copy-on-write clone): no data was read or written to copy. */
+  cloned: boolean;
+}
+
+/**
+ * Copies `source` to `target` (created or replaced) and returns the source's hash (the same as
+ * hashFile's), reading the source once. Where the file system can clone (btrfs, XFS, APFS, …)
+ * the copy is a reflink and only the hashed ranges are read; elsewhere each block is read once,
+ * fed to the hash when it lies in a hashed range, and written. On failure `target` may be left
+ * behind partly written: the caller removes it. Errors other than "cannot clone" are thrown as
+ * they come (ENOSPC, EACCES, …), so the caller can name them.
+ */
+export async function copyAndHashFile(source: string, target: string, signal?: AbortSignal): Promise<CopyHash> {
+  throwIfAborted(signal, source);
+  try {
+    await copyFile(source, target, constants.COPYFILE_FICLONE_FORCE);
+    return { ...(await hashFile(source, signal)), cloned: true };
+  } catch (err) {
+    if (!NO_REFLINK.has((err as NodeJS.ErrnoException).code ?? '')) throw err;
+    await rm(target, { force: true });
+  }
+  const input = await open(source, 'r');
+  try {
+    const { size } = await input.stat();
+    const plan = hashPlan(size);
+    const output = await open(target, 'w');
+    const writes: (Promise<unknown> | null)[] = [null, null];
+    try {
+      const buffers = [0, 1].map(() => Buffer.allocUnsafe(Math.min(COPY_BUFFER_SIZE, Math.max(size, 1))));
+      let position = 0;
+      for (let step = 0; position < size; step++) {
+        throwIfAborted(signal, source);
+        const k = step & 1;
+        await writes[k];
+        const buffer = buffers[k]!;
+        const { bytesRead } = await input.read(buffer, 0, Math.min(buffer.length, size - position), position);
+        if (bytesRead === 0) throw new CellarError('io_error', `The file ${source} became shorter while it was being copied.`);
+        const end = position + bytesRead;
+        for (const range of plan.ranges) {
+          const from = Math.max(range.start, position);
+          const to = Math.min(range.end, end);
+          if (from < to) range.hash.update(buffer.subarray(from - position, to - position));
+        }
+        const write = writeFully(output, buffer, bytesRead, position);
+        write.catch(() => undefined); // awaited before the buffer is reused, or below
+        writes[k] = write;
+        position = end;
+      }
+      await Promise.all(writes);
+    } finally {
+      await Promise.allSettled(writes);
+      await output.close();
+    }
+    return { hash: plan.finish(), hashType: plan.hashType, size, cloned: false };
+  } finally {
+    await input.close();
+  }
+}
+
+async function writeFully(handle: Awaited<ReturnType<typeof open>>, buffer: Buffer, length: number, position: number): Promise<void> {
+  let written = 0;
+  while (written < length) {
+    const { bytesWritten } = await handle.write(buffer, written, length - written, position + written);
+    written += bytesWritten;
   }
 }
 

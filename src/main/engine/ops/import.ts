@@ -1,10 +1,11 @@
-// Import: validate every file first (read in a worker under a time limit), hash it,
-// then copy it into the home's managed storage (or link it in place) and register it
-// with one run. A bad file anywhere in the batch changes nothing.
-import { copyFile, mkdir, rename, rm, stat } from 'node:fs/promises';
+// Import: validate every file (read in a worker under a time limit) while copying it into
+// the home's managed storage and hashing it in the same read (or only hashing it, to link
+// it in place), then register it with one run. A bad file anywhere in the batch changes nothing.
+import { randomUUID } from 'node:crypto';
+import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { basename, extname, join, resolve } from 'node:path';
 import { CellarError } from '../../../shared/errors';
-import { hashFile } from '../../registry/hash';
+import { copyAndHashFile, hashFile, type FileHash } from '../../registry/hash';
 import type { ArtifactRecord, Registry } from '../../registry/registry';
 import type { InspectReport } from '../h5ad/inspect';
 import { inspectAllInWorker } from '../jobs/worker-host';
@@ -45,7 +46,10 @@ export async function importFiles(params: ImportParams): Promise<ImportResult> {
     seen.add(f);
   }
 
-  // 1. Validate and hash everything before touching the registry.
+  // 1. Validate every file (in a worker, under the time limit) while this thread copies each
+  //    into the home's storage and hashes it in the same read (a reflink where the file system
+  //    can clone). The copies are staged under temporary names; nothing is registered before
+  //    every file has been read and checked, and a bad file removes every copy.
   for (const path of files) {
     try {
       await stat(path);
@@ -53,39 +57,98 @@ export async function importFiles(params: ImportParams): Promise<ImportResult> {
       throw new CellarError('not_found', `${path} does not exist.`);
     }
   }
+  const storage = managedStorageDir(home);
+  const staged: string[] = [];
+  // Stops the copies as soon as the check fails (or the caller cancels).
+  const stop = new AbortController();
+  const onCallerAbort = () => stop.abort();
+  params.signal?.addEventListener('abort', onCallerAbort);
+  let validated = false;
   params.onProgress?.({ phase: `Checking ${basename(files[0]!)}`, done: 0, total: files.length });
-  const reports = await inspectAllInWorker(files, {
+  const validation = inspectAllInWorker(files, {
     timeoutMs: params.readTimeoutMs,
     signal: params.signal,
     onFile: (done) => done < files.length && params.onProgress?.({ phase: `Checking ${basename(files[done]!)}`, done, total: files.length }),
-  });
-  const checked: { path: string; report: InspectReport; hash: string; hashType: 'md5' | 'sha1-fl'; size: number }[] = [];
-  for (const [i, path] of files.entries()) {
-    const h = await hashFile(path, params.signal);
-    checked.push({ path, report: reports[i]!, hash: h.hash, hashType: h.hashType, size: h.size });
+  }).then(
+    (reports) => {
+      validated = true;
+      return reports;
+    },
+    (err: unknown) => {
+      stop.abort();
+      throw err;
+    },
+  );
+  validation.catch(() => undefined); // awaited below, after the copies stop
+  const copying = (async () => {
+    const hashes: FileHash[] = [];
+    if (!params.link) await mkdir(storage, { recursive: true });
+    const batch = randomUUID().slice(0, 8);
+    for (const [i, path] of files.entries()) {
+      if (validated) params.onProgress?.({ phase: `Copying ${basename(path)}`, done: i, total: files.length });
+      if (params.link) {
+        hashes.push(await hashFile(path, stop.signal));
+        continue;
+      }
+      const target = join(storage, `.import-${batch}-${i}${extname(path) || '.h5ad'}.partial`);
+      staged.push(target);
+      hashes.push(
+        await copyAndHashFile(path, target, stop.signal).catch((err: unknown) => {
+          if (err instanceof CellarError) throw err;
+          throw storeWriteError(err, `the copy of ${basename(path)} in the home's storage`);
+        }),
+      );
+    }
+    return hashes;
+  })();
+  const [checkedOut, copiedOut] = await Promise.allSettled([validation, copying]);
+  params.signal?.removeEventListener('abort', onCallerAbort);
+  const removeStaged = async () => {
+    for (const f of staged) await rm(f, { force: true });
+  };
+  const runParams = { files, collection: params.collectionKey, link: !!params.link };
+  // A file that fails the check is the error to report, whatever happened to the copies.
+  if (checkedOut.status === 'rejected') {
+    await removeStaged();
+    throw checkedOut.reason;
   }
+  // Every file was good but a copy failed (a full disk, a cancel): the import run failed.
+  if (copiedOut.status === 'rejected') {
+    await removeStaged();
+    const err: unknown = copiedOut.reason;
+    const failed = registry.startRun({ transform: 'import', params: runParams });
+    registry.failRun(failed.uid, err instanceof Error ? err.message : String(err), params.signal?.aborted ? 'cancelled' : 'failed');
+    throw err;
+  }
+  const reports = checkedOut.value;
+  const checked: { path: string; report: InspectReport; hash: string; hashType: 'md5' | 'sha1-fl'; size: number; staged: string | null }[] = files.map((path, i) => {
+    const h = copiedOut.value[i]!;
+    return { path, report: reports[i]!, hash: h.hash, hashType: h.hashType, size: h.size, staged: params.link ? null : staged[i]! };
+  });
 
-  // 2. Register: one import run; copies land under a temporary name, then rename.
-  const run = registry.startRun({ transform: 'import', params: { files, collection: params.collectionKey, link: !!params.link } });
-  const created: string[] = [];
+  // 2. Register: one import run; the staged copies get their final names, then every registry
+  //    row goes in one transaction, so a failure leaves nothing.
+  let run: { uid: string };
   try {
-    const storage = managedStorageDir(home);
-    await mkdir(storage, { recursive: true });
-    // Copies first; then every registry row in one transaction, so a failure leaves nothing.
+    run = registry.startRun({ transform: 'import', params: runParams });
+  } catch (err) {
+    await removeStaged();
+    throw err;
+  }
+  const created: string[] = [...staged];
+  try {
     const storagePaths: string[] = [];
     for (const [i, file] of checked.entries()) {
       params.signal?.throwIfAborted();
-      params.onProgress?.({ phase: `Copying ${basename(file.path)}`, done: i, total: checked.length });
       if (params.link || registry.findArtifactByHash(file.hash, file.size, 'h5ad')) {
+        // Already registered (or linked in place): the staged copy is not needed.
+        if (file.staged) await rm(file.staged, { force: true });
         storagePaths.push(file.path);
         continue;
       }
       const target = join(storage, `${run.uid}-${i}${extname(file.path) || '.h5ad'}`);
-      created.push(`${target}.partial`, target);
-      await copyFile(file.path, `${target}.partial`).catch((err: unknown) => {
-        throw storeWriteError(err, `the copy of ${basename(file.path)} in the home's storage`);
-      });
-      await rename(`${target}.partial`, target);
+      created.push(target);
+      await rename(file.staged!, target);
       storagePaths.push(target);
     }
     const artifacts: ImportResult['artifacts'] = [];
