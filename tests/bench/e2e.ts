@@ -389,6 +389,21 @@ export async function runEndToEnd(options: EndToEndOptions, log: (line: string) 
     await startup('E3 help', '`cellar --help`', 0.15, () => timer.cellar(['--help']));
     await startup('E3 list', '`cellar list` (a home with one file)', 0.3, () => timer.cellar(['list', '--home', home]));
     await startup('E3 inspect', '`cellar inspect` of a 5,000-cell file', 0.2, () => timer.cellar(['inspect', smallFile]));
+    // A job's worker: the built task worker started again and again in one process (worker-start.mjs).
+    const w = await runCapture(process.execPath, [join(options.repo, 'tests/bench/worker-start.mjs'), String(options.startupRuns), smallFile], options.repo);
+    const line = w.stdout.trim().split('\n').pop() ?? '';
+    if (w.code !== 0 || !line.startsWith('{')) notes.push(`E3 worker: worker-start.mjs failed (exit ${w.code}): ${w.stderr.trim().split('\n').slice(-2).join(' | ')}`);
+    else {
+      const starts = JSON.parse(line) as { online: number[]; ready: number[]; inspect: number[] };
+      raw['E3 worker'] = starts;
+      const workerRow = (id: string, what: string, values: number[], target: number | null): void => {
+        const series = new Series();
+        for (const v of values) series.add({ seconds: v, peak_rss_bytes: 0 });
+        rows.push({ ...rowFor(id, what, series, undefined, target === null ? '(none)' : `ours ≤ ${seconds(target)}`, null), oursRss: '—', verdict: target === null ? '—' : series.median <= target ? 'pass' : 'fail' });
+      };
+      workerRow('E3 worker', 'a job\'s worker ready (built task worker, in a running process)', starts.ready, 0.1);
+      workerRow('E3 worker inspect', 'the same worker: ready + h5wasm + inspect of the 5,000-cell file', starts.inspect, null);
+    }
     await startup('E3 node', '`node -e 0` (the floor of any Node command)', null, () => timer.run(process.execPath, ['-e', '0']));
     await startup('E3 peer', '`python3 -c "import anndata"` (the peer\'s floor)', null, () => timer.peer(PEER_SNIPPETS.importOnly, []));
     rmSync(home, { recursive: true, force: true });
