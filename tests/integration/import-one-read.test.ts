@@ -61,6 +61,18 @@ describe('import: copy and hash in one read', () => {
     expect(registry.findCollection('mixed')).toBeNull();
   });
 
+  it('an import cancelled before it starts copies nothing, registers nothing and ends its run cancelled', async () => {
+    const before = storage();
+    const artifacts = registry.listArtifacts({ allVersions: true }).length;
+    const controller = new AbortController();
+    controller.abort();
+    await expect(importFiles({ registry, home, files: [files.s4], collectionKey: 'cancelled', signal: controller.signal })).rejects.toMatchObject({ code: 'cancelled' });
+    expect(storage()).toEqual(before);
+    expect(registry.listArtifacts({ allVersions: true })).toHaveLength(artifacts);
+    expect(registry.findCollection('cancelled')).toBeNull();
+    expect(registry.listRuns()[0]).toMatchObject({ status: 'cancelled' });
+  });
+
   it('linking hashes the files in place and copies nothing', async () => {
     const before = storage();
     const result = await importFiles({ registry, home, files: [files.s3], collectionKey: 'linked', link: true });

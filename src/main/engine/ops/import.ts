@@ -62,6 +62,7 @@ export async function importFiles(params: ImportParams): Promise<ImportResult> {
   // Stops the copies as soon as the check fails (or the caller cancels).
   const stop = new AbortController();
   const onCallerAbort = () => stop.abort();
+  if (params.signal?.aborted) stop.abort();
   params.signal?.addEventListener('abort', onCallerAbort);
   let validated = false;
   params.onProgress?.({ phase: `Checking ${basename(files[0]!)}`, done: 0, total: files.length });
