@@ -82,6 +82,8 @@ function parseOptions(argv: string[]): Options {
   let e2eCells = DEFAULT_E2E_CELLS;
   let e2eRuns = 3;
   let dataDir: string | undefined;
+  let scaleGiven = false;
+  let onlyGiven = false;
   for (let i = 0; i < argv.length; i++) {
     const [flag, inline] = argv[i].split('=', 2);
     const value = (): string => {
@@ -90,6 +92,7 @@ function parseOptions(argv: string[]): Options {
       return v;
     };
     if (flag === '--scale') {
+      scaleGiven = true;
       scale = Number(value());
       if (!(scale > 0)) throw new Error(`--scale must be a number > 0`);
     } else if (flag === '--only') {
@@ -100,6 +103,7 @@ function parseOptions(argv: string[]): Options {
       if (unknown.length) throw new Error(`--only: unknown benchmark ${unknown.join(', ')}; known: ${known.join(', ')} (E = all E rows)`);
       only = new Set(BENCH_IDS.filter((id) => wanted.some((w) => w.toLowerCase() === id.toLowerCase())));
       e2e = new Set(E_IDS.filter((id) => wanted.some((w) => w.toLowerCase() === id.toLowerCase())));
+      onlyGiven = true;
     } else if (flag === '--e2e-cells') {
       e2eCells = value().split(',').map((c) => Number(c.replace(/_/g, '')));
       if (e2eCells.some((c) => !Number.isInteger(c) || c < 100)) throw new Error('--e2e-cells takes cells per file, e.g. 5000,12500');
@@ -112,6 +116,8 @@ function parseOptions(argv: string[]): Options {
       throw new Error(`unknown option ${argv[i]}; usage: npm run bench -- [--scale S] [--only B1,B4,E1,E2,E3,ES] [--e2e-cells 5000,12500,50000] [--e2e-runs N] [--data DIR]`);
     }
   }
+  // A run at another scale is a run of the B rows: the E rows have their own sizes (--e2e-cells).
+  if (scaleGiven && !onlyGiven) e2e = new Set();
   return { scale, only, dataDir: dataDir ?? join(REPO, 'bench-data', `scale-${scale}`), e2e, e2eCells, e2eRuns };
 }
 
