@@ -7,11 +7,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { basename, join } from 'node:path';
+import { join } from 'node:path';
 import { createService, type Service } from '../../src/main/service/handlers';
-import { runHandler, type Handler } from '../../src/main/ipc/handle';
+import { contractCaller } from './helpers/service';
 import { openRegistry } from '../../src/main/registry/registry';
-import type { Channel, Events, JobSnapshot, RequestOf, ResponseOf } from '../../src/shared/contract';
+import type { Events, JobSnapshot } from '../../src/shared/contract';
 import { runPythonJson } from './helpers/python';
 
 // Four files of 20,000 cells × 2,000 genes (40 values per cell) and one wide obs table each:
@@ -36,6 +36,7 @@ let data: string;
 let service: Service;
 let busy: ChildProcess;
 const files = new Map<string, string>();
+const { invoke, tokenFor } = contractCaller(() => service, files);
 const events: { at: number; job: JobSnapshot }[] = [];
 /** Measured cancel latencies, printed at the end for the record. */
 const latencies: { what: string; phase: string; ms: number }[] = [];
@@ -66,18 +67,6 @@ afterAll(() => {
   rmSync(home, { recursive: true, force: true });
   rmSync(data, { recursive: true, force: true });
 });
-
-async function invoke<K extends Channel>(channel: K, request: RequestOf<K>): Promise<ResponseOf<K>> {
-  const result = await runHandler(service.handlers[channel] as Handler<K>, service.validators[channel] as (p: unknown) => RequestOf<K>, request);
-  if (!result.ok) throw new Error(`${channel}: ${result.error.code}: ${result.error.message}`);
-  return result.value;
-}
-
-function tokenFor(path: string): string {
-  const token = `token-${basename(path)}`;
-  files.set(token, path);
-  return token;
-}
 
 /** Resolves with the phase once the job reports a progress that `when` accepts. */
 async function progressOf(id: string, when: (p: { phase: string; done: number; total: number }) => boolean, timeoutMs = 60_000): Promise<string> {

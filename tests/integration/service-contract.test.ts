@@ -4,10 +4,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { basename, join } from 'node:path';
+import { join } from 'node:path';
 import { createService, type Service } from '../../src/main/service/handlers';
-import { runHandler, type Handler } from '../../src/main/ipc/handle';
-import type { Channel, JobKind, JobResults, JobSnapshot, RequestOf, ResponseOf } from '../../src/shared/contract';
+import { contractCaller } from './helpers/service';
+import type { JobSnapshot, RequestOf } from '../../src/shared/contract';
 import { runPythonJson } from './helpers/python';
 import { makeSeedInputs, SEED_CONCAT_CELLS, SEED_GENES, SEED_NEW_GENES } from './helpers/workflow-inputs';
 
@@ -16,6 +16,7 @@ let data: string;
 let service: Service;
 let inputs: ReturnType<typeof makeSeedInputs>;
 const files = new Map<string, string>();
+const { invoke, tokenFor, finished } = contractCaller(() => service, files);
 
 beforeAll(() => {
   home = mkdtempSync(join(tmpdir(), 'cellar-service-home-'));
@@ -29,28 +30,6 @@ afterAll(() => {
   rmSync(home, { recursive: true, force: true });
   rmSync(data, { recursive: true, force: true });
 });
-
-/** Through the validator and the result envelope, as the IPC and HTTP transports call it. */
-async function invoke<K extends Channel>(channel: K, request: RequestOf<K>): Promise<ResponseOf<K>> {
-  const result = await runHandler(service.handlers[channel] as Handler<K>, service.validators[channel] as (p: unknown) => RequestOf<K>, request);
-  if (!result.ok) throw new Error(`${channel}: ${result.error.code}: ${result.error.message}`);
-  return result.value;
-}
-
-function tokenFor(path: string): string {
-  const token = `token-${basename(path)}`;
-  files.set(token, path);
-  return token;
-}
-
-async function finished<K extends JobKind>(started: JobSnapshot, kind: K): Promise<JobResults[K]> {
-  expect(started.kind).toBe(kind);
-  const job = (await service.jobs.wait(started.id)) as JobSnapshot;
-  expect(job.error?.message).toBeUndefined();
-  expect(job.state).toBe('completed');
-  expect(job.kind).toBe(kind);
-  return job.result as JobResults[K];
-}
 
 let appendRunUid = '';
 

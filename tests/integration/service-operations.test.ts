@@ -9,8 +9,8 @@ import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmS
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { createService, type Service } from '../../src/main/service/handlers';
-import { runHandler, type Handler } from '../../src/main/ipc/handle';
-import type { Channel, JobKind, JobResults, JobSnapshot, RequestOf, ResponseOf } from '../../src/shared/contract';
+import { contractCaller } from './helpers/service';
+import type { JobSnapshot } from '../../src/shared/contract';
 import { makeSeedInputs, SEED_CONCAT_CELLS } from './helpers/workflow-inputs';
 
 let home: string;
@@ -18,6 +18,7 @@ let data: string;
 let service: Service;
 let inputs: ReturnType<typeof makeSeedInputs>;
 const files = new Map<string, string>();
+const { invoke, refused, tokenFor, finished } = contractCaller(() => service, files);
 const offered: string[] = [];
 
 beforeAll(async () => {
@@ -34,36 +35,6 @@ afterAll(() => {
   rmSync(home, { recursive: true, force: true });
   rmSync(data, { recursive: true, force: true });
 });
-
-async function attempt<K extends Channel>(channel: K, request: RequestOf<K>) {
-  return runHandler(service.handlers[channel] as Handler<K>, service.validators[channel] as (p: unknown) => RequestOf<K>, request);
-}
-
-async function invoke<K extends Channel>(channel: K, request: RequestOf<K>): Promise<ResponseOf<K>> {
-  const result = await attempt(channel, request);
-  if (!result.ok) throw new Error(`${channel}: ${result.error.code}: ${result.error.message}`);
-  return result.value;
-}
-
-async function refused<K extends Channel>(channel: K, request: RequestOf<K>) {
-  const result = await attempt(channel, request);
-  if (result.ok) throw new Error(`${channel} should have been refused`);
-  return result.error;
-}
-
-function tokenFor(path: string): string {
-  const token = `token-${basename(path)}`;
-  files.set(token, path);
-  return token;
-}
-
-async function finished<K extends JobKind>(started: JobSnapshot, kind: K): Promise<JobResults[K]> {
-  expect(started.kind).toBe(kind);
-  const job = (await service.jobs.wait(started.id)) as JobSnapshot;
-  expect(job.error?.message).toBeUndefined();
-  expect(job.state).toBe('completed');
-  return job.result as JobResults[K];
-}
 
 const versions = async (storeKey: string) => (await invoke('versions:list', { storeKey })).map((v) => v.version).sort();
 
