@@ -172,8 +172,9 @@ function guardContents(contents: WebContents): void {
   const refuseForeign = (event: { preventDefault(): void }, target: string) => {
     if (!isAllowedNavigation(target, url)) event.preventDefault();
   };
-  contents.on('will-navigate', (event) => refuseForeign(event, event.url));
-  contents.on('will-redirect', (event) => refuseForeign(event, event.url));
+  // The event carries the URL; the second argument is its older form, for runtimes that only pass that.
+  contents.on('will-navigate', (event, target) => refuseForeign(event, event.url ?? target));
+  contents.on('will-redirect', (event, target) => refuseForeign(event, event.url ?? target));
   contents.on('will-frame-navigate', (event) => refuseForeign(event, event.url));
   contents.on('will-attach-webview', (event) => event.preventDefault());
   contents.setWindowOpenHandler(({ url: target }) => {
