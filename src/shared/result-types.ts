@@ -52,13 +52,15 @@ export interface ExportJobResult {
 export interface VerifyJobResult {
   store: { uid: string; key: string };
   ok: boolean;
+  /** Versions whose manifest could be read (retired ones excluded). */
   versions: number[];
+  /** One sentence per problem, naming the file or version. */
   problems: string[];
-  /** Leftovers of interrupted writes that nothing needs. */
+  /** Leftovers of interrupted writes that nothing needs (paths relative to the store). */
   garbage: string[];
   /** Leftovers removed by a repair. */
   removed: string[];
-  /** What a repair left alone, and why. */
+  /** What a repair left alone, and why (one sentence each). */
   kept: string[];
   repaired: boolean;
 }

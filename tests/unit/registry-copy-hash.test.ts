@@ -2,31 +2,15 @@
 // hashFile and a byte-identical copy, at the sizes where the hash changes recipe. The expected
 // hashes are registry-hash.test.ts's vectors (computed independently with Python's hashlib), on
 // files whose byte i is ((i * 7919) ^ (i >> 11)) & 0xff.
-import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CellarError } from '../../src/shared/errors';
+import { writePatternFile } from './helpers/pattern-file';
 import { copyAndHashFile, HASH_CHUNK_SIZE, hashFile } from '../../src/main/registry/hash';
 
 const MiB = 1024 * 1024;
-
-function writePatternFile(path: string, size: number): void {
-  const block = new Uint8Array(4 * MiB);
-  const fd = openSync(path, 'w');
-  try {
-    for (let start = 0; start < size; start += block.length) {
-      const length = Math.min(block.length, size - start);
-      for (let j = 0; j < length; j++) {
-        const i = start + j;
-        block[j] = ((i * 7919) ^ Math.floor(i / 2048)) & 0xff;
-      }
-      writeSync(fd, block, 0, length);
-    }
-  } finally {
-    closeSync(fd);
-  }
-}
 
 let dir: string;
 beforeAll(() => {

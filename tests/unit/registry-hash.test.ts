@@ -1,30 +1,14 @@
 // Hash vectors were computed independently with /usr/bin/python3 (hashlib + base64) following
 // lamindb's recipe, on files whose byte i is ((i * 7919) ^ (i >> 11)) & 0xff.
-import { mkdtempSync, rmSync, writeFileSync, mkdirSync, openSync, writeSync, closeSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CellarError } from '../../src/shared/errors';
+import { writePatternFile } from './helpers/pattern-file';
 import { HASH_CHUNK_SIZE, hashCollection, hashDirectory, hashFile, hashFolder } from '../../src/main/registry/hash';
 
 const MiB = 1024 * 1024;
-
-function writePatternFile(path: string, size: number): void {
-  const block = new Uint8Array(4 * MiB);
-  const fd = openSync(path, 'w');
-  try {
-    for (let start = 0; start < size; start += block.length) {
-      const length = Math.min(block.length, size - start);
-      for (let j = 0; j < length; j++) {
-        const i = start + j;
-        block[j] = ((i * 7919) ^ Math.floor(i / 2048)) & 0xff;
-      }
-      writeSync(fd, block, 0, length);
-    }
-  } finally {
-    closeSync(fd);
-  }
-}
 
 let dir: string;
 beforeAll(() => {

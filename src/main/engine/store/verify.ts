@@ -13,6 +13,7 @@ import { registerArrowCodecs } from './codecs';
 import { acquireStoreLock, liveReaderLeases } from './lock';
 import { DATA_DIR, LOCK_FILE, MANIFEST_DIR, manifestFileName, parseManifest, referencedFiles, versionOfManifestName, type FileEntry, type FrameEntry, type RowPiece, type StoreManifest } from './manifest';
 import { nodeStoreFs, type StoreFs } from './storeFs';
+import type { VerifyJobResult } from '../../../shared/result-types';
 
 /** The store's versions as the registry holds them. */
 export interface RegistryVersions {
@@ -32,18 +33,8 @@ export interface VerifyOptions {
   versionCacheDir?: string;
 }
 
-export interface VerifyResult {
-  ok: boolean;
-  /** Versions whose manifest could be read (retired ones excluded). */
-  versions: number[];
-  /** One sentence per problem, naming the file or version. */
-  problems: string[];
-  /** Files nothing live names (relative paths). */
-  garbage: string[];
-  /** Garbage removed (with fix). */
-  removed: string[];
-  /** What fix left alone, and why (one sentence each). */
-  kept: string[];
+/** What verify finds (the app's and the CLI's report adds the store and whether it repaired). */
+export interface VerifyResult extends Omit<VerifyJobResult, 'store' | 'repaired'> {
   /** A writer held the lock while verifying: its files in progress show up as garbage. */
   writerActive: boolean;
 }
