@@ -49,7 +49,7 @@ function overview(): string {
     'Commands:',
     ...Object.keys(COMMANDS).map((name) => `  ${name}`),
     '',
-    'Every command takes --home DIR (default: $CELLAR_HOME, else the desktop app\'s data folder) and --json.',
+    'Every command takes --home DIR (default: $CELLAR_HOME, else the default home, shared with the desktop app: see the README) and --json.',
   ].join('\n');
 }
 

@@ -29,7 +29,7 @@ export class UsageError extends CellarError {
 }
 
 export const GLOBAL_FLAGS: Record<string, FlagSpec> = {
-  home: { type: 'string', description: 'Cellar home folder (default: $CELLAR_HOME, else the desktop app\'s data folder)' },
+  home: { type: 'string', description: 'Cellar home folder (default: $CELLAR_HOME, else the default home, shared with the desktop app)' },
   json: { type: 'boolean', description: 'print one JSON document on stdout' },
   help: { type: 'boolean', description: 'show help for this command' },
 };
