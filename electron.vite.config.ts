@@ -17,10 +17,10 @@ export default defineConfig({
         input: {
           index: src('main/index.ts'),
           cli: src('main/cli.ts'),
-          // Thread entries: engine/jobs/threads.ts finds them beside the code that starts them.
+          // Thread entries: engine/threads/start-thread.ts finds them beside the code that starts them.
           'task-worker': src('main/workers/task-worker.ts'),
           'pca-worker': src('main/engine/linalg/pca-worker.ts'),
-          'row-decode-worker': src('main/engine/store/row-decode-worker.ts'),
+          'row-decode-worker': src('main/engine/store/x/row-decode-worker.ts'),
         },
         output: {
           format: 'es',

@@ -7,10 +7,10 @@ import { concatenateCollection, X_LAYER } from '../../src/main/engine/ops/concat
 import { appendToStore } from '../../src/main/engine/ops/append';
 import { resolveStore, storeDiskUsage } from '../../src/main/engine/ops/store-registry';
 import { layerRowSource } from '../../src/main/engine/ops/embed';
-import { stringAt } from '../../src/main/engine/ops/convert';
-import { openStore, type StoreReader } from '../../src/main/engine/store/reader';
-import { RowReadBuffers } from '../../src/main/engine/store/xReader';
-import { listManifestVersions, readManifest } from '../../src/main/engine/store/manifest';
+import { stringAt } from '../../src/main/engine/columns/conversions';
+import { openStore, type StoreReader } from '../../src/main/engine/store/store-reader';
+import { RowReadBuffers } from '../../src/main/engine/store/x/x-reader';
+import { listManifestVersions, readManifest } from '../../src/main/engine/store/format/manifest';
 import { selectRows, VAR_ID } from '../../src/main/engine/store/query';
 import { randomizedPca } from '../../src/main/engine/linalg/pca';
 

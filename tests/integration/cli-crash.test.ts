@@ -195,7 +195,7 @@ describe('a second write killed before its commit', () => {
     const child = spawnSync(process.execPath, ['--import', 'tsx', script], {
       cwd: REPO_ROOT,
       encoding: 'utf8',
-      env: { ...process.env, STORE_DIR: storeDir, WRITER_URL: pathToFileURL(join(REPO_ROOT, 'src/main/engine/store/writer.ts')).href },
+      env: { ...process.env, STORE_DIR: storeDir, WRITER_URL: pathToFileURL(join(REPO_ROOT, 'src/main/engine/store/store-writer.ts')).href },
       timeout: 60_000,
     });
     expect(child.signal, child.stderr).toBe('SIGKILL');

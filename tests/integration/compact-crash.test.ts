@@ -10,8 +10,8 @@ import { pathToFileURL } from 'node:url';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { COMPACT_STEPS, compactStore } from '../../src/main/engine/ops/versioning';
-import { openStore } from '../../src/main/engine/store/reader';
-import { nodeStoreFs, type StoreFs } from '../../src/main/engine/store/storeFs';
+import { openStore } from '../../src/main/engine/store/store-reader';
+import { nodeStoreFs, type StoreFs } from '../../src/main/engine/store/io/store-fs';
 import { openRegistry } from '../../src/main/registry/registry';
 import { cellar, cellarAsync, REPO_ROOT, removeDir, snapshotTree, tempDir, type CellarResult } from './helpers/cellar';
 import { makeSeedInputs, SEED_CELLS } from './helpers/workflow-inputs';
@@ -194,7 +194,7 @@ describe('a query in another process reading while compact runs', () => {
     writeFileSync(script, PAUSED_READER);
     const child = spawn(process.execPath, ['--import', 'tsx', script], {
       cwd: REPO_ROOT,
-      env: { ...process.env, STORE_DIR: dir, READER_URL: pathToFileURL(join(REPO_ROOT, 'src/main/engine/store/reader.ts')).href },
+      env: { ...process.env, STORE_DIR: dir, READER_URL: pathToFileURL(join(REPO_ROOT, 'src/main/engine/store/store-reader.ts')).href },
       stdio: ['pipe', 'pipe', 'inherit'],
     });
     const lines: string[] = [];

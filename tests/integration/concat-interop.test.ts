@@ -9,8 +9,8 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pl from 'nodejs-polars';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openStore } from '../../src/main/engine/store/reader';
-import { readManifest } from '../../src/main/engine/store/manifest';
+import { openStore } from '../../src/main/engine/store/store-reader';
+import { readManifest } from '../../src/main/engine/store/format/manifest';
 import { cellar, firstLine, removeDir, tempDir, type CellarResult } from './helpers/cellar';
 import { runPythonJson } from './helpers/python';
 

@@ -4,8 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { copyFileSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { callInWorker } from '../../src/main/engine/jobs/worker-host';
-import type { InspectOutcome } from '../../src/main/engine/h5ad/inspect-file';
+import { callInWorker } from '../../src/main/engine/threads/worker-call';
+import type { InspectOutcome } from '../../src/main/engine/formats/h5ad/inspect-file';
 
 const FIXTURES = join(import.meta.dirname, '..', 'fixtures', 'h5ad');
 

@@ -7,9 +7,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CellarError } from '../../src/shared/errors';
-import type { AnnDataToWrite, Column, CsrBlock, DataFrame, H5adFile, MatrixHandle, MatrixSource, NumericArray, UnsValue } from '../../src/main/engine/h5ad/types';
-import { annDataFromH5ad, writeH5ad } from '../../src/main/engine/h5ad/writer';
-import { lookup3 } from '../../src/main/engine/h5ad/writer/hdf5-bool';
+import type { AnnDataToWrite, Column, CsrBlock, DataFrame, H5adFile, MatrixHandle, MatrixSource, NumericArray, UnsValue } from '../../src/main/engine/formats/h5ad/types';
+import { annDataFromH5ad, writeH5ad } from '../../src/main/engine/formats/h5ad/writer';
+import { lookup3 } from '../../src/main/engine/formats/h5ad/writer/hdf5-bool';
 import { runPythonJson } from './helpers/python';
 
 let dir: string;
@@ -753,7 +753,7 @@ async function snapshot(file: H5adFile): Promise<unknown> {
 
 /** Reads `source` with Cellar's reader, writes it again, and returns both snapshots. */
 async function roundTrip(source: string, target: string): Promise<{ before: unknown; after: unknown; dropped: string[] }> {
-  const { openH5ad } = await import('../../src/main/engine/h5ad/reader');
+  const { openH5ad } = await import('../../src/main/engine/formats/h5ad/reader');
   const first = await openH5ad(source);
   let before: unknown;
   let dropped: string[];

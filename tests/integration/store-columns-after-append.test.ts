@@ -9,7 +9,7 @@ import { importFiles } from '../../src/main/engine/ops/import';
 import { concatenateCollection } from '../../src/main/engine/ops/concatenate';
 import { appendToStore } from '../../src/main/engine/ops/append';
 import { resolveStore } from '../../src/main/engine/ops/store-registry';
-import { openStore } from '../../src/main/engine/store/reader';
+import { openStore } from '../../src/main/engine/store/store-reader';
 import { runPythonJson } from './helpers/python';
 
 describe('column reads across an append', () => {

@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CellarError } from '../../src/shared/errors';
 import { embedStore } from '../../src/main/engine/ops/embed';
-import { openStore } from '../../src/main/engine/store/reader';
+import { openStore } from '../../src/main/engine/store/store-reader';
 import { openRegistry, type RunRecord } from '../../src/main/registry/registry';
 import { cellar, firstLine, removeDir, snapshotTree, tempDir, type CellarResult } from './helpers/cellar';
 import { makeSeedInputs, SEED_CELLS } from './helpers/workflow-inputs';

@@ -5,7 +5,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { isPrivateFolder, pluginCacheRoot, preparePluginDir, userCacheDir } from '../../src/main/engine/h5ad/h5-plugins';
+import { isPrivateFolder, pluginCacheRoot, preparePluginDir, userCacheDir } from '../../src/main/engine/formats/h5ad/h5-plugins';
 
 const packaged = join(dirname(createRequire(import.meta.url).resolve('h5wasm-plugins/package.json')), 'plugins');
 
@@ -39,7 +39,7 @@ describe('h5 plugin cache, first use', () => {
   it('is prepared by several threads of one process at once without a failure', async () => {
     const { Worker } = await import('node:worker_threads');
     const root = pluginCacheRoot(join(mkdtempSync(join(tmpdir(), 'cellar-cache-')), 'cellar'));
-    const moduleUrl = new URL('../../src/main/engine/h5ad/h5-plugins.ts', import.meta.url).href;
+    const moduleUrl = new URL('../../src/main/engine/formats/h5ad/h5-plugins.ts', import.meta.url).href;
     // Each thread loads the module, then all start preparing at the same moment.
     const source = `
       const { workerData, parentPort } = require('node:worker_threads');

@@ -5,9 +5,9 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { loadH5wasm, type H5File, type H5Group } from '../../src/main/engine/h5ad/h5';
-import { openH5ad } from '../../src/main/engine/h5ad/reader';
-import type { CsrBlock, H5adFile, MatrixHandle, RowBlockOptions } from '../../src/main/engine/h5ad/types';
+import { loadH5wasm, type H5File, type H5Group } from '../../src/main/engine/formats/h5ad/h5';
+import { openH5ad } from '../../src/main/engine/formats/h5ad/reader';
+import type { CsrBlock, H5adFile, MatrixHandle, RowBlockOptions } from '../../src/main/engine/formats/h5ad/types';
 
 const work = mkdtempSync(join(tmpdir(), 'cellar-blocks-test-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));

@@ -2,8 +2,8 @@
 // fixtures written by real anndata (kitchen sink) and by the pre-0.7 layout.
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { formatInspect, inspectH5ad, type InspectReport } from '../../src/main/engine/h5ad/inspect';
-import { openH5ad } from '../../src/main/engine/h5ad/reader';
+import { formatInspect, inspectH5ad, type InspectReport } from '../../src/main/engine/formats/h5ad/inspect';
+import { openH5ad } from '../../src/main/engine/formats/h5ad/reader';
 
 const fixture = (name: string): string => fileURLToPath(new URL(`../fixtures/h5ad/${name}.h5ad`, import.meta.url));
 

@@ -8,8 +8,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CellarError } from '../../src/shared/errors';
-import { columnDtype } from '../../src/main/engine/h5ad/inspect';
-import { openH5ad } from '../../src/main/engine/h5ad/reader';
+import { columnDtype } from '../../src/main/engine/formats/h5ad/inspect';
+import { openH5ad } from '../../src/main/engine/formats/h5ad/reader';
 import type {
   Column,
   DataFrame,
@@ -19,7 +19,7 @@ import type {
   NumericArray,
   RowBlockOptions,
   UnsValue,
-} from '../../src/main/engine/h5ad/types';
+} from '../../src/main/engine/formats/h5ad/types';
 
 const FIXTURES = fileURLToPath(new URL('../fixtures/h5ad/', import.meta.url));
 const BAD = fileURLToPath(new URL('../fixtures/bad/', import.meta.url));

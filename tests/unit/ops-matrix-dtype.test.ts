@@ -3,7 +3,7 @@
 // integers alone stay integers.
 import { describe, expect, it } from 'vitest';
 import { matrixDtypeChanges } from '../../src/main/engine/ops/plan';
-import { layerDtype } from '../../src/main/engine/store/writer';
+import { layerDtype } from '../../src/main/engine/store/store-writer';
 
 describe('layerDtype', () => {
   it('int32 counts (stored as uint16) with float32 give float32, not float64', () => {

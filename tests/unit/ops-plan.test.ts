@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import type { Column, DataFrame } from '../../src/main/engine/h5ad/types';
+import type { Column, DataFrame } from '../../src/main/engine/formats/h5ad/types';
 import { planConcatenation, type DatasetInfo } from '../../src/main/engine/ops/plan';
-import { convertColumn } from '../../src/main/engine/ops/convert';
-import { unifyFields, fieldOf, widenInts, MAX_CATEGORIES } from '../../src/main/engine/ops/schema';
+import { convertColumn } from '../../src/main/engine/columns/conversions';
+import { unifyFields, fieldOf, widenInts, MAX_CATEGORIES } from '../../src/main/engine/columns/field-schema';
 
 const cat = (values: (string | null)[], categories: string[], ordered = false): Column => ({
   kind: 'category',

@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync 
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createStoreWriter } from '../../src/main/engine/store/writer';
+import { createStoreWriter } from '../../src/main/engine/store/store-writer';
 import {
   finishRunIfRunning,
   reconcileHome,

@@ -6,7 +6,7 @@ import { renderToStaticMarkup } from 'react-dom/server';
 import type { JobSnapshot, RunDetails, RunItem, StoreDiff } from '../../src/shared/contract';
 import { RunDetailsView, runItemLabel } from '../../src/renderer/src/features/lineage/RunDetailsView';
 import { DiffView } from '../../src/renderer/src/features/versions/DiffView';
-import { completedResult } from '../../src/renderer/src/state/jobResult';
+import { completedResult } from '../../src/renderer/src/state/job-result';
 import { describeExplainedVariance } from '../../src/renderer/src/features/embeddings/pca-summary';
 import { formatDuration } from '../../src/renderer/src/format';
 

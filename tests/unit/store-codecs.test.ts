@@ -1,11 +1,11 @@
 import { Field, Float32, Int32, Schema, makeData, tableFromIPC } from 'apache-arrow';
 import * as lz4Module from 'lz4-napi';
 import { describe, expect, it } from 'vitest';
-import { lz4FrameCompress, lz4FrameDecompress, registerArrowCodecs, zstdCompress, zstdDecompress, type StoreCodec } from '../../src/main/engine/store/codecs';
-import { recordBatchOf } from '../../src/main/engine/store/dataFiles';
-import { narrowestExactDtype, promoteDtypes } from '../../src/main/engine/store/dtypes';
-import { StoreIpcFileWriter } from '../../src/main/engine/store/ipcFileWriter';
-import { xxhash32 } from '../../src/main/engine/store/xxhash32';
+import { lz4FrameCompress, lz4FrameDecompress, registerArrowCodecs, zstdCompress, zstdDecompress, type StoreCodec } from '../../src/main/engine/store/io/codecs';
+import { recordBatchOf } from '../../src/main/engine/store/io/data-files';
+import { narrowestExactDtype, promoteDtypes } from '../../src/main/engine/store/format/dtypes';
+import { StoreIpcFileWriter } from '../../src/main/engine/store/io/ipc-file-writer';
+import { xxhash32 } from '../../src/main/engine/store/io/xxhash32';
 import { seededRandom } from './store-testkit';
 
 const lz4 = ((lz4Module as unknown as { default?: typeof lz4Module }).default ?? lz4Module) as typeof lz4Module;

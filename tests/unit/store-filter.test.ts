@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import type { Column } from '../../src/main/engine/h5ad/types';
+import type { Column } from '../../src/main/engine/formats/h5ad/types';
 import { CellarError } from '../../src/shared/errors';
 import {
   compareCodePoints,
@@ -11,7 +11,7 @@ import {
   type FilterLiteral,
   type FilterNode,
   type FilterTable,
-} from '../../src/main/engine/store/filter';
+} from '../../src/main/engine/store/filter/index';
 
 // ---------------------------------------------------------------------------
 // Fixture: one small table holding every column kind, with missing values.

@@ -2,12 +2,12 @@
 // calling thread, or with each worker thread reading its own partitions from the store.
 import { afterEach, describe, expect, it } from 'vitest';
 import { createStoreWriter, openStore, type StoreReader } from '../../src/main/engine/store';
-import { LayerBlockReader } from '../../src/main/engine/store/layer-blocks';
+import { LayerBlockReader } from '../../src/main/engine/store/x/layer-blocks';
 import { layerRowSource } from '../../src/main/engine/ops/embed';
 import { randomizedPca } from '../../src/main/engine/linalg/pca';
 import { livePcaWorkerCount } from '../../src/main/engine/linalg/pca-executors';
 import type { CsrRowBlock, RowBlockSource } from '../../src/main/engine/linalg/csr';
-import type { CsrBlock } from '../../src/main/engine/h5ad/types';
+import type { CsrBlock } from '../../src/main/engine/formats/h5ad/types';
 import { csrBlocks, randomCounts, tempStoreDir, type ReferenceMatrix } from './store-testkit';
 
 let cleanups: (() => void)[] = [];

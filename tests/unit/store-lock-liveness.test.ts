@@ -7,7 +7,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createStoreWriter, nodeStoreFs, openStore, type StoreFs } from '../../src/main/engine/store';
-import { acquireReaderLease, acquireStoreLock, isProcessAlive, liveReaderLeases } from '../../src/main/engine/store/lock';
+import { acquireReaderLease, acquireStoreLock, isProcessAlive, liveReaderLeases } from '../../src/main/engine/store/format/lock';
 import { tempStoreDir } from './store-testkit';
 
 let cleanups: (() => void)[] = [];

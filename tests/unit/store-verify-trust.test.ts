@@ -6,8 +6,8 @@ import { existsSync, readdirSync, readFileSync, unlinkSync, writeFileSync } from
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createStoreWriter, verifyStore } from '../../src/main/engine/store';
-import { acquireReaderLease } from '../../src/main/engine/store/lock';
-import type { StoreManifest } from '../../src/main/engine/store/manifest';
+import { acquireReaderLease } from '../../src/main/engine/store/format/lock';
+import type { StoreManifest } from '../../src/main/engine/store/format/manifest';
 import { csrBlocks, randomCounts, tempStoreDir } from './store-testkit';
 
 let cleanups: (() => void)[] = [];

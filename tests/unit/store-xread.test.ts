@@ -3,10 +3,10 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { CellarError } from '../../src/shared/errors';
-import type { CsrBlock } from '../../src/main/engine/h5ad/types';
+import type { CsrBlock } from '../../src/main/engine/formats/h5ad/types';
 import { createStoreWriter, openStore, type StoreCodec, type StoreReader } from '../../src/main/engine/store';
-import { rowDecodeHelper, rowDecodeHelperFor } from '../../src/main/engine/store/row-decode-host';
-import type { XLayerReader } from '../../src/main/engine/store/xReader';
+import { rowDecodeHelper, rowDecodeHelperFor } from '../../src/main/engine/store/x/row-decode-host';
+import type { XLayerReader } from '../../src/main/engine/store/x/x-reader';
 import { csrBlocks, randomCounts, seededRandom, tempStoreDir, type ReferenceMatrix } from './store-testkit';
 
 let cleanups: (() => void)[] = [];
@@ -232,7 +232,7 @@ describe('X row reads shared with a second thread', () => {
 
   it('start the helper only for a read worth its start-up; once it runs it takes smaller reads too', async () => {
     vi.resetModules();
-    const host = await import('../../src/main/engine/store/row-decode-host');
+    const host = await import('../../src/main/engine/store/x/row-decode-host');
     expect(host.rowDecodeHelperFor(5_000_000)).toBeNull();
     const started = host.rowDecodeHelperFor(20_000_000);
     expect(started).not.toBeNull();
@@ -241,7 +241,7 @@ describe('X row reads shared with a second thread', () => {
   });
 
   it('do not keep a process alive: one that started the helper thread and did nothing else exits', () => {
-    const script = "import('./src/main/engine/store/row-decode-host.ts').then((m) => { m.rowDecodeHelper(); console.log('started'); })";
+    const script = "import('./src/main/engine/store/x/row-decode-host.ts').then((m) => { m.rowDecodeHelper(); console.log('started'); })";
     const run = spawnSync(process.execPath, ['--import', 'tsx', '-e', script], { cwd: join(import.meta.dirname, '..', '..'), encoding: 'utf8', timeout: 30_000 });
     expect(run.error).toBeUndefined();
     expect(run.status).toBe(0);

@@ -6,7 +6,7 @@ import { hostname } from 'node:os';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { CellarError } from '../../shared/errors';
 import { hashCollection } from './hash';
-import { openDatabase, type ArtifactRow, type CollectionRow, type OpenDatabaseOptions, type RunRow, type TransformRow } from './schema';
+import { openDatabase, type ArtifactRow, type CollectionRow, type OpenDatabaseOptions, type RunRow, type TransformRow } from './database';
 import { FIRST_VERSION_SUFFIX, UID_LENGTHS, incrementBase62, isBase62, newArtifactUid, newCollectionUid, newRunUid, newTransformUid } from './uid';
 import type {
   ArtifactKind,

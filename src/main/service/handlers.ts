@@ -8,20 +8,20 @@ import { CellarError } from '../../shared/errors';
 import type { AnnotationPreview, AppInfo, FileKind, DatasetExpression, ExportFile, PlanReport, Events, JobKind, JobResults, JobSnapshot, JsonValue, LibraryListing, OpenedFile, RunDetails, RunItem, StoreColumn, StoreSummary } from '../../shared/contract';
 import type { Handlers, Validators } from '../ipc/handle';
 import { openRegistry, toVersionJson, type Registry } from '../registry/registry';
-import { callInWorker, inspectInWorker, readTimeoutFromEnv } from '../engine/jobs/worker-host';
+import { callInWorker, inspectInWorker, readTimeoutFromEnv } from '../engine/threads/worker-call';
 import { JobRunner, type JobSnapshot as RunnerJob } from '../engine/jobs/runner';
 import type { Preflight } from '../engine/ops/append';
 import { defaultMeasurement, openQuery, queryObs, queryVar, type OpenedQuery } from '../engine/ops/export';
-import { frameToArrow } from '../engine/ops/arrow-frame';
+import { frameToArrow } from '../engine/columns/arrow-frame';
 import { diffVersions, restoreVersion } from '../engine/ops/versioning';
 import { reconcileHome, resolveStore, resolveVersionRef } from '../engine/ops/store-registry';
-import { deleteItem } from '../engine/ops/housekeeping';
-import { openStore } from '../engine/store/reader';
+import { deleteItem } from '../engine/ops/delete-item';
+import { openStore } from '../engine/store/store-reader';
 import { selectRows } from '../engine/store/query';
-import type { ColumnEntry } from '../engine/store/manifest';
-import { stringAt, takeRows } from '../engine/ops/convert';
-import type { Column } from '../engine/h5ad/types';
-import type { StoreReader } from '../engine/store/reader';
+import type { ColumnEntry } from '../engine/store/format/manifest';
+import { stringAt, takeRows } from '../engine/columns/conversions';
+import type { Column } from '../engine/formats/h5ad/types';
+import type { StoreReader } from '../engine/store/store-reader';
 import type { WorkerResults } from './job-entry';
 
 export interface ServiceOptions {

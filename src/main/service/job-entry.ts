@@ -10,7 +10,7 @@ import { exportQueryToH5ad, obsToCsv, openQuery, queryObs } from '../engine/ops/
 import { annotateStore, previewAnnotation } from '../engine/ops/annotate';
 import { compactStore } from '../engine/ops/versioning';
 import { HASH_CACHE_DIR, registryVersionsOf, resolveStore, storeDiskUsage } from '../engine/ops/store-registry';
-import { verifyStore } from '../engine/store/verify';
+import { verifyStore } from '../engine/store/format/verify';
 import { verifyLinkedArtifacts } from '../engine/ops/verify-links';
 import { writeFile, rename } from 'node:fs/promises';
 import { CellarError } from '../../shared/errors';

@@ -3,13 +3,13 @@
 // an {type: 'abort'} message aborts the signal the task gets. Each task's code is loaded
 // only when asked for, so reading a file's summary never pays for SQLite or Arrow.
 import { parentPort, workerData } from 'node:worker_threads';
-import type { WorkerTaskName } from '../engine/jobs/worker-host';
+import type { WorkerTaskName } from '../engine/threads/worker-call';
 
 type TaskFunction = (...args: never[]) => unknown;
 
 const TASKS: Record<WorkerTaskName, () => Promise<TaskFunction>> = {
-  inspectFile: async () => (await import('../engine/h5ad/inspect-file')).inspectFile,
-  inspectEach: async () => (await import('../engine/h5ad/inspect-file')).inspectEach,
+  inspectFile: async () => (await import('../engine/formats/h5ad/inspect-file')).inspectFile,
+  inspectEach: async () => (await import('../engine/formats/h5ad/inspect-file')).inspectEach,
   runJob: async () => (await import('../service/job-entry')).runJob,
   planConcatenation: async () => (await import('../service/job-entry')).planCollectionConcatenation,
   preflightAppend: async () => (await import('../service/job-entry')).preflightAppend,

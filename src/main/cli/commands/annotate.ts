@@ -1,7 +1,7 @@
 import { annotateStore } from '../../engine/ops/annotate';
 import { stringFlag, UsageError, type CommandSpec } from '../args';
 import type { CommandContext, CommandOutput } from '../context';
-import { withRegistry } from '../registry';
+import { withRegistry } from '../with-registry';
 
 export const spec: CommandSpec = {
   name: 'annotate',

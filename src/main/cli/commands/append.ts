@@ -1,7 +1,7 @@
 import { appendToStore } from '../../engine/ops/append';
 import { boolFlag, stringFlag, UsageError, type CommandSpec } from '../args';
 import type { CommandContext, CommandOutput } from '../context';
-import { withRegistry } from '../registry';
+import { withRegistry } from '../with-registry';
 import { dryRunOutput } from './concat';
 import { crashHookFromEnv } from '../crash-hook';
 

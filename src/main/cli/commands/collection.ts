@@ -1,6 +1,6 @@
 import { UsageError, type CommandSpec } from '../args';
 import type { CommandContext, CommandOutput } from '../context';
-import { withRegistry } from '../registry';
+import { withRegistry } from '../with-registry';
 
 export const spec: CommandSpec = {
   name: 'collection',

@@ -2,7 +2,7 @@ import { compactStore } from '../../engine/ops/versioning';
 import { crashHookFromEnv } from '../crash-hook';
 import { boolFlag, stringFlag, UsageError, type CommandSpec } from '../args';
 import type { CommandContext, CommandOutput } from '../context';
-import { withRegistry } from '../registry';
+import { withRegistry } from '../with-registry';
 
 export const spec: CommandSpec = {
   name: 'compact',

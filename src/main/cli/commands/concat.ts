@@ -3,7 +3,7 @@ import type { PlanEntry } from '../../engine/ops/plan';
 import { CellarError } from '../../../shared/errors';
 import { boolFlag, stringFlag, UsageError, type CommandSpec } from '../args';
 import type { CommandContext, CommandOutput } from '../context';
-import { withRegistry } from '../registry';
+import { withRegistry } from '../with-registry';
 import { crashHookFromEnv } from '../crash-hook';
 
 export const spec: CommandSpec = {

@@ -1,8 +1,8 @@
-import { deleteItem } from '../../engine/ops/housekeeping';
+import { deleteItem } from '../../engine/ops/delete-item';
 import { reconcileHome } from '../../engine/ops/store-registry';
 import { boolFlag, type CommandSpec } from '../args';
 import type { CommandContext, CommandOutput } from '../context';
-import { withRegistry } from '../registry';
+import { withRegistry } from '../with-registry';
 
 export const spec: CommandSpec = {
   name: 'delete',

@@ -1,7 +1,7 @@
 import { embedStore } from '../../engine/ops/embed';
 import { boolFlag, intFlag, stringFlag, UsageError, type CommandSpec } from '../args';
 import type { CommandContext, CommandOutput } from '../context';
-import { withRegistry } from '../registry';
+import { withRegistry } from '../with-registry';
 import { crashHookFromEnv } from '../crash-hook';
 
 export const spec: CommandSpec = {

@@ -1,7 +1,7 @@
 import { importFiles } from '../../engine/ops/import';
 import { boolFlag, stringFlag, UsageError, type CommandSpec } from '../args';
 import type { CommandContext, CommandOutput } from '../context';
-import { withRegistry } from '../registry';
+import { withRegistry } from '../with-registry';
 
 export const spec: CommandSpec = {
   name: 'import',

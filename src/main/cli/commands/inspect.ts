@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
-import { inspectInWorker } from '../../engine/jobs/worker-host';
-import { formatInspect } from '../../engine/h5ad/inspect';
+import { inspectInWorker } from '../../engine/threads/worker-call';
+import { formatInspect } from '../../engine/formats/h5ad/inspect';
 import type { CommandSpec } from '../args';
 import type { CommandContext, CommandOutput } from '../context';
 

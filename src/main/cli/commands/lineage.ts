@@ -1,6 +1,6 @@
 import type { CommandSpec } from '../args';
 import type { CommandContext, CommandOutput } from '../context';
-import { withRegistry } from '../registry';
+import { withRegistry } from '../with-registry';
 import { reconcileHome } from '../../engine/ops/store-registry';
 
 export const spec: CommandSpec = {

@@ -1,6 +1,6 @@
 import type { CommandSpec } from '../args';
 import type { CommandContext, CommandOutput } from '../context';
-import { withRegistry } from '../registry';
+import { withRegistry } from '../with-registry';
 import { join } from 'node:path';
 import { reconcileHome, storeDiskUsage } from '../../engine/ops/store-registry';
 import { managedStorageDir } from '../../engine/ops/import';

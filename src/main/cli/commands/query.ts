@@ -1,7 +1,7 @@
 import { EXPORT_COMPRESSIONS, exportQueryToH5ad, type ExportCompression, obsToArrow, obsToCsv, obsToJson, openQuery, queryObs } from '../../engine/ops/export';
 import { stringFlag, UsageError, type CommandSpec } from '../args';
 import type { CommandContext, CommandOutput } from '../context';
-import { withRegistry } from '../registry';
+import { withRegistry } from '../with-registry';
 
 export const spec: CommandSpec = {
   name: 'query',

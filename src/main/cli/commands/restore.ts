@@ -1,7 +1,7 @@
 import { restoreVersion } from '../../engine/ops/versioning';
 import { stringFlag, UsageError, type CommandSpec } from '../args';
 import type { CommandContext, CommandOutput } from '../context';
-import { withRegistry } from '../registry';
+import { withRegistry } from '../with-registry';
 
 export const spec: CommandSpec = {
   name: 'restore',

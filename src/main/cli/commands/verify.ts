@@ -1,9 +1,9 @@
-import { verifyStore } from '../../engine/store/verify';
+import { verifyStore } from '../../engine/store/format/verify';
 import { HASH_CACHE_DIR, registryVersionsOf, resolveStore } from '../../engine/ops/store-registry';
 import { CellarError } from '../../../shared/errors';
 import { boolFlag, stringFlag, UsageError, type CommandSpec } from '../args';
 import type { CommandContext, CommandOutput } from '../context';
-import { withRegistry } from '../registry';
+import { withRegistry } from '../with-registry';
 import { verifyLinkedArtifacts } from '../../engine/ops/verify-links';
 
 export const spec: CommandSpec = {

@@ -2,7 +2,7 @@ import { toVersionJson } from '../../registry/registry';
 import { resolveStore } from '../../engine/ops/store-registry';
 import { stringFlag, UsageError, type CommandSpec } from '../args';
 import type { CommandContext, CommandOutput } from '../context';
-import { withRegistry } from '../registry';
+import { withRegistry } from '../with-registry';
 import { formatBytes } from './list';
 
 export const spec: CommandSpec = {

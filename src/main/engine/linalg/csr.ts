@@ -1,8 +1,8 @@
 // Compressed sparse row matrices and the kernels PCA needs. Dense factors are row-major
 // Float64Array; kernels write into caller-provided buffers and never allocate per element.
-import type { LayerBlockSpec } from '../store/layer-blocks';
+import type { LayerBlockSpec } from '../store/x/layer-blocks';
 import { CellarError } from '../../../shared/errors';
-import type { NumericArray } from '../h5ad/types';
+import type { NumericArray } from '../formats/h5ad/types';
 
 export type CsrIndptr = Int32Array | Float64Array;
 export type CsrValues = Float32Array | Float64Array;

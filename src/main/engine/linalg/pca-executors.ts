@@ -2,7 +2,7 @@
 // partitions of the matrix across passes. Both answer the same typed requests.
 import type { Worker } from 'node:worker_threads';
 import { CellarError, type ErrorCode } from '../../../shared/errors';
-import { startThread } from '../jobs/threads';
+import { startThread } from '../threads/start-thread';
 import { PartitionPasses, runPassRequest, type PassesConfig, type PassOp, type PassOps, type PassRequest } from './pca-passes';
 import type { CsrRowBlock } from './csr';
 import type { PcaWorkerData, PcaWorkerMessage, PcaWorkerReply } from './pca-worker';

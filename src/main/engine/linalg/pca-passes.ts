@@ -14,7 +14,7 @@ import {
   type CsrRowBlock,
 } from './csr';
 import { KernelArena } from './kernel-arena';
-import { LayerBlockReader, type LayerBlockSpec } from '../store/layer-blocks';
+import { LayerBlockReader, type LayerBlockSpec } from '../store/x/layer-blocks';
 import type { StoredCsr } from './wasm-kernels';
 
 export interface PassesConfig {

@@ -6,15 +6,15 @@ import { resolve } from 'node:path';
 import { tableToIPC, type Table } from 'apache-arrow';
 import { CellarError } from '../../../shared/errors';
 import type { Registry } from '../../registry/registry';
-import type { AnnDataToWrite, CsrBlock, DataFrame, MatrixSource, NumericArray, NumericDtype } from '../h5ad/types';
-import { writeH5ad } from '../h5ad/writer';
-import { openStore, type StoreReader } from '../store/reader';
+import type { AnnDataToWrite, CsrBlock, DataFrame, MatrixSource, NumericArray, NumericDtype } from '../formats/h5ad/types';
+import { writeH5ad } from '../formats/h5ad/writer';
+import { openStore, type StoreReader } from '../store/store-reader';
 import { frameRows, OBS_ID, resolveQuery, selectColumns, VAR_ID, type QuerySelection, type QuerySpec } from '../store/query';
 import { RAW_MEASUREMENT, X_LAYER } from './concatenate';
 import type { ProgressFn } from './progress';
-import { stringAt } from './convert';
+import { stringAt } from '../columns/conversions';
 import { resolveStore, resolveVersionRef } from './store-registry';
-import { frameToArrow } from './arrow-frame';
+import { frameToArrow } from '../columns/arrow-frame';
 
 export const EXPORT_ROWS_PER_BLOCK = 16_384;
 

@@ -7,9 +7,9 @@ import { basename, extname, join, resolve } from 'node:path';
 import { CellarError } from '../../../shared/errors';
 import { copyAndHashFile, hashFile, type FileHash } from '../../registry/hash';
 import type { ArtifactRecord, Registry } from '../../registry/registry';
-import type { InspectReport } from '../h5ad/inspect';
-import { inspectAllInWorker } from '../jobs/worker-host';
-import { storeWriteError } from '../store/storeFs';
+import type { InspectReport } from '../formats/h5ad/inspect';
+import { inspectAllInWorker } from '../threads/worker-call';
+import { storeWriteError } from '../store/io/store-fs';
 import type { ProgressFn } from './progress';
 
 export interface ImportParams {

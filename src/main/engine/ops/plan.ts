@@ -1,9 +1,9 @@
 // The concatenation plan (SPEC §4): what is kept, dropped, converted and added
 // when an ordered list of datasets becomes one store. Computed from metadata only,
 // shown to the user before anything is written.
-import type { DataFrame, H5adFile } from '../h5ad/types';
-import { distinctStrings } from './convert';
-import { fieldOf, unifyFields, type FieldSchema } from './schema';
+import type { DataFrame, H5adFile } from '../formats/h5ad/types';
+import { distinctStrings } from '../columns/conversions';
+import { fieldOf, unifyFields, type FieldSchema } from '../columns/field-schema';
 
 /** Columns Cellar adds; a dataset column with one of these names is renamed. */
 export const RESERVED_OBS = ['soma_joinid', 'obs_id', 'dataset', 'cellar_run_uid'] as const;

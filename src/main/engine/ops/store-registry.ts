@@ -8,8 +8,8 @@ import { join, resolve } from 'node:path';
 import { CellarError } from '../../../shared/errors';
 import { hashFile, hashFolder } from '../../registry/hash';
 import type { ArtifactRecord, Registry, RunningRun, RunStatus } from '../../registry/registry';
-import { isProcessAlive } from '../store/lock';
-import { listManifestVersions, readManifest, manifestFileName, LOCK_FILE, MANIFEST_DIR } from '../store/manifest';
+import { isProcessAlive } from '../store/format/lock';
+import { listManifestVersions, readManifest, manifestFileName, LOCK_FILE, MANIFEST_DIR } from '../store/format/manifest';
 import { managedStorageDir } from './import';
 
 export function storesDir(home: string): string {

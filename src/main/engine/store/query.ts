@@ -1,11 +1,11 @@
 // Queries on one store version: obs/var value filters → joinids, and the matching
 // obs rows, var rows and X slice re-indexed 0..n.
-import type { Column, DataFrame, NumericArray } from '../h5ad/types';
+import type { Column, DataFrame, NumericArray } from '../formats/h5ad/types';
 import { CellarError } from '../../../shared/errors';
-import { evaluateFilter, parseValueFilter, selectedRows } from './filter';
-import type { FrameReader, StoreReader } from './reader';
-import type { CsrMatrix } from './xReader';
-import { takeRows } from '../ops/convert';
+import { evaluateFilter, parseValueFilter, selectedRows } from './filter/index';
+import type { FrameReader, StoreReader } from './store-reader';
+import type { CsrMatrix } from './x/x-reader';
+import { takeRows } from '../columns/conversions';
 
 export interface QuerySpec {
   measurement: string;

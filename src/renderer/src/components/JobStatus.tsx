@@ -1,7 +1,7 @@
 import { useState } from 'react';
 import type { JobSnapshot } from '../../../shared/contract';
 import { ErrorMessage } from './ErrorMessage';
-import { jobResultLink } from '../state/jobResult';
+import { jobResultLink } from '../state/job-result';
 
 const STATE_LABEL: Record<JobSnapshot['state'], string> = {
   running: 'Running',

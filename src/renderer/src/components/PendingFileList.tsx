@@ -1,4 +1,4 @@
-import type { PendingFiles } from '../state/pendingFiles';
+import type { PendingFiles } from '../state/pending-files';
 import { navigate } from '../state/route';
 import { formatBytes, formatCount } from '../format';
 

@@ -6,7 +6,7 @@ import type { ErrorValue } from '../../../shared/errors';
 import { api } from '../api/client';
 import { call, toShownError } from '../api/call';
 import { navigate } from './route';
-import { usePendingFiles, type PendingFiles } from './pendingFiles';
+import { usePendingFiles, type PendingFiles } from './pending-files';
 
 interface AppState {
   info: AppInfo | null;

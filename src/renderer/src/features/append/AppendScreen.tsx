@@ -5,7 +5,7 @@ import type { PlanReport } from '../../../../shared/contract';
 import type { ErrorValue } from '../../../../shared/errors';
 import { call, toShownError } from '../../api/call';
 import { useApp } from '../../state/AppState';
-import { usePendingFiles } from '../../state/pendingFiles';
+import { usePendingFiles } from '../../state/pending-files';
 import { navigate, routeHref } from '../../state/route';
 import { AddFilesButton, DropZone } from '../../components/FileAdder';
 import { LibraryFilePicker } from './LibraryFilePicker';
@@ -15,7 +15,7 @@ import { PendingFileList } from '../../components/PendingFileList';
 import { PlanReportView } from '../../components/PlanReportView';
 import { StoreGate, StoreSelect, useChosenStore } from '../../components/StoreSelect';
 import { formatCount, plural } from '../../format';
-import { completedResult } from '../../state/jobResult';
+import { completedResult } from '../../state/job-result';
 
 export function AppendScreen({ store }: { store?: string }) {
   const { trackJob, jobById, cancelJob } = useApp();

@@ -11,7 +11,7 @@ import { JobStatus } from '../../components/JobStatus';
 import { PlanReportView } from '../../components/PlanReportView';
 import { SpaceNote } from '../../components/SpaceNote';
 import { formatCount, plural } from '../../format';
-import { completedResult } from '../../state/jobResult';
+import { completedResult } from '../../state/job-result';
 
 export function ConcatScreen({ collection }: { collection?: string }) {
   const { library, trackJob, jobById, cancelJob } = useApp();

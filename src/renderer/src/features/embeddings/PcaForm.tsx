@@ -6,7 +6,7 @@ import { call, toShownError } from '../../api/call';
 import { useApp } from '../../state/AppState';
 import { ErrorMessage } from '../../components/ErrorMessage';
 import { JobStatus } from '../../components/JobStatus';
-import { completedResult } from '../../state/jobResult';
+import { completedResult } from '../../state/job-result';
 import { formatCount } from '../../format';
 import { describeExplainedVariance } from './pca-summary';
 

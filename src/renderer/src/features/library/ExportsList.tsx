@@ -7,7 +7,7 @@ import type { ErrorValue } from '../../../../shared/errors';
 import { call, toShownError } from '../../api/call';
 import { downloadExport, isBrowserMode } from '../../api/client';
 import { useApp } from '../../state/AppState';
-import { completedResult } from '../../state/jobResult';
+import { completedResult } from '../../state/job-result';
 import { EmptyState, ErrorMessage } from '../../components/ErrorMessage';
 import { formatBytes, formatCount, formatDate } from '../../format';
 

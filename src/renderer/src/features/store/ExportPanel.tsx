@@ -7,7 +7,7 @@ import { useApp } from '../../state/AppState';
 import { ErrorMessage } from '../../components/ErrorMessage';
 import { JobStatus } from '../../components/JobStatus';
 import { formatCount } from '../../format';
-import { completedResult } from '../../state/jobResult';
+import { completedResult } from '../../state/job-result';
 import { routeHref } from '../../state/route';
 
 export function ExportPanel({ summary, storeRef, obs, var: varFilter, nObs, nVars }: { summary: StoreSummary; storeRef: StoreRef; obs: string; var: string; nObs: number; nVars: number }) {

@@ -6,7 +6,7 @@ import type { AnnotationPreview, OpenedFile, SpaceCheck, StoreSummary } from '..
 import type { ErrorValue } from '../../../../shared/errors';
 import { call, toShownError } from '../../api/call';
 import { useApp } from '../../state/AppState';
-import { completedResult } from '../../state/jobResult';
+import { completedResult } from '../../state/job-result';
 import { AddFilesButton, DropZone } from '../../components/FileAdder';
 import { ErrorMessage } from '../../components/ErrorMessage';
 import { JobStatus } from '../../components/JobStatus';

@@ -1,0 +1,74 @@
+// The data files one writer creates: random immutable names under data/, checksummed while
+// written, and remembered so a failed write can remove exactly what it made.
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { RecordBatch, Struct, makeData, type Data, type Schema } from 'apache-arrow';
+import type { StoreCodec } from './codecs';
+import { StoreIpcFileWriter, type BatchLayout } from './ipc-file-writer';
+import { DATA_DIR, type FileEntry } from '../format/manifest';
+import { HashingFileSink, storeWriteError, type StoreFs } from './store-fs';
+
+export class DataFileSet {
+  /** Files this writer created (relative paths), finished or not. */
+  readonly created: string[] = [];
+  /** Finished files and their checksums. */
+  readonly entries = new Map<string, FileEntry>();
+  bytesWritten = 0;
+
+  constructor(
+    readonly storeFs: StoreFs,
+    readonly dir: string,
+    readonly storeKey: string,
+  ) {}
+
+  /** Opens a new, uniquely named file `data/<kind>-<random>.arrow`. */
+  open(kind: string): { name: string; sink: HashingFileSink } {
+    const name = `${DATA_DIR}/${kind}-${randomBytes(10).toString('hex')}.arrow`;
+    this.created.push(name);
+    try {
+      return { name, sink: new HashingFileSink(this.storeFs, join(this.dir, name)) };
+    } catch (err) {
+      throw storeWriteError(err, `${name} in store ${this.storeKey}`);
+    }
+  }
+
+  /** Writes an Arrow IPC file from record batches; returns its name and batch layouts. */
+  writeArrowFile(kind: string, codec: StoreCodec, level: number | undefined, batches: Iterable<RecordBatch>): { name: string; layouts: BatchLayout[] } {
+    const { name, sink } = this.open(kind);
+    try {
+      const writer = new StoreIpcFileWriter((bytes) => sink.write(bytes), codec, level);
+      for (const batch of batches) writer.write(batch);
+      const layouts = writer.batchLayouts;
+      writer.finish();
+      this.finish(name, sink);
+      return { name, layouts };
+    } catch (err) {
+      sink.abandon();
+      throw storeWriteError(err, `${name} in store ${this.storeKey}`);
+    }
+  }
+
+  finish(name: string, sink: HashingFileSink): FileEntry {
+    const entry = sink.finish();
+    this.entries.set(name, entry);
+    this.bytesWritten += entry.size;
+    return entry;
+  }
+
+  /** Removes every file this writer created (best effort: the first failure does not stop the rest). */
+  removeAll(): void {
+    for (const name of this.created) {
+      try {
+        this.storeFs.unlink(join(this.dir, name));
+      } catch {
+        // Already gone, or never created; `verify --fix` removes any leftover.
+      }
+    }
+  }
+}
+
+/** A record batch of `schema` from column data of equal length. */
+export function recordBatchOf(schema: Schema, children: Data[], length: number, metadata?: Map<string, string>): RecordBatch {
+  const struct = makeData({ type: new Struct(schema.fields), length, nullCount: 0, children });
+  return new RecordBatch(schema, struct, metadata);
+}

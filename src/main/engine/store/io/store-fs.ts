@@ -1,0 +1,140 @@
+// Every byte the store writer puts on disk goes through StoreFs, so tests can inject
+// failures (a full disk) at any write, and a different backend could be plugged in.
+import { createHash, type Hash } from 'node:crypto';
+import * as fs from 'node:fs';
+import { CellarError } from '../../../../shared/errors';
+
+export interface StoreFs {
+  mkdirp(path: string): void;
+  /** Creates a new file for writing; fails if it exists. Returns a descriptor. */
+  createExclusive(path: string): number;
+  /** Writes all of `bytes` at the current end of the file. */
+  write(fd: number, bytes: Uint8Array): void;
+  fsync(fd: number): void;
+  close(fd: number): void;
+  rename(from: string, to: string): void;
+  unlink(path: string): void;
+  /** Makes a directory's entries (new or renamed files) durable. */
+  fsyncDir(path: string): void;
+  readFile(path: string): Buffer;
+  exists(path: string): boolean;
+}
+
+export const nodeStoreFs: StoreFs = {
+  mkdirp: (path) => void fs.mkdirSync(path, { recursive: true }),
+  createExclusive: (path) => fs.openSync(path, 'wx'),
+  write: (fd, bytes) => {
+    let done = 0;
+    while (done < bytes.byteLength) done += fs.writeSync(fd, bytes, done, bytes.byteLength - done);
+  },
+  fsync: (fd) => fs.fsyncSync(fd),
+  close: (fd) => fs.closeSync(fd),
+  rename: (from, to) => fs.renameSync(from, to),
+  unlink: (path) => fs.unlinkSync(path),
+  fsyncDir: (path) => {
+    const fd = fs.openSync(path, 'r');
+    try {
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+  },
+  readFile: (path) => fs.readFileSync(path),
+  exists: (path) => fs.existsSync(path),
+};
+
+/** Turns a failed file operation into an error a user can act on. */
+export function storeWriteError(err: unknown, what: string): CellarError {
+  if (err instanceof CellarError) return err;
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  if (code === 'ENOSPC' || code === 'EDQUOT') {
+    return new CellarError('no_space', `The disk is full: could not write ${what}.`);
+  }
+  const reason = err instanceof Error ? err.message : String(err);
+  return new CellarError('io_error', `Could not write ${what}: ${reason}`);
+}
+
+export interface WrittenFile {
+  size: number;
+  sha256: string;
+}
+
+const SINK_BUFFER_BYTES = 4 << 20;
+// A writer opens a file per fragment, companion and frame: their buffers are reused, not
+// allocated fresh for each file (first touches of new memory cost more than the copying).
+const MAX_POOLED_SINK_BUFFERS = 8;
+const sinkBuffers: Buffer[] = [];
+const EMPTY_BUFFER = Buffer.alloc(0);
+
+/**
+ * A file being written: buffers small writes, hashes every byte as it goes (the manifest's
+ * checksum costs no second read), and fsyncs on finish.
+ */
+export class HashingFileSink {
+  private readonly fd: number;
+  private readonly hash: Hash = createHash('sha256');
+  private pending = sinkBuffers.pop() ?? Buffer.allocUnsafeSlow(SINK_BUFFER_BYTES);
+  private pendingBytes = 0;
+  private size = 0;
+  private closed = false;
+
+  constructor(
+    private readonly storeFs: StoreFs,
+    readonly path: string,
+  ) {
+    this.fd = storeFs.createExclusive(path);
+  }
+
+  get bytesWritten(): number {
+    return this.size;
+  }
+
+  write(bytes: Uint8Array): void {
+    this.hash.update(bytes);
+    this.size += bytes.byteLength;
+    if (bytes.byteLength >= SINK_BUFFER_BYTES / 2) {
+      this.flush();
+      this.storeFs.write(this.fd, bytes);
+      return;
+    }
+    if (this.pendingBytes + bytes.byteLength > SINK_BUFFER_BYTES) this.flush();
+    this.pending.set(bytes, this.pendingBytes);
+    this.pendingBytes += bytes.byteLength;
+  }
+
+  private flush(): void {
+    if (this.pendingBytes === 0) return;
+    const chunk = this.pending.subarray(0, this.pendingBytes);
+    this.pendingBytes = 0;
+    this.storeFs.write(this.fd, chunk);
+  }
+
+  /** Flushes, fsyncs and closes the file. */
+  finish(): WrittenFile {
+    this.flush();
+    this.storeFs.fsync(this.fd);
+    this.closed = true;
+    this.releaseBuffer();
+    this.storeFs.close(this.fd);
+    return { size: this.size, sha256: this.hash.digest('hex') };
+  }
+
+  /** Closes without syncing (the caller removes the file). */
+  abandon(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.releaseBuffer();
+    try {
+      this.storeFs.close(this.fd);
+    } catch {
+      // The descriptor is already unusable; the file itself is removed by the caller.
+    }
+  }
+
+  /** Hands the write buffer to the next sink; this one writes nothing more. */
+  private releaseBuffer(): void {
+    if (sinkBuffers.length < MAX_POOLED_SINK_BUFFERS) sinkBuffers.push(this.pending);
+    this.pending = EMPTY_BUFFER;
+    this.pendingBytes = 0;
+  }
+}

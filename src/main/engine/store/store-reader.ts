@@ -1,0 +1,280 @@
+// Opening a store version reads only its manifest; columns, X chunks and embeddings are
+// read on demand from the files that version names.
+import * as fs from 'node:fs';
+import { join } from 'node:path';
+import { tableFromIPC, type Table } from 'apache-arrow';
+import { CellarError } from '../../../shared/errors';
+import type { Column } from '../formats/h5ad/types';
+import { registerArrowCodecs } from './io/codecs';
+import { readDense, type DenseArray } from './frames/dense-codec';
+import { ColumnAssembler } from './frames/frame-codec';
+import { acquireReaderLease, type ReaderLease } from './format/lock';
+import { listManifestVersions, readManifest, type ColumnEntry, type FrameEntry, type StoreManifest } from './format/manifest';
+import type { LayerBlockSpec } from './x/layer-blocks';
+import { rowDecodeHelperFor } from './x/row-decode-host';
+import { XLayerReader, type CscMatrix, type CsrMatrix, type RowReadBuffers, type XRowBlock } from './x/x-reader';
+
+/** Columns of obs or of a measurement's var, decoded on first use. */
+export interface FrameReader {
+  readonly nRows: number;
+  readonly columnNames: string[];
+  /** The stored schema of a column (dtype, categories), without reading data. */
+  schema(name: string): ColumnEntry | undefined;
+  column(name: string): Column | undefined;
+}
+
+export interface StoreReader {
+  readonly dir: string;
+  readonly version: number;
+  readonly manifest: StoreManifest;
+  readonly nObs: number;
+  readonly measurements: string[];
+  readonly obs: FrameReader;
+  var(measurement: string): FrameReader;
+  nVars(measurement: string): number;
+  layers(measurement: string): string[];
+  obsmNames(measurement: string): string[];
+  varmNames(measurement: string): string[];
+  /**
+   * X rows of the given obs joinids as CSR (row i = joinids[i]; columns = var joinids). With
+   * `into`, the result lives in those buffers and is valid until the next read into them.
+   */
+  readXRows(measurement: string, layer: string, joinids: ArrayLike<number>, into?: RowReadBuffers): Promise<CsrMatrix>;
+  /**
+   * X rows of the given joinids in ascending joinid order, as CSR blocks of bounded size that reuse
+   * one buffer (each block is valid until the next); for streaming consumers (export, PCA).
+   */
+  xRowBlocks(measurement: string, layer: string, joinids: ArrayLike<number>, options?: { maxRows?: number; maxEntries?: number }): Iterable<XRowBlock>;
+  /** A plain-data description of a layer read in fixed row blocks (see layer-blocks.ts), e.g. for worker threads. */
+  layerBlockSpec(measurement: string, layer: string, rowsPerBlock: number, columns?: Uint32Array): LayerBlockSpec;
+  /** X columns of the given var joinids over all obs rows, as CSC. */
+  readXColumns(measurement: string, layer: string, varJoinids: ArrayLike<number>): Promise<CscMatrix>;
+  readObsm(measurement: string, name: string, rows?: ArrayLike<number>): Promise<DenseArray>;
+  readVarm(measurement: string, name: string, rows?: ArrayLike<number>): Promise<DenseArray>;
+  close(): void;
+}
+
+export interface VersionInfo {
+  version: number;
+  parentVersion: number | null;
+  createdAt: string;
+  nObs: number;
+  nVars: Record<string, number>;
+  nFiles: number;
+  /** Bytes of every file the version reads (shared files counted in each version). */
+  size: number;
+  meta: Record<string, unknown>;
+}
+
+/** Every committed version, oldest first. */
+export function listVersions(dir: string): VersionInfo[] {
+  return listManifestVersions(dir).map((version) => {
+    const manifest = readManifest(dir, version);
+    const files = Object.values(manifest.files);
+    return {
+      version,
+      parentVersion: manifest.parentVersion,
+      createdAt: manifest.createdAt,
+      nObs: manifest.obs.nRows,
+      nVars: Object.fromEntries(Object.entries(manifest.ms).map(([name, m]) => [name, m.var.nRows])),
+      nFiles: files.length,
+      size: files.reduce((sum, file) => sum + file.size, 0),
+      meta: manifest.meta,
+    };
+  });
+}
+
+class TableCache {
+  private readonly tables = new Map<string, Table>();
+  constructor(private readonly dir: string) {}
+  get(file: string, label: string): Table {
+    let table = this.tables.get(file);
+    if (!table) {
+      let bytes: Buffer;
+      try {
+        bytes = fs.readFileSync(join(this.dir, file));
+      } catch (err) {
+        throw new CellarError('not_found', `${label}: store file ${file} is missing (${(err as Error).message}).`);
+      }
+      try {
+        table = tableFromIPC(bytes);
+      } catch (err) {
+        if (err instanceof CellarError) throw err;
+        throw new CellarError('bad_element', `${label}: store file ${file} cannot be read (${(err as Error).message}).`);
+      }
+      this.tables.set(file, table);
+    }
+    return table;
+  }
+}
+
+class StoredFrame implements FrameReader {
+  private readonly decoded = new Map<string, Column>();
+  constructor(
+    private readonly label: string,
+    private readonly frame: FrameEntry,
+    private readonly tables: TableCache,
+  ) {}
+
+  get nRows(): number {
+    return this.frame.nRows;
+  }
+
+  get columnNames(): string[] {
+    return this.frame.columns.map((column) => column.name);
+  }
+
+  schema(name: string): ColumnEntry | undefined {
+    return this.frame.columns.find((column) => column.name === name);
+  }
+
+  column(name: string): Column | undefined {
+    const cached = this.decoded.get(name);
+    if (cached) return cached;
+    const entry = this.schema(name);
+    if (!entry) return undefined;
+    const label = `${this.label} column ${name}`;
+    const assembler = new ColumnAssembler(entry, this.frame.nRows);
+    for (const piece of entry.pieces) {
+      const vector = this.tables.get(piece.file, label).getChild(name);
+      if (!vector || vector.length !== piece.nRows) throw new CellarError('bad_element', `${label}: store file ${piece.file} does not match the manifest.`);
+      let at = piece.rowStart;
+      for (const data of vector.data) {
+        assembler.add(data, at);
+        at += data.length;
+      }
+    }
+    const column = assembler.finish();
+    this.decoded.set(name, column);
+    return column;
+  }
+}
+
+export function openStore(dir: string, version?: number): StoreReader {
+  registerArrowCodecs();
+  for (let attempt = 0; ; attempt++) {
+    let chosen = version;
+    if (chosen === undefined) {
+      const versions = listManifestVersions(dir);
+      if (versions.length === 0) throw new CellarError('not_found', `There is no committed store version in ${dir}.`);
+      chosen = versions[versions.length - 1]!;
+    }
+    // The lease comes before the manifest is read: a compaction that sees no lease may remove the manifest, never a version being read.
+    const lease = acquireReaderLease(dir, chosen);
+    try {
+      return new StoreReaderImpl(dir, readManifest(dir, chosen), lease);
+    } catch (err) {
+      lease.release();
+      // The latest was compacted away between listing and reading: the new latest is there.
+      if (version === undefined && attempt === 0 && err instanceof CellarError && err.code === 'not_found') continue;
+      throw err;
+    }
+  }
+}
+
+class StoreReaderImpl implements StoreReader {
+  readonly obs: FrameReader;
+  private readonly tables: TableCache;
+  private readonly vars = new Map<string, FrameReader>();
+  private readonly xReaders = new Map<string, XLayerReader>();
+
+  constructor(
+    readonly dir: string,
+    readonly manifest: StoreManifest,
+    private readonly lease: ReaderLease,
+  ) {
+    this.tables = new TableCache(dir);
+    this.obs = new StoredFrame('obs', manifest.obs, this.tables);
+  }
+
+  get version(): number {
+    return this.manifest.version;
+  }
+
+  get nObs(): number {
+    return this.manifest.obs.nRows;
+  }
+
+  get measurements(): string[] {
+    return Object.keys(this.manifest.ms);
+  }
+
+  private measurement(name: string) {
+    const measurement = this.manifest.ms[name];
+    if (!measurement) throw new CellarError('not_found', `Store version ${this.version} has no measurement ${name}.`);
+    return measurement;
+  }
+
+  var(measurement: string): FrameReader {
+    let frame = this.vars.get(measurement);
+    if (!frame) {
+      frame = new StoredFrame(`ms/${measurement}/var`, this.measurement(measurement).var, this.tables);
+      this.vars.set(measurement, frame);
+    }
+    return frame;
+  }
+
+  nVars(measurement: string): number {
+    return this.measurement(measurement).var.nRows;
+  }
+
+  layers(measurement: string): string[] {
+    return Object.keys(this.measurement(measurement).X);
+  }
+
+  obsmNames(measurement: string): string[] {
+    return Object.keys(this.measurement(measurement).obsm);
+  }
+
+  varmNames(measurement: string): string[] {
+    return Object.keys(this.measurement(measurement).varm);
+  }
+
+  private xReader(measurement: string, layer: string): XLayerReader {
+    const key = JSON.stringify([measurement, layer]);
+    let reader = this.xReaders.get(key);
+    if (!reader) {
+      const entry = this.measurement(measurement).X[layer];
+      if (!entry) throw new CellarError('not_found', `Store version ${this.version} has no layer ${layer} in measurement ${measurement}.`);
+      reader = new XLayerReader(this.dir, `ms/${measurement}/X/${layer}`, entry, this.nObs, this.nVars(measurement));
+      this.xReaders.set(key, reader);
+    }
+    return reader;
+  }
+
+  async readXRows(measurement: string, layer: string, joinids: ArrayLike<number>, into?: RowReadBuffers): Promise<CsrMatrix> {
+    return this.xReader(measurement, layer).readRowsShared(joinids, rowDecodeHelperFor, into);
+  }
+
+  xRowBlocks(measurement: string, layer: string, joinids: ArrayLike<number>, options?: { maxRows?: number; maxEntries?: number }): Iterable<XRowBlock> {
+    return this.xReader(measurement, layer).rowBlocks(joinids, options);
+  }
+
+  layerBlockSpec(measurement: string, layer: string, rowsPerBlock: number, columns?: Uint32Array): LayerBlockSpec {
+    const entry = this.measurement(measurement).X[layer];
+    if (!entry) throw new CellarError('not_found', `Store version ${this.version} has no layer ${layer} in measurement ${measurement}.`);
+    return { dir: this.dir, label: `ms/${measurement}/X/${layer}`, layer: entry, nObs: this.nObs, nVars: this.nVars(measurement), rowsPerBlock, columns };
+  }
+
+  async readXColumns(measurement: string, layer: string, varJoinids: ArrayLike<number>): Promise<CscMatrix> {
+    return this.xReader(measurement, layer).readColumns(varJoinids);
+  }
+
+  async readObsm(measurement: string, name: string, rows?: ArrayLike<number>): Promise<DenseArray> {
+    const entry = this.measurement(measurement).obsm[name];
+    if (!entry) throw new CellarError('not_found', `Store version ${this.version} has no obsm ${name} in measurement ${measurement}.`);
+    return readDense(this.dir, `ms/${measurement}/obsm/${name}`, entry, this.nObs, rows);
+  }
+
+  async readVarm(measurement: string, name: string, rows?: ArrayLike<number>): Promise<DenseArray> {
+    const entry = this.measurement(measurement).varm[name];
+    if (!entry) throw new CellarError('not_found', `Store version ${this.version} has no varm ${name} in measurement ${measurement}.`);
+    return readDense(this.dir, `ms/${measurement}/varm/${name}`, entry, this.nVars(measurement), rows);
+  }
+
+  close(): void {
+    for (const reader of this.xReaders.values()) reader.close();
+    this.xReaders.clear();
+    this.lease.release();
+  }
+}

@@ -1,0 +1,457 @@
+// The store writer: adds immutable data files for one new version and commits it by
+// writing its manifest (temp file, fsync, rename = the commit point, fsync the folder).
+// Any failure before the rename removes every file this writer created; the versions
+// already committed are never touched.
+import { randomBytes } from 'node:crypto';
+import { basename, join } from 'node:path';
+import { CellarError } from '../../../shared/errors';
+import type { CsrBlock, NumericDtype } from '../formats/h5ad/types';
+import { DEFAULT_ZSTD_LEVEL, registerArrowCodecs, type StoreCodec } from './io/codecs';
+import { DataFileSet } from './io/data-files';
+import { writeDenseRows, type DenseArray } from './frames/dense-codec';
+import { dtypeOfArray, promoteDtypes } from './format/dtypes';
+import { FrameWriter, type TableSlice } from './frames/frame-writer';
+import { acquireStoreLock, type StoreLock } from './format/lock';
+import {
+  DATA_DIR,
+  MANIFEST_DIR,
+  emptyManifest,
+  emptyMeasurement,
+  listManifestVersions,
+  manifestFileName,
+  readManifest,
+  referencedFiles,
+  type DenseEntry,
+  type FileEntry,
+  type LayerEntry,
+  type MeasurementEntry,
+  type StoreManifest,
+  type XFragment,
+} from './format/manifest';
+import { HashingFileSink, nodeStoreFs, storeWriteError, type StoreFs } from './io/store-fs';
+import { XLayerWriter } from './x/x-writer';
+
+/**
+ * What readers of a layer get: numpy's promotion of its fragments' dtypes, except that
+ * integer data mixed with floats contributes only the type its values need (stored
+ * narrowly), so int32 counts next to float32 give float32, not float64. Integers alone
+ * stay integers.
+ */
+export function layerDtype(fragments: Pick<XFragment, 'dtype' | 'storedDtype'>[]): NumericDtype | undefined {
+  if (!fragments.length) return undefined;
+  const isFloat = (d: NumericDtype) => d === 'float32' || d === 'float64';
+  const anyFloat = fragments.some((f) => isFloat(f.dtype));
+  let dtype: NumericDtype | undefined;
+  for (const f of fragments) {
+    const contributes = anyFloat && !isFloat(f.dtype) ? f.storedDtype : f.dtype;
+    dtype = dtype === undefined ? contributes : promoteDtypes(dtype, contributes);
+  }
+  return dtype;
+}
+
+/** Chosen by measurement (docs/store-format.md): ZSTD level 1, 4-cell chunks. */
+export const DEFAULT_X_CODEC: StoreCodec = 'zstd';
+export const DEFAULT_X_CHUNK_ROWS = 4;
+const MAX_FRAGMENT_ROWS = 262_144;
+
+export interface StoreWriterOptions {
+  dir: string;
+  /** Version the new one builds on (its files are kept and referenced), or null for an empty store. */
+  baseVersion: number | null;
+  fs?: StoreFs;
+  /** Names the store in messages (default: the folder name). */
+  storeKey?: string;
+  xCodec?: StoreCodec;
+  xCodecLevel?: number;
+  xChunkRows?: number;
+  /** Codec for obs/var/obsm/varm files. */
+  frameCodec?: StoreCodec;
+  /** Also store X transposed per group of cells, for fast gene reads (default true). */
+  xColumnCompanion?: boolean;
+}
+
+export interface CommitResult {
+  version: number;
+  manifestPath: string;
+  /** Files this version added (relative to the store folder). */
+  files: string[];
+  bytesWritten: number;
+  manifest: StoreManifest;
+}
+
+export interface StoreWriter {
+  readonly dir: string;
+  readonly baseVersion: number | null;
+  /** obs rows: the base's plus those appended so far. */
+  readonly nObs: number;
+  nVars(measurement: string): number;
+  /** Appends obs rows; firstJoinid must equal nObs. */
+  appendObsRows(firstJoinid: number, table: TableSlice): Promise<void>;
+  /** Adds or replaces whole obs columns (one value per obs row). */
+  setObsColumns(table: TableSlice): Promise<void>;
+  dropObsColumns(names: string[]): Promise<void>;
+  appendVarRows(measurement: string, firstJoinid: number, table: TableSlice): Promise<void>;
+  setVarColumns(measurement: string, table: TableSlice): Promise<void>;
+  /** Appends X rows: block.rowStart is the obs joinid of its first row; column indices are var joinids. */
+  appendXRows(measurement: string, layer: string, block: CsrBlock): Promise<void>;
+  appendObsmRows(measurement: string, name: string, firstJoinid: number, array: DenseArray): Promise<void>;
+  /** Stores a whole n_obs × k array under `name` (replacing one of that name). */
+  setObsm(measurement: string, name: string, array: DenseArray): Promise<void>;
+  appendVarmRows(measurement: string, name: string, firstJoinid: number, array: DenseArray): Promise<void>;
+  setVarm(measurement: string, name: string, array: DenseArray): Promise<void>;
+  commit(options?: { meta?: Record<string, unknown> }): Promise<CommitResult>;
+  /** Gives up: removes this writer's files and releases the lock. */
+  abort(): Promise<void>;
+}
+
+interface DenseState {
+  entry: DenseEntry;
+}
+
+function cloneMeasurement(measurement: MeasurementEntry): MeasurementEntry {
+  return JSON.parse(JSON.stringify(measurement)) as MeasurementEntry;
+}
+
+export async function createStoreWriter(options: StoreWriterOptions): Promise<StoreWriter> {
+  registerArrowCodecs();
+  const storeFs = options.fs ?? nodeStoreFs;
+  const dir = options.dir;
+  const storeKey = options.storeKey ?? basename(dir);
+  try {
+    storeFs.mkdirp(join(dir, DATA_DIR));
+    storeFs.mkdirp(join(dir, MANIFEST_DIR));
+  } catch (err) {
+    throw storeWriteError(err, `the folder of store ${storeKey}`);
+  }
+  const lock = acquireStoreLock(storeFs, dir, storeKey);
+  try {
+    const base = options.baseVersion === null ? null : readManifest(dir, options.baseVersion);
+    return new StoreWriterImpl(options, storeFs, storeKey, lock, base);
+  } catch (err) {
+    lock.release();
+    throw err;
+  }
+}
+
+class StoreWriterImpl implements StoreWriter {
+  readonly dir: string;
+  readonly baseVersion: number | null;
+  private readonly files: DataFileSet;
+  private readonly obs: FrameWriter;
+  private readonly vars = new Map<string, FrameWriter>();
+  private readonly measurements: Record<string, MeasurementEntry>;
+  private readonly layers = new Map<string, { measurement: string; layer: string; writer: XLayerWriter }>();
+  private readonly dense = new Map<string, DenseState>();
+  private state: 'open' | 'committed' | 'failed' = 'open';
+  private readonly xCodec: StoreCodec;
+  private readonly xLevel: number | undefined;
+  private readonly xChunkRows: number;
+  private readonly frameCodec: StoreCodec;
+  private readonly columnCompanion: boolean;
+
+  constructor(
+    options: StoreWriterOptions,
+    private readonly storeFs: StoreFs,
+    private readonly storeKey: string,
+    private readonly lock: StoreLock,
+    private readonly base: StoreManifest | null,
+  ) {
+    this.dir = options.dir;
+    this.baseVersion = options.baseVersion;
+    this.xCodec = options.xCodec ?? DEFAULT_X_CODEC;
+    this.xLevel = options.xCodecLevel ?? (this.xCodec === 'zstd' ? DEFAULT_ZSTD_LEVEL : undefined);
+    this.xChunkRows = options.xChunkRows ?? DEFAULT_X_CHUNK_ROWS;
+    if (!Number.isInteger(this.xChunkRows) || this.xChunkRows < 1) throw new CellarError('internal', 'xChunkRows must be a positive integer.');
+    this.frameCodec = options.frameCodec ?? 'zstd';
+    this.columnCompanion = options.xColumnCompanion ?? true;
+    this.files = new DataFileSet(storeFs, this.dir, storeKey);
+    const start = base ?? { ...emptyManifest(), version: 0, parentVersion: null, createdAt: '' };
+    this.obs = new FrameWriter('obs', 'obs', start.obs, this.files, this.frameCodec);
+    this.measurements = {};
+    for (const [name, measurement] of Object.entries(start.ms)) this.measurements[name] = cloneMeasurement(measurement);
+  }
+
+  get nObs(): number {
+    return this.obs.nRows;
+  }
+
+  nVars(measurement: string): number {
+    return this.vars.get(measurement)?.nRows ?? this.measurements[measurement]?.var.nRows ?? 0;
+  }
+
+  private measurement(name: string): MeasurementEntry {
+    this.measurements[name] ??= emptyMeasurement();
+    return this.measurements[name];
+  }
+
+  private varWriter(measurement: string): FrameWriter {
+    let writer = this.vars.get(measurement);
+    if (!writer) {
+      writer = new FrameWriter(`ms/${measurement}/var`, 'var', this.measurement(measurement).var, this.files, this.frameCodec);
+      this.vars.set(measurement, writer);
+    }
+    return writer;
+  }
+
+  /** Runs a step; any failure aborts the whole write so no half-made version can be committed. */
+  private async step<T>(what: string, action: () => T): Promise<T> {
+    if (this.state !== 'open') {
+      throw new CellarError('internal', `The writer of store ${this.storeKey} is already ${this.state === 'committed' ? 'committed' : 'aborted after an error'}.`);
+    }
+    try {
+      return action();
+    } catch (err) {
+      this.fail();
+      throw storeWriteError(err, `${what} of store ${this.storeKey}`);
+    }
+  }
+
+  private fail(): void {
+    this.state = 'failed';
+    for (const { writer } of this.layers.values()) writer.abandon();
+    this.files.removeAll();
+    this.lock.release();
+  }
+
+  appendObsRows(firstJoinid: number, table: TableSlice): Promise<void> {
+    return this.step('obs', () => this.obs.appendRows(firstJoinid, table));
+  }
+
+  setObsColumns(table: TableSlice): Promise<void> {
+    return this.step('obs', () => this.obs.setColumns(table));
+  }
+
+  dropObsColumns(names: string[]): Promise<void> {
+    return this.step('obs', () => this.obs.dropColumns(names));
+  }
+
+  appendVarRows(measurement: string, firstJoinid: number, table: TableSlice): Promise<void> {
+    return this.step(`ms/${measurement}/var`, () => this.varWriter(measurement).appendRows(firstJoinid, table));
+  }
+
+  setVarColumns(measurement: string, table: TableSlice): Promise<void> {
+    return this.step(`ms/${measurement}/var`, () => this.varWriter(measurement).setColumns(table));
+  }
+
+  appendXRows(measurement: string, layer: string, block: CsrBlock): Promise<void> {
+    return this.step(`ms/${measurement}/X/${layer}`, () => {
+      const key = JSON.stringify([measurement, layer]);
+      let entry = this.layers.get(key);
+      if (!entry) {
+        const writer = new XLayerWriter(`ms/${measurement}/X/${layer}`, this.files, {
+          codec: this.xCodec,
+          level: this.xLevel,
+          chunkRows: this.xChunkRows,
+          maxFragmentRows: MAX_FRAGMENT_ROWS,
+          columnCompanion: this.columnCompanion,
+        });
+        entry = { measurement, layer, writer };
+        this.layers.set(key, entry);
+      }
+      entry.writer.append(block);
+    });
+  }
+
+  private denseState(measurement: string, kind: 'obsm' | 'varm', name: string): { key: string; state: DenseState | undefined } {
+    const key = JSON.stringify([measurement, kind, name]);
+    let state = this.dense.get(key);
+    if (!state) {
+      const existing = this.measurements[measurement]?.[kind][name];
+      if (existing) {
+        state = { entry: JSON.parse(JSON.stringify(existing)) as DenseEntry };
+        this.dense.set(key, state);
+      }
+    }
+    return { key, state };
+  }
+
+  private writeDense(measurement: string, kind: 'obsm' | 'varm', name: string, firstRow: number, array: DenseArray, replace: boolean): void {
+    const label = `ms/${measurement}/${kind}/${name}`;
+    const { key, state } = this.denseState(measurement, kind, name);
+    const [, k] = array.shape;
+    if (!replace && state) {
+      if (state.entry.nCols !== k) {
+        throw new CellarError('shape_mismatch', `${label} has ${state.entry.nCols} columns in the store; the new rows have ${k}.`);
+      }
+      const covered = state.entry.pieces.reduce((end, piece) => Math.max(end, piece.rowStart + piece.nRows), 0);
+      if (firstRow < covered) throw new CellarError('shape_mismatch', `${label}: rows from ${firstRow} are already stored.`);
+    }
+    const piece = writeDenseRows(this.files, kind, this.frameCodec, undefined, firstRow, array);
+    const pieceDtype = dtypeOfArray(array.values);
+    if (replace || !state) {
+      this.dense.set(key, { entry: { dtype: pieceDtype, nCols: k, pieces: [piece] } });
+    } else {
+      state.entry.dtype = promoteDtypes(state.entry.dtype, pieceDtype);
+      state.entry.pieces.push(piece);
+    }
+  }
+
+  appendObsmRows(measurement: string, name: string, firstJoinid: number, array: DenseArray): Promise<void> {
+    return this.step(`ms/${measurement}/obsm/${name}`, () => this.writeDense(measurement, 'obsm', name, firstJoinid, array, false));
+  }
+
+  setObsm(measurement: string, name: string, array: DenseArray): Promise<void> {
+    return this.step(`ms/${measurement}/obsm/${name}`, () => {
+      if (array.shape[0] !== this.nObs) {
+        throw new CellarError('shape_mismatch', `The embedding ${name} has ${array.shape[0]} rows; the store has ${this.nObs} cells.`);
+      }
+      this.writeDense(measurement, 'obsm', name, 0, array, true);
+    });
+  }
+
+  appendVarmRows(measurement: string, name: string, firstJoinid: number, array: DenseArray): Promise<void> {
+    return this.step(`ms/${measurement}/varm/${name}`, () => this.writeDense(measurement, 'varm', name, firstJoinid, array, false));
+  }
+
+  setVarm(measurement: string, name: string, array: DenseArray): Promise<void> {
+    return this.step(`ms/${measurement}/varm/${name}`, () => {
+      if (array.shape[0] !== this.nVars(measurement)) {
+        throw new CellarError('shape_mismatch', `varm ${name} has ${array.shape[0]} rows; measurement ${measurement} has ${this.nVars(measurement)} vars.`);
+      }
+      this.writeDense(measurement, 'varm', name, 0, array, true);
+    });
+  }
+
+  async abort(): Promise<void> {
+    if (this.state !== 'open') return;
+    this.fail();
+  }
+
+  /** Assembles the new manifest from the base and everything written. */
+  private buildManifest(version: number, meta: Record<string, unknown>): StoreManifest {
+    const obs = this.obs.finish();
+    for (const [name, writer] of this.vars) this.measurement(name).var = writer.finish();
+    for (const { measurement, layer, writer } of this.layers.values()) {
+      const fragments = writer.finish();
+      const target = this.measurement(measurement);
+      const existing: LayerEntry | undefined = target.X[layer];
+      const all = [...(existing?.fragments ?? []), ...fragments];
+      const dtype = layerDtype(all);
+      if (!dtype) continue;
+      target.X[layer] = { dtype, nnz: all.reduce((sum, f) => sum + f.nnz, 0), fragments: all };
+    }
+    for (const [key, state] of this.dense) {
+      const [measurement, kind, name] = JSON.parse(key) as [string, 'obsm' | 'varm', string];
+      this.measurement(measurement)[kind][name] = state.entry;
+    }
+    this.validate(obs.nRows);
+    const manifest: StoreManifest = {
+      ...emptyManifest(),
+      version,
+      parentVersion: this.baseVersion,
+      createdAt: new Date().toISOString(),
+      meta,
+      obs,
+      ms: this.measurements,
+    };
+    manifest.encodings = encodingsOf(manifest);
+    const baseFiles = this.base?.files ?? {};
+    for (const name of referencedFiles(manifest)) {
+      const entry: FileEntry | undefined = this.files.entries.get(name) ?? baseFiles[name];
+      if (!entry) throw new CellarError('internal', `Store file ${name} is referenced but was never written.`);
+      manifest.files[name] = entry;
+    }
+    return manifest;
+  }
+
+  private validate(nObs: number): void {
+    for (const [name, measurement] of Object.entries(this.measurements)) {
+      const nVars = measurement.var.nRows;
+      for (const [layer, entry] of Object.entries(measurement.X)) {
+        const fragments: XFragment[] = [...entry.fragments].sort((a, b) => a.rowStart - b.rowStart);
+        let end = 0;
+        for (const fragment of fragments) {
+          if (fragment.rowStart < end) throw new CellarError('shape_mismatch', `ms/${name}/X/${layer}: obs row ${fragment.rowStart} is written twice.`);
+          end = fragment.rowStart + fragment.nRows;
+          if (end > nObs) throw new CellarError('shape_mismatch', `ms/${name}/X/${layer} has rows up to ${end - 1} but obs has ${nObs} rows.`);
+          if (fragment.nCols > nVars) throw new CellarError('shape_mismatch', `ms/${name}/X/${layer} has ${fragment.nCols} columns but var has ${nVars} rows.`);
+        }
+      }
+      for (const [kind, limit] of [['obsm', nObs], ['varm', nVars]] as const) {
+        for (const [key, entry] of Object.entries(measurement[kind])) {
+          for (const piece of entry.pieces) {
+            if (piece.rowStart + piece.nRows > limit) {
+              throw new CellarError('shape_mismatch', `ms/${name}/${kind}/${key} has rows up to ${piece.rowStart + piece.nRows - 1} but ${kind === 'obsm' ? 'obs' : 'var'} has ${limit} rows.`);
+            }
+          }
+        }
+      }
+    }
+  }
+
+  commit(options: { meta?: Record<string, unknown> } = {}): Promise<CommitResult> {
+    let renamed = false;
+    const run = async (): Promise<CommitResult> => {
+      const versions = listManifestVersions(this.dir);
+      const version = (versions.length ? versions[versions.length - 1] : 0) + 1;
+      const manifest = this.buildManifest(version, options.meta ?? {});
+      // Files made and then replaced within this write are not part of any version.
+      for (const name of this.files.created) {
+        if (!(name in manifest.files)) this.removeQuietly(name);
+      }
+      this.storeFs.fsyncDir(join(this.dir, DATA_DIR));
+      const finalName = join(MANIFEST_DIR, manifestFileName(version));
+      const tempName = join(MANIFEST_DIR, `.${manifestFileName(version)}.${randomBytes(6).toString('hex')}.tmp`);
+      this.files.created.push(tempName);
+      const sink = new HashingFileSink(this.storeFs, join(this.dir, tempName));
+      try {
+        sink.write(Buffer.from(JSON.stringify(manifest, null, 1)));
+        sink.finish();
+      } catch (err) {
+        sink.abandon();
+        throw err;
+      }
+      if (this.storeFs.exists(join(this.dir, finalName))) {
+        throw new CellarError('locked', `Store ${this.storeKey} gained version ${version} while this write was running.`);
+      }
+      this.storeFs.rename(join(this.dir, tempName), join(this.dir, finalName));
+      renamed = true;
+      this.state = 'committed';
+      try {
+        this.storeFs.fsyncDir(join(this.dir, MANIFEST_DIR));
+      } finally {
+        this.lock.release();
+      }
+      const added = this.files.created.filter((name) => name in manifest.files);
+      return { version, manifestPath: join(this.dir, finalName), files: added, bytesWritten: this.files.bytesWritten, manifest };
+    };
+    if (this.state !== 'open') {
+      return Promise.reject(new CellarError('internal', `The writer of store ${this.storeKey} is already ${this.state === 'committed' ? 'committed' : 'aborted after an error'}.`));
+    }
+    return run().catch((err: unknown) => {
+      // After the rename the version exists: its files must stay.
+      if (!renamed) this.fail();
+      throw storeWriteError(err, renamed ? `the manifest folder of store ${this.storeKey}` : `the new version of store ${this.storeKey}`);
+    });
+  }
+
+  private removeQuietly(name: string): void {
+    try {
+      this.storeFs.unlink(join(this.dir, name));
+    } catch {
+      // verify --fix removes leftovers.
+    }
+  }
+}
+
+function encodingsOf(manifest: StoreManifest): string[] {
+  const found = new Set<string>(['arrow-ipc-file']);
+  const frames = [manifest.obs, ...Object.values(manifest.ms).map((m) => m.var)];
+  for (const frame of frames) {
+    for (const column of frame.columns) {
+      if (column.dtype === 'category') found.add('dictionary-int32');
+      if (column.convertedFrom) found.add('category-as-string');
+    }
+  }
+  for (const measurement of Object.values(manifest.ms)) {
+    for (const layer of Object.values(measurement.X)) {
+      for (const fragment of layer.fragments) {
+        found.add(`csr-row-chunks/${fragment.indexEncoding}-${fragment.indexDtype}`);
+        found.add(`codec/${fragment.codec}`);
+        if (fragment.storedDtype !== fragment.dtype) found.add(`narrow-values/${fragment.dtype}-as-${fragment.storedDtype}`);
+      }
+    }
+    if (Object.keys(measurement.obsm).length || Object.keys(measurement.varm).length) found.add('dense-fixed-size-list');
+  }
+  return [...found].sort();
+}

@@ -1,0 +1,34 @@
+// A worker thread that decodes its share of large row reads into shared memory (see
+// XLayerReader.readRowsShared). It keeps each layer's reader (open files, chunk indexes).
+import { parentPort } from 'node:worker_threads';
+import { XLayerReader, type RowDecodeRequest, type XLayerDescription } from './x-reader';
+
+export type RowDecodeMessage = { id: number; request: RowDecodeRequest };
+export type RowDecodeReply = { id: number; ok: true } | { id: number; ok: false; error: { name: string; code: string; message: string } };
+
+const port = parentPort;
+if (!port) throw new Error('row-decode-worker must run in a worker thread.');
+const readers = new Map<string, XLayerReader>();
+
+function readerFor(layer: XLayerDescription): XLayerReader {
+  const key = JSON.stringify(layer);
+  let reader = readers.get(key);
+  if (!reader) {
+    reader = new XLayerReader(layer.dir, layer.label, layer.layer, layer.nObs, layer.nVars);
+    readers.set(key, reader);
+  }
+  return reader;
+}
+
+port.on('message', ({ id, request }: RowDecodeMessage) => {
+  let reply: RowDecodeReply;
+  try {
+    const { sorted, starts, from, to, indices, data } = request;
+    readerFor(request.layer).decodeSortedRows(sorted, starts, from, to, indices, data);
+    reply = { id, ok: true };
+  } catch (err) {
+    const e = err as { name?: string; code?: string; message?: string };
+    reply = { id, ok: false, error: { name: e?.name ?? 'Error', code: e?.code ?? 'internal', message: e?.message ?? String(err) } };
+  }
+  port.postMessage(reply);
+});

@@ -1,0 +1,271 @@
+// The column companion of an X fragment: the same entries transposed per row group, so a
+// read of a few genes over all cells decompresses only those genes' batches. Each record
+// batch holds `genesPerBatch` consecutive genes of one group of `groupRows` cells:
+//   soma_dim_1: int64            the gene's var joinid
+//   soma_dim_0: list<uint16>     cell offsets within the group, delta-coded within the gene
+//   soma_data:  list<T>          values, in the fragment's stored dtype
+// The group's first obs joinid is in the index file and in the batch's custom metadata.
+import { Field, Float64, Int32, Int64, List, Schema, Uint16, makeData } from 'apache-arrow';
+import type { NumericArray, NumericDtype } from '../../formats/h5ad/types';
+import type { StoreCodec } from '../io/codecs';
+import { recordBatchOf, type DataFileSet } from '../io/data-files';
+import { allocateTyped, arrowTypeOf } from '../format/dtypes';
+import { StoreIpcFileWriter } from '../io/ipc-file-writer';
+import type { XColumnCompanion } from '../format/manifest';
+import type { HashingFileSink } from '../io/store-fs';
+
+/** Cells per group (≤ 65,536 so cell offsets fit uint16); small groups keep the transpose in cache. */
+export const COLUMN_GROUP_ROWS = 1024;
+export const GENES_PER_BATCH = 256;
+
+const OFFSETS_BUFFER = 3;
+const ROWS_BUFFER = 5;
+const VALUES_BUFFER = 9;
+
+class Growable<T extends NumericArray> {
+  length = 0;
+  constructor(
+    public values: T,
+    private readonly make: (n: number) => T,
+  ) {}
+  reserve(extra: number): void {
+    if (this.length + extra <= this.values.length) return;
+    const bigger = this.make(Math.max(this.length + extra, this.values.length * 2));
+    (bigger as unknown as Float64Array).set(this.values.subarray(0, this.length) as unknown as Float64Array);
+    this.values = bigger;
+  }
+}
+
+export class XColumnWriter {
+  private readonly name: string;
+  private readonly sink: HashingFileSink;
+  private readonly writer: StoreIpcFileWriter;
+  private readonly schema: Schema;
+  private readonly groupRows: number;
+  // The group being gathered: CSR with absolute column indices.
+  private groupStart: number;
+  private groupIndptr: Int32Array;
+  private groupLength = 0;
+  private readonly columns = new Growable(new Uint32Array(1 << 16), (n) => new Uint32Array(n));
+  private readonly values: Growable<NumericArray>;
+  private counts = new Int32Array(1024);
+  private cursor = new Int32Array(1024);
+  private rowsScratch = new Uint16Array(1 << 16);
+  private valuesScratch: NumericArray;
+  // Index rows, one per batch.
+  private readonly batchGroupStart: number[] = [];
+  private readonly batchGroupRows: number[] = [];
+  private readonly batchGeneStart: number[] = [];
+  private readonly batchGeneCount: number[] = [];
+  private readonly batchNnz: number[] = [];
+  /** Per batch: offset and length of its list offsets, rows and values buffers. */
+  private readonly spans: number[] = [];
+  private nGroups = 0;
+
+  constructor(
+    private readonly files: DataFileSet,
+    private readonly codec: StoreCodec,
+    private readonly level: number | undefined,
+    private readonly storedDtype: NumericDtype,
+    rowStart: number,
+    groupRows = COLUMN_GROUP_ROWS,
+  ) {
+    this.groupRows = groupRows;
+    this.groupStart = rowStart;
+    this.groupIndptr = new Int32Array(groupRows + 1);
+    this.values = new Growable(allocateTyped(storedDtype, 1 << 16), (n) => allocateTyped(storedDtype, n));
+    this.valuesScratch = allocateTyped(storedDtype, 1 << 16);
+    const opened = files.open('xcol');
+    this.name = opened.name;
+    this.sink = opened.sink;
+    this.writer = new StoreIpcFileWriter((bytes) => this.sink.write(bytes), codec, level);
+    this.schema = new Schema(
+      [
+        new Field('soma_dim_1', new Int64(), false),
+        new Field('soma_dim_0', new List(new Field('item', new Uint16(), false)), false),
+        new Field('soma_data', new List(new Field('item', arrowTypeOf(storedDtype), false)), false),
+      ],
+      new Map([
+        ['cellar.encoding', 'csc-row-groups'],
+        ['cellar.index_encoding', 'delta'],
+      ]),
+    );
+  }
+
+  /**
+   * Adds consecutive rows: row i has entries [offsets[i], offsets[i+1]) of `columns`
+   * (absolute var joinids, ascending) and `values` (already in the stored dtype).
+   */
+  addRows(nRows: number, offsets: Int32Array, columns: Uint32Array, values: NumericArray, nCols: number): void {
+    let row = 0;
+    while (row < nRows) {
+      const take = Math.min(nRows - row, this.groupRows - this.groupLength);
+      const from = offsets[row];
+      const to = offsets[row + take];
+      this.columns.reserve(to - from);
+      this.values.reserve(to - from);
+      this.columns.values.set(columns.subarray(from, to), this.columns.length);
+      (this.values.values as Float64Array).set((values as Float64Array).subarray(from, to), this.values.length);
+      for (let i = 0; i < take; i++) {
+        this.groupIndptr[this.groupLength + i + 1] = this.columns.length + offsets[row + i + 1] - from;
+      }
+      this.columns.length += to - from;
+      this.values.length += to - from;
+      this.groupLength += take;
+      row += take;
+      if (this.groupLength === this.groupRows) this.flushGroup(nCols);
+    }
+  }
+
+  private flushGroup(nCols: number): void {
+    const n = this.groupLength;
+    if (n === 0) return;
+    const nnz = this.columns.length;
+    const columns = this.columns.values;
+    const values = this.values.values;
+    if (this.counts.length < nCols + 1) {
+      this.counts = new Int32Array(Math.max(nCols + 1, this.counts.length * 2));
+      this.cursor = new Int32Array(this.counts.length);
+    }
+    if (this.rowsScratch.length < nnz) {
+      this.rowsScratch = new Uint16Array(Math.max(nnz, this.rowsScratch.length * 2));
+      this.valuesScratch = allocateTyped(this.storedDtype, this.rowsScratch.length);
+    }
+    const starts = this.counts;
+    starts.fill(0, 0, nCols + 1);
+    countColumns(columns, nnz, starts);
+    for (let c = 0; c < nCols; c++) starts[c + 1] += starts[c];
+    const cursor = this.cursor;
+    cursor.set(starts.subarray(0, nCols));
+    const rows = this.rowsScratch;
+    const transposed = this.valuesScratch;
+    transposeInto(n, this.groupIndptr, columns, values, cursor, rows, transposed);
+    deltaWithinColumns(starts, nCols, rows);
+    for (let geneStart = 0; geneStart < nCols; geneStart += GENES_PER_BATCH) {
+      const geneCount = Math.min(GENES_PER_BATCH, nCols - geneStart);
+      const first = starts[geneStart];
+      const last = starts[geneStart + geneCount];
+      const listOffsets = new Int32Array(geneCount + 1);
+      const genes = new BigInt64Array(geneCount);
+      for (let g = 0; g < geneCount; g++) {
+        listOffsets[g + 1] = starts[geneStart + g + 1] - first;
+        genes[g] = BigInt(geneStart + g);
+      }
+      const [, rowsField, dataField] = this.schema.fields;
+      const batch = recordBatchOf(
+        this.schema,
+        [
+          makeData({ type: new Int64(), length: geneCount, data: genes }),
+          makeData({ type: rowsField.type as List, length: geneCount, valueOffsets: listOffsets, child: makeData({ type: new Uint16(), length: last - first, data: rows.subarray(first, last) }) }),
+          makeData({
+            type: dataField.type as List,
+            length: geneCount,
+            valueOffsets: listOffsets,
+            child: makeData({ type: arrowTypeOf(this.storedDtype), length: last - first, data: transposed.subarray(first, last) } as never),
+          }),
+        ],
+        geneCount,
+        new Map([['cellar.group_row_start', String(this.groupStart)]]),
+      );
+      this.writer.write(batch);
+      const layout = this.writer.batchLayouts[this.writer.batchLayouts.length - 1];
+      this.batchGroupStart.push(this.groupStart);
+      this.batchGroupRows.push(n);
+      this.batchGeneStart.push(geneStart);
+      this.batchGeneCount.push(geneCount);
+      this.batchNnz.push(last - first);
+      for (const buffer of [OFFSETS_BUFFER, ROWS_BUFFER, VALUES_BUFFER]) this.spans.push(layout.buffers[buffer].offset, layout.buffers[buffer].length);
+    }
+    this.nGroups++;
+    this.groupStart += n;
+    this.groupLength = 0;
+    this.columns.length = 0;
+    this.values.length = 0;
+  }
+
+  finish(nCols: number): XColumnCompanion {
+    this.flushGroup(nCols);
+    try {
+      this.writer.finish();
+    } catch (err) {
+      this.sink.abandon();
+      throw err;
+    }
+    this.files.finish(this.name, this.sink);
+    return {
+      file: this.name,
+      indexFile: this.writeIndexFile(),
+      groupRows: this.groupRows,
+      genesPerBatch: GENES_PER_BATCH,
+      nBatches: this.batchGeneStart.length,
+    };
+  }
+
+  abandon(): void {
+    this.sink.abandon();
+  }
+
+  /** The batch index: uncompressed, positions as float64 so readers use it in place. */
+  private writeIndexFile(): string {
+    const n = this.batchGeneStart.length;
+    const float64 = (values: number[]) => makeData({ type: new Float64(), length: n, data: Float64Array.from(values) });
+    const int32 = (values: number[]) => makeData({ type: new Int32(), length: n, data: Int32Array.from(values) });
+    const span = (k: number) => this.spans.filter((_, i) => i % 6 === k);
+    const names = ['offsets_offset', 'offsets_length', 'rows_offset', 'rows_length', 'values_offset', 'values_length'];
+    const schema = new Schema(
+      [
+        new Field('group_row_start', new Float64(), false),
+        new Field('group_rows', new Int32(), false),
+        new Field('gene_start', new Int32(), false),
+        new Field('gene_count', new Int32(), false),
+        new Field('nnz', new Float64(), false),
+        ...names.map((name) => new Field(name, new Float64(), false)),
+      ],
+      new Map([['cellar.x_columns', this.name]]),
+    );
+    const children = [
+      float64(this.batchGroupStart),
+      int32(this.batchGroupRows),
+      int32(this.batchGeneStart),
+      int32(this.batchGeneCount),
+      float64(this.batchNnz),
+      ...names.map((_, k) => float64(span(k))),
+    ];
+    return this.files.writeArrowFile('xcolidx', 'none', undefined, [recordBatchOf(schema, children, n)]).name;
+  }
+}
+
+function countColumns(columns: Uint32Array, nnz: number, starts: Int32Array): void {
+  for (let k = 0; k < nnz; k++) starts[columns[k] + 1]++;
+}
+
+function transposeInto(
+  nRows: number,
+  indptr: Int32Array,
+  columns: Uint32Array,
+  values: NumericArray,
+  cursor: Int32Array,
+  rows: Uint16Array,
+  transposed: NumericArray,
+): void {
+  const source = values as Float64Array;
+  const target = transposed as Float64Array;
+  for (let r = 0; r < nRows; r++) {
+    for (let k = indptr[r]; k < indptr[r + 1]; k++) {
+      const at = cursor[columns[k]]++;
+      rows[at] = r;
+      target[at] = source[k];
+    }
+  }
+}
+
+function deltaWithinColumns(starts: Int32Array, nCols: number, rows: Uint16Array): void {
+  for (let c = 0; c < nCols; c++) {
+    let previous = 0;
+    for (let p = starts[c]; p < starts[c + 1]; p++) {
+      const row = rows[p];
+      rows[p] = row - previous;
+      previous = row;
+    }
+  }
+}
