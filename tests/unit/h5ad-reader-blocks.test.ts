@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadH5wasm, type H5File, type H5Group } from '../../src/main/engine/formats/h5ad/h5';
 import { openH5ad } from '../../src/main/engine/formats/h5ad/reader';
-import type { CsrBlock, H5adFile, MatrixHandle, RowBlockOptions } from '../../src/main/engine/formats/h5ad/types';
+import type { CsrBlock } from '../../src/main/engine/columns/column-model';
+import type { H5adFile, MatrixHandle, RowBlockOptions } from '../../src/main/engine/formats/h5ad/types';
 
 const work = mkdtempSync(join(tmpdir(), 'cellar-blocks-test-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));

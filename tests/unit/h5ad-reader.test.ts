@@ -10,16 +10,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { CellarError } from '../../src/shared/errors';
 import { columnDtype } from '../../src/main/engine/formats/h5ad/inspect';
 import { openH5ad } from '../../src/main/engine/formats/h5ad/reader';
-import type {
-  Column,
-  DataFrame,
-  DenseHandle,
-  H5adFile,
-  MatrixHandle,
-  NumericArray,
-  RowBlockOptions,
-  UnsValue,
-} from '../../src/main/engine/formats/h5ad/types';
+import type { Column, DataFrame, NumericArray } from '../../src/main/engine/columns/column-model';
+import type { DenseHandle, H5adFile, MatrixHandle, RowBlockOptions, UnsValue } from '../../src/main/engine/formats/h5ad/types';
 
 const FIXTURES = fileURLToPath(new URL('../fixtures/h5ad/', import.meta.url));
 const BAD = fileURLToPath(new URL('../fixtures/bad/', import.meta.url));

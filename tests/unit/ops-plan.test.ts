@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Column, DataFrame } from '../../src/main/engine/formats/h5ad/types';
+import type { Column, DataFrame } from '../../src/main/engine/columns/column-model';
 import { planConcatenation, type DatasetInfo } from '../../src/main/engine/ops/plan';
 import { convertColumn } from '../../src/main/engine/columns/conversions';
 import { unifyFields, fieldOf, widenInts, MAX_CATEGORIES } from '../../src/main/engine/columns/field-schema';

@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import type { Column } from '../../src/main/engine/formats/h5ad/types';
+import type { Column } from '../../src/main/engine/columns/column-model';
 import { CellarError } from '../../src/shared/errors';
 import {
   compareCodePoints,

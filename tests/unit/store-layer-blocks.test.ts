@@ -7,7 +7,7 @@ import { layerRowSource } from '../../src/main/engine/ops/embed';
 import { randomizedPca } from '../../src/main/engine/linalg/pca';
 import { livePcaWorkerCount } from '../../src/main/engine/linalg/pca-executors';
 import type { CsrRowBlock, RowBlockSource } from '../../src/main/engine/linalg/csr';
-import type { CsrBlock } from '../../src/main/engine/formats/h5ad/types';
+import type { CsrBlock } from '../../src/main/engine/columns/column-model';
 import { csrBlocks, randomCounts, tempStoreDir, type ReferenceMatrix } from './store-testkit';
 
 let cleanups: (() => void)[] = [];

@@ -1,7 +1,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Column } from '../../src/main/engine/formats/h5ad/types';
+import type { Column } from '../../src/main/engine/columns/column-model';
 import { CellarError } from '../../src/shared/errors';
 import { MAX_STORED_CATEGORIES, createStoreWriter, listVersions, openStore, type StoreReader } from '../../src/main/engine/store';
 import { csrBlocks, randomCounts, snapshotFolder, tempStoreDir, type ReferenceMatrix } from './store-testkit';

@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { CsrBlock } from '../../src/main/engine/formats/h5ad/types';
+import type { CsrBlock } from '../../src/main/engine/columns/column-model';
 
 export function tempStoreDir(label: string): { dir: string; cleanup: () => void } {
   const root = mkdtempSync(join(tmpdir(), `cellar-${label}-`));

@@ -3,7 +3,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { CellarError } from '../../src/shared/errors';
-import type { CsrBlock } from '../../src/main/engine/formats/h5ad/types';
+import type { CsrBlock } from '../../src/main/engine/columns/column-model';
 import { createStoreWriter, openStore, type StoreCodec, type StoreReader } from '../../src/main/engine/store';
 import { rowDecodeHelper, rowDecodeHelperFor } from '../../src/main/engine/store/x/row-decode-host';
 import type { XLayerReader } from '../../src/main/engine/store/x/x-reader';

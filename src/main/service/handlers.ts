@@ -20,7 +20,7 @@ import { openStore } from '../engine/store/store-reader';
 import { selectRows } from '../engine/store/query';
 import type { ColumnEntry } from '../engine/store/format/manifest';
 import { stringAt, takeRows } from '../engine/columns/conversions';
-import type { Column } from '../engine/formats/h5ad/types';
+import type { Column } from '../engine/columns/column-model';
 import type { StoreReader } from '../engine/store/store-reader';
 import type { WorkerResults } from './job-entry';
 

@@ -1,7 +1,7 @@
 // A DataFrame as an Arrow table (obs rows for --format arrow and for the renderer's
 // bulk windows). Categoricals become dictionary vectors, NA becomes null.
 import { Bool, Dictionary, Float64, Int32, Table, Utf8, makeVector, vectorFromArray, type Vector } from 'apache-arrow';
-import type { Column, DataFrame } from '../formats/h5ad/types';
+import type { Column, DataFrame } from './column-model';
 import { stringAt } from './conversions';
 
 function columnVector(column: Column): Vector {

@@ -1,6 +1,6 @@
 // Converts a dataset's column to the unified schema: codes are remapped (never
 // reinterpreted), ints widen, strings become categories. Typed arrays throughout.
-import type { Column, IntDtype, NumericArray, NumericDtype } from '../formats/h5ad/types';
+import type { Column, IntDtype, NumericArray, NumericDtype } from './column-model';
 import { CellarError } from '../../../shared/errors';
 import { categoryValues, columnLength, type FieldSchema } from './field-schema';
 

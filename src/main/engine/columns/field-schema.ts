@@ -1,6 +1,6 @@
 // Column schemas: what a column of a dataset is (its dtype, categories) and how the
 // columns of several datasets unify into one. Pure functions over the Column model.
-import type { Column, ColumnDtype, DataFrame, IntDtype, NumericDtype } from '../formats/h5ad/types';
+import type { Column, ColumnDtype, DataFrame, IntDtype, NumericDtype } from './column-model';
 
 /** Past this many distinct values a string column is stored plain (as tiledbsoma does). */
 export const MAX_CATEGORIES = 32_767;

@@ -2,7 +2,7 @@
 // Float64Array; kernels write into caller-provided buffers and never allocate per element.
 import type { LayerBlockSpec } from '../store/x/layer-blocks';
 import { CellarError } from '../../../shared/errors';
-import type { NumericArray } from '../formats/h5ad/types';
+import type { NumericArray } from '../columns/column-model';
 
 export type CsrIndptr = Int32Array | Float64Array;
 export type CsrValues = Float32Array | Float64Array;

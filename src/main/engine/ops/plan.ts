@@ -1,7 +1,8 @@
 // The concatenation plan (SPEC §4): what is kept, dropped, converted and added
 // when an ordered list of datasets becomes one store. Computed from metadata only,
 // shown to the user before anything is written.
-import type { DataFrame, H5adFile } from '../formats/h5ad/types';
+import type { DataFrame } from '../columns/column-model';
+import type { H5adFile } from '../formats/h5ad/types';
 import { distinctStrings } from '../columns/conversions';
 import { fieldOf, unifyFields, type FieldSchema } from '../columns/field-schema';
 

@@ -9,7 +9,7 @@ import { DATA_DIR, listManifestVersions, manifestFileName, MANIFEST_DIR, readMan
 import { openStore, type StoreReader } from '../store/store-reader';
 import { nodeStoreFs, type StoreFs } from '../store/io/store-fs';
 import { createStoreWriter, type StoreWriter } from '../store/store-writer';
-import type { CsrBlock } from '../formats/h5ad/types';
+import type { CsrBlock } from '../columns/column-model';
 import type { StoreResultJson } from './concatenate';
 import { stringAt } from '../columns/conversions';
 import type { ProgressFn } from './progress';

@@ -1,6 +1,6 @@
 // Queries on one store version: obs/var value filters → joinids, and the matching
 // obs rows, var rows and X slice re-indexed 0..n.
-import type { Column, DataFrame, NumericArray } from '../formats/h5ad/types';
+import type { Column, DataFrame, NumericArray } from '../columns/column-model';
 import { CellarError } from '../../../shared/errors';
 import { evaluateFilter, parseValueFilter, selectedRows } from './filter/index';
 import type { FrameReader, StoreReader } from './store-reader';

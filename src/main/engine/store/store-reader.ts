@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import { join } from 'node:path';
 import { tableFromIPC, type Table } from 'apache-arrow';
 import { CellarError } from '../../../shared/errors';
-import type { Column } from '../formats/h5ad/types';
+import type { Column } from '../columns/column-model';
 import { registerArrowCodecs } from './io/codecs';
 import { readDense, type DenseArray } from './frames/dense-codec';
 import { ColumnAssembler } from './frames/frame-codec';

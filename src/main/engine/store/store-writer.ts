@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { basename, join } from 'node:path';
 import { CellarError } from '../../../shared/errors';
-import type { CsrBlock, NumericDtype } from '../formats/h5ad/types';
+import type { CsrBlock, NumericDtype } from '../columns/column-model';
 import { DEFAULT_ZSTD_LEVEL, registerArrowCodecs, type StoreCodec } from './io/codecs';
 import { DataFileSet } from './io/data-files';
 import { writeDenseRows, type DenseArray } from './frames/dense-codec';

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
 import type { Dataset, Group, Metadata } from 'h5wasm';
 import { preparePluginDir } from './h5-plugins';
-import type { NumericArray, NumericDtype } from './types';
+import type { NumericArray, NumericDtype } from '../../columns/column-model';
 
 export type H5wasm = typeof import('h5wasm');
 export type H5File = InstanceType<H5wasm['File']>;

@@ -3,7 +3,8 @@
 // as a readable multi-line summary for the terminal.
 import { basename } from 'node:path';
 import type { ColumnSummary, InspectSummary } from '../../../../shared/contract';
-import type { Column, ColumnDtype, DataFrame, DenseHandle, H5adFile, MatrixHandle } from './types';
+import type { Column, ColumnDtype, DataFrame } from '../../columns/column-model';
+import type { DenseHandle, H5adFile, MatrixHandle } from './types';
 
 export interface InspectColumn extends ColumnSummary {
   dtype: ColumnDtype;

@@ -9,7 +9,8 @@ import { columnToIndex } from './encodings/dataframe';
 import { badElement, childPath, displayPath, notice, type ReadContext } from './encodings/context';
 import { readCompoundFields } from './encodings/recarray';
 import { H5T, isDataset, type H5Dataset } from './h5';
-import type { Column, DataFrame, DenseHandle } from './types';
+import type { Column, DataFrame } from '../../columns/column-model';
+import type { DenseHandle } from './types';
 
 export function isLegacyCompound(node: unknown): node is H5Dataset {
   return isDataset(node) && node.metadata.type === H5T.compound;

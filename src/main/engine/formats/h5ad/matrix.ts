@@ -19,7 +19,8 @@ import {
   type H5Dataset,
   type H5Group,
 } from './h5';
-import type { CsrBlock, MatrixHandle, NumericArray, NumericDtype, RowBlockOptions } from './types';
+import type { CsrBlock, NumericArray, NumericDtype } from '../../columns/column-model';
+import type { MatrixHandle, RowBlockOptions } from './types';
 
 export const DEFAULT_MAX_ENTRIES = 4_000_000;
 export const DEFAULT_MAX_ROWS = 1 << 20;

@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { basename, extname } from 'node:path';
 import { CellarError } from '../../../../shared/errors';
-import type { Column, NumericArray } from '../h5ad/types';
+import type { Column, NumericArray } from '../../columns/column-model';
 import { MAX_CATEGORIES } from '../../columns/field-schema';
 
 export interface TextTable {

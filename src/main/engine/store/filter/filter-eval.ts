@@ -12,7 +12,7 @@
 // exactly, float32 columns against the literal rounded to float32 (as numpy and tiledbsoma
 // do), integer columns against fractional literals exactly (`n < 2.5` is `n <= 2`).
 
-import type { Column, NumericArray, NumericDtype } from '../../formats/h5ad/types';
+import type { Column, NumericArray, NumericDtype } from '../../columns/column-model';
 import { CellarError } from '../../../../shared/errors';
 import { pointedFilterError, type ColumnRef, type CompareOp, type FilterAst, type FilterLiteral, type FilterNode } from './filter-parse';
 

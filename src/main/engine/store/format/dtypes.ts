@@ -13,7 +13,7 @@ import {
   Uint8,
   type DataType,
 } from 'apache-arrow';
-import type { IntDtype, NumericArray, NumericDtype } from '../../formats/h5ad/types';
+import type { IntDtype, NumericArray, NumericDtype } from '../../columns/column-model';
 
 type TypedArrayConstructor = {
   new (length: number): NumericArray;

@@ -4,7 +4,7 @@
 import * as fs from 'node:fs';
 import { join } from 'node:path';
 import { CellarError } from '../../../../shared/errors';
-import type { ColumnDtype, IntDtype, NumericDtype } from '../../formats/h5ad/types';
+import type { ColumnDtype, IntDtype, NumericDtype } from '../../columns/column-model';
 import type { StoreCodec } from '../io/codecs';
 
 export const STORE_FORMAT = 'cellar-store';

@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import { join } from 'node:path';
 import { Field, FixedSizeList, Int64, Schema, makeData, tableFromIPC } from 'apache-arrow';
 import { CellarError } from '../../../../shared/errors';
-import type { NumericArray, NumericDtype } from '../../formats/h5ad/types';
+import type { NumericArray, NumericDtype } from '../../columns/column-model';
 import type { StoreCodec } from '../io/codecs';
 import { registerArrowCodecs } from '../io/codecs';
 import { recordBatchOf, type DataFileSet } from '../io/data-files';

@@ -14,7 +14,7 @@ import {
   type Vector,
 } from 'apache-arrow';
 import { CellarError } from '../../../../shared/errors';
-import type { Column, NumericArray, NumericDtype } from '../../formats/h5ad/types';
+import type { Column, NumericArray, NumericDtype } from '../../columns/column-model';
 import { allocateTyped, arrowTypeOf, dtypeOfArray, isBigIntDtype } from '../format/dtypes';
 import type { CategoryValues, ColumnEntry } from '../format/manifest';
 

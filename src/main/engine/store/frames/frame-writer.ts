@@ -3,7 +3,7 @@
 // (dtypes, categories in code order) lives in the manifest's FrameEntry.
 import { Schema } from 'apache-arrow';
 import { CellarError } from '../../../../shared/errors';
-import type { Column } from '../../formats/h5ad/types';
+import type { Column } from '../../columns/column-model';
 import type { StoreCodec } from '../io/codecs';
 import { recordBatchOf, type DataFileSet } from '../io/data-files';
 import { arrowFieldFor, categoryDictionary, categoryValuesOf, columnToData } from './frame-codec';

@@ -3,7 +3,7 @@
 // and read the blocks it owns while another thread reads others: the blocks are the same
 // wherever they are read.
 import { CellarError } from '../../../../shared/errors';
-import type { CsrBlock, NumericArray } from '../../formats/h5ad/types';
+import type { CsrBlock, NumericArray } from '../../columns/column-model';
 import { allocateTyped, isBigIntDtype } from '../format/dtypes';
 import type { LayerEntry } from '../format/manifest';
 import { XLayerReader } from './x-reader';

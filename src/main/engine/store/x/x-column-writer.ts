@@ -6,7 +6,7 @@
 //   soma_data:  list<T>          values, in the fragment's stored dtype
 // The group's first obs joinid is in the index file and in the batch's custom metadata.
 import { Field, Float64, Int32, Int64, List, Schema, Uint16, makeData } from 'apache-arrow';
-import type { NumericArray, NumericDtype } from '../../formats/h5ad/types';
+import type { NumericArray, NumericDtype } from '../../columns/column-model';
 import type { StoreCodec } from '../io/codecs';
 import { recordBatchOf, type DataFileSet } from '../io/data-files';
 import { allocateTyped, arrowTypeOf } from '../format/dtypes';

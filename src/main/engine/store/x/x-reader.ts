@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import { join } from 'node:path';
 import { tableFromIPC, type Data, type Table } from 'apache-arrow';
 import { CellarError } from '../../../../shared/errors';
-import type { CsrBlock, NumericArray, NumericDtype } from '../../formats/h5ad/types';
+import type { CsrBlock, NumericArray, NumericDtype } from '../../columns/column-model';
 import { decompressBuffer, registerArrowCodecs } from '../io/codecs';
 import { allocateTyped, allocateTypedUnfilled, bytesPerElement, viewTyped } from '../format/dtypes';
 import type { LayerEntry, XFragment } from '../format/manifest';

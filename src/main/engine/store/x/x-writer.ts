@@ -8,7 +8,7 @@
 // fragment also gets a transposed copy for gene reads (xColumnWriter.ts).
 import { Field, Float64, Int32, Int64, List, Schema, Uint32, makeData } from 'apache-arrow';
 import { CellarError } from '../../../../shared/errors';
-import type { CsrBlock, NumericArray, NumericDtype } from '../../formats/h5ad/types';
+import type { CsrBlock, NumericArray, NumericDtype } from '../../columns/column-model';
 import type { StoreCodec } from '../io/codecs';
 import { recordBatchOf, type DataFileSet } from '../io/data-files';
 import { allocateTyped, arrowTypeOf, dtypeOfArray, holdsAll, isBigIntDtype, narrowestExactDtype, promoteDtypes } from '../format/dtypes';

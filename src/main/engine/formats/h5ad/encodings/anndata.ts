@@ -5,7 +5,8 @@ import { CellarError } from '../../../../../shared/errors';
 import { isDataset, isGroup } from '../h5';
 import { applyUnsCategories, isLegacyCompound, legacyRawPaths, readLegacyAxisArrays, readLegacyFrame } from '../legacy';
 import { openDenseMatrix } from '../matrix';
-import type { DataFrame, DenseHandle, MatrixHandle, RawHandle } from '../types';
+import type { DataFrame } from '../../../columns/column-model';
+import type { DenseHandle, MatrixHandle, RawHandle } from '../types';
 import {
   badElement,
   childPath,

@@ -1,7 +1,8 @@
 // Dense arrays: `array` 0.2.0 (numeric or bool, any rank) and `string-array`
 // 0.2.0. Both stay lazy behind a DenseHandle until someone reads them.
 import { datasetShape, elementDtype, h5ErrorReason, isDataset, readNumeric, readStrings, type H5Dataset } from '../h5';
-import type { Column, DenseHandle, NumericArray } from '../types';
+import type { Column, NumericArray } from '../../../columns/column-model';
+import type { DenseHandle } from '../types';
 import { badElement, type Element, type EncodingReader, type H5Node, type ReadContext } from './context';
 
 export function openDenseArray(ctx: ReadContext, path: string, node: H5Node): DenseHandle {

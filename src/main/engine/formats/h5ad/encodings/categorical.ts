@@ -1,7 +1,7 @@
 // `categorical` 0.2.0: integer codes (−1 = missing) into a categories array.
 // The code checks are shared with the 0.7 and pre-0.7 layouts.
 import { isGroup, readAttribute } from '../h5';
-import type { Column, NumericArray } from '../types';
+import type { Column, NumericArray } from '../../../columns/column-model';
 import { elementToColumn, columnLength } from './arrays';
 import { badElement, childPath, type EncodingReader, type ReadContext } from './context';
 

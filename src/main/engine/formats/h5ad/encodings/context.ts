@@ -4,7 +4,8 @@
 import type { Dataset, Group } from 'h5wasm';
 import type { H5File } from '../h5';
 import { CellarError } from '../../../../../shared/errors';
-import type { Column, DataFrame, DenseHandle, MatrixHandle, RawHandle } from '../types';
+import type { Column, DataFrame } from '../../../columns/column-model';
+import type { DenseHandle, MatrixHandle, RawHandle } from '../types';
 
 export interface ReadContext {
   file: H5File;

@@ -3,7 +3,7 @@
 // 0.1.0 stores categoricals as integer codes with a `categories` attribute that
 // is an object reference into `__categories/<col>`.
 import { attributeNames, isDataset, isGroup, readAttribute, readNumeric, readStringAttribute, type H5Dataset } from '../h5';
-import type { Column, DataFrame } from '../types';
+import type { Column, DataFrame } from '../../../columns/column-model';
 import { columnLength, elementToColumn } from './arrays';
 import { buildCategorical, readOrderedFlag } from './categorical';
 import { badElement, childPath, type EncodingReader, type ReadContext } from './context';

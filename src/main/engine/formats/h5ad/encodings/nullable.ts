@@ -1,7 +1,7 @@
 // `nullable-integer`, `nullable-boolean`, `nullable-string-array` 0.1.0:
 // a `values` array plus a `mask` (true = NA).
 import { isGroup } from '../h5';
-import type { Column, IntDtype, NumericDtype } from '../types';
+import type { Column, IntDtype, NumericDtype } from '../../../columns/column-model';
 import { asBoolBytes, columnLength, elementToColumn } from './arrays';
 import { badElement, childPath, type EncodingReader, type H5Node, type ReadContext } from './context';
 

@@ -2,7 +2,7 @@
 // read field by field into columns. The pre-0.7 obs/var tables use the same
 // layout, so legacy.ts reuses readCompoundFields.
 import { datasetShape, elementDtype, H5T, isDataset, typedArrayConstructor, type H5Dataset, type H5Metadata } from '../h5';
-import type { Column, NumericArray } from '../types';
+import type { Column, NumericArray } from '../../../columns/column-model';
 import { badElement, displayPath, notice, type EncodingReader, type ReadContext } from './context';
 
 export interface CompoundField {

@@ -2,7 +2,7 @@
 // indices grow chunk by chunk; only indptr (one number per row) is kept until
 // the end, when its integer width is known.
 import { CellarError } from '../../../../../shared/errors';
-import type { CsrBlock, NumericArray, NumericDtype } from '../types';
+import type { CsrBlock, NumericArray, NumericDtype } from '../../../columns/column-model';
 import { toDtype, type AppendableArray, type ArrayDtype, type H5Output } from './h5-output';
 import { displayPath, tagEncoding, writing } from './elements';
 

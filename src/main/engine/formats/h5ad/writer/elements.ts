@@ -3,7 +3,8 @@
 // written, mirroring the reader's registry.
 import { CellarError } from '../../../../../shared/errors';
 import { h5ErrorReason } from '../h5';
-import type { Column, DataFrame, IntDtype, NumericArray, UnsValue } from '../types';
+import type { Column, DataFrame, IntDtype, NumericArray } from '../../../columns/column-model';
+import type { UnsValue } from '../types';
 import { dtypeOf, toDtype, type ArrayDtype, type H5Output, type RecordField } from './h5-output';
 
 export interface ElementOptions {

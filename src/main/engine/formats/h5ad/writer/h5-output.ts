@@ -5,7 +5,7 @@
 import { CellarError } from '../../../../../shared/errors';
 import type { H5wasm } from '../h5';
 import { typedArrayConstructor } from '../h5';
-import type { NumericArray, NumericDtype } from '../types';
+import type { NumericArray, NumericDtype } from '../../../columns/column-model';
 import { boolPlaceholderMetadata } from './hdf5-bool';
 
 type H5Module = H5wasm['Module'];

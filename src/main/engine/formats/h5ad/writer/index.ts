@@ -10,7 +10,8 @@
 import { renameSync, rmSync } from 'node:fs';
 import { CellarError } from '../../../../../shared/errors';
 import { h5ErrorReason, loadH5wasm, type H5wasm } from '../h5';
-import type { AnnDataToWrite, DataFrame, H5adFile, MatrixHandle, MatrixSource, NumericArray } from '../types';
+import type { DataFrame, NumericArray } from '../../../columns/column-model';
+import type { AnnDataToWrite, H5adFile, MatrixHandle, MatrixSource } from '../types';
 import { H5Output, IncompressibleDataset, type OutputCompression } from './h5-output';
 import { convertBoolPlaceholders } from './hdf5-bool';
 import { writeCsrMatrix, type CsrMatrixToWrite } from './csr';
