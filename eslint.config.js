@@ -1,6 +1,7 @@
 // Process boundaries are enforced here, not by hope: the engine and registry never
 // import Electron or touch the DOM; shared and renderer code never import Node or Electron.
 import tseslint from 'typescript-eslint';
+import { layerOrderRule } from './eslint/layer-order.js';
 
 const nodeModules = ['node:*', 'fs', 'fs/*', 'path', 'os', 'child_process', 'worker_threads', 'crypto', 'url', 'module', 'better-sqlite3', 'h5wasm', 'h5wasm/*'];
 const domGlobals = ['window', 'document', 'navigator', 'localStorage', 'sessionStorage', 'HTMLElement'];
@@ -15,7 +16,15 @@ export default tseslint.config(
     },
   },
   {
-    files: ['src/main/engine/**', 'src/main/registry/**', 'src/main/cli.ts', 'src/main/cli/**', 'src/main/serve/**', 'src/main/service/**', 'src/main/ipc/**', 'src/main/workers/**', 'src/main/home.ts', 'src/main/app-files.ts', 'src/main/app-protocol.ts', 'src/main/security.ts', 'src/main/open-files.ts'],
+    // The layer order of the whole tree, one list (eslint/layer-order.js).
+    files: ['src/**'],
+    plugins: { cellar: { rules: { 'layer-order': layerOrderRule } } },
+    rules: { 'cellar/layer-order': 'error' },
+  },
+  {
+    // Everything of the main process but its Electron shell (index.ts) runs without Electron.
+    files: ['src/main/**'],
+    ignores: ['src/main/index.ts'],
     rules: {
       'no-restricted-imports': ['error', { paths: [{ name: 'electron', message: 'The engine runs without Electron (CLI, worker, tests).' }] }],
       'no-restricted-globals': ['error', ...domGlobals.map((name) => ({ name, message: 'The engine has no DOM.' }))],

@@ -43,7 +43,7 @@ if (!prerequisitesPresent()) {
 
 const steps = [
   ['npx', ['tsc', '--noEmit', '-p', 'tsconfig.json']],
-  ['npx', ['eslint', 'src', 'tests']],
+  ['npx', ['eslint', 'src', 'tests', 'eslint']],
   ['npx', ['vitest', 'run', ...process.argv.slice(2)]],
 ];
 for (const [cmd, args] of steps) {

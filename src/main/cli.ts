@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { CellarError, toErrorValue } from '../shared/errors';
 import { formatHelp, parseArgs, UsageError, type CommandSpec } from './cli/args';
 import { makeContext, type CommandContext, type CommandOutput } from './cli/context';
-import { resolveHomeWithNote } from './home';
+import { resolveHomeWithNote } from './shell/home';
 
 interface CommandModule {
   spec: CommandSpec;

@@ -6,13 +6,13 @@ import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { randomUUID } from 'node:crypto';
-import { PRELOAD_FILE, RENDERER_DIR } from './app-files';
-import { APP_INDEX_URL, APP_SCHEME, appProtocolResponse } from './app-protocol';
-import { h5adPathsFromArgv } from './open-files';
-import { CONTENT_SECURITY_POLICY, developmentContentSecurityPolicy, HARDENED_WEB_PREFERENCES, isAllowedExternalUrl, isAllowedNavigation } from './security';
+import { PRELOAD_FILE, RENDERER_DIR } from './shell/app-files';
+import { APP_INDEX_URL, APP_SCHEME, appProtocolResponse } from './shell/app-protocol';
+import { h5adPathsFromArgv } from './shell/open-files';
+import { CONTENT_SECURITY_POLICY, developmentContentSecurityPolicy, HARDENED_WEB_PREFERENCES, isAllowedExternalUrl, isAllowedNavigation } from './shell/security';
 import { registerHandlers } from './ipc/handle';
 import { createService, type Service } from './service/handlers';
-import { resolveHomeWithNote } from './home';
+import { resolveHomeWithNote } from './shell/home';
 import type { Events, OpenedFile } from '../shared/contract';
 
 app.setName('Cellar');

@@ -15,7 +15,7 @@ import { runPythonJson } from '../integration/helpers/python';
 import { screenshot, ROOT, waitForJobEnd } from './helpers';
 import { bootDesktopApp, isolatedUserEnv, type DesktopApp } from './desktop/harness';
 import { MAKE_DATA, type SeedExpectations } from './seed-data';
-import { CONTENT_SECURITY_POLICY } from '../../src/main/security';
+import { CONTENT_SECURITY_POLICY } from '../../src/main/shell/security';
 
 const STEP_MS = 150_000;
 const FILTER = 'cell_type == "B" and n_counts > 90';

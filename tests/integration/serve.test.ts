@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, mkdirSync, readdirSync, writeFileSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join, sep } from 'node:path';
-import { CONTENT_SECURITY_POLICY } from '../../src/main/security';
+import { CONTENT_SECURITY_POLICY } from '../../src/main/shell/security';
 import { startServer, type RunningServer } from '../../src/main/serve/server';
 import { createService, type Service } from '../../src/main/service/handlers';
 import { openRegistry } from '../../src/main/registry/registry';

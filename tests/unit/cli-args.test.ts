@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseArgs, UsageError, intFlag, type CommandSpec } from '../../src/main/cli/args';
-import { resolveHome, defaultHome } from '../../src/main/home';
+import { resolveHome, defaultHome } from '../../src/main/shell/home';
 
 const spec: CommandSpec = {
   name: 'demo',

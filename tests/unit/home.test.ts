@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { chooseDefaultHome, defaultHome, electronProfileDir, resolveHomeWithNote } from '../../src/main/home';
+import { chooseDefaultHome, defaultHome, electronProfileDir, resolveHomeWithNote } from '../../src/main/shell/home';
 
 function user() {
   const root = mkdtempSync(join(tmpdir(), 'cellar-home-user-'));

@@ -1,7 +1,8 @@
 // Untrusted files are read in a worker thread under a time limit; several files share one worker.
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { callInWorker, inspectAllInWorker } from '../../src/main/engine/threads/worker-call';
+import { callInWorker } from '../../src/main/engine/threads/worker-call';
+import { inspectAllInWorker } from '../../src/main/engine/formats/inspect-in-worker';
 import { inspectFile } from '../../src/main/engine/formats/h5ad/inspect-file';
 import { CellarError } from '../../src/shared/errors';
 

@@ -4,8 +4,8 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { APP_INDEX_URL, appProtocolResponse } from '../../src/main/app-protocol';
-import { CONTENT_SECURITY_POLICY } from '../../src/main/security';
+import { APP_INDEX_URL, appProtocolResponse } from '../../src/main/shell/app-protocol';
+import { CONTENT_SECURITY_POLICY } from '../../src/main/shell/security';
 
 const root = mkdtempSync(join(tmpdir(), 'cellar-protocol-'));
 const renderer = join(root, 'renderer');

@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
 import { isTrustedSender, registerHandlers, type Handlers, type InvokeEvent, type Validators } from '../../src/main/ipc/handle';
-import { isAllowedNavigation, isAllowedExternalUrl, developmentContentSecurityPolicy, HARDENED_WEB_PREFERENCES, CONTENT_SECURITY_POLICY } from '../../src/main/security';
+import { isAllowedNavigation, isAllowedExternalUrl, developmentContentSecurityPolicy, HARDENED_WEB_PREFERENCES, CONTENT_SECURITY_POLICY } from '../../src/main/shell/security';
 import { CellarError } from '../../src/shared/errors';
 import { CHANNELS } from '../../src/shared/contract';
 import { createService } from '../../src/main/service/handlers';

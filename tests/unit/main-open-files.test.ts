@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { h5adPathsFromArgv } from '../../src/main/open-files';
+import { h5adPathsFromArgv } from '../../src/main/shell/open-files';
 
 const existing = new Set(['/data/a.h5ad', '/data/b c.h5ad', '/home/u/x.H5AD']);
 const exists = (p: string) => existing.has(p);

@@ -1,6 +1,6 @@
 // What every CLI command gets: where to print, the home folder, and a progress sink
 // that draws a bar on a TTY and stays silent otherwise (and always with --json).
-import { resolveHomeWithNote } from '../home';
+import { resolveHomeWithNote } from '../shell/home';
 import type { CellarError } from '../../shared/errors';
 import type { ParsedArgs } from './args';
 

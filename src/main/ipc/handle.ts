@@ -2,7 +2,7 @@
 // and wrapping the outcome in the {ok, value} | {ok: false, error} envelope.
 import { toErrorValue, CellarError } from '../../shared/errors';
 import type { Channel, RequestOf, ResponseOf, Result } from '../../shared/contract';
-import { isAllowedNavigation } from '../security';
+import { isAllowedNavigation } from '../shell/security';
 
 /** The slice of Electron's ipcMain / IpcMainInvokeEvent we use (mockable in tests). */
 export interface InvokeEvent {

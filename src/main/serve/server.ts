@@ -14,7 +14,7 @@ import { pipeline } from 'node:stream/promises';
 import { decodeJson, encodeJson, isChannel, type Channel, type EventName, type Events } from '../../shared/contract';
 import { CellarError, type ErrorCode } from '../../shared/errors';
 import { runHandler, type Handlers, type Validators } from '../ipc/handle';
-import { CONTENT_SECURITY_POLICY, PAGE_MIME_TYPES } from '../security';
+import { CONTENT_SECURITY_POLICY, PAGE_MIME_TYPES } from '../shell/security';
 import { formatBytes, pathInside, safeUploadName, uploadedBytes } from './uploads';
 
 export interface UploadLimits {

@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { inspectInWorker } from '../../engine/threads/worker-call';
+import { inspectInWorker } from '../../engine/formats/inspect-in-worker';
 import { formatInspect } from '../../engine/formats/h5ad/inspect';
 import type { CommandSpec } from '../args';
 import type { CommandContext, CommandOutput } from '../context';

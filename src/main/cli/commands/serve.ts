@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
-import { RENDERER_DIR } from '../../app-files';
+import { RENDERER_DIR } from '../../shell/app-files';
 import { createService } from '../../service/handlers';
 import { DEFAULT_UPLOAD_LIMITS, startServer, type UploadLimits } from '../../serve/server';
 import { parseByteSize, resolveServeHost } from '../../serve/host';

@@ -9,7 +9,7 @@ import type { InspectReport } from '../formats/h5ad/inspect';
 import { openH5ad } from '../formats/h5ad/reader';
 import type { DataFrame } from '../columns/column-model';
 import type { DenseHandle } from '../formats/h5ad/types';
-import { inspectAllInWorker } from '../threads/worker-call';
+import { inspectAllInWorker } from '../formats/inspect-in-worker';
 import type { ColumnEntry, StoreManifest } from '../store/format/manifest';
 import { openStore, type StoreReader } from '../store/store-reader';
 import { createStoreWriter } from '../store/store-writer';

@@ -8,7 +8,7 @@ import { CellarError } from '../../../shared/errors';
 import { copyAndHashFile, hashFile, type FileHash } from '../../registry/hash';
 import type { ArtifactRecord, Registry } from '../../registry/registry';
 import type { InspectReport } from '../formats/h5ad/inspect';
-import { inspectAllInWorker } from '../threads/worker-call';
+import { inspectAllInWorker } from '../formats/inspect-in-worker';
 import { storeWriteError } from '../store/io/store-fs';
 import type { ProgressFn } from './progress';
 

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 const HERE = dirname(fileURLToPath(import.meta.url));
 
 /** out/main/: the bundle's own folder, or the build's folder when running from source (tests). */
-export const BUILT_MAIN_DIR = import.meta.url.endsWith('.ts') ? join(HERE, '..', '..', 'out', 'main') : HERE;
+export const BUILT_MAIN_DIR = import.meta.url.endsWith('.ts') ? join(HERE, '..', '..', '..', 'out', 'main') : HERE;
 
 export const RENDERER_DIR = join(BUILT_MAIN_DIR, '..', 'renderer');
 export const PRELOAD_FILE = join(BUILT_MAIN_DIR, '..', 'preload', 'index.cjs');
