@@ -5,6 +5,16 @@ export type IntDtype = 'int8' | 'int16' | 'int32' | 'int64' | 'uint8' | 'uint16'
 export type FloatDtype = 'float32' | 'float64';
 export type NumericDtype = IntDtype | FloatDtype;
 
+const INT_DTYPES: ReadonlySet<string> = new Set<IntDtype>(['int8', 'int16', 'int32', 'int64', 'uint8', 'uint16', 'uint32', 'uint64']);
+
+export function isIntDtype(dtype: string): dtype is IntDtype {
+  return INT_DTYPES.has(dtype);
+}
+
+export function isFloatDtype(dtype: string): dtype is FloatDtype {
+  return dtype === 'float32' || dtype === 'float64';
+}
+
 /** The dtype names `cellar inspect --json` reports (SPEC §5). */
 export type ColumnDtype =
   | 'category'

@@ -1,6 +1,6 @@
 // Column schemas: what a column of a dataset is (its dtype, categories) and how the
 // columns of several datasets unify into one. Pure functions over the Column model.
-import type { Column, ColumnDtype, DataFrame, IntDtype, NumericDtype } from './column-model';
+import { isFloatDtype, isIntDtype, type Column, type ColumnDtype, type IntDtype, type NumericDtype } from './column-model';
 
 /** Past this many distinct values a string column is stored plain (as tiledbsoma does). */
 export const MAX_CATEGORIES = 32_767;
@@ -92,10 +92,6 @@ export function fieldOf(name: string, column: Column): FieldSchema {
   return field;
 }
 
-export function frameSchema(frame: DataFrame): FieldSchema[] {
-  return frame.columns.map(({ name, column }) => fieldOf(name, column));
-}
-
 export function describeField(f: FieldSchema): string {
   if (f.dtype === 'category') return `category${f.ordered ? ' (ordered)' : ''} of ${f.categoryType ?? 'string'}`;
   if (f.dtype === 'nullable-int') return `nullable-int (${f.intDtype ?? 'int64'})`;
@@ -103,16 +99,7 @@ export function describeField(f: FieldSchema): string {
 }
 
 const INT_ORDER: IntDtype[] = ['int8', 'int16', 'int32', 'int64'];
-const UINT_ORDER: IntDtype[] = ['uint8', 'uint16', 'uint32', 'uint64'];
 const BITS: Record<IntDtype, number> = { int8: 8, int16: 16, int32: 32, int64: 64, uint8: 8, uint16: 16, uint32: 32, uint64: 64 };
-
-export function isIntDtype(d: string): d is IntDtype {
-  return (INT_ORDER as string[]).includes(d) || (UINT_ORDER as string[]).includes(d);
-}
-
-export function isFloatDtype(d: string): d is 'float32' | 'float64' {
-  return d === 'float32' || d === 'float64';
-}
 
 /** The narrowest integer dtype holding both; mixing signed and uint64 overflows to float64. */
 export function widenInts(a: IntDtype, b: IntDtype): IntDtype | 'float64' {

@@ -13,7 +13,7 @@ import {
   Uint8,
   type DataType,
 } from 'apache-arrow';
-import type { IntDtype, NumericArray, NumericDtype } from '../../columns/column-model';
+import { isIntDtype, type IntDtype, type NumericArray, type NumericDtype } from '../../columns/column-model';
 
 type TypedArrayConstructor = {
   new (length: number): NumericArray;
@@ -33,16 +33,6 @@ const CONSTRUCTORS: Record<NumericDtype, TypedArrayConstructor> = {
   float32: Float32Array,
   float64: Float64Array,
 };
-
-export const NUMERIC_DTYPES = Object.keys(CONSTRUCTORS) as NumericDtype[];
-
-export function isNumericDtype(value: unknown): value is NumericDtype {
-  return typeof value === 'string' && value in CONSTRUCTORS;
-}
-
-export function isIntDtype(dtype: NumericDtype): dtype is IntDtype {
-  return dtype !== 'float32' && dtype !== 'float64';
-}
 
 export function isBigIntDtype(dtype: NumericDtype): boolean {
   return dtype === 'int64' || dtype === 'uint64';

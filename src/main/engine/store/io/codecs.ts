@@ -16,12 +16,6 @@ export function arrowCompressionType(codec: StoreCodec): CompressionType | null 
   return null;
 }
 
-export function codecOfArrowCompression(type: CompressionType | null | undefined): StoreCodec {
-  if (type === CompressionType.ZSTD) return 'zstd';
-  if (type === CompressionType.LZ4_FRAME) return 'lz4_frame';
-  return 'none';
-}
-
 // Native CommonJS addons, loaded with require: it resolves their extensionless deep paths
 // (zstd-napi/binding) the same way from source, from a bundle and from a packaged app.
 const require = createRequire(import.meta.url);

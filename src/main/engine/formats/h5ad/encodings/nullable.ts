@@ -1,7 +1,7 @@
 // `nullable-integer`, `nullable-boolean`, `nullable-string-array` 0.1.0:
 // a `values` array plus a `mask` (true = NA).
 import { isGroup } from '../h5';
-import type { Column, IntDtype, NumericDtype } from '../../../columns/column-model';
+import { isIntDtype, type Column } from '../../../columns/column-model';
 import { asBoolBytes, columnLength, elementToColumn } from './arrays';
 import { badElement, childPath, type EncodingReader, type H5Node, type ReadContext } from './context';
 
@@ -29,10 +29,6 @@ function readValuesAndMask(ctx: ReadContext, path: string, node: H5Node): { valu
 function normaliseMask(mask: Uint8Array): Uint8Array {
   for (let i = 0; i < mask.length; i++) if (mask[i] > 1) mask[i] = 1;
   return mask;
-}
-
-function isIntDtype(dtype: NumericDtype): dtype is IntDtype {
-  return dtype !== 'float32' && dtype !== 'float64';
 }
 
 export const nullableIntegerEncoding: EncodingReader = {
