@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CellarError } from '../../src/shared/errors';
-import { columnDtype } from '../../src/main/engine/formats/h5ad/inspect';
+import { columnDtype } from '../../src/main/engine/columns/column-model';
 import { openH5ad } from '../../src/main/engine/formats/h5ad/reader';
 import type { Column, DataFrame, NumericArray } from '../../src/main/engine/columns/column-model';
 import type { DenseHandle, H5adFile, MatrixHandle, RowBlockOptions, UnsValue } from '../../src/main/engine/formats/h5ad/types';

@@ -76,3 +76,23 @@ export interface CsrBlock {
   indices: Int32Array;
   data: NumericArray;
 }
+
+/** The dtype name a column reports (`cellar inspect --json`, plans, the store's schema). */
+export function columnDtype(column: Column): ColumnDtype {
+  switch (column.kind) {
+    case 'numeric':
+      return column.dtype;
+    case 'bool':
+      return 'bool';
+    case 'string':
+      return 'string';
+    case 'nullable-int':
+      return 'nullable-int';
+    case 'nullable-bool':
+      return 'nullable-bool';
+    case 'nullable-string':
+      return 'nullable-string';
+    case 'category':
+      return 'category';
+  }
+}

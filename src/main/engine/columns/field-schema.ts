@@ -1,6 +1,6 @@
 // Column schemas: what a column of a dataset is (its dtype, categories) and how the
 // columns of several datasets unify into one. Pure functions over the Column model.
-import { isFloatDtype, isIntDtype, type Column, type ColumnDtype, type IntDtype, type NumericDtype } from './column-model';
+import { columnDtype, isFloatDtype, isIntDtype, type Column, type ColumnDtype, type IntDtype, type NumericDtype } from './column-model';
 
 /** Past this many distinct values a string column is stored plain (as tiledbsoma does). */
 export const MAX_CATEGORIES = 32_767;
@@ -16,25 +16,6 @@ export interface FieldSchema {
   intDtype?: IntDtype;
   /** True when every value is missing (all-NaN floats, all −1 codes, all masked). */
   allMissing?: boolean;
-}
-
-export function columnDtype(column: Column): ColumnDtype {
-  switch (column.kind) {
-    case 'numeric':
-      return column.dtype;
-    case 'bool':
-      return 'bool';
-    case 'string':
-      return 'string';
-    case 'nullable-int':
-      return 'nullable-int';
-    case 'nullable-bool':
-      return 'nullable-bool';
-    case 'nullable-string':
-      return 'nullable-string';
-    case 'category':
-      return 'category';
-  }
 }
 
 export function columnLength(column: Column): number {

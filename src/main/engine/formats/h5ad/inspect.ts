@@ -3,7 +3,7 @@
 // as a readable multi-line summary for the terminal.
 import { basename } from 'node:path';
 import type { ColumnSummary, InspectSummary } from '../../../../shared/contract';
-import type { Column, ColumnDtype, DataFrame } from '../../columns/column-model';
+import { columnDtype, type ColumnDtype, type DataFrame } from '../../columns/column-model';
 import type { DenseHandle, H5adFile, MatrixHandle } from './types';
 
 export interface InspectColumn extends ColumnSummary {
@@ -33,21 +33,6 @@ export interface InspectReport extends InspectSummary {
   raw: { n_vars: number; var: InspectColumn[]; X: InspectMatrix | null; varm: Record<string, number[]> } | null;
   /** Elements that were skipped (e.g. awkward arrays), one sentence each. */
   notices: string[];
-}
-
-export function columnDtype(column: Column): ColumnDtype {
-  switch (column.kind) {
-    case 'numeric':
-      return column.dtype;
-    case 'nullable-int':
-      return 'nullable-int';
-    case 'nullable-bool':
-      return 'nullable-bool';
-    case 'nullable-string':
-      return 'nullable-string';
-    default:
-      return column.kind;
-  }
 }
 
 function describeColumns(frame: DataFrame): InspectColumn[] {

@@ -60,13 +60,10 @@ export interface RawHandle {
   varm: Map<string, DenseHandle | MatrixHandle>;
 }
 
-/** An open h5ad: metadata read, matrices lazy. Always close() in `finally`. */
-export interface H5adFile {
-  path: string;
+/** What an AnnData group holds: metadata read, matrices lazy (the root, or a nested AnnData). */
+export interface AnnDataContent {
   nObs: number;
   nVars: number;
-  /** Encoding version of the root (e.g. "0.1.0"), or "legacy" for untagged files. */
-  layoutVersion: string;
   obs: DataFrame;
   var: DataFrame;
   X: MatrixHandle | null;
@@ -76,9 +73,16 @@ export interface H5adFile {
   obsp: Map<string, MatrixHandle | DenseHandle>;
   varp: Map<string, MatrixHandle | DenseHandle>;
   unsKeys: string[];
+  raw: RawHandle | null;
+}
+
+/** An open h5ad: metadata read, matrices lazy. Always close() in `finally`. */
+export interface H5adFile extends AnnDataContent {
+  path: string;
+  /** Encoding version of the root (e.g. "0.1.0"), or "legacy" for untagged files. */
+  layoutVersion: string;
   /** Reads uns on demand (can be large). */
   readUns(): { [key: string]: UnsValue };
-  raw: RawHandle | null;
   /** Notices for elements that were skipped (e.g. awkward arrays). */
   notices: string[];
   close(): void;

@@ -6,13 +6,12 @@ import { isDataset, isGroup } from '../h5';
 import { applyUnsCategories, isLegacyCompound, legacyRawPaths, readLegacyAxisArrays, readLegacyFrame } from '../legacy';
 import { openDenseMatrix } from '../matrix';
 import type { DataFrame } from '../../../columns/column-model';
-import type { DenseHandle, MatrixHandle, RawHandle } from '../types';
+import type { AnnDataContent, DenseHandle, MatrixHandle, RawHandle } from '../types';
 import {
   badElement,
   childPath,
   displayPath,
   notice,
-  type AnnDataContent,
   type Element,
   type EncodingReader,
   type ReadContext,

@@ -5,7 +5,7 @@ import type { Dataset, Group } from 'h5wasm';
 import type { H5File } from '../h5';
 import { CellarError } from '../../../../../shared/errors';
 import type { Column, DataFrame } from '../../../columns/column-model';
-import type { DenseHandle, MatrixHandle, RawHandle } from '../types';
+import type { AnnDataContent, DenseHandle, MatrixHandle, RawHandle } from '../types';
 
 export interface ReadContext {
   file: H5File;
@@ -32,21 +32,6 @@ export type Element =
   | { kind: 'raw'; raw: RawHandle }
   | { kind: 'anndata'; content: AnnDataContent }
   | { kind: 'skipped'; encoding: string; reason: string };
-
-export interface AnnDataContent {
-  nObs: number;
-  nVars: number;
-  obs: DataFrame;
-  var: DataFrame;
-  X: MatrixHandle | null;
-  layers: Map<string, MatrixHandle>;
-  obsm: Map<string, DenseHandle | MatrixHandle | DataFrame>;
-  varm: Map<string, DenseHandle | MatrixHandle | DataFrame>;
-  obsp: Map<string, MatrixHandle | DenseHandle>;
-  varp: Map<string, MatrixHandle | DenseHandle>;
-  unsKeys: string[];
-  raw: RawHandle | null;
-}
 
 export type H5Node = Group | Dataset;
 
