@@ -1,8 +1,10 @@
-// A worker thread that runs one named task and ends: reading untrusted files under a time
-// limit, and the app's long jobs. It posts back progress and a result or an error value;
-// an {type: 'abort'} message aborts the signal the task gets. Each task's code is loaded
-// only when asked for, so reading a file's summary never pays for SQLite or Arrow.
-import { parentPort, workerData } from 'node:worker_threads';
+// A task thread: runs named tasks one at a time, each asked for by a {type: 'run'} message —
+// reading untrusted files under a time limit, and the app's long jobs. It posts back
+// progress and a result or an error value; an {type: 'abort'} message aborts the signal the
+// running task gets. The host keeps a thread that finished cleanly for the next task
+// (engine/threads/worker-call.ts). Each task's code is loaded only when first asked for, so
+// reading a file's summary never pays for SQLite or Arrow.
+import { parentPort } from 'node:worker_threads';
 import type { WorkerTaskName } from '../engine/threads/worker-call';
 
 type TaskFunction = (...args: never[]) => unknown;
@@ -16,7 +18,8 @@ const TASKS: Record<WorkerTaskName, () => Promise<TaskFunction>> = {
   previewAnnotation: async () => (await import('../service/job-entry')).previewStoreAnnotation,
 };
 
-interface TaskData {
+interface RunMessage {
+  type: 'run';
   task?: WorkerTaskName;
   /** Running from source only (tests): a module URL and the function to call. */
   module?: string;
@@ -26,7 +29,7 @@ interface TaskData {
   abortFlag?: SharedArrayBuffer;
 }
 
-async function loadTask(data: TaskData): Promise<(...args: unknown[]) => unknown> {
+async function loadTask(data: RunMessage): Promise<(...args: unknown[]) => unknown> {
   if (data.task) {
     const load = TASKS[data.task];
     if (!load) throw new Error(`Unknown worker task ${data.task}`);
@@ -37,11 +40,7 @@ async function loadTask(data: TaskData): Promise<(...args: unknown[]) => unknown
 }
 
 const port = parentPort!;
-const data = workerData as TaskData;
-const controller = new AbortController();
-port.on('message', (msg: { type?: string }) => {
-  if (msg?.type === 'abort') controller.abort();
-});
+let controller = new AbortController();
 
 /**
  * The task's signal also reads the host's shared abort flag whenever it is asked: a job
@@ -49,12 +48,13 @@ port.on('message', (msg: { type?: string }) => {
  * message only when it has finished.
  */
 function abortableSignal(flag: SharedArrayBuffer | undefined): AbortSignal {
-  const signal = controller.signal;
+  const own = controller;
+  const signal = own.signal;
   if (!flag) return signal;
   const cells = new Int32Array(flag);
   const nativeAborted = Object.getOwnPropertyDescriptor(AbortSignal.prototype, 'aborted')!.get!;
   const aborted = (): boolean => {
-    if (!nativeAborted.call(signal) && Atomics.load(cells, 0) === 1) controller.abort(new DOMException('This operation was aborted', 'AbortError'));
+    if (!nativeAborted.call(signal) && Atomics.load(cells, 0) === 1) own.abort(new DOMException('This operation was aborted', 'AbortError'));
     return nativeAborted.call(signal) as boolean;
   };
   Object.defineProperty(signal, 'aborted', { get: aborted });
@@ -63,20 +63,29 @@ function abortableSignal(flag: SharedArrayBuffer | undefined): AbortSignal {
   };
   return signal;
 }
-try {
-  const run = await loadTask(data);
-  const onProgress = (progress: unknown) => port.postMessage({ type: 'progress', progress });
-  const value = await run(...data.args, { onProgress, signal: abortableSignal(data.abortFlag) });
-  port.postMessage({ type: 'result', value });
-} catch (err) {
-  const e = err as { name?: string; code?: string; message?: string; problems?: unknown } | undefined;
-  port.postMessage({
-    type: 'error',
-    error: {
-      name: e?.name ?? 'Error',
-      code: e?.code ?? 'internal',
-      message: e?.message ?? String(err),
-      problems: Array.isArray(e?.problems) ? e.problems : [],
-    },
-  });
+
+async function runTask(data: RunMessage): Promise<void> {
+  controller = new AbortController();
+  try {
+    const run = await loadTask(data);
+    const onProgress = (progress: unknown) => port.postMessage({ type: 'progress', progress });
+    const value = await run(...data.args, { onProgress, signal: abortableSignal(data.abortFlag) });
+    port.postMessage({ type: 'result', value });
+  } catch (err) {
+    const e = err as { name?: string; code?: string; message?: string; problems?: unknown } | undefined;
+    port.postMessage({
+      type: 'error',
+      error: {
+        name: e?.name ?? 'Error',
+        code: e?.code ?? 'internal',
+        message: e?.message ?? String(err),
+        problems: Array.isArray(e?.problems) ? e.problems : [],
+      },
+    });
+  }
 }
+
+port.on('message', (msg: RunMessage | { type: 'abort' }) => {
+  if (msg.type === 'abort') controller.abort();
+  else if (msg.type === 'run') void runTask(msg);
+});

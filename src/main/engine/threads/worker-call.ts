@@ -2,6 +2,7 @@
 // corrupted file can never hang or crash the calling process.
 import { pathToFileURL } from 'node:url';
 import { CellarError, type ErrorCode } from '../../../shared/errors';
+import type { Worker } from 'node:worker_threads';
 import { RUNNING_FROM_SOURCE, startThread } from './start-thread';
 
 export interface WorkerCallOptions {
@@ -42,8 +43,57 @@ function formatDuration(ms: number): string {
 }
 
 /**
- * Calls the task with `(...args, { onProgress, signal })` inside a worker thread.
- * The worker is terminated on time-out or abort; CellarErrors keep their code and message.
+ * Task threads that finished a task cleanly wait here for the next one, so a second call in
+ * the same process does not pay for a new thread, its module loading and h5wasm's start again.
+ * A thread whose task failed, timed out or was cancelled is never reused: a damaged or hostile
+ * file could have left its WebAssembly heap in any state. Idle threads do not keep the
+ * process alive and end after IDLE_THREAD_MS.
+ */
+const idleThreads: Worker[] = [];
+const MAX_IDLE_THREADS = 2;
+const IDLE_THREAD_MS = 30_000;
+const idleTimers = new WeakMap<Worker, NodeJS.Timeout>();
+
+function takeThread(): Worker {
+  const worker = idleThreads.pop();
+  if (!worker) return startThread('task-worker', { resourceLimits: { maxOldGenerationSizeMb: 4096 } });
+  clearTimeout(idleTimers.get(worker));
+  worker.ref();
+  return worker;
+}
+
+function giveBackThread(worker: Worker): void {
+  worker.removeAllListeners('message').removeAllListeners('error').removeAllListeners('exit');
+  if (idleThreads.length >= MAX_IDLE_THREADS) return void worker.terminate();
+  // An idle thread that dies (or is terminated) leaves the pool by itself.
+  worker.once('exit', () => forgetThread(worker));
+  worker.on('error', () => forgetThread(worker));
+  worker.unref();
+  const timer = setTimeout(() => {
+    forgetThread(worker);
+    void worker.terminate();
+  }, IDLE_THREAD_MS);
+  timer.unref();
+  idleTimers.set(worker, timer);
+  idleThreads.push(worker);
+}
+
+function forgetThread(worker: Worker): void {
+  const i = idleThreads.indexOf(worker);
+  if (i >= 0) idleThreads.splice(i, 1);
+  clearTimeout(idleTimers.get(worker));
+}
+
+/** Ends the idle task threads now (tests, and a process that wants to exit at once). */
+export async function closeIdleThreads(): Promise<void> {
+  const threads = idleThreads.splice(0);
+  await Promise.all(threads.map((w) => (clearTimeout(idleTimers.get(w)), w.terminate())));
+}
+
+/**
+ * Calls the task with `(...args, { onProgress, signal })` inside a task thread (a waiting one
+ * when there is one). The thread is terminated on time-out or abort; CellarErrors keep their
+ * code and message.
  */
 export function callInWorker<T>(task: WorkerTask, args: unknown[], options: WorkerCallOptions): Promise<T> {
   return new Promise<T>((resolve, reject) => {
@@ -51,18 +101,17 @@ export function callInWorker<T>(task: WorkerTask, args: unknown[], options: Work
     // Set by an abort and read synchronously by the worker's signal: a job's loops can run for
     // seconds without turning the worker's event loop, where an abort message would wait.
     const abortFlag = new SharedArrayBuffer(4);
-    const worker = startThread('task-worker', {
-      workerData: typeof task === 'string' ? { task, args, abortFlag } : { module: pathToFileURL(task.module).href, exportName: task.exportName, args, abortFlag },
-      resourceLimits: { maxOldGenerationSizeMb: 4096 },
-    });
+    const worker = takeThread();
+    worker.postMessage({ type: 'run', ...(typeof task === 'string' ? { task } : { module: pathToFileURL(task.module).href, exportName: task.exportName }), args, abortFlag });
     let settled = false;
-    const finish = (fn: () => void) => {
+    const finish = (fn: () => void, reuse = false) => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
       clearTimeout(graceTimer);
       options.signal?.removeEventListener('abort', onAbort);
-      void worker.terminate();
+      if (reuse && !options.signal?.aborted) giveBackThread(worker);
+      else void worker.terminate();
       fn();
     };
     const giveUp = () =>
@@ -91,7 +140,7 @@ export function callInWorker<T>(task: WorkerTask, args: unknown[], options: Work
         }
         options.onProgress?.(msg.progress);
       }
-      else if (msg.type === 'result') finish(() => resolve(msg.value as T));
+      else if (msg.type === 'result') finish(() => resolve(msg.value as T), true);
       else if (msg.type === 'error' && msg.error) {
         const e = msg.error;
         const error = e.name === 'CellarError' ? new CellarError(e.code as ErrorCode, e.message, e.problems) : options.signal?.aborted ? new CellarError('cancelled', `Cancelled ${options.what}.`) : new CellarError('internal', `Unexpected error while ${options.what}: ${e.message}`);
