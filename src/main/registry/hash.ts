@@ -4,7 +4,7 @@ import { constants } from 'node:fs';
 import { copyFile, open, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CellarError } from '../../shared/errors';
-import type { HashType } from './types';
+import type { HashType } from '../../shared/registry-types';
 
 export type FileHashType = Exclude<HashType, 'md5-d'>;
 
