@@ -84,13 +84,13 @@ export class Registry {
   constructor(
     readonly home: string,
     readonly dbPath: string,
-    db: Database.Database,
+    private readonly db: Database.Database,
   ) {
     this.tables = registryDb(db, home, dbPath);
   }
 
   close(): void {
-    if (this.tables.db.open) this.tables.db.close();
+    if (this.db.open) this.db.close();
   }
 
   /** Runs several registry calls (synchronously) as one all-or-nothing write. */
