@@ -253,7 +253,7 @@ export function moveLatestToNewestLive(registry: RegistryDb, stem: string): void
   registry.db.prepare('UPDATE artifact SET is_latest = 1 WHERE id = ?').run(newestLive.id);
 }
 
-export function findArtifactRow(registry: RegistryDb, ref: string): ArtifactJoinedRow | undefined {
+function findArtifactRow(registry: RegistryDb, ref: string): ArtifactJoinedRow | undefined {
   return (
     (registry.db.prepare(`${ARTIFACT_SELECT} WHERE a.uid = ?`).get(ref) as ArtifactJoinedRow | undefined) ??
     (registry.db.prepare(`${ARTIFACT_SELECT} WHERE a.stem = ? AND a.is_latest = 1 AND a.deleted_at IS NULL`).get(ref) as ArtifactJoinedRow | undefined) ??

@@ -10,7 +10,7 @@ export interface OpenDatabaseOptions {
   busyTimeoutMs?: number;
 }
 
-export const DEFAULT_BUSY_TIMEOUT_MS = 10_000;
+const DEFAULT_BUSY_TIMEOUT_MS = 10_000;
 
 /**
  * SQLite could not create or grow a file beside the database: on a full disk, the WAL's

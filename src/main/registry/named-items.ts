@@ -6,7 +6,7 @@ import { absolutePath, moveLatestToNewestLive } from './artifacts';
 import { nowIso, type ArtifactRow, type CollectionRow, type RegistryDb, type RunRow } from './database';
 import { assertKeyFree, checkKey, liveCollectionByKey, liveFamilyByKey } from './keys';
 
-export type NamedItem =
+type NamedItem =
   | { kind: 'artifact'; row: ArtifactRow; scope: 'version' | 'family' }
   | { kind: 'collection'; row: CollectionRow };
 
