@@ -115,6 +115,14 @@ export function registerArtifact(registry: RegistryDb, input: RegisterArtifactIn
   });
 }
 
+/** A user's h5ad file (import, append): one file, kept or linked; its key may already name a family. */
+export type H5adFileInput = Omit<RegisterArtifactInput, 'kind' | 'nFiles' | 'ifKeyExists'>;
+
+/** Registers an h5ad file; a file whose key is taken becomes the next version of that family. */
+export function registerH5adFile(registry: RegistryDb, input: H5adFileInput): { artifact: ArtifactRecord; existing: boolean } {
+  return registerArtifact(registry, { ...input, kind: 'h5ad', nFiles: 1, ifKeyExists: 'new_version' });
+}
+
 export function findArtifactByHash(registry: RegistryDb, hash: string, size: number, kind: ArtifactKind = 'h5ad'): ArtifactRecord | null {
   const row = findArtifactRowByHash(registry, hash, size, kind);
   return row ? toArtifact(registry, row) : null;

@@ -30,8 +30,10 @@ import {
   listArtifacts,
   listStores,
   registerArtifact,
+  registerH5adFile,
   resolveVersion,
   storeVersions,
+  type H5adFileInput,
   type RegisterArtifactInput,
   type StoreVersionInput,
 } from './artifacts';
@@ -103,6 +105,11 @@ export class Registry {
   /** Registers a file or store; a live artifact of the same kind with the same hash and size is returned instead. */
   registerArtifact(input: RegisterArtifactInput): { artifact: ArtifactRecord; existing: boolean } {
     return registerArtifact(this.tables, input);
+  }
+
+  /** Registers an h5ad file; a file whose key is taken becomes the next version of that family. */
+  registerH5adFile(input: H5adFileInput): { artifact: ArtifactRecord; existing: boolean } {
+    return registerH5adFile(this.tables, input);
   }
 
   findArtifactByHash(hash: string, size: number, kind: ArtifactKind = 'h5ad'): ArtifactRecord | null {

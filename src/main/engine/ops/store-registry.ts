@@ -200,20 +200,17 @@ export function registerAppendedFiles(registry: Registry, appendRunUid: string, 
   const importRun = fresh.length ? registry.startRun({ transform: 'import', params: { files: fresh.map((f) => f.source), via: 'append' } }) : null;
   const uids = files.map((f) => {
     if (f.existing) return f.uid;
-    const { artifact } = registry.registerArtifact({
+    const { artifact } = registry.registerH5adFile({
       uid: f.uid,
       key: f.key,
       suffix: f.suffix,
-      kind: 'h5ad',
       size: f.size,
       hash: f.hash,
       hashType: f.hashType,
-      nFiles: 1,
       nObservations: f.nObservations,
       nVars: f.nVars,
       storagePath: resolve(registry.home, f.storagePath),
       runUid: importRun!.uid,
-      ifKeyExists: 'new_version',
     });
     // A file whose key was taken became the next version of that family, under another uid.
     return artifact.uid;
