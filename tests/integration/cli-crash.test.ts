@@ -10,7 +10,8 @@ import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openRegistry, type RunRecord } from '../../src/main/registry/registry';
+import { openRegistry } from '../../src/main/registry/registry';
+import type { RunRecord } from '../../src/shared/registry-types';
 import { cellar, REPO_ROOT, removeDir, snapshotTree, tempDir, type CellarResult } from './helpers/cellar';
 import { runPythonJson } from './helpers/python';
 

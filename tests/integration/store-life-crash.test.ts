@@ -16,7 +16,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CellarError } from '../../src/shared/errors';
 import { embedStore } from '../../src/main/engine/ops/embed';
 import { openStore } from '../../src/main/engine/store/store-reader';
-import { openRegistry, type RunRecord } from '../../src/main/registry/registry';
+import { openRegistry } from '../../src/main/registry/registry';
+import type { RunRecord } from '../../src/shared/registry-types';
 import { cellar, firstLine, removeDir, snapshotTree, tempDir, type CellarResult } from './helpers/cellar';
 import { makeSeedInputs, SEED_CELLS } from './helpers/workflow-inputs';
 

@@ -6,7 +6,8 @@
 // before its commit point ends failed and no longer holds up `delete`.
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openRegistry, type RunRecord } from '../../src/main/registry/registry';
+import { openRegistry } from '../../src/main/registry/registry';
+import type { RunRecord } from '../../src/shared/registry-types';
 import { cellar, removeDir, tempDir, type CellarResult } from './helpers/cellar';
 import { makeSeedInputs, SEED_CELLS, SEED_CONCAT_CELLS } from './helpers/workflow-inputs';
 

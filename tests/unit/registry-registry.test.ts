@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CellarError } from '../../src/shared/errors';
-import { REGISTRY_FILE_NAME, openRegistry, toVersionJson, type Registry, type RegisterArtifactInput } from '../../src/main/registry/registry';
+import { toVersionJson, type RegisterArtifactInput } from '../../src/main/registry/artifacts';
+import { REGISTRY_FILE_NAME, openRegistry, type Registry } from '../../src/main/registry/registry';
 
 let home: string;
 let registry: Registry;

@@ -1,4 +1,4 @@
-// Opening the registry database and the shapes of its rows.
+// Opening the registry database, writing to it, and the shapes of its rows.
 import Database from 'better-sqlite3';
 import { CellarError } from '../../shared/errors';
 import { migrate } from './migrations';
@@ -10,7 +10,7 @@ export interface OpenDatabaseOptions {
   busyTimeoutMs?: number;
 }
 
-export const DEFAULT_BUSY_TIMEOUT_MS = 10_000;
+const DEFAULT_BUSY_TIMEOUT_MS = 10_000;
 
 /**
  * SQLite could not create or grow a file beside the database: on a full disk, the WAL's
@@ -63,6 +63,38 @@ function openDatabaseWith(dbPath: string, options: OpenDatabaseOptions, exclusiv
     if (exclusive && cannotGrowFiles(err)) throw new CellarError('no_space', `The disk is full: the registry at ${dbPath} cannot be opened (${message}).`);
     throw err;
   }
+}
+
+/** The open database, the home its relative storage paths are under, and its one way to write. */
+export interface RegistryDb {
+  readonly db: Database.Database;
+  readonly home: string;
+  readonly dbPath: string;
+  /** Runs work as one all-or-nothing write; nested calls join the outer one. */
+  write<T>(work: () => T): T;
+}
+
+export function registryDb(db: Database.Database, home: string, dbPath: string): RegistryDb {
+  return {
+    db,
+    home,
+    dbPath,
+    // Writes take the lock up front so two processes never deadlock upgrading a read lock.
+    write<T>(work: () => T): T {
+      try {
+        return db.transaction(work).immediate();
+      } catch (err) {
+        // SQLITE_FULL: the disk (or the database's page limit) is full; the transaction rolled back.
+        if ((err as { code?: unknown }).code === 'SQLITE_FULL') throw new CellarError('no_space', `The disk is full: could not write the registry (${dbPath}); nothing was recorded.`);
+        throw err;
+      }
+    },
+  };
+}
+
+/** Every *_at column holds an ISO-8601 UTC timestamp. */
+export function nowIso(): string {
+  return new Date().toISOString();
 }
 
 export interface ArtifactRow {

@@ -4,11 +4,11 @@ import { constants } from 'node:fs';
 import { copyFile, open, readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CellarError } from '../../shared/errors';
-import type { HashType } from './types';
+import type { HashType } from '../../shared/registry-types';
 
 export type FileHashType = Exclude<HashType, 'md5-d'>;
 
-export const HASH_LENGTH = 22;
+const HASH_LENGTH = 22;
 export const HASH_CHUNK_SIZE = 50 * 1024 * 1024;
 const READ_BUFFER_SIZE = 4 * 1024 * 1024;
 
@@ -23,7 +23,7 @@ export interface FolderHash {
   hashType: 'md5-d';
 }
 
-export function toHashString(digest: Buffer): string {
+function toHashString(digest: Buffer): string {
   return digest.toString('base64url').slice(0, HASH_LENGTH);
 }
 

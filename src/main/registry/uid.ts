@@ -4,7 +4,6 @@ import { randomBytes } from 'node:crypto';
 
 export const BASE62_ALPHABET = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 
-export const VERSION_SUFFIX_LENGTH = 4;
 export const FIRST_VERSION_SUFFIX = '0000';
 
 export const UID_LENGTHS = {

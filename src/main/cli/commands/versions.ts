@@ -1,4 +1,4 @@
-import { toVersionJson } from '../../registry/registry';
+import { toVersionJson } from '../../registry/artifacts';
 import { resolveStore } from '../../engine/ops/store-registry';
 import { stringFlag, UsageError, type CommandSpec } from '../args';
 import type { CommandContext, CommandOutput } from '../context';

@@ -4,7 +4,8 @@
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { CellarError } from '../../../shared/errors';
-import type { ArtifactRecord, Registry } from '../../registry/registry';
+import type { Registry } from '../../registry/registry';
+import type { ArtifactRecord } from '../../../shared/registry-types';
 import { newArtifactUid } from '../../registry/uid';
 import { openH5ad } from '../formats/h5ad/reader';
 import type { Column, CsrBlock, DataFrame, NumericArray } from '../columns/column-model';

@@ -6,7 +6,8 @@ import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { basename, extname, join, resolve } from 'node:path';
 import { CellarError } from '../../../shared/errors';
 import { copyAndHashFile, hashFile, type FileHash } from '../../registry/hash';
-import type { ArtifactRecord, Registry } from '../../registry/registry';
+import type { Registry } from '../../registry/registry';
+import type { ArtifactRecord } from '../../../shared/registry-types';
 import type { InspectReport } from '../formats/h5ad/inspect';
 import { inspectAllInWorker } from '../formats/inspect-in-worker';
 import { storeWriteError } from '../store/io/store-fs';
@@ -162,21 +163,18 @@ export async function importFiles(params: ImportParams): Promise<ImportResult> {
           artifacts.push({ uid: existing.uid, key: existing.key, hash: existing.hash, n_observations: existing.nObservations, existing: true });
           continue;
         }
-        const { artifact } = registry.registerArtifact({
+        const { artifact } = registry.registerH5adFile({
           key: basename(file.path),
           description: params.description ?? null,
           suffix: extname(file.path) || '.h5ad',
-          kind: 'h5ad',
           size: file.size,
           hash: file.hash,
           hashType: file.hashType,
-          nFiles: 1,
           nObservations: file.report.n_obs,
           nVars: file.report.n_vars,
           storagePath: storagePaths[i]!,
           isLink: !!params.link,
           runUid: run.uid,
-          ifKeyExists: 'new_version',
         });
         members.push(artifact);
         artifacts.push({ uid: artifact.uid, key: artifact.key, hash: artifact.hash, n_observations: artifact.nObservations, existing: false });

@@ -7,7 +7,9 @@ import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { CellarError } from '../../../shared/errors';
 import { hashFile, hashFolder } from '../../registry/hash';
-import type { ArtifactRecord, Registry, RunningRun, RunStatus } from '../../registry/registry';
+import type { Registry } from '../../registry/registry';
+import type { RunningRun } from '../../registry/runs';
+import type { ArtifactRecord, RunStatus } from '../../../shared/registry-types';
 import { isProcessAlive } from '../store/format/lock';
 import { listManifestVersions, readManifest, manifestFileName, LOCK_FILE, MANIFEST_DIR } from '../store/format/manifest';
 import { managedStorageDir } from './import';
@@ -198,20 +200,17 @@ export function registerAppendedFiles(registry: Registry, appendRunUid: string, 
   const importRun = fresh.length ? registry.startRun({ transform: 'import', params: { files: fresh.map((f) => f.source), via: 'append' } }) : null;
   const uids = files.map((f) => {
     if (f.existing) return f.uid;
-    const { artifact } = registry.registerArtifact({
+    const { artifact } = registry.registerH5adFile({
       uid: f.uid,
       key: f.key,
       suffix: f.suffix,
-      kind: 'h5ad',
       size: f.size,
       hash: f.hash,
       hashType: f.hashType,
-      nFiles: 1,
       nObservations: f.nObservations,
       nVars: f.nVars,
       storagePath: resolve(registry.home, f.storagePath),
       runUid: importRun!.uid,
-      ifKeyExists: 'new_version',
     });
     // A file whose key was taken became the next version of that family, under another uid.
     return artifact.uid;
