@@ -1,6 +1,7 @@
 // The one typed IPC contract: every channel with its request and response, and
 // every event. Main handlers, the preload bridge, the renderer client and the
-// browser-mode transport are all typed from these maps.
+// browser-mode transport are all typed from these maps. Each request's type is inferred
+// from its schema in request-schemas.ts, the one main validates payloads against.
 import type { ErrorValue } from './errors';
 import type { Lineage, VersionJson } from './registry-types';
 import type { AnnotationPreview, DatasetExpression, DeleteReport, JobKind, JobResults, LibraryListing, PlanReport, RunDetails, StoreDiff } from './result-types';
