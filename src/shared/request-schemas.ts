@@ -15,7 +15,7 @@ const path = v.pipe(v.string(), v.description('a path'));
 const isPlainObject = (payload: unknown) => typeof payload === 'object' && payload !== null && !Array.isArray(payload);
 
 /** An object with exactly these fields: an unknown field is refused, never ignored. */
-export function requestObject<E extends v.ObjectEntries>(entries: E) {
+function requestObject<E extends v.ObjectEntries>(entries: E) {
   return v.pipe(v.custom<object>(isPlainObject), v.strictObject(entries));
 }
 

@@ -10,7 +10,7 @@ type SchemaNode = v.GenericSchema & { entries?: Record<string, SchemaNode>; pipe
 function fieldSchema(schema: SchemaNode, key: string): SchemaNode | undefined {
   if (schema.entries) return schema.entries[key];
   for (const item of [schema.wrapped, ...(schema.pipe ?? [])]) {
-    if (item && item !== schema && typeof item === 'object' && 'kind' in item && item.kind === 'schema') {
+    if (item && typeof item === 'object' && 'kind' in item && item.kind === 'schema') {
       const found = fieldSchema(item as SchemaNode, key);
       if (found) return found;
     }
