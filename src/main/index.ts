@@ -10,10 +10,11 @@ import { PRELOAD_FILE, RENDERER_DIR } from './shell/app-files';
 import { APP_INDEX_URL, APP_SCHEME, appProtocolResponse } from './shell/app-protocol';
 import { h5adPathsFromArgv } from './shell/open-files';
 import { CONTENT_SECURITY_POLICY, developmentContentSecurityPolicy, HARDENED_WEB_PREFERENCES, isAllowedExternalUrl, isAllowedNavigation } from './shell/security';
-import { registerHandlers } from './ipc/handle';
+import { registerHandlers, type HandlersOf } from './ipc/handle';
+import { requestValidators } from './ipc/validate';
 import { createService, type Service } from './service/handlers';
 import { resolveHomeWithNote } from './shell/home';
-import type { Events, OpenedFile } from '../shared/contract';
+import type { Events, OpenedFile, PreloadChannels } from '../shared/contract';
 
 app.setName('Cellar');
 // The page's own origin, app://cellar (see app-protocol.ts); declared before 'ready'. Every
@@ -125,10 +126,8 @@ async function start(): Promise<void> {
   });
   app.on('will-quit', () => service?.close());
   // Drops: the preload turns a dropped File into a path with webUtils and hands it here.
-  ipcMain.handle('drop:register', (event, path: unknown) => {
-    if (!event.senderFrame || !isAllowedNavigation(event.senderFrame.url, url) || typeof path !== 'string' || !/\.h5ad$/i.test(path)) return null;
-    return registerFile(path);
-  });
+  const dropHandlers: HandlersOf<PreloadChannels> = { 'drop:register': ({ path }) => (/\.h5ad$/i.test(path) ? registerFile(path) : null) };
+  registerHandlers<PreloadChannels>(ipcMain, dropHandlers, requestValidators(['drop:register']), url);
   registerHandlers(ipcMain, service.handlers, service.validators, url);
   createWindow();
 }

@@ -1,7 +1,7 @@
 // Exposes exactly the contract's invoke/on (plus turning a dropped File into a token)
 // and nothing else to the sandboxed renderer.
 import { contextBridge, ipcRenderer, webUtils } from 'electron';
-import { CHANNELS, EVENTS, type CellarApi, type OpenedFile } from '../shared/contract';
+import { CHANNELS, EVENTS, type CellarApi, type PreloadChannels, type Result } from '../shared/contract';
 
 const api: CellarApi = {
   invoke: (channel, request) => {
@@ -16,9 +16,11 @@ const api: CellarApi = {
   },
   // The path never reaches the renderer: main registers it and returns a token.
   fileFromDrop: async (file) => {
-    const registered = (await ipcRenderer.invoke('drop:register', webUtils.getPathForFile(file))) as OpenedFile | null;
-    if (!registered) throw new Error(`${file.name} is not an .h5ad file.`);
-    return registered;
+    const request: PreloadChannels['drop:register']['request'] = { path: webUtils.getPathForFile(file) };
+    const result = (await ipcRenderer.invoke('drop:register', request)) as Result<PreloadChannels['drop:register']['response']>;
+    if (!result.ok) throw new Error(result.error.message);
+    if (!result.value) throw new Error(`${file.name} is not an .h5ad file.`);
+    return result.value;
   },
 };
 

@@ -1,9 +1,11 @@
 // The one typed IPC contract: every channel with its request and response, and
 // every event. Main handlers, the preload bridge, the renderer client and the
-// browser-mode transport are all typed from these maps.
+// browser-mode transport are all typed from these maps. Each request's type is inferred
+// from its schema in request-schemas.ts, the one main validates payloads against.
 import type { ErrorValue } from './errors';
 import type { Lineage, VersionJson } from './registry-types';
 import type { AnnotationPreview, DatasetExpression, DeleteReport, JobKind, JobResults, LibraryListing, PlanReport, RunDetails, StoreDiff } from './result-types';
+import type { Requests } from './request-schemas';
 
 export type * from './result-types';
 
@@ -43,7 +45,7 @@ export interface InspectSummary {
 }
 
 /** What the open dialog offers: AnnData files, or a table of annotations. */
-export type FileKind = 'h5ad' | 'table';
+export type { FileKind } from './request-schemas';
 
 /** A file the user chose (dialog, drop, OS, upload): the renderer only ever holds its token. */
 export interface OpenedFile {
@@ -54,11 +56,19 @@ export interface OpenedFile {
 
 export type JobState = 'running' | 'completed' | 'failed' | 'cancelled';
 
-interface JobSnapshotBase {
+/** Progress of a long step: a phase name and how far along it is. */
+export interface Progress {
+  phase: string;
+  done: number;
+  total: number;
+}
+
+/** What every job says, whatever its kind. */
+export interface JobSnapshotBase {
   id: string;
   title: string;
   state: JobState;
-  progress: { phase: string; done: number; total: number } | null;
+  progress: Progress | null;
   startedAt: string;
   finishedAt: string | null;
   error?: ErrorValue;
@@ -91,11 +101,8 @@ export interface StoreSummary {
   datasets: { position: number; key: string; uid: string }[];
 }
 
-export interface StoreRef {
-  storeKey: string;
-  /** Version number or uid; latest when absent. */
-  version?: string;
-}
+/** A store and one of its versions (`version`: number or uid; latest when absent). */
+export type StoreRef = Requests['store:summary'];
 
 /** Rows of a table as Arrow IPC stream bytes (never big JSON). */
 export interface TableWindow {
@@ -111,54 +118,62 @@ export interface SpaceCheck {
 
 /** Request/response channels. */
 export interface Channels {
-  'app:info': { request: void; response: AppInfo };
-  'library:list': { request: void; response: LibraryListing };
+  'app:info': { request: Requests['app:info']; response: AppInfo };
+  'library:list': { request: Requests['library:list']; response: LibraryListing };
   /** The open dialog; `kind: 'table'` asks for a CSV/TSV (annotation) instead of .h5ad files. */
-  'file:choose': { request: void | { kind?: FileKind }; response: OpenedFile[] };
+  'file:choose': { request: Requests['file:choose']; response: OpenedFile[] };
   /** Files the OS opened before the page listened (a double-click at cold start); later ones arrive as file:opened. */
-  'file:pending': { request: void; response: OpenedFile[] };
-  'file:inspect': { request: { fileToken: string }; response: InspectSummary };
-  'import:start': { request: { fileTokens: string[]; collectionKey: string; description?: string }; response: JobSnapshot };
-  'concat:plan': { request: { collectionKey: string; makeUnique?: boolean }; response: PlanReport };
-  'concat:start': { request: { collectionKey: string; storeKey: string; makeUnique?: boolean }; response: JobSnapshot };
-  'store:summary': { request: StoreRef; response: StoreSummary };
-  'store:count': { request: StoreRef & { obs?: string; var?: string }; response: { nObs: number; nVars: number } };
-  'store:obs-window': { request: StoreRef & { obs?: string; offset: number; limit: number }; response: TableWindow };
-  'store:var-window': { request: StoreRef & { var?: string; offset: number; limit: number }; response: TableWindow };
-  'export:start': { request: StoreRef & { obs?: string; var?: string; layer?: string; format: 'h5ad' | 'csv' }; response: JobSnapshot };
-  'append:preflight': { request: { storeKey: string; fileTokens: string[]; fillMissing?: boolean; addColumns?: boolean; makeUnique?: boolean }; response: PlanReport };
-  'append:start': { request: { storeKey: string; fileTokens: string[]; fillMissing?: boolean; addColumns?: boolean; makeUnique?: boolean }; response: JobSnapshot };
-  'embed:start': { request: { storeKey: string; nComponents: number; layer?: string; normalize?: boolean; genes?: number; seed?: number; name?: string }; response: JobSnapshot };
-  'embedding:points': { request: StoreRef & { name: string }; response: { n: number; k: number; values: Uint8Array } };
+  'file:pending': { request: Requests['file:pending']; response: OpenedFile[] };
+  'file:inspect': { request: Requests['file:inspect']; response: InspectSummary };
+  'import:start': { request: Requests['import:start']; response: JobSnapshot };
+  'concat:plan': { request: Requests['concat:plan']; response: PlanReport };
+  'concat:start': { request: Requests['concat:start']; response: JobSnapshot };
+  'store:summary': { request: Requests['store:summary']; response: StoreSummary };
+  'store:count': { request: Requests['store:count']; response: { nObs: number; nVars: number } };
+  'store:obs-window': { request: Requests['store:obs-window']; response: TableWindow };
+  'store:var-window': { request: Requests['store:var-window']; response: TableWindow };
+  'export:start': { request: Requests['export:start']; response: JobSnapshot };
+  'append:preflight': { request: Requests['append:preflight']; response: PlanReport };
+  'append:start': { request: Requests['append:start']; response: JobSnapshot };
+  'embed:start': { request: Requests['embed:start']; response: JobSnapshot };
+  'embedding:points': { request: Requests['embedding:points']; response: { n: number; k: number; values: Uint8Array } };
   'embedding:colors': {
-    request: StoreRef & { obsColumn?: string; gene?: string };
+    request: Requests['embedding:colors'];
     response:
       | { kind: 'category'; codes: Uint8Array; categories: string[] }
       /** byDataset: for a gene, how each dataset of the store expresses it. */
       | { kind: 'numeric'; values: Uint8Array; min: number; max: number; byDataset?: DatasetExpression[] };
   };
-  'versions:list': { request: { storeKey: string }; response: VersionJson[] };
-  'versions:diff': { request: { storeKey: string; a: string; b: string }; response: StoreDiff };
-  'versions:restore': { request: { storeKey: string; version: string }; response: { store: { uid: string; key: string; version: number } } };
-  'lineage:get': { request: { ref: string }; response: Lineage };
-  'run:get': { request: { uid: string }; response: RunDetails };
-  'jobs:list': { request: void; response: JobSnapshot[] };
-  'jobs:cancel': { request: { id: string }; response: JobSnapshot };
-  'space:check': { request: { collectionKey?: string; storeKey?: string; fileTokens?: string[] }; response: SpaceCheck };
+  'versions:list': { request: Requests['versions:list']; response: VersionJson[] };
+  'versions:diff': { request: Requests['versions:diff']; response: StoreDiff };
+  'versions:restore': { request: Requests['versions:restore']; response: { store: { uid: string; key: string; version: number } } };
+  'lineage:get': { request: Requests['lineage:get']; response: Lineage };
+  'run:get': { request: Requests['run:get']; response: RunDetails };
+  'jobs:list': { request: Requests['jobs:list']; response: JobSnapshot[] };
+  'jobs:cancel': { request: Requests['jobs:cancel']; response: JobSnapshot };
+  'space:check': { request: Requests['space:check']; response: SpaceCheck };
   /** Tombstones an artifact, store or collection; refused while something was made from it unless force (the user's explicit confirmation). */
-  'artifact:delete': { request: { ref: string; force?: boolean }; response: DeleteReport };
-  'artifact:rename': { request: { ref: string; newKey: string }; response: { kind: 'artifact' | 'collection'; uid: string; key: string } };
+  'artifact:delete': { request: Requests['artifact:delete']; response: DeleteReport };
+  'artifact:rename': { request: Requests['artifact:rename']; response: { kind: 'artifact' | 'collection'; uid: string; key: string } };
   /** An imported h5ad (by key or uid) opened like a chosen file: its token serves the inspector and append. */
-  'artifact:inspect': { request: { ref: string }; response: OpenedFile & { artifactKey: string } };
-  'store:verify': { request: { storeKey: string; fix?: boolean }; response: JobSnapshot };
+  'artifact:inspect': { request: Requests['artifact:inspect']; response: OpenedFile & { artifactKey: string } };
+  'store:verify': { request: Requests['store:verify']; response: JobSnapshot };
   /** Rewrites the latest version and drops the older ones; confirm must be true. */
-  'store:compact': { request: { storeKey: string; confirm: boolean }; response: JobSnapshot };
+  'store:compact': { request: Requests['store:compact']; response: JobSnapshot };
   /** Reads a CSV/TSV keyed by obs_id against the store: columns, matched cells, unknown ids. Writes nothing. */
-  'annotate:preview': { request: { storeKey: string; fileToken: string }; response: AnnotationPreview };
-  'annotate:start': { request: { storeKey: string; fileToken: string }; response: JobSnapshot };
-  'collection:remove-member': { request: { collectionKey: string; member: string }; response: { collection: { uid: string; key: string }; members: string[] } };
+  'annotate:preview': { request: Requests['annotate:preview']; response: AnnotationPreview };
+  'annotate:start': { request: Requests['annotate:start']; response: JobSnapshot };
+  'collection:remove-member': { request: Requests['collection:remove-member']; response: { collection: { uid: string; key: string }; members: string[] } };
   /** Browser mode: the exports kept in the home, newest first, each downloadable again. Desktop: none (exports go where the user saved them). */
-  'export:list': { request: void; response: ExportFile[] };
+  'export:list': { request: Requests['export:list']; response: ExportFile[] };
+}
+
+/**
+ * Channels only the preload calls, never offered to the page (nor served over HTTP): the path of
+ * a dropped File, read with webUtils, becomes a token; null when it is not an .h5ad file.
+ */
+export interface PreloadChannels {
+  'drop:register': { request: Requests['drop:register']; response: OpenedFile | null };
 }
 
 export interface ExportFile {

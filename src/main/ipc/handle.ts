@@ -1,7 +1,7 @@
 // Typed IPC handlers: one per contract channel, each checking who sent the message
 // and wrapping the outcome in the {ok, value} | {ok: false, error} envelope.
 import { toErrorValue, CellarError } from '../../shared/errors';
-import type { Channel, RequestOf, ResponseOf, Result } from '../../shared/contract';
+import type { Channels, Result } from '../../shared/contract';
 import { isAllowedNavigation } from '../shell/security';
 
 /** The slice of Electron's ipcMain / IpcMainInvokeEvent we use (mockable in tests). */
@@ -12,9 +12,15 @@ export interface IpcMainLike {
   handle(channel: string, listener: (event: InvokeEvent, payload: unknown) => Promise<unknown>): void;
 }
 
-export type Handler<K extends Channel> = (request: RequestOf<K>) => Promise<ResponseOf<K>> | ResponseOf<K>;
-export type Handlers = { [K in Channel]: Handler<K> };
-export type Validators = { [K in Channel]: (payload: unknown) => RequestOf<K> };
+/** A map of channels, each with its request and response, like the contract's Channels. */
+export type ChannelMap<M> = Record<keyof M, { request: unknown; response: unknown }>;
+export type HandlerOf<M extends ChannelMap<M>, K extends keyof M> = (request: M[K]['request']) => Promise<M[K]['response']> | M[K]['response'];
+export type HandlersOf<M extends ChannelMap<M>> = { [K in keyof M]: HandlerOf<M, K> };
+export type ValidatorsOf<M extends ChannelMap<M>> = { [K in keyof M]: (payload: unknown) => M[K]['request'] };
+
+export type Handler<K extends keyof Channels> = HandlerOf<Channels, K>;
+export type Handlers = HandlersOf<Channels>;
+export type Validators = ValidatorsOf<Channels>;
 
 /**
  * True when the message comes from our own page: app://cellar (or, where the runtime cannot
@@ -26,7 +32,7 @@ export function isTrustedSender(event: InvokeEvent, appPage: string): boolean {
   return !!url && isAllowedNavigation(url, appPage);
 }
 
-export async function runHandler<K extends Channel>(handler: Handler<K>, validate: (p: unknown) => RequestOf<K>, payload: unknown): Promise<Result<ResponseOf<K>>> {
+export async function runHandler<Request, Response>(handler: (request: Request) => Promise<Response> | Response, validate: (p: unknown) => Request, payload: unknown): Promise<Result<Response>> {
   try {
     const request = validate(payload);
     return { ok: true, value: await handler(request) };
@@ -35,14 +41,14 @@ export async function runHandler<K extends Channel>(handler: Handler<K>, validat
   }
 }
 
-/** Registers every channel; a missing handler or validator is a compile error. */
-export function registerHandlers(ipc: IpcMainLike, handlers: Handlers, validators: Validators, appPage: string): void {
-  for (const channel of Object.keys(handlers) as Channel[]) {
+/** Registers every channel of the map; a missing handler or validator is a compile error. */
+export function registerHandlers<M extends ChannelMap<M>>(ipc: IpcMainLike, handlers: HandlersOf<M>, validators: ValidatorsOf<M>, appPage: string): void {
+  for (const channel of Object.keys(handlers) as (keyof M & string)[]) {
     ipc.handle(channel, async (event, payload) => {
       if (!isTrustedSender(event, appPage)) {
         return { ok: false, error: toErrorValue(new CellarError('usage', `Refused ${channel}: the message did not come from Cellar's own window.`)) };
       }
-      return runHandler(handlers[channel] as Handler<typeof channel>, validators[channel] as (p: unknown) => RequestOf<typeof channel>, payload);
+      return runHandler(handlers[channel], validators[channel], payload);
     });
   }
 }

@@ -15,21 +15,15 @@ import { verifyLinkedArtifacts } from '../engine/ops/verify-links';
 import { writeFile, rename } from 'node:fs/promises';
 import { CellarError } from '../../shared/errors';
 import type { AnnotationPreview, ExportJobResult, JobKind, JobResults, VerifyJobResult } from '../../shared/contract';
-import type { ProgressFn } from '../engine/ops/progress';
+import type { JobContext } from '../engine/jobs/runner';
 
 /** What the worker hands back; the service adds the download link of an export. */
 export type WorkerResults = Omit<JobResults, 'export'> & { export: Omit<ExportJobResult, 'download'> };
 
-export interface JobControls {
-  onProgress: ProgressFn;
-  signal: AbortSignal;
-}
-
-interface JobContext {
+/** What an operation run in the worker gets: the job's signal and progress, its home and a registry of its own. */
+interface OperationContext extends JobContext {
   registry: Registry;
   home: string;
-  signal: AbortSignal;
-  onProgress: ProgressFn;
 }
 
 /** Without dryRun an operation writes; a plan-only answer here would be a bug. */
@@ -39,7 +33,7 @@ function written<R extends { plan: unknown }>(result: R, what: string): Extract<
 }
 
 // One runner per job kind, each checked against the contract's result type for that kind.
-const RUNNERS: { [K in JobKind]: (ctx: JobContext, params: Record<string, unknown>) => Promise<WorkerResults[K]> } = {
+const RUNNERS: { [K in JobKind]: (ctx: OperationContext, params: Record<string, unknown>) => Promise<WorkerResults[K]> } = {
   import: (ctx, params) => importFiles({ ...ctx, files: params.files as string[], collectionKey: params.collectionKey as string, description: params.description as string | undefined }),
   concatenate: async (ctx, params) =>
     written(await concatenateCollection({ ...ctx, collectionKey: params.collectionKey as string, storeKey: params.storeKey as string, makeUnique: !!params.makeUnique }), 'concatenation'),
@@ -82,7 +76,7 @@ const RUNNERS: { [K in JobKind]: (ctx: JobContext, params: Record<string, unknow
   annotate: (ctx, params) => annotateStore({ registry: ctx.registry, storeKey: params.storeKey as string, from: params.from as string }),
 };
 
-export async function runJob<K extends JobKind>(home: string, kind: K, params: Record<string, unknown>, controls: JobControls): Promise<WorkerResults[K]> {
+export async function runJob<K extends JobKind>(home: string, kind: K, params: Record<string, unknown>, controls: JobContext): Promise<WorkerResults[K]> {
   const registry = openRegistry(home);
   try {
     return await RUNNERS[kind]({ registry, home, signal: controls.signal, onProgress: controls.onProgress }, params);
@@ -103,7 +97,7 @@ export async function planCollectionConcatenation(home: string, collectionKey: s
 }
 
 /** The append preflight (nothing written): reads the new files, so it runs in a worker. */
-export async function preflightAppend(home: string, request: { storeKey: string; files: string[]; fillMissing?: boolean; addColumns?: boolean; makeUnique?: boolean; readTimeoutMs?: number }, controls?: Partial<JobControls>): Promise<Preflight> {
+export async function preflightAppend(home: string, request: { storeKey: string; files: string[]; fillMissing?: boolean; addColumns?: boolean; makeUnique?: boolean; readTimeoutMs?: number }, controls?: Partial<JobContext>): Promise<Preflight> {
   const registry = openRegistry(home);
   try {
     const r = await appendToStore({ ...request, registry, home, dryRun: true, signal: controls?.signal });

@@ -3,24 +3,13 @@
 // ends in exactly one terminal state. Jobs outlive the window that started them,
 // so a reloaded renderer can list them and re-attach.
 import { randomUUID } from 'node:crypto';
-import { CellarError, toErrorValue, type ErrorValue } from '../../../shared/errors';
-import type { Progress } from '../ops/progress';
+import { CellarError, toErrorValue } from '../../../shared/errors';
+import type { JobSnapshotBase, Progress } from '../../../shared/contract';
 
-export type JobState = 'running' | 'completed' | 'failed' | 'cancelled';
+/** The contract's job snapshot with kind and result left open: the runner runs any work. */
+export type UntypedJobSnapshot = JobSnapshotBase & { kind: string; result?: unknown };
 
-export interface JobSnapshot {
-  id: string;
-  kind: string;
-  title: string;
-  state: JobState;
-  progress: Progress | null;
-  startedAt: string;
-  finishedAt: string | null;
-  result?: unknown;
-  error?: ErrorValue;
-}
-
-export type JobEvent = { type: 'progress' | 'finished'; job: JobSnapshot };
+export type JobEvent = { type: 'progress' | 'finished'; job: UntypedJobSnapshot };
 
 export interface JobContext {
   signal: AbortSignal;
@@ -28,7 +17,7 @@ export interface JobContext {
 }
 
 interface JobEntry {
-  snapshot: JobSnapshot;
+  snapshot: UntypedJobSnapshot;
   controller: AbortController;
   done: Promise<void>;
   lastEmit: number;
@@ -43,10 +32,10 @@ export class JobRunner {
     private readonly keepFinished = 50,
   ) {}
 
-  start<T>(kind: string, title: string, work: (ctx: JobContext) => Promise<T>): JobSnapshot {
+  start<T>(kind: string, title: string, work: (ctx: JobContext) => Promise<T>): UntypedJobSnapshot {
     const id = randomUUID();
     const controller = new AbortController();
-    const snapshot: JobSnapshot = { id, kind, title, state: 'running', progress: null, startedAt: new Date().toISOString(), finishedAt: null };
+    const snapshot: UntypedJobSnapshot = { id, kind, title, state: 'running', progress: null, startedAt: new Date().toISOString(), finishedAt: null };
     const entry: JobEntry = { snapshot, controller, done: Promise.resolve(), lastEmit: 0 };
     this.jobs.set(id, entry);
     const onProgress = (progress: Progress) => {
@@ -77,29 +66,29 @@ export class JobRunner {
     return { ...snapshot };
   }
 
-  cancel(id: string): JobSnapshot {
+  cancel(id: string): UntypedJobSnapshot {
     const entry = this.jobs.get(id);
     if (!entry) throw new CellarError('not_found', `No job ${id}.`);
     if (entry.snapshot.state === 'running') entry.controller.abort();
     return { ...entry.snapshot };
   }
 
-  get(id: string): JobSnapshot {
+  get(id: string): UntypedJobSnapshot {
     const entry = this.jobs.get(id);
     if (!entry) throw new CellarError('not_found', `No job ${id}.`);
     return { ...entry.snapshot };
   }
 
-  list(): JobSnapshot[] {
+  list(): UntypedJobSnapshot[] {
     return [...this.jobs.values()].map((e) => ({ ...e.snapshot }));
   }
 
-  running(): JobSnapshot[] {
+  running(): UntypedJobSnapshot[] {
     return this.list().filter((j) => j.state === 'running');
   }
 
   /** Resolves when the job has reached its terminal state. */
-  async wait(id: string): Promise<JobSnapshot> {
+  async wait(id: string): Promise<UntypedJobSnapshot> {
     const entry = this.jobs.get(id);
     if (!entry) throw new CellarError('not_found', `No job ${id}.`);
     await entry.done;

@@ -1,8 +1,6 @@
-// Progress of a long step: a phase name and how far along it is.
-export interface Progress {
-  phase: string;
-  done: number;
-  total: number;
-}
+// Progress of a long step: the contract's type, so a job's progress reaches the page as it is.
+import type { Progress } from '../../../shared/contract';
+
+export type { Progress };
 
 export type ProgressFn = (progress: Progress) => void;

@@ -1,0 +1,84 @@
+// Embeddings: a PCA started as a job, and the points and colours the scatter plot draws.
+import { CellarError } from '../../../shared/errors';
+import type { DatasetExpression } from '../../../shared/contract';
+import { defaultMeasurement } from '../../engine/ops/export';
+import { selectRows } from '../../engine/store/query';
+import { stringAt } from '../../engine/columns/conversions';
+import type { Column } from '../../engine/columns/column-model';
+import type { StoreReader } from '../../engine/store/store-reader';
+import type { Handlers } from '../../ipc/handle';
+import type { ServiceContext } from './context';
+import { datasetsOf, withStoreVersion } from './stores';
+
+export function embeddingHandlers({ db, startJob }: ServiceContext): Pick<Handlers, 'embed:start' | 'embedding:points' | 'embedding:colors'> {
+  return {
+    'embed:start': ({ storeKey, nComponents, layer, normalize, genes, seed, name }) =>
+      startJob('embed', `PCA of ${storeKey}`, { storeKey, name, pca: { nComponents, layer, normalize, genes, seed } }),
+    'embedding:points': (ref) =>
+      withStoreVersion(db(), ref, async (reader) => {
+        const dense = await reader.readObsm(defaultMeasurement(reader), ref.name);
+        const f32 = dense.values instanceof Float32Array ? dense.values : Float32Array.from(dense.values as ArrayLike<number>);
+        return { n: dense.shape[0], k: dense.shape[1], values: new Uint8Array(f32.buffer, f32.byteOffset, f32.byteLength) };
+      }),
+    'embedding:colors': (ref) =>
+      withStoreVersion(db(), ref, async (reader, _record, store) => {
+        const { obsColumn, gene } = ref;
+        const ms = defaultMeasurement(reader);
+        if (gene) {
+          const joinids = selectRows(reader.var(ms), `var_id == ${JSON.stringify(gene)}`);
+          if (!joinids.length) throw new CellarError('not_found', `There is no gene ${gene} in ${store.key}.`);
+          const csc = await reader.readXColumns(ms, 'data', joinids.subarray(0, 1));
+          const values = new Float32Array(reader.nObs);
+          for (let i = 0; i < csc.indices.length; i++) values[csc.indices[i]!] = Number(csc.data[i]);
+          let max = 0;
+          for (const v of values) if (v > max) max = v;
+          return { kind: 'numeric' as const, values: new Uint8Array(values.buffer), min: 0, max, byDataset: expressionByDataset(reader, values) };
+        }
+        const column = obsColumn ? reader.obs.column(obsColumn) : undefined;
+        if (!column) throw new CellarError('unknown_column', `There is no obs column ${obsColumn ?? ''} in ${store.key}.`);
+        if (column.kind === 'category' || column.kind === 'string' || column.kind === 'nullable-string' || column.kind === 'bool' || column.kind === 'nullable-bool') {
+          const labels = new Map<string, number>();
+          const codes = new Int32Array(reader.nObs);
+          for (let i = 0; i < reader.nObs; i++) {
+            const s = stringAt(column, i);
+            if (s === null) codes[i] = -1;
+            else {
+              let c = labels.get(s);
+              if (c === undefined) labels.set(s, (c = labels.size));
+              codes[i] = c;
+            }
+          }
+          return { kind: 'category' as const, codes: new Uint8Array(codes.buffer), categories: [...labels.keys()] };
+        }
+        const values = new Float32Array(reader.nObs);
+        let min = Infinity;
+        let max = -Infinity;
+        for (let i = 0; i < reader.nObs; i++) {
+          const s = stringAt(column, i);
+          const v = s === null ? NaN : Number(s);
+          values[i] = v;
+          if (v < min) min = v;
+          if (v > max) max = v;
+        }
+        return { kind: 'numeric' as const, values: new Uint8Array(values.buffer), min: Number.isFinite(min) ? min : 0, max: Number.isFinite(max) ? max : 0 };
+      }),
+  };
+}
+
+/** Per dataset (obs column "dataset"): how many cells, how many express the gene, the highest value. */
+function expressionByDataset(reader: StoreReader, values: Float32Array): DatasetExpression[] | undefined {
+  const column: Column | undefined = reader.obs.column('dataset');
+  if (!column) return undefined;
+  const keys = new Map(datasetsOf(reader).map((d) => [d.position, d.key]));
+  const groups = new Map<number, DatasetExpression>();
+  for (let i = 0; i < values.length; i++) {
+    const position = Number(stringAt(column, i));
+    let g = groups.get(position);
+    if (!g) groups.set(position, (g = { position, key: keys.get(position) ?? null, nCells: 0, nExpressing: 0, max: 0 }));
+    g.nCells++;
+    const v = values[i]!;
+    if (v > 0) g.nExpressing++;
+    if (v > g.max) g.max = v;
+  }
+  return [...groups.values()].sort((a, b) => a.position - b.position);
+}

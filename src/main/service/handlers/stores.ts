@@ -1,0 +1,112 @@
+// A store's contents (summary, counts, windows of obs/var rows as Arrow) and the work
+// that changes or checks it: append, annotate, verify, compact.
+import { basename } from 'node:path';
+import { tableToIPC } from 'apache-arrow';
+import { CellarError } from '../../../shared/errors';
+import type { AnnotationPreview, StoreColumn, StoreRef, StoreSummary } from '../../../shared/contract';
+import type { ArtifactRecord } from '../../../shared/registry-types';
+import { callInWorker } from '../../engine/threads/worker-call';
+import type { Preflight } from '../../engine/ops/append';
+import { defaultMeasurement, openQuery, queryObs, queryVar, type OpenedQuery } from '../../engine/ops/export';
+import { resolveStore, resolveVersionRef } from '../../engine/ops/store-registry';
+import { frameToArrow } from '../../engine/columns/arrow-frame';
+import { takeRows } from '../../engine/columns/conversions';
+import { openStore, type StoreReader } from '../../engine/store/store-reader';
+import type { ColumnEntry } from '../../engine/store/format/manifest';
+import type { Registry } from '../../registry/registry';
+import type { Handlers } from '../../ipc/handle';
+import type { ServiceContext } from './context';
+
+const MAX_WINDOW_ROWS = 5_000;
+
+type StoreChannel = 'store:summary' | 'store:count' | 'store:obs-window' | 'store:var-window' | 'append:preflight' | 'append:start' | 'annotate:preview' | 'annotate:start' | 'store:verify' | 'store:compact';
+
+export function storeHandlers({ options, db, readTimeoutMs, pathOf, startJob }: ServiceContext): Pick<Handlers, StoreChannel> {
+  const withQuery = async <T>(request: StoreRef & { obs?: string; var?: string }, work: (q: OpenedQuery) => T | Promise<T>): Promise<T> => {
+    const q = await openQuery({ registry: db(), storeKey: request.storeKey, version: request.version, obs: request.obs, var: request.var });
+    try {
+      return await work(q);
+    } finally {
+      q.reader.close();
+    }
+  };
+
+  return {
+    'store:summary': (ref) =>
+      withStoreVersion(db(), ref, (reader, record) => {
+        const ms = defaultMeasurement(reader);
+        const m = reader.manifest.ms[ms]!;
+        const col = (c: ColumnEntry): StoreColumn => ({ name: c.name, dtype: c.dtype, ...(c.categories ? { categories: c.categories.values } : {}), ...(c.ordered ? { ordered: true } : {}) });
+        const summary: StoreSummary = {
+          uid: record.uid,
+          key: record.key,
+          version: record.version,
+          isLatest: record.isLatest,
+          nObs: reader.nObs,
+          nVars: reader.nVars(ms),
+          measurement: ms,
+          obs: reader.manifest.obs.columns.map(col),
+          var: m.var.columns.map(col),
+          layers: Object.keys(m.X),
+          obsm: Object.entries(m.obsm).map(([name, e]) => ({ name, width: e.nCols })),
+          datasets: datasetsOf(reader),
+        };
+        return summary;
+      }),
+    'store:count': (r) => withQuery(r, (q) => ({ nObs: q.selection.obsJoinids.length, nVars: q.selection.varJoinids.length })),
+    'store:obs-window': (r) => withQuery(r, (q) => arrowWindow(queryObs(q), 'obs_id', r.offset, r.limit)),
+    'store:var-window': (r) => withQuery(r, (q) => arrowWindow(queryVar(q), 'var_id', r.offset, r.limit)),
+    // Reads the new h5ad files: in a worker under the read time limit, never on the main thread.
+    'append:preflight': ({ storeKey, fileTokens, fillMissing, addColumns, makeUnique }) =>
+      callInWorker<Preflight>('preflightAppend', [options.home, { storeKey, files: fileTokens.map(pathOf), fillMissing, addColumns, makeUnique, readTimeoutMs: options.readTimeoutMs }], {
+        timeoutMs: readTimeoutMs() * Math.max(1, fileTokens.length) + 60_000,
+        what: `checking the files to append to ${storeKey}`,
+      }),
+    'append:start': ({ storeKey, fileTokens, fillMissing, addColumns, makeUnique }) => startJob('append', `Append to ${storeKey}`, { storeKey, files: fileTokens.map(pathOf), fillMissing, addColumns, makeUnique }),
+    'annotate:preview': ({ storeKey, fileToken }) =>
+      callInWorker<AnnotationPreview>('previewAnnotation', [options.home, storeKey, pathOf(fileToken)], { timeoutMs: readTimeoutMs(), what: `reading the annotation table for ${storeKey}` }),
+    'annotate:start': ({ storeKey, fileToken }) => {
+      const from = pathOf(fileToken);
+      return startJob('annotate', `Annotate ${storeKey} from ${basename(from)}`, { storeKey, from });
+    },
+    'store:verify': ({ storeKey, fix }) => {
+      const store = db().getStore(storeKey);
+      return startJob('verify', `${fix ? 'Repair' : 'Verify'} ${store.key}`, { storeKey: store.key, fix: !!fix });
+    },
+    'store:compact': ({ storeKey, confirm }) => {
+      const store = db().getStore(storeKey);
+      if (confirm !== true) throw new CellarError('usage', `Compacting ${store.key} drops every older version; confirm to go ahead.`);
+      return startJob('compact', `Compact ${store.key}`, { storeKey: store.key });
+    },
+  };
+}
+
+/** Opens the store version a reference names, hands it to work, and always closes it. */
+export async function withStoreVersion<T>(registry: Registry, ref: StoreRef, work: (reader: StoreReader, record: ArtifactRecord, store: ArtifactRecord) => T | Promise<T>): Promise<T> {
+  const { store, dir } = await resolveStore(registry, ref.storeKey);
+  const record = resolveVersionRef(registry, store, ref.version);
+  const reader = openStore(dir, record.version);
+  try {
+    return await work(reader, record, store);
+  } finally {
+    reader.close();
+  }
+}
+
+/** The files a store version was made from, as its manifest recorded them. */
+export function datasetsOf(reader: StoreReader): StoreSummary['datasets'] {
+  const recorded = reader.manifest.meta.datasets;
+  if (!Array.isArray(recorded)) return [];
+  return recorded
+    .filter((d): d is { position: number; key: string; uid: string } => !!d && typeof d === 'object' && typeof d.position === 'number' && typeof d.key === 'string' && typeof d.uid === 'string')
+    .map(({ position, key, uid }) => ({ position, key, uid }));
+}
+
+function arrowWindow(frame: ReturnType<typeof queryObs>, idColumn: string, offset: number, limit: number) {
+  const total = frame.index.length;
+  const start = Math.max(0, Math.min(offset, total));
+  const end = Math.min(total, start + Math.min(limit, MAX_WINDOW_ROWS));
+  const rows = new Uint32Array(end - start).map((_, i) => start + i);
+  const slice = { indexName: frame.indexName, index: frame.index.slice(start, end), columns: frame.columns.map((c) => ({ name: c.name, column: takeRows(c.column, rows) })) };
+  return { total, offset: start, arrow: tableToIPC(frameToArrow(slice, idColumn), 'stream') };
+}
