@@ -1,6 +1,8 @@
 // Store columns as Arrow vectors that keep their type for Parquet: integers keep their width
 // (nullable ones get a validity bitmap instead of widening to float), categoricals become
-// dictionary vectors with their `ordered` flag, NA becomes null. Float NaN stays NaN.
+// dictionary vectors with their `ordered` flag, NA becomes null. A float NaN is pandas' NA for
+// floats and fails every filter in `cellar query`; as a SQL null it does the same in DuckDB or
+// Spark (where NaN would compare greater than every number).
 import {
   Bool,
   Dictionary,
@@ -86,6 +88,10 @@ export function columnToVector(column: Column): Vector {
   const length = columnLength(column);
   switch (column.kind) {
     case 'numeric':
+      if (column.dtype === 'float32' || column.dtype === 'float64') {
+        const values = column.values as Float64Array;
+        return numericVector(column.dtype, values, Uint8Array.from(values, (v) => (Number.isNaN(v) ? 1 : 0)));
+      }
       return numericVector(column.dtype, column.values);
     case 'nullable-int':
       return numericVector(column.dtype, column.values, column.mask);
