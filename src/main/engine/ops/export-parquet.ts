@@ -9,7 +9,7 @@ import { Field, Int32, makeData, makeVector, RecordBatch, Schema, Struct, Table,
 import { CellarError } from '../../../shared/errors';
 import type { NumericArray, NumericDtype } from '../h5ad/types';
 import type { FrameReader, StoreReader } from '../store/reader';
-import { arrowNumericType, columnToVector, joinidVector } from '../parquet/column-vectors';
+import { arrowNumericType, categoryInfo, columnToVector, joinidVector, type CategoryInfo } from '../parquet/column-vectors';
 import { exportReadme } from '../parquet/export-readme';
 import { writeParquetFile } from '../parquet/write-parquet';
 import { RAW_MEASUREMENT } from './concatenate';
@@ -19,6 +19,8 @@ import { allocateTyped } from '../store/dtypes';
 
 /** "A few million" non-zeros per X file: big enough to amortize a task, small enough to spread over cores. */
 export const DEFAULT_MAX_NNZ_PER_FILE = 4_000_000;
+/** Key-value metadata of obs/var files: {column: {categories, ordered}} as JSON. */
+export const CATEGORIES_KEY = 'cellar.categories';
 /** Row groups inside a part, so one large part still splits across threads. */
 const X_ROW_GROUP_ROWS = 1_048_576;
 
@@ -98,9 +100,11 @@ export async function exportQueryToParquet(params: ParquetExportParams): Promise
     const matrices: ParquetMatrix[] = [];
     const writeFrame = async (name: string, path: string, frame: FrameReader, rows: Uint32Array) => {
       params.signal?.throwIfAborted();
-      const table = frameTable(frame, rows);
+      const { table, categories } = frameTable(frame, rows);
       mkdirSync(dirname(join(staging!, path)), { recursive: true });
-      await writeParquetFile(join(staging!, path), table, { metadata });
+      const fileMetadata: Record<string, string> = { ...metadata };
+      if (Object.keys(categories).length) fileMetadata[CATEGORIES_KEY] = JSON.stringify(categories);
+      await writeParquetFile(join(staging!, path), table, { metadata: fileMetadata });
       tables.push({ name, path, rows: rows.length, columns: table.schema.fields.map((f) => f.name) });
     };
 
@@ -145,7 +149,8 @@ export async function exportQueryToParquet(params: ParquetExportParams): Promise
     };
     writeFileSync(join(staging, 'README.md'), exportReadme(result, { mainMeasurement: main, storeObs: reader.nObs, storeVars: reader.nVars(main) }));
     params.signal?.throwIfAborted();
-    // The commit point: an empty target made by the user is replaced, anything else was refused above.
+    // The commit point. The target is checked again: something may have appeared there meanwhile.
+    checkExportTarget(out);
     if (existsSync(out)) rmdirSync(out);
     renameSync(staging, out);
     staging = null;
@@ -171,11 +176,17 @@ function columnMask(varJoinids: Uint32Array, nVars: number): Uint8Array {
   return keep;
 }
 
-/** soma_joinid, then every stored column in its stored order, for the given rows. */
-function frameTable(frame: FrameReader, rows: Uint32Array): Table {
+/** soma_joinid, then every stored column in its stored order, for the given rows; and the categoricals' category lists. */
+function frameTable(frame: FrameReader, rows: Uint32Array): { table: Table; categories: Record<string, CategoryInfo> } {
   const vectors: Record<string, Vector> = { soma_joinid: joinidVector(rows) };
-  for (const name of frame.columnNames) vectors[name] = columnToVector(takeRows(frame.column(name)!, rows));
-  return new Table(vectors);
+  const categories: Record<string, CategoryInfo> = {};
+  for (const name of frame.columnNames) {
+    const column = frame.column(name)!;
+    vectors[name] = columnToVector(takeRows(column, rows));
+    const info = categoryInfo(column);
+    if (info) categories[name] = info;
+  }
+  return { table: new Table(vectors), categories };
 }
 
 /** An n × k embedding as soma_joinid plus one column per component (`pca_1` … `pca_k`). */

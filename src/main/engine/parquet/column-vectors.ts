@@ -108,10 +108,33 @@ export function columnToVector(column: Column): Vector {
       const { bitmap, nullCount } = validityFromMask((i) => column.codes[i]! < 0, length);
       // Missing codes (−1) are nulls; the slot itself must still point inside the dictionary.
       const codes = nullCount ? column.codes.map((c) => (c < 0 ? 0 : c)) : column.codes;
-      const type = new Dictionary(dictionary.type, new Int32(), undefined, column.ordered);
+      // Not flagged ordered: the Parquet writer re-builds each dictionary in order of first
+      // appearance, so the flag would order categories wrongly; categoryMetadata keeps the truth.
+      const type = new Dictionary(dictionary.type, new Int32(), undefined, false);
       return makeVector(makeData({ type, length, nullCount, nullBitmap: nullCount ? bitmap : undefined, data: codes, dictionary }));
     }
   }
+}
+
+/** A categorical's full category list, in order, and whether that order is meaningful. */
+export interface CategoryInfo {
+  categories: (string | number)[];
+  ordered: boolean;
+}
+
+/**
+ * What a Parquet file cannot hold of a categorical (categories no row uses, their order, the
+ * ordered flag), for the file's key-value metadata; null for other columns.
+ */
+export function categoryInfo(column: Column): CategoryInfo | null {
+  if (column.kind !== 'category') return null;
+  const c = column.categories;
+  let categories: (string | number)[];
+  if (c.kind === 'string' || c.kind === 'nullable-string') categories = c.values.map((v) => v ?? '');
+  else if (c.kind === 'numeric') categories = Array.from(c.values as ArrayLike<number | bigint>, (v) => (typeof v === 'bigint' ? Number(v) : v));
+  else if (c.kind === 'bool') categories = Array.from(c.values, (v) => v);
+  else return null;
+  return { categories, ordered: column.ordered };
 }
 
 /** Row ids as Arrow int64, the type SOMA gives soma_joinid and the coordinate columns. */
