@@ -23,6 +23,7 @@ export const DEFAULT_MAX_NNZ_PER_FILE = 4_000_000;
 export const CATEGORIES_KEY = 'cellar.categories';
 /** Row groups inside a part, so one large part still splits across threads. */
 const X_ROW_GROUP_ROWS = 1_048_576;
+const X_DELTA_COLUMNS = ['soma_dim_0', 'soma_dim_1'];
 
 export interface ParquetExportParams extends Omit<QueryParams, 'layer'> {
   /** The folder to create; it must not exist, or be empty. */
@@ -248,7 +249,7 @@ async function writeCoordinateParts(
   };
   const flush = async () => {
     const path = `${folder}/part-${String(parts.length).padStart(5, '0')}.parquet`;
-    await writeParquetFile(join(staging, path), coordinateTable(dim0, dim1, data, dtype, fill), { rowGroupRows: X_ROW_GROUP_ROWS, metadata });
+    await writeParquetFile(join(staging, path), coordinateTable(dim0, dim1, data, dtype, fill), { rowGroupRows: X_ROW_GROUP_ROWS, metadata, deltaColumns: X_DELTA_COLUMNS });
     parts.push({ path, obsJoinids: fill ? [firstRow, lastRow] : null, nnz: fill });
     total += fill;
     fill = 0;
@@ -258,7 +259,7 @@ async function writeCoordinateParts(
   const words = () => [new Uint32Array(dim0.buffer), new Uint32Array(dim1.buffer)] as const;
   let [w0, w1] = words();
   let rowsSeen = 0;
-  for (const block of reader.xRowBlocks(measurement, layer, obsJoinids, { maxRows: 4096, maxEntries: Math.min(maxNnz, 8_000_000) })) {
+  for (const block of reader.xRowBlocks(measurement, layer, obsJoinids, { maxRows: 4096, maxEntries: 1_000_000 })) {
     signal?.throwIfAborted();
     const values = block.data as Float64Array;
     for (let r = 0; r < block.nRows; r++) {
