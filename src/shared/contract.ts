@@ -125,7 +125,7 @@ export interface Channels {
   'store:count': { request: StoreRef & { obs?: string; var?: string }; response: { nObs: number; nVars: number } };
   'store:obs-window': { request: StoreRef & { obs?: string; offset: number; limit: number }; response: TableWindow };
   'store:var-window': { request: StoreRef & { var?: string; offset: number; limit: number }; response: TableWindow };
-  'export:start': { request: StoreRef & { obs?: string; var?: string; layer?: string; format: 'h5ad' | 'csv' }; response: JobSnapshot };
+  'export:start': { request: StoreRef & { obs?: string; var?: string; layer?: string; format: 'h5ad' | 'csv' | 'parquet' }; response: JobSnapshot };
   'append:preflight': { request: { storeKey: string; fileTokens: string[]; fillMissing?: boolean; addColumns?: boolean; makeUnique?: boolean }; response: PlanReport };
   'append:start': { request: { storeKey: string; fileTokens: string[]; fillMissing?: boolean; addColumns?: boolean; makeUnique?: boolean }; response: JobSnapshot };
   'embed:start': { request: { storeKey: string; nComponents: number; layer?: string; normalize?: boolean; genes?: number; seed?: number; name?: string }; response: JobSnapshot };

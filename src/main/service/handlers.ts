@@ -60,7 +60,8 @@ export interface Service {
  */
 export function exportFileName(storeKey: string, version: string | undefined, format: string): string {
   const stem = `${storeKey}${version ? `-v${version}` : ''}`.replace(/[^\p{L}\p{N}._-]+/gu, '_').replace(/^[._]+/, '');
-  return `${stem || 'store'}-slice.${format}`;
+  // A Parquet export is a folder of .parquet files, not one file with that suffix.
+  return format === 'parquet' ? `${stem || 'store'}-slice-parquet` : `${stem || 'store'}-slice.${format}`;
 }
 
 export function createService(options: ServiceOptions): Service {
@@ -194,7 +195,9 @@ export function createService(options: ServiceOptions): Service {
       }
       if (!out) throw new CellarError('cancelled', 'Export cancelled.');
       const target = out;
-      return startJob('export', `Export ${r.storeKey}`, { ...r, out: target }, (result) => ({ ...result, download: options.offerDownload?.(target) ?? null }));
+      // A folder cannot be downloaded as one file: a Parquet export stays in the home.
+      const download = () => (r.format === 'parquet' ? null : (options.offerDownload?.(target) ?? null));
+      return startJob('export', `Export ${r.storeKey}`, { ...r, out: target }, (result) => ({ ...result, download: download() }));
     },
     'append:preflight': ({ storeKey, fileTokens, fillMissing, addColumns, makeUnique }) =>
       callInWorker<Preflight>('preflightAppend', [options.home, { storeKey, files: fileTokens.map(pathOf), fillMissing, addColumns, makeUnique, readTimeoutMs: options.readTimeoutMs }], {
@@ -484,7 +487,7 @@ function makeValidators(): Validators {
     'store:obs-window': check('store:obs-window', { ...storeRef, obs: 'string?', offset: 'number', limit: 'number' }),
     'store:var-window': check('store:var-window', { ...storeRef, var: 'string?', offset: 'number', limit: 'number' }),
     'export:start': check('export:start', { ...storeRef, obs: 'string?', var: 'string?', layer: 'string?', format: 'string' }, (p) => {
-      if (p.format !== 'h5ad' && p.format !== 'csv') throw new CellarError('usage', 'export:start: "format" must be h5ad or csv.');
+      if (p.format !== 'h5ad' && p.format !== 'csv' && p.format !== 'parquet') throw new CellarError('usage', 'export:start: "format" must be h5ad, csv or parquet.');
     }),
     'append:preflight': check('append:preflight', { storeKey: 'string', fileTokens: 'strings', fillMissing: 'boolean?', addColumns: 'boolean?', makeUnique: 'boolean?' }),
     'append:start': check('append:start', { storeKey: 'string', fileTokens: 'strings', fillMissing: 'boolean?', addColumns: 'boolean?', makeUnique: 'boolean?' }),
