@@ -86,8 +86,8 @@ beforeAll(async () => {
   run(['embed', '--store', 's', '--pca', '3', '--seed', '1']);
   full = join(work, 'full');
   filtered = join(work, 'filtered');
-  run(['export', '--store', 's', '--format', 'parquet', '--max-nnz-per-file', String(MAX_NNZ), full]);
-  exportJson = JSON.parse(run(['export', '--store', 's', '--format', 'parquet', '--obs', OBS_FILTER, '--var', VAR_FILTER, '--max-nnz-per-file', String(MAX_NNZ), filtered, '--json']).stdout);
+  run(['export', '--store', 's', '--format', 'parquet', '--part-nnz', String(MAX_NNZ), full]);
+  exportJson = JSON.parse(run(['export', '--store', 's', '--format', 'parquet', '--obs', OBS_FILTER, '--var', VAR_FILTER, '--part-nnz', String(MAX_NNZ), filtered, '--json']).stdout);
   queryRows = JSON.parse(run(['query', '--store', 's', '--obs', OBS_FILTER, '--var', VAR_FILTER, '--format', 'json']).stdout);
   allRows = JSON.parse(run(['query', '--store', 's', '--format', 'json']).stdout);
   run(['query', '--store', 's', '--obs', OBS_FILTER, '--var', VAR_FILTER, '--out', join(work, 'q.h5ad')]);
@@ -203,7 +203,7 @@ describe('cellar export --format parquet, read by DuckDB', () => {
     for (const r of pca) expect([r.pca_1, r.pca_2, r.pca_3]).toEqual(slice.pca[r.obs_id as string]);
   });
 
-  it('splits X into files by row ranges of at most --max-nnz-per-file entries', async () => {
+  it('splits X into files by row ranges of at most --part-nnz entries', async () => {
     const parts = await rows(`
       SELECT filename, count(*) AS nnz, min(soma_dim_0) AS lo, max(soma_dim_0) AS hi
       FROM read_parquet('${full}/ms/RNA/X/data/*.parquet', filename = true) GROUP BY filename ORDER BY filename`);
@@ -259,7 +259,7 @@ describe('cellar export refuses bad requests and writes nothing', () => {
     { name: 'another format', args: (t) => ['--format', 'csv', t], code: 2, message: /^Unknown --format csv; cellar export writes parquet/ },
     { name: 'no folder', args: () => [], code: 2, message: /^Missing argument for "cellar export"/ },
     { name: 'no format', args: (t) => ['--store', 's', t], code: 2, message: /^cellar export needs --format parquet/ },
-    { name: 'a zero file size', args: (t) => ['--max-nnz-per-file', '0', t], code: 2, message: /--max-nnz-per-file must be at least 1/ },
+    { name: 'a zero file size', args: (t) => ['--part-nnz', '0', t], code: 2, message: /--part-nnz must be at least 1/ },
   ];
 
   for (const [i, refusal] of refusals.entries()) {

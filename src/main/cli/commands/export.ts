@@ -14,7 +14,7 @@ export const spec: CommandSpec = {
     '',
     'Filters are those of `cellar query` (tiledbsoma value_filter grammar).',
   ].join('\n'),
-  usage: 'cellar export --store KEY [--version V] [--obs FILTER] [--var FILTER] --format parquet [--max-nnz-per-file N] DIR [--json]',
+  usage: 'cellar export --store KEY [--version V] [--obs FILTER] [--var FILTER] --format parquet [--part-nnz N] DIR [--json]',
   flags: {
     store: { type: 'string', description: 'the store to export' },
     version: { type: 'string', description: 'version number or uid (default: latest)' },
@@ -22,7 +22,7 @@ export const spec: CommandSpec = {
     var: { type: 'string', description: 'var filter, e.g. \'var_id in ["CD3E", "MS4A1"]\'' },
     measurement: { type: 'string', description: 'measurement the var filter applies to (default: the store\'s main one)' },
     format: { type: 'string', description: 'parquet (the only format for now; `cellar query --out` writes .h5ad)' },
-    'max-nnz-per-file': { type: 'string', description: `non-zeros per X file (default ${DEFAULT_MAX_NNZ_PER_FILE.toLocaleString('en')})` },
+    'part-nnz': { type: 'string', description: `most non-zeros in one X file (default ${DEFAULT_MAX_NNZ_PER_FILE.toLocaleString('en')})` },
   },
   positionals: [1, 1],
 };
@@ -33,7 +33,7 @@ export async function run(ctx: CommandContext): Promise<CommandOutput> {
   const format = stringFlag(ctx.args, 'format');
   if (format === undefined) throw new UsageError('cellar export needs --format parquet.');
   if (format !== 'parquet') throw new UsageError(`Unknown --format ${format}; cellar export writes parquet (use cellar query --out FILE.h5ad for h5ad).`);
-  const maxNnzPerFile = intFlag(ctx.args, 'max-nnz-per-file', 1);
+  const maxNnzPerFile = intFlag(ctx.args, 'part-nnz', 1);
   const out = ctx.args.positionals[0]!;
   // Ctrl-C cancels: the partial folder is removed before the command exits.
   const stop = new AbortController();

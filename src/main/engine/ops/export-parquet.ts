@@ -112,7 +112,7 @@ export async function exportQueryToParquet(params: ParquetExportParams): Promise
     params.onProgress?.({ phase: 'Writing obs and var', done: 0, total: 1 });
     await writeFrame('obs', 'obs.parquet', reader.obs, selection.obsJoinids);
     // The var filter selects genes of the main measurement; raw keeps its own id space whole.
-    const measurements = [main, ...reader.measurements.filter((m) => m !== main && m === RAW_MEASUREMENT)];
+    const measurements = main !== RAW_MEASUREMENT && reader.measurements.includes(RAW_MEASUREMENT) ? [main, RAW_MEASUREMENT] : [main];
     const varRows = (m: string) => (m === main ? selection.varJoinids : allRows(reader.nVars(m)));
     for (const m of measurements) await writeFrame(`${m} var`, `ms/${m}/var.parquet`, reader.var(m), varRows(m));
     for (const name of reader.obsmNames(main)) {
