@@ -148,6 +148,11 @@ describe('the packed app', () => {
       app.answerSaveDialog(target);
       expect(await finished(await invoke('export:start', { storeKey: 'atlas', obs: 'cell_type == "B" and n_counts > 90', format: 'h5ad' }))).toMatchObject({ state: 'completed' });
       expect(runPythonJson<number>('import sys, json, anndata as ad\nprint(json.dumps(ad.read_h5ad(sys.argv[1]).n_obs))', [target])).toBe(expected.filtered);
+      // The Parquet writer's .wasm loads from the packed app too.
+      const parquet = join(user, 'slice-parquet');
+      app.answerSaveDialog(parquet);
+      expect(await finished(await invoke('export:start', { storeKey: 'atlas', obs: 'cell_type == "B" and n_counts > 90', format: 'parquet' }))).toMatchObject({ state: 'completed' });
+      expect(readdirSync(parquet).sort()).toEqual(['README.md', 'ms', 'obs.parquet']);
       expect(await finished(await invoke('embed:start', { storeKey: 'atlas', nComponents: 2 }))).toMatchObject({ state: 'completed' });
       expect((await invoke<{ version: number }[]>('versions:list', { storeKey: 'atlas' })).map((v) => v.version)).toEqual([2, 1]);
       expect((await invoke<{ nodes: unknown[] }>('lineage:get', { ref: 'atlas' })).nodes.length).toBeGreaterThanOrEqual(6);
