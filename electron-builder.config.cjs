@@ -1,6 +1,6 @@
 // Packaging (electron-builder) for Linux (deb, AppImage), macOS (dmg) and Windows (nsis).
 // The app is the build output (out/) plus the runtime dependencies that stay files on disk:
-// native addons and h5wasm with its plugins. Worker threads and addons read their files
+// native addons, h5wasm with its plugins, and parquet-wasm. Worker threads and addons read their files
 // with the plain file system, so they are unpacked from the asar archive. better-sqlite3 is
 // never rebuilt in place (the Node build in node_modules serves the CLI and the tests): an
 // Electron-ABI build is put in resources/native/ by scripts/pack-native.cjs.
@@ -62,6 +62,7 @@ module.exports = {
     'node_modules/@antoniomuso/**',
     'node_modules/h5wasm/**',
     'node_modules/h5wasm-plugins/**',
+    'node_modules/parquet-wasm/**',
   ],
   extraResources: [{ from: 'resources/cellar-h5ad.xml', to: 'mime/cellar-h5ad.xml' }],
   // Rebuilding would overwrite node_modules/better-sqlite3 with an Electron-ABI build and

@@ -9,7 +9,7 @@ const number = v.pipe(v.number(), v.finite(), v.description('a number'));
 const boolean = v.pipe(v.boolean(), v.description('a boolean'));
 const texts = v.pipe(v.array(v.string()), v.description('a list of strings'));
 const fileKind = v.pipe(v.picklist(['h5ad', 'table']), v.description('h5ad or table'));
-const exportFormat = v.pipe(v.picklist(['h5ad', 'csv']), v.description('h5ad or csv'));
+const exportFormat = v.pipe(v.picklist(['h5ad', 'csv', 'parquet']), v.description('h5ad, csv or parquet'));
 const path = v.pipe(v.string(), v.description('a path'));
 
 const isPlainObject = (payload: unknown) => typeof payload === 'object' && payload !== null && !Array.isArray(payload);

@@ -89,7 +89,7 @@ describe('the packed app', () => {
     const assets = [...html.matchAll(/(?:src|href)="\.\/([^"]+)"/g)].map((m) => m[1]!);
     expect(assets.length).toBeGreaterThanOrEqual(2);
     for (const a of assets) expect(existsSync(join(app, 'out', 'renderer', a)), a).toBe(true);
-    // What stays a file on disk: native addons, h5wasm and its filter plugins.
+    // What stays a file on disk: native addons, h5wasm and its filter plugins, parquet-wasm.
     const plugins = readdirSync(join(ROOT, 'node_modules', 'h5wasm-plugins', 'plugins')).filter((n) => n.endsWith('.so'));
     expect(plugins.length).toBeGreaterThan(5);
     for (const file of [
@@ -99,6 +99,8 @@ describe('the packed app', () => {
       'node_modules/zstd-napi/binding.js',
       'node_modules/zstd-napi/build/Release/binding.node',
       'node_modules/lz4-napi/index.js',
+      'node_modules/parquet-wasm/node/parquet_wasm.js',
+      'node_modules/parquet-wasm/node/parquet_wasm_bg.wasm',
       ...plugins.map((p) => `node_modules/h5wasm-plugins/plugins/${p}`),
     ]) {
       expect(existsSync(join(unpacked, file)), file).toBe(true);
@@ -146,6 +148,11 @@ describe('the packed app', () => {
       app.answerSaveDialog(target);
       expect(await finished(await invoke('export:start', { storeKey: 'atlas', obs: 'cell_type == "B" and n_counts > 90', format: 'h5ad' }))).toMatchObject({ state: 'completed' });
       expect(runPythonJson<number>('import sys, json, anndata as ad\nprint(json.dumps(ad.read_h5ad(sys.argv[1]).n_obs))', [target])).toBe(expected.filtered);
+      // The Parquet writer's .wasm loads from the packed app too.
+      const parquet = join(user, 'slice-parquet');
+      app.answerSaveDialog(parquet);
+      expect(await finished(await invoke('export:start', { storeKey: 'atlas', obs: 'cell_type == "B" and n_counts > 90', format: 'parquet' }))).toMatchObject({ state: 'completed' });
+      expect(readdirSync(parquet).sort()).toEqual(['README.md', 'ms', 'obs.parquet']);
       expect(await finished(await invoke('embed:start', { storeKey: 'atlas', nComponents: 2 }))).toMatchObject({ state: 'completed' });
       expect((await invoke<{ version: number }[]>('versions:list', { storeKey: 'atlas' })).map((v) => v.version)).toEqual([2, 1]);
       expect((await invoke<{ nodes: unknown[] }>('lineage:get', { ref: 'atlas' })).nodes.length).toBeGreaterThanOrEqual(6);

@@ -30,7 +30,7 @@ describe('request validators from the contract schemas', () => {
     expect(refusalOf('import:start', { fileTokens: ['a', 1], collectionKey: 'c' })).toBe('import:start: "fileTokens" must be a list of strings.');
     expect(refusalOf('space:check', { fileTokens: 'a' })).toBe('space:check: "fileTokens" must be a list of strings.');
     expect(refusalOf('store:summary', { storeKey: 's', version: null })).toBe('store:summary: "version" must be a string.');
-    expect(refusalOf('export:start', { storeKey: 's', format: 'xlsx' })).toBe('export:start: "format" must be h5ad or csv.');
+    expect(refusalOf('export:start', { storeKey: 's', format: 'xlsx' })).toBe('export:start: "format" must be h5ad, csv or parquet.');
     expect(refusalOf('file:choose', { kind: 'spreadsheet' })).toBe('file:choose: "kind" must be h5ad or table.');
   });
   it('refuses every field the channel does not declare, inherited names included', () => {

@@ -73,7 +73,7 @@ describe('packaging configuration', () => {
 
   it('never rebuilds native modules in place, and unpacks what threads and addons read', () => {
     expect(config.npmRebuild).toBe(false);
-    expect(config.asarUnpack).toEqual(expect.arrayContaining(['out/main/**', 'node_modules/better-sqlite3/**', 'node_modules/zstd-napi/**', 'node_modules/lz4-napi/**', 'node_modules/h5wasm/**', 'node_modules/h5wasm-plugins/**']));
+    expect(config.asarUnpack).toEqual(expect.arrayContaining(['out/main/**', 'node_modules/better-sqlite3/**', 'node_modules/zstd-napi/**', 'node_modules/lz4-napi/**', 'node_modules/h5wasm/**', 'node_modules/h5wasm-plugins/**', 'node_modules/parquet-wasm/**']));
     expect(config.afterPack).toBe('./scripts/pack-native.cjs');
   });
 });

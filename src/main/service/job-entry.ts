@@ -7,6 +7,7 @@ import { planConcatenation, planSummary } from '../engine/ops/plan';
 import { appendToStore, type Preflight } from '../engine/ops/append';
 import { embedStore } from '../engine/ops/embed';
 import { exportQueryToH5ad, obsToCsv, openQuery, queryObs } from '../engine/ops/export';
+import { exportQueryToParquet } from '../engine/ops/export-parquet';
 import { annotateStore, previewAnnotation } from '../engine/ops/annotate';
 import { compactStore } from '../engine/ops/versioning';
 import { HASH_CACHE_DIR, registryVersionsOf, resolveStore, storeDiskUsage } from '../engine/ops/store-registry';
@@ -52,6 +53,10 @@ const RUNNERS: { [K in JobKind]: (ctx: OperationContext, params: Record<string, 
       } finally {
         q.reader.close();
       }
+    }
+    if (params.format === 'parquet') {
+      const r = await exportQueryToParquet({ ...query, out, signal: ctx.signal, onProgress: ctx.onProgress });
+      return { path: r.path, n_obs: r.n_obs, n_vars: r.n_vars };
     }
     const r = await exportQueryToH5ad({ ...query, out, signal: ctx.signal, onProgress: ctx.onProgress });
     return { path: r.path, n_obs: r.n_obs, n_vars: r.n_vars };

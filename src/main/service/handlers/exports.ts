@@ -13,7 +13,8 @@ import type { ServiceContext } from './context';
  */
 export function exportFileName(storeKey: string, version: string | undefined, format: string): string {
   const stem = `${storeKey}${version ? `-v${version}` : ''}`.replace(/[^\p{L}\p{N}._-]+/gu, '_').replace(/^[._]+/, '');
-  return `${stem || 'store'}-slice.${format}`;
+  // A Parquet export is a folder of .parquet files, not one file with that suffix.
+  return format === 'parquet' ? `${stem || 'store'}-slice-parquet` : `${stem || 'store'}-slice.${format}`;
 }
 
 export function exportHandlers({ options, startJob }: ServiceContext): Pick<Handlers, 'export:start' | 'export:list'> {
@@ -33,7 +34,9 @@ export function exportHandlers({ options, startJob }: ServiceContext): Pick<Hand
       }
       if (!out) throw new CellarError('cancelled', 'Export cancelled.');
       const target = out;
-      return startJob('export', `Export ${r.storeKey}`, { ...r, out: target }, (result) => ({ ...result, download: options.offerDownload?.(target) ?? null }));
+      // A folder cannot be downloaded as one file: a Parquet export stays in the home.
+      const download = () => (r.format === 'parquet' ? null : (options.offerDownload?.(target) ?? null));
+      return startJob('export', `Export ${r.storeKey}`, { ...r, out: target }, (result) => ({ ...result, download: download() }));
     },
     'export:list': () => {
       if (!options.offerDownload || !existsSync(exportsDir())) return [];
