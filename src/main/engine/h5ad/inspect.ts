@@ -3,6 +3,7 @@
 // as a readable multi-line summary for the terminal.
 import { basename } from 'node:path';
 import type { ColumnSummary, InspectSummary } from '../../../shared/contract';
+import { formatCount } from '../../../shared/format-number';
 import type { Column, ColumnDtype, DataFrame, DenseHandle, H5adFile, MatrixHandle } from './types';
 
 export interface InspectColumn extends ColumnSummary {
@@ -104,7 +105,7 @@ export function inspectH5ad(file: H5adFile): InspectReport {
   };
 }
 
-const number = (n: number): string => n.toLocaleString('en-US');
+const number = formatCount;
 
 function matrixLine(m: InspectMatrix): string {
   const [rows, cols] = m.shape;

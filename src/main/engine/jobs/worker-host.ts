@@ -2,6 +2,7 @@
 // corrupted file can never hang or crash the calling process.
 import { pathToFileURL } from 'node:url';
 import { CellarError, type ErrorCode } from '../../../shared/errors';
+import { formatDuration } from '../../../shared/format-number';
 import { RUNNING_FROM_SOURCE, startThread } from './threads';
 import type { InspectReport } from '../h5ad/inspect';
 import type { InspectOutcome } from '../h5ad/inspect-file';
@@ -37,10 +38,6 @@ export function readTimeoutFromEnv(env: NodeJS.ProcessEnv = process.env): number
     throw new CellarError('usage', `CELLAR_READ_TIMEOUT_MS must be a whole number of milliseconds, at least 1 (got "${raw}"); unset it for the default of ${DEFAULT_READ_TIMEOUT_MS / 1000} s.`);
   }
   return Number(raw);
-}
-
-function formatDuration(ms: number): string {
-  return ms < 1000 ? `${ms} ms` : `${Math.round(ms / 1000)} s`;
 }
 
 /**
