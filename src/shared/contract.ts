@@ -3,7 +3,7 @@
 // browser-mode transport are all typed from these maps.
 import type { ErrorValue } from './errors';
 import type { Lineage, VersionJson } from './registry-types';
-import type { AnnotationPreview, DatasetExpression, DeleteReport, JobKind, JobResults, LibraryListing, PlanReport, RunDetails, StoreDiff } from './result-types';
+import type { AnnotationPreview, CategoryCount, DatasetExpression, DeleteReport, JobKind, JobResults, LibraryListing, ObsPreview, PlanReport, RunDetails, StoreDiff, XValueHint } from './result-types';
 
 export type * from './result-types';
 
@@ -24,6 +24,10 @@ export interface ColumnSummary {
   dtype: string;
   n_categories?: number;
   ordered?: boolean;
+  /** For categoricals: each category with its row count, in natural order (at most the first 500). */
+  category_counts?: CategoryCount[];
+  /** For categoricals: rows with no category. */
+  n_missing?: number;
 }
 
 export interface InspectSummary {
@@ -40,6 +44,10 @@ export interface InspectSummary {
   uns: string[];
   raw: { n_vars: number; var: ColumnSummary[] } | null;
   notices?: string[];
+  /** What X's values look like (counts, normalised, scaled), from a sample the engine read. */
+  X_values?: XValueHint | null;
+  /** The first rows of obs. */
+  obs_preview?: ObsPreview;
 }
 
 /** What the open dialog offers: AnnData files, or a table of annotations. */

@@ -214,3 +214,34 @@ export interface DatasetExpression {
   nExpressing: number;
   max: number;
 }
+
+// ── what `inspect` reads of a file's values ─────────────────────────────────
+
+/**
+ * What X appears to hold, judged from a sample of its stored values: integer counts,
+ * normalised values (non-negative, not all integers) or scaled values (some negative).
+ */
+export type XValueKind = 'counts' | 'normalized' | 'scaled' | 'empty';
+
+export interface XValueHint {
+  kind: XValueKind;
+  /** How many stored values were read (the first ones in the file). */
+  sampled: number;
+  /** Smallest and largest sampled value; null when nothing was sampled. */
+  min: number | null;
+  max: number | null;
+}
+
+/** One category of a categorical column and how many rows hold it. */
+export interface CategoryCount {
+  value: string;
+  count: number;
+}
+
+/** The first rows of obs, ready to show (int64 beyond 2^53 as text). */
+export interface ObsPreview {
+  index_name: string;
+  columns: string[];
+  /** One array per row: the index value, then one value per column. */
+  rows: (string | number | boolean | null)[][];
+}
