@@ -3,7 +3,7 @@
 // browser-mode transport are all typed from these maps.
 import type { ErrorValue } from './errors';
 import type { Lineage, VersionJson } from './registry-types';
-import type { AnnotationPreview, CategoryCount, DatasetExpression, DeleteReport, JobKind, JobResults, LibraryListing, ObsPreview, PlanReport, RunDetails, StoreDiff, XValueHint } from './result-types';
+import type { AnnotationPreview, CategoryCount, ColumnStats, DatasetExpression, DeleteReport, JobKind, JobResults, LibraryListing, ObsPreview, PlanReport, RunDetails, StoreDiff, XValueHint } from './result-types';
 
 export type * from './result-types';
 
@@ -105,6 +105,12 @@ export interface StoreRef {
   version?: string;
 }
 
+/** The order of a table window's rows: by one column, missing values last either way. */
+export interface TableSort {
+  sortColumn?: string;
+  sortDescending?: boolean;
+}
+
 /** Rows of a table as Arrow IPC stream bytes (never big JSON). */
 export interface TableWindow {
   total: number;
@@ -131,8 +137,10 @@ export interface Channels {
   'concat:start': { request: { collectionKey: string; storeKey: string; makeUnique?: boolean }; response: JobSnapshot };
   'store:summary': { request: StoreRef; response: StoreSummary };
   'store:count': { request: StoreRef & { obs?: string; var?: string }; response: { nObs: number; nVars: number } };
-  'store:obs-window': { request: StoreRef & { obs?: string; offset: number; limit: number }; response: TableWindow };
-  'store:var-window': { request: StoreRef & { var?: string; offset: number; limit: number }; response: TableWindow };
+  'store:obs-window': { request: StoreRef & { obs?: string; offset: number; limit: number } & TableSort; response: TableWindow };
+  'store:var-window': { request: StoreRef & { var?: string; offset: number; limit: number } & TableSort; response: TableWindow };
+  /** One obs or var column summarised over the rows the filter keeps (categories, min/median/max, NA). */
+  'store:column-stats': { request: StoreRef & { table: 'obs' | 'var'; filter?: string; column: string }; response: ColumnStats };
   'export:start': { request: StoreRef & { obs?: string; var?: string; layer?: string; format: 'h5ad' | 'csv' }; response: JobSnapshot };
   'append:preflight': { request: { storeKey: string; fileTokens: string[]; fillMissing?: boolean; addColumns?: boolean; makeUnique?: boolean }; response: PlanReport };
   'append:start': { request: { storeKey: string; fileTokens: string[]; fillMissing?: boolean; addColumns?: boolean; makeUnique?: boolean }; response: JobSnapshot };
@@ -205,6 +213,7 @@ export const CHANNELS = [
   'store:count',
   'store:obs-window',
   'store:var-window',
+  'store:column-stats',
   'export:start',
   'append:preflight',
   'append:start',

@@ -245,3 +245,20 @@ export interface ObsPreview {
   /** One array per row: the index value, then one value per column. */
   rows: (string | number | boolean | null)[][];
 }
+
+// ── store tables: one column summarised over the rows a filter keeps ─────────
+
+interface ColumnStatsBase {
+  name: string;
+  /** Rows summarised (those the filter keeps). */
+  n: number;
+  /** Rows with no value (NA, NaN). */
+  n_missing: number;
+}
+
+export type ColumnStats =
+  | (ColumnStatsBase & { kind: 'category'; n_categories: number; categories: CategoryCount[] })
+  | (ColumnStatsBase & { kind: 'numeric'; min: number | null; median: number | null; max: number | null })
+  | (ColumnStatsBase & { kind: 'bool'; n_true: number; n_false: number })
+  /** Text with many values (ids, barcodes): how many differ, and the most frequent few. */
+  | (ColumnStatsBase & { kind: 'string'; n_distinct: number; top: CategoryCount[] });

@@ -3,10 +3,10 @@
 // reading of the same fixtures (tests/fixtures/h5ad, written by anndata and h5py).
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { classifyXValues, countCategories, describeXValues, previewRows, sampleXValues } from '../../src/main/engine/h5ad/inspect-values';
+import { classifyXValues, countCategories, previewRows, sampleXValues } from '../../src/main/engine/h5ad/inspect-values';
+import { describeXValues } from '../../src/shared/x-values';
 import { openH5ad } from '../../src/main/engine/h5ad/reader';
 import type { H5adFile } from '../../src/main/engine/h5ad/types';
-import { formatCount } from '../../src/shared/format-number';
 
 const fixture = (name: string): string => fileURLToPath(new URL(`../fixtures/h5ad/${name}.h5ad`, import.meta.url));
 
@@ -40,8 +40,8 @@ describe('classifyXValues', () => {
   });
 
   it('reads as one sentence', () => {
-    expect(describeXValues({ kind: 'counts', sampled: 10_000, min: 0, max: 57 }, formatCount)).toBe('integer counts (10,000 stored values sampled, 0 to 57)');
-    expect(describeXValues({ kind: 'scaled', sampled: 12, min: -1.80512, max: 3 }, formatCount)).toBe('scaled: has negative values (12 stored values sampled, -1.805 to 3)');
+    expect(describeXValues({ kind: 'counts', sampled: 10_000, min: 0, max: 57 })).toBe('integer counts (10,000 stored values sampled, 0 to 57)');
+    expect(describeXValues({ kind: 'scaled', sampled: 12, min: -1.80512, max: 3 })).toBe('scaled: has negative values (12 stored values sampled, -1.805 to 3)');
   });
 });
 

@@ -3,7 +3,6 @@
 // jobs in worker threads, so neither the window nor the server ever freezes.
 import { existsSync, mkdirSync, readdirSync, statfsSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import { tableToIPC } from 'apache-arrow';
 import { CellarError } from '../../shared/errors';
 import type { AnnotationPreview, AppInfo, FileKind, DatasetExpression, ExportFile, PlanReport, Events, JobKind, JobResults, JobSnapshot, JsonValue, LibraryListing, OpenedFile, RunDetails, RunItem, StoreColumn, StoreSummary } from '../../shared/contract';
 import type { Handlers, Validators } from '../ipc/handle';
@@ -12,17 +11,17 @@ import { callInWorker, inspectInWorker, readTimeoutFromEnv } from '../engine/job
 import { JobRunner, type JobSnapshot as RunnerJob } from '../engine/jobs/runner';
 import type { Preflight } from '../engine/ops/append';
 import { defaultMeasurement, openQuery, queryObs, queryVar, type OpenedQuery } from '../engine/ops/export';
-import { frameToArrow } from '../engine/ops/arrow-frame';
 import { diffVersions, restoreVersion } from '../engine/ops/versioning';
 import { reconcileHome, resolveStore, resolveVersionRef } from '../engine/ops/store-registry';
 import { deleteItem } from '../engine/ops/housekeeping';
 import { openStore } from '../engine/store/reader';
 import { selectRows } from '../engine/store/query';
 import type { ColumnEntry } from '../engine/store/manifest';
-import { stringAt, takeRows } from '../engine/ops/convert';
+import { stringAt } from '../engine/ops/convert';
 import type { Column } from '../engine/h5ad/types';
 import type { StoreReader } from '../engine/store/reader';
 import type { WorkerResults } from './job-entry';
+import { columnStats, tableWindow } from './table-window';
 
 export interface ServiceOptions {
   home: string;
@@ -44,8 +43,6 @@ export interface ServiceOptions {
   /** Desktop: files the OS opened before the page listened; taking them means the page listens now. */
   takePendingFiles?: () => OpenedFile[];
 }
-
-const MAX_WINDOW_ROWS = 5_000;
 
 export interface Service {
   handlers: Handlers;
@@ -121,15 +118,6 @@ export function createService(options: ServiceOptions): Service {
     }
   };
 
-  const arrowWindow = (frame: ReturnType<typeof queryObs>, idColumn: string, offset: number, limit: number) => {
-    const total = frame.index.length;
-    const start = Math.max(0, Math.min(offset, total));
-    const end = Math.min(total, start + Math.min(limit, MAX_WINDOW_ROWS));
-    const rows = new Uint32Array(end - start).map((_, i) => start + i);
-    const slice = { indexName: frame.indexName, index: frame.index.slice(start, end), columns: frame.columns.map((c) => ({ name: c.name, column: takeRows(c.column, rows) })) };
-    return { total, offset: start, arrow: tableToIPC(frameToArrow(slice, idColumn), 'stream') };
-  };
-
   const handlers: Handlers = {
     'app:info': () => ({ name: 'Cellar', version: options.version, home: options.home, homeNote: options.homeNote ?? null, mode: options.mode }),
     // Runs of a process that died (a killed CLI command) end, and its committed work is registered, before anything is shown.
@@ -181,8 +169,10 @@ export function createService(options: ServiceOptions): Service {
       }
     },
     'store:count': (r) => withQuery(r, (q) => ({ nObs: q.selection.obsJoinids.length, nVars: q.selection.varJoinids.length })),
-    'store:obs-window': (r) => withQuery(r, (q) => arrowWindow(queryObs(q), 'obs_id', r.offset, r.limit)),
-    'store:var-window': (r) => withQuery(r, (q) => arrowWindow(queryVar(q), 'var_id', r.offset, r.limit)),
+    'store:obs-window': (r) => withQuery(r, (q) => tableWindow(queryObs(q), q.selection.obsJoinids, 'obs_id', r)),
+    'store:var-window': (r) => withQuery(r, (q) => tableWindow(queryVar(q), q.selection.varJoinids, 'var_id', r)),
+    'store:column-stats': ({ table, filter, column, ...ref }) =>
+      withQuery({ ...ref, [table]: filter }, (q) => (table === 'obs' ? columnStats(queryObs(q), q.selection.obsJoinids, 'obs_id', column) : columnStats(queryVar(q), q.selection.varJoinids, 'var_id', column))),
     'export:start': async (r) => {
       const defaultName = exportFileName(r.storeKey, r.version, r.format);
       let out: string | null;
@@ -481,8 +471,11 @@ function makeValidators(): Validators {
     'concat:start': check('concat:start', { collectionKey: 'string', storeKey: 'string', makeUnique: 'boolean?' }),
     'store:summary': check('store:summary', storeRef),
     'store:count': check('store:count', { ...storeRef, obs: 'string?', var: 'string?' }),
-    'store:obs-window': check('store:obs-window', { ...storeRef, obs: 'string?', offset: 'number', limit: 'number' }),
-    'store:var-window': check('store:var-window', { ...storeRef, var: 'string?', offset: 'number', limit: 'number' }),
+    'store:obs-window': check('store:obs-window', { ...storeRef, obs: 'string?', offset: 'number', limit: 'number', sortColumn: 'string?', sortDescending: 'boolean?' }),
+    'store:var-window': check('store:var-window', { ...storeRef, var: 'string?', offset: 'number', limit: 'number', sortColumn: 'string?', sortDescending: 'boolean?' }),
+    'store:column-stats': check('store:column-stats', { ...storeRef, table: 'string', filter: 'string?', column: 'string' }, (p) => {
+      if (p.table !== 'obs' && p.table !== 'var') throw new CellarError('usage', 'store:column-stats: "table" must be obs or var.');
+    }),
     'export:start': check('export:start', { ...storeRef, obs: 'string?', var: 'string?', layer: 'string?', format: 'string' }, (p) => {
       if (p.format !== 'h5ad' && p.format !== 'csv') throw new CellarError('usage', 'export:start: "format" must be h5ad or csv.');
     }),

@@ -40,14 +40,6 @@ export function sampleXValues(matrix: MatrixHandle | null, limit = X_SAMPLE_SIZE
   return classifyXValues(matrix.sampleValues(limit) as NumericArray);
 }
 
-/** One sentence for the terminal and the inspector: "integer counts (10,000 values sampled, 0 to 57)". */
-export function describeXValues(hint: XValueHint, formatNumber: (n: number) => string): string {
-  if (hint.kind === 'empty') return 'no stored values to judge by';
-  const what = hint.kind === 'counts' ? 'integer counts' : hint.kind === 'normalized' ? 'normalised: non-negative, not whole numbers' : 'scaled: has negative values';
-  const range = `${Number(hint.min!.toPrecision(4))} to ${Number(hint.max!.toPrecision(4))}`;
-  return `${what} (${formatNumber(hint.sampled)} stored values sampled, ${range})`;
-}
-
 function plainValue(values: NumericArray | Uint8Array, i: number): number | string {
   const v = values[i]!;
   if (typeof v !== 'bigint') return v;

@@ -5,7 +5,8 @@ import { basename } from 'node:path';
 import type { ColumnSummary, InspectSummary } from '../../../shared/contract';
 import { formatCount } from '../../../shared/format-number';
 import type { Column, ColumnDtype, DataFrame, DenseHandle, H5adFile, MatrixHandle } from './types';
-import { countCategories, describeXValues, previewRows, sampleXValues } from './inspect-values';
+import { countCategories, previewRows, sampleXValues } from './inspect-values';
+import { describeXValues } from '../../../shared/x-values';
 
 export interface InspectColumn extends ColumnSummary {
   dtype: ColumnDtype;
@@ -145,7 +146,7 @@ export function formatInspect(report: InspectReport): string {
   const layout = report.layout_version === 'legacy' ? 'legacy layout (anndata ≤ 0.7)' : `AnnData encoding ${report.layout_version}`;
   lines.push(`${report.file}: ${number(report.n_obs)} observations × ${number(report.n_vars)} variables, ${layout}`);
   lines.push(`X: ${report.X ? matrixLine(report.X) : 'none'}`);
-  if (report.X_values) lines.push(`X values: ${describeXValues(report.X_values, number)}`);
+  if (report.X_values) lines.push(`X values: ${describeXValues(report.X_values)}`);
   lines.push(`obs (${report.obs.length} columns, index "${report.obs_index_name}"):`, ...columnLines(report.obs));
   lines.push(`var (${report.var.length} columns, index "${report.var_index_name}"):`, ...columnLines(report.var));
   lines.push(listLine('layers', report.layers.map((name) => `${name} (${matrixLine(report.layer_info[name])})`)));
