@@ -103,6 +103,8 @@ export function WindowedTable({ label, resetKey, fetchWindow, height = 420, test
   }, [resetKey, load]);
 
   const bodyHeight = height - ROW_HEIGHT;
+  // A short table (few rows, or none) takes only the room it needs once its size is known.
+  const scrollerHeight = total === null ? height : Math.min(height, (Math.max(total, 3) + 1) * ROW_HEIGHT + 2);
   const rowCount = total ?? 0;
   const first = Math.max(0, Math.floor(scrollTop / ROW_HEIGHT) - OVERSCAN_ROWS);
   const last = Math.min(rowCount, Math.ceil((scrollTop + bodyHeight) / ROW_HEIGHT) + OVERSCAN_ROWS);
@@ -148,7 +150,7 @@ export function WindowedTable({ label, resetKey, fetchWindow, height = 420, test
       <div
         ref={scroller}
         className="vt-scroller"
-        style={{ height }}
+        style={{ height: scrollerHeight }}
         role="table"
         aria-label={label}
         aria-rowcount={rowCount + 1}

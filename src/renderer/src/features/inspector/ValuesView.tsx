@@ -8,7 +8,7 @@ export function CategoryCounts({ columns }: { columns: ColumnSummary[] }) {
   const categorical = columns.filter((c) => c.category_counts);
   if (categorical.length === 0) return null;
   return (
-    <section aria-labelledby="category-counts-heading">
+    <section className="inspector-values" aria-labelledby="category-counts-heading">
       <h2 id="category-counts-heading">Categories in obs</h2>
       <div className="category-grid">
         {categorical.map((c) => {
@@ -67,18 +67,20 @@ function cellText(value: string | number | boolean | null): string {
 /** The first rows of obs: scrolls sideways with the cell id column kept in view. */
 export function ObsPreviewTable({ preview, nObs }: { preview: ObsPreview; nObs: number }) {
   if (preview.rows.length === 0) return null;
+  // A column of numbers is right-aligned, its header too.
+  const numeric = preview.columns.map((_, c) => preview.rows.some((r) => typeof r[c + 1] === 'number') && preview.rows.every((r) => r[c + 1] === null || typeof r[c + 1] === 'number'));
   return (
-    <section aria-labelledby="obs-preview-heading">
+    <section className="inspector-values" aria-labelledby="obs-preview-heading">
       <h2 id="obs-preview-heading">
         First {formatCount(preview.rows.length)} of {formatCount(nObs)} cells
       </h2>
       <div className="table-scroll" data-testid="obs-preview">
-        <table className="table table-compact table-sticky-first">
+        <table className="table table-compact table-sticky-first table-nowrap">
           <thead>
             <tr>
               <th scope="col">{preview.index_name === '_index' ? 'obs index' : preview.index_name}</th>
-              {preview.columns.map((name) => (
-                <th scope="col" key={name}>
+              {preview.columns.map((name, c) => (
+                <th scope="col" key={name} className={numeric[c] ? 'num' : undefined}>
                   {name}
                 </th>
               ))}
@@ -93,7 +95,7 @@ export function ObsPreviewTable({ preview, nObs }: { preview: ObsPreview; nObs: 
                       {cellText(value)}
                     </th>
                   ) : (
-                    <td key={c} className={typeof value === 'number' ? 'num' : value === null ? 'muted' : undefined}>
+                    <td key={c} className={numeric[c - 1] ? 'num' : value === null ? 'muted' : undefined}>
                       {cellText(value)}
                     </td>
                   ),
