@@ -1,6 +1,6 @@
 // Natural order of labels and the order of table cells (numbers by value, NA last).
 import { describe, expect, it } from 'vitest';
-import { compareCells, compareNatural, sortOrder } from '../../src/shared/natural-sort';
+import { compareCells, compareNatural, naturalSortKey, sortOrder } from '../../src/shared/natural-sort';
 
 describe('compareNatural', () => {
   it('orders digit runs by value', () => {
@@ -27,5 +27,15 @@ describe('sortOrder', () => {
     expect([...sortOrder(values)].map((i) => values[i])).toEqual([5, 'NK', 'T 9', 'T 10', undefined]);
     expect(compareCells(3n, 20n)).toBeLessThan(0);
     expect(compareCells(true, false)).toBeGreaterThan(0);
+  });
+
+  it('ranks repeated labels once and orders them as compareNatural does, ties by row', () => {
+    const labels = ['ACGT-10', 'acgt-9', 'ACGT-10', 'T 007', 'T 7', 'B', 'b', 'ACGT-10'];
+    const ascending = [...sortOrder(labels)];
+    expect(ascending).toEqual([1, 0, 2, 7, 5, 6, 4, 3]);
+    expect(ascending.map((i) => labels[i])).toEqual([...labels].sort(compareNatural));
+    expect([...sortOrder(labels, true)]).toEqual([3, 4, 6, 5, 0, 2, 7, 1]);
+    // The key alone orders labels: plain string order of keys is natural order.
+    expect(naturalSortKey('x2') < naturalSortKey('x10')).toBe(true);
   });
 });
