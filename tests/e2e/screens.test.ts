@@ -223,12 +223,14 @@ describe('filter help on the Store screen', () => {
 
 describe('every screen at 1024×700', () => {
   it('lists each screen once in the sidebar and lays each out within the window', async () => {
+    await page.goto(served.url);
+    await page.getByTestId('artifact').first().waitFor({ timeout: 30_000 });
     const links = await page.getByRole('navigation', { name: 'Screens' }).getByRole('link').allTextContents();
     expect(links).toEqual(['Library', 'File inspector', 'Concatenate', 'Store', 'Append', 'Embeddings', 'Versions', 'Lineage']);
     const screens: [string, string, () => Promise<unknown>][] = [
       ['Library', '70-library-1024', () => page.getByTestId('artifact').first().waitFor()],
       ['File inspector', '71-inspector-empty-1024', () => page.getByText('No file open').waitFor()],
-      ['Concatenate', '72-concatenate-1024', () => page.getByRole('heading', { name: 'Concatenate', level: 1 }).waitFor()],
+      ['Concatenate', '72-concatenate-1024', () => page.getByTestId('plan-kept').waitFor({ timeout: 60_000 })],
       ['Store', '73-store-1024', () => page.getByTestId('obs-table-row').first().waitFor({ timeout: 30_000 })],
       ['Append', '74-append-1024', () => page.getByRole('heading', { name: 'Append', level: 1 }).waitFor()],
       ['Embeddings', '75-embeddings-1024', () => page.getByRole('img', { name: /Scatter plot of/ }).waitFor({ timeout: 60_000 })],
