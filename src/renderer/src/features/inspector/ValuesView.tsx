@@ -1,7 +1,7 @@
 // What the inspector shows of a file's values: each categorical obs column's categories with
 // their counts, and the first cells as a table.
 import type { ColumnSummary, ObsPreview } from '../../../../shared/contract';
-import { formatCount } from '../../format';
+import { formatCell, formatCount } from '../../format';
 
 /** One small table per categorical obs column; categories arrive counted and naturally sorted. */
 export function CategoryCounts({ columns }: { columns: ColumnSummary[] }) {
@@ -58,12 +58,6 @@ export function CategoryCounts({ columns }: { columns: ColumnSummary[] }) {
   );
 }
 
-function cellText(value: string | number | boolean | null): string {
-  if (value === null) return 'NA';
-  if (typeof value === 'number') return Number.isInteger(value) ? String(value) : String(Number(value.toPrecision(6)));
-  return String(value);
-}
-
 /** The first rows of obs: scrolls sideways with the cell id column kept in view. */
 export function ObsPreviewTable({ preview, nObs }: { preview: ObsPreview; nObs: number }) {
   if (preview.rows.length === 0) return null;
@@ -92,11 +86,11 @@ export function ObsPreviewTable({ preview, nObs }: { preview: ObsPreview; nObs: 
                 {row.map((value, c) =>
                   c === 0 ? (
                     <th scope="row" key={c}>
-                      {cellText(value)}
+                      {formatCell(value)}
                     </th>
                   ) : (
                     <td key={c} className={numeric[c - 1] ? 'num' : value === null ? 'muted' : undefined}>
-                      {cellText(value)}
+                      {formatCell(value)}
                     </td>
                   ),
                 )}
