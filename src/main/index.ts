@@ -137,6 +137,9 @@ function createWindow(): void {
   const window = new BrowserWindow({
     width: 1280,
     height: 820,
+    // Every screen is laid out to work down to this size (tables scroll sideways inside their cards).
+    minWidth: 1024,
+    minHeight: 700,
     title: 'Cellar',
     show: false,
     webPreferences: { ...HARDENED_WEB_PREFERENCES, preload: PRELOAD_FILE },

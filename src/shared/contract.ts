@@ -4,7 +4,7 @@
 // from its schema in request-schemas.ts, the one main validates payloads against.
 import type { ErrorValue } from './errors';
 import type { Lineage, VersionJson } from './registry-types';
-import type { AnnotationPreview, DatasetExpression, DeleteReport, JobKind, JobResults, LibraryListing, PlanReport, RunDetails, StoreDiff } from './result-types';
+import type { AnnotationPreview, CategoryCount, ColumnStats, DatasetExpression, DeleteReport, JobKind, JobResults, LibraryListing, ObsPreview, PlanReport, RunDetails, StoreDiff, XValueHint } from './result-types';
 import type { Requests } from './request-schemas';
 
 export type * from './result-types';
@@ -26,6 +26,10 @@ export interface ColumnSummary {
   dtype: string;
   n_categories?: number;
   ordered?: boolean;
+  /** For categoricals: each category with its row count, in natural order (at most the first 500). */
+  category_counts?: CategoryCount[];
+  /** For categoricals: rows with no category. */
+  n_missing?: number;
 }
 
 export interface InspectSummary {
@@ -42,6 +46,10 @@ export interface InspectSummary {
   uns: string[];
   raw: { n_vars: number; var: ColumnSummary[] } | null;
   notices?: string[];
+  /** What X's values look like (counts, normalised, scaled), from a sample the engine read. */
+  X_values?: XValueHint | null;
+  /** The first rows of obs. */
+  obs_preview?: ObsPreview;
 }
 
 /** What the open dialog offers: AnnData files, or a table of annotations. */
@@ -104,6 +112,12 @@ export interface StoreSummary {
 /** A store and one of its versions (`version`: number or uid; latest when absent). */
 export type StoreRef = Requests['store:summary'];
 
+/** The order of a table window's rows: by one column, missing values last either way. */
+export interface TableSort {
+  sortColumn?: string;
+  sortDescending?: boolean;
+}
+
 /** Rows of a table as Arrow IPC stream bytes (never big JSON). */
 export interface TableWindow {
   total: number;
@@ -132,6 +146,8 @@ export interface Channels {
   'store:count': { request: Requests['store:count']; response: { nObs: number; nVars: number } };
   'store:obs-window': { request: Requests['store:obs-window']; response: TableWindow };
   'store:var-window': { request: Requests['store:var-window']; response: TableWindow };
+  /** One obs or var column summarised over the rows the filter keeps (categories, min/median/max, NA). */
+  'store:column-stats': { request: Requests['store:column-stats']; response: ColumnStats };
   'export:start': { request: Requests['export:start']; response: JobSnapshot };
   'append:preflight': { request: Requests['append:preflight']; response: PlanReport };
   'append:start': { request: Requests['append:start']; response: JobSnapshot };
@@ -212,6 +228,7 @@ export const CHANNELS = [
   'store:count',
   'store:obs-window',
   'store:var-window',
+  'store:column-stats',
   'export:start',
   'append:preflight',
   'append:start',

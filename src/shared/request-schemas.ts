@@ -11,6 +11,7 @@ const texts = v.pipe(v.array(v.string()), v.description('a list of strings'));
 const fileKind = v.pipe(v.picklist(['h5ad', 'table']), v.description('h5ad or table'));
 const exportFormat = v.pipe(v.picklist(['h5ad', 'csv', 'parquet']), v.description('h5ad, csv or parquet'));
 const path = v.pipe(v.string(), v.description('a path'));
+const tableName = v.pipe(v.picklist(['obs', 'var']), v.description('obs or var'));
 
 const isPlainObject = (payload: unknown) => typeof payload === 'object' && payload !== null && !Array.isArray(payload);
 
@@ -42,8 +43,9 @@ export const REQUEST_SCHEMAS = {
   'concat:start': requestObject({ collectionKey: text, storeKey: text, makeUnique: v.optional(boolean) }),
   'store:summary': requestObject(storeRef),
   'store:count': requestObject({ ...storeRef, obs: v.optional(text), var: v.optional(text) }),
-  'store:obs-window': requestObject({ ...storeRef, obs: v.optional(text), offset: number, limit: number }),
-  'store:var-window': requestObject({ ...storeRef, var: v.optional(text), offset: number, limit: number }),
+  'store:obs-window': requestObject({ ...storeRef, obs: v.optional(text), offset: number, limit: number, sortColumn: v.optional(text), sortDescending: v.optional(boolean) }),
+  'store:var-window': requestObject({ ...storeRef, var: v.optional(text), offset: number, limit: number, sortColumn: v.optional(text), sortDescending: v.optional(boolean) }),
+  'store:column-stats': requestObject({ ...storeRef, table: tableName, filter: v.optional(text), column: text }),
   'export:start': requestObject({ ...storeRef, obs: v.optional(text), var: v.optional(text), layer: v.optional(text), format: exportFormat }),
   'append:preflight': requestObject(appendFields),
   'append:start': requestObject(appendFields),

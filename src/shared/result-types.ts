@@ -214,3 +214,51 @@ export interface DatasetExpression {
   nExpressing: number;
   max: number;
 }
+
+// ── what `inspect` reads of a file's values ─────────────────────────────────
+
+/**
+ * What X appears to hold, judged from a sample of its stored values: integer counts,
+ * normalised values (non-negative, not all integers) or scaled values (some negative).
+ */
+export type XValueKind = 'counts' | 'normalized' | 'scaled' | 'empty';
+
+export interface XValueHint {
+  kind: XValueKind;
+  /** How many stored values were read (the first ones in the file). */
+  sampled: number;
+  /** Smallest and largest sampled value; null when nothing was sampled. */
+  min: number | null;
+  max: number | null;
+}
+
+/** One category of a categorical column and how many rows hold it. */
+export interface CategoryCount {
+  value: string;
+  count: number;
+}
+
+/** The first rows of obs, ready to show (int64 beyond 2^53 as text). */
+export interface ObsPreview {
+  index_name: string;
+  columns: string[];
+  /** One array per row: the index value, then one value per column. */
+  rows: (string | number | boolean | null)[][];
+}
+
+// ── store tables: one column summarised over the rows a filter keeps ─────────
+
+interface ColumnStatsBase {
+  name: string;
+  /** Rows summarised (those the filter keeps). */
+  n: number;
+  /** Rows with no value (NA, NaN). */
+  n_missing: number;
+}
+
+export type ColumnStats =
+  | (ColumnStatsBase & { kind: 'category'; n_categories: number; categories: CategoryCount[] })
+  | (ColumnStatsBase & { kind: 'numeric'; min: number | null; median: number | null; max: number | null })
+  | (ColumnStatsBase & { kind: 'bool'; n_true: number; n_false: number })
+  /** Text with many values (ids, barcodes): how many differ, and the most frequent few. */
+  | (ColumnStatsBase & { kind: 'string'; n_distinct: number; top: CategoryCount[] });

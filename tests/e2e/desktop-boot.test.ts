@@ -54,6 +54,8 @@ describe('the built desktop app', () => {
     const [win] = [...app.windows.values()];
     expect(win!.options.webPreferences).toMatchObject({ contextIsolation: true, sandbox: true, nodeIntegration: false, webSecurity: true, preload: join(ROOT, 'out', 'preload', 'index.cjs') });
     expect(win!.options.show).toBe(false);
+    // Every screen is laid out for 1024×700 (tests/e2e/screens.test.ts): the window cannot get smaller.
+    expect([win!.options.minWidth, win!.options.minHeight]).toEqual([1024, 700]);
     await expect.poll(() => app.log.some((m) => m.type === 'window:show')).toBe(true);
     expect(app.log.find((m) => m.type === 'protocol:privileged')).toMatchObject({ schemes: [{ scheme: 'app', privileges: { standard: true, secure: true } }] });
     // (The cold-start file may already have moved the page to its inspector: compare the document, not the hash.)

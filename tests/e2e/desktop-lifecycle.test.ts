@@ -44,7 +44,7 @@ describe('the desktop app on macOS', () => {
     await page.getByRole('navigation', { name: 'Screens' }).getByRole('link', { name: 'Library', exact: true }).click();
     const pending = page.getByTestId('pending-file').filter({ hasText: 'pbmc2.h5ad' });
     await pending.waitFor({ timeout: 30_000 });
-    expect(await pending.textContent()).toMatch(/pbmc2\.h5ad\d+(\.\d)? KB/);
+    expect(await pending.textContent()).toMatch(/pbmc2\.h5ad\d+(\.\d)? KiB/);
   }, 120_000);
 
   it('moves the old library out of the profile folder and says where it is now', async () => {

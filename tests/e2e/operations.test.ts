@@ -161,7 +161,7 @@ describe('every CLI operation from the page', () => {
     await nav('Store');
     const compact = page.getByTestId('compact');
     await compact.getByRole('button', { name: 'Compact…' }).click();
-    await expect.poll(() => compact.getByTestId('compact-confirm').textContent(), { timeout: 30_000 }).toMatch(/^Compacting pbmc_atlas keeps version 3 only: the 2 older versions can no longer be opened or restored\. The store takes [\d.]+ (KB|MB)/);
+    await expect.poll(() => compact.getByTestId('compact-confirm').textContent(), { timeout: 30_000 }).toMatch(/^Compacting pbmc_atlas keeps version 3 only: the 2 older versions can no longer be opened or restored\. The store takes [\d.]+ (KiB|MiB)/);
     await compact.getByTestId('space-check').waitFor({ timeout: 30_000 });
     expect(await compact.getByTestId('space-check').textContent()).toMatch(/^Space needed: about .+ · free: .+/);
     await screenshot(page, '36-compact-confirm');

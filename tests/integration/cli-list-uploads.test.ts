@@ -20,6 +20,6 @@ describe('cellar list', () => {
     writeFileSync(join(dir, 'b.h5ad.partial'), Buffer.alloc(500));
     const listed = cellar(['list', '--json'], { home });
     expect((listed.json as { uploads: unknown }).uploads).toEqual({ path: join(home, 'storage', 'uploads'), disk_bytes: 2000 });
-    expect(cellar(['list'], { home }).stdout).toContain(`Uploads not imported: 2.0 KB in ${join(home, 'storage', 'uploads')}`);
+    expect(cellar(['list'], { home }).stdout).toContain(`Uploads not imported: 2.0 KiB in ${join(home, 'storage', 'uploads')}`);
   });
 });

@@ -35,6 +35,14 @@ describe('cellar inspect', () => {
     expect(r.stdout).toMatch(/category \(\d+ .*categories/);
   });
 
+  it('says what X appears to hold, in the text and in the JSON', () => {
+    const text = cellar('inspect', good('kitchen_sink.h5ad'));
+    expect(text.stdout.split('\n')[2]).toBe('X values: normalised: non-negative, not whole numbers (17 stored values sampled, 0.2877 to 2.639)');
+    const json = JSON.parse(cellar('inspect', good('kitchen_sink.h5ad'), '--json').stdout);
+    expect(json.X_values).toEqual({ kind: 'normalized', sampled: 17, min: expect.closeTo(0.2876821, 6), max: expect.closeTo(2.6390574, 6) });
+    expect(json.obs_preview.rows).toHaveLength(10);
+  });
+
   const cases: [string, RegExp, string][] = [
     ['not_hdf5.h5ad', /is not an HDF5 file/, 'not_hdf5'],
     ['truncated.h5ad', /truncated/, 'not_hdf5|bad_element|io_error'],

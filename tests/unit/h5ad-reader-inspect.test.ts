@@ -31,8 +31,32 @@ describe('inspectH5ad', () => {
       raw: { n_vars: 9, var: [{ name: 'gene_ids', dtype: 'string' }] },
     });
     expect(report.obs).toEqual([
-      { name: 'cell_type', dtype: 'category', n_categories: 3, ordered: false, categories_dtype: 'string' },
-      { name: 'leiden', dtype: 'category', n_categories: 3, ordered: false, categories_dtype: 'string' },
+      {
+        name: 'cell_type',
+        dtype: 'category',
+        n_categories: 3,
+        ordered: false,
+        categories_dtype: 'string',
+        category_counts: [
+          { value: 'B cell', count: 0 },
+          { value: 'NK', count: 6 },
+          { value: 'T cell', count: 2 },
+        ],
+        n_missing: 2,
+      },
+      {
+        name: 'leiden',
+        dtype: 'category',
+        n_categories: 3,
+        ordered: false,
+        categories_dtype: 'string',
+        category_counts: [
+          { value: '0', count: 4 },
+          { value: '1', count: 4 },
+          { value: '2', count: 2 },
+        ],
+        n_missing: 0,
+      },
       { name: 'n_counts', dtype: 'float32' },
       { name: 'n_genes', dtype: 'int32' },
       { name: 'is_doublet', dtype: 'bool' },
@@ -77,6 +101,7 @@ describe('formatInspect', () => {
     const lines = text.split('\n');
     expect(lines[0]).toBe('kitchen_sink.h5ad: 10 observations × 6 variables, AnnData encoding 0.1.0');
     expect(lines[1]).toMatch(/^X: csr_matrix float32, 10 × 6, \d+ stored \(\d+\.\d% of cells\)$/);
+    expect(lines[2]).toBe('X values: normalised: non-negative, not whole numbers (17 stored values sampled, 0.2877 to 2.639)');
     expect(text).toContain('obs (7 columns, index "_index"):');
     expect(text).toContain('  cell_type   category (3 string categories)');
     expect(text).toContain('  n_reads     nullable-int');

@@ -8,7 +8,7 @@ import { RunDetailsView, runItemLabel } from '../../src/renderer/src/features/li
 import { DiffView } from '../../src/renderer/src/features/versions/DiffView';
 import { completedResult } from '../../src/renderer/src/state/job-result';
 import { describeExplainedVariance } from '../../src/renderer/src/features/embeddings/pca-summary';
-import { formatDuration } from '../../src/renderer/src/format';
+import { formatElapsed } from '../../src/renderer/src/format';
 
 /** The markup's text with tags removed and whitespace collapsed. */
 function textOf(html: string): string {
@@ -64,7 +64,7 @@ describe('run details', () => {
     expect(html).toContain('class="message message-warning" data-testid="run-error"');
     expect(renderToStaticMarkup(createElement(RunDetailsView, { run: { ...cancelled, status: 'failed' }, onOpen: () => undefined }))).toContain('class="message message-error" data-testid="run-error"');
     expect(text).toContain('Run: append cancelled');
-    expect(text).toContain('Took 0.9 s');
+    expect(text).toContain('Took 900 ms');
     expect(text).toContain('Outputs none');
     expect(text).toContain('The embedding was cancelled; the store is unchanged.');
     expect(text).toContain('Parameters None recorded.');
@@ -118,8 +118,8 @@ describe('job results', () => {
     expect(describeExplainedVariance([0.1234, 0.08])).toBe('PC1 12.3%, PC2 8.0%');
     expect(describeExplainedVariance([0.3, 0.2, 0.1, 0.05, 0.04, 0.01])).toBe('PC1 30.0%, PC2 20.0%, PC3 10.0%, PC4 5.0%, PC5 4.0%, …');
     expect(describeExplainedVariance(undefined)).toBeNull();
-    expect(formatDuration('2026-01-05T10:00:00Z', '2026-01-05T10:03:05Z')).toBe('3 min 5 s');
-    expect(formatDuration('2026-01-05T10:00:00Z', '2026-01-05T12:04:00Z')).toBe('2 h 4 min');
-    expect(formatDuration('2026-01-05T10:00:05Z', '2026-01-05T10:00:00Z')).toBe('—');
+    expect(formatElapsed('2026-01-05T10:00:00Z', '2026-01-05T10:03:05Z')).toBe('3 min 5 s');
+    expect(formatElapsed('2026-01-05T10:00:00Z', '2026-01-05T12:04:00Z')).toBe('2 h 4 min');
+    expect(formatElapsed('2026-01-05T10:00:05Z', '2026-01-05T10:00:00Z')).toBe('—');
   });
 });

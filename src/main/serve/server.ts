@@ -15,7 +15,8 @@ import { decodeJson, encodeJson, isChannel, type Channel, type EventName, type E
 import { CellarError, type ErrorCode } from '../../shared/errors';
 import { runHandler, type Handlers, type Validators } from '../ipc/handle';
 import { CONTENT_SECURITY_POLICY, PAGE_MIME_TYPES } from '../shell/security';
-import { formatBytes, pathInside, safeUploadName, uploadedBytes } from './uploads';
+import { pathInside, safeUploadName, uploadedBytes } from './uploads';
+import { formatBytes } from '../../shared/format-number';
 
 export interface UploadLimits {
   /** Largest single upload. */

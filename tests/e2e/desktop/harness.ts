@@ -35,7 +35,7 @@ export interface BootOptions {
 
 interface WindowRecord {
   id: number;
-  options: { width?: number; height?: number; title?: string; show: boolean; webPreferences: Record<string, unknown> };
+  options: { width?: number; height?: number; minWidth?: number; minHeight?: number; title?: string; show: boolean; webPreferences: Record<string, unknown> };
   page: Page | null;
   delivering: Promise<unknown>;
   destroyed: boolean;

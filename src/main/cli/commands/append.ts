@@ -4,6 +4,7 @@ import type { CommandContext, CommandOutput } from '../context';
 import { withRegistry } from '../with-registry';
 import { dryRunOutput } from './concat';
 import { crashHookFromEnv } from '../crash-hook';
+import { formatCount } from '../../../shared/format-number';
 
 export const spec: CommandSpec = {
   name: 'append',
@@ -39,7 +40,7 @@ export async function run(ctx: CommandContext): Promise<CommandOutput> {
     const { store, run } = result;
     return {
       json: { store, run, plan: result.plan },
-      text: `Appended ${result.plan.n_new_obs} cells (${result.plan.n_new_vars} new genes): store ${store.key} is now version ${store.version} with ${store.n_observations} cells × ${store.n_vars} genes (run ${run.uid}).`,
+      text: `Appended ${formatCount(result.plan.n_new_obs)} cells (${formatCount(result.plan.n_new_vars)} new genes): store ${store.key} is now version ${store.version} with ${formatCount(store.n_observations)} cells × ${formatCount(store.n_vars)} genes (run ${run.uid}).`,
     };
   });
 }

@@ -5,6 +5,7 @@ import { boolFlag, stringFlag, UsageError, type CommandSpec } from '../args';
 import type { CommandContext, CommandOutput } from '../context';
 import { withRegistry } from '../with-registry';
 import { crashHookFromEnv } from '../crash-hook';
+import { formatCount } from '../../../shared/format-number';
 
 export const spec: CommandSpec = {
   name: 'concat',
@@ -61,7 +62,7 @@ export async function run(ctx: CommandContext): Promise<CommandOutput> {
     const { store, run } = result;
     return {
       json: { store, run, plan: result.plan },
-      text: `Created store ${store.key} version ${store.version} (${store.uid}): ${store.n_observations} cells × ${store.n_vars} genes, run ${run.uid}.`,
+      text: `Created store ${store.key} version ${store.version} (${store.uid}): ${formatCount(store.n_observations)} cells × ${formatCount(store.n_vars)} genes, run ${run.uid}.`,
     };
   });
 }

@@ -2,6 +2,7 @@ import { importFiles } from '../../engine/ops/import';
 import { boolFlag, stringFlag, UsageError, type CommandSpec } from '../args';
 import type { CommandContext, CommandOutput } from '../context';
 import { withRegistry } from '../with-registry';
+import { formatCount } from '../../../shared/format-number';
 
 export const spec: CommandSpec = {
   name: 'import',
@@ -29,7 +30,7 @@ export async function run(ctx: CommandContext): Promise<CommandOutput> {
       onProgress: (p) => ctx.progress(p.phase, p.done, p.total),
     });
     const lines = [`Collection ${result.collection.key} (${result.collection.uid})`];
-    for (const a of result.artifacts) lines.push(`  ${a.existing ? 'already registered' : 'imported'}: ${a.key}  ${a.uid}  ${a.n_observations ?? '?'} cells  hash ${a.hash}`);
+    for (const a of result.artifacts) lines.push(`  ${a.existing ? 'already registered' : 'imported'}: ${a.key}  ${a.uid}  ${a.n_observations === null || a.n_observations === undefined ? '?' : formatCount(a.n_observations)} cells  hash ${a.hash}`);
     return { json: result, text: lines.join('\n') };
   });
 }

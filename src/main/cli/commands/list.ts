@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { reconcileHome, storeDiskUsage } from '../../engine/ops/store-registry';
 import { managedStorageDir } from '../../engine/ops/import';
 import { uploadedBytes } from '../../serve/uploads';
+import { formatBytes, formatCount } from '../../../shared/format-number';
 
 export const spec: CommandSpec = {
   name: 'list',
@@ -13,17 +14,6 @@ export const spec: CommandSpec = {
   flags: {},
   positionals: [0, 0],
 };
-
-export function formatBytes(n: number): string {
-  const units = ['B', 'KB', 'MB', 'GB', 'TB'];
-  let v = n;
-  let u = 0;
-  while (v >= 1000 && u < units.length - 1) {
-    v /= 1000;
-    u++;
-  }
-  return `${u === 0 ? v : v.toFixed(1)} ${units[u]}`;
-}
 
 export async function run(ctx: CommandContext): Promise<CommandOutput> {
   return withRegistry(ctx, async (registry, home) => {
@@ -44,10 +34,10 @@ export async function run(ctx: CommandContext): Promise<CommandOutput> {
     for (const c of json.collections) lines.push(`  ${c.key}  ${c.n_artifacts} file(s)  ${formatBytes(c.size)}`);
     if (!json.collections.length) lines.push('  (none)');
     lines.push('Artifacts:');
-    for (const a of json.artifacts) lines.push(`  ${a.key}  ${a.uid}  ${a.n_observations ?? '?'} cells  ${formatBytes(a.size)}${a.is_link ? '  (linked)' : ''}`);
+    for (const a of json.artifacts) lines.push(`  ${a.key}  ${a.uid}  ${a.n_observations === null || a.n_observations === undefined ? '?' : formatCount(a.n_observations)} cells  ${formatBytes(a.size)}${a.is_link ? '  (linked)' : ''}`);
     if (!json.artifacts.length) lines.push('  (none)');
     lines.push('Stores:');
-    for (const s of json.stores) lines.push(`  ${s.key}  v${s.version} of ${s.n_versions}  ${s.n_observations ?? 0} cells × ${s.n_vars ?? 0} genes  latest ${formatBytes(s.size)}, on disk ${formatBytes(s.disk_bytes)}`);
+    for (const s of json.stores) lines.push(`  ${s.key}  v${s.version} of ${s.n_versions}  ${formatCount(s.n_observations ?? 0)} cells × ${formatCount(s.n_vars ?? 0)} genes  latest ${formatBytes(s.size)}, on disk ${formatBytes(s.disk_bytes)}`);
     if (!json.stores.length) lines.push('  (none)');
     if (json.uploads.disk_bytes) lines.push(`Uploads not imported: ${formatBytes(json.uploads.disk_bytes)} in ${uploadsDir}`);
     return { json, text: lines.join('\n') };

@@ -2,6 +2,7 @@ import { restoreVersion } from '../../engine/ops/versioning';
 import { stringFlag, UsageError, type CommandSpec } from '../args';
 import type { CommandContext, CommandOutput } from '../context';
 import { withRegistry } from '../with-registry';
+import { formatCount } from '../../../shared/format-number';
 
 export const spec: CommandSpec = {
   name: 'restore',
@@ -16,6 +17,6 @@ export async function run(ctx: CommandContext): Promise<CommandOutput> {
   if (!storeKey) throw new UsageError('cellar restore needs --store KEY.');
   return withRegistry(ctx, async (registry) => {
     const r = await restoreVersion({ registry, storeKey, version: ctx.args.positionals[0]! });
-    return { json: r, text: `Restored: ${r.store.key} version ${r.store.version} now holds what version ${ctx.args.positionals[0]} held (${r.store.n_observations} cells).` };
+    return { json: r, text: `Restored: ${r.store.key} version ${r.store.version} now holds what version ${ctx.args.positionals[0]} held (${formatCount(r.store.n_observations)} cells).` };
   });
 }

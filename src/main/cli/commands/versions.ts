@@ -3,7 +3,7 @@ import { resolveStore } from '../../engine/ops/store-registry';
 import { stringFlag, UsageError, type CommandSpec } from '../args';
 import type { CommandContext, CommandOutput } from '../context';
 import { withRegistry } from '../with-registry';
-import { formatBytes } from './list';
+import { formatBytes, formatCount } from '../../../shared/format-number';
 
 export const spec: CommandSpec = {
   name: 'versions',
@@ -21,7 +21,7 @@ export async function run(ctx: CommandContext): Promise<CommandOutput> {
     const versions = registry.versions(store.stem).map(toVersionJson);
     const lines = [`Store ${store.key}:`];
     for (const v of versions) {
-      lines.push(`  v${v.version}${v.is_latest ? ' (latest)' : ''}  ${v.uid}  ${v.created_at}  ${v.n_observations ?? 0} cells  ${v.n_files} files  ${formatBytes(v.size)}  ${v.hash}  ${v.run ? `${v.run.transform} ${v.run.uid}` : ''}`);
+      lines.push(`  v${v.version}${v.is_latest ? ' (latest)' : ''}  ${v.uid}  ${v.created_at}  ${formatCount(v.n_observations ?? 0)} cells  ${formatCount(v.n_files)} files  ${formatBytes(v.size)}  ${v.hash}  ${v.run ? `${v.run.transform} ${v.run.uid}` : ''}`);
     }
     return { json: versions, text: lines.join('\n') };
   });

@@ -3,6 +3,7 @@
 import { pathToFileURL } from 'node:url';
 import { CellarError, type ErrorCode } from '../../../shared/errors';
 import type { Worker } from 'node:worker_threads';
+import { formatDuration } from '../../../shared/format-number';
 import { RUNNING_FROM_SOURCE, startThread } from './start-thread';
 
 export interface WorkerCallOptions {
@@ -36,10 +37,6 @@ export function readTimeoutFromEnv(env: NodeJS.ProcessEnv = process.env): number
     throw new CellarError('usage', `CELLAR_READ_TIMEOUT_MS must be a whole number of milliseconds, at least 1 (got "${raw}"); unset it for the default of ${DEFAULT_READ_TIMEOUT_MS / 1000} s.`);
   }
   return Number(raw);
-}
-
-function formatDuration(ms: number): string {
-  return ms < 1000 ? `${ms} ms` : `${Math.round(ms / 1000)} s`;
 }
 
 /**

@@ -1,7 +1,6 @@
 // A store's contents (summary, counts, windows of obs/var rows as Arrow) and the work
 // that changes or checks it: append, annotate, verify, compact.
 import { basename } from 'node:path';
-import { tableToIPC } from 'apache-arrow';
 import { CellarError } from '../../../shared/errors';
 import type { AnnotationPreview, StoreColumn, StoreRef, StoreSummary } from '../../../shared/contract';
 import type { ArtifactRecord } from '../../../shared/registry-types';
@@ -9,17 +8,14 @@ import { callInWorker } from '../../engine/threads/worker-call';
 import type { Preflight } from '../../engine/ops/append';
 import { defaultMeasurement, openQuery, queryObs, queryVar, type OpenedQuery } from '../../engine/ops/export';
 import { resolveStore, resolveVersionRef } from '../../engine/ops/store-registry';
-import { frameToArrow } from '../../engine/columns/arrow-frame';
-import { takeRows } from '../../engine/columns/conversions';
+import { columnStats, tableWindow } from '../table-window';
 import { openStore, type StoreReader } from '../../engine/store/store-reader';
 import type { ColumnEntry } from '../../engine/store/format/manifest';
 import type { Registry } from '../../registry/registry';
 import type { Handlers } from '../../ipc/handle';
 import type { ServiceContext } from './context';
 
-const MAX_WINDOW_ROWS = 5_000;
-
-type StoreChannel = 'store:summary' | 'store:count' | 'store:obs-window' | 'store:var-window' | 'append:preflight' | 'append:start' | 'annotate:preview' | 'annotate:start' | 'store:verify' | 'store:compact';
+type StoreChannel = 'store:summary' | 'store:count' | 'store:obs-window' | 'store:var-window' | 'store:column-stats' | 'append:preflight' | 'append:start' | 'annotate:preview' | 'annotate:start' | 'store:verify' | 'store:compact';
 
 export function storeHandlers({ options, db, readTimeoutMs, pathOf, startJob }: ServiceContext): Pick<Handlers, StoreChannel> {
   const withQuery = async <T>(request: StoreRef & { obs?: string; var?: string }, work: (q: OpenedQuery) => T | Promise<T>): Promise<T> => {
@@ -54,8 +50,10 @@ export function storeHandlers({ options, db, readTimeoutMs, pathOf, startJob }: 
         return summary;
       }),
     'store:count': (r) => withQuery(r, (q) => ({ nObs: q.selection.obsJoinids.length, nVars: q.selection.varJoinids.length })),
-    'store:obs-window': (r) => withQuery(r, (q) => arrowWindow(queryObs(q), 'obs_id', r.offset, r.limit)),
-    'store:var-window': (r) => withQuery(r, (q) => arrowWindow(queryVar(q), 'var_id', r.offset, r.limit)),
+    'store:obs-window': (r) => withQuery(r, (q) => tableWindow(queryObs(q), q.selection.obsJoinids, 'obs_id', r)),
+    'store:var-window': (r) => withQuery(r, (q) => tableWindow(queryVar(q), q.selection.varJoinids, 'var_id', r)),
+    'store:column-stats': ({ table, filter, column, ...ref }) =>
+      withQuery({ ...ref, [table]: filter }, (q) => (table === 'obs' ? columnStats(queryObs(q), q.selection.obsJoinids, 'obs_id', column) : columnStats(queryVar(q), q.selection.varJoinids, 'var_id', column))),
     // Reads the new h5ad files: in a worker under the read time limit, never on the main thread.
     'append:preflight': ({ storeKey, fileTokens, fillMissing, addColumns, makeUnique }) =>
       callInWorker<Preflight>('preflightAppend', [options.home, { storeKey, files: fileTokens.map(pathOf), fillMissing, addColumns, makeUnique, readTimeoutMs: options.readTimeoutMs }], {
@@ -102,11 +100,3 @@ export function datasetsOf(reader: StoreReader): StoreSummary['datasets'] {
     .map(({ position, key, uid }) => ({ position, key, uid }));
 }
 
-function arrowWindow(frame: ReturnType<typeof queryObs>, idColumn: string, offset: number, limit: number) {
-  const total = frame.index.length;
-  const start = Math.max(0, Math.min(offset, total));
-  const end = Math.min(total, start + Math.min(limit, MAX_WINDOW_ROWS));
-  const rows = new Uint32Array(end - start).map((_, i) => start + i);
-  const slice = { indexName: frame.indexName, index: frame.index.slice(start, end), columns: frame.columns.map((c) => ({ name: c.name, column: takeRows(c.column, rows) })) };
-  return { total, offset: start, arrow: tableToIPC(frameToArrow(slice, idColumn), 'stream') };
-}

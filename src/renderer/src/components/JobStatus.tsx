@@ -2,6 +2,7 @@ import { useState } from 'react';
 import type { JobSnapshot } from '../../../shared/contract';
 import { ErrorMessage } from './ErrorMessage';
 import { jobResultLink } from '../state/job-result';
+import { formatCount } from '../format';
 
 const STATE_LABEL: Record<JobSnapshot['state'], string> = {
   running: 'Running',
@@ -13,7 +14,7 @@ const STATE_LABEL: Record<JobSnapshot['state'], string> = {
 /** One job: title, phase, a done/total bar, Cancel while it runs, its end state after. */
 /** "1,234 of 5,000": counts with separators. */
 function progressCount(done: number, total: number): string {
-  return `${done.toLocaleString('en-US')} of ${total.toLocaleString('en-US')}`;
+  return `${formatCount(done)} of ${formatCount(total)}`;
 }
 
 export function JobStatus({ job, onCancel, compact = false, repeats = 1 }: { job: JobSnapshot; onCancel?: (id: string) => void; compact?: boolean; repeats?: number }) {

@@ -7,54 +7,56 @@ export function PendingFileList({ queue, caption }: { queue: PendingFiles; capti
   if (queue.entries.length === 0) return null;
   const inspect = (token: string, name: string) => navigate('inspect', { token, name });
   return (
-    <table className="table pending-table" data-testid="pending-files">
-      <caption>{caption}</caption>
-      <thead>
-        <tr>
-          <th scope="col">File</th>
-          <th scope="col">Size</th>
-          <th scope="col">Contents</th>
-          <th scope="col">
-            <span className="visually-hidden">Actions</span>
-          </th>
-        </tr>
-      </thead>
-      <tbody>
-        {queue.entries.map((entry) => (
-          <tr
-            key={entry.file.fileToken}
-            data-testid="pending-file"
-            data-status={entry.status}
-            className={entry.status === 'error' ? 'row-error' : undefined}
-            onDoubleClick={() => inspect(entry.file.fileToken, entry.file.name)}
-            title="Double-click to inspect"
-          >
-            <td className="cell-name">{entry.file.name}</td>
-            <td>{formatBytes(entry.file.size)}</td>
-            <td>
-              {entry.status === 'checking' && <span className="muted">Checking…</span>}
-              {entry.status === 'ok' && (
-                <span>
-                  {formatCount(entry.summary.n_obs)} cells × {formatCount(entry.summary.n_vars)} genes
-                </span>
-              )}
-              {entry.status === 'error' && (
-                <span className="text-error" role="alert" data-testid="pending-file-error">
-                  {entry.error.message}
-                </span>
-              )}
-            </td>
-            <td className="cell-actions">
-              <button type="button" className="button button-small" onClick={() => inspect(entry.file.fileToken, entry.file.name)} disabled={entry.status === 'error'}>
-                Inspect
-              </button>
-              <button type="button" className="button button-small button-quiet" onClick={() => queue.remove(entry.file.fileToken)} aria-label={`Remove ${entry.file.name}`}>
-                Remove
-              </button>
-            </td>
+    <div className="table-scroll">
+      <table className="table table-sticky-first pending-table" data-testid="pending-files">
+        <caption>{caption}</caption>
+        <thead>
+          <tr>
+            <th scope="col">File</th>
+            <th scope="col" className="num">Size</th>
+            <th scope="col">Contents</th>
+            <th scope="col">
+              <span className="visually-hidden">Actions</span>
+            </th>
           </tr>
-        ))}
-      </tbody>
-    </table>
+        </thead>
+        <tbody>
+          {queue.entries.map((entry) => (
+            <tr
+              key={entry.file.fileToken}
+              data-testid="pending-file"
+              data-status={entry.status}
+              className={entry.status === 'error' ? 'row-error' : undefined}
+              onDoubleClick={() => inspect(entry.file.fileToken, entry.file.name)}
+              title="Double-click to inspect"
+            >
+              <td className="cell-name">{entry.file.name}</td>
+              <td className="num">{formatBytes(entry.file.size)}</td>
+              <td>
+                {entry.status === 'checking' && <span className="muted">Checking…</span>}
+                {entry.status === 'ok' && (
+                  <span>
+                    {formatCount(entry.summary.n_obs)} cells × {formatCount(entry.summary.n_vars)} genes
+                  </span>
+                )}
+                {entry.status === 'error' && (
+                  <span className="text-error" role="alert" data-testid="pending-file-error">
+                    {entry.error.message}
+                  </span>
+                )}
+              </td>
+              <td className="cell-actions">
+                <button type="button" className="button button-small" onClick={() => inspect(entry.file.fileToken, entry.file.name)} disabled={entry.status === 'error'}>
+                  Inspect
+                </button>
+                <button type="button" className="button button-small button-quiet" onClick={() => queue.remove(entry.file.fileToken)} aria-label={`Remove ${entry.file.name}`}>
+                  Remove
+                </button>
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
   );
 }

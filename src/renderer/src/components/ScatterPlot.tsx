@@ -5,6 +5,8 @@ import { categoryColor, categoryCounts, colorBuffer, colorIdentity, formatLegend
 import { createScatterGl, type ScatterGl } from './scatter-gl';
 import { computeBounds, defaultPointSize, fitView, panView, zoomView, type View } from './scatter-view';
 import './components.css';
+import { formatCount } from '../../../shared/format-number';
+import { compareNatural } from '../../../shared/natural-sort';
 
 export interface ScatterPlotProps {
   /** n×2 interleaved x,y. */
@@ -252,7 +254,7 @@ export function ScatterPlot({ points, colors, height = 480, pointSize }: Scatter
           <p className="cellar-scatter-fallback" role="status" style={{ height }}>
             {status === 'lost'
               ? 'The graphics context was lost; the plot comes back when the system restores it.'
-              : `This plot needs WebGL, which is not available here, so its ${n.toLocaleString('en-US')} points cannot be drawn.`}
+              : `This plot needs WebGL, which is not available here, so its ${formatCount(n)} points cannot be drawn.`}
           </p>
         )}
       </div>
@@ -262,7 +264,7 @@ export function ScatterPlot({ points, colors, height = 480, pointSize }: Scatter
 }
 
 function describePlot(n: number, colors: ScatterColors): string {
-  const count = `Scatter plot of ${n.toLocaleString('en-US')} ${n === 1 ? 'point' : 'points'}`;
+  const count = `Scatter plot of ${formatCount(n)} ${n === 1 ? 'point' : 'points'}`;
   if (!colors) return count;
   if (colors.kind === 'category') return `${count}, coloured by ${colors.categories.length} ${colors.categories.length === 1 ? 'category' : 'categories'}`;
   return `${count}, coloured from ${formatLegendNumber(colors.min)} to ${formatLegendNumber(colors.max)}`;
@@ -281,17 +283,18 @@ function CategoryLegend({ codes, categories, n }: { codes: Int32Array; categorie
   let counted = 0;
   for (let i = 0; i < counts.length; i++) counted += counts[i]!;
   const missing = n - counted;
-  const shown = categories.slice(0, LEGEND_LIMIT);
+  // Listed in natural order ("cluster 2" before "cluster 10"); colours stay keyed by code.
+  const shown = useMemo(() => categories.map((_, code) => code).sort((a, b) => compareNatural(categories[a]!, categories[b]!)).slice(0, LEGEND_LIMIT), [categories]);
   return (
     <ul className="cellar-legend-list">
-      {shown.map((category, code) => (
+      {shown.map((code) => (
         <li key={code}>
           <span className="cellar-swatch" style={{ background: categoryColor(code) }} aria-hidden="true" />
-          <span className="cellar-legend-label">{category}</span>
+          <span className="cellar-legend-label">{categories[code]}</span>
           <LegendCount count={counts[code]!} />
         </li>
       ))}
-      {categories.length > shown.length && <li className="cellar-legend-more">and {(categories.length - shown.length).toLocaleString('en-US')} more categories</li>}
+      {categories.length > shown.length && <li className="cellar-legend-more">and {formatCount(categories.length - shown.length)} more categories</li>}
       {missing > 0 && (
         <li>
           <span className="cellar-swatch" style={{ background: MISSING_COLOR }} aria-hidden="true" />
@@ -308,7 +311,7 @@ function LegendCount({ count }: { count: number }): JSX.Element {
   return (
     <span className="cellar-legend-count">
       <span className="cellar-visually-hidden">: </span>
-      {count.toLocaleString('en-US')}
+      {formatCount(count)}
       <span className="cellar-visually-hidden"> {count === 1 ? 'point' : 'points'}</span>
     </span>
   );
@@ -332,7 +335,7 @@ function ColorBar({ values, min, max, n }: { values: Float32Array; min: number; 
       {missing > 0 && (
         <p className="cellar-legend-missing">
           <span className="cellar-swatch" style={{ background: MISSING_COLOR }} aria-hidden="true" />
-          NaN: {missing.toLocaleString('en-US')}
+          NaN: {formatCount(missing)}
         </p>
       )}
     </div>

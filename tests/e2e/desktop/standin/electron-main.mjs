@@ -199,7 +199,7 @@ export class BrowserWindow extends EventEmitter {
     app.emit('web-contents-created', eventObject(), this.webContents);
     windows.set(this.id, this);
     this.#visible = options.show !== false;
-    parent.send({ type: 'window:create', id: this.id, options: { width: options.width, height: options.height, title: options.title, show: options.show !== false, webPreferences: prefs } });
+    parent.send({ type: 'window:create', id: this.id, options: { width: options.width, height: options.height, minWidth: options.minWidth, minHeight: options.minHeight, title: options.title, show: options.show !== false, webPreferences: prefs } });
   }
   static getAllWindows() {
     return [...windows.values()];

@@ -3,8 +3,11 @@
 // as a readable multi-line summary for the terminal.
 import { basename } from 'node:path';
 import type { ColumnSummary, InspectSummary } from '../../../../shared/contract';
+import { formatCount } from '../../../../shared/format-number';
 import { columnDtype, type ColumnDtype, type DataFrame } from '../../columns/column-model';
 import type { DenseHandle, H5adFile, MatrixHandle } from './types';
+import { countCategories, previewRows, sampleXValues } from './inspect-values';
+import { describeXValues } from '../../../../shared/x-values';
 
 export interface InspectColumn extends ColumnSummary {
   dtype: ColumnDtype;
@@ -35,15 +38,17 @@ export interface InspectReport extends InspectSummary {
   notices: string[];
 }
 
-function describeColumns(frame: DataFrame): InspectColumn[] {
+function describeColumns(frame: DataFrame, withCounts = false): InspectColumn[] {
   return frame.columns.map(({ name, column }) => {
     if (column.kind !== 'category') return { name, dtype: columnDtype(column) };
+    const counted = withCounts ? countCategories(column) : null;
     return {
       name,
       dtype: 'category',
       n_categories: column.categories.kind === 'category' ? 0 : column.categories.values.length,
       ordered: column.ordered,
       categories_dtype: columnDtype(column.categories),
+      ...(counted ? { category_counts: counted.counts, n_missing: counted.missing } : {}),
     };
   });
 }
@@ -68,9 +73,11 @@ export function inspectH5ad(file: H5adFile): InspectReport {
     n_vars: file.nVars,
     obs_index_name: file.obs.indexName,
     var_index_name: file.var.indexName,
-    obs: describeColumns(file.obs),
+    obs: describeColumns(file.obs, true),
     var: describeColumns(file.var),
     X: file.X ? describeMatrix(file.X) : null,
+    X_values: sampleXValues(file.X),
+    obs_preview: previewRows(file.obs),
     layers: [...file.layers.keys()],
     layer_info: Object.fromEntries([...file.layers].map(([name, handle]) => [name, describeMatrix(handle)])),
     obsm: shapes(file.obsm),
@@ -90,7 +97,7 @@ export function inspectH5ad(file: H5adFile): InspectReport {
   };
 }
 
-const number = (n: number): string => n.toLocaleString('en-US');
+const number = formatCount;
 
 function matrixLine(m: InspectMatrix): string {
   const [rows, cols] = m.shape;
@@ -125,6 +132,7 @@ export function formatInspect(report: InspectReport): string {
   const layout = report.layout_version === 'legacy' ? 'legacy layout (anndata ≤ 0.7)' : `AnnData encoding ${report.layout_version}`;
   lines.push(`${report.file}: ${number(report.n_obs)} observations × ${number(report.n_vars)} variables, ${layout}`);
   lines.push(`X: ${report.X ? matrixLine(report.X) : 'none'}`);
+  if (report.X_values) lines.push(`X values: ${describeXValues(report.X_values)}`);
   lines.push(`obs (${report.obs.length} columns, index "${report.obs_index_name}"):`, ...columnLines(report.obs));
   lines.push(`var (${report.var.length} columns, index "${report.var_index_name}"):`, ...columnLines(report.var));
   lines.push(listLine('layers', report.layers.map((name) => `${name} (${matrixLine(report.layer_info[name])})`)));

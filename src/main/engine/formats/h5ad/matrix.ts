@@ -117,6 +117,7 @@ export function openSparseMatrix(
       const blocks = format === 'csr' ? csrRowBlocks(ctx, parts, resolved) : cscRowBlocks(ctx, parts, resolved);
       return guarded(ctx, path, blocks);
     },
+    sampleValues: (limit) => readValues(parts, 0, Math.min(nnz, Math.max(0, limit))),
   };
 }
 
@@ -510,6 +511,8 @@ export function openDenseMatrix(ctx: ReadContext, path: string, ds: H5Dataset): 
     rowBlocks(options) {
       return guarded(ctx, path, denseRowBlocks(ctx, path, ds, shape, dtype, resolveOptions(options)));
     },
+    // Whole rows from the top: a dense slice of a row-major dataset is one contiguous read.
+    sampleValues: (limit) => readNumericRows(ds, 0, Math.min(shape[0], Math.max(1, Math.floor(limit / Math.max(1, shape[1]))))),
   };
 }
 

@@ -25,6 +25,8 @@ export interface MatrixHandle {
   nnz: number;
   /** Iterate the whole matrix as CSR row blocks of bounded size, whatever the layout. */
   rowBlocks(options?: RowBlockOptions): AsyncIterable<CsrBlock>;
+  /** Up to `limit` stored values from the start of the file (for guessing what X holds). */
+  sampleValues?(limit: number): NumericArray;
 }
 
 /** A dense array element (obsm/varm entries, dense uns arrays) not yet read. */

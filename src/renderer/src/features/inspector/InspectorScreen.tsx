@@ -9,6 +9,8 @@ import { EmptyState, ErrorMessage } from '../../components/ErrorMessage';
 import { AddFilesButton, DropZone } from '../../components/FileAdder';
 import type { OpenedFile } from '../../../../shared/contract';
 import { formatCount } from '../../format';
+import { describeXValues } from '../../../../shared/x-values';
+import { CategoryCounts, ObsPreviewTable } from './ValuesView';
 
 function ColumnTable({ columns, caption }: { columns: ColumnSummary[]; caption: string }) {
   if (columns.length === 0) return <EmptyState>No {caption.toLowerCase()}.</EmptyState>;
@@ -19,7 +21,9 @@ function ColumnTable({ columns, caption }: { columns: ColumnSummary[]; caption: 
         <tr>
           <th scope="col">Column</th>
           <th scope="col">dtype</th>
-          <th scope="col">Categories</th>
+          <th scope="col" className="num">
+            Categories
+          </th>
         </tr>
       </thead>
       <tbody>
@@ -29,7 +33,7 @@ function ColumnTable({ columns, caption }: { columns: ColumnSummary[]; caption: 
               <code>{c.name}</code>
             </td>
             <td>{c.dtype}</td>
-            <td>{c.n_categories !== undefined ? `${formatCount(c.n_categories)}${c.ordered ? ' (ordered)' : ''}` : '—'}</td>
+            <td className="num">{c.n_categories !== undefined ? `${formatCount(c.n_categories)}${c.ordered ? ' (ordered)' : ''}` : '—'}</td>
           </tr>
         ))}
       </tbody>
@@ -59,8 +63,16 @@ function Summary({ summary }: { summary: InspectSummary }) {
         </div>
         <div>
           <dt>X</dt>
-          <dd>{summary.X ? `${summary.X.encoding}, ${summary.X.dtype}, ${summary.X.shape.join(' × ')}` : 'absent'}</dd>
+          <dd>{summary.X ? `${summary.X.encoding}, ${summary.X.dtype}, ${summary.X.shape.map(formatCount).join(' × ')}` : 'absent'}</dd>
         </div>
+        {summary.X_values && (
+          <div>
+            <dt>X values</dt>
+            <dd data-testid="x-values" data-kind={summary.X_values.kind}>
+              {describeXValues(summary.X_values)}
+            </dd>
+          </div>
+        )}
         <div>
           <dt>Layers</dt>
           <dd>
@@ -105,6 +117,8 @@ function Summary({ summary }: { summary: InspectSummary }) {
           </ul>
         </div>
       )}
+      <CategoryCounts columns={summary.obs} />
+      {summary.obs_preview && <ObsPreviewTable preview={summary.obs_preview} nObs={summary.n_obs} />}
       <div className="two-columns">
         <ColumnTable columns={summary.obs} caption="obs columns" />
         <ColumnTable columns={summary.var} caption="var columns" />

@@ -1,7 +1,7 @@
 // One run, as the registry recorded it: what it did (transform and parameters), how it
 // ended (status, times, error) and what it read and wrote.
 import type { JsonValue, RunDetails, RunItem } from '../../../../shared/contract';
-import { formatDate, formatDuration } from '../../format';
+import { formatDate, formatElapsed } from '../../format';
 
 export function runItemLabel(item: RunItem): string {
   if (item.kind === 'collection') return `${item.key} (collection)`;
@@ -68,7 +68,7 @@ export function RunDetailsView({ run, onOpen }: { run: RunDetails; onOpen(item: 
         {run.finishedAt && (
           <div>
             <dt>Took</dt>
-            <dd data-testid="run-duration">{formatDuration(run.startedAt, run.finishedAt)}</dd>
+            <dd data-testid="run-duration">{formatElapsed(run.startedAt, run.finishedAt)}</dd>
           </div>
         )}
         <div>

@@ -10,7 +10,7 @@ import { formatCount } from '../../format';
 import { completedResult } from '../../state/job-result';
 import { routeHref } from '../../state/route';
 
-export function ExportPanel({ summary, storeRef, obs, var: varFilter, nObs, nVars }: { summary: StoreSummary; storeRef: StoreRef; obs: string; var: string; nObs: number; nVars: number }) {
+export function ExportPanel({ summary, storeRef, obs, var: varFilter, nObs, nVars, filterFailed = false }: { summary: StoreSummary; storeRef: StoreRef; obs: string; var: string; nObs: number; nVars: number; filterFailed?: boolean }) {
   const { trackJob, jobById, cancelJob } = useApp();
   const [layer, setLayer] = useState(summary.layers.includes('data') ? 'data' : (summary.layers[0] ?? ''));
   const [jobId, setJobId] = useState<string | null>(null);
@@ -42,10 +42,14 @@ export function ExportPanel({ summary, storeRef, obs, var: varFilter, nObs, nVar
   return (
     <section className="card" aria-labelledby="export-heading">
       <h2 id="export-heading">Export</h2>
-      <p>
-        The slice: <strong>{formatCount(nObs)} cells</strong> × <strong>{formatCount(nVars)} genes</strong>
-        {obs || varFilter ? ' (the filters above)' : ' (everything)'} from version {summary.version}.
-      </p>
+      {filterFailed ? (
+        <p data-testid="export-blocked">A filter above has an error: fix it or clear it to export.</p>
+      ) : (
+        <p>
+          The slice: <strong>{formatCount(nObs)} cells</strong> × <strong>{formatCount(nVars)} genes</strong>
+          {obs || varFilter ? ' (the filters above)' : ' (everything)'} from version {summary.version}.
+        </p>
+      )}
       <div className="form-row">
         {summary.layers.length > 1 && (
           <div className="field">
@@ -58,10 +62,10 @@ export function ExportPanel({ summary, storeRef, obs, var: varFilter, nObs, nVar
           </div>
         )}
         <div className="field-action toolbar">
-          <button type="button" className="button button-primary" disabled={job?.state === 'running'} onClick={() => void start('h5ad')}>
+          <button type="button" className="button button-primary" disabled={filterFailed || job?.state === 'running'} onClick={() => void start('h5ad')}>
             Export .h5ad
           </button>
-          <button type="button" className="button" disabled={job?.state === 'running'} onClick={() => void start('csv')}>
+          <button type="button" className="button" disabled={filterFailed || job?.state === 'running'} onClick={() => void start('csv')}>
             Export CSV (cells)
           </button>
         </div>

@@ -1,6 +1,7 @@
 // A readable diff of two store versions (the contract's StoreDiff, as `cellar diff --json` prints it).
 import type { FrameDiff, StoreDiff } from '../../../../shared/contract';
 import { formatCount } from '../../format';
+import { compareNatural } from '../../../../shared/natural-sort';
 
 function NameList({ names, limit = 12 }: { names: string[]; limit?: number }) {
   if (!names.length) return <span className="muted">none</span>;
@@ -54,7 +55,7 @@ function FrameSection({ title, diff }: { title: string; diff: FrameDiff }) {
             <div key={c.name} className="diff-pair">
               <dt>New categories in {c.name}</dt>
               <dd>
-                <NameList names={c.values.map(String)} />
+                <NameList names={c.values.map(String).sort(compareNatural)} />
               </dd>
             </div>
           ))}

@@ -78,56 +78,58 @@ export function VersionsScreen({ store }: { store?: string }) {
                 {notice}
               </p>
             )}
-            <table className="table" data-testid="versions-table">
-              <caption className="visually-hidden">Versions of {storeKey}, newest first</caption>
-              <thead>
-                <tr>
-                  <th scope="col">Diff</th>
-                  <th scope="col">Version</th>
-                  <th scope="col">Created</th>
-                  <th scope="col">Cells</th>
-                  <th scope="col">Files</th>
-                  <th scope="col">Size</th>
-                  <th scope="col">Hash</th>
-                  <th scope="col">Made by</th>
-                  <th scope="col">
-                    <span className="visually-hidden">Actions</span>
-                  </th>
-                </tr>
-              </thead>
-              <tbody>
-                {versions.map((v) => (
-                  <tr key={v.uid} data-testid="version-row" data-version={v.version}>
-                    <td>
-                      <input type="checkbox" checked={selected.includes(v.version)} onChange={() => toggle(v.version)} aria-label={`Select version ${v.version} for diff`} />
-                    </td>
-                    <td>
-                      <strong>v{v.version}</strong> {v.is_latest && <span className="badge badge-completed">latest</span>}
-                    </td>
-                    <td>{formatDate(v.created_at)}</td>
-                    <td>{formatCount(v.n_observations)}</td>
-                    <td>{formatCount(v.n_files)}</td>
-                    <td>{formatBytes(v.size)}</td>
-                    <td>
-                      <code className="hash" title={v.hash}>
-                        {v.hash.slice(0, 10)}…
-                      </code>
-                    </td>
-                    <td>{v.run?.transform ?? '—'}</td>
-                    <td className="cell-actions">
-                      <button type="button" className="button button-small" onClick={() => navigate('store', { store: storeKey, version: v.is_latest ? undefined : String(v.version) })}>
-                        Open
-                      </button>
-                      {!v.is_latest && (
-                        <button type="button" className="button button-small button-quiet" onClick={() => setConfirming(v)}>
-                          Restore…
-                        </button>
-                      )}
-                    </td>
+            <div className="table-scroll">
+              <table className="table table-sticky-first" data-testid="versions-table">
+                <caption className="visually-hidden">Versions of {storeKey}, newest first</caption>
+                <thead>
+                  <tr>
+                    <th scope="col">Diff</th>
+                    <th scope="col">Version</th>
+                    <th scope="col">Created</th>
+                    <th scope="col" className="num">Cells</th>
+                    <th scope="col" className="num">Files</th>
+                    <th scope="col" className="num">Size</th>
+                    <th scope="col">Hash</th>
+                    <th scope="col">Made by</th>
+                    <th scope="col">
+                      <span className="visually-hidden">Actions</span>
+                    </th>
                   </tr>
-                ))}
-              </tbody>
-            </table>
+                </thead>
+                <tbody>
+                  {versions.map((v) => (
+                    <tr key={v.uid} data-testid="version-row" data-version={v.version}>
+                      <td>
+                        <input type="checkbox" checked={selected.includes(v.version)} onChange={() => toggle(v.version)} aria-label={`Select version ${v.version} for diff`} />
+                      </td>
+                      <td>
+                        <strong>v{v.version}</strong> {v.is_latest && <span className="badge badge-completed">latest</span>}
+                      </td>
+                      <td>{formatDate(v.created_at)}</td>
+                      <td className="num">{formatCount(v.n_observations)}</td>
+                      <td className="num">{formatCount(v.n_files)}</td>
+                      <td className="num">{formatBytes(v.size)}</td>
+                      <td>
+                        <code className="hash" title={v.hash}>
+                          {v.hash.slice(0, 10)}…
+                        </code>
+                      </td>
+                      <td>{v.run?.transform ?? '—'}</td>
+                      <td className="cell-actions">
+                        <button type="button" className="button button-small" onClick={() => navigate('store', { store: storeKey, version: v.is_latest ? undefined : String(v.version) })}>
+                          Open
+                        </button>
+                        {!v.is_latest && (
+                          <button type="button" className="button button-small button-quiet" onClick={() => setConfirming(v)}>
+                            Restore…
+                          </button>
+                        )}
+                      </td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </div>
             {confirming && (
               <div className="message message-warning confirm" role="alertdialog" aria-labelledby="restore-question">
                 <p id="restore-question">
