@@ -1,14 +1,9 @@
-// Worker-side entry for `cellar inspect`: open, summarise, always close.
-import { openH5ad } from './reader';
-import { inspectH5ad, type InspectReport } from './inspect';
+// Worker-side entry for `cellar inspect`: open (any supported format), summarise, always close.
+import { inspectDatasetFile } from '../formats/inspect-dataset';
+import type { InspectReport } from './inspect';
 
 export async function inspectFile(path: string): Promise<InspectReport> {
-  const file = await openH5ad(path);
-  try {
-    return inspectH5ad(file);
-  } finally {
-    file.close();
-  }
+  return inspectDatasetFile(path);
 }
 
 export type InspectOutcome = { ok: true; report: InspectReport } | { ok: false; error: { name: string; code: string; message: string; problems: string[] } };

@@ -174,7 +174,9 @@ export interface AppendedFile {
   suffix: string;
   size: number;
   hash: string;
-  hashType: 'md5' | 'sha1-fl';
+  hashType: 'md5' | 'sha1-fl' | 'md5-d';
+  /** 1, or 3 for a Matrix Market folder (absent in manifests written before folders could be appended). */
+  nFiles?: number;
   nObservations: number | null;
   nVars: number | null;
   /** The managed copy, relative to the home when it lies inside it. */
@@ -206,7 +208,7 @@ export function registerAppendedFiles(registry: Registry, appendRunUid: string, 
       size: f.size,
       hash: f.hash,
       hashType: f.hashType,
-      nFiles: 1,
+      nFiles: f.nFiles ?? 1,
       nObservations: f.nObservations,
       nVars: f.nVars,
       storagePath: resolve(registry.home, f.storagePath),
