@@ -75,8 +75,8 @@ export function describeFeatureSelection(label: string, table: FeatureTable, sel
   for (const { type, count, kept } of selection.featureTypes) {
     if (kept) continue;
     const examples = table.ids.filter((_, i) => table.types[i] === type).slice(0, 3);
-    const detail = `${count} ${type} feature${count === 1 ? '' : 's'} (${examples.join(', ')}${count > 3 ? ', …' : ''}) of ${label}: only ${selection.keptType} features become X`;
-    notices.push(`${detail}; the others are not imported.`);
+    const detail = `${count} ${type} feature${count === 1 ? '' : 's'} (${examples.join(', ')}${count > 3 ? ', …' : ''}): only ${selection.keptType} features become X`;
+    notices.push(`${label}: ${detail}; the others are not imported.`);
     dropped.push({ element: 'features', name: type, detail });
   }
   return { notices, dropped };

@@ -16,6 +16,7 @@ export interface FeatureTypeCount {
 export interface DroppedPart {
   element: 'features' | 'graphs';
   name: string;
+  /** Says what and why, without the file's name (the plan adds the dataset's label). */
   detail: string;
 }
 

@@ -56,7 +56,7 @@ export function describeDataset(label: string, file: H5adFile, uid?: string): Da
     varp: [...file.varp.keys()],
     uns: file.unsKeys,
     raw: file.raw ? { var: file.raw.var, hasX: file.raw.X !== null, varm: [...file.raw.varm.keys()], varmShapes: new Map([...file.raw.varm].map(([k, v]) => [k, shapeOf(v)])) } : null,
-    formatDropped: (file as { dropped?: DroppedPart[] }).dropped ?? [],
+    formatDropped: ((file as { dropped?: DroppedPart[] }).dropped ?? []).map((d) => ({ ...d, detail: `${d.detail} (${label})` })),
   };
 }
 

@@ -67,7 +67,7 @@ function readLoom(path: string, opened: OpenHdf5): DatasetFile {
   for (const graphs of ['col_graphs', 'row_graphs']) {
     const g = childGroup(root, graphs);
     for (const name of g ? childNames(g) : []) {
-      dropped.push({ element: 'graphs', name: `${graphs}/${name}`, detail: `${graphs}/${name} of ${label}: loom graphs are not carried` });
+      dropped.push({ element: 'graphs', name: `${graphs}/${name}`, detail: 'loom graphs are not carried' });
       notices.push(`${label}: ${graphs}/${name} (a graph) is not imported.`);
     }
   }
