@@ -95,6 +95,50 @@ export async function* readMatrixMarket(path: string, options: { signal?: AbortS
     batch.values[i] = value;
   };
 
+  /**
+   * The common line, "row col count" in plain digits with single spaces, without a closure per
+   * token; anything else (signs, reals, bad input) returns false and goes through `entry`,
+   * which also words the errors.
+   */
+  const fastEntry = (buf: Buffer, start: number, end: number): boolean => {
+    const h = header!;
+    if (h.field === 'real') return false;
+    let p = start;
+    let row = 0;
+    let c = buf[p]!;
+    if (c < 48 || c > 57) return false;
+    while (c >= 48 && c <= 57) {
+      row = row * 10 + c - 48;
+      c = ++p < end ? buf[p]! : 0;
+    }
+    if (c !== SPACE) return false;
+    c = ++p < end ? buf[p]! : 0;
+    if (c < 48 || c > 57) return false;
+    let col = 0;
+    while (c >= 48 && c <= 57) {
+      col = col * 10 + c - 48;
+      c = ++p < end ? buf[p]! : 0;
+    }
+    let value = 1;
+    if (h.field === 'integer') {
+      if (c !== SPACE) return false;
+      c = ++p < end ? buf[p]! : 0;
+      if (c < 48 || c > 57) return false;
+      value = 0;
+      while (c >= 48 && c <= 57) {
+        value = value * 10 + c - 48;
+        c = ++p < end ? buf[p]! : 0;
+      }
+    }
+    if (p !== end || row < 1 || row > h.nRows || col < 1 || col > h.nCols || seen >= h.nnz || value > Number.MAX_SAFE_INTEGER) return false;
+    seen++;
+    const i = batch.n++;
+    batch.rows[i] = row - 1;
+    batch.cols[i] = col - 1;
+    batch.values[i] = value;
+    return true;
+  };
+
   /** One line on bytes [start, end) (no line end). */
   const line = (buf: Buffer, start: number, end: number): void => {
     lineNo++;
@@ -103,7 +147,7 @@ export async function* readMatrixMarket(path: string, options: { signal?: AbortS
       let p = start;
       while (p < end && (buf[p] === SPACE || buf[p] === TAB)) p++;
       if (p === end || buf[p] === PERCENT) return; // blank lines and comments may sit anywhere
-      entry(buf, p, end);
+      if (!fastEntry(buf, p, end)) entry(buf, p, end);
       return;
     }
     const text = buf.toString('utf8', start, end);
