@@ -3,7 +3,7 @@
 // types and genome as columns.
 import { CellarError } from '../../../shared/errors';
 import type { Column, DataFrame, MatrixHandle } from '../h5ad/types';
-import { categoryColumn, countStoredEntries, frame, keepColumns, repeatedIds, stringColumn, type DroppedPart, type FeatureTypeCount } from './source';
+import { categoryColumn, frame, keepColumns, repeatedIds, stringColumn, type DroppedPart, type FeatureTypeCount } from './source';
 
 export const GENE_EXPRESSION = 'Gene Expression';
 
@@ -21,7 +21,6 @@ export interface FeatureSelection {
   var: DataFrame;
   X: MatrixHandle;
   featureTypes: FeatureTypeCount[];
-  countStoredEntries(): Promise<void>;
 }
 
 /** Feature types in the order the file first lists them, with counts. */
@@ -63,7 +62,6 @@ export function selectFeatures(table: FeatureTable, matrix: MatrixHandle, label 
     var: frame('gene_ids', ids, columns),
     X,
     featureTypes: [...counts].map(([type, count]) => ({ type, count, kept: type === keptType })),
-    countStoredEntries: () => countStoredEntries(X),
   };
 }
 

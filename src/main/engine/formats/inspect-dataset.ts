@@ -3,7 +3,7 @@
 import type { InspectReport } from '../h5ad/inspect';
 import { formatInspect, inspectH5ad } from '../h5ad/inspect';
 import { openDataset } from './open-dataset';
-import type { DatasetFormat, DroppedPart, FeatureTypeCount } from './source';
+import type { DatasetFormat, DroppedPart, FeatureTypeCount, ReadCheck } from './source';
 
 export interface DatasetInspectReport extends InspectReport {
   format: DatasetFormat;
@@ -13,10 +13,10 @@ export interface DatasetInspectReport extends InspectReport {
 }
 
 /** Opens, checks everything a later read relies on (validate), summarises, always closes. */
-export async function inspectDatasetFile(path: string, signal?: AbortSignal): Promise<DatasetInspectReport> {
+export async function inspectDatasetFile(path: string, check: ReadCheck = {}): Promise<DatasetInspectReport> {
   const file = await openDataset(path);
   try {
-    await file.validate(signal);
+    await file.validate(check);
     return { ...inspectH5ad(file), format: file.format, format_label: file.formatLabel, feature_types: file.featureTypes, dropped: file.dropped };
   } finally {
     file.close();

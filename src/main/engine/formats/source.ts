@@ -30,7 +30,23 @@ export interface DatasetFile extends H5adFile {
    * Reads whatever opening did not, so damage that would only show halfway through a write
    * (a Matrix Market file cut short) is found when the file is checked at import.
    */
-  validate(signal?: AbortSignal): Promise<void>;
+  validate(check?: ReadCheck): Promise<void>;
+}
+
+/** How a whole read is cancelled, and a call after each block (the caller's time limit restarts at each). */
+export interface ReadCheck {
+  signal?: AbortSignal;
+  onStep?: () => void;
+}
+
+/** Reads a whole matrix, which checks it on the way, and returns its stored entries. */
+export async function readThrough(handle: MatrixHandle, check: ReadCheck = {}): Promise<number> {
+  let n = 0;
+  for await (const block of handle.rowBlocks({ signal: check.signal })) {
+    n += block.indices.length;
+    check.onStep?.();
+  }
+  return n;
 }
 
 export function stringColumn(values: string[]): Column {
@@ -77,7 +93,7 @@ export function keepColumns(inner: MatrixHandle, newColumn: Int32Array, nKept: n
   async function* blocks(options: Parameters<MatrixHandle['rowBlocks']>[0]): AsyncGenerator<CsrBlock> {
     for await (const block of inner.rowBlocks(options)) yield selectBlockColumns(block, newColumn, nKept);
   }
-  return {
+  const handle: MatrixHandle & { countStoredEntries(check: ReadCheck): Promise<number> } = {
     path: inner.path,
     encoding: inner.encoding,
     dtype: inner.dtype,
@@ -87,21 +103,19 @@ export function keepColumns(inner: MatrixHandle, newColumn: Int32Array, nKept: n
       return counted ?? inner.nnz;
     },
     rowBlocks: blocks,
-    async countStoredEntries(): Promise<number> {
-      if (counted === null) {
-        let n = 0;
-        for await (const block of blocks({})) n += block.indices.length;
-        counted = n;
-      }
+    async countStoredEntries(check: ReadCheck): Promise<number> {
+      counted ??= await readThrough(handle, check);
       return counted;
     },
-  } as MatrixHandle & { countStoredEntries(): Promise<number> };
+  };
+  return handle;
 }
 
-/** Counts what a matrix that was filtered actually stores (see keepColumns). */
-export async function countStoredEntries(handle: MatrixHandle): Promise<void> {
-  const counter = (handle as { countStoredEntries?: () => Promise<number> }).countStoredEntries;
-  if (counter) await counter.call(handle);
+/** Reads a matrix through, so a filtered one (keepColumns) knows its exact stored entries. */
+export async function countStoredEntries(handle: MatrixHandle, check: ReadCheck = {}): Promise<void> {
+  const counter = (handle as { countStoredEntries?: (check: ReadCheck) => Promise<number> }).countStoredEntries;
+  if (counter) await counter.call(handle, check);
+  else await readThrough(handle, check);
 }
 
 function selectBlockColumns(block: CsrBlock, newColumn: Int32Array, nKept: number): CsrBlock {

@@ -109,6 +109,8 @@ export function callInWorker<T>(task: WorkerTask, args: unknown[], options: Work
 export function inspectInWorker(path: string, options: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<InspectReport> {
   return callInWorker<InspectReport>('inspectFile', [path], {
     timeoutMs: options.timeoutMs ?? readTimeoutFromEnv(),
+    // A file read through block by block (Matrix Market) reports each block: the limit is per block.
+    timeoutPerProgress: true,
     signal: options.signal,
     what: `reading ${path}`,
   });

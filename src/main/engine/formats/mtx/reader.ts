@@ -6,7 +6,7 @@ import { basename } from 'node:path';
 import { CellarError } from '../../../../shared/errors';
 import type { CsrBlock, MatrixHandle, RowBlockOptions } from '../../h5ad/types';
 import { describeFeatureSelection, GENE_EXPRESSION, selectFeatures, type FeatureTable } from '../features';
-import { frame, noExtras, type DatasetFile } from '../source';
+import { countStoredEntries, frame, noExtras, type DatasetFile } from '../source';
 import { isMatrixMarketName, locateMatrixMarket, type MatrixMarketFiles } from './folder';
 import { readMatrixMarket, readMatrixMarketHeader, type MtxHeader } from './parse';
 import { readLines } from './text';
@@ -86,10 +86,7 @@ export async function openMatrixMarket(path: string, signal?: AbortSignal): Prom
     dropped,
     notices,
     // Reads every entry (order, bounds, count): a damaged matrix is refused at import.
-    async validate() {
-      if (selection.X === matrix) for await (const _ of matrix.rowBlocks({ signal })) void _;
-      else await selection.countStoredEntries();
-    },
+    validate: (check) => countStoredEntries(selection.X, { signal, ...check }),
     close: () => undefined,
   };
 }
