@@ -182,3 +182,34 @@ describe('damaged Matrix Market files are refused with the place named', () => {
     await expect(validate(dir)).rejects.toThrow(/^barcodes\.tsv line 2 is empty; every line names one barcode\.$/);
   });
 });
+
+describe('loom names', () => {
+  it.each(['loom3.loom', 'loom2.loom'])('%s: non-ASCII gene names read as text (loom 2 stored them as XML character references)', async (name) => {
+    const file = await openDataset(join(FORMATS, name));
+    try {
+      const gene = file.var.columns.find((c) => c.name === 'Gene')!.column;
+      expect(gene.kind === 'string' && gene.values[8]).toBe('Zellü');
+      expect(gene.kind === 'string' && gene.values[4]).toBe('Gene1');
+    } finally {
+      file.close();
+    }
+  });
+
+  it('without Accession or CellID: repeated Gene values get suffixes, cells are numbered, both with a notice', async () => {
+    const file = await openDataset(join(FORMATS, 'loom_gene_only.loom'));
+    try {
+      expect([file.var.indexName, file.var.index]).toEqual(['Gene', ['A', 'B', 'A-1']]);
+      expect([file.obs.indexName, file.obs.index]).toEqual(['_index', ['0', '1']]);
+      expect(file.notices).toEqual([
+        'loom_gene_only.loom: row_attrs/Gene repeats values (A); repeats get -1, -2, … suffixes.',
+        'loom_gene_only.loom: col_attrs has none of CellID, obs_names; its cells are named by position (0, 1, …).',
+      ]);
+      expect(dense(await blocksOf(file.X!, {}), file.X!.shape)).toEqual([
+        [0, 2, 4],
+        [1, 3, 5],
+      ]);
+    } finally {
+      file.close();
+    }
+  });
+});
