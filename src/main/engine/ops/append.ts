@@ -429,9 +429,11 @@ export async function appendToStore(params: AppendParams): Promise<AppendResult>
       }
       const target = join(storage, `${run.uid}-${i}${datasetSuffix(f.path)}`);
       copies.push(`${target}.partial`, target);
-      await copyAndHashDataset(f.path, `${target}.partial`).catch((err: unknown) => {
+      const copied = await copyAndHashDataset(f.path, `${target}.partial`).catch((err: unknown) => {
         throw storeWriteError(err, `the copy of ${basename(f.path)} in the home's storage`);
       });
+      // The copy is what the store is made from: it must be the file that was checked.
+      if (copied.hash !== f.hash || copied.size !== f.size) throw new CellarError('io_error', `${basename(f.path)} changed while it was being appended; nothing was written. Try again once it stays the same.`);
       await rename(`${target}.partial`, target);
       members.push({ uid: newArtifactUid().uid, key: datasetKey(f.path), hash: f.hash, storagePath: target, existing: false, check: f });
     }
