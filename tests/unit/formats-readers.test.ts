@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { datasetKey, datasetSuffix, hashDataset } from '../../src/main/engine/formats/dataset-files';
 import { openDataset } from '../../src/main/engine/formats/open-dataset';
 import type { CsrBlock, MatrixHandle, RowBlockOptions } from '../../src/main/engine/h5ad/types';
 import { readReference, type ReferenceSource } from '../integration/helpers/format-reference';
@@ -211,5 +212,22 @@ describe('loom names', () => {
     } finally {
       file.close();
     }
+  });
+});
+
+describe('Matrix Market files that share a prefix (as GEO serves them)', () => {
+  it('the matrix file names its set; a folder with two sets asks which; the key is the prefix', async () => {
+    const dir = join(work, 'geo');
+    mkdirSync(dir);
+    const source = join(FORMATS, 'mtx_v3');
+    for (const name of ['matrix.mtx.gz', 'barcodes.tsv.gz', 'features.tsv.gz']) writeFileSync(join(dir, `GSM1_${name}`), readFileSync(join(source, name)));
+    writeFileSync(join(dir, 'GSM2_matrix.mtx.gz'), readFileSync(join(source, 'matrix.mtx.gz')));
+    await expect(openDataset(dir)).rejects.toThrow(/^The folder geo holds several matrices \(GSM1_matrix\.mtx\.gz, GSM2_matrix\.mtx\.gz\); name the one to read\.$/);
+    await expect(openDataset(join(dir, 'GSM2_matrix.mtx.gz'))).rejects.toThrow(/^The folder geo has no GSM2_barcodes\.tsv or GSM2_barcodes\.tsv\.gz beside GSM2_matrix\.mtx\.gz/);
+    const prefixed = await readAll(join(dir, 'GSM1_matrix.mtx.gz'));
+    expect(prefixed).toEqual(await readAll(source));
+    expect([datasetKey(join(dir, 'GSM1_matrix.mtx.gz')), datasetKey(source), datasetSuffix(source), datasetSuffix(join(FORMATS, 'tenx_v3.h5'))]).toEqual(['GSM1', 'mtx_v3', '.mtx', '.h5']);
+    // The same three files under other names hash the same (md5-d over their contents).
+    expect(await hashDataset(join(dir, 'GSM1_matrix.mtx.gz'))).toEqual(await hashDataset(source));
   });
 });

@@ -37,9 +37,11 @@ export function datasetSuffix(path: string): string {
   return extname(path) || '.h5ad';
 }
 
-/** The key an artifact gets by default: the file's name, or the folder's. */
+/** The key an artifact gets by default: the file's name, the folder's, or the prefix its files share (GSM1_matrix.mtx.gz → GSM1). */
 export function datasetKey(path: string): string {
-  return isFolderDataset(path) ? basename(locateMatrixMarket(path).dir) : basename(path);
+  if (!isFolderDataset(path)) return basename(path);
+  const files = locateMatrixMarket(path);
+  return files.prefix.replace(/[_.-]+$/, '') || basename(files.dir);
 }
 
 function fromFiles(files: FileHash[]): DatasetHash {

@@ -7,6 +7,8 @@ import { CellarError } from '../../../../shared/errors';
 
 export interface MatrixMarketFiles {
   dir: string;
+  /** What the three file names share before matrix.mtx, barcodes.tsv, … ("" for Cell Ranger's own folders). */
+  prefix: string;
   matrix: string;
   barcodes: string;
   features: string;
@@ -53,7 +55,7 @@ export function locateMatrixMarket(path: string): MatrixMarketFiles {
   const features = find('features.tsv');
   const genes = features ? null : find('genes.tsv');
   if (!features && !genes) throw new CellarError('not_found', `The folder ${basename(dir)} has no ${prefix}features.tsv or ${prefix}genes.tsv (maybe gzipped) beside ${matrixName}: ${LAYOUT}.`);
-  return { dir, matrix: join(dir, matrixName), barcodes, features: (features ?? genes)!, featuresKind: features ? 'features' : 'genes' };
+  return { dir, prefix, matrix: join(dir, matrixName), barcodes, features: (features ?? genes)!, featuresKind: features ? 'features' : 'genes' };
 }
 
 /** The names the files get in Cellar's storage: the standard ones, compression kept. */
