@@ -4,6 +4,8 @@
 export type ErrorCode =
   | 'not_hdf5'
   | 'not_h5ad'
+  // A file or folder of no format Cellar reads (an HDF5 file that is neither h5ad, 10x nor loom; a folder without a matrix).
+  | 'unknown_format'
   | 'bad_element'
   | 'shape_mismatch'
   | 'duplicate_obs_ids'

@@ -116,11 +116,14 @@ export function registerArtifact(registry: RegistryDb, input: RegisterArtifactIn
 }
 
 /** A user's h5ad file (import, append): one file, kept or linked; its key may already name a family. */
-export type H5adFileInput = Omit<RegisterArtifactInput, 'kind' | 'nFiles' | 'ifKeyExists'>;
+export type DatasetFileInput = Omit<RegisterArtifactInput, 'kind' | 'nFiles' | 'ifKeyExists'> & { nFiles?: number };
 
-/** Registers an h5ad file; a file whose key is taken becomes the next version of that family. */
-export function registerH5adFile(registry: RegistryDb, input: H5adFileInput): { artifact: ArtifactRecord; existing: boolean } {
-  return registerArtifact(registry, { ...input, kind: 'h5ad', nFiles: 1, ifKeyExists: 'new_version' });
+/**
+ * Registers a dataset (an .h5ad, a 10x .h5, a Matrix Market folder of nFiles files, a .loom);
+ * one whose key is taken becomes the next version of that family.
+ */
+export function registerDatasetFile(registry: RegistryDb, input: DatasetFileInput): { artifact: ArtifactRecord; existing: boolean } {
+  return registerArtifact(registry, { ...input, kind: 'h5ad', nFiles: input.nFiles ?? 1, ifKeyExists: 'new_version' });
 }
 
 export function findArtifactByHash(registry: RegistryDb, hash: string, size: number, kind: ArtifactKind = 'h5ad'): ArtifactRecord | null {

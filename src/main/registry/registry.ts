@@ -30,10 +30,10 @@ import {
   listArtifacts,
   listStores,
   registerArtifact,
-  registerH5adFile,
+  registerDatasetFile,
   resolveVersion,
   storeVersions,
-  type H5adFileInput,
+  type DatasetFileInput,
   type RegisterArtifactInput,
   type StoreVersionInput,
 } from './artifacts';
@@ -108,8 +108,8 @@ export class Registry {
   }
 
   /** Registers an h5ad file; a file whose key is taken becomes the next version of that family. */
-  registerH5adFile(input: H5adFileInput): { artifact: ArtifactRecord; existing: boolean } {
-    return registerH5adFile(this.tables, input);
+  registerDatasetFile(input: DatasetFileInput): { artifact: ArtifactRecord; existing: boolean } {
+    return registerDatasetFile(this.tables, input);
   }
 
   findArtifactByHash(hash: string, size: number, kind: ArtifactKind = 'h5ad'): ArtifactRecord | null {

@@ -8,8 +8,8 @@ import { formatCount } from '../../../shared/format-number';
 
 export const spec: CommandSpec = {
   name: 'append',
-  summary: 'Append .h5ad files to a store as a new version, after a preflight that reports every problem at once. --dry-run prints the preflight only.',
-  usage: 'cellar append --store KEY FILE.h5ad... [--fill-missing] [--add-columns] [--make-unique] [--dry-run] [--json]',
+  summary: 'Append datasets (.h5ad, 10x .h5, 10x Matrix Market folders, .loom) to a store as a new version, after a preflight that reports every problem at once. --dry-run prints the preflight only.',
+  usage: 'cellar append --store KEY FILE.h5ad|FILE.h5|FOLDER|FILE.loom... [--fill-missing] [--add-columns] [--make-unique] [--dry-run] [--json]',
   flags: {
     store: { type: 'string', description: 'the store to append to' },
     'fill-missing': { type: 'boolean', description: 'fill obs columns (and obsm rows: NaN) the files lack instead of refusing' },

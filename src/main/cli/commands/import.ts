@@ -6,8 +6,8 @@ import { formatCount } from '../../../shared/format-number';
 
 export const spec: CommandSpec = {
   name: 'import',
-  summary: 'Register .h5ad files in the home (copied into managed storage unless --link) and add them, in order, to a collection.',
-  usage: 'cellar import FILE.h5ad... --collection KEY [--description TEXT] [--link] [--json]',
+  summary: 'Register datasets (.h5ad, 10x .h5, 10x Matrix Market folders, .loom) in the home (copied into managed storage unless --link) and add them, in order, to a collection.',
+  usage: 'cellar import FILE.h5ad|FILE.h5|FOLDER|FILE.loom... --collection KEY [--description TEXT] [--link] [--json]',
   flags: {
     collection: { type: 'string', description: 'collection to add the files to (created if new)' },
     description: { type: 'string', description: 'description for the artifacts and a new collection' },

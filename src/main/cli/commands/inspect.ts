@@ -1,13 +1,13 @@
 import { resolve } from 'node:path';
 import { inspectInWorker } from '../../engine/formats/inspect-in-worker';
-import { formatInspect } from '../../engine/formats/h5ad/inspect';
+import { formatDatasetInspect } from '../../engine/formats/inspect-dataset';
 import type { CommandSpec } from '../args';
 import type { CommandContext, CommandOutput } from '../context';
 
 export const spec: CommandSpec = {
   name: 'inspect',
-  summary: 'Show what an .h5ad file holds: shape, X encoding, obs/var columns, obsm, layers, uns and raw.',
-  usage: 'cellar inspect FILE.h5ad [--json]',
+  summary: 'Show what a dataset holds (.h5ad, 10x .h5, 10x Matrix Market folder, .loom): shape, X encoding, obs/var columns, obsm, layers, uns, raw, and for 10x files the feature types.',
+  usage: 'cellar inspect FILE.h5ad|FILE.h5|FOLDER|FILE.loom [--json]',
   flags: {},
   positionals: [1, 1],
 };
@@ -15,5 +15,5 @@ export const spec: CommandSpec = {
 export async function run(ctx: CommandContext): Promise<CommandOutput> {
   // Untrusted files are read in a worker under a time limit (SPEC §7).
   const report = await inspectInWorker(resolve(ctx.args.positionals[0]!));
-  return { json: report, text: formatInspect(report) };
+  return { json: report, text: formatDatasetInspect(report) };
 }

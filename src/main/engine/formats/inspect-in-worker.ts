@@ -5,10 +5,12 @@ import { callInWorker, readTimeoutFromEnv } from '../threads/worker-call';
 import type { InspectReport } from './h5ad/inspect';
 import type { InspectOutcome } from './h5ad/inspect-file';
 
-/** Reads an untrusted .h5ad's summary in a worker under a time limit (SPEC §7). */
+/** Reads an untrusted dataset's summary in a worker under a time limit (SPEC §7). */
 export function inspectInWorker(path: string, options: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<InspectReport> {
   return callInWorker<InspectReport>('inspectFile', [path], {
     timeoutMs: options.timeoutMs ?? readTimeoutFromEnv(),
+    // A file read through block by block (Matrix Market) reports each block: the limit is per block.
+    timeoutPerProgress: true,
     signal: options.signal,
     what: `reading ${path}`,
   });

@@ -1,12 +1,12 @@
 // Append h5ad files to a store as a new version (SPEC §4 "Append"): a preflight
 // compares the files with the store's schema and reports every problem at once;
 // only then are new files written (existing data files are never touched).
-import { basename, extname, resolve } from 'node:path';
+import { basename, resolve } from 'node:path';
 import { CellarError } from '../../../shared/errors';
-import { hashFile } from '../../registry/hash';
 import type { Registry } from '../../registry/registry';
 import type { InspectReport } from '../formats/h5ad/inspect';
-import { openH5ad } from '../formats/h5ad/reader';
+import { copyAndHashDataset, datasetKey, datasetSuffix, hashDataset, type DatasetHash } from './dataset-files';
+import { openDataset } from '../formats/open-dataset';
 import { isFloatDtype, isIntDtype, type DataFrame } from '../columns/column-model';
 import type { DenseHandle } from '../formats/h5ad/types';
 import { inspectAllInWorker } from '../formats/inspect-in-worker';
@@ -24,7 +24,7 @@ import { describeField, fieldOf, unifyFields, widenInts, type FieldSchema } from
 import { finishRunIfRunning, registerAppendedFiles, resolveStore, storeVersionFields, versionStats, withdrawUnregisteredVersion, type AppendedFile } from './store-registry';
 import { refuseStaleBase } from './versioning';
 import { managedStorageDir } from './import';
-import { copyFile, mkdir, rename, rm } from 'node:fs/promises';
+import { mkdir, rename, rm } from 'node:fs/promises';
 import { isAbsolute, join, relative, sep } from 'node:path';
 
 export interface AppendParams {
@@ -241,7 +241,7 @@ export function planAppend(reader: StoreReader, datasets: DatasetInfo[], options
   const labels = datasets.map((d) => d.label);
   const problems: string[] = [];
   const kept: PlanEntry[] = [];
-  const dropped: PlanEntry[] = [];
+  const dropped: PlanEntry[] = datasets.flatMap((d) => d.formatDropped ?? []);
   const converted: PlanEntry[] = [];
   const added: PlanEntry[] = [];
   const collect = (f: FrameFit) => {
@@ -383,18 +383,18 @@ export async function appendToStore(params: AppendParams): Promise<AppendResult>
   const files = params.files.map((f) => resolve(f));
 
   // Read every file in a worker under a time limit first: a damaged file is refused before anything.
-  const checked: { path: string; report: InspectReport; hash: string; hashType: 'md5' | 'sha1-fl'; size: number }[] = [];
+  const checked: ({ path: string; report: InspectReport } & DatasetHash)[] = [];
   const reports = await inspectAllInWorker(files, { timeoutMs: params.readTimeoutMs, signal: params.signal });
   for (const [i, path] of files.entries()) {
-    const h = await hashFile(path, params.signal);
+    const h = await hashDataset(path, params.signal);
     checked.push({ path, report: reports[i]!, ...h });
   }
   const datasets: DatasetInfo[] = [];
   for (const path of files) {
     params.signal?.throwIfAborted();
-    const file = await openH5ad(path);
+    const file = await openDataset(path);
     try {
-      datasets.push(describeDataset(basename(path), file));
+      datasets.push(describeDataset(datasetKey(path), file));
     } finally {
       file.close();
     }
@@ -428,13 +428,15 @@ export async function appendToStore(params: AppendParams): Promise<AppendResult>
         members.push({ uid: existing.uid, key: existing.key, hash: existing.hash, storagePath: existing.storagePath, existing: true, check: f });
         continue;
       }
-      const target = join(storage, `${run.uid}-${i}${extname(f.path) || '.h5ad'}`);
+      const target = join(storage, `${run.uid}-${i}${datasetSuffix(f.path)}`);
       copies.push(`${target}.partial`, target);
-      await copyFile(f.path, `${target}.partial`).catch((err: unknown) => {
+      const copied = await copyAndHashDataset(f.path, `${target}.partial`).catch((err: unknown) => {
         throw storeWriteError(err, `the copy of ${basename(f.path)} in the home's storage`);
       });
+      // The copy is what the store is made from: it must be the file that was checked.
+      if (copied.hash !== f.hash || copied.size !== f.size) throw new CellarError('io_error', `${basename(f.path)} changed while it was being appended; nothing was written. Try again once it stays the same.`);
       await rename(`${target}.partial`, target);
-      members.push({ uid: newArtifactUid().uid, key: basename(f.path), hash: f.hash, storagePath: target, existing: false, check: f });
+      members.push({ uid: newArtifactUid().uid, key: datasetKey(f.path), hash: f.hash, storagePath: target, existing: false, check: f });
     }
     const previous = openStore(dir, store.version);
     const priorDatasets = Array.isArray(previous.manifest.meta.datasets) ? (previous.manifest.meta.datasets as unknown[]) : [];
@@ -483,18 +485,18 @@ export async function appendToStore(params: AppendParams): Promise<AppendResult>
     }
   } catch (err) {
     // Once committed, the version's manifest names the copies: reconciliation registers them.
-    if (!committed) for (const c of copies) await rm(c, { force: true });
+    if (!committed) for (const c of copies) await rm(c, { recursive: true, force: true });
     registry.failRun(run.uid, err instanceof Error ? err.message : String(err), params.signal?.aborted ? 'cancelled' : 'failed');
     throw err;
   }
 }
 
 /** What the manifest keeps of one appended file (see AppendedFile). */
-function appendedFile(m: MemberFile & { existing: boolean; check: { path: string; report: InspectReport; hash: string; hashType: 'md5' | 'sha1-fl'; size: number } }, home: string): AppendedFile {
+function appendedFile(m: MemberFile & { existing: boolean; check: { path: string; report: InspectReport } & DatasetHash }, home: string): AppendedFile {
   const inHome = relative(home, m.storagePath);
   const storagePath = inHome && !inHome.startsWith('..') && !isAbsolute(inHome) ? inHome.split(sep).join('/') : m.storagePath;
   const f = m.check;
-  return { uid: m.uid, existing: m.existing, key: m.key, source: f.path, suffix: extname(f.path) || '.h5ad', size: f.size, hash: f.hash, hashType: f.hashType, nObservations: f.report.n_obs, nVars: f.report.n_vars, storagePath };
+  return { uid: m.uid, existing: m.existing, key: m.key, source: f.path, suffix: datasetSuffix(f.path), size: f.size, hash: f.hash, hashType: f.hashType, nFiles: f.nFiles, nObservations: f.report.n_obs, nVars: f.report.n_vars, storagePath };
 }
 
 /** varm rows for genes the store did not have yet: NaN (their values are unknown). */
@@ -516,7 +518,7 @@ async function appendObsmFilled(writer: Awaited<ReturnType<typeof createStoreWri
   for (const { name, width } of filled) {
     for (const [d, member] of members.entries()) {
       const nRows = plan.obsOffsets[d + 1]! - plan.obsOffsets[d]!;
-      const file = await openH5ad(member.storagePath);
+      const file = await openDataset(member.storagePath);
       try {
         const handle = file.obsm.get(name) as DenseHandle | undefined;
         const values = handle ? Float64Array.from(handle.read() as ArrayLike<number>, Number) : new Float64Array(nRows * width).fill(NaN);

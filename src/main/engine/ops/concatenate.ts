@@ -7,7 +7,7 @@ import { CellarError } from '../../../shared/errors';
 import type { Registry } from '../../registry/registry';
 import type { ArtifactRecord } from '../../../shared/registry-types';
 import { newArtifactUid } from '../../registry/uid';
-import { openH5ad } from '../formats/h5ad/reader';
+import { openDataset } from '../formats/open-dataset';
 import type { Column, CsrBlock, DataFrame, NumericArray } from '../columns/column-model';
 import type { DenseHandle, H5adFile, MatrixHandle } from '../formats/h5ad/types';
 import { createStoreWriter, type StoreWriter } from '../store/store-writer';
@@ -67,7 +67,7 @@ export async function describeMembers(members: ArtifactRecord[], params: Pick<Co
     params.signal?.throwIfAborted();
     // Counted as the file being read (1 of 4), as a user reads the line.
     params.onProgress?.({ phase: `Reading the cell and gene tables of ${member.key}`, done: i + 1, total: members.length });
-    const file = await openH5ad(member.storagePath);
+    const file = await openDataset(member.storagePath);
     try {
       out.push(describeDataset(member.key, file, member.uid));
     } finally {
@@ -195,7 +195,7 @@ export async function writeDatasets(writer: StoreWriter, plan: ConcatPlan, membe
 
   for (const [d, member] of members.entries()) {
     params.signal?.throwIfAborted();
-    const file = await openH5ad(member.storagePath);
+    const file = await openDataset(member.storagePath);
     try {
       const offset = writer.nObs;
       if (offset !== (varBase?.obsOffset ?? 0) + plan.obsOffsets[d]!) throw new CellarError('internal', 'obs rows went out of step while writing.');
@@ -256,7 +256,7 @@ async function writeVar(writer: StoreWriter, measurement: string, fp: FramePlan,
     const locals: number[] = [];
     for (let g = existing; g < ids.ids.length; g++) if (ids.firstDataset[g] === d) locals.push(ids.firstLocal[g]!);
     if (!locals.length) continue;
-    const file = await openH5ad(member.storagePath);
+    const file = await openDataset(member.storagePath);
     try {
       const frame = element === 'raw.var' ? file.raw!.var : file.var;
       const idx = Int32Array.from(locals);
@@ -275,7 +275,7 @@ async function writeVarm(writer: StoreWriter, measurement: string, entries: { na
   for (const { name, width } of entries) {
     const perDataset: NumericArray[] = [];
     for (const member of members) {
-      const file = await openH5ad(member.storagePath);
+      const file = await openDataset(member.storagePath);
       try {
         perDataset.push((varmOf(file).get(name) as DenseHandle).read() as NumericArray);
       } finally {

@@ -3,11 +3,11 @@
 // it in place), then register it with one run. A bad file anywhere in the batch changes nothing.
 import { randomUUID } from 'node:crypto';
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
-import { basename, extname, join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { CellarError } from '../../../shared/errors';
-import { copyAndHashFile, hashFile, type FileHash } from '../../registry/hash';
 import type { Registry } from '../../registry/registry';
 import type { ArtifactRecord } from '../../../shared/registry-types';
+import { copyAndHashDataset, datasetKey, datasetSuffix, hashDataset, type DatasetHash } from './dataset-files';
 import type { InspectReport } from '../formats/h5ad/inspect';
 import { inspectAllInWorker } from '../formats/inspect-in-worker';
 import { storeWriteError } from '../store/io/store-fs';
@@ -83,19 +83,19 @@ export async function importFiles(params: ImportParams): Promise<ImportResult> {
   );
   validation.catch(() => undefined); // awaited below, after the copies stop
   const copying = (async () => {
-    const hashes: FileHash[] = [];
+    const hashes: DatasetHash[] = [];
     if (!params.link) await mkdir(storage, { recursive: true });
     const batch = randomUUID().slice(0, 8);
     for (const [i, path] of files.entries()) {
       if (validated) params.onProgress?.({ phase: `Copying ${basename(path)}`, done: i, total: files.length });
       if (params.link) {
-        hashes.push(await hashFile(path, stop.signal));
+        hashes.push(await hashDataset(path, stop.signal));
         continue;
       }
-      const target = join(storage, `.import-${batch}-${i}${extname(path) || '.h5ad'}.partial`);
+      const target = join(storage, `.import-${batch}-${i}${datasetSuffix(path)}.partial`);
       staged.push(target);
       hashes.push(
-        await copyAndHashFile(path, target, stop.signal).catch((err: unknown) => {
+        await copyAndHashDataset(path, target, stop.signal).catch((err: unknown) => {
           if (err instanceof CellarError) throw err;
           throw storeWriteError(err, `the copy of ${basename(path)} in the home's storage`);
         }),
@@ -106,7 +106,7 @@ export async function importFiles(params: ImportParams): Promise<ImportResult> {
   const [checkedOut, copiedOut] = await Promise.allSettled([validation, copying]);
   params.signal?.removeEventListener('abort', onCallerAbort);
   const removeStaged = async () => {
-    for (const f of staged) await rm(f, { force: true });
+    for (const f of staged) await rm(f, { recursive: true, force: true });
   };
   const runParams = { files, collection: params.collectionKey, link: !!params.link };
   // A file that fails the check is the error to report, whatever happened to the copies.
@@ -123,9 +123,9 @@ export async function importFiles(params: ImportParams): Promise<ImportResult> {
     throw err;
   }
   const reports = checkedOut.value;
-  const checked: { path: string; report: InspectReport; hash: string; hashType: 'md5' | 'sha1-fl'; size: number; staged: string | null }[] = files.map((path, i) => {
+  const checked: { path: string; report: InspectReport; hash: string; hashType: DatasetHash['hashType']; size: number; nFiles: number; staged: string | null }[] = files.map((path, i) => {
     const h = copiedOut.value[i]!;
-    return { path, report: reports[i]!, hash: h.hash, hashType: h.hashType, size: h.size, staged: params.link ? null : staged[i]! };
+    return { path, report: reports[i]!, hash: h.hash, hashType: h.hashType, size: h.size, nFiles: h.nFiles, staged: params.link ? null : staged[i]! };
   });
 
   // 2. Register: one import run; the staged copies get their final names, then every registry
@@ -144,11 +144,11 @@ export async function importFiles(params: ImportParams): Promise<ImportResult> {
       params.signal?.throwIfAborted();
       if (params.link || registry.findArtifactByHash(file.hash, file.size, 'h5ad')) {
         // Already registered (or linked in place): the staged copy is not needed.
-        if (file.staged) await rm(file.staged, { force: true });
+        if (file.staged) await rm(file.staged, { recursive: true, force: true });
         storagePaths.push(file.path);
         continue;
       }
-      const target = join(storage, `${run.uid}-${i}${extname(file.path) || '.h5ad'}`);
+      const target = join(storage, `${run.uid}-${i}${datasetSuffix(file.path)}`);
       created.push(target);
       await rename(file.staged!, target);
       storagePaths.push(target);
@@ -163,13 +163,14 @@ export async function importFiles(params: ImportParams): Promise<ImportResult> {
           artifacts.push({ uid: existing.uid, key: existing.key, hash: existing.hash, n_observations: existing.nObservations, existing: true });
           continue;
         }
-        const { artifact } = registry.registerH5adFile({
-          key: basename(file.path),
+        const { artifact } = registry.registerDatasetFile({
+          key: datasetKey(file.path),
           description: params.description ?? null,
-          suffix: extname(file.path) || '.h5ad',
+          suffix: datasetSuffix(file.path),
           size: file.size,
           hash: file.hash,
           hashType: file.hashType,
+          nFiles: file.nFiles,
           nObservations: file.report.n_obs,
           nVars: file.report.n_vars,
           storagePath: storagePaths[i]!,
@@ -188,7 +189,7 @@ export async function importFiles(params: ImportParams): Promise<ImportResult> {
     params.onProgress?.({ phase: 'Imported', done: checked.length, total: checked.length });
     return { collection: { uid: collection.uid, key: collection.key }, artifacts, run: { uid: run.uid } };
   } catch (err) {
-    for (const f of created) await rm(f, { force: true });
+    for (const f of created) await rm(f, { recursive: true, force: true });
     registry.failRun(run.uid, err instanceof Error ? err.message : String(err), params.signal?.aborted ? 'cancelled' : 'failed');
     throw err;
   }

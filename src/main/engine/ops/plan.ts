@@ -1,6 +1,7 @@
 // The concatenation plan (SPEC §4): what is kept, dropped, converted and added
 // when an ordered list of datasets becomes one store. Computed from metadata only,
 // shown to the user before anything is written.
+import type { DroppedPart } from '../formats/source';
 import type { DataFrame } from '../columns/column-model';
 import type { H5adFile } from '../formats/h5ad/types';
 import { distinctStrings } from '../columns/conversions';
@@ -28,6 +29,8 @@ export interface DatasetInfo {
   varp: string[];
   uns: string[];
   raw: { var: DataFrame; hasX: boolean; varm: string[]; varmShapes: Map<string, number[]> } | null;
+  /** What the file's format has that no store keeps (10x feature types besides Gene Expression, loom graphs). */
+  formatDropped?: DroppedPart[];
 }
 
 export function describeDataset(label: string, file: H5adFile, uid?: string): DatasetInfo {
@@ -54,11 +57,12 @@ export function describeDataset(label: string, file: H5adFile, uid?: string): Da
     varp: [...file.varp.keys()],
     uns: file.unsKeys,
     raw: file.raw ? { var: file.raw.var, hasX: file.raw.X !== null, varm: [...file.raw.varm.keys()], varmShapes: new Map([...file.raw.varm].map(([k, v]) => [k, shapeOf(v)])) } : null,
+    formatDropped: ((file as { dropped?: DroppedPart[] }).dropped ?? []).map((d) => ({ ...d, detail: `${d.detail} (${label})` })),
   };
 }
 
 export interface PlanEntry {
-  element: 'obs' | 'var' | 'raw.var' | 'obsm' | 'varm' | 'layers' | 'raw' | 'obsp' | 'varp' | 'uns' | 'X' | 'raw.varm';
+  element: 'obs' | 'var' | 'raw.var' | 'obsm' | 'varm' | 'layers' | 'raw' | 'obsp' | 'varp' | 'uns' | 'X' | 'raw.varm' | DroppedPart['element'];
   name: string;
   detail?: string;
 }
@@ -116,7 +120,7 @@ export interface PlanOptions {
 
 export function planConcatenation(datasets: DatasetInfo[], options: PlanOptions = {}): ConcatPlan {
   const kept: PlanEntry[] = [];
-  const dropped: PlanEntry[] = [];
+  const dropped: PlanEntry[] = datasets.flatMap((d) => d.formatDropped ?? []);
   const converted: PlanEntry[] = [];
   const added: PlanEntry[] = [];
   const problems: string[] = [];

@@ -176,7 +176,9 @@ export interface AppendedFile {
   suffix: string;
   size: number;
   hash: string;
-  hashType: 'md5' | 'sha1-fl';
+  hashType: 'md5' | 'sha1-fl' | 'md5-d';
+  /** 1, or 3 for a Matrix Market folder (absent in manifests written before folders could be appended). */
+  nFiles?: number;
   nObservations: number | null;
   nVars: number | null;
   /** The managed copy, relative to the home when it lies inside it. */
@@ -200,13 +202,14 @@ export function registerAppendedFiles(registry: Registry, appendRunUid: string, 
   const importRun = fresh.length ? registry.startRun({ transform: 'import', params: { files: fresh.map((f) => f.source), via: 'append' } }) : null;
   const uids = files.map((f) => {
     if (f.existing) return f.uid;
-    const { artifact } = registry.registerH5adFile({
+    const { artifact } = registry.registerDatasetFile({
       uid: f.uid,
       key: f.key,
       suffix: f.suffix,
       size: f.size,
       hash: f.hash,
       hashType: f.hashType,
+      nFiles: f.nFiles ?? 1,
       nObservations: f.nObservations,
       nVars: f.nVars,
       storagePath: resolve(registry.home, f.storagePath),

@@ -1,6 +1,6 @@
 // Files registered with --link live outside the home: report the ones that moved or changed.
 import { existsSync } from 'node:fs';
-import { hashFile } from '../../registry/hash';
+import { hashDataset } from './dataset-files';
 import type { Registry } from '../../registry/registry';
 
 /** Problems with the linked h5ad files a store was made from (lineage inputs). */
@@ -15,7 +15,7 @@ export async function verifyLinkedArtifacts(registry: Registry, storeRef: string
       problems.push(`The linked file ${artifact.key} was moved or deleted (expected at ${artifact.storagePath}).`);
       continue;
     }
-    const h = await hashFile(artifact.storagePath);
+    const h = await hashDataset(artifact.storagePath);
     if (h.hash !== artifact.hash || h.size !== artifact.size) problems.push(`The linked file ${artifact.key} at ${artifact.storagePath} changed since it was imported (hash ${h.hash}, registered ${artifact.hash}).`);
   }
   return problems;

@@ -26,7 +26,7 @@ function hasHdf5Signature(path: string, size: number): boolean {
   }
 }
 
-function checkReadableHdf5(path: string, label: string): void {
+export function checkReadableHdf5(path: string, label: string): void {
   let size: number;
   try {
     const stat = statSync(path);
@@ -42,7 +42,7 @@ function checkReadableHdf5(path: string, label: string): void {
 }
 
 /** Turns HDF5's open failure into one sentence ("it is truncated (…)" for the common case). */
-function describeOpenFailure(err: unknown): string {
+export function describeOpenFailure(err: unknown): string {
   const reason = h5ErrorReason(err);
   const truncated = /truncated file: eof = (\d+).*stored_eof = (\d+)/.exec(reason);
   if (truncated) return `it is truncated (${truncated[1]} of ${truncated[2]} bytes present)`;

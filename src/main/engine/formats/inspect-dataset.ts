@@ -1,0 +1,37 @@
+// `cellar inspect` for every format: the h5ad report (shape, columns, layers, …) plus the
+// format, the feature types a 10x file holds and which of them became X, and what is left out.
+import type { InspectReport } from './h5ad/inspect';
+import { formatInspect, inspectH5ad } from './h5ad/inspect';
+import { openDataset } from './open-dataset';
+import type { DatasetFormat, DroppedPart, FeatureTypeCount, ReadCheck } from './source';
+
+export interface DatasetInspectReport extends InspectReport {
+  format: DatasetFormat;
+  format_label: string;
+  feature_types: FeatureTypeCount[];
+  dropped: DroppedPart[];
+}
+
+/** Opens, checks everything a later read relies on (validate), summarises, always closes. */
+export async function inspectDatasetFile(path: string, check: ReadCheck = {}): Promise<DatasetInspectReport> {
+  const file = await openDataset(path);
+  try {
+    await file.validate(check);
+    return { ...inspectH5ad(file), format: file.format, format_label: file.formatLabel, feature_types: file.featureTypes, dropped: file.dropped };
+  } finally {
+    file.close();
+  }
+}
+
+/** The h5ad summary with the format in its first line and the feature types after it. */
+export function formatDatasetInspect(report: InspectReport & Partial<DatasetInspectReport>): string {
+  const text = formatInspect(report);
+  if (!report.format || report.format === 'h5ad') return text;
+  const lines = text.split('\n');
+  lines[0] = lines[0]!.replace(/, (AnnData encoding .*|legacy layout .*)$/, `, ${report.format_label}`);
+  if (report.feature_types?.length) {
+    const types = report.feature_types.map((t) => `${t.type} (${t.count.toLocaleString('en-US')}${t.kept ? ', kept as X' : ', not imported'})`);
+    lines.splice(1, 0, `feature types: ${types.join(', ')}`);
+  }
+  return lines.join('\n');
+}
