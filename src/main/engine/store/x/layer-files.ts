@@ -64,7 +64,8 @@ export class Scratch {
 }
 
 export class XLayerFiles {
-  private readonly indexes = new Map<string, unknown>();
+  // One map per kind of index: a damaged manifest naming one file for both must not mix their types.
+  private readonly indexes = { chunks: new Map<string, unknown>(), columns: new Map<string, unknown>() };
   private readonly descriptors = new Map<string, number>();
   private readonly readBuffer = new Scratch();
   readonly indexScratch = new Scratch();
@@ -141,12 +142,11 @@ export class XLayerFiles {
 
   /** The index file read and turned into `T` by `build`, once per reader and kind of index. */
   index<T>(kind: 'chunks' | 'columns', indexFile: string, build: (table: Table) => T): T {
-    // Keyed by kind too: a damaged manifest naming one file for both must not mix their types.
-    const key = `${kind}:${indexFile}`;
-    const cached = this.indexes.get(key);
+    const cache = this.indexes[kind];
+    const cached = cache.get(indexFile);
     if (cached) return cached as T;
     const index = build(this.readIndexTable(indexFile));
-    this.indexes.set(key, index);
+    cache.set(indexFile, index);
     return index;
   }
 
@@ -160,6 +160,9 @@ export class XLayerFiles {
   }
 
   chunkIndex(fragment: XFragment): ChunkIndex {
+    // Looked up once per row read: no closure for the usual case of a loaded index.
+    const loaded = this.indexes.chunks.get(fragment.indexFile);
+    if (loaded) return loaded as ChunkIndex;
     return this.index('chunks', fragment.indexFile, (table) => this.buildChunkIndex(fragment, table));
   }
 
