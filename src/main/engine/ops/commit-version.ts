@@ -56,6 +56,7 @@ export async function commitStoreVersion<T>(commit: StoreVersionCommit<T>): Prom
   }
   commit.onCommitted?.(true);
   await commit.checkpoint?.('after-commit');
+  // Cancelled while the version was being hashed: nothing registered it yet, so it is taken back.
   let stats: VersionStats;
   try {
     stats = await versionStats(writer.dir, result.version, commit.measurement, signal);
@@ -63,7 +64,6 @@ export async function commitStoreVersion<T>(commit: StoreVersionCommit<T>): Prom
     if (signal?.aborted && withdrawUnregisteredVersion(writer.dir, result)) commit.onCommitted?.(false);
     throw err;
   }
-  // Cancelled while the version was being hashed: nothing registered it yet, so it is taken back.
   if (signal?.aborted && withdrawUnregisteredVersion(writer.dir, result)) {
     commit.onCommitted?.(false);
     signal.throwIfAborted();
