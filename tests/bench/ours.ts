@@ -9,7 +9,7 @@ import { resolveStore, storeDiskUsage } from '../../src/main/engine/ops/store-re
 import { layerRowSource } from '../../src/main/engine/ops/embed';
 import { stringAt } from '../../src/main/engine/columns/conversions';
 import { openStore, type StoreReader } from '../../src/main/engine/store/store-reader';
-import { RowReadBuffers } from '../../src/main/engine/store/x/x-reader';
+import { RowReadBuffers } from '../../src/main/engine/store/x/row-reads';
 import { listManifestVersions, readManifest } from '../../src/main/engine/store/format/manifest';
 import { selectRows, VAR_ID } from '../../src/main/engine/store/query';
 import { randomizedPca } from '../../src/main/engine/linalg/pca';

@@ -14,7 +14,8 @@ import type { AnnotationPreview } from '../../../shared/result-types';
 import { stringAt } from '../columns/conversions';
 import { RESERVED_OBS } from './plan';
 import { inferColumn, parseDelimited } from '../formats/tables/table-file';
-import { finishRunIfRunning, resolveStore, storeVersionFields, versionStats } from './store-registry';
+import { commitStoreVersion } from './commit-version';
+import { resolveStore } from './store-registry';
 import { refuseStaleBase } from './versioning';
 
 export interface AnnotateParams {
@@ -127,18 +128,22 @@ export async function annotateStore(params: AnnotateParams): Promise<AnnotateRes
   const run = registry.startRun({ transform: 'annotate', params: { store: store.key, from: params.from, columns: newNames }, inputArtifacts: [store.uid] });
   try {
     const writer = await createStoreWriter({ dir, baseVersion: store.version, fs: params.fs, storeKey: store.key });
-    let result;
+    let datasets: unknown;
     try {
       await refuseStaleBase(writer, store.version, store.key, 'the annotation was read');
       await writer.setObsColumns({ columns, nRows: nObs });
-      result = await writer.commit({ meta: { runUid: run.uid, transform: 'annotate', storeKey: store.key, storeUid: store.uid, datasets: readManifest(dir, store.version).meta.datasets ?? [] } });
+      datasets = readManifest(dir, store.version).meta.datasets ?? [];
     } catch (err) {
       await writer.abort();
       throw err;
     }
-    const stats = await versionStats(dir, result.version);
-    const version = registry.addStoreVersion(store.stem, { ...storeVersionFields(stats, dir), runUid: run.uid });
-    finishRunIfRunning(registry, run.uid);
+    const { stats, registered: version } = await commitStoreVersion({
+      registry,
+      writer,
+      runUid: run.uid,
+      meta: { runUid: run.uid, transform: 'annotate', storeKey: store.key, storeUid: store.uid, datasets },
+      register: (fields) => registry.addStoreVersion(store.stem, fields),
+    });
     return {
       store: { uid: version.uid, key: version.key, version: version.version, n_observations: stats.nObs, n_vars: stats.nVars },
       run: { uid: run.uid },

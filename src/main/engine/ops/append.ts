@@ -21,7 +21,8 @@ import { distinctStrings, naColumn, stringAt } from '../columns/conversions';
 import { describeDataset, duplicateIdsProblem, matrixDtypeChanges, RESERVED_OBS, RESERVED_VAR, type ConcatPlan, type DatasetInfo, type FramePlan, type IdSpace, type PlanEntry } from './plan';
 import type { ProgressFn } from './progress';
 import { describeField, fieldOf, unifyFields, widenInts, type FieldSchema } from '../columns/field-schema';
-import { finishRunIfRunning, registerAppendedFiles, resolveStore, storeVersionFields, versionStats, withdrawUnregisteredVersion, type AppendedFile } from './store-registry';
+import { commitStoreVersion } from './commit-version';
+import { registerAppendedFiles, resolveStore, type AppendedFile } from './store-registry';
 import { refuseStaleBase } from './versioning';
 import { managedStorageDir } from './import';
 import { mkdir, rename, rm } from 'node:fs/promises';
@@ -456,33 +457,29 @@ export async function appendToStore(params: AppendParams): Promise<AppendResult>
       await appendObsmFilled(writer, plan, obsmFilled, members, varBase.obsOffset);
       await appendVarmForNewGenes(writer, plan.measurement, plan.varIds.ids.length - varBase.main.existing, varBase.main.existing, dir, store.version);
       if (plan.raw && varBase.raw) await appendVarmForNewGenes(writer, RAW_MEASUREMENT, plan.raw.varIds.ids.length - varBase.raw.existing, varBase.raw.existing, dir, store.version);
-      await params.checkpoint?.('before-commit');
-      // The manifest records the files too: a version whose writer dies after the commit
-      // point is then registered by reconciliation with the same artifacts and run inputs.
-      const appended = members.map((m) => appendedFile(m, registry.home));
-      params.onProgress?.({ phase: `Saving version ${store.version + 1} of ${store.key}`, done: 0, total: 1 });
-      params.signal?.throwIfAborted();
-      const result = await writer.commit({
-        meta: { runUid: run.uid, transform: 'append', storeKey: store.key, storeUid: store.uid, datasets: [...priorDatasets, ...datasetMeta(members, priorDatasets.length)], appended },
-      });
-      committed = true;
-      await params.checkpoint?.('after-commit');
-      const stats = await versionStats(dir, result.version, plan.measurement);
-      // Cancelled while the version was being hashed: nothing registered it yet, so it is taken back.
-      if (params.signal?.aborted && withdrawUnregisteredVersion(dir, result)) {
-        committed = false;
-        params.signal.throwIfAborted();
-      }
-      const version = registry.atomically(() => {
-        registerAppendedFiles(registry, run.uid, appended);
-        return registry.addStoreVersion(store.stem, { ...storeVersionFields(stats, dir), runUid: run.uid });
-      });
-      finishRunIfRunning(registry, run.uid);
-      return { plan: preflight, store: { uid: version.uid, key: version.key, version: version.version, n_observations: stats.nObs, n_vars: stats.nVars }, run: { uid: run.uid } };
     } catch (err) {
-      if (!committed) await writer.abort();
+      await writer.abort();
       throw err;
     }
+    // The manifest records the files too: a version whose writer dies after the commit
+    // point is then registered by reconciliation with the same artifacts and run inputs.
+    const appended = members.map((m) => appendedFile(m, registry.home));
+    const { stats, registered: version } = await commitStoreVersion({
+      registry,
+      writer,
+      runUid: run.uid,
+      meta: { runUid: run.uid, transform: 'append', storeKey: store.key, storeUid: store.uid, datasets: [...priorDatasets, ...datasetMeta(members, priorDatasets.length)], appended },
+      measurement: plan.measurement,
+      checkpoint: params.checkpoint,
+      onSaving: () => params.onProgress?.({ phase: `Saving version ${store.version + 1} of ${store.key}`, done: 0, total: 1 }),
+      signal: params.signal,
+      onCommitted: (kept) => (committed = kept),
+      register: (fields) => {
+        registerAppendedFiles(registry, run.uid, appended);
+        return registry.addStoreVersion(store.stem, fields);
+      },
+    });
+    return { plan: preflight, store: { uid: version.uid, key: version.key, version: version.version, n_observations: stats.nObs, n_vars: stats.nVars }, run: { uid: run.uid } };
   } catch (err) {
     // Once committed, the version's manifest names the copies: reconciliation registers them.
     if (!committed) for (const c of copies) await rm(c, { recursive: true, force: true });

@@ -15,7 +15,8 @@ import type { StoreFs } from '../store/io/store-fs';
 import { convertColumn, naColumn, takeRows } from '../columns/conversions';
 import { describeDataset, planConcatenation, planSummary, type ConcatPlan, type DatasetInfo, type FramePlan, type IdSpace } from './plan';
 import type { ProgressFn } from './progress';
-import { finishRunIfRunning, reconcileOrphanStores, storesDir, storeVersionFields, versionStats } from './store-registry';
+import { commitStoreVersion } from './commit-version';
+import { reconcileOrphanStores, storesDir } from './store-registry';
 
 export const X_LAYER = 'data';
 export const RAW_MEASUREMENT = 'raw';
@@ -120,45 +121,30 @@ export async function concatenateCollection(params: ConcatParams): Promise<Conca
     const writer = await createStoreWriter({ dir, baseVersion: null, fs: params.fs, storeKey: params.storeKey });
     try {
       await writeDatasets(writer, plan, collection.members, run.uid, 0, params);
-      await params.checkpoint?.('before-commit');
-      params.onProgress?.({ phase: `Saving the store ${params.storeKey}`, done: 0, total: 1 });
-      params.signal?.throwIfAborted();
-      const result = await writer.commit({
-        meta: { runUid: run.uid, transform: 'concatenate', storeKey: params.storeKey, storeUid: uid, datasets: datasetMeta(collection.members, 0) },
-      });
-      committed = true;
-      await params.checkpoint?.('after-commit');
-      let stats: Awaited<ReturnType<typeof versionStats>>;
-      try {
-        stats = await versionStats(dir, result.version, plan.measurement, params.signal);
-        params.signal?.throwIfAborted();
-      } catch (err) {
-        // Cancelled after the commit point but before anything named the store: nobody can
-        // have read it, so it goes again and the run ends cancelled.
-        if (params.signal?.aborted) rmSync(dir, { recursive: true, force: true });
-        throw err;
-      }
-      const { artifact } = registry.registerArtifact({
-        uid,
-        key: params.storeKey,
-        suffix: '',
-        kind: 'store',
-        ...storeVersionFields(stats, dir),
-        runUid: run.uid,
-      });
-      // A concurrent `cellar list` may have registered the committed version (and ended the run) already.
-      finishRunIfRunning(registry, run.uid);
-      return {
-        plan: summary,
-        store: { uid: artifact.uid, key: artifact.key, version: artifact.version, n_observations: stats.nObs, n_vars: stats.nVars },
-        run: { uid: run.uid },
-      };
     } catch (err) {
-      if (!committed) await writer.abort();
+      await writer.abort();
       throw err;
     }
+    const { stats, registered: artifact } = await commitStoreVersion({
+      registry,
+      writer,
+      runUid: run.uid,
+      meta: { runUid: run.uid, transform: 'concatenate', storeKey: params.storeKey, storeUid: uid, datasets: datasetMeta(collection.members, 0) },
+      measurement: plan.measurement,
+      checkpoint: params.checkpoint,
+      onSaving: () => params.onProgress?.({ phase: `Saving the store ${params.storeKey}`, done: 0, total: 1 }),
+      signal: params.signal,
+      onCommitted: (kept) => (committed = kept),
+      register: (version) => registry.registerArtifact({ uid, key: params.storeKey, suffix: '', kind: 'store', ...version }).artifact,
+    });
+    return {
+      plan: summary,
+      store: { uid: artifact.uid, key: artifact.key, version: artifact.version, n_observations: stats.nObs, n_vars: stats.nVars },
+      run: { uid: run.uid },
+    };
   } catch (err) {
-    // A first write that did not commit leaves a folder nothing names: it goes with the run.
+    // A first write that did not commit (or was cancelled before anything named it) leaves a
+    // folder nobody can have read: it goes with the run.
     if (!committed) rmSync(dir, { recursive: true, force: true });
     registry.failRun(run.uid, err instanceof Error ? err.message : String(err), params.signal?.aborted ? 'cancelled' : 'failed');
     throw err;

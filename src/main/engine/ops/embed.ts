@@ -17,7 +17,8 @@ import { defaultMeasurement } from './export';
 import { stringAt } from '../columns/conversions';
 import type { ProgressFn } from './progress';
 import { readDenseMatrix } from '../formats/tables/table-file';
-import { finishRunIfRunning, resolveStore, storeVersionFields, versionStats } from './store-registry';
+import { commitStoreVersion } from './commit-version';
+import { resolveStore } from './store-registry';
 import { refuseStaleBase } from './versioning';
 
 export interface PcaRequest {
@@ -143,7 +144,7 @@ export async function embedStore(params: EmbedParams): Promise<EmbedResult> {
     }
     params.signal?.throwIfAborted();
     const writer = await createStoreWriter({ dir, baseVersion: store.version, fs: params.fs, storeKey: store.key });
-    let result;
+    let meta: Record<string, unknown>;
     try {
       await refuseStaleBase(writer, store.version, store.key, 'the embedding was computed');
       await writer.setObsm(measurement, name, { shape, values });
@@ -158,25 +159,27 @@ export async function embedStore(params: EmbedParams): Promise<EmbedResult> {
         await writer.setVarm(measurement, `${name}_loadings`, { shape: [g, k], values: loadings });
       }
       params.signal?.throwIfAborted();
-      await params.checkpoint?.('before-commit');
-      result = await writer.commit({
-        meta: {
-          runUid: run.uid,
-          transform: 'embed',
-          storeKey: store.key,
-          storeUid: store.uid,
-          datasets: readManifest(dir, store.version).meta.datasets ?? [],
-          embedding: { name, ...(pca ? { explainedVarianceRatio: Array.from(pca.explainedVarianceRatio), explainedVariance: Array.from(pca.explainedVariance), params: params.pca } : { from: params.from }) },
-        },
-      });
+      meta = {
+        runUid: run.uid,
+        transform: 'embed',
+        storeKey: store.key,
+        storeUid: store.uid,
+        datasets: readManifest(dir, store.version).meta.datasets ?? [],
+        embedding: { name, ...(pca ? { explainedVarianceRatio: Array.from(pca.explainedVarianceRatio), explainedVariance: Array.from(pca.explainedVariance), params: params.pca } : { from: params.from }) },
+      };
     } catch (err) {
       await writer.abort();
       throw err;
     }
-    await params.checkpoint?.('after-commit');
-    const stats = await versionStats(dir, result.version);
-    const version = registry.addStoreVersion(store.stem, { ...storeVersionFields(stats, dir), runUid: run.uid });
-    finishRunIfRunning(registry, run.uid);
+    // The last cancel check was above: from here the embedding is committed and registered.
+    const { stats, registered: version } = await commitStoreVersion({
+      registry,
+      writer,
+      runUid: run.uid,
+      meta,
+      checkpoint: params.checkpoint,
+      register: (fields) => registry.addStoreVersion(store.stem, fields),
+    });
     return {
       store: { uid: version.uid, key: version.key, version: version.version, n_observations: stats.nObs, n_vars: stats.nVars },
       run: { uid: run.uid },

@@ -14,7 +14,8 @@ import type { CsrBlock } from '../columns/column-model';
 import type { StoreResultJson } from './concatenate';
 import { stringAt } from '../columns/conversions';
 import type { ProgressFn } from './progress';
-import { finishRunIfRunning, HASH_CACHE_DIR, resolveStore, resolveVersionRef, storeVersionFields, versionStats } from './store-registry';
+import { commitStoreVersion } from './commit-version';
+import { HASH_CACHE_DIR, resolveStore, resolveVersionRef } from './store-registry';
 
 /**
  * Refuses to build on a version that is no longer the latest. The base was read before
@@ -31,15 +32,6 @@ export async function refuseStaleBase(writer: StoreWriter, baseVersion: number, 
 
 const pickVersion = resolveVersionRef;
 
-async function registerVersion(registry: Registry, store: ArtifactRecord, dir: string, version: number, runUid: string, previousIsInput = true): Promise<ArtifactRecord> {
-  const stats = await versionStats(dir, version);
-  return registry.addStoreVersion(store.stem, {
-    ...storeVersionFields(stats, dir),
-    runUid,
-    previousVersionIsInput: previousIsInput,
-  });
-}
-
 function resultJson(version: ArtifactRecord, runUid: string): StoreResultJson {
   return { store: { uid: version.uid, key: version.key, version: version.version, n_observations: version.nObservations ?? 0, n_vars: version.nVars ?? 0 }, run: { uid: runUid } };
 }
@@ -54,15 +46,21 @@ export async function restoreVersion(params: { registry: Registry; storeKey: str
   const run = registry.startRun({ transform: 'restore', params: { store: store.key, version: source.version }, inputArtifacts: [source.uid] });
   try {
     const writer = await createStoreWriter({ dir, baseVersion: source.version, storeKey: store.key });
-    let result;
+    let datasets: unknown;
     try {
-      result = await writer.commit({ meta: { runUid: run.uid, transform: 'restore', storeKey: store.key, storeUid: store.uid, restoredFrom: source.version, datasets: readManifest(dir, source.version).meta.datasets ?? [] } });
+      datasets = readManifest(dir, source.version).meta.datasets ?? [];
     } catch (err) {
       await writer.abort();
       throw err;
     }
-    const version = await registerVersion(registry, store, dir, result.version, run.uid, false);
-    finishRunIfRunning(registry, run.uid);
+    const { registered: version } = await commitStoreVersion({
+      registry,
+      writer,
+      runUid: run.uid,
+      meta: { runUid: run.uid, transform: 'restore', storeKey: store.key, storeUid: store.uid, restoredFrom: source.version, datasets },
+      // The restored version, not the one it supersedes, is the run's input.
+      register: (fields) => registry.addStoreVersion(store.stem, { ...fields, previousVersionIsInput: false }),
+    });
     return resultJson(version, run.uid);
   } catch (err) {
     registry.failRun(run.uid, err instanceof Error ? err.message : String(err));
@@ -109,9 +107,10 @@ export async function compactStore(params: {
   const run = registry.startRun({ transform: 'compact', params: { store: store.key, version: store.version }, inputArtifacts: [store.uid] });
   try {
     const reader = openStore(dir, store.version);
-    let result;
+    const meta = { ...reader.manifest.meta, runUid: run.uid, transform: 'compact', compactedFrom: store.version };
+    let writer: StoreWriter;
     try {
-      const writer = await createStoreWriter({ dir, baseVersion: null, storeKey: store.key, fs: params.fs });
+      writer = await createStoreWriter({ dir, baseVersion: null, storeKey: store.key, fs: params.fs });
       try {
         await refuseStaleBase(writer, store.version, store.key, 'it was being compacted');
         await copyFrame(reader, 'obs', writer);
@@ -132,8 +131,6 @@ export async function compactStore(params: {
           for (const name of reader.obsmNames(ms)) await writer.setObsm(ms, name, await reader.readObsm(ms, name));
           for (const name of reader.varmNames(ms)) await writer.setVarm(ms, name, await reader.readVarm(ms, name));
         }
-        await checkpoint?.('before-commit');
-        result = await writer.commit({ meta: { ...reader.manifest.meta, runUid: run.uid, transform: 'compact', compactedFrom: store.version } });
       } catch (err) {
         await writer.abort();
         throw err;
@@ -141,18 +138,19 @@ export async function compactStore(params: {
     } finally {
       reader.close();
     }
-    await checkpoint?.('after-commit');
     // Until the registry says so, the older versions stay readable: nothing is removed before this.
-    const stats = await versionStats(dir, result.version);
-    const { version, dropped } = registry.atomically(() => {
-      const added = registry.addStoreVersion(store.stem, { ...storeVersionFields(stats, dir), runUid: run.uid, previousVersionIsInput: true });
-      const retired = registry.dropOlderVersions(store.stem);
-      finishRunIfRunning(registry, run.uid);
-      return { version: added, dropped: retired };
+    const committed = await commitStoreVersion({
+      registry,
+      writer,
+      runUid: run.uid,
+      meta,
+      checkpoint,
+      register: (fields) => ({ version: registry.addStoreVersion(store.stem, { ...fields, previousVersionIsInput: true }), dropped: registry.dropOlderVersions(store.stem) }),
     });
+    const { version, dropped } = committed.registered;
     await checkpoint?.('after-register');
     // The compaction is done; a failure removing old files leaves leftovers, not a failed run.
-    const removal = await removeVersionsBelow(dir, result.version, store.key, checkpoint, params.fs).catch((err: unknown) => ({
+    const removal = await removeVersionsBelow(dir, committed.version, store.key, checkpoint, params.fs).catch((err: unknown) => ({
       removed: 0,
       deferred: `the old files could not be removed (${err instanceof Error ? err.message : String(err)}); verify --fix removes them`,
     }));

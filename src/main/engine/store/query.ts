@@ -4,7 +4,7 @@ import type { Column, DataFrame, NumericArray } from '../columns/column-model';
 import { CellarError } from '../../../shared/errors';
 import { evaluateFilter, parseValueFilter, selectedRows } from './filter/index';
 import type { FrameReader, StoreReader } from './store-reader';
-import type { CsrMatrix } from './x/x-reader';
+import type { CsrMatrix } from './x/row-reads';
 import { takeRows } from '../columns/conversions';
 
 export interface QuerySpec {

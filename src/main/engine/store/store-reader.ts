@@ -10,9 +10,11 @@ import { readDense, type DenseArray } from './frames/dense-codec';
 import { ColumnAssembler } from './frames/frame-codec';
 import { acquireReaderLease, type ReaderLease } from './format/lock';
 import { listManifestVersions, readManifest, type ColumnEntry, type FrameEntry, type StoreManifest } from './format/manifest';
-import type { LayerBlockSpec } from './x/layer-blocks';
+import type { CscMatrix } from './x/column-reads';
+import type { LayerBlockSpec, XRowBlock } from './x/layer-blocks';
 import { rowDecodeHelperFor } from './x/row-decode-host';
-import { XLayerReader, type CscMatrix, type CsrMatrix, type RowReadBuffers, type XRowBlock } from './x/x-reader';
+import type { CsrMatrix, RowReadBuffers } from './x/row-reads';
+import { XLayerReader } from './x/x-reader';
 
 /** Columns of obs or of a measurement's var, decoded on first use. */
 export interface FrameReader {

@@ -3,7 +3,8 @@
 // categories live in uns['<col>_categories'], obsm/varm as compound datasets
 // with one array field per embedding, and top-level raw.X / raw.var / raw.varm.
 // (h5sparse-tagged sparse groups are routed to the sparse reader by the registry.)
-import { columnLength, elementToColumn } from './encodings/arrays';
+import { columnLength } from '../../columns/field-schema';
+import { elementToColumn } from './encodings/arrays';
 import { buildCategorical } from './encodings/categorical';
 import { columnToIndex } from './encodings/dataframe';
 import { badElement, childPath, displayPath, notice, type ReadContext } from './encodings/context';

@@ -14,6 +14,7 @@
 
 import type { Column, NumericArray, NumericDtype } from '../../columns/column-model';
 import { CellarError } from '../../../../shared/errors';
+import { columnLength } from '../../columns/field-schema';
 import { pointedFilterError, type ColumnRef, type CompareOp, type FilterAst, type FilterLiteral, type FilterNode } from './filter-parse';
 
 export interface FilterTable {
@@ -148,10 +149,6 @@ function editDistance(a: string, b: string): number {
     previous = current;
   }
   return previous[b.length]!;
-}
-
-function columnLength(column: Column): number {
-  return column.kind === 'category' ? column.codes.length : column.values.length;
 }
 
 function evaluateNode(node: FilterNode, source: string, columns: Map<string, Column>, nRows: number): Uint8Array {

@@ -3,6 +3,7 @@
 // (dtypes, categories in code order) lives in the manifest's FrameEntry.
 import { Schema } from 'apache-arrow';
 import { CellarError } from '../../../../shared/errors';
+import { columnLength } from '../../columns/field-schema';
 import type { Column } from '../../columns/column-model';
 import type { StoreCodec } from '../io/codecs';
 import { recordBatchOf, type DataFileSet } from '../io/data-files';
@@ -22,10 +23,6 @@ export interface TableSlice {
 
 const FLUSH_ROWS = 262_144;
 const RESERVED_NAMES = new Set(['soma_joinid']);
-
-export function columnLength(column: Column): number {
-  return column.kind === 'category' ? column.codes.length : column.values.length;
-}
 
 function sliceRows(table: TableSlice, label: string): number {
   const n = table.nRows ?? table.index?.length ?? (table.columns.length ? columnLength(table.columns[0].column) : 0);

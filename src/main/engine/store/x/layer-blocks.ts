@@ -1,12 +1,20 @@
-// An X layer read as fixed blocks of consecutive rows, optionally restricted to some columns.
-// The description (LayerBlockSpec) is plain data, so a worker thread can open the same layer
+// An X layer read block by block: `rowBlocks` for any set of cells (export, PCA), and
+// LayerBlockReader for fixed blocks of consecutive rows, optionally restricted to some columns.
+// Its description (LayerBlockSpec) is plain data, so a worker thread can open the same layer
 // and read the blocks it owns while another thread reads others: the blocks are the same
 // wherever they are read.
 import { CellarError } from '../../../../shared/errors';
 import type { CsrBlock, NumericArray } from '../../columns/column-model';
-import { allocateTyped, isBigIntDtype } from '../format/dtypes';
+import { allocateTyped, bytesPerElement, isBigIntDtype, viewTyped } from '../format/dtypes';
 import type { LayerEntry } from '../format/manifest';
-import { XLayerReader } from './x-reader';
+import { MAX_READ_BYTES, XLayerFiles } from './layer-files';
+import { decodeRows, planRows, sortOrder } from './row-reads';
+
+/** A block of rows from `rowBlocks`: CSR plus the obs joinid of each row. */
+export interface XRowBlock extends CsrBlock {
+  indptr: Int32Array;
+  joinids: Int32Array;
+}
 
 export interface LayerBlockSpec {
   dir: string;
@@ -44,8 +52,134 @@ export function layerBlockColumns(spec: LayerBlockSpec): number {
   return spec.columns ? spec.columns.length : spec.nVars;
 }
 
+/**
+ * The rows `joinids` in ascending joinid order, as CSR blocks of at most `maxRows` rows and
+ * (unless a single row is larger) `maxEntries` entries. Blocks reuse the same memory: each one is
+ * valid until the next is requested. `rowStart` is the block's position in the sorted joinids.
+ */
+export function* rowBlocks(files: XLayerFiles, joinids: ArrayLike<number>, options: { maxRows?: number; maxEntries?: number } = {}): Generator<XRowBlock> {
+  const maxRows = Math.max(1, options.maxRows ?? 4096);
+  const maxEntries = Math.max(1, options.maxEntries ?? 8_000_000);
+  const order = sortOrder(files, joinids);
+  const sorted = Int32Array.from({ length: joinids.length }, (_, i) => joinids[order ? order[i] : i]);
+  const n = sorted.length;
+  const fragments = files.fragmentsByRow();
+  const rowAt = (i: number) => sorted[i];
+  const { rowNnz, rowFragment } = planRows(files, rowAt, n, fragments);
+  // The reader's block buffers, unless another generator has them: fresh memory is slow to
+  // touch, and a caller reading block after block (PCA, export) should reuse the same pages.
+  const buffers = files.blockBuffers ?? { indptr: new Int32Array(1), indices: new Int32Array(1024), data: allocateTyped(files.layer.dtype, 1024) };
+  files.blockBuffers = null;
+  let { indptr, indices, data } = buffers;
+  let start = 0;
+  try {
+    while (start < n) {
+      let end = start;
+      let entries = 0;
+      while (end < n && end - start < maxRows && (end === start || entries + rowNnz[end] <= maxEntries)) entries += rowNnz[end++];
+      if (indices.length < entries) {
+        indices = new Int32Array(Math.max(entries, indices.length * 2));
+        data = allocateTyped(files.layer.dtype, indices.length);
+      }
+      const rows = end - start;
+      if (indptr.length < rows + 1) indptr = new Int32Array(rows + 1);
+      indptr[0] = 0;
+      for (let i = 0; i < rows; i++) indptr[i + 1] = indptr[i] + rowNnz[start + i];
+      const first = start;
+      decodeRows(files, fragments, rowFragment, rowAt, (i) => i - first, start, end, indptr, indices, data);
+      yield {
+        rowStart: start,
+        nRows: rows,
+        nCols: files.nVars,
+        indptr: indptr.subarray(0, rows + 1),
+        indices: indices.subarray(0, entries),
+        data: data.subarray(0, entries),
+        joinids: sorted.subarray(start, end),
+      };
+      start = end;
+    }
+  } finally {
+    files.blockBuffers = { indptr, indices, data };
+  }
+}
+
+/**
+ * Rows [rowStart, rowEnd) restricted to the columns with position[column] ≥ 0, renumbered to
+ * that position, decoded in one pass per entry (no full rows are built first). `indices` and
+ * `data` must have room for every stored entry of those rows; returns the entries kept.
+ * `data` must not be a BigInt array.
+ */
+export function decodeRangeKeeping(files: XLayerFiles, rowStart: number, rowEnd: number, position: Int32Array, indptr: Int32Array, indices: Int32Array, data: NumericArray): number {
+  const out = data as Float64Array;
+  let at = 0;
+  let row = rowStart;
+  indptr[0] = 0;
+  const emptyUntil = (end: number) => {
+    for (; row < end; row++) indptr[row - rowStart + 1] = at;
+  };
+  for (const fragment of files.fragmentsByRow()) {
+    const fragmentEnd = fragment.rowStart + fragment.nRows;
+    if (fragmentEnd <= row) continue;
+    if (fragment.rowStart >= rowEnd) break;
+    emptyUntil(fragment.rowStart);
+    const index = files.chunkIndex(fragment);
+    const R = fragment.chunkRows;
+    const indexWidth = bytesPerElement(fragment.indexDtype);
+    const valueWidth = bytesPerElement(fragment.storedDtype);
+    const end = Math.min(rowEnd, fragmentEnd);
+    let chunk = Math.floor((row - fragment.rowStart) / R);
+    const lastChunk = Math.floor((end - 1 - fragment.rowStart) / R);
+    while (chunk <= lastChunk) {
+      // Consecutive chunks are read together, up to MAX_READ_BYTES at a time.
+      const readStart = index.indexOffset[chunk];
+      let through = chunk;
+      while (through < lastChunk && index.valueOffset[through + 1] + index.valueLength[through + 1] - readStart <= MAX_READ_BYTES) through++;
+      const bytes = files.readAt(fragment.file, readStart, index.valueOffset[through] + index.valueLength[through] - readStart);
+      for (; chunk <= through; chunk++) {
+        const chunkFirst = chunk * R;
+        const base = index.rowPrefix[chunkFirst];
+        const chunkNnz = index.rowPrefix[chunkFirst + index.chunkRows[chunk]] - base;
+        const idxBytes = files.decodeBuffer(fragment, bytes, index.indexOffset[chunk] - readStart, index.indexLength[chunk], chunkNnz * indexWidth, files.indexScratch);
+        const valBytes = files.decodeBuffer(fragment, bytes, index.valueOffset[chunk] - readStart, index.valueLength[chunk], chunkNnz * valueWidth, files.valueScratch);
+        const deltas = viewTyped(fragment.indexDtype, idxBytes, chunkNnz) as Uint16Array | Uint32Array;
+        const values = viewTyped(fragment.storedDtype, valBytes, chunkNnz) as Float64Array;
+        const chunkEnd = Math.min(end, fragment.rowStart + chunkFirst + index.chunkRows[chunk]);
+        for (; row < chunkEnd; row++) {
+          const local = row - fragment.rowStart;
+          const to = index.rowPrefix[local + 1] - base;
+          let column = 0;
+          // Branch-free: every entry is written, the cursor moves only for kept ones.
+          for (let k = index.rowPrefix[local] - base; k < to; k++) {
+            column += deltas[k];
+            const p = position[column];
+            indices[at] = p;
+            out[at] = values[k];
+            at += (p >>> 31) ^ 1;
+          }
+          indptr[row - rowStart + 1] = at;
+        }
+      }
+    }
+  }
+  emptyUntil(rowEnd);
+  return at;
+}
+
+/** Stored entries of rows [rowStart, rowEnd): an upper bound for decodeRangeKeeping's output. */
+export function storedEntries(files: XLayerFiles, rowStart: number, rowEnd: number): number {
+  let total = 0;
+  for (const fragment of files.layer.fragments) {
+    const from = Math.max(rowStart, fragment.rowStart);
+    const to = Math.min(rowEnd, fragment.rowStart + fragment.nRows);
+    if (from >= to) continue;
+    const index = files.chunkIndex(fragment);
+    total += index.rowPrefix[to - fragment.rowStart] - index.rowPrefix[from - fragment.rowStart];
+  }
+  return total;
+}
+
 export class LayerBlockReader {
-  private readonly x: XLayerReader;
+  private readonly x: XLayerFiles;
   private readonly position: Int32Array | null;
   private rowIds: Int32Array;
   private keptIndptr: Int32Array;
@@ -54,7 +188,7 @@ export class LayerBlockReader {
 
   constructor(readonly spec: LayerBlockSpec) {
     if (!(Number.isInteger(spec.rowsPerBlock) && spec.rowsPerBlock > 0)) throw new CellarError('usage', `${spec.label}: rows per block must be a positive integer.`);
-    this.x = new XLayerReader(spec.dir, spec.label, spec.layer, spec.nObs, spec.nVars);
+    this.x = new XLayerFiles(spec.dir, spec.label, spec.layer, spec.nObs, spec.nVars);
     this.position = columnPositions(spec);
     this.rowIds = new Int32Array(spec.rowsPerBlock);
     this.keptIndptr = new Int32Array(spec.rowsPerBlock + 1);
@@ -83,7 +217,7 @@ export class LayerBlockReader {
       const ids = this.rowIds.subarray(0, nRows);
       for (let i = 0; i < nRows; i++) ids[i] = rowStart + i;
       // One block per call: no entry limit, the rows come back together.
-      for (const rows of this.x.rowBlocks(ids, { maxRows: nRows, maxEntries: Number.MAX_SAFE_INTEGER })) {
+      for (const rows of rowBlocks(this.x, ids, { maxRows: nRows, maxEntries: Number.MAX_SAFE_INTEGER })) {
         if (!this.position) {
           yield { rowStart, nRows, nCols, indptr: rows.indptr, indices: rows.indices, data: rows.data };
         } else {
@@ -99,7 +233,7 @@ export class LayerBlockReader {
 
   /** The kept columns of rows [rowStart, rowStart + nRows), decoded in one pass (see decodeRangeKeeping). */
   private readKeeping(rowStart: number, nRows: number): { indptr: Int32Array; indices: Int32Array; data: NumericArray } {
-    const room = this.x.storedEntries(rowStart, rowStart + nRows);
+    const room = storedEntries(this.x, rowStart, rowStart + nRows);
     if (this.keptIndices.length < room) {
       // Some slack: blocks differ a little in size, and each new buffer is fresh memory to touch.
       const size = Math.ceil(room * 1.25);
@@ -107,7 +241,7 @@ export class LayerBlockReader {
       this.keptData = allocateTyped(this.spec.layer.dtype, size);
     }
     const indptr = this.keptIndptr.subarray(0, nRows + 1);
-    const kept = this.x.decodeRangeKeeping(rowStart, rowStart + nRows, this.position!, indptr, this.keptIndices, this.keptData);
+    const kept = decodeRangeKeeping(this.x, rowStart, rowStart + nRows, this.position!, indptr, this.keptIndices, this.keptData);
     return { indptr, indices: this.keptIndices.subarray(0, kept), data: this.keptData.subarray(0, kept) };
   }
 

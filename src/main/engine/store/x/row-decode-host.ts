@@ -5,7 +5,7 @@ import type { Worker } from 'node:worker_threads';
 import { CellarError, type ErrorCode } from '../../../../shared/errors';
 import { startThread } from '../../threads/start-thread';
 import type { RowDecodeMessage, RowDecodeReply } from './row-decode-worker';
-import type { RowDecodeHelper, RowDecodeRequest } from './x-reader';
+import type { RowDecodeHelper, RowDecodeRequest } from './row-reads';
 
 
 class RowDecodeWorker implements RowDecodeHelper {

@@ -1,7 +1,9 @@
 // A worker thread that decodes its share of large row reads into shared memory (see
 // XLayerReader.readRowsShared). It keeps each layer's reader (open files, chunk indexes).
 import { parentPort } from 'node:worker_threads';
-import { XLayerReader, type RowDecodeRequest, type XLayerDescription } from './x-reader';
+import type { XLayerDescription } from './layer-files';
+import type { RowDecodeRequest } from './row-reads';
+import { XLayerReader } from './x-reader';
 
 export type RowDecodeMessage = { id: number; request: RowDecodeRequest };
 export type RowDecodeReply = { id: number; ok: true } | { id: number; ok: false; error: { name: string; code: string; message: string } };

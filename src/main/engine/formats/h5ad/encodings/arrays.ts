@@ -59,10 +59,6 @@ export function elementToColumn(ctx: ReadContext, path: string, element: Element
   throw badElement(ctx, path, `expected a 1-dimensional array, found ${element.kind}`);
 }
 
-export function columnLength(column: Column): number {
-  return column.kind === 'category' ? column.codes.length : column.values.length;
-}
-
 export const arrayEncoding: EncodingReader = {
   type: 'array',
   version: '0.2.0',

@@ -2,7 +2,8 @@
 // The code checks are shared with the 0.7 and pre-0.7 layouts.
 import { isGroup, readAttribute } from '../h5';
 import type { Column, NumericArray } from '../../../columns/column-model';
-import { elementToColumn, columnLength } from './arrays';
+import { columnLength } from '../../../columns/field-schema';
+import { elementToColumn } from './arrays';
 import { badElement, childPath, type EncodingReader, type ReadContext } from './context';
 
 /** Copies codes of any integer width into an Int32Array, rejecting codes outside [−1, nCategories). */

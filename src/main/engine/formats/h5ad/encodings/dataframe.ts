@@ -4,7 +4,8 @@
 // is an object reference into `__categories/<col>`.
 import { attributeNames, isDataset, isGroup, readAttribute, readNumeric, readStringAttribute, type H5Dataset } from '../h5';
 import type { Column, DataFrame } from '../../../columns/column-model';
-import { columnLength, elementToColumn } from './arrays';
+import { columnLength } from '../../../columns/field-schema';
+import { elementToColumn } from './arrays';
 import { buildCategorical, readOrderedFlag } from './categorical';
 import { badElement, childPath, type EncodingReader, type ReadContext } from './context';
 

@@ -2,7 +2,8 @@
 // a `values` array plus a `mask` (true = NA).
 import { isGroup } from '../h5';
 import { isIntDtype, type Column } from '../../../columns/column-model';
-import { asBoolBytes, columnLength, elementToColumn } from './arrays';
+import { columnLength } from '../../../columns/field-schema';
+import { asBoolBytes, elementToColumn } from './arrays';
 import { badElement, childPath, type EncodingReader, type H5Node, type ReadContext } from './context';
 
 function readValuesAndMask(ctx: ReadContext, path: string, node: H5Node): { values: Column; mask: Uint8Array } {

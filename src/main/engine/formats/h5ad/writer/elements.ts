@@ -2,6 +2,7 @@
 // arrays and uns. Each encoding is one entry of a table keyed by what is
 // written, mirroring the reader's registry.
 import { CellarError } from '../../../../../shared/errors';
+import { columnLength } from '../../../columns/field-schema';
 import { h5ErrorReason } from '../h5';
 import type { Column, DataFrame, IntDtype, NumericArray } from '../../../columns/column-model';
 import type { UnsValue } from '../types';
@@ -57,10 +58,6 @@ export function checkName(parent: string, name: string): void {
 }
 
 // ---------------------------------------------------------------- columns
-
-export function columnLength(column: Column): number {
-  return column.kind === 'category' ? column.codes.length : column.values.length;
-}
 
 /** Integer width pandas gives categorical codes for this many categories. */
 export function codesDtype(nCategories: number): IntDtype {
