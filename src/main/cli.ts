@@ -22,6 +22,7 @@ const COMMANDS: Record<string, () => Promise<CommandModule>> = {
   embed: () => import('./cli/commands/embed'),
   annotate: () => import('./cli/commands/annotate'),
   query: () => import('./cli/commands/query'),
+  de: () => import('./cli/commands/de'),
   versions: () => import('./cli/commands/versions'),
   diff: () => import('./cli/commands/diff'),
   restore: () => import('./cli/commands/restore'),
