@@ -3,9 +3,11 @@
 // browser-mode transport are all typed from these maps.
 import type { ErrorValue } from './errors';
 import type { Lineage, VersionJson } from './registry-types';
+import type { DeMethod } from './de-types';
 import type { AnnotationPreview, DatasetExpression, DeleteReport, JobKind, JobResults, LibraryListing, PlanReport, RunDetails, StoreDiff } from './result-types';
 
 export type * from './result-types';
+export type * from './de-types';
 
 export type Result<T> = { ok: true; value: T } | { ok: false; error: ErrorValue };
 
@@ -159,6 +161,12 @@ export interface Channels {
   'collection:remove-member': { request: { collectionKey: string; member: string }; response: { collection: { uid: string; key: string }; members: string[] } };
   /** Browser mode: the exports kept in the home, newest first, each downloadable again. Desktop: none (exports go where the user saved them). */
   'export:list': { request: void; response: ExportFile[] };
+  /** Differential expression of a group (obs filter, or groupby value) against a reference (filter, value, or the rest). */
+  'de:start': { request: StoreRef & { obs?: string; referenceObs?: string; groupby?: string; group?: string; reference?: string; method?: DeMethod; layer?: string }; response: JobSnapshot };
+  /** Rows of a finished differential expression (its job result's `table`), best first. */
+  'de:table': { request: { table: string; offset: number; limit: number }; response: TableWindow };
+  /** Writes a finished differential expression as CSV (desktop: where the user saves it; browser: into the home's exports). */
+  'de:export': { request: { table: string }; response: { path: string; download: string | null } };
 }
 
 export interface ExportFile {
@@ -220,6 +228,9 @@ export const CHANNELS = [
   'annotate:start',
   'collection:remove-member',
   'export:list',
+  'de:start',
+  'de:table',
+  'de:export',
 ] as const satisfies readonly Channel[];
 type MissingChannel = Exclude<Channel, (typeof CHANNELS)[number]>;
 export const channelsComplete: MissingChannel extends never ? true : MissingChannel = true;

@@ -23,6 +23,7 @@ import { stringAt, takeRows } from '../engine/ops/convert';
 import type { Column } from '../engine/h5ad/types';
 import type { StoreReader } from '../engine/store/reader';
 import type { WorkerResults } from './job-entry';
+import { deHandlers, deValidators } from './de-service';
 
 export interface ServiceOptions {
   home: string;
@@ -341,6 +342,7 @@ export function createService(options: ServiceOptions): Service {
         });
       return list.sort((a, b) => b.createdAt.localeCompare(a.createdAt));
     },
+    ...deHandlers({ home: options.home, startJob, chooseSavePath: options.chooseSavePath, offerDownload: options.offerDownload }),
     'space:check': ({ collectionKey, storeKey, fileTokens }) => {
       let needed = 0;
       if (collectionKey) for (const m of db().getCollection(collectionKey).members) needed += m.size;
@@ -443,7 +445,7 @@ function expressionByDataset(reader: StoreReader, values: Float32Array): Dataset
 
 type Shape = Record<string, 'string' | 'string?' | 'number' | 'number?' | 'boolean' | 'boolean?' | 'strings' | 'strings?'>;
 
-function check<T>(channel: string, shape: Shape, extra?: (p: Record<string, unknown>) => void): (payload: unknown) => T {
+export function check<T>(channel: string, shape: Shape, extra?: (p: Record<string, unknown>) => void): (payload: unknown) => T {
   return (payload) => {
     if (payload === null || typeof payload !== 'object' || Array.isArray(payload)) throw new CellarError('usage', `${channel} needs an object payload.`);
     const p = payload as Record<string, unknown>;
@@ -508,5 +510,6 @@ function makeValidators(): Validators {
     'annotate:start': check('annotate:start', { storeKey: 'string', fileToken: 'string' }),
     'collection:remove-member': check('collection:remove-member', { collectionKey: 'string', member: 'string' }),
     'export:list': none,
+    ...deValidators(check),
   };
 }

@@ -14,8 +14,9 @@ import { verifyStore } from '../engine/store/verify';
 import { verifyLinkedArtifacts } from '../engine/ops/verify-links';
 import { writeFile, rename } from 'node:fs/promises';
 import { CellarError } from '../../shared/errors';
-import type { AnnotationPreview, ExportJobResult, JobKind, JobResults, VerifyJobResult } from '../../shared/contract';
+import type { AnnotationPreview, ExportJobResult, JobKind, JobResults, RequestOf, VerifyJobResult } from '../../shared/contract';
 import type { ProgressFn } from '../engine/ops/progress';
+import { runDeJob } from './de-service';
 
 /** What the worker hands back; the service adds the download link of an export. */
 export type WorkerResults = Omit<JobResults, 'export'> & { export: Omit<ExportJobResult, 'download'> };
@@ -80,6 +81,7 @@ const RUNNERS: { [K in JobKind]: (ctx: JobContext, params: Record<string, unknow
     return { ...r, deferred: r.deferred ?? undefined, bytes_before: before, bytes_after: storeDiskUsage(dir) };
   },
   annotate: (ctx, params) => annotateStore({ registry: ctx.registry, storeKey: params.storeKey as string, from: params.from as string }),
+  de: (ctx, params) => runDeJob(ctx, params as unknown as RequestOf<'de:start'>),
 };
 
 export async function runJob<K extends JobKind>(home: string, kind: K, params: Record<string, unknown>, controls: JobControls): Promise<WorkerResults[K]> {
