@@ -22,9 +22,11 @@ export function studentTTwoSidedP(t: number, df: number): number {
   if (Number.isNaN(t) || !(df > 0)) return NaN;
   if (!Number.isFinite(t)) return 0;
   const t2 = t * t;
-  // P(|T| ≥ t) = I_{df/(df+t²)}(df/2, 1/2); near t = 0 its complement in t²/(df+t²) keeps the precision.
-  if (t2 < df) return Math.min(1, betainc(t2 / (df + t2), 0.5, df / 2, true, true));
-  return Math.min(1, betainc(df / (df + t2), df / 2, 0.5));
+  // P(|T| < t) = I_{t²/(df+t²)}(1/2, df/2). While that is below 1/2, p = 1 − it loses nothing;
+  // beyond, p is small and is computed directly as I_{df/(df+t²)}(df/2, 1/2), precise in the tail.
+  const inside = betainc(t2 / (df + t2), 0.5, df / 2);
+  if (inside < 0.5) return 1 - inside;
+  return betainc(df / (df + t2), df / 2, 0.5);
 }
 
 /** One side of a test: its size and its non-zero values (zeros are the rest of `n`). */
