@@ -62,11 +62,13 @@ export function resolveCellGroups(obs: FrameReader, request: GroupRequest): Cell
       cellValues[i] = v;
       if (v !== null) values.set(v, (values.get(v) ?? 0) + 1);
     }
+    const declared = obs.schema(name)?.categories?.values.map(String) ?? [];
+    // Categories in their declared order, other values sorted: the order a user knows them in.
+    const present = declared.length ? declared.filter((v) => values.has(v)) : [...values.keys()].sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
     const known = (value: string, flag: string) => {
       if (values.has(value)) return;
-      const declared = obs.schema(name)?.categories?.values.map(String) ?? [];
       if (declared.includes(value)) throw usage(`The group of ${flag} ${JSON.stringify(value)} is empty: no cell has ${name} == ${JSON.stringify(value)}.`);
-      throw usage(`obs column "${name}" has no value ${JSON.stringify(value)} (${flag}).${suggestion(value, [...values.keys()])} Its values are ${listValues([...values.keys()])}.`);
+      throw usage(`obs column "${name}" has no value ${JSON.stringify(value)} (${flag}).${suggestion(value, present)} Its values are ${listValues(present)}.`);
     };
     known(request.group, '--group');
     if (request.reference !== undefined) {
@@ -132,7 +134,9 @@ export function suggestion(wanted: string, candidates: string[]): string {
       best = c;
     }
   }
-  return best !== null && bestDistance <= Math.max(2, Math.floor(wanted.length / 3)) ? ` Did you mean ${JSON.stringify(best)}?` : '';
+  // A typo changes a few characters, never the whole word ("E" is not a typo of "D").
+  const close = bestDistance <= Math.max(1, Math.floor(wanted.length / 3)) && bestDistance < wanted.length;
+  return best !== null && close ? ` Did you mean ${JSON.stringify(best)}?` : '';
 }
 
 function editDistance(a: string, b: string): number {

@@ -41,9 +41,10 @@ export function saveDeResult(home: string, result: DeResult): string {
 }
 
 export function loadDeResult(home: string, id: string): DeResult {
+  const path = tablePath(home, id);
   let text: string;
   try {
-    text = readFileSync(tablePath(home, id), 'utf8');
+    text = readFileSync(path, 'utf8');
   } catch {
     throw new CellarError('not_found', 'That differential expression result is no longer kept; run it again.');
   }
