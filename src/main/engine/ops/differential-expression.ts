@@ -43,7 +43,7 @@ const SYMBOL_COLUMNS = ['gene_symbol', 'gene_symbols', 'feature_name', 'symbol',
 const DEFAULT_BLOCK_ENTRIES = 8_000_000;
 const ROWS_PER_BLOCK = 8_192;
 /** Below this many stored entries, thread start-up costs more than the tests. */
-const INLINE_ENTRIES = 2_000_000;
+const INLINE_ENTRIES = 10_000_000;
 
 const count = (n: number) => n.toLocaleString('en-US');
 
