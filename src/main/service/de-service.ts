@@ -3,7 +3,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { CellarError } from '../../shared/errors';
-import type { DeJobResult, DeMethod, JobSnapshot, RequestOf } from '../../shared/contract';
+import type { DeJobResult, DeMethod, DeResult, JobSnapshot, RequestOf } from '../../shared/contract';
 import type { Registry } from '../registry/registry';
 import type { Handlers, Validators } from '../ipc/handle';
 import { DE_METHODS, differentialExpression } from '../engine/ops/differential-expression';
@@ -31,19 +31,25 @@ export interface DeServiceDeps {
 type DeChannels = 'de:start' | 'de:table' | 'de:export';
 
 export function deHandlers(deps: DeServiceDeps): Pick<Handlers, DeChannels> {
+  // A page after page reads the same table: keep the last one parsed.
+  let cached: { table: string; result: DeResult } | null = null;
+  const load = (table: string): DeResult => {
+    if (cached?.table !== table) cached = { table, result: loadDeResult(deps.home, table) };
+    return cached.result;
+  };
   return {
     'de:start': (request) => {
       const side = request.groupby !== undefined ? `${request.groupby} ${request.group ?? ''}` : (request.obs ?? '');
       return deps.startJob('de', `Differential expression in ${request.storeKey}: ${side}`.trim(), { ...request });
     },
     'de:table': ({ table, offset, limit }) => {
-      const rows = loadDeResult(deps.home, table).results;
+      const rows = load(table).results;
       const start = Math.max(0, Math.min(Math.floor(offset), rows.length));
       const end = Math.min(rows.length, start + Math.max(0, Math.min(Math.floor(limit), MAX_WINDOW_ROWS)));
       return { total: rows.length, offset: start, arrow: deRowsToArrow(rows.slice(start, end)) };
     },
     'de:export': async ({ table }) => {
-      const result = loadDeResult(deps.home, table);
+      const result = load(table);
       // One path segment whatever the store key holds (as the store exports are named).
       const defaultName = `${`${result.store.key}-v${result.store.version}`.replace(/[^\p{L}\p{N}._-]+/gu, '_').replace(/^[._]+/, '') || 'store'}-de.csv`;
       let path: string | null;

@@ -2,7 +2,7 @@
 // kept in the home after a job (results/de/<id>.json) so the app can page through it and
 // export it later, and as Arrow windows for the renderer.
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tableFromArrays, tableToIPC } from 'apache-arrow';
 import { CellarError } from '../../../shared/errors';
@@ -32,11 +32,20 @@ function tablePath(home: string, id: string): string {
   return join(home, 'results', 'de', `${id}.json`);
 }
 
+/** Results kept in the home: a newer one pushes the oldest out, so the folder stays small. */
+export const KEPT_DE_RESULTS = 20;
+
 /** Keeps a finished result in the home; returns the id that names it. */
 export function saveDeResult(home: string, result: DeResult): string {
   const id = `de-${randomUUID()}`;
-  mkdirSync(join(home, 'results', 'de'), { recursive: true });
+  const dir = join(home, 'results', 'de');
+  mkdirSync(dir, { recursive: true });
   writeFileAtomically(tablePath(home, id), JSON.stringify(result));
+  const kept = readdirSync(dir)
+    .filter((name) => name.endsWith('.json'))
+    .map((name) => ({ name, at: statSync(join(dir, name)).mtimeMs }))
+    .sort((a, b) => b.at - a.at);
+  for (const old of kept.slice(KEPT_DE_RESULTS)) rmSync(join(dir, old.name), { force: true });
   return id;
 }
 
