@@ -520,12 +520,14 @@ async function runBenchmarks(options: Options): Promise<void> {
         for (const [gene, p] of Object.entries(theirs)) if (p > 1e-300) worst = Math.max(worst, Math.abs(mine[gene]! - p) / p);
         accuracy = `; largest relative p-value difference from SciPy over ${Object.keys(theirs).length} genes: ${worst.toExponential(1)}`;
       }
-      if (peer.ok) bench.notes.push(`${id}: the peer read + normalised in ${seconds((peer.report.read_seconds as number) + (peer.report.normalise_seconds as number))}, tested in ${seconds(peer.report[method === 'wilcoxon' ? 'wilcoxon_test_seconds' : 'ttest_test_seconds'] as number)}${accuracy}`);
+      const sampled = peer.ok ? (peer.report[`${method}_genes_tested`] as number) : params.n_genes;
+      const estimate = sampled < params.n_genes ? ` (scaled from ${sampled.toLocaleString('en-US')} evenly spaced genes)` : '';
+      if (peer.ok) bench.notes.push(`${id}: the peer read + normalised in ${seconds((peer.report.read_seconds as number) + (peer.report.normalise_seconds as number))}, tested in ${seconds(peer.report[`${method}_test_seconds`] as number)}${estimate}${accuracy}`);
       bench.add({
         id,
         what: `${what}, ${method === 'wilcoxon' ? 'Wilcoxon' : 'Welch t'}`,
         ours: ours.ok ? seconds(oursSeconds) : Bench.failed(ours),
-        peer: peerCell(peer, () => seconds(peerSeconds)),
+        peer: peerCell(peer, () => `${seconds(peerSeconds)}${estimate ? ' (est.)' : ''}`),
         ratio: ours.ok && peer.ok ? times(peerSeconds / oursSeconds) : '—',
         target: '(none)',
         oursRss: oursRss(ours),
