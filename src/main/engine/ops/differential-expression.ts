@@ -40,6 +40,7 @@ export interface DeParams extends GroupRequest {
 
 /** Var columns that hold gene symbols, in the order they are looked for (case-insensitive). */
 const SYMBOL_COLUMNS = ['gene_symbol', 'gene_symbols', 'feature_name', 'symbol', 'gene_name', 'gene_names'];
+/** Entries one thread holds per block of genes: a column read needs about 16 bytes each while it grows. */
 const DEFAULT_BLOCK_ENTRIES = 4_000_000;
 const ROWS_PER_BLOCK = 8_192;
 /** Below this many stored entries, thread start-up costs more than the tests. */
