@@ -23,6 +23,7 @@ const COMMANDS: Record<string, () => Promise<CommandModule>> = {
   annotate: () => import('./cli/commands/annotate'),
   query: () => import('./cli/commands/query'),
   export: () => import('./cli/commands/export'),
+  de: () => import('./cli/commands/de'),
   versions: () => import('./cli/commands/versions'),
   diff: () => import('./cli/commands/diff'),
   restore: () => import('./cli/commands/restore'),

@@ -8,6 +8,7 @@ import type { AnnotationPreview, CategoryCount, ColumnStats, DatasetExpression, 
 import type { Requests } from './request-schemas';
 
 export type * from './result-types';
+export type * from './de-types';
 
 export type Result<T> = { ok: true; value: T } | { ok: false; error: ErrorValue };
 
@@ -182,6 +183,12 @@ export interface Channels {
   'collection:remove-member': { request: Requests['collection:remove-member']; response: { collection: { uid: string; key: string }; members: string[] } };
   /** Browser mode: the exports kept in the home, newest first, each downloadable again. Desktop: none (exports go where the user saved them). */
   'export:list': { request: Requests['export:list']; response: ExportFile[] };
+  /** Differential expression of a group (obs filter, or groupby value) against a reference (filter, value, or the rest). */
+  'de:start': { request: Requests['de:start']; response: JobSnapshot };
+  /** Rows of a finished differential expression (its job result's `table`), best first. */
+  'de:table': { request: Requests['de:table']; response: TableWindow };
+  /** Writes a finished differential expression as CSV (desktop: where the user saves it; browser: into the home's exports). */
+  'de:export': { request: Requests['de:export']; response: { path: string; download: string | null } };
 }
 
 /**
@@ -252,6 +259,9 @@ export const CHANNELS = [
   'annotate:start',
   'collection:remove-member',
   'export:list',
+  'de:start',
+  'de:table',
+  'de:export',
 ] as const satisfies readonly Channel[];
 type MissingChannel = Exclude<Channel, (typeof CHANNELS)[number]>;
 export const channelsComplete: MissingChannel extends never ? true : MissingChannel = true;

@@ -11,6 +11,7 @@ const texts = v.pipe(v.array(v.string()), v.description('a list of strings'));
 const fileKind = v.pipe(v.picklist(['h5ad', 'table']), v.description('h5ad or table'));
 const exportFormat = v.pipe(v.picklist(['h5ad', 'csv', 'parquet']), v.description('h5ad, csv or parquet'));
 const path = v.pipe(v.string(), v.description('a path'));
+const deMethod = v.pipe(v.picklist(['wilcoxon', 't-test']), v.description('wilcoxon or t-test'));
 const tableName = v.pipe(v.picklist(['obs', 'var']), v.description('obs or var'));
 
 const isPlainObject = (payload: unknown) => typeof payload === 'object' && payload !== null && !Array.isArray(payload);
@@ -69,6 +70,9 @@ export const REQUEST_SCHEMAS = {
   'annotate:start': requestObject({ storeKey: text, fileToken: text }),
   'collection:remove-member': requestObject({ collectionKey: text, member: text }),
   'export:list': nothing,
+  'de:start': requestObject({ ...storeRef, obs: v.optional(text), referenceObs: v.optional(text), groupby: v.optional(text), group: v.optional(text), reference: v.optional(text), method: v.optional(deMethod), layer: v.optional(text) }),
+  'de:table': requestObject({ table: text, offset: number, limit: number }),
+  'de:export': requestObject({ table: text }),
   // The preload's own channel: an empty path (a File not from disk) is answered, not refused.
   'drop:register': requestObject({ path }),
 };

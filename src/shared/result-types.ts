@@ -2,6 +2,7 @@
 // diffs, run details and the library listing. Plain records with no Node imports; the
 // service's handlers are type-checked against them, so the engine cannot drift silently.
 import type { ArtifactKind, CollectionSummary, RegistryListing, RunStatus } from './registry-types';
+import type { DeJobResult } from './de-types';
 
 export interface PlanEntry {
   element: string;
@@ -107,6 +108,7 @@ export interface JobResults {
   verify: VerifyJobResult;
   compact: CompactJobResult;
   annotate: AnnotateJobResult;
+  de: DeJobResult;
 }
 
 /** What a delete did: the items tombstoned and the consumers a forced delete overrode. */

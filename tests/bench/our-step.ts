@@ -1,7 +1,7 @@
 // One benchmark step of our side, alone in its own process so its peak RSS is its own:
 //   node --import tsx tests/bench/our-step.ts <step> '<json request>'
 // Prints RESULT_PREFIX + JSON (seconds, peakRssBytes, details) as its last stdout line.
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { writeNpyMatrix } from './npy';
 import { NOT_IMPLEMENTED, ours, type CsrRows, type Joinids } from './ours';
@@ -135,6 +135,14 @@ const steps: { [K in StepName]: (request: StepRequests[K]) => Promise<Record<str
   async b7({ store }) {
     const { bytes, nnz } = await ours.b7StoreBytes(store);
     return { seconds: 0, bytes, nnz, bytesPerNnz: bytes / nnz };
+  },
+
+  async b8({ store, obsFilter, pvalsOut }) {
+    // Both methods, one after the other, each from the store (nothing kept between them).
+    const wilcoxon = await timed(() => ours.b8De(store, obsFilter, 'wilcoxon'));
+    const ttest = await timed(() => ours.b8De(store, obsFilter, 't-test'));
+    writeFileSync(pvalsOut, JSON.stringify({ wilcoxon: Object.fromEntries(wilcoxon.value.pvals), ttest: Object.fromEntries(ttest.value.pvals) }));
+    return { seconds: wilcoxon.seconds, ttestSeconds: ttest.seconds, nIn: wilcoxon.value.nIn, nOut: wilcoxon.value.nOut };
   },
 };
 

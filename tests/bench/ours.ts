@@ -13,6 +13,8 @@ import { RowReadBuffers } from '../../src/main/engine/store/x/row-reads';
 import { listManifestVersions, readManifest } from '../../src/main/engine/store/format/manifest';
 import { selectRows, VAR_ID } from '../../src/main/engine/store/query';
 import { randomizedPca } from '../../src/main/engine/linalg/pca';
+import { differentialExpression } from '../../src/main/engine/ops/differential-expression';
+import type { DeMethod } from '../../src/shared/de-types';
 
 export const NOT_IMPLEMENTED = 'not implemented yet';
 
@@ -96,6 +98,8 @@ export interface OurBenchmarks<Opened extends OpenedStore = OpenedStore> {
   b6Pca(opened: Opened, options: PcaOptions): Promise<PcaScores>;
   /** B7: size of the store folder and its stored non-zeros. */
   b7StoreBytes(store: OurStore): Promise<StoreBytes>;
+  /** B8: differential expression of the cells of `obsFilter` against the rest; p-values by gene id. */
+  b8De(store: OurStore, obsFilter: string, method: DeMethod): Promise<{ nIn: number; nOut: number; pvals: Map<string, number> }>;
 }
 
 /** The measurement and X layer every benchmark reads (what concatenate writes by default). */
@@ -214,5 +218,15 @@ export const ours: OurBenchmarks<OpenedEngineStore> = {
   async b7StoreBytes(store) {
     const { nnz } = describeStore(store.home, store.dir, store.store);
     return { bytes: storeDiskUsage(store.dir), nnz };
+  },
+
+  async b8De(store, obsFilter, method) {
+    const registry = openRegistry(store.home);
+    try {
+      const r = await differentialExpression({ registry, storeKey: store.store, obs: obsFilter, method });
+      return { nIn: r.group.n_cells, nOut: r.reference.n_cells, pvals: new Map(r.results.map((row) => [row.gene, row.pval])) };
+    } finally {
+      registry.close();
+    }
   },
 };

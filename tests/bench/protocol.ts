@@ -12,6 +12,7 @@ export interface StepRequests {
   b5: { store: OurStore; varIds: string[] };
   b6: { store: OurStore; varIds: string[]; nComponents: number; seed: number; keep: number; scoresOut: string };
   b7: { store: OurStore };
+  b8: { store: OurStore; obsFilter: string; pvalsOut: string };
 }
 export type StepName = keyof StepRequests;
 

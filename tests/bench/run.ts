@@ -14,7 +14,7 @@ import { parseStepReport, type StepName, type StepReport, type StepRequests, typ
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const PYTHON = '/usr/bin/python3';
-const BENCH_IDS = ['B1', 'B1gz', 'B2', 'B3', 'B4', 'B5', 'B6', 'B7'] as const;
+const BENCH_IDS = ['B1', 'B1gz', 'B2', 'B3', 'B4', 'B5', 'B6', 'B7', 'B8'] as const;
 type BenchId = (typeof BENCH_IDS)[number];
 
 // B3's filter, one definition for both sides.
@@ -29,6 +29,8 @@ const PCA_GENES = 2_000;
 const PCA_COMPONENTS = 50;
 const PCA_SEED = 0;
 const PCA_COMPARED = 10;
+// B8: this many cells (at scale 1, of 200,000; the same share at other scales) against the rest.
+const DE_GROUP_SHARE = 10_000 / 200_000;
 const GB = 1e9;
 
 interface Options {
@@ -298,7 +300,7 @@ async function runBenchmarks(options: Options): Promise<void> {
   }
 
   // Later benchmarks read the B1 outputs; make them when B1 was not part of this run.
-  const needsConcat = ['B3', 'B4', 'B5', 'B6', 'B7'].some((id) => only.has(id as BenchId));
+  const needsConcat = ['B3', 'B4', 'B5', 'B6', 'B7', 'B8'].some((id) => only.has(id as BenchId));
   if (needsConcat && !existsSync(peerConcatPath)) {
     console.error('Setup: peer concatenation for B3–B7 ...');
     await runPeer('concat', ['--out', peerConcatPath, ...inputs]);
@@ -490,6 +492,49 @@ async function runBenchmarks(options: Options): Promise<void> {
       peerRss: '—',
       verdict: ours.ok ? (ourBpn <= 3 ? 'pass' : 'fail') : '—',
     });
+  }
+
+  // B8 --------------------------------------------------------------------------------------
+  if (only.has('B8')) {
+    console.error('B8: differential expression ...');
+    const groupCells = Math.round(nObsTotal * DE_GROUP_SHARE);
+    const peerPvals = join(work, 'peer-de-pvals.json');
+    const ourPvals = join(work, 'ours-de-pvals.json');
+    rmSync(ourPvals, { force: true });
+    const peer = await bench.peer('B8', 'de', [peerConcatPath, '--group-cells', String(groupCells), '--pvals-out', peerPvals]);
+    // The group: the cells of highest pct_mito, cut where the peer found the threshold.
+    const ours = bench.ours('B8', peer.ok
+      ? await withStore((store) => runOurs('b8', { store, obsFilter: `pct_mito > ${String(peer.report.threshold)}`, pvalsOut: ourPvals }))
+      : { ok: false, error: 'needs the peer threshold', notImplemented: false, peakRssBytes: 0 });
+    const what = `DE ${groupCells.toLocaleString('en-US')} vs ${(nObsTotal - groupCells).toLocaleString('en-US')} cells × ${params.n_genes.toLocaleString('en-US')} genes`;
+    if (ours.ok && ours.nIn !== groupCells) bench.notes.push(`B8: our group has ${String(ours.nIn)} cells, expected ${groupCells}`);
+    for (const [id, method, oursSeconds, peerSeconds] of [
+      ['B8', 'wilcoxon', ours.ok ? ours.seconds : NaN, peer.ok ? peer.report.seconds : NaN],
+      ['B8 t', 'ttest', ours.ok ? (ours.ttestSeconds as number) : NaN, peer.ok ? (peer.report.ttest_seconds as number) : NaN],
+    ] as const) {
+      let accuracy = '';
+      if (ours.ok && peer.ok) {
+        const mine = (JSON.parse(readFileSync(ourPvals, 'utf8')) as Record<string, Record<string, number>>)[method]!;
+        const theirs = (JSON.parse(readFileSync(peerPvals, 'utf8')) as Record<string, Record<string, number>>)[method]!;
+        let worst = 0;
+        for (const [gene, p] of Object.entries(theirs)) if (p > 1e-300) worst = Math.max(worst, Math.abs(mine[gene]! - p) / p);
+        accuracy = `; largest relative p-value difference from SciPy over ${Object.keys(theirs).length} genes: ${worst.toExponential(1)}`;
+      }
+      const sampled = peer.ok ? (peer.report[`${method}_genes_tested`] as number) : params.n_genes;
+      const estimate = sampled < params.n_genes ? ` (scaled from ${sampled.toLocaleString('en-US')} evenly spaced genes)` : '';
+      if (peer.ok) bench.notes.push(`${id}: the peer read + normalised in ${seconds((peer.report.read_seconds as number) + (peer.report.normalise_seconds as number))}, tested in ${seconds(peer.report[`${method}_test_seconds`] as number)}${estimate}${accuracy}`);
+      bench.add({
+        id,
+        what: `${what}, ${method === 'wilcoxon' ? 'Wilcoxon' : 'Welch t'}`,
+        ours: ours.ok ? seconds(oursSeconds) : Bench.failed(ours),
+        peer: peerCell(peer, () => `${seconds(peerSeconds)}${estimate ? ' (est.)' : ''}`),
+        ratio: ours.ok && peer.ok ? times(peerSeconds / oursSeconds) : '—',
+        target: '(none)',
+        oursRss: oursRss(ours),
+        peerRss: peerRss(peer),
+        verdict: '—',
+      });
+    }
   }
 
   // B2 (last: it makes its own stores) ------------------------------------------------------

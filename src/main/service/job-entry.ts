@@ -15,8 +15,9 @@ import { verifyStore } from '../engine/store/format/verify';
 import { verifyLinkedArtifacts } from '../engine/ops/verify-links';
 import { writeFile, rename } from 'node:fs/promises';
 import { CellarError } from '../../shared/errors';
-import type { AnnotationPreview, ExportJobResult, JobKind, JobResults, VerifyJobResult } from '../../shared/contract';
+import type { AnnotationPreview, ExportJobResult, JobKind, JobResults, RequestOf, VerifyJobResult } from '../../shared/contract';
 import type { JobContext } from '../engine/jobs/runner';
+import { runDeJob } from './de-job';
 
 /** What the worker hands back; the service adds the download link of an export. */
 export type WorkerResults = Omit<JobResults, 'export'> & { export: Omit<ExportJobResult, 'download'> };
@@ -79,6 +80,7 @@ const RUNNERS: { [K in JobKind]: (ctx: OperationContext, params: Record<string, 
     return { ...r, deferred: r.deferred ?? undefined, bytes_before: before, bytes_after: storeDiskUsage(dir) };
   },
   annotate: (ctx, params) => annotateStore({ registry: ctx.registry, storeKey: params.storeKey as string, from: params.from as string }),
+  de: (ctx, params) => runDeJob(ctx, params as unknown as RequestOf<'de:start'>),
 };
 
 export async function runJob<K extends JobKind>(home: string, kind: K, params: Record<string, unknown>, controls: JobContext): Promise<WorkerResults[K]> {

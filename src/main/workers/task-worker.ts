@@ -16,6 +16,7 @@ const TASKS: Record<WorkerTaskName, () => Promise<TaskFunction>> = {
   planConcatenation: async () => (await import('../service/job-entry')).planCollectionConcatenation,
   preflightAppend: async () => (await import('../service/job-entry')).preflightAppend,
   previewAnnotation: async () => (await import('../service/job-entry')).previewStoreAnnotation,
+  deGeneBlocks: async () => (await import('../engine/stats/de-genes')).testGeneBlocks,
 };
 
 interface RunMessage {

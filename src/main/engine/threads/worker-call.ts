@@ -19,7 +19,7 @@ export interface WorkerCallOptions {
 }
 
 /** The tasks the task worker (src/main/workers/task-worker.ts) knows, by name. */
-export type WorkerTaskName = 'inspectFile' | 'inspectEach' | 'runJob' | 'planConcatenation' | 'preflightAppend' | 'previewAnnotation';
+export type WorkerTaskName = 'inspectFile' | 'inspectEach' | 'runJob' | 'planConcatenation' | 'preflightAppend' | 'previewAnnotation' | 'deGeneBlocks';
 
 /**
  * A named task, or (only when running from source, for tests) any exported function of a

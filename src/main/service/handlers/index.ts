@@ -8,6 +8,7 @@ import { requestValidators } from '../../ipc/validate';
 import type { JobRunner } from '../../engine/jobs/runner';
 import { createServiceContext, type ServiceOptions } from './context';
 import { collectionHandlers } from './collections';
+import { deHandlers } from './de';
 import { embeddingHandlers } from './embeddings';
 import { exportHandlers } from './exports';
 import { fileHandlers } from './files';
@@ -35,6 +36,7 @@ export function createService(options: ServiceOptions): Service {
     ...embeddingHandlers(context),
     ...versionHandlers(context),
     ...exportHandlers(context),
+    ...deHandlers(context),
     ...jobHandlers(context),
   };
   return { handlers, validators: requestValidators(CHANNELS), jobs: context.jobs, close: context.close };
