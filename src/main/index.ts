@@ -2,10 +2,9 @@
 // engine lives in src/main/engine and never imports electron.
 import * as electron from 'electron';
 import { app, BrowserWindow, dialog, ipcMain, session, shell, type WebContents } from 'electron';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { randomUUID } from 'node:crypto';
 import { PRELOAD_FILE, RENDERER_DIR } from './shell/app-files';
 import { APP_INDEX_URL, APP_SCHEME, appProtocolResponse } from './shell/app-protocol';
 import { h5adPathsFromArgv } from './shell/open-files';
@@ -13,6 +12,7 @@ import { CONTENT_SECURITY_POLICY, developmentContentSecurityPolicy, HARDENED_WEB
 import { registerHandlers, type HandlersOf } from './ipc/handle';
 import { requestValidators } from './ipc/validate';
 import { createService, type Service } from './service/handlers';
+import { registerFileToken } from './service/file-tokens';
 import { resolveHomeWithNote } from './shell/home';
 import type { Events, OpenedFile, PreloadChannels } from '../shared/contract';
 
@@ -67,15 +67,7 @@ function openFile(path: string): void {
 }
 
 function registerFile(path: string): OpenedFile {
-  const fileToken = randomUUID();
-  fileTokens.set(fileToken, path);
-  let size: number | undefined;
-  try {
-    size = statSync(path).size;
-  } catch {
-    // Gone since the OS named it: the page will say so when it reads it.
-  }
-  return { fileToken, name: path.split(/[\\/]/).pop() ?? path, ...(size === undefined ? {} : { size }) };
+  return registerFileToken(fileTokens, path);
 }
 
 function emit<E extends keyof Events>(event: E, payload: Events[E]): void {

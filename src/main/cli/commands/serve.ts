@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { randomUUID } from 'node:crypto';
+import { registerFileToken } from '../../service/file-tokens';
 import { join } from 'node:path';
 import { RENDERER_DIR } from '../../shell/app-files';
 import { createService } from '../../service/handlers';
@@ -84,11 +84,7 @@ export async function run(ctx: CommandContext): Promise<CommandOutput> {
     uploadRoot,
     uploadLimits,
     onUploadsChanged: ({ bytes }) => reportUploads(bytes),
-    registerFile: (path) => {
-      const token = randomUUID();
-      files.set(token, path);
-      return token;
-    },
+    registerFile: (path) => registerFileToken(files, path).fileToken,
   });
   // Listen for Ctrl+C before saying where we serve: whoever reads that line may stop us at once.
   const stopped = new Promise<void>((resolve) => {

@@ -1,12 +1,12 @@
 // What every feature's handlers share: the options the app or `cellar serve` gave, the
 // registry (opened on first use), file tokens, events and the job runner.
-import { statSync } from 'node:fs';
 import { CellarError } from '../../../shared/errors';
 import type { AppInfo, Events, FileKind, JobKind, JobResults, JobSnapshot, OpenedFile, Progress } from '../../../shared/contract';
 import { openRegistry, type Registry } from '../../registry/registry';
 import { callInWorker, readTimeoutFromEnv } from '../../engine/threads/worker-call';
 import { JobRunner, type UntypedJobSnapshot } from '../../engine/jobs/runner';
 import type { WorkerResults } from '../job-entry';
+import { registerFileToken } from '../file-tokens';
 
 export interface ServiceOptions {
   home: string;
@@ -98,11 +98,7 @@ export function createServiceContext(options: ServiceOptions): ServiceContext {
       if (!path) throw new CellarError('not_found', 'That file is no longer open; choose it again.');
       return path;
     },
-    registerFile: (path) => {
-      const fileToken = `f-${Math.random().toString(36).slice(2)}${Date.now().toString(36)}`;
-      options.files.set(fileToken, path);
-      return { fileToken, name: path.split(/[\\/]/).pop() ?? path, size: statSync(path).size };
-    },
+    registerFile: (path) => registerFileToken(options.files, path),
     jobs,
     stopJob: (id) => stoppers.get(id)?.abort(),
     startJob,
