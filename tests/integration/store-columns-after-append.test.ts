@@ -8,7 +8,7 @@ import { openRegistry } from '../../src/main/registry/registry';
 import { importFiles } from '../../src/main/engine/ops/import';
 import { concatenateCollection } from '../../src/main/engine/ops/concatenate';
 import { appendToStore } from '../../src/main/engine/ops/append';
-import { resolveStore } from '../../src/main/engine/ops/store-registry';
+import { resolveStore } from '../../src/main/engine/ops/reconcile';
 import { openStore } from '../../src/main/engine/store/store-reader';
 import { runPythonJson } from './helpers/python';
 

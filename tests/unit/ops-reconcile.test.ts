@@ -10,18 +10,8 @@ import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createStoreWriter } from '../../src/main/engine/store/store-writer';
-import {
-  finishRunIfRunning,
-  reconcileHome,
-  reconcileOrphanStores,
-  reconcileStore,
-  registerAppendedFiles,
-  resolveStore,
-  settleInterruptedRuns,
-  storesDir,
-  versionStats,
-  type AppendedFile,
-} from '../../src/main/engine/ops/store-registry';
+import { finishRunIfRunning, registerAppendedFiles, storesDir, versionStats, type AppendedFile } from '../../src/main/engine/ops/store-records';
+import { reconcileHome, reconcileOrphanStores, reconcileStore, resolveStore, settleInterruptedRuns } from '../../src/main/engine/ops/reconcile';
 import { REGISTRY_FILE_NAME, openRegistry, type Registry } from '../../src/main/registry/registry';
 import { newArtifactUid } from '../../src/main/registry/uid';
 

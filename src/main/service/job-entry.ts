@@ -10,7 +10,8 @@ import { exportQueryToH5ad, obsToCsv, openQuery, queryObs } from '../engine/ops/
 import { exportQueryToParquet } from '../engine/ops/export-parquet';
 import { annotateStore, previewAnnotation } from '../engine/ops/annotate';
 import { compactStore } from '../engine/ops/versioning';
-import { HASH_CACHE_DIR, registryVersionsOf, resolveStore, storeDiskUsage } from '../engine/ops/store-registry';
+import { HASH_CACHE_DIR, registryVersionsOf, storeDiskUsage } from '../engine/ops/store-records';
+import { resolveStore } from '../engine/ops/reconcile';
 import { verifyStore } from '../engine/store/format/verify';
 import { verifyLinkedArtifacts } from '../engine/ops/verify-links';
 import { writeFile, rename } from 'node:fs/promises';

@@ -1,5 +1,5 @@
 import { deleteItem } from '../../engine/ops/delete-item';
-import { reconcileHome } from '../../engine/ops/store-registry';
+import { reconcileHome } from '../../engine/ops/reconcile';
 import { boolFlag, type CommandSpec } from '../args';
 import type { CommandContext, CommandOutput } from '../context';
 import { withRegistry } from '../with-registry';

@@ -1,7 +1,7 @@
 import type { CommandSpec } from '../args';
 import type { CommandContext, CommandOutput } from '../context';
 import { withRegistry } from '../with-registry';
-import { reconcileHome } from '../../engine/ops/store-registry';
+import { reconcileHome } from '../../engine/ops/reconcile';
 
 export const spec: CommandSpec = {
   name: 'lineage',

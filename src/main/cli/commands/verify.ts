@@ -1,5 +1,6 @@
 import { verifyStore } from '../../engine/store/format/verify';
-import { HASH_CACHE_DIR, registryVersionsOf, resolveStore } from '../../engine/ops/store-registry';
+import { HASH_CACHE_DIR, registryVersionsOf } from '../../engine/ops/store-records';
+import { resolveStore } from '../../engine/ops/reconcile';
 import { CellarError } from '../../../shared/errors';
 import { boolFlag, stringFlag, UsageError, type CommandSpec } from '../args';
 import type { CommandContext, CommandOutput } from '../context';

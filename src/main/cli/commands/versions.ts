@@ -1,5 +1,5 @@
 import { toVersionJson } from '../../registry/artifacts';
-import { resolveStore } from '../../engine/ops/store-registry';
+import { resolveStore } from '../../engine/ops/reconcile';
 import { stringFlag, UsageError, type CommandSpec } from '../args';
 import type { CommandContext, CommandOutput } from '../context';
 import { withRegistry } from '../with-registry';

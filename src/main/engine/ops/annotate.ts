@@ -15,7 +15,7 @@ import { stringAt } from '../columns/conversions';
 import { RESERVED_OBS } from './plan';
 import { inferColumn, parseDelimited } from '../formats/tables/table-file';
 import { commitStoreVersion } from './commit-version';
-import { resolveStore } from './store-registry';
+import { resolveStore } from './reconcile';
 import { refuseStaleBase } from './versioning';
 
 export interface AnnotateParams {

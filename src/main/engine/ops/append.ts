@@ -22,7 +22,8 @@ import { describeDataset, duplicateIdsProblem, matrixDtypeChanges, RESERVED_OBS,
 import type { ProgressFn } from './progress';
 import { describeField, fieldOf, unifyFields, widenInts, type FieldSchema } from '../columns/field-schema';
 import { commitStoreVersion } from './commit-version';
-import { registerAppendedFiles, resolveStore, type AppendedFile } from './store-registry';
+import { registerAppendedFiles, type AppendedFile } from './store-records';
+import { resolveStore } from './reconcile';
 import { refuseStaleBase } from './versioning';
 import { managedStorageDir } from './import';
 import { mkdir, rename, rm } from 'node:fs/promises';

@@ -1,10 +1,10 @@
 // The end of every store write (SPEC §4 commit order): data files (already written) →
 // manifest (the commit point) → hashes → registry row, with the run finished in the same
 // transaction. A process that dies after the commit point leaves a version that
-// reconciliation registers (see store-registry.ts).
+// reconciliation registers (see reconcile.ts).
 import type { Registry } from '../../registry/registry';
 import type { StoreWriter } from '../store/store-writer';
-import { finishRunIfRunning, storeVersionFields, versionStats, withdrawUnregisteredVersion, type VersionStats } from './store-registry';
+import { finishRunIfRunning, storeVersionFields, versionStats, withdrawUnregisteredVersion, type VersionStats } from './store-records';
 
 export interface StoreVersionCommit<T> {
   registry: Registry;

@@ -16,7 +16,8 @@ import { convertColumn, naColumn, takeRows } from '../columns/conversions';
 import { describeDataset, planConcatenation, planSummary, type ConcatPlan, type DatasetInfo, type FramePlan, type IdSpace } from './plan';
 import type { ProgressFn } from './progress';
 import { commitStoreVersion } from './commit-version';
-import { reconcileOrphanStores, storesDir } from './store-registry';
+import { storesDir } from './store-records';
+import { reconcileOrphanStores } from './reconcile';
 
 export const X_LAYER = 'data';
 export const RAW_MEASUREMENT = 'raw';

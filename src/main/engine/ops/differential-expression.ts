@@ -19,7 +19,8 @@ import { resolveCellGroups, type GroupRequest } from './de-groups';
 import { notCountsReason } from './embed';
 import { defaultMeasurement } from './export';
 import type { ProgressFn } from './progress';
-import { resolveStore, resolveVersionRef } from './store-registry';
+import { resolveVersionRef } from './store-records';
+import { resolveStore } from './reconcile';
 
 export const DE_METHODS: readonly DeMethod[] = ['wilcoxon', 't-test'];
 

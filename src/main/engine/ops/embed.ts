@@ -18,7 +18,7 @@ import { stringAt } from '../columns/conversions';
 import type { ProgressFn } from './progress';
 import { readDenseMatrix } from '../formats/tables/table-file';
 import { commitStoreVersion } from './commit-version';
-import { resolveStore } from './store-registry';
+import { resolveStore } from './reconcile';
 import { refuseStaleBase } from './versioning';
 
 export interface PcaRequest {

@@ -14,7 +14,8 @@ import { frameRows, OBS_ID, resolveQuery, selectColumns, VAR_ID, type QuerySelec
 import { RAW_MEASUREMENT, X_LAYER } from './concatenate';
 import type { ProgressFn } from './progress';
 import { stringAt } from '../columns/conversions';
-import { resolveStore, resolveVersionRef } from './store-registry';
+import { resolveVersionRef } from './store-records';
+import { resolveStore } from './reconcile';
 import { frameToArrow } from '../columns/arrow-frame';
 
 export const EXPORT_ROWS_PER_BLOCK = 16_384;

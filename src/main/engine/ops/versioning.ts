@@ -15,7 +15,8 @@ import type { StoreResultJson } from './concatenate';
 import { stringAt } from '../columns/conversions';
 import type { ProgressFn } from './progress';
 import { commitStoreVersion } from './commit-version';
-import { HASH_CACHE_DIR, resolveStore, resolveVersionRef } from './store-registry';
+import { HASH_CACHE_DIR, resolveVersionRef } from './store-records';
+import { resolveStore } from './reconcile';
 
 /**
  * Refuses to build on a version that is no longer the latest. The base was read before

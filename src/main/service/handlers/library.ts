@@ -3,7 +3,7 @@
 import { existsSync, mkdirSync, statfsSync, statSync } from 'node:fs';
 import { CellarError } from '../../../shared/errors';
 import type { JsonValue, LibraryListing, RunDetails, RunItem } from '../../../shared/contract';
-import { reconcileHome } from '../../engine/ops/store-registry';
+import { reconcileHome } from '../../engine/ops/reconcile';
 import { deleteItem } from '../../engine/ops/delete-item';
 import type { Registry } from '../../registry/registry';
 import type { Handlers } from '../../ipc/handle';

@@ -1,7 +1,7 @@
 // A store's versions: listed, compared, and an older one restored as the newest.
 import { toVersionJson } from '../../registry/artifacts';
 import { diffVersions, restoreVersion } from '../../engine/ops/versioning';
-import { resolveStore } from '../../engine/ops/store-registry';
+import { resolveStore } from '../../engine/ops/reconcile';
 import type { Handlers } from '../../ipc/handle';
 import type { ServiceContext } from './context';
 
