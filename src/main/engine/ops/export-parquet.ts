@@ -10,7 +10,10 @@ import { CellarError } from '../../../shared/errors';
 import type { NumericArray, NumericDtype } from '../columns/column-model';
 import type { FrameReader, StoreReader } from '../store/store-reader';
 import { arrowNumericType, categoryInfo, columnToVector, joinidVector, type CategoryInfo } from '../formats/parquet/column-vectors';
-import { exportReadme } from './export-parquet-readme';
+import { exportReadme } from '../formats/parquet/export-readme';
+import type { ParquetExportResult, ParquetMatrix, ParquetPart, ParquetTable } from '../formats/parquet/export-layout';
+
+export type { ParquetExportResult } from '../formats/parquet/export-layout';
 import { writeParquetFile } from '../formats/parquet/write-parquet';
 import { RAW_MEASUREMENT } from './concatenate';
 import { openQuery, type QueryParams } from './export';
@@ -30,43 +33,6 @@ export interface ParquetExportParams extends Omit<QueryParams, 'layer'> {
   out: string;
   /** Upper bound on non-zeros per X file (a single larger row still gets a file of its own). */
   maxNnzPerFile?: number;
-}
-
-export interface ParquetPart {
-  /** Relative to the export folder. */
-  path: string;
-  /** First and last obs soma_joinid in the file (inclusive); null for an empty file. */
-  obsJoinids: [number, number] | null;
-  nnz: number;
-}
-
-export interface ParquetMatrix {
-  measurement: string;
-  layer: string;
-  /** The folder holding the parts, relative to the export folder. */
-  path: string;
-  dtype: NumericDtype;
-  nnz: number;
-  parts: ParquetPart[];
-}
-
-export interface ParquetTable {
-  name: string;
-  path: string;
-  rows: number;
-  columns: string[];
-}
-
-export interface ParquetExportResult {
-  path: string;
-  format: 'parquet';
-  n_obs: number;
-  n_vars: number;
-  tables: ParquetTable[];
-  matrices: ParquetMatrix[];
-  store: { key: string; version: number; uid: string };
-  filters: { obs: string | null; var: string | null };
-  run: { uid: string };
 }
 
 /** Refuses a target that holds anything, or whose parent is missing, before any work. */

@@ -1,6 +1,6 @@
 // The README.md written into a Parquet export: what each table holds, how the ids join, and a
 // query to start from, so the folder explains itself to whoever receives it.
-import type { ParquetExportResult } from './export-parquet';
+import type { ParquetExportResult } from './export-layout';
 
 export interface ReadmeContext {
   mainMeasurement: string;
