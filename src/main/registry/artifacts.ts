@@ -359,29 +359,10 @@ function nextVersionOf(registry: RegistryDb, stem: string): { uid: string; stem:
   return { uid: stem + versionSuffix, stem, versionSuffix, version: top.version + 1 };
 }
 
-function insertArtifact(
-  registry: RegistryDb,
-  a: {
-    uid: string;
-    stem: string;
-    versionSuffix: string;
-    version: number;
-    key: string;
-    description: string | null;
-    suffix: string;
-    kind: ArtifactKind;
-    size: number;
-    hash: string;
-    hashType: HashType;
-    nFiles: number;
-    nObservations: number | null;
-    nVars: number | null;
-    storagePath: string;
-    isLink: boolean;
-    tag: string | null;
-    runId: number | null;
-  },
-): void {
+/** A new artifact row: the record's own fields, and the id of the run that made it. */
+type NewArtifactRow = Omit<ArtifactRecord, 'isLatest' | 'createdAt' | 'deletedAt' | 'run'> & { runId: number | null };
+
+function insertArtifact(registry: RegistryDb, a: NewArtifactRow): void {
   registry.db
     .prepare(
       `INSERT INTO artifact (uid, stem, version_suffix, version, tag, key, description, suffix, kind, size, hash, hash_type,

@@ -3,8 +3,8 @@
 import { basename } from 'node:path';
 import { CellarError } from '../../../shared/errors';
 import type { ReadContext } from './h5ad/encodings/context';
-import { datasetShape, elementDtype, h5ErrorReason, isDataset, isGroup, loadH5wasm, readNumeric, readStrings, type H5Dataset, type H5File, type H5Group } from './h5ad/h5';
-import { checkReadableHdf5, describeOpenFailure } from './h5ad/reader';
+import { datasetShape, elementDtype, h5ErrorReason, isDataset, isGroup, readNumeric, readStrings, type H5Dataset, type H5File, type H5Group } from './h5ad/h5';
+import { openHdf5File } from './h5ad/reader';
 import type { Column } from '../columns/column-model';
 
 export interface OpenHdf5 {
@@ -18,14 +18,7 @@ export interface OpenHdf5 {
 
 export async function openHdf5(path: string): Promise<OpenHdf5> {
   const label = basename(path);
-  checkReadableHdf5(path, label);
-  const h5 = await loadH5wasm();
-  let file: H5File;
-  try {
-    file = new h5.File(path, 'r');
-  } catch (err) {
-    throw new CellarError('bad_element', `${label} could not be read: ${describeOpenFailure(err)}.`);
-  }
+  const file = await openHdf5File(path, label);
   let closed = false;
   const ctx: ReadContext = {
     file,

@@ -26,7 +26,7 @@ function hasHdf5Signature(path: string, size: number): boolean {
   }
 }
 
-export function checkReadableHdf5(path: string, label: string): void {
+function checkReadableHdf5(path: string, label: string): void {
   let size: number;
   try {
     const stat = statSync(path);
@@ -42,24 +42,28 @@ export function checkReadableHdf5(path: string, label: string): void {
 }
 
 /** Turns HDF5's open failure into one sentence ("it is truncated (…)" for the common case). */
-export function describeOpenFailure(err: unknown): string {
+function describeOpenFailure(err: unknown): string {
   const reason = h5ErrorReason(err);
   const truncated = /truncated file: eof = (\d+).*stored_eof = (\d+)/.exec(reason);
   if (truncated) return `it is truncated (${truncated[1]} of ${truncated[2]} bytes present)`;
   return reason;
 }
 
-export async function openH5ad(path: string): Promise<H5adFile> {
-  const label = basename(path);
+/** Opens an HDF5 file for reading, with one message for a missing, unreadable, non-HDF5 or damaged file. */
+export async function openHdf5File(path: string, label = basename(path)): Promise<H5File> {
   checkReadableHdf5(path, label);
   const h5 = await loadH5wasm();
-  let file: H5File;
   try {
-    file = new h5.File(path, 'r');
+    return new h5.File(path, 'r');
   } catch (err) {
     // The signature is there, so this is a damaged HDF5 file rather than another kind of file.
     throw new CellarError('bad_element', `${label} could not be read: ${describeOpenFailure(err)}.`);
   }
+}
+
+export async function openH5ad(path: string): Promise<H5adFile> {
+  const label = basename(path);
+  const file = await openHdf5File(path, label);
 
   let closed = false;
   const notices: string[] = [];
