@@ -12,6 +12,8 @@ export type ErrorCode =
   | 'dtype_clash'
   | 'bad_filter'
   | 'unknown_column'
+  // Two groups of cells that cannot be compared: one is empty, or they overlap.
+  | 'bad_groups'
   | 'not_found'
   | 'already_exists'
   | 'locked'

@@ -235,41 +235,41 @@ describe('cellar de against SciPy / statsmodels / numpy on the same files', () =
     expect(latest.store.version).toBe(2);
     expect(latest.group.n_cells).toBe(150);
     const old = cellar(['de', '--store', 'cells', '--version', '1', '--groupby', 'flag', '--group', 'yes'], h());
-    expect(old.code).toBe(2);
+    expect(old.code).toBe(1);
     expect(firstLine(old.stderr)).toMatch(/^There is no obs column "flag"\./);
     expect(de(['--version', '1', '--groupby', 'cell_type', '--group', 'NK']).store.version).toBe(1);
   });
 });
 
-describe('bad requests: exit 2, one sentence naming the problem, nothing written', () => {
-  const CASES: { name: string; args: string[]; message: RegExp }[] = [
-    { name: 'an unknown --groupby column (with the closest name)', args: ['--groupby', 'celltype', '--group', 'NK'], message: /^There is no obs column "celltype"\. Did you mean "cell_type"\? The columns are / },
-    { name: 'an unknown column in a filter', args: ['--obs', 'celltype == "NK"'], message: /^--obs: Unknown column "celltype" in filter/ },
-    { name: 'a value the column does not have (with the closest one)', args: ['--groupby', 'cell_type', '--group', 'B cel'], message: /^obs column "cell_type" has no value "B cel" \(--group\)\. Did you mean "B cell"\? Its values are / },
-    { name: 'a reference value the column does not have', args: ['--groupby', 'cell_type', '--group', 'NK', '--reference', 'monocyte'], message: /^obs column "cell_type" has no value "monocyte" \(--reference\)\./ },
-    { name: 'a category no cell has (empty group)', args: ['--groupby', 'cell_type', '--group', 'Platelet'], message: /^The group of --group "Platelet" is empty: no cell has cell_type == "Platelet"\./ },
-    { name: 'a filter that matches no cell (empty group)', args: ['--obs', 'n_counts > 1e9'], message: /^The group \(n_counts > 1e9\) is empty: no cell of the store matches it\./ },
-    { name: 'a reference filter that matches no cell', args: ['--obs', 'cell_type == "NK"', '--reference-obs', 'donor == "d9"'], message: /^The reference \(donor == "d9"\) is empty/ },
-    { name: 'a group of every cell (the rest is empty)', args: ['--obs', 'n_counts >= 0'], message: /^Every cell is in the group \(n_counts >= 0\), so the rest is empty/ },
-    { name: 'the same value on both sides', args: ['--groupby', 'cell_type', '--group', 'NK', '--reference', 'NK'], message: /^--group and --reference are both "NK"/ },
-    { name: 'the same filter on both sides', args: ['--obs', 'donor == "d1"', '--reference-obs', 'donor == "d1"'], message: /^--obs and --reference-obs are the same filter/ },
-    { name: 'two filters that select the same cells', args: ['--obs', 'donor == "d1"', '--reference-obs', 'donor != "d2"'], message: /^--obs \(donor == "d1"\) and --reference-obs \(donor != "d2"\) select the same \d+ cells/ },
-    { name: 'overlapping groups', args: ['--obs', 'cell_type == "NK"', '--reference-obs', 'donor == "d1"'], message: /^\d+ cell\(s\) match both --obs \(cell_type == "NK"\) and --reference-obs \(donor == "d1"\); the two groups must not overlap\./ },
-    { name: 'both ways of naming the group', args: ['--obs', 'donor == "d1"', '--groupby', 'cell_type', '--group', 'NK'], message: /^Name the group either with --obs FILTER or with --groupby/ },
-    { name: 'no group at all', args: [], message: /^Name the group either with --obs FILTER or with --groupby/ },
-    { name: '--groupby without --group', args: ['--groupby', 'cell_type'], message: /^--groupby cell_type needs --group VALUE/ },
-    { name: 'an unknown method', args: ['--groupby', 'cell_type', '--group', 'NK', '--method', 'logreg'], message: /^Unknown --method logreg; use wilcoxon or t-test\./ },
-    { name: 'a layer the store does not have', args: ['--groupby', 'cell_type', '--group', 'NK', '--layer', 'counts'], message: /^The store cells has no layer "counts"; it has data\./ },
-    { name: '--top 0', args: ['--groupby', 'cell_type', '--group', 'NK', '--top', '0'], message: /^Option --top must be at least 1/ },
+describe('bad requests: one sentence naming the problem, nothing written; exit 2 for how the flags are combined, exit 1 for what the store does not hold', () => {
+  const CASES: { name: string; args: string[]; message: RegExp; code: string }[] = [
+    { name: 'an unknown --groupby column (with the closest name)', args: ['--groupby', 'celltype', '--group', 'NK'], message: /^There is no obs column "celltype"\. Did you mean "cell_type"\? The columns are /, code: 'unknown_column' },
+    { name: 'an unknown column in a filter', args: ['--obs', 'celltype == "NK"'], message: /^--obs: Unknown column "celltype" in filter/, code: 'unknown_column' },
+    { name: 'a value the column does not have (with the closest one)', args: ['--groupby', 'cell_type', '--group', 'B cel'], message: /^obs column "cell_type" has no value "B cel" \(--group\)\. Did you mean "B cell"\? Its values are /, code: 'not_found' },
+    { name: 'a reference value the column does not have', args: ['--groupby', 'cell_type', '--group', 'NK', '--reference', 'monocyte'], message: /^obs column "cell_type" has no value "monocyte" \(--reference\)\./, code: 'not_found' },
+    { name: 'a category no cell has (empty group)', args: ['--groupby', 'cell_type', '--group', 'Platelet'], message: /^The group of --group "Platelet" is empty: no cell has cell_type == "Platelet"\./, code: 'bad_groups' },
+    { name: 'a filter that matches no cell (empty group)', args: ['--obs', 'n_counts > 1e9'], message: /^The group \(n_counts > 1e9\) is empty: no cell of the store matches it\./, code: 'bad_groups' },
+    { name: 'a reference filter that matches no cell', args: ['--obs', 'cell_type == "NK"', '--reference-obs', 'donor == "d9"'], message: /^The reference \(donor == "d9"\) is empty/, code: 'bad_groups' },
+    { name: 'a group of every cell (the rest is empty)', args: ['--obs', 'n_counts >= 0'], message: /^Every cell is in the group \(n_counts >= 0\), so the rest is empty/, code: 'bad_groups' },
+    { name: 'the same value on both sides', args: ['--groupby', 'cell_type', '--group', 'NK', '--reference', 'NK'], message: /^--group and --reference are both "NK"/, code: 'usage' },
+    { name: 'the same filter on both sides', args: ['--obs', 'donor == "d1"', '--reference-obs', 'donor == "d1"'], message: /^--obs and --reference-obs are the same filter/, code: 'usage' },
+    { name: 'two filters that select the same cells', args: ['--obs', 'donor == "d1"', '--reference-obs', 'donor != "d2"'], message: /^--obs \(donor == "d1"\) and --reference-obs \(donor != "d2"\) select the same \d+ cells/, code: 'bad_groups' },
+    { name: 'overlapping groups', args: ['--obs', 'cell_type == "NK"', '--reference-obs', 'donor == "d1"'], message: /^\d+ cell\(s\) match both --obs \(cell_type == "NK"\) and --reference-obs \(donor == "d1"\); the two groups must not overlap\./, code: 'bad_groups' },
+    { name: 'both ways of naming the group', args: ['--obs', 'donor == "d1"', '--groupby', 'cell_type', '--group', 'NK'], message: /^Name the group either with --obs FILTER or with --groupby/, code: 'usage' },
+    { name: 'no group at all', args: [], message: /^Name the group either with --obs FILTER or with --groupby/, code: 'usage' },
+    { name: '--groupby without --group', args: ['--groupby', 'cell_type'], message: /^--groupby cell_type needs --group VALUE/, code: 'usage' },
+    { name: 'an unknown method', args: ['--groupby', 'cell_type', '--group', 'NK', '--method', 'logreg'], message: /^Unknown --method logreg; use wilcoxon or t-test\./, code: 'usage' },
+    { name: 'a layer the store does not have', args: ['--groupby', 'cell_type', '--group', 'NK', '--layer', 'counts'], message: /^The store cells has no layer "counts"; it has data\./, code: 'not_found' },
+    { name: '--top 0', args: ['--groupby', 'cell_type', '--group', 'NK', '--top', '0'], message: /^Option --top must be at least 1/, code: 'usage' },
   ];
   for (const c of CASES) {
     it(c.name, () => {
       const before = snapshotTree(join(home, 'stores'));
       const r = cellar(['de', '--store', 'cells', ...c.args, '--json'], h());
-      expect(r.code, r.stderr).toBe(2);
+      expect(r.code, r.stderr).toBe(c.code === 'usage' ? 2 : 1);
       expect(firstLine(r.stderr)).toMatch(c.message);
       const { error } = r.json as { error: { code: string; message: string } };
-      expect(error.code).toBe('usage');
+      expect(error.code).toBe(c.code);
       // A filter's message goes on with the filter and a caret under the problem.
       expect(firstLine(error.message)).toBe(firstLine(r.stderr));
       expect(r.stderr).not.toContain('    at ');

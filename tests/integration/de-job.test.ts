@@ -141,9 +141,9 @@ describe('de as a job', () => {
     const bad = await invoke('de:start', { storeKey: 'big', groupby: 'cell_type', group: 'E' });
     const job = (await service.jobs.wait(bad.id)) as JobSnapshot;
     expect(job.state).toBe('failed');
-    expect(job.error).toMatchObject({ code: 'usage', message: 'obs column "cell_type" has no value "E" (--group). Its values are "A", "B", "C", "D".' });
+    expect(job.error).toMatchObject({ code: 'not_found', message: 'obs column "cell_type" has no value "E" (--group). Its values are "A", "B", "C", "D".' });
     const typo = await invoke('de:start', { storeKey: 'big', groupby: 'celltype', group: 'A' });
-    expect(((await service.jobs.wait(typo.id)) as JobSnapshot).error).toMatchObject({ code: 'usage', message: 'There is no obs column "celltype". Did you mean "cell_type"? The columns are cell_type, obs_id, dataset, cellar_run_uid.' });
+    expect(((await service.jobs.wait(typo.id)) as JobSnapshot).error).toMatchObject({ code: 'unknown_column', message: 'There is no obs column "celltype". Did you mean "cell_type"? The columns are cell_type, obs_id, dataset, cellar_run_uid.' });
     expect(await refused('de:table', { table: '../registry', offset: 0, limit: 10 })).toMatchObject({ code: 'usage', message: '"../registry" does not name a differential expression result.' });
     expect(await refused('de:export', { table: 'de-00000000-0000-0000-0000-000000000000' })).toMatchObject({ code: 'not_found' });
   }, 120_000);

@@ -29,7 +29,10 @@ export interface CellGroups {
   referenceLabel: string;
 }
 
+// How the flags are combined is a usage error (exit 2); what the store does not hold is a
+// user error (exit 1), as for `cellar query`.
 const usage = (message: string) => new CellarError('usage', message);
+const badGroups = (message: string) => new CellarError('bad_groups', message);
 
 export function resolveCellGroups(obs: FrameReader, request: GroupRequest): CellGroups {
   const byFilter = request.obs !== undefined;
@@ -53,7 +56,7 @@ export function resolveCellGroups(obs: FrameReader, request: GroupRequest): Cell
   } else {
     const name = request.groupby!;
     const column = obs.column(name);
-    if (!column) throw usage(`There is no obs column "${name}".${suggestion(name, obs.columnNames)} The columns are ${obs.columnNames.join(', ')}.`);
+    if (!column) throw new CellarError('unknown_column', `There is no obs column "${name}".${suggestion(name, obs.columnNames)} The columns are ${obs.columnNames.join(', ')}.`);
     if (request.group === undefined) throw usage(`--groupby ${name} needs --group VALUE: the value of ${name} whose cells form the group.`);
     const values = new Map<string, number>();
     const cellValues: (string | null)[] = new Array(obs.nRows);
@@ -67,8 +70,8 @@ export function resolveCellGroups(obs: FrameReader, request: GroupRequest): Cell
     const present = declared.length ? declared.filter((v) => values.has(v)) : [...values.keys()].sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
     const known = (value: string, flag: string) => {
       if (values.has(value)) return;
-      if (declared.includes(value)) throw usage(`The group of ${flag} ${JSON.stringify(value)} is empty: no cell has ${name} == ${JSON.stringify(value)}.`);
-      throw usage(`obs column "${name}" has no value ${JSON.stringify(value)} (${flag}).${suggestion(value, present)} Its values are ${listValues(present)}.`);
+      if (declared.includes(value)) throw badGroups(`The group of ${flag} ${JSON.stringify(value)} is empty: no cell has ${name} == ${JSON.stringify(value)}.`);
+      throw new CellarError('not_found', `obs column "${name}" has no value ${JSON.stringify(value)} (${flag}).${suggestion(value, present)} Its values are ${listValues(present)}.`);
     };
     known(request.group, '--group');
     if (request.reference !== undefined) {
@@ -90,8 +93,8 @@ export function resolveCellGroups(obs: FrameReader, request: GroupRequest): Cell
     if (labels[i] === 1) nIn++;
     else if (labels[i] === 2) nOut++;
   }
-  if (nIn === 0) throw usage(`The group (${groupLabel}) is empty: no cell of the store matches it.`);
-  if (nOut === 0) throw usage(referenceLabel === 'rest' ? `Every cell is in the group (${groupLabel}), so the rest is empty: there is nothing to compare with.` : `The reference (${referenceLabel}) is empty: no cell of the store matches it.`);
+  if (nIn === 0) throw badGroups(`The group (${groupLabel}) is empty: no cell of the store matches it.`);
+  if (nOut === 0) throw badGroups(referenceLabel === 'rest' ? `Every cell is in the group (${groupLabel}), so the rest is empty: there is nothing to compare with.` : `The reference (${referenceLabel}) is empty: no cell of the store matches it.`);
   return { labels, nIn, nOut, groupLabel, referenceLabel };
 }
 
@@ -99,8 +102,8 @@ function filterRows(obs: FrameReader, filter: string, flag: string): Uint32Array
   try {
     return selectRows(obs, filter);
   } catch (err) {
-    // A filter that cannot name cells is a mistake in the command: the message points at it.
-    if (err instanceof CellarError && (err.code === 'bad_filter' || err.code === 'unknown_column')) throw new CellarError('usage', `${flag}: ${err.message}`, err.problems);
+    // The message says which of the two filters it is about.
+    if (err instanceof CellarError && (err.code === 'bad_filter' || err.code === 'unknown_column')) throw new CellarError(err.code, `${flag}: ${err.message}`, err.problems);
     throw err;
   }
 }
@@ -113,9 +116,9 @@ function markReference(labels: Int8Array, rows: Uint32Array, groupLabel: string,
   }
   if (overlap === 0) return;
   if (overlap === rows.length && rows.length === labels.reduce((n, l) => n + (l === 1 ? 1 : 0), 0)) {
-    throw usage(`--obs (${groupLabel}) and --reference-obs (${referenceLabel}) select the same ${overlap} cells; compare two different groups.`);
+    throw badGroups(`--obs (${groupLabel}) and --reference-obs (${referenceLabel}) select the same ${overlap} cells; compare two different groups.`);
   }
-  throw usage(`${overlap} cell(s) match both --obs (${groupLabel}) and --reference-obs (${referenceLabel}); the two groups must not overlap.`);
+  throw badGroups(`${overlap} cell(s) match both --obs (${groupLabel}) and --reference-obs (${referenceLabel}); the two groups must not overlap.`);
 }
 
 function listValues(values: string[]): string {

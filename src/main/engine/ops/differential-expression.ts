@@ -58,7 +58,7 @@ export async function differentialExpression(params: DeParams): Promise<DeResult
   try {
     const measurement = defaultMeasurement(reader);
     const layer = params.layer ?? X_LAYER;
-    if (!reader.layers(measurement).includes(layer)) throw new CellarError('usage', `The store ${store.key} has no layer "${layer}"; it has ${reader.layers(measurement).join(', ')}.`);
+    if (!reader.layers(measurement).includes(layer)) throw new CellarError('not_found', `The store ${store.key} has no layer "${layer}"; it has ${reader.layers(measurement).join(', ')}.`);
     const groups = resolveCellGroups(reader.obs, params);
     const notices: string[] = [];
     const notCounts = notCountsReason(reader, measurement, layer);
