@@ -10,15 +10,16 @@ import { navigate, routeHref } from '../../state/route';
 import { AddFilesButton, DropZone } from '../../components/FileAdder';
 import { LibraryFilePicker } from './LibraryFilePicker';
 import { ErrorMessage } from '../../components/ErrorMessage';
-import { JobStatus } from '../../components/JobStatus';
+
 import { PendingFileList } from '../../components/PendingFileList';
 import { PlanReportView } from '../../components/PlanReportView';
 import { StoreGate, StoreSelect, useChosenStore } from '../../components/StoreSelect';
 import { formatCount, plural } from '../../format';
 import { completedResult } from '../../state/job-result';
+import { InlineJob } from '../../components/InlineJob';
 
 export function AppendScreen({ store }: { store?: string }) {
-  const { trackJob, jobById, cancelJob } = useApp();
+  const { trackJob, jobById } = useApp();
   const storeKey = useChosenStore(store);
   const queue = usePendingFiles();
   const [fillMissing, setFillMissing] = useState(false);
@@ -125,18 +126,15 @@ export function AppendScreen({ store }: { store?: string }) {
             </div>
             <ErrorMessage error={error} />
             {current && <PlanReportView report={current} label="Preflight report" />}
-            {job && (
-              <div className="inline-job">
-                <JobStatus job={job} onCancel={(id) => void cancelJob(id)} />
-                {appended && (
-                  <p data-testid="append-done">
-                    Appended {plural(appended.plan.n_new_obs ?? 0, 'cell')} and {plural(appended.plan.n_new_vars ?? 0, 'new gene')}: {appended.store.key} version {appended.store.version} has{' '}
-                    {formatCount(appended.store.n_observations)} cells × {formatCount(appended.store.n_vars)} genes.{' '}
-                    <a href={routeHref('store', { store: appended.store.key })}>Open the new version →</a>
-                  </p>
-                )}
-              </div>
-            )}
+            <InlineJob job={job}>
+              {appended && (
+                <p data-testid="append-done">
+                  Appended {plural(appended.plan.n_new_obs ?? 0, 'cell')} and {plural(appended.plan.n_new_vars ?? 0, 'new gene')}: {appended.store.key} version {appended.store.version} has{' '}
+                  {formatCount(appended.store.n_observations)} cells × {formatCount(appended.store.n_vars)} genes.{' '}
+                  <a href={routeHref('store', { store: appended.store.key })}>Open the new version →</a>
+                </p>
+              )}
+            </InlineJob>
           </section>
         )}
       </StoreGate>

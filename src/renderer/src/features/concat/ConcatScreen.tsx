@@ -7,14 +7,15 @@ import { call, toShownError } from '../../api/call';
 import { useApp } from '../../state/AppState';
 import { navigate, routeHref } from '../../state/route';
 import { EmptyState, ErrorMessage, LoadingCard } from '../../components/ErrorMessage';
-import { JobStatus } from '../../components/JobStatus';
+
 import { PlanReportView } from '../../components/PlanReportView';
 import { SpaceNote } from '../../components/SpaceNote';
 import { formatCount, plural } from '../../format';
 import { completedResult } from '../../state/job-result';
+import { InlineJob } from '../../components/InlineJob';
 
 export function ConcatScreen({ collection }: { collection?: string }) {
-  const { library, trackJob, jobById, cancelJob } = useApp();
+  const { library, trackJob, jobById } = useApp();
   const collections = library?.collections ?? [];
   const chosen = collection && collections.some((c) => c.key === collection) ? collection : (collections[0]?.key ?? null);
   const [storeKey, setStoreKey] = useState('');
@@ -111,17 +112,14 @@ export function ConcatScreen({ collection }: { collection?: string }) {
             </button>
             {plan && plan.problems.length > 0 && <span className="text-error">Fix the problems above before creating the store.</span>}
           </div>
-          {job && (
-            <div className="inline-job">
-              <JobStatus job={job} onCancel={(id) => void cancelJob(id)} />
-              {created && (
-                <p data-testid="concat-done">
-                  Store <strong>{created.store.key}</strong> created: {formatCount(created.store.n_observations)} cells × {formatCount(created.store.n_vars)} genes.{' '}
-                  <a href={routeHref('store', { store: created.store.key })}>Open it →</a>
-                </p>
-              )}
-            </div>
-          )}
+          <InlineJob job={job}>
+            {created && (
+              <p data-testid="concat-done">
+                Store <strong>{created.store.key}</strong> created: {formatCount(created.store.n_observations)} cells × {formatCount(created.store.n_vars)} genes.{' '}
+                <a href={routeHref('store', { store: created.store.key })}>Open it →</a>
+              </p>
+            )}
+          </InlineJob>
         </section>
       )}
     </>

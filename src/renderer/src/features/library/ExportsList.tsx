@@ -10,6 +10,7 @@ import { useApp } from '../../state/AppState';
 import { completedResult } from '../../state/job-result';
 import { EmptyState, ErrorMessage } from '../../components/ErrorMessage';
 import { formatBytes, formatCount, formatDate } from '../../format';
+import { ACTIONS_COLUMN, ListTable } from '../../components/ListTable';
 
 export function ExportsList() {
   const { jobs } = useApp();
@@ -50,53 +51,37 @@ export function ExportsList() {
       ) : empty ? (
         <EmptyState>No exports yet — export a slice from the Store screen.</EmptyState>
       ) : (
-        <div className="table-scroll">
-          <table className="table table-sticky-first" data-testid="exports-table">
-            <thead>
-              <tr>
-                <th scope="col">File</th>
-                <th scope="col" className="num">
-                  Size
-                </th>
-                <th scope="col">Made</th>
-                <th scope="col">
-                  <span className="visually-hidden">Actions</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {(files ?? []).map((f) => (
-                <tr key={f.download ?? f.name} data-testid="export-row">
-                  <td>
-                    <code>{f.name}</code>
-                  </td>
-                  <td className="num">{formatBytes(f.size)}</td>
-                  <td>{formatDate(f.createdAt)}</td>
-                  <td className="cell-actions">
-                    {f.download && (
-                      <button type="button" className="button button-small" onClick={() => void save(f.download!, f.name)}>
-                        Download
-                      </button>
-                    )}
-                  </td>
-                </tr>
-              ))}
-              {saved.map(({ job, result }) => (
-                <tr key={job.id} data-testid="export-row">
-                  <td>
-                    <code>{result.path.split(/[\\/]/).pop()}</code>
-                    <div className="muted">
-                      {formatCount(result.n_obs)} cells{result.n_vars !== undefined && ` × ${formatCount(result.n_vars)} genes`} — saved to <code>{result.path}</code>
-                    </div>
-                  </td>
-                  <td className="num">—</td>
-                  <td>{formatDate(job.finishedAt)}</td>
-                  <td />
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <ListTable testId="exports-table" columns={[{ label: 'File' }, { label: 'Size', numeric: true }, { label: 'Made' }, ACTIONS_COLUMN]}>
+          {(files ?? []).map((f) => (
+            <tr key={f.download ?? f.name} data-testid="export-row">
+              <td>
+                <code>{f.name}</code>
+              </td>
+              <td className="num">{formatBytes(f.size)}</td>
+              <td>{formatDate(f.createdAt)}</td>
+              <td className="cell-actions">
+                {f.download && (
+                  <button type="button" className="button button-small" onClick={() => void save(f.download!, f.name)}>
+                    Download
+                  </button>
+                )}
+              </td>
+            </tr>
+          ))}
+          {saved.map(({ job, result }) => (
+            <tr key={job.id} data-testid="export-row">
+              <td>
+                <code>{result.path.split(/[\\/]/).pop()}</code>
+                <div className="muted">
+                  {formatCount(result.n_obs)} cells{result.n_vars !== undefined && ` × ${formatCount(result.n_vars)} genes`} — saved to <code>{result.path}</code>
+                </div>
+              </td>
+              <td className="num">—</td>
+              <td>{formatDate(job.finishedAt)}</td>
+              <td />
+            </tr>
+          ))}
+        </ListTable>
       )}
     </section>
   );

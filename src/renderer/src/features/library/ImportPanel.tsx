@@ -6,11 +6,12 @@ import { routeHref } from '../../state/route';
 import { call, toShownError } from '../../api/call';
 import { AddFilesButton } from '../../components/FileAdder';
 import { ErrorMessage } from '../../components/ErrorMessage';
-import { JobStatus } from '../../components/JobStatus';
+
 import { PendingFileList } from '../../components/PendingFileList';
+import { InlineJob } from '../../components/InlineJob';
 
 export function ImportPanel({ dropErrors, onDropErrors }: { dropErrors: ErrorValue[]; onDropErrors(errors: ErrorValue[]): void }) {
-  const { library, importQueue, trackJob, jobById, cancelJob } = useApp();
+  const { library, importQueue, trackJob, jobById } = useApp();
   const [collectionKey, setCollectionKey] = useState('');
   const [description, setDescription] = useState('');
   const [jobId, setJobId] = useState<string | null>(null);
@@ -99,16 +100,13 @@ export function ImportPanel({ dropErrors, onDropErrors }: { dropErrors: ErrorVal
         </div>
       )}
       <ErrorMessage error={startError} />
-      {job && (
-        <div className="inline-job">
-          <JobStatus job={job} onCancel={(id) => void cancelJob(id)} />
-          {job.state === 'completed' && (
-            <p>
-              Imported into <strong>{importedInto}</strong>. <a href={routeHref('concat', { collection: importedInto })}>Review the concatenation plan →</a>
-            </p>
-          )}
-        </div>
-      )}
+      <InlineJob job={job}>
+        {job?.state === 'completed' && (
+          <p>
+            Imported into <strong>{importedInto}</strong>. <a href={routeHref('concat', { collection: importedInto })}>Review the concatenation plan →</a>
+          </p>
+        )}
+      </InlineJob>
     </section>
   );
 }

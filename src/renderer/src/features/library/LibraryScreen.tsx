@@ -10,6 +10,7 @@ import { ImportPanel } from './ImportPanel';
 import { ExportsList } from './ExportsList';
 import { ItemActions } from '../../components/ItemActions';
 import { call, toShownError } from '../../api/call';
+import { ACTIONS_COLUMN, ListTable } from '../../components/ListTable';
 
 export function LibraryScreen({ highlight }: { highlight?: string }) {
   const { info, library, libraryError, importQueue, refreshLibrary } = useApp();
@@ -69,55 +70,40 @@ export function LibraryScreen({ highlight }: { highlight?: string }) {
         ) : library.collections.length === 0 ? (
           <EmptyState>No collections yet — add .h5ad files above and import them into a collection.</EmptyState>
         ) : (
-          <div className="table-scroll">
-            <table className="table table-sticky-first" data-testid="collections-table">
-              <thead>
-                <tr>
-                  <th scope="col">Key</th>
-                  <th scope="col">Files</th>
-                  <th scope="col" className="num">Size</th>
-                  <th scope="col">Created</th>
-                  <th scope="col">
-                    <span className="visually-hidden">Actions</span>
-                  </th>
-                </tr>
-              </thead>
-              <tbody>
-                {library.collections.map((c) => (
-                  <tr key={c.uid} data-testid="collection" data-uid={c.uid} className={rowClass(c.uid)}>
-                    <td>
-                      <strong data-testid="collection-key">{c.key}</strong>
-                      {c.description && <div className="muted">{c.description}</div>}
-                      <div className="members" data-testid="collection-members">
-                        {c.members.length === 0
-                          ? 'empty'
-                          : c.members.map((m, i) => (
-                              <span key={m.uid} className={m.deleted ? 'member-deleted' : undefined} title={m.deleted ? `${m.key} (deleted)` : `${m.key}: ${formatCount(m.nObservations)} cells`} data-testid="member">
-                                {i > 0 && ', '}
-                                {m.key}
-                                {m.deleted && ' (deleted)'}
-                                <button type="button" className="member-remove" aria-label={`Remove ${m.key} from ${c.key}`} title={`Remove ${m.key} from this collection (it stays in the Library)`} onClick={() => void removeMember(c.key, m.uid)} />
-                              </span>
-                            ))}
-                      </div>
-                    </td>
-                    <td data-testid="collection-size">{plural(c.nArtifacts, 'file')}</td>
-                    <td className="num">{formatBytes(c.size)}</td>
-                    <td>{formatDate(c.createdAt)}</td>
-                    <td className="cell-actions">
-                      <a className="button button-small" href={routeHref('concat', { collection: c.key })}>
-                        Concatenate…
-                      </a>
-                      <a className="button button-small button-quiet" href={routeHref('lineage', { ref: c.uid })}>
-                        Lineage
-                      </a>
-                      <ItemActions itemRef={c.uid} itemKey={c.key} what="collection" />
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <ListTable testId="collections-table" columns={[{ label: 'Key' }, { label: 'Files' }, { label: 'Size', numeric: true }, { label: 'Created' }, ACTIONS_COLUMN]}>
+            {library.collections.map((c) => (
+              <tr key={c.uid} data-testid="collection" data-uid={c.uid} className={rowClass(c.uid)}>
+                <td>
+                  <strong data-testid="collection-key">{c.key}</strong>
+                  {c.description && <div className="muted">{c.description}</div>}
+                  <div className="members" data-testid="collection-members">
+                    {c.members.length === 0
+                      ? 'empty'
+                      : c.members.map((m, i) => (
+                          <span key={m.uid} className={m.deleted ? 'member-deleted' : undefined} title={m.deleted ? `${m.key} (deleted)` : `${m.key}: ${formatCount(m.nObservations)} cells`} data-testid="member">
+                            {i > 0 && ', '}
+                            {m.key}
+                            {m.deleted && ' (deleted)'}
+                            <button type="button" className="member-remove" aria-label={`Remove ${m.key} from ${c.key}`} title={`Remove ${m.key} from this collection (it stays in the Library)`} onClick={() => void removeMember(c.key, m.uid)} />
+                          </span>
+                        ))}
+                  </div>
+                </td>
+                <td data-testid="collection-size">{plural(c.nArtifacts, 'file')}</td>
+                <td className="num">{formatBytes(c.size)}</td>
+                <td>{formatDate(c.createdAt)}</td>
+                <td className="cell-actions">
+                  <a className="button button-small" href={routeHref('concat', { collection: c.key })}>
+                    Concatenate…
+                  </a>
+                  <a className="button button-small button-quiet" href={routeHref('lineage', { ref: c.uid })}>
+                    Lineage
+                  </a>
+                  <ItemActions itemRef={c.uid} itemKey={c.key} what="collection" />
+                </td>
+              </tr>
+            ))}
+          </ListTable>
         )}
       </section>
 
@@ -128,51 +114,35 @@ export function LibraryScreen({ highlight }: { highlight?: string }) {
         ) : library.stores.length === 0 ? (
           <EmptyState>No stores yet — concatenate a collection to create one.</EmptyState>
         ) : (
-          <div className="table-scroll">
-            <table className="table table-sticky-first" data-testid="stores-table">
-              <thead>
-                <tr>
-                  <th scope="col">Key</th>
-                  <th scope="col">Version</th>
-                  <th scope="col">Cells × genes</th>
-                  <th scope="col" className="num">Size</th>
-                  <th scope="col">Updated</th>
-                  <th scope="col">
-                    <span className="visually-hidden">Actions</span>
-                  </th>
-                </tr>
-              </thead>
-              <tbody>
-                {library.stores.map((s) => (
-                  <tr key={s.uid} data-testid="store" data-uid={s.uid} className={rowClass(s.uid)}>
-                    <td>
-                      <strong data-testid="store-key">{s.key}</strong>
-                    </td>
-                    <td>
-                      v{s.version} <span className="muted">of {s.nVersions}</span>
-                    </td>
-                    <td>
-                      {formatCount(s.nObservations)} × {formatCount(s.nVars)}
-                    </td>
-                    <td className="num">{formatBytes(s.size)}</td>
-                    <td>{formatDate(s.createdAt)}</td>
-                    <td className="cell-actions">
-                      <button type="button" className="button button-small" onClick={() => navigate('store', { store: s.key })}>
-                        Open
-                      </button>
-                      <a className="button button-small button-quiet" href={routeHref('versions', { store: s.key })}>
-                        Versions
-                      </a>
-                      <a className="button button-small button-quiet" href={routeHref('lineage', { ref: s.uid })}>
-                        Lineage
-                      </a>
-                      <ItemActions itemRef={s.key} itemKey={s.key} what="store" />
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <ListTable testId="stores-table" columns={[{ label: 'Key' }, { label: 'Version' }, { label: 'Cells × genes' }, { label: 'Size', numeric: true }, { label: 'Updated' }, ACTIONS_COLUMN]}>
+            {library.stores.map((s) => (
+              <tr key={s.uid} data-testid="store" data-uid={s.uid} className={rowClass(s.uid)}>
+                <td>
+                  <strong data-testid="store-key">{s.key}</strong>
+                </td>
+                <td>
+                  v{s.version} <span className="muted">of {s.nVersions}</span>
+                </td>
+                <td>
+                  {formatCount(s.nObservations)} × {formatCount(s.nVars)}
+                </td>
+                <td className="num">{formatBytes(s.size)}</td>
+                <td>{formatDate(s.createdAt)}</td>
+                <td className="cell-actions">
+                  <button type="button" className="button button-small" onClick={() => navigate('store', { store: s.key })}>
+                    Open
+                  </button>
+                  <a className="button button-small button-quiet" href={routeHref('versions', { store: s.key })}>
+                    Versions
+                  </a>
+                  <a className="button button-small button-quiet" href={routeHref('lineage', { ref: s.uid })}>
+                    Lineage
+                  </a>
+                  <ItemActions itemRef={s.key} itemKey={s.key} what="store" />
+                </td>
+              </tr>
+            ))}
+          </ListTable>
         )}
       </section>
 
@@ -183,45 +153,29 @@ export function LibraryScreen({ highlight }: { highlight?: string }) {
         ) : library.artifacts.length === 0 ? (
           <EmptyState>No files imported yet.</EmptyState>
         ) : (
-          <div className="table-scroll">
-            <table className="table table-sticky-first" data-testid="artifacts-table">
-              <thead>
-                <tr>
-                  <th scope="col">Key</th>
-                  <th scope="col" className="num">Cells</th>
-                  <th scope="col" className="num">Genes</th>
-                  <th scope="col" className="num">Size</th>
-                  <th scope="col">Imported</th>
-                  <th scope="col">
-                    <span className="visually-hidden">Actions</span>
-                  </th>
-                </tr>
-              </thead>
-              <tbody>
-                {library.artifacts.map((a) => (
-                  <tr key={a.uid} data-testid="artifact" data-uid={a.uid} className={rowClass(a.uid)}>
-                    <td>
-                      <strong>{a.key}</strong>
-                      {a.isLink && <span className="muted"> (linked)</span>}
-                    </td>
-                    <td className="num">{formatCount(a.nObservations)}</td>
-                    <td className="num">{formatCount(a.nVars)}</td>
-                    <td className="num">{formatBytes(a.size)}</td>
-                    <td>{formatDate(a.createdAt)}</td>
-                    <td className="cell-actions">
-                      <button type="button" className="button button-small" aria-label={`Inspect ${a.key}`} onClick={() => void inspect(a.uid)}>
-                        Inspect
-                      </button>
-                      <a className="button button-small button-quiet" href={routeHref('lineage', { ref: a.uid })}>
-                        Lineage
-                      </a>
-                      <ItemActions itemRef={a.key} itemKey={a.key} what="file" />
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <ListTable testId="artifacts-table" columns={[{ label: 'Key' }, { label: 'Cells', numeric: true }, { label: 'Genes', numeric: true }, { label: 'Size', numeric: true }, { label: 'Imported' }, ACTIONS_COLUMN]}>
+            {library.artifacts.map((a) => (
+              <tr key={a.uid} data-testid="artifact" data-uid={a.uid} className={rowClass(a.uid)}>
+                <td>
+                  <strong>{a.key}</strong>
+                  {a.isLink && <span className="muted"> (linked)</span>}
+                </td>
+                <td className="num">{formatCount(a.nObservations)}</td>
+                <td className="num">{formatCount(a.nVars)}</td>
+                <td className="num">{formatBytes(a.size)}</td>
+                <td>{formatDate(a.createdAt)}</td>
+                <td className="cell-actions">
+                  <button type="button" className="button button-small" aria-label={`Inspect ${a.key}`} onClick={() => void inspect(a.uid)}>
+                    Inspect
+                  </button>
+                  <a className="button button-small button-quiet" href={routeHref('lineage', { ref: a.uid })}>
+                    Lineage
+                  </a>
+                  <ItemActions itemRef={a.key} itemKey={a.key} what="file" />
+                </td>
+              </tr>
+            ))}
+          </ListTable>
         )}
       </section>
 

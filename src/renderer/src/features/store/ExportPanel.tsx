@@ -1,34 +1,25 @@
 import { useId, useState } from 'react';
 import type { StoreRef, StoreSummary } from '../../../../shared/contract';
-import type { ErrorValue } from '../../../../shared/errors';
+
 import { call, toShownError } from '../../api/call';
 import { downloadExport } from '../../api/client';
-import { useApp } from '../../state/AppState';
+
 import { ErrorMessage } from '../../components/ErrorMessage';
-import { JobStatus } from '../../components/JobStatus';
+
 import { formatCount } from '../../format';
 import { completedResult } from '../../state/job-result';
 import { routeHref } from '../../state/route';
+import { InlineJob } from '../../components/InlineJob';
+import { useStartedJob } from '../../state/use-started-job';
 
 export function ExportPanel({ summary, storeRef, obs, var: varFilter, nObs, nVars, filterFailed = false }: { summary: StoreSummary; storeRef: StoreRef; obs: string; var: string; nObs: number; nVars: number; filterFailed?: boolean }) {
-  const { trackJob, jobById, cancelJob } = useApp();
   const [layer, setLayer] = useState(summary.layers.includes('data') ? 'data' : (summary.layers[0] ?? ''));
-  const [jobId, setJobId] = useState<string | null>(null);
-  const [error, setError] = useState<ErrorValue | null>(null);
-  const job = jobById(jobId);
+  const { job, start: startJob, error, setError } = useStartedJob();
   const layerId = useId();
   const result = completedResult(job, 'export');
 
-  const start = async (format: 'h5ad' | 'csv') => {
-    setError(null);
-    try {
-      const snapshot = await call('export:start', { ...storeRef, ...(obs ? { obs } : {}), ...(varFilter ? { var: varFilter } : {}), ...(format === 'h5ad' && layer ? { layer } : {}), format });
-      trackJob(snapshot);
-      setJobId(snapshot.id);
-    } catch (err) {
-      setError(toShownError(err));
-    }
-  };
+  const start = (format: 'h5ad' | 'csv') =>
+    startJob(() => call('export:start', { ...storeRef, ...(obs ? { obs } : {}), ...(varFilter ? { var: varFilter } : {}), ...(format === 'h5ad' && layer ? { layer } : {}), format }));
 
   const fileName = result?.path.split(/[\\/]/).pop();
   const save = async (reference: string, name: string) => {
@@ -71,31 +62,28 @@ export function ExportPanel({ summary, storeRef, obs, var: varFilter, nObs, nVar
         </div>
       </div>
       <ErrorMessage error={error} />
-      {job && (
-        <div className="inline-job">
-          <JobStatus job={job} onCancel={(id) => void cancelJob(id)} />
-          {result && (
-            <p data-testid="export-done">
-              Exported {formatCount(result.n_obs)} {result.n_obs === 1 ? 'cell' : 'cells'}
-              {result.n_vars !== undefined && ` × ${formatCount(result.n_vars)} ${result.n_vars === 1 ? 'gene' : 'genes'}`}.{' '}
-              {result.download ? (
-                <button type="button" className="button button-small" data-testid="download-link" onClick={() => void save(result.download!, fileName ?? 'export')}>
-                  Download {fileName}
-                </button>
-              ) : (
-                <>
-                  Saved to <code>{result.path}</code>
-                </>
-              )}
-            </p>
-          )}
-          {result && (
-            <p className="muted">
-              <a href={routeHref('library', { highlight: 'exports' })}>Every export stays in the Library’s list of exports.</a>
-            </p>
-          )}
-        </div>
-      )}
+      <InlineJob job={job}>
+        {result && (
+          <p data-testid="export-done">
+            Exported {formatCount(result.n_obs)} {result.n_obs === 1 ? 'cell' : 'cells'}
+            {result.n_vars !== undefined && ` × ${formatCount(result.n_vars)} ${result.n_vars === 1 ? 'gene' : 'genes'}`}.{' '}
+            {result.download ? (
+              <button type="button" className="button button-small" data-testid="download-link" onClick={() => void save(result.download!, fileName ?? 'export')}>
+                Download {fileName}
+              </button>
+            ) : (
+              <>
+                Saved to <code>{result.path}</code>
+              </>
+            )}
+          </p>
+        )}
+        {result && (
+          <p className="muted">
+            <a href={routeHref('library', { highlight: 'exports' })}>Every export stays in the Library’s list of exports.</a>
+          </p>
+        )}
+      </InlineJob>
     </section>
   );
 }

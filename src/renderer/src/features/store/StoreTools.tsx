@@ -9,32 +9,17 @@ import { useApp } from '../../state/AppState';
 import { completedResult } from '../../state/job-result';
 import { AddFilesButton, DropZone } from '../../components/FileAdder';
 import { ErrorMessage } from '../../components/ErrorMessage';
-import { JobStatus } from '../../components/JobStatus';
+
 import { SpaceNote } from '../../components/SpaceNote';
 import { formatBytes, formatCount, plural } from '../../format';
-
-function useJob() {
-  const { trackJob, jobById, cancelJob } = useApp();
-  const [jobId, setJobId] = useState<string | null>(null);
-  const [error, setError] = useState<ErrorValue | null>(null);
-  const start = async (work: () => ReturnType<typeof call<'store:verify'>>) => {
-    setError(null);
-    try {
-      const snapshot = await work();
-      trackJob(snapshot);
-      setJobId(snapshot.id);
-    } catch (err) {
-      setError(toShownError(err));
-    }
-  };
-  return { job: jobById(jobId), start, error, cancelJob };
-}
+import { InlineJob } from '../../components/InlineJob';
+import { useStartedJob } from '../../state/use-started-job';
 
 function AnnotatePanel({ summary }: { summary: StoreSummary }) {
   const [file, setFile] = useState<OpenedFile | null>(null);
   const [preview, setPreview] = useState<AnnotationPreview | null>(null);
   const [errors, setErrors] = useState<ErrorValue[]>([]);
-  const { job, start, error, cancelJob } = useJob();
+  const { job, start, error } = useStartedJob();
   const done = completedResult(job, 'annotate');
 
   const choose = async (files: OpenedFile[]) => {
@@ -120,23 +105,20 @@ function AnnotatePanel({ summary }: { summary: StoreSummary }) {
           </div>
         )}
         <ErrorMessage error={error} />
-        {job && (
-          <div className="inline-job">
-            <JobStatus job={job} onCancel={(id) => void cancelJob(id)} />
-            {done && (
-              <p data-testid="annotate-done">
-                Annotated {formatCount(done.n_matched)} cells: {done.columns.map((c) => c.name).join(', ')} in version {done.store.version}.
-              </p>
-            )}
-          </div>
-        )}
+        <InlineJob job={job}>
+          {done && (
+            <p data-testid="annotate-done">
+              Annotated {formatCount(done.n_matched)} cells: {done.columns.map((c) => c.name).join(', ')} in version {done.store.version}.
+            </p>
+          )}
+        </InlineJob>
       </section>
     </DropZone>
   );
 }
 
 function VerifyPanel({ summary }: { summary: StoreSummary }) {
-  const { job, start, error, cancelJob } = useJob();
+  const { job, start, error } = useStartedJob();
   const report = completedResult(job, 'verify');
   return (
     <section className="card" aria-labelledby="verify-heading" data-testid="verify">
@@ -151,7 +133,7 @@ function VerifyPanel({ summary }: { summary: StoreSummary }) {
         </button>
       </div>
       <ErrorMessage error={error} />
-      {job && <JobStatus job={job} onCancel={(id) => void cancelJob(id)} />}
+      <InlineJob job={job} />
       {report && (
         <div className={`message ${report.ok ? 'message-ok' : 'message-error'}`} role="status" data-testid="verify-report">
           <p data-testid="verify-verdict">
@@ -184,7 +166,7 @@ function VerifyPanel({ summary }: { summary: StoreSummary }) {
 
 function CompactPanel({ summary }: { summary: StoreSummary }) {
   const { library } = useApp();
-  const { job, start, error, cancelJob } = useJob();
+  const { job, start, error } = useStartedJob();
   const [asking, setAsking] = useState(false);
   const [space, setSpace] = useState<SpaceCheck | null>(null);
   const done = completedResult(job, 'compact');
@@ -232,7 +214,7 @@ function CompactPanel({ summary }: { summary: StoreSummary }) {
         </div>
       )}
       <ErrorMessage error={error} />
-      {job && <JobStatus job={job} onCancel={(id) => void cancelJob(id)} />}
+      <InlineJob job={job} />
       {done && (
         <p data-testid="compact-done">
           Compacted {done.store.key}: version {done.store.version} kept, {plural(done.dropped_versions, 'older version')} dropped; {formatBytes(done.bytes_before)} → {formatBytes(done.bytes_after)}.
