@@ -15,33 +15,37 @@ export type EncodeRequest =
   | { type: 'open'; segment: number; label: string; options: XWriteOptions }
   | { type: 'block'; segment: number; block: CsrBlock }
   | { type: 'finish'; segment: number }
-  /** A piece buffer handed back once its bytes are written. */
-  | { type: 'piece'; buffer: ArrayBuffer };
+  /** A piece handed back once its bytes are written. */
+  | { type: 'piece'; buffer: SharedArrayBuffer };
 
 export type EncodeReply =
   | { type: 'open'; name: string }
   | { type: 'write'; name: string; bytes: Uint8Array }
   | { type: 'finish'; name: string }
   | { type: 'abandon'; name: string }
-  /** The block's buffers, handed back for the next block. */
-  | { type: 'block-done'; segment: number; buffers: ArrayBuffer[] }
+  /** The block's shared buffers are free for the next block. */
+  | { type: 'block-done'; segment: number }
   | { type: 'done'; segment: number; fragments: XFragment[] }
   | { type: 'error'; segment: number; error: { name: string; code: string; message: string } };
 
-/** Bytes are forwarded in pieces of this size: few messages, and pieces are reused. */
+/**
+ * Bytes are forwarded in shared pieces of this size, reused: few messages, and no buffer changes
+ * hands (moving buffers between threads churns both threads' garbage collectors).
+ */
 const PIECE_BYTES = 4 << 20;
 
 const port = parentPort;
 if (!port) throw new Error('x-encode-worker must run in a worker thread.');
 registerArrowCodecs();
 
-const freePieces: ArrayBuffer[] = [];
-const send = (reply: EncodeReply, transfer: ArrayBuffer[] = []) => port.postMessage(reply, transfer);
+const freePieces: SharedArrayBuffer[] = [];
+const send = (reply: EncodeReply) => port.postMessage(reply);
+const newPiece = () => new Uint8Array(freePieces.pop() ?? new SharedArrayBuffer(PIECE_BYTES));
 
-const NO_PIECE = new Uint8Array(0);
+const NO_PIECE = new Uint8Array(new SharedArrayBuffer(0));
 
 class ForwardingSink implements DataFileSink {
-  private piece = new Uint8Array(freePieces.pop() ?? new ArrayBuffer(PIECE_BYTES));
+  private piece = newPiece();
   private used = 0;
 
   constructor(readonly name: string) {
@@ -62,15 +66,15 @@ class ForwardingSink implements DataFileSink {
 
   flush(): void {
     if (this.used === 0) return;
-    const buffer = this.piece.buffer as ArrayBuffer;
-    send({ type: 'write', name: this.name, bytes: new Uint8Array(buffer, 0, this.used) }, [buffer]);
-    this.piece = new Uint8Array(freePieces.pop() ?? new ArrayBuffer(PIECE_BYTES));
+    // The piece comes back once written; meanwhile the next one fills.
+    send({ type: 'write', name: this.name, bytes: this.piece.subarray(0, this.used) });
+    this.piece = newPiece();
     this.used = 0;
   }
 
   /** Gives the piece to the next file (once: a piece in two files would mix their bytes). */
   release(): void {
-    if (this.piece !== NO_PIECE) freePieces.push(this.piece.buffer as ArrayBuffer);
+    if (this.piece !== NO_PIECE) freePieces.push(this.piece.buffer as SharedArrayBuffer);
     this.piece = NO_PIECE;
     this.used = 0;
   }
@@ -131,7 +135,7 @@ port.on('message', (request: EncodeRequest) => {
       const { block } = request;
       // A segment that failed already said so; its later blocks only go back.
       segments.get(segment)?.append(block);
-      send({ type: 'block-done', segment, buffers: [block.indptr.buffer, block.indices.buffer, block.data.buffer] as ArrayBuffer[] }, [block.indptr.buffer, block.indices.buffer, block.data.buffer] as ArrayBuffer[]);
+      send({ type: 'block-done', segment });
     } else {
       const writer = segments.get(segment);
       if (!writer) return;
@@ -140,6 +144,6 @@ port.on('message', (request: EncodeRequest) => {
     }
   } catch (err) {
     failed(segment, err);
-    if (request.type === 'block') send({ type: 'block-done', segment, buffers: [] });
+    if (request.type === 'block') send({ type: 'block-done', segment });
   }
 });

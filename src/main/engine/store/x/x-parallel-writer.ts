@@ -15,8 +15,11 @@ import type { XFragment } from '../format/manifest';
 import type { EncodeReply, EncodeRequest } from './x-encode-worker';
 import { XLayerWriter, type XWriteOptions } from './x-writer';
 
-/** Blocks queued per thread: bounds memory (a block is up to ~40 MB) and keeps both cores fed. */
-const MAX_QUEUED_BLOCKS = 2;
+/**
+ * Blocks queued per thread: one keeps a thread fed (reading a block takes a third of the time
+ * encoding it does), and every block slot is fresh memory the first time (~4 ms per MB here).
+ */
+const MAX_QUEUED_BLOCKS = 1;
 const MAX_FREE_BUFFERS = 12;
 
 export interface XEncodeSettings {
@@ -29,19 +32,22 @@ export interface XEncodeSettings {
 }
 
 /**
- * Two threads on a machine with two cores or more (the calling thread reads meanwhile); a block
- * under 1 M entries costs less than starting a thread; segments of at least 2 M entries, and a
- * quarter of the layer so far when more, split small stores across the threads without leaving
- * large ones in hundreds of fragments.
+ * One thread per core besides the calling one (which reads meanwhile), at most two: on two cores
+ * a second encoding thread only adds its own costs (its heap, its compiled code: ~20% more CPU,
+ * measured). A block under 1 M entries costs less than starting a thread. With two threads,
+ * segments of at least 2 M entries, and a quarter of the layer so far when more, split small
+ * stores across them without leaving large ones in hundreds of fragments.
  */
 export function defaultXEncodeSettings(): XEncodeSettings {
-  return { threads: availableParallelism() >= 2 ? 2 : 0, minBlockNnz: 1_000_000, minSegmentNnz: 2_000_000 };
+  return { threads: Math.min(2, availableParallelism() - 1), minBlockNnz: 1_000_000, minSegmentNnz: 2_000_000 };
 }
 
 class EncodeThread {
   readonly worker: Worker;
   queued = 0;
   openSegments = 0;
+  /** The shared buffers of each queued block, oldest first (a thread takes blocks in order). */
+  readonly queuedBuffers: SharedArrayBuffer[][] = [];
   private readonly sinks = new Map<string, HashingFileSink>();
 
   constructor(
@@ -54,8 +60,8 @@ class EncodeThread {
     this.worker.on('exit', (code) => pool.fail(new CellarError('internal', `An X encoding thread stopped (exit code ${code}).`)));
   }
 
-  post(request: EncodeRequest, transfer: ArrayBuffer[] = []): void {
-    this.worker.postMessage(request, transfer);
+  post(request: EncodeRequest): void {
+    this.worker.postMessage(request);
   }
 
   private receive(reply: EncodeReply): void {
@@ -68,7 +74,7 @@ class EncodeThread {
           break;
         case 'write':
           this.sinks.get(reply.name)!.write(reply.bytes);
-          this.post({ type: 'piece', buffer: reply.bytes.buffer as ArrayBuffer }, [reply.bytes.buffer as ArrayBuffer]);
+          this.post({ type: 'piece', buffer: reply.bytes.buffer as SharedArrayBuffer });
           break;
         case 'finish':
           this.files.finish(reply.name, this.sinks.get(reply.name)!);
@@ -80,7 +86,7 @@ class EncodeThread {
           break;
         case 'block-done':
           this.queued--;
-          this.pool.recycle(reply.buffers);
+          this.pool.recycle(this.queuedBuffers.shift() ?? []);
           break;
         case 'done':
           this.segmentEnded();
@@ -122,7 +128,7 @@ export class XEncodePool {
   private readonly threads: EncodeThread[] = [];
   private readonly results = new Map<number, { resolve: (fragments: XFragment[]) => void; reject: (err: unknown) => void }>();
   private waiters: (() => void)[] = [];
-  private freeBuffers: ArrayBuffer[] = [];
+  private freeBuffers: SharedArrayBuffer[] = [];
   private nextSegment = 1;
   private readonly watched = new WeakSet<AbortSignal>();
   private failure: unknown = null;
@@ -130,6 +136,11 @@ export class XEncodePool {
 
   get isClosed(): boolean {
     return this.closed;
+  }
+
+  /** With one thread a layer needs no cutting: it is one segment, laid out as one thread writes it. */
+  get splitsSegments(): boolean {
+    return this.size > 1;
   }
 
   constructor(
@@ -168,7 +179,7 @@ export class XEncodePool {
     );
   }
 
-  /** Sends a copy of the block (in reused buffers) once the thread has room for it. */
+  /** Sends a copy of the block (in reused shared buffers) once the thread has room for it. */
   async send(segment: number, thread: EncodeThread, block: CsrBlock): Promise<void> {
     while (thread.queued >= MAX_QUEUED_BLOCKS) {
       this.throwIfFailed();
@@ -177,7 +188,8 @@ export class XEncodePool {
     this.throwIfFailed();
     const copy = this.copyBlock(block);
     thread.queued++;
-    thread.post({ type: 'block', segment, block: copy }, [copy.indptr.buffer, copy.indices.buffer, copy.data.buffer] as ArrayBuffer[]);
+    thread.queuedBuffers.push([copy.indptr.buffer, copy.indices.buffer, copy.data.buffer] as SharedArrayBuffer[]);
+    thread.post({ type: 'block', segment, block: copy });
     // Lets the threads' replies (file bytes to write) in between blocks.
     await new Promise<void>((resolve) => setImmediate(resolve));
     this.throwIfFailed();
@@ -206,7 +218,7 @@ export class XEncodePool {
     for (const wake of waiters) wake();
   }
 
-  recycle(buffers: ArrayBuffer[]): void {
+  recycle(buffers: SharedArrayBuffer[]): void {
     for (const buffer of buffers) if (this.freeBuffers.length < MAX_FREE_BUFFERS) this.freeBuffers.push(buffer);
   }
 
@@ -223,7 +235,7 @@ export class XEncodePool {
     if (this.closed) throw new CellarError('internal', 'The X encoding threads are already stopped.');
   }
 
-  private buffer(bytes: number): ArrayBuffer {
+  private buffer(bytes: number): SharedArrayBuffer {
     let at = -1;
     // The smallest that fits: a block's small indptr must not take the buffer its values need.
     for (let i = 0; i < this.freeBuffers.length; i++) {
@@ -232,7 +244,7 @@ export class XEncodePool {
     }
     if (at >= 0) return this.freeBuffers.splice(at, 1)[0]!;
     // Room to grow: the next blocks are about as large.
-    return new ArrayBuffer(Math.ceil((bytes * 1.25) / 8) * 8);
+    return new SharedArrayBuffer(Math.ceil((bytes * 1.25) / 8) * 8);
   }
 
   /** The block's rows with indptr starting at 0, in buffers that can be handed to a thread. */
@@ -244,7 +256,7 @@ export class XEncodePool {
     for (let i = 0; i <= block.nRows; i++) indptr[i] = Number(block.indptr[i]) - first;
     const indices = new Int32Array(this.buffer(nnz * 4), 0, nnz);
     indices.set(block.indices.subarray(first, last));
-    const Values = block.data.constructor as new (buffer: ArrayBuffer, offset: number, length: number) => NumericArray;
+    const Values = block.data.constructor as new (buffer: SharedArrayBuffer, offset: number, length: number) => NumericArray;
     const data = new Values(this.buffer(nnz * block.data.BYTES_PER_ELEMENT), 0, nnz);
     (data as Float64Array).set((block.data as Float64Array).subarray(first, last));
     return { rowStart: block.rowStart, nRows: block.nRows, nCols: block.nCols, indptr, indices, data };
@@ -294,7 +306,7 @@ export class ParallelXLayerWriter {
     }
     const dtype = dtypeOfArray(block.data);
     const segment = this.segment;
-    const full = segment !== null && segment.nnz >= Math.max(this.settings.minSegmentNnz, this.layerNnz / 4);
+    const full = segment !== null && this.pool.splitsSegments && segment.nnz >= Math.max(this.settings.minSegmentNnz, this.layerNnz / 4);
     if (!segment || full || segment.nextRow !== block.rowStart || segment.dtype !== dtype) this.startSegment(block.rowStart, dtype);
     this.pool.watch(signal);
     const current = this.segment!;
