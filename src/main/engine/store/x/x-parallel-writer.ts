@@ -1,6 +1,6 @@
-// Writes an X layer on several cores. The layer's rows are cut into segments, each written as
-// its own fragments by an XLayerWriter in an encoding thread (x-encode-worker.ts), while this
-// thread goes on reading the next rows. The threads send their file bytes back here: every
+// Writes an X layer on more than one core: an XLayerWriter in an encoding thread
+// (x-encode-worker.ts) encodes each block while this thread reads the next. With two threads the
+// rows are cut into segments, each its own fragments, on alternating threads. The threads send their file bytes back here: every
 // file is still created, hashed, written, synced and (after a failure) removed by this
 // thread's DataFileSet, so the store's crash and clean-up rules are the same as on one core.
 import { availableParallelism } from 'node:os';
@@ -17,7 +17,7 @@ import { XLayerWriter, type XWriteOptions } from './x-writer';
 
 /**
  * Blocks queued per thread: one keeps a thread fed (reading a block takes a third of the time
- * encoding it does), and every block slot is fresh memory the first time (~4 ms per MB here).
+ * encoding it does), and every block slot is fresh memory the first time (1–4 ms per MB on this VM).
  */
 const MAX_QUEUED_BLOCKS = 1;
 const MAX_FREE_BUFFERS = 12;
@@ -33,8 +33,8 @@ export interface XEncodeSettings {
 
 /**
  * One thread per core besides the calling one (which reads meanwhile), at most two: on two cores
- * a second encoding thread only adds its own costs (its heap, its compiled code: ~20% more CPU,
- * measured). A block under 1 M entries costs less than starting a thread. With two threads,
+ * a second encoding thread mostly adds its own costs (its heap, its compiled code: 19% more CPU
+ * at 4 × 12,500 cells, measured; docs/benchmarks.md). A block under 1 M entries costs less than starting a thread. With two threads,
  * segments of at least 2 M entries, and a quarter of the layer so far when more, split small
  * stores across them without leaving large ones in hundreds of fragments.
  */
