@@ -3,7 +3,7 @@
 // store's files, which hashes and writes them. Encoding, compression and the column companion
 // run here; file handling, failures and clean-up stay with the store writer.
 import { parentPort } from 'node:worker_threads';
-import type { CsrBlock } from '../../columns/column-model';
+import type { CsrBlock, NumericDtype } from '../../columns/column-model';
 import { registerArrowCodecs, type StoreCodec } from '../io/codecs';
 import { newDataFileName, type DataFileSink, type DataFiles } from '../io/data-files';
 import { StoreIpcFileWriter, type BatchLayout } from '../io/ipc-file-writer';
@@ -13,7 +13,8 @@ import { XLayerWriter, type XWriteOptions } from './x-writer';
 
 export type EncodeRequest =
   | { type: 'open'; segment: number; label: string; options: XWriteOptions }
-  | { type: 'block'; segment: number; block: CsrBlock }
+  /** valuesDtype: the narrowest exact type of the block's values, found while copying it. */
+  | { type: 'block'; segment: number; block: CsrBlock; valuesDtype: NumericDtype }
   | { type: 'finish'; segment: number }
   /** A piece handed back once its bytes are written. */
   | { type: 'piece'; buffer: SharedArrayBuffer };
@@ -134,7 +135,7 @@ port.on('message', (request: EncodeRequest) => {
     } else if (request.type === 'block') {
       const { block } = request;
       // A segment that failed already said so; its later blocks only go back.
-      segments.get(segment)?.append(block);
+      segments.get(segment)?.append(block, request.valuesDtype);
       send({ type: 'block-done', segment });
     } else {
       const writer = segments.get(segment);

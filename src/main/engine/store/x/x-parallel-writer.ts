@@ -10,7 +10,7 @@ import type { CsrBlock, NumericArray } from '../../columns/column-model';
 import { startThread } from '../../threads/start-thread';
 import type { DataFileSet } from '../io/data-files';
 import type { HashingFileSink } from '../io/store-fs';
-import { dtypeOfArray } from '../format/dtypes';
+import { dtypeOfArray, narrowestExactDtype } from '../format/dtypes';
 import type { XFragment } from '../format/manifest';
 import type { EncodeReply, EncodeRequest } from './x-encode-worker';
 import { XLayerWriter, type XWriteOptions } from './x-writer';
@@ -187,9 +187,12 @@ export class XEncodePool {
     }
     this.throwIfFailed();
     const copy = this.copyBlock(block);
+    // Scanned here, just after the copy (the values are in this core's cache): the encoding thread
+    // is the one the whole write waits for.
+    const valuesDtype = narrowestExactDtype(copy.data, 0, copy.data.length);
     thread.queued++;
     thread.queuedBuffers.push([copy.indptr.buffer, copy.indices.buffer, copy.data.buffer] as SharedArrayBuffer[]);
-    thread.post({ type: 'block', segment, block: copy });
+    thread.post({ type: 'block', segment, block: copy, valuesDtype });
     // Lets the threads' replies (file bytes to write) in between blocks.
     await new Promise<void>((resolve) => setImmediate(resolve));
     this.throwIfFailed();

@@ -121,7 +121,8 @@ export class XLayerWriter {
     return this.current ? this.current.rowStart + this.current.nRows : null;
   }
 
-  append(block: CsrBlock): void {
+  /** `valuesDtype`: narrowestExactDtype of the block's values, when the caller already knows it. */
+  append(block: CsrBlock, valuesDtype?: NumericDtype): void {
     if (block.nRows === 0) return;
     const dtype = dtypeOfArray(block.data);
     const first = Number(block.indptr[0]);
@@ -135,7 +136,7 @@ export class XLayerWriter {
     this.pendingDtype = dtype;
     this.pendingCols = Math.max(this.pendingCols, block.nCols);
     // One scan per block decides whether chunks need their own check.
-    const blockDtype = narrowestExactDtype(block.data, first, last);
+    const blockDtype = valuesDtype ?? narrowestExactDtype(block.data, first, last);
     this.blockDtype = blockDtype;
     this.checkEachChunk = !this.current || !holdsAll(this.current.storedDtype, blockDtype);
     const R = this.options.chunkRows;
