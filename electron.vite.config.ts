@@ -21,6 +21,7 @@ export default defineConfig({
           'task-worker': src('main/workers/task-worker.ts'),
           'pca-worker': src('main/engine/linalg/pca-worker.ts'),
           'row-decode-worker': src('main/engine/store/x/row-decode-worker.ts'),
+          'x-encode-worker': src('main/engine/store/x/x-encode-worker.ts'),
         },
         output: {
           format: 'es',

@@ -78,7 +78,7 @@ describe('the packed app', () => {
     const unpacked = join(layout, 'resources', 'app.asar.unpacked');
     const main = join(ROOT, 'out', 'main');
     // Main, the CLI and every thread entry with all their chunks: in the archive, and unpacked for worker threads.
-    const modules = chunkClosure(main, ['index.js', 'cli.js', 'task-worker.js', 'pca-worker.js', 'row-decode-worker.js']);
+    const modules = chunkClosure(main, ['index.js', 'cli.js', 'task-worker.js', 'pca-worker.js', 'row-decode-worker.js', 'x-encode-worker.js']);
     expect(modules.length).toBeGreaterThan(10);
     for (const m of modules) {
       expect(existsSync(join(app, 'out', 'main', m)), `app.asar/out/main/${m}`).toBe(true);

@@ -320,7 +320,7 @@ export async function copyMatrix(
       data = sortRowsByColumn(block, indices, order, sortedData.subarray(0, nnz));
     }
     const out: CsrBlock = { rowStart: obsOffset + block.rowStart, nRows: block.nRows, nCols: writer.nVars(measurement), indptr: block.indptr, indices, data };
-    await writer.appendXRows(measurement, layer, out);
+    await writer.appendXRows(measurement, layer, out, params.signal);
     onRows(block.nRows);
   }
 }

@@ -29,7 +29,7 @@ import {
   type XFragment,
 } from './format/manifest';
 import { HashingFileSink, nodeStoreFs, storeWriteError, type StoreFs } from './io/store-fs';
-import { XLayerWriter } from './x/x-writer';
+import { ParallelXLayerWriter, XEncodePool, defaultXEncodeSettings, type XEncodeSettings } from './x/x-parallel-writer';
 
 /**
  * What readers of a layer get: numpy's promotion of its fragments' dtypes, except that
@@ -68,6 +68,8 @@ export interface StoreWriterOptions {
   frameCodec?: StoreCodec;
   /** Also store X transposed per group of cells, for fast gene reads (default true). */
   xColumnCompanion?: boolean;
+  /** How X is spread over encoding threads (x/x-parallel-writer.ts; tests force small segments). */
+  xEncode?: Partial<XEncodeSettings>;
 }
 
 export interface CommitResult {
@@ -92,8 +94,11 @@ export interface StoreWriter {
   dropObsColumns(names: string[]): Promise<void>;
   appendVarRows(measurement: string, firstJoinid: number, table: TableSlice): Promise<void>;
   setVarColumns(measurement: string, table: TableSlice): Promise<void>;
-  /** Appends X rows: block.rowStart is the obs joinid of its first row; column indices are var joinids. */
-  appendXRows(measurement: string, layer: string, block: CsrBlock): Promise<void>;
+  /**
+   * Appends X rows: block.rowStart is the obs joinid of its first row; column indices are var joinids.
+   * With `signal`, a cancel also stops the encoding threads (and fails the commit that waits for them).
+   */
+  appendXRows(measurement: string, layer: string, block: CsrBlock, signal?: AbortSignal): Promise<void>;
   appendObsmRows(measurement: string, name: string, firstJoinid: number, array: DenseArray): Promise<void>;
   /** Stores a whole n_obs × k array under `name` (replacing one of that name). */
   setObsm(measurement: string, name: string, array: DenseArray): Promise<void>;
@@ -140,7 +145,9 @@ class StoreWriterImpl implements StoreWriter {
   private readonly obs: FrameWriter;
   private readonly vars = new Map<string, FrameWriter>();
   private readonly measurements: Record<string, MeasurementEntry>;
-  private readonly layers = new Map<string, { measurement: string; layer: string; writer: XLayerWriter }>();
+  private readonly layers = new Map<string, { measurement: string; layer: string; writer: ParallelXLayerWriter }>();
+  private readonly encodePool: XEncodePool | null;
+  private readonly xEncode: XEncodeSettings;
   private readonly dense = new Map<string, DenseState>();
   private state: 'open' | 'committed' | 'failed' = 'open';
   private readonly xCodec: StoreCodec;
@@ -165,6 +172,8 @@ class StoreWriterImpl implements StoreWriter {
     this.frameCodec = options.frameCodec ?? 'zstd';
     this.columnCompanion = options.xColumnCompanion ?? true;
     this.files = new DataFileSet(storeFs, this.dir, storeKey);
+    this.xEncode = { ...defaultXEncodeSettings(), ...options.xEncode };
+    this.encodePool = this.xEncode.threads > 0 ? new XEncodePool(this.files, this.xEncode.threads) : null;
     const start = base ?? { ...emptyManifest(), version: 0, parentVersion: null, createdAt: '' };
     this.obs = new FrameWriter('obs', 'obs', start.obs, this.files, this.frameCodec);
     this.measurements = {};
@@ -194,21 +203,23 @@ class StoreWriterImpl implements StoreWriter {
   }
 
   /** Runs a step; any failure aborts the whole write so no half-made version can be committed. */
-  private async step<T>(what: string, action: () => T): Promise<T> {
+  private async step<T>(what: string, action: () => T | Promise<T>): Promise<T> {
     if (this.state !== 'open') {
       throw new CellarError('internal', `The writer of store ${this.storeKey} is already ${this.state === 'committed' ? 'committed' : 'aborted after an error'}.`);
     }
     try {
-      return action();
+      return await action();
     } catch (err) {
       this.fail();
-      throw storeWriteError(err, `${what} of store ${this.storeKey}`);
+      throw passAbort(err) ?? storeWriteError(err, `${what} of store ${this.storeKey}`);
     }
   }
 
   private fail(): void {
     this.state = 'failed';
     for (const { writer } of this.layers.values()) writer.abandon();
+    // Stopped before the files go: no thread can open another one after the removal.
+    this.encodePool?.close();
     this.files.removeAll();
     this.lock.release();
   }
@@ -233,22 +244,17 @@ class StoreWriterImpl implements StoreWriter {
     return this.step(`ms/${measurement}/var`, () => this.varWriter(measurement).setColumns(table));
   }
 
-  appendXRows(measurement: string, layer: string, block: CsrBlock): Promise<void> {
+  appendXRows(measurement: string, layer: string, block: CsrBlock, signal?: AbortSignal): Promise<void> {
     return this.step(`ms/${measurement}/X/${layer}`, () => {
       const key = JSON.stringify([measurement, layer]);
       let entry = this.layers.get(key);
       if (!entry) {
-        const writer = new XLayerWriter(`ms/${measurement}/X/${layer}`, this.files, {
-          codec: this.xCodec,
-          level: this.xLevel,
-          chunkRows: this.xChunkRows,
-          maxFragmentRows: MAX_FRAGMENT_ROWS,
-          columnCompanion: this.columnCompanion,
-        });
+        const options = { codec: this.xCodec, level: this.xLevel, chunkRows: this.xChunkRows, maxFragmentRows: MAX_FRAGMENT_ROWS, columnCompanion: this.columnCompanion };
+        const writer = new ParallelXLayerWriter(`ms/${measurement}/X/${layer}`, this.files, options, this.encodePool, this.xEncode);
         entry = { measurement, layer, writer };
         this.layers.set(key, entry);
       }
-      entry.writer.append(block);
+      return entry.writer.append(block, signal);
     });
   }
 
@@ -318,11 +324,11 @@ class StoreWriterImpl implements StoreWriter {
   }
 
   /** Assembles the new manifest from the base and everything written. */
-  private buildManifest(version: number, meta: Record<string, unknown>): StoreManifest {
+  private buildManifest(version: number, meta: Record<string, unknown>, layerFragments: XFragment[][]): StoreManifest {
     const obs = this.obs.finish();
     for (const [name, writer] of this.vars) this.measurement(name).var = writer.finish();
-    for (const { measurement, layer, writer } of this.layers.values()) {
-      const fragments = writer.finish();
+    for (const [i, { measurement, layer }] of [...this.layers.values()].entries()) {
+      const fragments = layerFragments[i]!;
       const target = this.measurement(measurement);
       const existing: LayerEntry | undefined = target.X[layer];
       const all = [...(existing?.fragments ?? []), ...fragments];
@@ -382,9 +388,13 @@ class StoreWriterImpl implements StoreWriter {
   commit(options: { meta?: Record<string, unknown> } = {}): Promise<CommitResult> {
     let renamed = false;
     const run = async (): Promise<CommitResult> => {
+      // The encoding threads' last fragments, then the threads go.
+      const layerFragments: XFragment[][] = [];
+      for (const { writer } of this.layers.values()) layerFragments.push(await writer.finish());
+      this.encodePool?.close();
       const versions = listManifestVersions(this.dir);
       const version = (versions.length ? versions[versions.length - 1] : 0) + 1;
-      const manifest = this.buildManifest(version, options.meta ?? {});
+      const manifest = this.buildManifest(version, options.meta ?? {}, layerFragments);
       // Files made and then replaced within this write are not part of any version.
       for (const name of this.files.created) {
         if (!(name in manifest.files)) this.removeQuietly(name);
@@ -421,7 +431,7 @@ class StoreWriterImpl implements StoreWriter {
     return run().catch((err: unknown) => {
       // After the rename the version exists: its files must stay.
       if (!renamed) this.fail();
-      throw storeWriteError(err, renamed ? `the manifest folder of store ${this.storeKey}` : `the new version of store ${this.storeKey}`);
+      throw passAbort(err) ?? storeWriteError(err, renamed ? `the manifest folder of store ${this.storeKey}` : `the new version of store ${this.storeKey}`);
     });
   }
 
@@ -432,6 +442,11 @@ class StoreWriterImpl implements StoreWriter {
       // verify --fix removes leftovers.
     }
   }
+}
+
+/** A cancel stays a cancel (the caller reports it as such), not a failed write. */
+function passAbort(err: unknown): Error | null {
+  return err instanceof Error && err.name === 'AbortError' ? err : null;
 }
 
 function encodingsOf(manifest: StoreManifest): string[] {

@@ -1,5 +1,5 @@
 // Starts worker threads from built JavaScript. The app and the CLI run bundles in which every
-// thread entry (task-worker, pca-worker, row-decode-worker) is an output file beside the code
+// thread entry (task-worker, pca-worker, row-decode-worker, x-encode-worker) is an output file beside the code
 // that starts it, so the path comes from this module's own location, never from the working
 // directory or an environment variable. Tests run the same code from source: there a small
 // shim lets the new thread load TypeScript, then imports the entry's source file.
@@ -8,13 +8,14 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker, type WorkerOptions } from 'node:worker_threads';
 
-export type ThreadEntry = 'task-worker' | 'pca-worker' | 'row-decode-worker';
+export type ThreadEntry = 'task-worker' | 'pca-worker' | 'row-decode-worker' | 'x-encode-worker';
 
 /** Each entry's source, relative to this file (used only when running from source). */
 const SOURCES: Record<ThreadEntry, string> = {
   'task-worker': '../../workers/task-worker.ts',
   'pca-worker': '../linalg/pca-worker.ts',
   'row-decode-worker': '../store/x/row-decode-worker.ts',
+  'x-encode-worker': '../store/x/x-encode-worker.ts',
 };
 
 const HERE = dirname(fileURLToPath(import.meta.url));

@@ -8,7 +8,28 @@ import { StoreIpcFileWriter, type BatchLayout } from './ipc-file-writer';
 import { DATA_DIR, type FileEntry } from '../format/manifest';
 import { HashingFileSink, storeWriteError, type StoreFs } from './store-fs';
 
-export class DataFileSet {
+/** Where a data file's bytes go as they are made. */
+export interface DataFileSink {
+  write(bytes: Uint8Array): void;
+  abandon(): void;
+}
+
+/**
+ * What a writer of data files needs: a DataFileSet in the process that owns the store's files,
+ * or a stand-in that forwards the bytes to it from an encoding thread (x-encode-worker.ts).
+ */
+export interface DataFiles {
+  open(kind: string): { name: string; sink: DataFileSink };
+  finish(name: string, sink: DataFileSink): void;
+  writeArrowFile(kind: string, codec: StoreCodec, level: number | undefined, batches: Iterable<RecordBatch>): { name: string; layouts: BatchLayout[] };
+}
+
+/** A new, unique data file name `data/<kind>-<random>.arrow`. */
+export function newDataFileName(kind: string): string {
+  return `${DATA_DIR}/${kind}-${randomBytes(10).toString('hex')}.arrow`;
+}
+
+export class DataFileSet implements DataFiles {
   /** Files this writer created (relative paths), finished or not. */
   readonly created: string[] = [];
   /** Finished files and their checksums. */
@@ -23,7 +44,11 @@ export class DataFileSet {
 
   /** Opens a new, uniquely named file `data/<kind>-<random>.arrow`. */
   open(kind: string): { name: string; sink: HashingFileSink } {
-    const name = `${DATA_DIR}/${kind}-${randomBytes(10).toString('hex')}.arrow`;
+    return this.openNamed(newDataFileName(kind));
+  }
+
+  /** Opens a file whose name was chosen elsewhere (by an encoding thread, with newDataFileName). */
+  openNamed(name: string): { name: string; sink: HashingFileSink } {
     this.created.push(name);
     try {
       return { name, sink: new HashingFileSink(this.storeFs, join(this.dir, name)) };

@@ -8,11 +8,10 @@
 import { Field, Float64, Int32, Int64, List, Schema, Uint16, makeData } from 'apache-arrow';
 import type { NumericArray, NumericDtype } from '../../columns/column-model';
 import type { StoreCodec } from '../io/codecs';
-import { recordBatchOf, type DataFileSet } from '../io/data-files';
+import { recordBatchOf, type DataFileSink, type DataFiles } from '../io/data-files';
 import { allocateTyped, arrowTypeOf } from '../format/dtypes';
 import { StoreIpcFileWriter } from '../io/ipc-file-writer';
 import type { XColumnCompanion } from '../format/manifest';
-import type { HashingFileSink } from '../io/store-fs';
 
 /** Cells per group (≤ 65,536 so cell offsets fit uint16); small groups keep the transpose in cache. */
 export const COLUMN_GROUP_ROWS = 1024;
@@ -38,7 +37,7 @@ class Growable<T extends NumericArray> {
 
 export class XColumnWriter {
   private readonly name: string;
-  private readonly sink: HashingFileSink;
+  private readonly sink: DataFileSink;
   private readonly writer: StoreIpcFileWriter;
   private readonly schema: Schema;
   private readonly groupRows: number;
@@ -63,7 +62,7 @@ export class XColumnWriter {
   private nGroups = 0;
 
   constructor(
-    private readonly files: DataFileSet,
+    private readonly files: DataFiles,
     private readonly codec: StoreCodec,
     private readonly level: number | undefined,
     private readonly storedDtype: NumericDtype,

@@ -10,11 +10,10 @@ import { Field, Float64, Int32, Int64, List, Schema, Uint32, makeData } from 'ap
 import { CellarError } from '../../../../shared/errors';
 import type { CsrBlock, NumericArray, NumericDtype } from '../../columns/column-model';
 import type { StoreCodec } from '../io/codecs';
-import { recordBatchOf, type DataFileSet } from '../io/data-files';
+import { recordBatchOf, type DataFileSink, type DataFiles } from '../io/data-files';
 import { allocateTyped, arrowTypeOf, dtypeOfArray, holdsAll, isBigIntDtype, narrowestExactDtype, promoteDtypes } from '../format/dtypes';
 import { StoreIpcFileWriter } from '../io/ipc-file-writer';
 import type { XFragment } from '../format/manifest';
-import type { HashingFileSink } from '../io/store-fs';
 import { XColumnWriter } from './x-column-writer';
 
 export interface XWriteOptions {
@@ -34,7 +33,7 @@ const DATA_VALUES_BUFFER = 9;
 
 interface OpenFragment {
   name: string;
-  sink: HashingFileSink;
+  sink: DataFileSink;
   writer: StoreIpcFileWriter;
   schema: Schema;
   dtype: NumericDtype;
@@ -106,12 +105,14 @@ export class XLayerWriter {
   private pendingCols = 0;
   /** True while the current block may hold values wider than the open file's type. */
   private checkEachChunk = true;
+  /** The narrowest type that holds every value of the current block. */
+  private blockDtype: NumericDtype = 'uint8';
   private absoluteColumns = new Uint32Array(1 << 14);
 
   constructor(
     /** e.g. "ms/RNA/X/data": names the layer in messages. */
     private readonly label: string,
-    private readonly files: DataFileSet,
+    private readonly files: DataFiles,
     private readonly options: XWriteOptions,
   ) {}
 
@@ -120,7 +121,8 @@ export class XLayerWriter {
     return this.current ? this.current.rowStart + this.current.nRows : null;
   }
 
-  append(block: CsrBlock): void {
+  /** `valuesDtype`: narrowestExactDtype of the block's values, when the caller already knows it. */
+  append(block: CsrBlock, valuesDtype?: NumericDtype): void {
     if (block.nRows === 0) return;
     const dtype = dtypeOfArray(block.data);
     const first = Number(block.indptr[0]);
@@ -134,7 +136,8 @@ export class XLayerWriter {
     this.pendingDtype = dtype;
     this.pendingCols = Math.max(this.pendingCols, block.nCols);
     // One scan per block decides whether chunks need their own check.
-    const blockDtype = narrowestExactDtype(block.data, first, last);
+    const blockDtype = valuesDtype ?? narrowestExactDtype(block.data, first, last);
+    this.blockDtype = blockDtype;
     this.checkEachChunk = !this.current || !holdsAll(this.current.storedDtype, blockDtype);
     const R = this.options.chunkRows;
     const indptr = block.indptr;
@@ -235,6 +238,8 @@ export class XLayerWriter {
         this.closeFragment();
         this.startFragment(source.rowStart, dtype, holdsAll(dtype, stored) ? stored : dtype, indexDtype, nCols);
         fragment = this.current!;
+        // The rest of the block needs no scan once the new file's type holds all of it.
+        if (holdsAll(fragment.storedDtype, this.blockDtype)) this.checkEachChunk = false;
       }
     }
     if (fragment.indices.length < nnz) {
