@@ -22,6 +22,7 @@ import { describeDataset, duplicateIdsProblem, matrixDtypeChanges, RESERVED_OBS,
 import type { ProgressFn } from './progress';
 import { describeField, fieldOf, unifyFields, widenInts, type FieldSchema } from '../columns/field-schema';
 import { commitStoreVersion } from './commit-version';
+import { appendMessage } from '../../../shared/version-message';
 import { registerAppendedFiles, resolveStore, type AppendedFile } from './store-registry';
 import { refuseStaleBase } from './versioning';
 import { managedStorageDir } from './import';
@@ -469,6 +470,7 @@ export async function appendToStore(params: AppendParams): Promise<AppendResult>
       writer,
       runUid: run.uid,
       meta: { runUid: run.uid, transform: 'append', storeKey: store.key, storeUid: store.uid, datasets: [...priorDatasets, ...datasetMeta(members, priorDatasets.length)], appended },
+      message: appendMessage(files.map((f) => basename(f)), plan.nObs, plan.varIds.ids.length - varBase.main.existing),
       measurement: plan.measurement,
       checkpoint: params.checkpoint,
       onSaving: () => params.onProgress?.({ phase: `Saving version ${store.version + 1} of ${store.key}`, done: 0, total: 1 }),

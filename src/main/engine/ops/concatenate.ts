@@ -16,6 +16,7 @@ import { convertColumn, naColumn, takeRows } from '../columns/conversions';
 import { describeDataset, planConcatenation, planSummary, type ConcatPlan, type DatasetInfo, type FramePlan, type IdSpace } from './plan';
 import type { ProgressFn } from './progress';
 import { commitStoreVersion } from './commit-version';
+import { concatenationMessage } from '../../../shared/version-message';
 import { reconcileOrphanStores, storesDir } from './store-registry';
 
 export const X_LAYER = 'data';
@@ -130,6 +131,7 @@ export async function concatenateCollection(params: ConcatParams): Promise<Conca
       writer,
       runUid: run.uid,
       meta: { runUid: run.uid, transform: 'concatenate', storeKey: params.storeKey, storeUid: uid, datasets: datasetMeta(collection.members, 0) },
+      message: concatenationMessage(collection.members.length, plan.nObs, plan.varIds.ids.length),
       measurement: plan.measurement,
       checkpoint: params.checkpoint,
       onSaving: () => params.onProgress?.({ phase: `Saving the store ${params.storeKey}`, done: 0, total: 1 }),

@@ -18,6 +18,7 @@ import { stringAt } from '../columns/conversions';
 import type { ProgressFn } from './progress';
 import { readDenseMatrix } from '../formats/tables/table-file';
 import { commitStoreVersion } from './commit-version';
+import { embeddingMessage } from '../../../shared/version-message';
 import { resolveStore } from './store-registry';
 import { refuseStaleBase } from './versioning';
 
@@ -177,6 +178,7 @@ export async function embedStore(params: EmbedParams): Promise<EmbedResult> {
       writer,
       runUid: run.uid,
       meta,
+      message: params.pca ? embeddingMessage(name, { pca: params.pca }) : embeddingMessage(name, { fromFile: basename(params.from!) }),
       checkpoint: params.checkpoint,
       register: (fields) => registry.addStoreVersion(store.stem, fields),
     });

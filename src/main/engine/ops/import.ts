@@ -5,6 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { CellarError } from '../../../shared/errors';
+import { importMessage } from '../../../shared/version-message';
 import type { Registry } from '../../registry/registry';
 import type { ArtifactRecord } from '../../../shared/registry-types';
 import { copyAndHashDataset, datasetKey, datasetSuffix, hashDataset, type DatasetHash } from './dataset-files';
@@ -176,6 +177,7 @@ export async function importFiles(params: ImportParams): Promise<ImportResult> {
           storagePath: storagePaths[i]!,
           isLink: !!params.link,
           runUid: run.uid,
+          message: importMessage(basename(file.path)),
         });
         members.push(artifact);
         artifacts.push({ uid: artifact.uid, key: artifact.key, hash: artifact.hash, n_observations: artifact.nObservations, existing: false });

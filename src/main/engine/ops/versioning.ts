@@ -15,6 +15,7 @@ import type { StoreResultJson } from './concatenate';
 import { stringAt } from '../columns/conversions';
 import type { ProgressFn } from './progress';
 import { commitStoreVersion } from './commit-version';
+import { compactionMessage, restoreMessage } from '../../../shared/version-message';
 import { HASH_CACHE_DIR, resolveStore, resolveVersionRef } from './store-registry';
 
 /**
@@ -58,6 +59,7 @@ export async function restoreVersion(params: { registry: Registry; storeKey: str
       writer,
       runUid: run.uid,
       meta: { runUid: run.uid, transform: 'restore', storeKey: store.key, storeUid: store.uid, restoredFrom: source.version, datasets },
+      message: restoreMessage(source.version),
       // The restored version, not the one it supersedes, is the run's input.
       register: (fields) => registry.addStoreVersion(store.stem, { ...fields, previousVersionIsInput: false }),
     });
@@ -144,6 +146,7 @@ export async function compactStore(params: {
       writer,
       runUid: run.uid,
       meta,
+      message: compactionMessage(Math.min(...registry.versions(store.stem).map((v) => v.version)), store.version),
       checkpoint,
       register: (fields) => ({ version: registry.addStoreVersion(store.stem, { ...fields, previousVersionIsInput: true }), dropped: registry.dropOlderVersions(store.stem) }),
     });
