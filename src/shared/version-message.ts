@@ -6,7 +6,7 @@ import { formatCount } from './format-number';
 /** "a.h5ad", "a.h5ad and b.h5ad", "a.h5ad, b.h5ad and c.h5ad", "5 files". */
 function fileList(names: string[]): string {
   if (names.length > 3) return `${formatCount(names.length)} files`;
-  if (names.length <= 1) return names[0] ?? 'no files';
+  if (names.length === 1) return names[0]!;
   return `${names.slice(0, -1).join(', ')} and ${names[names.length - 1]}`;
 }
 
@@ -23,7 +23,7 @@ export function concatenationMessage(nFiles: number, nCells: number, nGenes: num
 }
 
 export function appendMessage(fileNames: string[], addedCells: number, addedGenes: number): string {
-  return `append of ${fileList(fileNames)}: ${signed(addedCells)} cells, ${signed(addedGenes)} genes`;
+  return `append${fileNames.length ? ` of ${fileList(fileNames)}` : ''}: ${signed(addedCells)} cells, ${signed(addedGenes)} genes`;
 }
 
 export function restoreMessage(version: number): string {
@@ -95,12 +95,12 @@ export function deriveVersionMessage(facts: VersionFacts): string {
     case 'restore':
       return num(p.version) !== undefined ? restoreMessage(num(p.version)!) : 'restore of an earlier version';
     case 'embed': {
-      const name = str(p.name) ?? 'embedding';
-      const pca = p.pca as Record<string, unknown> | null | undefined;
+      // A bare number is the component count alone.
+      const pca = typeof p.pca === 'number' ? { nComponents: p.pca } : (p.pca as Record<string, unknown> | null | undefined);
       if (pca && typeof pca === 'object' && num(pca.nComponents) !== undefined) {
-        return embeddingMessage(name, { pca: { nComponents: num(pca.nComponents)!, layer: str(pca.layer), normalize: pca.normalize === true, genes: num(pca.genes) } });
+        return embeddingMessage(str(p.name) ?? 'pca', { pca: { nComponents: num(pca.nComponents)!, layer: str(pca.layer), normalize: pca.normalize === true, genes: num(pca.genes) } });
       }
-      return embeddingMessage(name, { fromFile: str(p.from) ? baseName(str(p.from)!) : 'a file' });
+      return embeddingMessage(str(p.name) ?? 'embedding', { fromFile: str(p.from) ? baseName(str(p.from)!) : 'a file' });
     }
     case 'annotate':
       return annotationMessage(str(p.from) ? baseName(str(p.from)!) : 'a table', Array.isArray(p.columns) ? p.columns.length : 0);
