@@ -172,7 +172,7 @@ export async function writeDatasets(writer: StoreWriter, plan: ConcatPlan, membe
   let rowsDone = 0;
   const progress = (phase: string, rows: number) => {
     rowsDone += rows;
-    params.onProgress?.({ phase, done: rowsDone, total: totalRows });
+    params.onProgress?.({ phase, done: rowsDone, total: totalRows, unit: 'cells' });
   };
   const fileNo = (d: number) => (members.length > 1 ? `, file ${d + 1} of ${members.length}` : '');
   params.onProgress?.({ phase: 'Writing the gene table', done: 0, total: totalRows });

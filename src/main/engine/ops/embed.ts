@@ -4,7 +4,7 @@
 import { basename, extname } from 'node:path';
 import { CellarError } from '../../../shared/errors';
 import type { Registry } from '../../registry/registry';
-import { randomizedPca, type PcaResult } from '../linalg/pca';
+import { randomizedPca, type PcaProgress, type PcaResult } from '../linalg/pca';
 import type { CsrRowBlock, RowBlockSource } from '../linalg/csr';
 import { LayerBlockReader, layerBlockColumns } from '../store/x/layer-blocks';
 import { openStore, type StoreReader } from '../store/store-reader';
@@ -15,7 +15,8 @@ import type { StoreResultJson } from './concatenate';
 import { X_LAYER } from './concatenate';
 import { defaultMeasurement } from './export';
 import { stringAt } from '../columns/conversions';
-import type { ProgressFn } from './progress';
+import type { Progress, ProgressFn } from './progress';
+import { formatCount } from '../../../shared/format-number';
 import { readDenseMatrix } from '../formats/tables/table-file';
 import { commitStoreVersion } from './commit-version';
 import { embeddingMessage } from '../../../shared/version-message';
@@ -91,6 +92,18 @@ export function notCountsReason(reader: StoreReader, measurement: string, layer:
   return null;
 }
 
+/** PCA's steps in the words of the person waiting for them. */
+export function pcaProgress(p: PcaProgress): Progress {
+  switch (p.phase) {
+    case 'statistics':
+      return { phase: 'Reading expression values', done: p.done, total: p.total, unit: 'cells' };
+    case 'iterations':
+      return { phase: `Computing components, pass ${formatCount(Math.max(1, p.done))} of ${formatCount(p.total)}`, done: p.done, total: p.total, unit: 'said' };
+    case 'scores':
+      return { phase: 'Placing each cell on the components', done: p.done, total: p.total, unit: 'said' };
+  }
+}
+
 export async function embedStore(params: EmbedParams): Promise<EmbedResult> {
   const { registry } = params;
   if (!params.pca === !params.from) throw new CellarError('usage', 'Give either --pca N or --from FILE.');
@@ -127,7 +140,7 @@ export async function embedStore(params: EmbedParams): Promise<EmbedResult> {
           seed: params.pca.seed ?? 0,
           signal: params.signal,
           threads: params.threads,
-          onProgress: (p) => params.onProgress?.({ phase: `PCA: ${p.phase}`, done: p.done, total: p.total }),
+          onProgress: (p) => params.onProgress?.(pcaProgress(p)),
         });
         values = pca.scores;
         shape = [reader.nObs, k];

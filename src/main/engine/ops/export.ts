@@ -138,6 +138,13 @@ async function readDenseAll(names: string[], read: (name: string) => Promise<{ s
   return out;
 }
 
+/** Which matrix of the h5ad is being written, as a biologist names it. */
+function writingPhase(matrixPath: string): string {
+  if (matrixPath === '/X') return 'Writing expression values';
+  if (matrixPath === '/raw/X') return 'Writing the raw counts';
+  return `Writing the layer ${matrixPath.replace(/^\/layers\//, '')}`;
+}
+
 export async function exportQueryToH5ad(params: ExportParams): Promise<ExportResult> {
   const out = resolve(params.out);
   const compression = params.compression ?? 'gzip';
@@ -185,7 +192,7 @@ export async function exportQueryToH5ad(params: ExportParams): Promise<ExportRes
         varm,
         raw,
       },
-      { signal: params.signal, compression, onProgress: (done, total) => params.onProgress?.({ phase: 'Writing X, layers and raw', done, total }) },
+      { signal: params.signal, compression, onProgress: (done, total, matrix) => params.onProgress?.(matrix ? { phase: writingPhase(matrix.path), done: matrix.rows, total: matrix.nRows, unit: 'cells' } : { phase: done > 0 && done >= total ? 'Finishing the file' : 'Writing the cell and gene tables', done, total, unit: 'said' }) },
     );
     params.registry.finishRun(run.uid);
     const store = params.registry.getArtifact(q.versionUid);
