@@ -92,13 +92,13 @@ export function notCountsReason(reader: StoreReader, measurement: string, layer:
   return null;
 }
 
-/** PCA's steps in the words of the person waiting for them. */
+/** PCA's steps in the words of the person waiting for them. Passes stop early once the components settle, hence "up to". */
 export function pcaProgress(p: PcaProgress): Progress {
   switch (p.phase) {
     case 'statistics':
       return { phase: 'Reading expression values', done: p.done, total: p.total, unit: 'cells' };
     case 'iterations':
-      return { phase: `Computing components, pass ${formatCount(Math.max(1, p.done))} of ${formatCount(p.total)}`, done: p.done, total: p.total, unit: 'said' };
+      return { phase: `Computing components, pass ${formatCount(Math.max(1, p.done))} of up to ${formatCount(p.total)}`, done: p.done, total: p.total, unit: 'said' };
     case 'scores':
       return { phase: 'Placing each cell on the components', done: p.done, total: p.total, unit: 'said' };
   }

@@ -193,7 +193,7 @@ export async function importFiles(params: ImportParams): Promise<ImportResult> {
       return fresh.length ? registry.addCollectionMembers(params.collectionKey, fresh) : current;
     });
     registry.finishRun(run.uid);
-    params.onProgress?.({ phase: 'Imported', done: checked.length, total: checked.length });
+    params.onProgress?.({ phase: `Imported ${formatCount(checked.length)} file${checked.length === 1 ? '' : 's'}`, done: checked.length, total: checked.length, unit: 'said' });
     return { collection: { uid: collection.uid, key: collection.key }, artifacts, run: { uid: run.uid } };
   } catch (err) {
     for (const f of created) await rm(f, { recursive: true, force: true });
