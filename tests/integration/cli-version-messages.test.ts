@@ -71,7 +71,13 @@ describe('cellar lineage', () => {
     for (const e of lineage.edges) next.set(e.from, [...(next.get(e.from) ?? []), e.to]);
     const seen = new Set([from]);
     const queue = [from];
-    while (queue.length) for (const to of next.get(queue.shift()!) ?? []) if (!seen.has(to)) (seen.add(to), queue.push(to));
+    while (queue.length) {
+      for (const to of next.get(queue.shift()!) ?? []) {
+        if (seen.has(to)) continue;
+        seen.add(to);
+        queue.push(to);
+      }
+    }
     return lineage.nodes.filter((n) => n.storeKey === 'atlas' && seen.has(n.id)).map((n) => n.version!).sort();
   }
 
