@@ -22,7 +22,7 @@ describe('the progress line', () => {
     expect(describeProgress({ phase: 'Copying pbmc2.h5ad, file 2 of 4', done: 1.2 * 1024 ** 3, total: 3.4 * 1024 ** 3, unit: 'bytes' })).toBe('Copying pbmc2.h5ad, file 2 of 4 (1.2 of 3.4 GiB)');
     expect(describeProgress({ phase: 'Computing components, pass 2 of 5', done: 2, total: 5, unit: 'said' })).toBe('Computing components, pass 2 of 5');
     // Phases that name no unit keep a bare count.
-    expect(describeProgress({ phase: 'Rewriting RNA/data', done: 5, total: 10 })).toBe('Rewriting RNA/data (5 of 10)');
+    expect(describeProgress({ phase: 'Reading the cell and gene tables of a.h5ad', done: 1, total: 4 })).toBe('Reading the cell and gene tables of a.h5ad (1 of 4)');
     expect(describeProgress({ phase: 'Saving the store atlas', done: 0, total: 1 })).toBe('Saving the store atlas');
   });
 

@@ -175,7 +175,7 @@ export async function writeDatasets(writer: StoreWriter, plan: ConcatPlan, membe
     params.onProgress?.({ phase, done: rowsDone, total: totalRows, unit: 'cells' });
   };
   const fileNo = (d: number) => (members.length > 1 ? `, file ${d + 1} of ${members.length}` : '');
-  params.onProgress?.({ phase: 'Writing the gene table', done: 0, total: totalRows });
+  params.onProgress?.({ phase: 'Writing the gene table', done: 0, total: totalRows, unit: 'said' });
 
   // var first: new genes in first-seen order, values taken from the dataset that introduced them.
   await writeVar(writer, measurement, plan.var, plan.varIds, members, 'var', varBase?.main);

@@ -12,7 +12,7 @@ import { writeH5ad } from '../formats/h5ad/writer';
 import { openStore, type StoreReader } from '../store/store-reader';
 import { frameRows, OBS_ID, resolveQuery, selectColumns, VAR_ID, type QuerySelection, type QuerySpec } from '../store/query';
 import { RAW_MEASUREMENT, X_LAYER } from './concatenate';
-import type { ProgressFn } from './progress';
+import { matrixName, type ProgressFn } from './progress';
 import { stringAt } from '../columns/conversions';
 import { resolveStore, resolveVersionRef } from './store-registry';
 import { frameToArrow } from '../columns/arrow-frame';
@@ -140,9 +140,9 @@ async function readDenseAll(names: string[], read: (name: string) => Promise<{ s
 
 /** Which matrix of the h5ad is being written, as a biologist names it. */
 function writingPhase(matrixPath: string): string {
-  if (matrixPath === '/X') return 'Writing expression values';
-  if (matrixPath === '/raw/X') return 'Writing the raw counts';
-  return `Writing the layer ${matrixPath.replace(/^\/layers\//, '')}`;
+  if (matrixPath === '/X') return `Writing ${matrixName('X')}`;
+  if (matrixPath === '/raw/X') return `Writing ${matrixName('raw')}`;
+  return `Writing ${matrixName({ layer: matrixPath.replace(/^\/layers\//, '') })}`;
 }
 
 export async function exportQueryToH5ad(params: ExportParams): Promise<ExportResult> {

@@ -11,9 +11,9 @@ import { openStore, type StoreReader } from '../store/store-reader';
 import { nodeStoreFs, type StoreFs } from '../store/io/store-fs';
 import { createStoreWriter, type StoreWriter } from '../store/store-writer';
 import type { CsrBlock } from '../columns/column-model';
-import type { StoreResultJson } from './concatenate';
+import { RAW_MEASUREMENT, X_LAYER, type StoreResultJson } from './concatenate';
 import { stringAt } from '../columns/conversions';
-import type { ProgressFn } from './progress';
+import { matrixName, type ProgressFn } from './progress';
 import { commitStoreVersion } from './commit-version';
 import { compactionMessage, restoreMessage } from '../../../shared/version-message';
 import { HASH_CACHE_DIR, resolveStore, resolveVersionRef } from './store-registry';
@@ -126,7 +126,7 @@ export async function compactStore(params: {
               const csr = await reader.readXRows(ms, layer, ids);
               const block: CsrBlock = { rowStart: start, nRows: ids.length, nCols: reader.nVars(ms), indptr: csr.indptr, indices: csr.indices, data: csr.data };
               await writer.appendXRows(ms, layer, block);
-              params.onProgress?.({ phase: `Rewriting ${ms}/${layer}`, done: start + ids.length, total: reader.nObs });
+              params.onProgress?.({ phase: `Rewriting ${matrixName(ms === RAW_MEASUREMENT ? 'raw' : layer === X_LAYER ? 'X' : { layer })}`, done: start + ids.length, total: reader.nObs, unit: 'cells' });
             }
             await checkpoint?.('mid-copy');
           }
