@@ -1,6 +1,7 @@
 // Versions say what made them, in words, and lineage follows a file through every later
 // version that holds its cells: concat → append → embed → export → restore through the
 // real CLI, then `cellar versions` and `cellar lineage` as text and as JSON.
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Lineage } from '../../src/shared/registry-types';
@@ -119,4 +120,18 @@ describe('cellar lineage', () => {
     expect(lines.slice(1, 5)).toEqual([1, 2, 3, 4].map((v) => `  atlas v${v}: ${MESSAGES[v as 1 | 2 | 3 | 4]}`));
     expect(lines).toContain('  run restore  →  atlas v4');
   });
+});
+
+describe('annotate and compact', () => {
+  it('record what they did: the table and its columns, the versions folded together', () => {
+    const labels = join(root, 'labels.csv');
+    writeFileSync(labels, 'obs_id,quality,batch\na0,good,x\na1,poor,y\n');
+    ok(cellar(['annotate', '--store', 'atlas', '--from', labels, '--json'], h()));
+    ok(cellar(['compact', '--store', 'atlas', '--yes', '--json'], h()));
+    const versions = ok(cellar(['versions', '--store', 'atlas', '--json'], h())) as Array<{ version: number; message: string }>;
+    // Compaction keeps only the new version; the annotation's words are on the lineage's tombstone.
+    expect(versions.map((v) => [v.version, v.message])).toEqual([[6, 'compaction of v1–v5']]);
+    const lineage = ok(cellar(['lineage', 'atlas', '--json'], h())) as Lineage;
+    expect(lineage.nodes.find((n) => n.version === 5)?.message).toBe('annotation from labels.csv: 2 columns');
+  }, 60_000);
 });
