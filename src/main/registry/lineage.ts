@@ -92,10 +92,10 @@ export function buildLineage(registry: RegistryDb, ref: string): Lineage {
     if (walkedDown.has(uid)) continue;
     walkedDown.add(uid);
     for (const run of consumers) {
-      const seen = nodes.has(run.uid);
-      if (!seen) nodes.set(run.uid, runNode(run));
+      addNode(runNode(run));
       addEdge(uid, run.uid, 'input');
-      if (seen && walkedDown.has(run.uid)) continue;
+      // A run with two inputs on the walk (an append of a file onto a version) is walked once.
+      if (walkedDown.has(run.uid)) continue;
       walkedDown.add(run.uid);
       // The run's other inputs (the file an append took in) as nodes, without their own history.
       for (const { artifact_id } of inputArtifactIds.all(run.id) as Array<{ artifact_id: number }>) {

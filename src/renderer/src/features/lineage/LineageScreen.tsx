@@ -25,7 +25,7 @@ function storeTarget(node: LineageNode, library: LibraryListing | null): { store
   return { store: store.key, version: version ?? node.id };
 }
 
-/** The node an edge of the given relation links to a node, in the given direction. */
+/** The nodes an edge links to a node: its inputs or makers ('to': edges into it), or what it fed ('from'). */
 function linked(lineage: Lineage, id: string, direction: 'from' | 'to'): LineageNode[] {
   const ids = lineage.edges.filter((e) => (direction === 'to' ? e.to === id : e.from === id)).map((e) => (direction === 'to' ? e.from : e.to));
   return lineage.nodes.filter((n) => ids.includes(n.id));
@@ -65,7 +65,9 @@ function openTarget(node: LineageNode, lineage: Lineage, library: LibraryListing
 }
 
 function NodeDetails({ node, lineage, library, run, runError, onOpenItem }: { node: LineageNode; lineage: Lineage; library: LibraryListing | null; run: RunDetails | null; runError: ErrorValue | null; onOpenItem(item: RunItem): void }) {
-  const target = openTarget(node, lineage, library, run);
+  // Until the newly clicked run's record arrives, the previous run's must not answer for it.
+  const ownRun = run?.uid === node.id ? run : null;
+  const target = openTarget(node, lineage, library, ownRun);
   return (
     <aside className="lineage-details" aria-label="Details" data-testid="lineage-details">
       <h2 data-testid="details-title">{node.label}</h2>
@@ -89,8 +91,8 @@ function NodeDetails({ node, lineage, library, run, runError, onOpenItem }: { no
       {node.kind === 'run' && (
         <>
           <ErrorMessage error={runError} />
-          {!run && !runError && <p className="muted">Reading the run…</p>}
-          {run && <RunDetailsView run={run} onOpen={onOpenItem} />}
+          {!ownRun && !runError && <p className="muted">Reading the run…</p>}
+          {ownRun && <RunDetailsView run={ownRun} onOpen={onOpenItem} />}
         </>
       )}
     </aside>
