@@ -10,8 +10,9 @@ function fileList(names: string[]): string {
   return `${names.slice(0, -1).join(', ')} and ${names[names.length - 1]}`;
 }
 
-function signed(n: number): string {
-  return n < 0 ? `−${formatCount(-n)}` : `+${formatCount(n)}`;
+/** "+1,500 cells", "+1 gene", "−3 cells". */
+function signed(n: number, one: string, many: string): string {
+  return `${n < 0 ? '−' : '+'}${formatCount(Math.abs(n))} ${Math.abs(n) === 1 ? one : many}`;
 }
 
 function plural(n: number, one: string, many: string): string {
@@ -19,11 +20,11 @@ function plural(n: number, one: string, many: string): string {
 }
 
 export function concatenationMessage(nFiles: number, nCells: number, nGenes: number): string {
-  return `concatenation of ${plural(nFiles, 'file', 'files')}: ${formatCount(nCells)} cells × ${formatCount(nGenes)} genes`;
+  return `concatenation of ${plural(nFiles, 'file', 'files')}: ${plural(nCells, 'cell', 'cells')} × ${plural(nGenes, 'gene', 'genes')}`;
 }
 
 export function appendMessage(fileNames: string[], addedCells: number, addedGenes: number): string {
-  return `append${fileNames.length ? ` of ${fileList(fileNames)}` : ''}: ${signed(addedCells)} cells, ${signed(addedGenes)} genes`;
+  return `append${fileNames.length ? ` of ${fileList(fileNames)}` : ''}: ${signed(addedCells, 'cell', 'cells')}, ${signed(addedGenes, 'gene', 'genes')}`;
 }
 
 export function restoreMessage(version: number): string {
