@@ -70,6 +70,11 @@ export interface Progress {
   phase: string;
   done: number;
   total: number;
+  /**
+   * What done and total count, so the page can say it in words (src/shared/progress-text.ts):
+   * cells, bytes, or 'said' when the phase already says how far along it is ("pass 2 of 5").
+   */
+  unit?: 'cells' | 'bytes' | 'said';
 }
 
 /** What every job says, whatever its kind. */

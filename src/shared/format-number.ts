@@ -35,6 +35,20 @@ export function formatBytes(bytes: number | null | undefined): string {
 }
 
 /**
+ * Part of a size, both in the unit of the whole so they compare at a glance: "1.2 of 3.4 GiB",
+ * "512 of 900 KiB", "0 of 20 B".
+ */
+export function formatBytesOf(done: number, total: number): string {
+  const whole = formatBytes(total);
+  const unit = whole.split(' ')[1] ?? 'B';
+  if (unit === 'B') return `${Math.round(done)} of ${whole}`;
+  const scale = 1024 ** (BINARY_UNITS.indexOf(unit) + 1);
+  const value = done / scale;
+  const totalValue = total / scale;
+  return `${totalValue < 100 ? value.toFixed(1) : Math.round(value)} of ${whole}`;
+}
+
+/**
  * A duration in milliseconds: "850 ms", "4.2 s", "120 s", "3 min 5 s", "2 h 4 min".
  * Whole seconds up to three minutes, because limits like "120 s" are set in seconds.
  */

@@ -35,6 +35,8 @@ export interface ArtifactRecord {
   createdAt: string;
   deletedAt: string | null;
   run: RunRef | null;
+  /** What the operation that made it did ("append of b.h5ad: +1,500 cells, +50 genes"); null without a run. */
+  message: string | null;
 }
 
 export interface CollectionRecord {
@@ -79,9 +81,11 @@ export interface VersionJson {
   hash: string;
   n_observations: number | null;
   run: RunRef | null;
+  message: string | null;
 }
 
-export type LineageNodeKind = 'artifact' | 'collection' | 'run';
+/** export: a file or folder a run wrote out of a store; embedding: an obsm matrix an embed run added. */
+export type LineageNodeKind = 'artifact' | 'collection' | 'run' | 'export' | 'embedding';
 
 export interface LineageNode {
   /** The uid of the artifact, collection or run. */
@@ -93,6 +97,13 @@ export interface LineageNode {
   artifactKind?: ArtifactKind;
   /** Runs: their status. */
   status?: RunStatus;
+  /** Artifacts made by a run: what that run did, in words. */
+  message?: string;
+  /** Store versions: the store's key and the version's number, so a client can open it. */
+  storeKey?: string;
+  version?: number;
+  /** Exports: the file or folder written. */
+  path?: string;
 }
 
 export interface LineageEdge {

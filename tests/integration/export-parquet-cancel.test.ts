@@ -44,11 +44,11 @@ describe('an interrupted Parquet export', () => {
       onProgress: (p) => {
         phases.push(p.phase);
         // Several blocks of X have been written by the time the second layer starts.
-        if (p.phase === 'Writing RNA counts') stop.abort();
+        if (p.phase === 'Writing the layer counts') stop.abort();
       },
     });
     await expect(attempt).rejects.toMatchObject({ code: 'cancelled', message: 'Export cancelled; nothing was written.' });
-    expect(phases).toContain('Writing RNA data');
+    expect(phases).toContain('Writing expression values');
     expect(existsSync(out)).toBe(false);
     expect(readdirSync(work).filter((n) => n.includes('partial'))).toEqual([]);
     expect(snapshotTree(join(home, 'stores'))).toEqual(stores);
@@ -64,7 +64,7 @@ describe('an interrupted Parquet export', () => {
       storeKey: 's',
       out,
       onProgress: (p) => {
-        if (p.phase === 'Writing RNA data' && !existsSync(out)) {
+        if (p.phase === 'Writing expression values' && !existsSync(out)) {
           cellar(['export', '--store', 's', '--format', 'parquet', '--obs', 'n_genes > 100000', out], { home });
         }
       },

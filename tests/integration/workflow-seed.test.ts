@@ -109,7 +109,7 @@ interface StoreResult {
 }
 
 interface Lineage {
-  nodes: { id: string; kind: 'artifact' | 'collection' | 'run'; label: string }[];
+  nodes: { id: string; kind: 'artifact' | 'collection' | 'run' | 'export' | 'embedding'; label: string }[];
   edges: { from: string; to: string }[];
 }
 
@@ -281,7 +281,8 @@ describe('the seed workflow from the command line', () => {
       const kind = new Map(lineage.nodes.map((n) => [n.id, n.kind]));
       for (const e of lineage.edges) {
         const pair = `${kind.get(e.from)}→${kind.get(e.to)}`;
-        expect(['artifact→run', 'collection→run', 'run→artifact', 'run→collection', 'artifact→collection']).toContain(pair);
+        // An embed run also makes its obsm matrix, and an export its file, each shown as a node of its own.
+        expect(['artifact→run', 'collection→run', 'run→artifact', 'run→collection', 'artifact→collection', 'run→embedding', 'run→export']).toContain(pair);
       }
     });
 

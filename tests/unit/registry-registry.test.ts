@@ -181,6 +181,8 @@ describe('store versions', () => {
       hash: 'hash12xxxxxxxxxxxxxxxx',
       n_observations: 30,
       run: made[11].run,
+      // Recorded before messages were: derived from the run's transform and parameters.
+      message: 'PCA (10 components of data) as obsm pca',
     });
 
     expect(registry.resolveVersion('atlas', 3).uid).toBe(made[2].uid);
@@ -303,13 +305,15 @@ describe('lineage', () => {
   });
 
   it('adds the runs that consumed an older version and what they made', () => {
-    const { a, b, pbmc, v1, v2, import1, concat, append } = buildChain();
+    const { a, b, c, pbmc, v1, v2, import1, concat, append } = buildChain();
     const lineage = registry.lineage(v1.uid);
-    expect(lineage.nodes.map((n) => n.id).sort()).toEqual([a.uid, b.uid, pbmc.uid, v1.uid, v2.uid, import1.uid, concat.uid, append.uid].sort());
+    // The append's other input (c.h5ad) is shown beside it, without its own history.
+    expect(lineage.nodes.map((n) => n.id).sort()).toEqual([a.uid, b.uid, pbmc.uid, v1.uid, v2.uid, c.uid, import1.uid, concat.uid, append.uid].sort());
     const edges = lineage.edges.map((e) => `${e.from}>${e.to}:${e.relation}`);
     expect(edges).toContain(`${v1.uid}>${append.uid}:input`);
+    expect(edges).toContain(`${c.uid}>${append.uid}:input`);
     expect(edges).toContain(`${append.uid}>${v2.uid}:output`);
-    expect(edges).toHaveLength(9);
+    expect(edges).toHaveLength(10);
   });
 });
 
@@ -374,7 +378,7 @@ describe('rename and delete', () => {
     expect(catchError(() => registry.delete('a.h5ad')).code).toBe('not_found');
 
     const lineage = registry.lineage('atlas');
-    expect(lineage.nodes.find((n) => n.id === a.uid)).toEqual({ id: a.uid, kind: 'artifact', label: 'a.h5ad (deleted)', deleted: true, artifactKind: 'h5ad' });
+    expect(lineage.nodes.find((n) => n.id === a.uid)).toEqual({ id: a.uid, kind: 'artifact', label: 'a.h5ad (deleted)', deleted: true, artifactKind: 'h5ad', message: 'import of a.h5ad' });
     expect(lineage.edges).toContainEqual({ from: a.uid, to: pbmc.uid, relation: 'member' });
     // The tombstone's own lineage is still reachable by uid.
     expect(registry.lineage(a.uid).nodes.map((n) => n.label)).toContain('pbmc');

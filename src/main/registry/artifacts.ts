@@ -6,6 +6,7 @@ import type { ArtifactKind, ArtifactRecord, DiskUsage, HashType, VersionJson } f
 import { nowIso, type ArtifactRow, type RegistryDb } from './database';
 import { assertKeyFree, checkKey, liveFamilyByKey } from './keys';
 import { addRunInputIds, madeBy, runIdOrNull } from './runs';
+import { deriveVersionMessage } from '../../shared/version-message';
 import { FIRST_VERSION_SUFFIX, UID_LENGTHS, incrementBase62, isBase62, newArtifactUid } from './uid';
 
 export interface RegisterArtifactInput {
@@ -25,6 +26,8 @@ export interface RegisterArtifactInput {
   tag?: string | null;
   /** The run that made it. */
   runUid?: string | null;
+  /** What that run did, in words (src/shared/version-message.ts). */
+  message?: string | null;
   /** A uid made beforehand with newArtifactUid() (e.g. to name the managed copy); used for a new family only. */
   uid?: string;
   /** When a live artifact already has this key: refuse (default) or add a new version to its family. */
@@ -40,6 +43,8 @@ export interface StoreVersionInput {
   nVars?: number | null;
   storagePath: string;
   runUid?: string | null;
+  /** What the operation did, in words (src/shared/version-message.ts). */
+  message?: string | null;
   description?: string | null;
   tag?: string | null;
   /**
@@ -110,6 +115,7 @@ export function registerArtifact(registry: RegistryDb, input: RegisterArtifactIn
       isLink: input.isLink ?? false,
       tag: input.tag ?? null,
       runId,
+      message: input.message ?? null,
     });
     return { artifact: getArtifact(registry, uid), existing: false };
   });
@@ -216,6 +222,7 @@ export function addStoreVersion(registry: RegistryDb, storeRef: string, input: S
       isLink: false,
       tag: input.tag ?? null,
       runId,
+      message: input.message ?? null,
     });
     return getArtifact(registry, next.uid);
   });
@@ -308,7 +315,47 @@ export function toArtifact(registry: RegistryDb, row: ArtifactRow & Partial<Pick
     createdAt: row.created_at,
     deletedAt: row.deleted_at,
     run,
+    message: versionMessage(registry, row),
   };
+}
+
+/**
+ * What the run that made a row did, in words: as recorded at commit time, or, for rows
+ * written before messages were recorded (schema < 3), rebuilt from the run's transform and
+ * parameters with the same wording.
+ */
+export function versionMessage(registry: RegistryDb, row: ArtifactRow): string | null {
+  if (row.message) return row.message;
+  if (row.run_id === null) return null;
+  const run = registry.db
+    .prepare('SELECT r.params, t.name FROM run r JOIN transform t ON t.id = r.transform_id WHERE r.id = ?')
+    .get(row.run_id) as { params: string; name: string };
+  let params: Record<string, unknown> = {};
+  try {
+    params = JSON.parse(run.params) as Record<string, unknown>;
+  } catch {
+    // An unreadable parameter record still leaves the transform's name.
+  }
+  const previous = registry.db
+    .prepare('SELECT n_observations, n_vars FROM artifact WHERE stem = ? AND version < ? ORDER BY version DESC LIMIT 1')
+    .get(row.stem, row.version) as { n_observations: number | null; n_vars: number | null } | undefined;
+  const inputFiles = registry.db
+    .prepare("SELECT COUNT(*) AS n FROM run_input_artifact i JOIN artifact a ON a.id = i.artifact_id WHERE i.run_id = ? AND a.kind = 'h5ad'")
+    .get(row.run_id) as { n: number };
+  // A compaction replaced every version since the one an earlier compaction made (or since v1).
+  const earlierCompaction = registry.db
+    .prepare("SELECT MAX(a.version) AS v FROM artifact a JOIN run r ON r.id = a.run_id JOIN transform t ON t.id = r.transform_id WHERE a.stem = ? AND a.version < ? AND t.name = 'compact'")
+    .get(row.stem, row.version) as { v: number | null };
+  return deriveVersionMessage({
+    transform: run.name,
+    params,
+    nCells: row.n_observations,
+    nGenes: row.n_vars,
+    previous: previous ? { nCells: previous.n_observations, nGenes: previous.n_vars } : null,
+    nInputFiles: inputFiles.n,
+    key: row.key,
+    firstVersion: earlierCompaction.v ?? 1,
+  });
 }
 
 /** The `cellar versions --json` shape of one version. */
@@ -323,6 +370,7 @@ export function toVersionJson(artifact: ArtifactRecord): VersionJson {
     hash: artifact.hash,
     n_observations: artifact.nObservations,
     run: artifact.run,
+    message: artifact.message,
   };
 }
 
@@ -366,8 +414,8 @@ function insertArtifact(registry: RegistryDb, a: NewArtifactRow): void {
   registry.db
     .prepare(
       `INSERT INTO artifact (uid, stem, version_suffix, version, tag, key, description, suffix, kind, size, hash, hash_type,
-         n_files, n_observations, n_vars, is_latest, storage_path, is_link, created_at, run_id)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?)`,
+         n_files, n_observations, n_vars, is_latest, storage_path, is_link, created_at, run_id, message)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?, ?)`,
     )
     .run(
       a.uid,
@@ -389,5 +437,6 @@ function insertArtifact(registry: RegistryDb, a: NewArtifactRow): void {
       a.isLink ? 1 : 0,
       nowIso(),
       a.runId,
+      a.message,
     );
 }

@@ -120,6 +120,8 @@ export interface ArtifactRow {
   created_at: string;
   run_id: number | null;
   deleted_at: string | null;
+  /** What the operation that made it did, in words; NULL for rows from before schema 3. */
+  message: string | null;
 }
 
 export interface CollectionRow {

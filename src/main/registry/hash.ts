@@ -87,11 +87,13 @@ export interface CopyHash extends FileHash {
  * behind partly written: the caller removes it. Errors other than "cannot clone" are thrown as
  * they come (ENOSPC, EACCES, …), so the caller can name them.
  */
-export async function copyAndHashFile(source: string, target: string, signal?: AbortSignal): Promise<CopyHash> {
+export async function copyAndHashFile(source: string, target: string, signal?: AbortSignal, onBytes?: (copied: number, size: number) => void): Promise<CopyHash> {
   throwIfAborted(signal, source);
   try {
     await copyFile(source, target, constants.COPYFILE_FICLONE_FORCE);
-    return { ...(await hashFile(source, signal)), cloned: true };
+    const hashed = await hashFile(source, signal);
+    onBytes?.(hashed.size, hashed.size);
+    return { ...hashed, cloned: true };
   } catch (err) {
     if (!NO_REFLINK.has((err as NodeJS.ErrnoException).code ?? '')) throw err;
     await rm(target, { force: true });
@@ -122,6 +124,7 @@ export async function copyAndHashFile(source: string, target: string, signal?: A
         write.catch(() => undefined); // awaited before the buffer is reused, or below
         writes[k] = write;
         position = end;
+        onBytes?.(position, size);
       }
       await Promise.all(writes);
     } finally {

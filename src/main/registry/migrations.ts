@@ -120,6 +120,15 @@ export const MIGRATIONS: readonly Migration[] = [
       `);
     },
   },
+  {
+    version: 3,
+    name: 'what each version did, in words',
+    up(db) {
+      // Rows written before this stay NULL: their message is derived from their run when read,
+      // so one wording (src/shared/version-message.ts) serves old and new versions alike.
+      db.exec('ALTER TABLE artifact ADD COLUMN message TEXT;');
+    },
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS.length;

@@ -16,6 +16,7 @@ import { RESERVED_OBS } from './plan';
 import { inferColumn, parseDelimited } from '../formats/tables/table-file';
 import { commitStoreVersion } from './commit-version';
 import { resolveStore } from './reconcile';
+import { annotationMessage } from '../../../shared/version-message';
 import { refuseStaleBase } from './versioning';
 
 export interface AnnotateParams {
@@ -142,6 +143,7 @@ export async function annotateStore(params: AnnotateParams): Promise<AnnotateRes
       writer,
       runUid: run.uid,
       meta: { runUid: run.uid, transform: 'annotate', storeKey: store.key, storeUid: store.uid, datasets },
+      message: annotationMessage(basename(params.from), newNames.length),
       register: (fields) => registry.addStoreVersion(store.stem, fields),
     });
     return {

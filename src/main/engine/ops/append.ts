@@ -24,6 +24,7 @@ import { describeField, fieldOf, unifyFields, widenInts, type FieldSchema } from
 import { commitStoreVersion } from './commit-version';
 import { registerAppendedFiles, type AppendedFile } from './store-records';
 import { resolveStore } from './reconcile';
+import { appendMessage } from '../../../shared/version-message';
 import { refuseStaleBase } from './versioning';
 import { managedStorageDir } from './import';
 import { mkdir, rename, rm } from 'node:fs/promises';
@@ -470,6 +471,7 @@ export async function appendToStore(params: AppendParams): Promise<AppendResult>
       writer,
       runUid: run.uid,
       meta: { runUid: run.uid, transform: 'append', storeKey: store.key, storeUid: store.uid, datasets: [...priorDatasets, ...datasetMeta(members, priorDatasets.length)], appended },
+      message: appendMessage(files.map((f) => basename(f)), plan.nObs, plan.varIds.ids.length - varBase.main.existing),
       measurement: plan.measurement,
       checkpoint: params.checkpoint,
       onSaving: () => params.onProgress?.({ phase: `Saving version ${store.version + 1} of ${store.key}`, done: 0, total: 1 }),

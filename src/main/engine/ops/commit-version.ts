@@ -13,6 +13,11 @@ export interface StoreVersionCommit<T> {
   runUid: string;
   /** The manifest's meta: which run and transform made the version, and its datasets. */
   meta: Record<string, unknown>;
+  /**
+   * What the operation did, in words (src/shared/version-message.ts): kept in the manifest's
+   * meta, so a version registered by reconciliation carries it too, and in the registry row.
+   */
+  message: string;
   /** Measurement whose var count the registry records (default: the store's first). */
   measurement?: string;
   /** Test hook: crash tests stop the write at these points. */
@@ -30,7 +35,7 @@ export interface StoreVersionCommit<T> {
    */
   onCommitted?: (committed: boolean) => void;
   /** Writes the registry row(s) of the committed version. */
-  register: (version: ReturnType<typeof storeVersionFields> & { runUid: string }) => T;
+  register: (version: ReturnType<typeof storeVersionFields> & { runUid: string; message: string }) => T;
 }
 
 export interface CommittedVersion<T> {
@@ -49,7 +54,7 @@ export async function commitStoreVersion<T>(commit: StoreVersionCommit<T>): Prom
     await commit.checkpoint?.('before-commit');
     commit.onSaving?.();
     signal?.throwIfAborted();
-    result = await writer.commit({ meta: commit.meta });
+    result = await writer.commit({ meta: { ...commit.meta, message: commit.message } });
   } catch (err) {
     await writer.abort();
     throw err;
@@ -69,7 +74,7 @@ export async function commitStoreVersion<T>(commit: StoreVersionCommit<T>): Prom
     signal.throwIfAborted();
   }
   const registered = registry.atomically(() => {
-    const row = commit.register({ ...storeVersionFields(stats, writer.dir), runUid: commit.runUid });
+    const row = commit.register({ ...storeVersionFields(stats, writer.dir), runUid: commit.runUid, message: commit.message });
     // A concurrent `cellar list` may have registered the committed version (and ended the run) already.
     finishRunIfRunning(registry, commit.runUid);
     return row;

@@ -18,6 +18,7 @@ import type { ProgressFn } from './progress';
 import { commitStoreVersion } from './commit-version';
 import { storesDir } from './store-records';
 import { reconcileOrphanStores } from './reconcile';
+import { concatenationMessage } from '../../../shared/version-message';
 
 export const X_LAYER = 'data';
 export const RAW_MEASUREMENT = 'raw';
@@ -131,6 +132,7 @@ export async function concatenateCollection(params: ConcatParams): Promise<Conca
       writer,
       runUid: run.uid,
       meta: { runUid: run.uid, transform: 'concatenate', storeKey: params.storeKey, storeUid: uid, datasets: datasetMeta(collection.members, 0) },
+      message: concatenationMessage(collection.members.length, plan.nObs, plan.varIds.ids.length),
       measurement: plan.measurement,
       checkpoint: params.checkpoint,
       onSaving: () => params.onProgress?.({ phase: `Saving the store ${params.storeKey}`, done: 0, total: 1 }),
@@ -171,10 +173,10 @@ export async function writeDatasets(writer: StoreWriter, plan: ConcatPlan, membe
   let rowsDone = 0;
   const progress = (phase: string, rows: number) => {
     rowsDone += rows;
-    params.onProgress?.({ phase, done: rowsDone, total: totalRows });
+    params.onProgress?.({ phase, done: rowsDone, total: totalRows, unit: 'cells' });
   };
   const fileNo = (d: number) => (members.length > 1 ? `, file ${d + 1} of ${members.length}` : '');
-  params.onProgress?.({ phase: 'Writing the gene table', done: 0, total: totalRows });
+  params.onProgress?.({ phase: 'Writing the gene table', done: 0, total: totalRows, unit: 'said' });
 
   // var first: new genes in first-seen order, values taken from the dataset that introduced them.
   await writeVar(writer, measurement, plan.var, plan.varIds, members, 'var', varBase?.main);

@@ -7,7 +7,7 @@
 // the home is a folder holding those three files under their standard names (compression
 // kept), so the same content gets the same hash wherever it came from.
 import { statSync } from 'node:fs';
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, rm, stat } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
 import { copyAndHashFile, hashFile, hashFolder, type FileHash } from '../../registry/hash';
 import type { HashType } from '../../../shared/registry-types';
@@ -56,11 +56,20 @@ export async function hashDataset(path: string, signal?: AbortSignal): Promise<D
 }
 
 /** Copies a dataset to `target` (a file, or a folder for Matrix Market) and hashes what it read. On failure the caller removes `target`. */
-export async function copyAndHashDataset(path: string, target: string, signal?: AbortSignal): Promise<DatasetHash> {
-  if (!isFolderDataset(path)) return { ...(await copyAndHashFile(path, target, signal)), nFiles: 1 };
+export async function copyAndHashDataset(path: string, target: string, signal?: AbortSignal, onBytes?: (copied: number, size: number) => void): Promise<DatasetHash> {
+  if (!isFolderDataset(path)) return { ...(await copyAndHashFile(path, target, signal, onBytes)), nFiles: 1 };
   await rm(target, { recursive: true, force: true });
   await mkdir(target);
+  const parts = storedNames(locateMatrixMarket(path));
+  // A folder's bytes count as one: the sum of its files.
+  const sizes = await Promise.all(parts.map(async ({ source }) => (await stat(source)).size));
+  const size = sizes.reduce((a, b) => a + b, 0);
   const files: FileHash[] = [];
-  for (const { source, name } of storedNames(locateMatrixMarket(path))) files.push(await copyAndHashFile(source, join(target, name), signal));
+  let before = 0;
+  for (const [i, { source, name }] of parts.entries()) {
+    const base = before;
+    files.push(await copyAndHashFile(source, join(target, name), signal, onBytes && ((copied) => onBytes(base + copied, size))));
+    before += sizes[i]!;
+  }
   return fromFiles(files);
 }

@@ -4,7 +4,7 @@
 import { basename, extname } from 'node:path';
 import { CellarError } from '../../../shared/errors';
 import type { Registry } from '../../registry/registry';
-import { randomizedPca, type PcaResult } from '../linalg/pca';
+import { randomizedPca, type PcaProgress, type PcaResult } from '../linalg/pca';
 import type { CsrRowBlock, RowBlockSource } from '../linalg/csr';
 import { LayerBlockReader, layerBlockColumns } from '../store/x/layer-blocks';
 import { openStore, type StoreReader } from '../store/store-reader';
@@ -15,10 +15,12 @@ import type { StoreResultJson } from './concatenate';
 import { X_LAYER } from './concatenate';
 import { defaultMeasurement } from './export';
 import { stringAt } from '../columns/conversions';
-import type { ProgressFn } from './progress';
+import type { Progress, ProgressFn } from './progress';
+import { formatCount } from '../../../shared/format-number';
 import { readDenseMatrix } from '../formats/tables/table-file';
 import { commitStoreVersion } from './commit-version';
 import { resolveStore } from './reconcile';
+import { embeddingMessage } from '../../../shared/version-message';
 import { refuseStaleBase } from './versioning';
 
 export interface PcaRequest {
@@ -90,6 +92,18 @@ export function notCountsReason(reader: StoreReader, measurement: string, layer:
   return null;
 }
 
+/** PCA's steps in the words of the person waiting for them. Passes stop early once the components settle, hence "up to". */
+export function pcaProgress(p: PcaProgress): Progress {
+  switch (p.phase) {
+    case 'statistics':
+      return { phase: 'Reading expression values', done: p.done, total: p.total, unit: 'cells' };
+    case 'iterations':
+      return { phase: `Computing components, pass ${formatCount(Math.max(1, p.done))} of up to ${formatCount(p.total)}`, done: p.done, total: p.total, unit: 'said' };
+    case 'scores':
+      return { phase: 'Placing each cell on the components', done: p.done, total: p.total, unit: 'said' };
+  }
+}
+
 export async function embedStore(params: EmbedParams): Promise<EmbedResult> {
   const { registry } = params;
   if (!params.pca === !params.from) throw new CellarError('usage', 'Give either --pca N or --from FILE.');
@@ -126,7 +140,7 @@ export async function embedStore(params: EmbedParams): Promise<EmbedResult> {
           seed: params.pca.seed ?? 0,
           signal: params.signal,
           threads: params.threads,
-          onProgress: (p) => params.onProgress?.({ phase: `PCA: ${p.phase}`, done: p.done, total: p.total }),
+          onProgress: (p) => params.onProgress?.(pcaProgress(p)),
         });
         values = pca.scores;
         shape = [reader.nObs, k];
@@ -177,6 +191,7 @@ export async function embedStore(params: EmbedParams): Promise<EmbedResult> {
       writer,
       runUid: run.uid,
       meta,
+      message: params.pca ? embeddingMessage(name, { pca: params.pca }) : embeddingMessage(name, { fromFile: basename(params.from!) }),
       checkpoint: params.checkpoint,
       register: (fields) => registry.addStoreVersion(store.stem, fields),
     });

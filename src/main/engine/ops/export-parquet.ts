@@ -15,7 +15,8 @@ import type { ParquetExportResult, ParquetMatrix, ParquetPart, ParquetTable } fr
 
 export type { ParquetExportResult } from '../formats/parquet/export-layout';
 import { writeParquetFile } from '../formats/parquet/write-parquet';
-import { RAW_MEASUREMENT } from './concatenate';
+import { RAW_MEASUREMENT, X_LAYER } from './concatenate';
+import { matrixName } from './progress';
 import { openQuery, type QueryParams } from './export';
 import { takeRows } from '../columns/conversions';
 import { allocateTyped } from '../store/format/dtypes';
@@ -92,14 +93,12 @@ export async function exportQueryToParquet(params: ParquetExportParams): Promise
     }
 
     const layers = measurements.flatMap((m) => reader.layers(m).map((layer) => ({ m, layer })));
-    const totalRows = layers.length * selection.obsJoinids.length;
-    let rowsDone = 0;
     for (const { m, layer } of layers) {
       const keep = m === main && selection.varJoinids.length !== reader.nVars(m) ? columnMask(selection.varJoinids, reader.nVars(m)) : null;
       const matrix = await writeCoordinateParts(reader, m, layer, selection.obsJoinids, keep, staging, maxNnz, metadata, params.signal, (rows) => {
-        params.onProgress?.({ phase: `Writing ${m} ${layer}`, done: rowsDone + rows, total: totalRows });
+        // Counted per matrix, in cells, as the h5ad export does.
+        params.onProgress?.({ phase: `Writing ${matrixName(m === RAW_MEASUREMENT ? 'raw' : layer === X_LAYER ? 'X' : { layer })}`, done: rows, total: selection.obsJoinids.length, unit: 'cells' });
       });
-      rowsDone += selection.obsJoinids.length;
       matrices.push(matrix);
     }
 

@@ -12,7 +12,7 @@ import { writeH5ad } from '../formats/h5ad/writer';
 import { openStore, type StoreReader } from '../store/store-reader';
 import { frameRows, OBS_ID, resolveQuery, selectColumns, VAR_ID, type QuerySelection, type QuerySpec } from '../store/query';
 import { RAW_MEASUREMENT, X_LAYER } from './concatenate';
-import type { ProgressFn } from './progress';
+import { matrixName, type ProgressFn } from './progress';
 import { stringAt } from '../columns/conversions';
 import { resolveVersionRef } from './store-records';
 import { resolveStore } from './reconcile';
@@ -139,6 +139,13 @@ async function readDenseAll(names: string[], read: (name: string) => Promise<{ s
   return out;
 }
 
+/** Which matrix of the h5ad is being written, as a biologist names it. */
+function writingPhase(matrixPath: string): string {
+  if (matrixPath === '/X') return `Writing ${matrixName('X')}`;
+  if (matrixPath === '/raw/X') return `Writing ${matrixName('raw')}`;
+  return `Writing ${matrixName({ layer: matrixPath.replace(/^\/layers\//, '') })}`;
+}
+
 export async function exportQueryToH5ad(params: ExportParams): Promise<ExportResult> {
   const out = resolve(params.out);
   const compression = params.compression ?? 'gzip';
@@ -186,7 +193,7 @@ export async function exportQueryToH5ad(params: ExportParams): Promise<ExportRes
         varm,
         raw,
       },
-      { signal: params.signal, compression, onProgress: (done, total) => params.onProgress?.({ phase: 'Writing X, layers and raw', done, total }) },
+      { signal: params.signal, compression, onProgress: (done, total, matrix) => params.onProgress?.(matrix ? { phase: writingPhase(matrix.path), done: matrix.rows, total: matrix.nRows, unit: 'cells' } : { phase: done > 0 && done >= total ? 'Finishing the file' : 'Writing the cell and gene tables', done, total, unit: 'said' }) },
     );
     params.registry.finishRun(run.uid);
     const store = params.registry.getArtifact(q.versionUid);

@@ -5,6 +5,8 @@ import { randomUUID } from 'node:crypto';
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { CellarError } from '../../../shared/errors';
+import { importMessage } from '../../../shared/version-message';
+import { formatCount } from '../../../shared/format-number';
 import type { Registry } from '../../registry/registry';
 import type { ArtifactRecord } from '../../../shared/registry-types';
 import { copyAndHashDataset, datasetKey, datasetSuffix, hashDataset, type DatasetHash } from './dataset-files';
@@ -66,11 +68,13 @@ export async function importFiles(params: ImportParams): Promise<ImportResult> {
   if (params.signal?.aborted) stop.abort();
   params.signal?.addEventListener('abort', onCallerAbort);
   let validated = false;
-  params.onProgress?.({ phase: `Checking ${basename(files[0]!)}`, done: 0, total: files.length });
+  const fileOf = (i: number) => (files.length > 1 ? `, file ${formatCount(i + 1)} of ${formatCount(files.length)}` : '');
+  const checking = (i: number) => params.onProgress?.({ phase: `Checking ${basename(files[i]!)}${fileOf(i)}`, done: i, total: files.length, unit: 'said' });
+  checking(0);
   const validation = inspectAllInWorker(files, {
     timeoutMs: params.readTimeoutMs,
     signal: params.signal,
-    onFile: (done) => done < files.length && params.onProgress?.({ phase: `Checking ${basename(files[done]!)}`, done, total: files.length }),
+    onFile: (done) => done < files.length && checking(done),
   }).then(
     (reports) => {
       validated = true;
@@ -87,15 +91,17 @@ export async function importFiles(params: ImportParams): Promise<ImportResult> {
     if (!params.link) await mkdir(storage, { recursive: true });
     const batch = randomUUID().slice(0, 8);
     for (const [i, path] of files.entries()) {
-      if (validated) params.onProgress?.({ phase: `Copying ${basename(path)}`, done: i, total: files.length });
       if (params.link) {
+        if (validated) params.onProgress?.({ phase: `Reading ${basename(path)}${fileOf(i)} to fingerprint it`, done: i, total: files.length, unit: 'said' });
         hashes.push(await hashDataset(path, stop.signal));
         continue;
       }
       const target = join(storage, `.import-${batch}-${i}${datasetSuffix(path)}.partial`);
       staged.push(target);
+      // Copies run beside the check; their byte counts show once every file has passed it.
+      const onBytes = (copied: number, size: number) => validated && params.onProgress?.({ phase: `Copying ${basename(path)}${fileOf(i)}`, done: copied, total: size, unit: 'bytes' });
       hashes.push(
-        await copyAndHashDataset(path, target, stop.signal).catch((err: unknown) => {
+        await copyAndHashDataset(path, target, stop.signal, onBytes).catch((err: unknown) => {
           if (err instanceof CellarError) throw err;
           throw storeWriteError(err, `the copy of ${basename(path)} in the home's storage`);
         }),
@@ -176,6 +182,7 @@ export async function importFiles(params: ImportParams): Promise<ImportResult> {
           storagePath: storagePaths[i]!,
           isLink: !!params.link,
           runUid: run.uid,
+          message: importMessage(basename(file.path)),
         });
         members.push(artifact);
         artifacts.push({ uid: artifact.uid, key: artifact.key, hash: artifact.hash, n_observations: artifact.nObservations, existing: false });
@@ -186,7 +193,7 @@ export async function importFiles(params: ImportParams): Promise<ImportResult> {
       return fresh.length ? registry.addCollectionMembers(params.collectionKey, fresh) : current;
     });
     registry.finishRun(run.uid);
-    params.onProgress?.({ phase: 'Imported', done: checked.length, total: checked.length });
+    params.onProgress?.({ phase: `Imported ${formatCount(checked.length)} file${checked.length === 1 ? '' : 's'}`, done: checked.length, total: checked.length, unit: 'said' });
     return { collection: { uid: collection.uid, key: collection.key }, artifacts, run: { uid: run.uid } };
   } catch (err) {
     for (const f of created) await rm(f, { recursive: true, force: true });

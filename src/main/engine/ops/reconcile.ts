@@ -88,6 +88,7 @@ export async function reconcileStore(registry: Registry, store: ArtifactRecord):
       registry.addStoreVersion(store.stem, {
         ...storeVersionFields(stats, dir),
         runUid,
+        message: typeof manifest.meta.message === 'string' ? manifest.meta.message : null,
         description: typeof manifest.meta.description === 'string' ? manifest.meta.description : null,
         // restore named its source version as its input when it started.
         previousVersionIsInput: manifest.meta.transform !== 'restore',
@@ -152,6 +153,7 @@ export async function reconcileOrphanStores(registry: Registry, home: string): P
       kind: 'store',
       ...storeVersionFields(stats, dir),
       runUid,
+      message: typeof meta.message === 'string' ? meta.message : null,
     });
     if (runUid) finishRunIfRunning(registry, runUid);
     recovered.push(await reconcileStore(registry, artifact));

@@ -11,12 +11,13 @@ import { openStore, type StoreReader } from '../store/store-reader';
 import { nodeStoreFs, type StoreFs } from '../store/io/store-fs';
 import { createStoreWriter, type StoreWriter } from '../store/store-writer';
 import type { CsrBlock } from '../columns/column-model';
-import type { StoreResultJson } from './concatenate';
+import { RAW_MEASUREMENT, X_LAYER, type StoreResultJson } from './concatenate';
 import { stringAt } from '../columns/conversions';
-import type { ProgressFn } from './progress';
+import { matrixName, type ProgressFn } from './progress';
 import { commitStoreVersion } from './commit-version';
 import { HASH_CACHE_DIR, resolveVersionRef } from './store-records';
 import { resolveStore } from './reconcile';
+import { compactionMessage, restoreMessage } from '../../../shared/version-message';
 
 /**
  * Refuses to build on a version that is no longer the latest. The base was read before
@@ -59,6 +60,7 @@ export async function restoreVersion(params: { registry: Registry; storeKey: str
       writer,
       runUid: run.uid,
       meta: { runUid: run.uid, transform: 'restore', storeKey: store.key, storeUid: store.uid, restoredFrom: source.version, datasets },
+      message: restoreMessage(source.version),
       // The restored version, not the one it supersedes, is the run's input.
       register: (fields) => registry.addStoreVersion(store.stem, { ...fields, previousVersionIsInput: false }),
     });
@@ -125,7 +127,7 @@ export async function compactStore(params: {
               const csr = await reader.readXRows(ms, layer, ids);
               const block: CsrBlock = { rowStart: start, nRows: ids.length, nCols: reader.nVars(ms), indptr: csr.indptr, indices: csr.indices, data: csr.data };
               await writer.appendXRows(ms, layer, block);
-              params.onProgress?.({ phase: `Rewriting ${ms}/${layer}`, done: start + ids.length, total: reader.nObs });
+              params.onProgress?.({ phase: `Rewriting ${matrixName(ms === RAW_MEASUREMENT ? 'raw' : layer === X_LAYER ? 'X' : { layer })}`, done: start + ids.length, total: reader.nObs, unit: 'cells' });
             }
             await checkpoint?.('mid-copy');
           }
@@ -145,6 +147,7 @@ export async function compactStore(params: {
       writer,
       runUid: run.uid,
       meta,
+      message: compactionMessage(Math.min(...registry.versions(store.stem).map((v) => v.version)), store.version),
       checkpoint,
       register: (fields) => ({ version: registry.addStoreVersion(store.stem, { ...fields, previousVersionIsInput: true }), dropped: registry.dropOlderVersions(store.stem) }),
     });

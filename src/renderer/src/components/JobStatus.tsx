@@ -2,7 +2,7 @@ import { useState } from 'react';
 import type { JobSnapshot } from '../../../shared/contract';
 import { ErrorMessage } from './ErrorMessage';
 import { jobResultLink } from '../state/job-result';
-import { formatCount } from '../format';
+import { describeProgress } from '../../../shared/progress-text';
 
 const STATE_LABEL: Record<JobSnapshot['state'], string> = {
   running: 'Running',
@@ -12,11 +12,6 @@ const STATE_LABEL: Record<JobSnapshot['state'], string> = {
 };
 
 /** One job: title, phase, a done/total bar, Cancel while it runs, its end state after. */
-/** "1,234 of 5,000": counts with separators. */
-function progressCount(done: number, total: number): string {
-  return `${formatCount(done)} of ${formatCount(total)}`;
-}
-
 export function JobStatus({ job, onCancel, compact = false, repeats = 1 }: { job: JobSnapshot; onCancel?: (id: string) => void; compact?: boolean; repeats?: number }) {
   const link = jobResultLink(job);
   const { progress } = job;
@@ -42,7 +37,7 @@ export function JobStatus({ job, onCancel, compact = false, repeats = 1 }: { job
       </div>
       {job.state === 'running' && (
         <>
-          <div className="job-phase">{progress ? `${progress.phase}${progress.total > 1 ? ` (${progress.phase.startsWith('Copying') ? `${progressCount(progress.done, progress.total)} cells` : progressCount(progress.done, progress.total)})` : ''}` : 'Starting…'}</div>
+          <div className="job-phase">{progress ? describeProgress(progress) : 'Starting…'}</div>
           <progress
             className="job-progress"
             aria-label={`${job.title} progress`}

@@ -1,5 +1,6 @@
 // The lineage of an artifact or collection as a left-to-right DAG (input → run → output).
-// Clicking a node opens it; the same nodes are buttons in a list for keyboard users.
+// Clicking a node selects it (the screen shows its details); the same nodes are buttons in a
+// list for keyboard users.
 import cytoscape, { type Core } from 'cytoscape';
 import dagre from 'cytoscape-dagre';
 import { useEffect, useMemo, useRef, useState, type JSX } from 'react';
@@ -28,6 +29,8 @@ const KEY: Array<{ label: string; colors: { fill: string; border: string }; clas
   { label: 'run', colors: LINEAGE_COLORS.completed, className: 'ellipse' },
   { label: 'failed run', colors: LINEAGE_COLORS.failed, className: 'ellipse' },
   { label: 'cancelled run', colors: LINEAGE_COLORS.cancelled, className: 'ellipse' },
+  { label: 'export', colors: LINEAGE_COLORS.export, className: 'box' },
+  { label: 'embedding', colors: LINEAGE_COLORS.embedding, className: 'box' },
   { label: 'deleted', colors: LINEAGE_COLORS.deleted, className: 'box dashed' },
 ];
 
@@ -136,6 +139,7 @@ export function LineageGraph({ lineage, onOpen, height = 420 }: LineageGraphProp
               >
                 <span className="cellar-lineage-label">{node.label}</span>
                 <span className="cellar-lineage-kind">{describeLineageNode(node)}</span>
+                {node.message && node.artifactKind === 'store' && <span className="cellar-lineage-message">{node.message}</span>}
               </button>
             </li>
           ))}

@@ -65,6 +65,8 @@ export function describeLineageNode(node: LineageNode): string {
   let kind: string;
   if (node.kind === 'artifact') kind = node.artifactKind === 'store' ? 'array store' : 'h5ad file';
   else if (node.kind === 'collection') kind = 'collection';
+  else if (node.kind === 'export') kind = 'export';
+  else if (node.kind === 'embedding') kind = 'embedding';
   else kind = node.status && node.status !== 'completed' ? `run, ${node.status}` : 'run';
   return node.deleted ? `${kind}, deleted` : kind;
 }

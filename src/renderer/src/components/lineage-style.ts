@@ -12,6 +12,8 @@ export const LINEAGE_COLORS = {
   failed: { fill: '#fee2e2', border: '#dc2626' },
   cancelled: { fill: '#f3f4f6', border: '#6b7280' },
   deleted: { fill: '#f5f5f5', border: '#9ca3af' },
+  export: { fill: '#fef3c7', border: '#b45309' },
+  embedding: { fill: '#fce7f3', border: '#be185d' },
 } as const;
 
 const colored = (selector: string, key: keyof typeof LINEAGE_COLORS) => ({
@@ -42,6 +44,10 @@ export const LINEAGE_STYLE: StylesheetJson = [
   { selector: 'node.artifact.store', style: { shape: 'barrel' } },
   { selector: 'node.collection', style: { shape: 'round-rectangle', 'border-width': 4, 'border-style': 'double' } },
   { selector: 'node.run', style: { shape: 'ellipse' } },
+  { selector: 'node.export', style: { shape: 'tag' } },
+  { selector: 'node.embedding', style: { shape: 'hexagon' } },
+  colored('node.export', 'export'),
+  colored('node.embedding', 'embedding'),
   colored('node.artifact.h5ad', 'h5ad'),
   colored('node.artifact.store', 'store'),
   colored('node.collection', 'collection'),

@@ -1,6 +1,7 @@
-// Lineage: the graph of runs, files, collections and store versions around one item.
-// Clicking a store opens it (at that version), a file or collection is shown in the
-// Library, and a run shows its details: transform, parameters, status, times, inputs, outputs.
+// Lineage: the graph of runs, files, collections, store versions, exports and embeddings
+// around one item. A click on any node does one thing: its details in the side panel, with
+// an Open button that goes to it (a store at that version, a file or collection in the
+// Library, a run's output, the version an export came from, the store of an embedding).
 import { useEffect, useId, useState } from 'react';
 import type { LibraryListing, RunDetails, RunItem } from '../../../../shared/contract';
 import type { ErrorValue } from '../../../../shared/errors';
@@ -10,7 +11,8 @@ import { useApp } from '../../state/AppState';
 import { navigate } from '../../state/route';
 import { EmptyState, ErrorMessage, LoadingCard } from '../../components/ErrorMessage';
 import { LineageGraph } from '../../components/LineageGraph';
-import { RunDetailsView } from './RunDetailsView';
+import { describeLineageNode } from '../../components/lineage-elements';
+import { RunDetailsView, runItemLabel } from './RunDetailsView';
 
 const STEM_LENGTH = 16;
 
@@ -23,20 +25,95 @@ function storeTarget(node: LineageNode, library: LibraryListing | null): { store
   return { store: store.key, version: version ?? node.id };
 }
 
+/** The nodes an edge links to a node: its inputs or makers ('to': edges into it), or what it fed ('from'). */
+function linked(lineage: Lineage, id: string, direction: 'from' | 'to'): LineageNode[] {
+  const ids = lineage.edges.filter((e) => (direction === 'to' ? e.to === id : e.from === id)).map((e) => (direction === 'to' ? e.from : e.to));
+  return lineage.nodes.filter((n) => ids.includes(n.id));
+}
+
+/** Where Open goes for a node, or null when there is nowhere to go (a deleted item). */
+function openTarget(node: LineageNode, lineage: Lineage, library: LibraryListing | null, run: RunDetails | null): { label: string; go: () => void } | null {
+  if (node.deleted) return null;
+  const storeNode = (n: LineageNode | undefined) => {
+    const target = n ? storeTarget(n, library) : null;
+    return target ? { label: `Open ${n!.label}`, go: () => navigate('store', target) } : null;
+  };
+  switch (node.kind) {
+    case 'artifact':
+      if (node.artifactKind === 'store') return storeNode(node);
+      return { label: `Show ${node.label} in the Library`, go: () => navigate('library', { highlight: node.id }) };
+    case 'collection':
+      return { label: `Show ${node.label} in the Library`, go: () => navigate('library', { highlight: node.id }) };
+    case 'run': {
+      const output = run?.outputs.find((o) => !o.deleted);
+      if (!output) return null;
+      if (output.kind === 'artifact' && output.artifactKind === 'store') {
+        return { label: `Open ${runItemLabel(output)}`, go: () => navigate('store', { store: output.key, version: output.isLatest || output.version === undefined ? undefined : String(output.version) }) };
+      }
+      return { label: `Show ${runItemLabel(output)} in the Library`, go: () => navigate('library', { highlight: output.uid }) };
+    }
+    case 'export': {
+      const producer = linked(lineage, node.id, 'to')[0];
+      return producer ? storeNode(linked(lineage, producer.id, 'to').find((n) => n.artifactKind === 'store')) : null;
+    }
+    case 'embedding': {
+      const producer = linked(lineage, node.id, 'to')[0];
+      const store = producer ? linked(lineage, producer.id, 'from').find((n) => n.artifactKind === 'store' && !n.deleted) : undefined;
+      return store?.storeKey ? { label: `Open ${store.storeKey} in Embeddings`, go: () => navigate('embeddings', { store: store.storeKey }) } : null;
+    }
+  }
+}
+
+function NodeDetails({ node, lineage, library, run, runError, onOpenItem }: { node: LineageNode; lineage: Lineage; library: LibraryListing | null; run: RunDetails | null; runError: ErrorValue | null; onOpenItem(item: RunItem): void }) {
+  // Until the newly clicked run's record arrives, the previous run's must not answer for it.
+  const ownRun = run?.uid === node.id ? run : null;
+  const target = openTarget(node, lineage, library, ownRun);
+  return (
+    <aside className="lineage-details" aria-label="Details" data-testid="lineage-details">
+      <h2 data-testid="details-title">{node.label}</h2>
+      <p className="muted">{describeLineageNode(node)}</p>
+      {node.message && (
+        <p className="lineage-details-message" data-testid="details-message">
+          {node.message}
+        </p>
+      )}
+      {node.kind === 'export' && node.path && (
+        <p>
+          Written to <code>{node.path}</code>
+        </p>
+      )}
+      <div className="toolbar">
+        <button type="button" className="button button-primary" disabled={!target} title={target?.label ?? (node.deleted ? 'Deleted: nothing to open' : 'Nothing to open')} onClick={() => target?.go()} data-testid="details-open">
+          Open
+        </button>
+        {target && <span className="muted">{target.label}</span>}
+      </div>
+      {node.kind === 'run' && (
+        <>
+          <ErrorMessage error={runError} />
+          {!ownRun && !runError && <p className="muted">Reading the run…</p>}
+          {ownRun && <RunDetailsView run={ownRun} onOpen={onOpenItem} />}
+        </>
+      )}
+    </aside>
+  );
+}
+
 export function LineageScreen({ refUid }: { refUid?: string }) {
   const { library, focusStore } = useApp();
   const [lineage, setLineage] = useState<Lineage | null>(null);
   const [error, setError] = useState<ErrorValue | null>(null);
-  const [runUid, setRunUid] = useState<string | null>(null);
+  const [selected, setSelected] = useState<LineageNode | null>(null);
   const [run, setRun] = useState<RunDetails | null>(null);
   const [runError, setRunError] = useState<ErrorValue | null>(null);
   const selectId = useId();
 
   const fallback = library?.stores.find((s) => s.key === focusStore)?.uid ?? library?.stores[0]?.uid ?? library?.collections[0]?.uid ?? library?.artifacts[0]?.uid;
   const chosen = refUid ?? fallback ?? null;
+  const runUid = selected?.kind === 'run' ? selected.id : null;
 
   useEffect(() => {
-    setRunUid(null);
+    setSelected(null);
     setLineage(null);
   }, [chosen]);
 
@@ -66,16 +143,6 @@ export function LineageScreen({ refUid }: { refUid?: string }) {
       live = false;
     };
   }, [chosen, library]);
-
-  const open = (node: LineageNode) => {
-    if (node.kind === 'run') return setRunUid(node.id);
-    if (node.deleted) return setRunUid(null);
-    if (node.artifactKind === 'store') {
-      const target = storeTarget(node, library);
-      if (target) return navigate('store', target);
-    }
-    navigate('library', { highlight: node.id });
-  };
 
   // A run's inputs and outputs name their store version exactly.
   const openItem = (item: RunItem) => {
@@ -138,10 +205,18 @@ export function LineageScreen({ refUid }: { refUid?: string }) {
           </div>
           <ErrorMessage error={error} />
           {!lineage && !error && <p className="muted">Tracing…</p>}
-          {lineage && <LineageGraph lineage={lineage} onOpen={open} height={440} />}
-          <ErrorMessage error={runError} />
-          {runUid && !run && !runError && <p className="muted">Reading the run…</p>}
-          {run && <RunDetailsView run={run} onOpen={openItem} />}
+          {lineage && (
+            <div className="lineage-layout">
+              <LineageGraph lineage={lineage} onOpen={setSelected} height={440} />
+              {selected ? (
+                <NodeDetails node={selected} lineage={lineage} library={library} run={run} runError={runError} onOpenItem={openItem} />
+              ) : (
+                <aside className="lineage-details" aria-label="Details" data-testid="lineage-details">
+                  <p className="muted">Click an item in the graph or the list to see what it is and what made it.</p>
+                </aside>
+              )}
+            </div>
+          )}
         </section>
       )}
     </>

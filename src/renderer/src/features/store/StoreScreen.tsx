@@ -179,7 +179,7 @@ export function StoreScreen({ store, version }: { store?: string; version?: stri
                     {versions.map((v) => (
                       <option key={v.uid} value={String(v.version)}>
                         v{v.version}
-                        {v.is_latest ? ' (latest)' : ''} — {v.run?.transform ?? 'unknown'}
+                        {v.is_latest ? ' (latest)' : ''} — {v.message ?? v.run?.transform ?? 'unknown'}
                       </option>
                     ))}
                   </select>

@@ -1,4 +1,5 @@
-// Versions: every version of a store; open one (read-only when old), diff two, restore one.
+// Versions: every version of a store, each with what made it in words; open one (read-only
+// when old), diff two, restore one.
 import { useEffect, useState } from 'react';
 import type { ErrorValue } from '../../../../shared/errors';
 import type { StoreDiff } from '../../../../shared/contract';
@@ -85,6 +86,7 @@ export function VersionsScreen({ store }: { store?: string }) {
                   <tr>
                     <th scope="col">Diff</th>
                     <th scope="col">Version</th>
+                    <th scope="col">What it did</th>
                     <th scope="col">Created</th>
                     <th scope="col" className="num">Cells</th>
                     <th scope="col" className="num">Files</th>
@@ -104,6 +106,9 @@ export function VersionsScreen({ store }: { store?: string }) {
                       </td>
                       <td>
                         <strong>v{v.version}</strong> {v.is_latest && <span className="badge badge-completed">latest</span>}
+                      </td>
+                      <td className="version-message" data-testid="version-message">
+                        {v.message ?? '—'}
                       </td>
                       <td>{formatDate(v.created_at)}</td>
                       <td className="num">{formatCount(v.n_observations)}</td>

@@ -27,8 +27,11 @@ export interface WriteH5adOptions {
    */
   nullableStrings?: 'categorical' | 'nullable-string-array';
   signal?: AbortSignal;
-  /** Progress in matrix rows written (X, layers and raw.X together). */
-  onProgress?: (done: number, total: number) => void;
+  /**
+   * Progress in matrix rows written (X, layers and raw.X together), and which matrix is being
+   * written with the rows of it done so far.
+   */
+  onProgress?: (done: number, total: number, matrix?: { path: string; rows: number; nRows: number }) => void;
 }
 
 // v1.8 format bounds: readable by HDF5 ≥ 1.8 (h5py, R, Julia), and the datatype
@@ -96,7 +99,7 @@ async function writeH5adOnce(path: string, adata: AnnDataToWrite, options: Write
           signal: options.signal,
           onRows: (rows) => {
             done = startedAt + rows;
-            options.onProgress?.(done, total);
+            options.onProgress?.(done, total, { path: matrixPath, rows, nRows: nObs });
           },
         });
         done = startedAt + nObs;
