@@ -16,6 +16,7 @@ import type { ProgressFn } from './progress';
 import { stringAt } from '../columns/conversions';
 import { resolveStore, resolveVersionRef } from './store-registry';
 import { frameToArrow } from '../columns/arrow-frame';
+import { notMeasuredPairs } from '../store/genes';
 
 export const EXPORT_ROWS_PER_BLOCK = 16_384;
 
@@ -174,6 +175,8 @@ export async function exportQueryToH5ad(params: ExportParams): Promise<ExportRes
         varm: await readDenseAll(reader.varmNames(RAW_MEASUREMENT), (name) => reader.readVarm(RAW_MEASUREMENT, name)),
       };
     }
+    // X cannot tell "not measured" from 0, so the pairs a dataset never measured go beside it.
+    const notMeasured = notMeasuredPairs(reader, m, selection.obsJoinids, selection.varJoinids);
     await writeH5ad(
       out,
       {
@@ -184,6 +187,7 @@ export async function exportQueryToH5ad(params: ExportParams): Promise<ExportRes
         obsm,
         varm,
         raw,
+        ...(notMeasured?.dataset.length ? { uns: { cellar_not_measured: notMeasured } } : {}),
       },
       { signal: params.signal, compression, onProgress: (done, total) => params.onProgress?.({ phase: 'Writing X, layers and raw', done, total }) },
     );

@@ -132,21 +132,21 @@ export class GeneIndex {
     throw new CellarError('not_found', `There is no gene ${name} in ${this.storeLabel} ${where}.`);
   }
 
-  /** Ids and symbols starting with `prefix` (case-insensitive): exact matches first, then ids, then symbols, each in store order. */
+  /** Ids and symbols starting with `prefix` (case-insensitive): exact matches first, then the others ordered by what matched. */
   search(prefix: string, limit: number): GeneMatch[] {
     const wanted = prefix.toLowerCase();
     const exact: number[] = [];
-    const starts: number[] = [];
+    const starts: { g: number; key: string }[] = [];
     for (let g = 0; g < this.ids.length; g++) {
       const id = this.ids[g]!.toLowerCase();
       const symbol = this.symbols[g]?.toLowerCase() ?? '';
       if (id === wanted || symbol === wanted) exact.push(g);
-      else if (id.startsWith(wanted) || symbol.startsWith(wanted)) starts.push(g);
+      // Listed by the name the user is typing: ids by id, symbols by symbol.
+      else if (id.startsWith(wanted)) starts.push({ g, key: this.ids[g]! });
+      else if (symbol.startsWith(wanted)) starts.push({ g, key: this.symbols[g]! });
     }
-    // Symbol hits read best when listed by symbol; ids keep store order.
-    const bySymbol = (a: number, b: number) => (this.symbols[a] ?? this.ids[a]!).localeCompare(this.symbols[b] ?? this.ids[b]!);
-    starts.sort(bySymbol);
-    return [...exact, ...starts].slice(0, limit).map((g) => ({ joinid: g, id: this.ids[g]!, symbol: this.symbols[g]! }));
+    starts.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : a.g - b.g));
+    return [...exact, ...starts.map((s) => s.g)].slice(0, limit).map((g) => ({ joinid: g, id: this.ids[g]!, symbol: this.symbols[g]! }));
   }
 }
 
@@ -203,4 +203,30 @@ export function resolveGeneFilter(ast: FilterAst, frame: FrameReader, genes: () 
     }
   };
   return { source: ast.source, root: rewrite(ast.root) };
+}
+
+/**
+ * The (dataset, gene) pairs of a selection where the dataset never measured the gene, as two
+ * parallel lists (dataset key, var_id): what an export says beside X, whose sparse zeros
+ * cannot tell "not measured" from 0. Null when the version recorded no presence table.
+ */
+export function notMeasuredPairs(reader: StoreReader, measurement: string, obsJoinids: ArrayLike<number>, varJoinids: ArrayLike<number>): { dataset: string[]; var_id: string[] } | null {
+  const genes = Array.from(varJoinids);
+  const measuring = datasetsMeasuring(reader, measurement, genes);
+  const datasetColumn = reader.obs.column('dataset');
+  if (!measuring || !datasetColumn) return null;
+  const positions = new Set<number>();
+  for (let i = 0; i < obsJoinids.length; i++) positions.add(Number(stringAt(datasetColumn, obsJoinids[i]!)));
+  const recorded = Array.isArray(reader.manifest.meta.datasets) ? (reader.manifest.meta.datasets as { position?: number; key?: string }[]) : [];
+  const keyOf = (p: number) => recorded.find((d) => d.position === p)?.key ?? `dataset ${p}`;
+  const ids = reader.var(measurement).column('var_id');
+  const out = { dataset: [] as string[], var_id: [] as string[] };
+  for (const p of [...positions].sort((a, b) => a - b)) {
+    for (const g of genes) {
+      if (measuring.get(g)!.has(p)) continue;
+      out.dataset.push(keyOf(p));
+      out.var_id.push(ids ? (stringAt(ids, g) ?? String(g)) : String(g));
+    }
+  }
+  return out;
 }
