@@ -146,8 +146,8 @@ describe('the plan', () => {
     expect(r.stdout).toContain(
       `  var/var_id — 5 gene ids merged with the same gene under another version, keeping the id first seen: ${g(4, 16)} (b.h5ad) → ${g(4, 17)}, ${g(1, 16)} (b.h5ad) → ${g(1, 17)}, ${g(2, 16)} (b.h5ad) → ${g(2, 17)}, ${g(6, 16)} (b.h5ad) → ${g(6, 17)}, ${g(5, 16)} (b.h5ad) → ${g(5, 17)}`,
     );
-    expect(r.stdout).toContain(`  var/genes — 1 gene not measured in a.h5ad: ${g(7, 1)} (recorded in the feature presence table`);
-    expect(r.stdout).toContain(`  var/genes — 1 gene not measured in b.h5ad: ${g(3, 17)} (recorded in the feature presence table`);
+    expect(r.stdout).toContain(`  var/genes — 1 gene not measured in a.h5ad: ${g(7, 1)} (recorded in the feature presence table: its cells read "not measured" there, not 0)`);
+    expect(r.stdout).toContain(`  var/genes — 1 gene not measured in b.h5ad: ${g(3, 17)} (recorded in the feature presence table: its cells read "not measured" there, not 0)`);
     expect(r.stdout).toContain('  var/gene_symbols — gene symbols taken from "feature_name" in b.h5ad');
     const plan = ok<{ plan: PlanReport }>(cellar(['concat', '--collection', 'ab', '--store', 'dry', '--match-genes', 'unversioned', '--dry-run', '--json'], h())).plan;
     expect(plan.n_vars).toBe(7);

@@ -359,7 +359,7 @@ export function describeGenes(genes: GenePlan, nGenes: number, lists: Pick<PlanL
   for (const m of missing) {
     const shown = `${m.examples.join(', ')}${m.count > m.examples.length ? ', …' : ''}`;
     if (naming.join === 'inner' && !store) lists.dropped.push({ element: 'var', name: 'genes', detail: `${formatCount(m.count)} gene${m.count === 1 ? '' : 's'} of ${m.dataset} not measured in every dataset (inner join): ${shown}` });
-    else lists.converted.push({ element: 'var', name: 'genes', detail: `${formatCount(m.count)} gene${m.count === 1 ? '' : 's'} not measured in ${m.dataset}: ${shown} (recorded in the feature presence table; its cells read "not measured" there, stored as no entries)` });
+    else lists.converted.push({ element: 'var', name: 'genes', detail: `${formatCount(m.count)} gene${m.count === 1 ? '' : 's'} not measured in ${m.dataset}: ${shown} (recorded in the feature presence table: its cells read "not measured" there, not 0)` });
   }
 }
 
