@@ -231,7 +231,7 @@ print(json.dumps(a[:, a.var_names == sys.argv[2]].X.toarray().ravel().tolist()))
     expect(Array.from(values.subarray(0, 5))).toEqual(reference);
     expect(Array.from(values.subarray(5)).every(Number.isNaN)).toBe(true);
     expect(colors.gene).toEqual({ joinid: 2, id: g(3, 17), symbol: 'MS4A1' });
-    expect(colors.notMeasured).toEqual({ nCells: 4, datasets: ['b.h5ad'], note: 'b.h5ad did not measure MS4A1: 4 cells are "not measured" (NaN), not 0.' });
+    expect(colors.notMeasured).toEqual({ nCells: 4, datasets: ['b.h5ad'], note: `b.h5ad did not measure MS4A1 (${g(3, 17)}): 4 cells are "not measured" (NaN), not 0.` });
     expect(colors.byDataset!.map((d) => [d.key, d.nCells, d.measured])).toEqual([['a.h5ad', 5, true], ['b.h5ad', 4, false]]);
     // A gene every dataset measured has no note.
     const measured = await invoke('embedding:colors', { storeKey: 'uv', gene: g(1, 16) });

@@ -39,7 +39,8 @@ export function embeddingHandlers({ db, startJob }: ServiceContext): Pick<Handle
           const hit = { joinid, id: index.id(joinid), symbol: index.symbol(joinid) };
           if (!notMeasured) return { kind: 'numeric' as const, values: new Uint8Array(values.buffer), min: 0, max, byDataset, gene: hit };
           const keys = (byDataset ?? []).filter((d) => d.measured === false).map((d) => d.key ?? `dataset ${d.position}`);
-          const note = `${keys.join(', ')} did not measure ${hit.symbol ?? hit.id}: ${notMeasured} cell${notMeasured === 1 ? ' is' : 's are'} "not measured" (NaN), not 0.`;
+          const named = hit.symbol && hit.symbol !== hit.id ? `${hit.symbol} (${hit.id})` : hit.id;
+          const note = `${keys.join(', ')} did not measure ${named}: ${notMeasured} cell${notMeasured === 1 ? ' is' : 's are'} "not measured" (NaN), not 0.`;
           return { kind: 'numeric' as const, values: new Uint8Array(values.buffer), min: 0, max, byDataset, gene: hit, notMeasured: { nCells: notMeasured, datasets: keys, note } };
         }
         const column = obsColumn ? reader.obs.column(obsColumn) : undefined;
