@@ -287,6 +287,11 @@ describe('changing the symbol column later', () => {
     ok(cellar(['genes', '--store', 'named', '--symbol-column', 'gene_symbols', '--json'], h()));
     const info = ok(cellar(['genes', '--store', 'named', '--json'], h()));
     expect(info).toMatchObject({ store: { version: 3 }, symbol_column: 'gene_symbols', match: 'unversioned', join: 'outer', presence: true, n_vars: 7 });
+    // compact rewrites every file: the naming and the presence table come through unchanged.
+    const before3 = presenceOf('named');
+    ok(cellar(['compact', '--store', 'named', '--yes', '--json'], h()));
+    expect(presenceOf('named')).toEqual(before3);
+    expect(ok(cellar(['genes', '--store', 'named', '--json'], h()))).toMatchObject({ store: { version: 4 }, symbol_column: 'gene_symbols', presence: true });
   });
 });
 
