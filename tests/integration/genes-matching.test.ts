@@ -239,6 +239,12 @@ print(json.dumps(a[:, a.var_names == sys.argv[2]].X.toarray().ravel().tolist()))
     expect((await refused('embedding:colors', { storeKey: 'uv', gene: 'DUP' })).message).toBe(`The gene symbol DUP is ambiguous in store uv: it names 2 genes (${g(5, 17)}, ${g(6, 17)}); ask for one by its id.`);
     expect(await invoke('genes:search', { storeKey: 'uv', prefix: 'cd', limit: 5 })).toEqual([{ joinid: 1, id: g(2, 17), symbol: 'CD3E' }]);
     expect((await refused('genes:search', { storeKey: 'uv', prefix: 'cd', limit: 0 })).code).toBe('usage');
+    // The app's concatenation plan takes the same choices, checked by the channel's schema.
+    const plan = await invoke('concat:plan', { collectionKey: 'ab', matchGenes: 'unversioned', join: 'inner' });
+    expect([plan.n_vars, plan.genes!.join, plan.genes!.match, plan.genes!.merged.count]).toEqual([5, 'inner', 'unversioned', 5]);
+    const bad = await refused('concat:plan', { collectionKey: 'ab', join: 'left' as 'inner' });
+    expect(bad.code).toBe('usage');
+    expect(bad.message).toContain('outer or inner');
   });
 });
 

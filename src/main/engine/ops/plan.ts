@@ -350,7 +350,8 @@ export function matchVarIds(indexes: string[][], labels: string[], naming: Pick<
 /** The plan's lines about genes (kept: the naming; converted: merges; dropped/converted: missing genes). */
 export function describeGenes(genes: GenePlan, nGenes: number, lists: Pick<PlanLists, 'kept' | 'dropped' | 'converted'>, store = false): void {
   const { naming, merged, missing } = genes;
-  const joinNote = naming.join === 'outer' ? 'outer join (the default): every gene of every dataset' : 'inner join: only genes every dataset measured';
+  // An append always extends var with the files' new genes (older cells read "not measured" there).
+  const joinNote = store ? 'the store\'s genes and the files\' new ones' : naming.join === 'outer' ? 'outer join (the default): every gene of every dataset' : 'inner join: only genes every dataset measured';
   lists.kept.push({ element: 'var', name: 'genes', detail: `${formatCount(nGenes)} gene${nGenes === 1 ? '' : 's'}, ${joinNote}; ids matched ${naming.match === 'exact' ? 'exactly' : 'without their Ensembl version'}; symbols: ${naming.symbolColumn ? `var column ${naming.symbolColumn}` : 'none (no symbol column found)'}` });
   if (merged.count) {
     const shown = merged.examples.map((e) => `${e.id} (${e.dataset}) → ${e.kept}`).join(', ');
