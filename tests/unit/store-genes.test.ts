@@ -51,6 +51,11 @@ describe('matchVarIds', () => {
     expect(m.problems).toEqual(['--match-genes unversioned would merge 1 pair of genes within x.h5ad: ENSG00000000001.1 and ENSG00000000001.2. Those are different genes there; use --match-genes exact.']);
   });
 
+  it('refuses unversioned matching on append when the store itself holds two versions of a gene', () => {
+    const m = matchVarIds([['ENSG00000000001']], ['c.h5ad'], { match: 'unversioned', join: 'outer' }, ['ENSG00000000001.1', 'ENSG00000000001.2']);
+    expect(m.problems).toEqual(['--match-genes unversioned would merge 1 pair of genes within the store: ENSG00000000001.1 and ENSG00000000001.2. Those are different genes there; use --match-genes exact.']);
+  });
+
   it('append: existing ids keep their joinids, a new versioned id joins its gene', () => {
     const m = matchVarIds([['ENSG00000000009', 'ENSG00000000001']], ['c'], { match: 'unversioned', join: 'outer' }, a);
     expect(m.ids.ids).toEqual([...a, 'ENSG00000000009']);

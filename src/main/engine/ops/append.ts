@@ -274,7 +274,7 @@ export function planAppend(reader: StoreReader, datasets: DatasetInfo[], options
   const genes: GenePlan = { naming, merged: matched.merged, missing: matched.missing, recordPresence: reader.presence(measurement) !== null };
   describeGenes(genes, varIds.ids.length, { kept, dropped, converted }, true);
   const newGenes = varIds.ids.length - reader.nVars(measurement);
-  if (newGenes > 0) added.push({ element: 'var', name: 'genes', detail: `${newGenes} new gene${newGenes > 1 ? 's' : ''}: ${varIds.ids.slice(reader.nVars(measurement), reader.nVars(measurement) + 10).join(', ')}${newGenes > 10 ? ', …' : ''} (existing cells read 0 there)` });
+  if (newGenes > 0) added.push({ element: 'var', name: 'genes', detail: `${newGenes} new gene${newGenes > 1 ? 's' : ''}: ${varIds.ids.slice(reader.nVars(measurement), reader.nVars(measurement) + 10).join(', ')}${newGenes > 10 ? ', …' : ''} (${genes.recordPresence ? 'cells already in the store did not measure them: "not measured" there' : 'existing cells read 0 there'})` });
 
   // obs ids: unique within the new files and against the store.
   const existingIds = new Set(stringColumn(reader.obs, 'obs_id'));

@@ -153,7 +153,9 @@ export function planConcatenation(datasets: DatasetInfo[], options: PlanOptions 
   const symbols = unifySymbolColumns(datasets, options.symbolColumn, { converted, problems });
   const varPlan = planFrame('var', symbols.frames, labels, RESERVED_VAR, { kept, dropped, converted, problems });
   restoreSourceNames(varPlan, symbols.renamed);
-  const naming: GeneNaming = { symbolColumn: symbols.column, match: options.matchGenes ?? 'exact', join: options.join ?? 'outer' };
+  // A symbol column some dataset lacks altogether is dropped with the other unshared columns.
+  const symbolColumn = symbols.column !== null && varPlan.fields.some((f) => f.name === symbols.column) ? symbols.column : null;
+  const naming: GeneNaming = { symbolColumn, match: options.matchGenes ?? 'exact', join: options.join ?? 'outer' };
   const matched = matchVarIds(datasets.map((d) => d.var.index), labels, naming);
   problems.push(...matched.problems);
   const varIds = matched.ids;
@@ -266,19 +268,13 @@ export function restoreSourceNames(fp: FramePlan, renamed: Map<string, string>[]
 export function matchVarIds(indexes: string[][], labels: string[], naming: Pick<GeneNaming, 'match' | 'join'>, existing: string[] = []): { ids: IdSpace; merged: GenePlan['merged']; missing: GenePlan['missing']; problems: string[] } {
   const keyOf = naming.match === 'unversioned' ? unversionedId : (id: string) => id;
   const problems: string[] = [];
-  for (const [d, index] of indexes.entries()) {
-    if (naming.match !== 'unversioned') break;
-    const seen = new Map<string, string>();
-    const clashes: string[] = [];
-    for (const id of index) {
-      const key = keyOf(id);
-      const before = seen.get(key);
-      if (before !== undefined && before !== id) clashes.push(`${before} and ${id}`);
-      else seen.set(key, id);
-    }
-    if (clashes.length) {
+  if (naming.match === 'unversioned') {
+    // The store's own ids (append) count too: merging two of them would make one gene of two.
+    const sources = [...(existing.length ? [{ label: 'the store', index: existing }] : []), ...indexes.map((index, d) => ({ label: labels[d]!, index }))];
+    for (const { label, index } of sources) {
+      const clashes = versionClashes(index);
       const n = clashes.length;
-      problems.push(`--match-genes unversioned would merge ${n} pair${n === 1 ? '' : 's'} of genes within ${labels[d]}: ${clashes.slice(0, EXAMPLES).join('; ')}${n > EXAMPLES ? `; … and ${n - EXAMPLES} more` : ''}. Those are different genes there; use --match-genes exact.`);
+      if (n) problems.push(`--match-genes unversioned would merge ${n} pair${n === 1 ? '' : 's'} of genes within ${label}: ${clashes.slice(0, EXAMPLES).join('; ')}${n > EXAMPLES ? `; … and ${n - EXAMPLES} more` : ''}. Those are different genes there; use --match-genes exact.`);
     }
   }
   const position = new Map<string, number>();
@@ -345,6 +341,19 @@ export function matchVarIds(indexes: string[][], labels: string[], naming: Pick<
     }
   }
   return { ids: space, merged, missing, problems };
+}
+
+/** Pairs of ids of one dataset that are the same once Ensembl versions are stripped ("A and B"). */
+function versionClashes(index: readonly string[]): string[] {
+  const seen = new Map<string, string>();
+  const clashes: string[] = [];
+  for (const id of index) {
+    const key = unversionedId(id);
+    const before = seen.get(key);
+    if (before !== undefined && before !== id) clashes.push(`${before} and ${id}`);
+    else seen.set(key, id);
+  }
+  return clashes;
 }
 
 /** The plan's lines about genes (kept: the naming; converted: merges; dropped/converted: missing genes). */
