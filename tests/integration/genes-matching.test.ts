@@ -3,7 +3,7 @@
 // under different var column names, a gene one dataset lacks. Checks the plan, the store's var
 // and feature presence table, values read back by anndata against anndata's own concatenation,
 // names resolved as id then symbol, and every bad input with its message and nothing written.
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tableFromIPC } from 'apache-arrow';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -314,6 +314,7 @@ describe('bad input: a clear message and nothing written', () => {
     const r = unchanged(() => cellar(['query', '--store', 'q', '--var', 'gene == "DUP"', '--out', join(root, 'never.h5ad')], h()));
     expect(r.code).toBe(1);
     expect(firstLine(r.stderr)).toBe(`The gene symbol DUP is ambiguous in store q: it names 2 genes (${g(5, 17)}, ${g(6, 17)}); ask for one by its id.`);
+    expect(existsSync(join(root, 'never.h5ad'))).toBe(false);
   });
 
   it('an unknown gene', () => {
