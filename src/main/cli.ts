@@ -24,6 +24,7 @@ const COMMANDS: Record<string, () => Promise<CommandModule>> = {
   query: () => import('./cli/commands/query'),
   export: () => import('./cli/commands/export'),
   de: () => import('./cli/commands/de'),
+  genes: () => import('./cli/commands/genes'),
   versions: () => import('./cli/commands/versions'),
   diff: () => import('./cli/commands/diff'),
   restore: () => import('./cli/commands/restore'),

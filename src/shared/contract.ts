@@ -4,7 +4,7 @@
 // from its schema in request-schemas.ts, the one main validates payloads against.
 import type { ErrorValue } from './errors';
 import type { Lineage, VersionJson } from './registry-types';
-import type { AnnotationPreview, CategoryCount, ColumnStats, DatasetExpression, DeleteReport, JobKind, JobResults, LibraryListing, ObsPreview, PlanReport, RunDetails, StoreDiff, XValueHint } from './result-types';
+import type { AnnotationPreview, CategoryCount, ColumnStats, DatasetExpression, DeleteReport, GeneHit, JobKind, JobResults, LibraryListing, ObsPreview, PlanReport, RunDetails, StoreDiff, XValueHint } from './result-types';
 import type { Requests } from './request-schemas';
 
 export type * from './result-types';
@@ -164,8 +164,20 @@ export interface Channels {
     response:
       | { kind: 'category'; codes: Uint8Array; categories: string[] }
       /** byDataset: for a gene, how each dataset of the store expresses it. */
-      | { kind: 'numeric'; values: Uint8Array; min: number; max: number; byDataset?: DatasetExpression[] };
+      | {
+          kind: 'numeric';
+          values: Uint8Array;
+          min: number;
+          max: number;
+          byDataset?: DatasetExpression[];
+          /** For a gene: the gene the name resolved to (id first, then symbol). */
+          gene?: GeneHit;
+          /** For a gene some datasets never measured: their cells are NaN in `values`, and this says so. */
+          notMeasured?: { nCells: number; datasets: string[]; note: string };
+        };
   };
+  /** Genes whose id or symbol starts with `prefix` (case-insensitive), exact matches first, at most `limit` (default 20, at most 200). */
+  'genes:search': { request: Requests['genes:search']; response: GeneHit[] };
   'versions:list': { request: Requests['versions:list']; response: VersionJson[] };
   'versions:diff': { request: Requests['versions:diff']; response: StoreDiff };
   'versions:restore': { request: Requests['versions:restore']; response: { store: { uid: string; key: string; version: number } } };
@@ -247,6 +259,7 @@ export const CHANNELS = [
   'embed:start',
   'embedding:points',
   'embedding:colors',
+  'genes:search',
   'versions:list',
   'versions:diff',
   'versions:restore',

@@ -13,6 +13,8 @@ const exportFormat = v.pipe(v.picklist(['h5ad', 'csv', 'parquet']), v.descriptio
 const path = v.pipe(v.string(), v.description('a path'));
 const deMethod = v.pipe(v.picklist(['wilcoxon', 't-test']), v.description('wilcoxon or t-test'));
 const tableName = v.pipe(v.picklist(['obs', 'var']), v.description('obs or var'));
+const geneJoin = v.pipe(v.picklist(['outer', 'inner']), v.description('outer or inner'));
+const geneMatch = v.pipe(v.picklist(['exact', 'unversioned']), v.description('exact or unversioned'));
 
 const isPlainObject = (payload: unknown) => typeof payload === 'object' && payload !== null && !Array.isArray(payload);
 
@@ -28,7 +30,8 @@ const nothing = v.pipe(
 );
 
 const storeRef = { storeKey: text, version: v.optional(text) };
-const appendFields = { storeKey: text, fileTokens: texts, fillMissing: v.optional(boolean), addColumns: v.optional(boolean), makeUnique: v.optional(boolean) };
+const appendFields = { storeKey: text, fileTokens: texts, fillMissing: v.optional(boolean), addColumns: v.optional(boolean), makeUnique: v.optional(boolean), matchGenes: v.optional(geneMatch) };
+const geneFields = { matchGenes: v.optional(geneMatch), join: v.optional(geneJoin), symbolColumn: v.optional(text) };
 
 export const REQUEST_SCHEMAS = {
   'app:info': nothing,
@@ -40,8 +43,8 @@ export const REQUEST_SCHEMAS = {
   'file:pending': nothing,
   'file:inspect': requestObject({ fileToken: text }),
   'import:start': requestObject({ fileTokens: texts, collectionKey: text, description: v.optional(text) }),
-  'concat:plan': requestObject({ collectionKey: text, makeUnique: v.optional(boolean) }),
-  'concat:start': requestObject({ collectionKey: text, storeKey: text, makeUnique: v.optional(boolean) }),
+  'concat:plan': requestObject({ collectionKey: text, makeUnique: v.optional(boolean), ...geneFields }),
+  'concat:start': requestObject({ collectionKey: text, storeKey: text, makeUnique: v.optional(boolean), ...geneFields }),
   'store:summary': requestObject(storeRef),
   'store:count': requestObject({ ...storeRef, obs: v.optional(text), var: v.optional(text) }),
   'store:obs-window': requestObject({ ...storeRef, obs: v.optional(text), offset: number, limit: number, sortColumn: v.optional(text), sortDescending: v.optional(boolean) }),
@@ -53,6 +56,7 @@ export const REQUEST_SCHEMAS = {
   'embed:start': requestObject({ storeKey: text, nComponents: number, layer: v.optional(text), normalize: v.optional(boolean), genes: v.optional(number), seed: v.optional(number), name: v.optional(text) }),
   'embedding:points': requestObject({ ...storeRef, name: text }),
   'embedding:colors': requestObject({ ...storeRef, obsColumn: v.optional(text), gene: v.optional(text) }),
+  'genes:search': requestObject({ ...storeRef, prefix: text, limit: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(200), v.description('a whole number from 1 to 200'))) }),
   'versions:list': requestObject({ storeKey: text }),
   'versions:diff': requestObject({ storeKey: text, a: text, b: text }),
   'versions:restore': requestObject({ storeKey: text, version: text }),

@@ -20,6 +20,18 @@ export interface PlanReport {
   n_vars?: number;
   n_new_obs?: number;
   n_new_vars?: number;
+  /** How genes were matched, merged, and which datasets lack which (concat and append plans). */
+  genes?: GenesPlanReport;
+}
+
+export interface GenesPlanReport {
+  match: 'exact' | 'unversioned';
+  join: 'outer' | 'inner';
+  symbol_column: string | null;
+  /** Ids merged because they differ only in their Ensembl version (the first examples). */
+  merged: { count: number; examples: { id: string; kept: string; dataset: string }[] };
+  /** Per dataset: genes it did not measure (outer) or that were left out (inner join). */
+  missing: { dataset: string; count: number; examples: string[] }[];
 }
 
 // ── job results, one per job kind ────────────────────────────────────────────
@@ -215,6 +227,17 @@ export interface DatasetExpression {
   /** Cells with a value above zero. */
   nExpressing: number;
   max: number;
+  /** False when the dataset never measured the gene (its cells are NaN, "not measured"); absent when the store did not record it. */
+  measured?: boolean;
+}
+
+/** A gene found by genes:search (ids and symbols by prefix) or named in a colour request. */
+export interface GeneHit {
+  /** var joinid */
+  joinid: number;
+  /** var_id as the store keeps it */
+  id: string;
+  symbol: string | null;
 }
 
 // ── what `inspect` reads of a file's values ─────────────────────────────────

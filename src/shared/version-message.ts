@@ -55,6 +55,10 @@ export function compactionMessage(firstVersion: number, lastVersion: number): st
   return firstVersion === lastVersion ? `compaction of v${lastVersion}` : `compaction of v${firstVersion}–v${lastVersion}`;
 }
 
+export function geneNamingMessage(symbolColumn: string | null): string {
+  return symbolColumn === null ? 'genes named by id only (no symbol column)' : `gene symbols from var column ${symbolColumn}`;
+}
+
 export function importMessage(fileName: string): string {
   return `import of ${fileName}`;
 }
@@ -104,6 +108,7 @@ export function deriveVersionMessage(facts: VersionFacts): string {
       return embeddingMessage(str(p.name) ?? 'embedding', { fromFile: str(p.from) ? baseName(str(p.from)!) : 'a file' });
     }
     case 'annotate':
+      if ('symbolColumn' in p) return geneNamingMessage(str(p.symbolColumn) ?? null);
       return annotationMessage(str(p.from) ? baseName(str(p.from)!) : 'a table', Array.isArray(p.columns) ? p.columns.length : 0);
     case 'compact': {
       const last = num(p.version);

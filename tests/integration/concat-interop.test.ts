@@ -309,7 +309,7 @@ describe('three anndata files with clashing metadata → one store → h5ad', ()
     const names = (entries: PlanEntry[]) => entries.map((e) => `${e.element}/${e.name}`);
     expect(names(plan.kept)).toEqual([
       'obs/score', 'obs/quality score', 'obs/cell_type', 'obs/note', 'obs/n_counts', 'obs/stage', 'obs/batch_id', 'obs/is_doublet',
-      'var/gene_symbol', 'X/X', 'layers/counts', 'obsm/X_pca', 'raw.var/rv', 'raw/raw',
+      'var/gene_symbol', 'var/genes', 'X/X', 'layers/counts', 'obsm/X_pca', 'raw.var/rv', 'raw/raw',
     ]);
     expect(plan.dropped).toEqual([
       { element: 'obs', name: 'only_a', detail: 'in a.h5ad but not in b.h5ad, c.h5ad' },
@@ -331,6 +331,10 @@ describe('three anndata files with clashing metadata → one store → h5ad', ()
       { element: 'obs', name: 'n_counts', detail: 'n_counts: int32 in a.h5ad, float32 in b.h5ad, int64 in c.h5ad → float64' },
       { element: 'obs', name: 'batch_id', detail: 'batch_id: int64 in a.h5ad, int64 in b.h5ad, float64 in c.h5ad → float64' },
       { element: 'obs', name: 'is_doublet', detail: 'is_doublet: bool in a.h5ad, bool in b.h5ad, float64 in c.h5ad → nullable-bool' },
+      // Each dataset lacks some genes of the union: the plan counts them (first five named).
+      { element: 'var', name: 'genes', detail: '30 genes not measured in a.h5ad: g45, g44, g43, g42, g41, … (recorded in the feature presence table: its cells read "not measured" there, not 0)' },
+      { element: 'var', name: 'genes', detail: '33 genes not measured in b.h5ad: g1, g2, g4, g5, g6, … (recorded in the feature presence table: its cells read "not measured" there, not 0)' },
+      { element: 'var', name: 'genes', detail: '37 genes not measured in c.h5ad: g0, g3, g4, g6, g7, … (recorded in the feature presence table: its cells read "not measured" there, not 0)' },
     ]);
     expect(names(plan.added)).toEqual(['obs/obs_id', 'obs/dataset', 'obs/cellar_run_uid', 'var/var_id']);
   });

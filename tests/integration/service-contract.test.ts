@@ -114,7 +114,7 @@ describe('the service contract', () => {
     await expect(invoke('run:get', { uid: '' } as RequestOf<'run:get'>)).rejects.toThrow('run:get: "uid" must be a string.');
   });
 
-  it("colours by a new gene: only the appended dataset expresses it", async () => {
+  it('colours by a new gene: only the appended dataset measured it, the others read "not measured"', async () => {
     const expected = runPythonJson<{ n: number; nonzero: number; max: number }>(
       `import sys, json, numpy as np, anndata as ad
 a = ad.read_h5ad(sys.argv[1])
@@ -127,11 +127,16 @@ print(json.dumps({'n': int(a.n_obs), 'nonzero': int((col > 0).sum()), 'max': flo
     if (colours.kind !== 'numeric') throw new Error('a gene colours numerically');
     expect([colours.min, colours.max]).toEqual([0, expected.max]);
     expect(colours.byDataset).toEqual([
-      { position: 0, key: 's1.h5ad', nCells: 80, nExpressing: 0, max: 0 },
-      { position: 1, key: 's2.h5ad', nCells: 70, nExpressing: 0, max: 0 },
-      { position: 2, key: 's3.h5ad', nCells: 60, nExpressing: 0, max: 0 },
-      { position: 3, key: 's4.h5ad', nCells: expected.n, nExpressing: expected.nonzero, max: expected.max },
+      { position: 0, key: 's1.h5ad', nCells: 80, nExpressing: 0, max: 0, measured: false },
+      { position: 1, key: 's2.h5ad', nCells: 70, nExpressing: 0, max: 0, measured: false },
+      { position: 2, key: 's3.h5ad', nCells: 60, nExpressing: 0, max: 0, measured: false },
+      { position: 3, key: 's4.h5ad', nCells: expected.n, nExpressing: expected.nonzero, max: expected.max, measured: true },
     ]);
+    // The files before s4 never had g40: their cells are NaN, not 0, and the answer says so.
+    const values = new Float32Array(colours.values.buffer, colours.values.byteOffset, colours.values.byteLength / 4);
+    expect(Array.from(values.subarray(0, 210)).every(Number.isNaN)).toBe(true);
+    expect(Array.from(values.subarray(210)).some(Number.isNaN)).toBe(false);
+    expect(colours.notMeasured).toEqual({ nCells: 210, datasets: ['s1.h5ad', 's2.h5ad', 's3.h5ad'], note: 's1.h5ad, s2.h5ad, s3.h5ad did not measure G40 (g40): 210 cells are "not measured" (NaN), not 0.' });
     // Obs columns colour without a per-dataset summary.
     const byType = await invoke('embedding:colors', { storeKey: 'atlas', obsColumn: 'n_counts' });
     expect(byType.kind === 'numeric' && byType.byDataset).toBeUndefined();

@@ -88,6 +88,14 @@ export function intFlag(args: ParsedArgs, name: string, min = Number.MIN_SAFE_IN
   return n;
 }
 
+/** A flag that takes one of a few words; anything else is a usage error naming them. */
+export function choiceFlag<T extends string>(args: ParsedArgs, name: string, choices: readonly T[]): T | undefined {
+  const v = stringFlag(args, name);
+  if (v === undefined) return undefined;
+  if (!(choices as readonly string[]).includes(v)) throw new UsageError(`Unknown --${name} ${v}; use ${choices.slice(0, -1).join(', ')} or ${choices[choices.length - 1]}.`);
+  return v as T;
+}
+
 export function boolFlag(args: ParsedArgs, name: string): boolean {
   return args.flags[name] === true;
 }

@@ -39,9 +39,9 @@ function written<R extends { plan: unknown }>(result: R, what: string): Extract<
 const RUNNERS: { [K in JobKind]: (ctx: OperationContext, params: Record<string, unknown>) => Promise<WorkerResults[K]> } = {
   import: (ctx, params) => importFiles({ ...ctx, files: params.files as string[], collectionKey: params.collectionKey as string, description: params.description as string | undefined }),
   concatenate: async (ctx, params) =>
-    written(await concatenateCollection({ ...ctx, collectionKey: params.collectionKey as string, storeKey: params.storeKey as string, makeUnique: !!params.makeUnique }), 'concatenation'),
+    written(await concatenateCollection({ ...ctx, collectionKey: params.collectionKey as string, storeKey: params.storeKey as string, makeUnique: !!params.makeUnique, ...(params.genes as GeneOptions | undefined) }), 'concatenation'),
   append: async (ctx, params) =>
-    written(await appendToStore({ ...ctx, storeKey: params.storeKey as string, files: params.files as string[], fillMissing: !!params.fillMissing, addColumns: !!params.addColumns, makeUnique: !!params.makeUnique }), 'append'),
+    written(await appendToStore({ ...ctx, storeKey: params.storeKey as string, files: params.files as string[], fillMissing: !!params.fillMissing, addColumns: !!params.addColumns, makeUnique: !!params.makeUnique, matchGenes: params.matchGenes as GeneOptions['matchGenes'] }), 'append'),
   embed: (ctx, params) => embedStore({ ...ctx, storeKey: params.storeKey as string, name: params.name as string | undefined, pca: params.pca as never }),
   export: async (ctx, params) => {
     const query = { registry: ctx.registry, storeKey: params.storeKey as string, version: params.version as string | undefined, obs: params.obs as string | undefined, var: params.var as string | undefined, layer: params.layer as string | undefined };
@@ -94,18 +94,25 @@ export async function runJob<K extends JobKind>(home: string, kind: K, params: R
 }
 
 /** The concatenation plan of a collection: reads every member's metadata, so it runs in a worker. */
-export async function planCollectionConcatenation(home: string, collectionKey: string, makeUnique: boolean): Promise<ReturnType<typeof planSummary>> {
+export async function planCollectionConcatenation(home: string, collectionKey: string, makeUnique: boolean, genes: GeneOptions = {}): Promise<ReturnType<typeof planSummary>> {
   const registry = openRegistry(home);
   try {
     const collection = registry.getCollection(collectionKey);
-    return planSummary(planConcatenation(await describeMembers(collection.members, { collectionKey: collection.key }), { makeUnique }));
+    return planSummary(planConcatenation(await describeMembers(collection.members, { collectionKey: collection.key }), { makeUnique, ...genes }));
   } finally {
     registry.close();
   }
 }
 
+/** How a concatenation matches genes (concat:plan, concat:start). */
+export interface GeneOptions {
+  matchGenes?: 'exact' | 'unversioned';
+  join?: 'outer' | 'inner';
+  symbolColumn?: string;
+}
+
 /** The append preflight (nothing written): reads the new files, so it runs in a worker. */
-export async function preflightAppend(home: string, request: { storeKey: string; files: string[]; fillMissing?: boolean; addColumns?: boolean; makeUnique?: boolean; readTimeoutMs?: number }, controls?: Partial<JobContext>): Promise<Preflight> {
+export async function preflightAppend(home: string, request: { storeKey: string; files: string[]; fillMissing?: boolean; addColumns?: boolean; makeUnique?: boolean; matchGenes?: GeneOptions['matchGenes']; readTimeoutMs?: number }, controls?: Partial<JobContext>): Promise<Preflight> {
   const registry = openRegistry(home);
   try {
     const r = await appendToStore({ ...request, registry, home, dryRun: true, signal: controls?.signal });

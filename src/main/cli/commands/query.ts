@@ -19,7 +19,7 @@ export const spec: CommandSpec = {
     store: { type: 'string', description: 'the store to query' },
     version: { type: 'string', description: 'version number or uid (default: latest)' },
     obs: { type: 'string', description: 'obs filter, e.g. \'cell_type == "B cell" and n_genes > 500\'' },
-    var: { type: 'string', description: 'var filter, e.g. \'var_id in ["CD3E", "MS4A1"]\'' },
+    var: { type: 'string', description: 'var filter, e.g. \'var_id in ["CD3E", "MS4A1"]\'; gene == "TP53" or gene in [...] names genes by id, else symbol' },
     layer: { type: 'string', description: 'layer exported as X (default data)' },
     layers: { type: 'string', description: 'other layers to export, comma-separated (default: all)' },
     compression: { type: 'string', description: 'compression of the .h5ad: gzip (default), lzf or none' },

@@ -18,7 +18,8 @@ import { datasetMeta, RAW_MEASUREMENT, writeDatasets, X_LAYER, type MemberFile, 
 import { newArtifactUid } from '../../registry/uid';
 import { defaultMeasurement } from './export';
 import { distinctStrings, naColumn, stringAt } from '../columns/conversions';
-import { describeDataset, duplicateIdsProblem, matrixDtypeChanges, RESERVED_OBS, RESERVED_VAR, type ConcatPlan, type DatasetInfo, type FramePlan, type IdSpace, type PlanEntry } from './plan';
+import { describeDataset, describeGenes, duplicateIdsProblem, genesSummary, matchVarIds, matrixDtypeChanges, RESERVED_OBS, RESERVED_VAR, restoreSourceNames, unifySymbolColumns, type ConcatPlan, type DatasetInfo, type FramePlan, type GenePlan, type GenesSummary, type IdSpace, type PlanEntry } from './plan';
+import { geneNamingOf } from '../store/genes';
 import type { ProgressFn } from './progress';
 import { describeField, fieldOf, unifyFields, widenInts, type FieldSchema } from '../columns/field-schema';
 import { commitStoreVersion } from './commit-version';
@@ -39,6 +40,8 @@ export interface AppendParams {
   /** New obs columns of the files become store columns (NA for older cells) instead of being dropped. */
   addColumns?: boolean;
   makeUnique?: boolean;
+  /** How the files' var ids are matched with the store's (default: as the store was made). */
+  matchGenes?: GenePlan['naming']['match'];
   dryRun?: boolean;
   signal?: AbortSignal;
   onProgress?: ProgressFn;
@@ -55,6 +58,7 @@ export interface Preflight {
   problems: string[];
   n_new_obs: number;
   n_new_vars: number;
+  genes: GenesSummary;
 }
 
 
@@ -238,7 +242,7 @@ function stringColumn(reader: StoreReader['obs'], name: string): string[] {
 }
 
 /** Compares the new datasets with the store and builds the write plan. */
-export function planAppend(reader: StoreReader, datasets: DatasetInfo[], options: { fillMissing: boolean; makeUnique: boolean; addColumns?: boolean }): { plan: ConcatPlan; obsmFilled: ConcatPlan['obsm']; newObsColumns: string[]; preflight: Preflight } {
+export function planAppend(reader: StoreReader, datasets: DatasetInfo[], options: { fillMissing: boolean; makeUnique: boolean; addColumns?: boolean; matchGenes?: GenePlan['naming']['match'] }): { plan: ConcatPlan; obsmFilled: ConcatPlan['obsm']; newObsColumns: string[]; preflight: Preflight } {
   const manifest: StoreManifest = reader.manifest;
   const measurement = defaultMeasurement(reader);
   const labels = datasets.map((d) => d.label);
@@ -258,11 +262,21 @@ export function planAppend(reader: StoreReader, datasets: DatasetInfo[], options
   const obsFit = fitFrame('obs', manifest.obs.columns, RESERVED_OBS, datasets.map((d) => d.obs), labels, options.fillMissing, !!options.addColumns);
   collect(obsFit);
   const ms = manifest.ms[measurement]!;
-  const varFit = fitFrame('var', ms.var.columns, RESERVED_VAR, datasets.map((d) => d.var), labels, true);
+  // Symbols go to the store's symbol column whatever a file calls its own.
+  const storeNaming = geneNamingOf(reader, measurement);
+  const symbols = unifySymbolColumns(datasets, undefined, { converted, problems }, storeNaming.symbolColumn);
+  const varFit = fitFrame('var', ms.var.columns, RESERVED_VAR, symbols.frames, labels, true);
+  restoreSourceNames(varFit.plan, symbols.renamed);
   collect(varFit);
-  const varIds = idSpaceFrom(stringColumn(reader.var(measurement), 'var_id'), datasets.map((d) => d.var.index));
+  const naming = { ...storeNaming, match: options.matchGenes ?? storeNaming.match };
+  const matched = matchVarIds(datasets.map((d) => d.var.index), labels, { match: naming.match, join: 'outer' }, stringColumn(reader.var(measurement), 'var_id'));
+  problems.push(...matched.problems);
+  const varIds = matched.ids;
+  // A store written before presence was recorded cannot say what its older datasets measured: it stays unrecorded.
+  const genes: GenePlan = { naming, merged: matched.merged, missing: matched.missing, recordPresence: reader.presence(measurement) !== null };
+  describeGenes(genes, varIds.ids.length, { kept, dropped, converted }, true);
   const newGenes = varIds.ids.length - reader.nVars(measurement);
-  if (newGenes > 0) added.push({ element: 'var', name: 'genes', detail: `${newGenes} new gene${newGenes > 1 ? 's' : ''}: ${varIds.ids.slice(reader.nVars(measurement), reader.nVars(measurement) + 10).join(', ')}${newGenes > 10 ? ', …' : ''} (existing cells read 0 there)` });
+  if (newGenes > 0) added.push({ element: 'var', name: 'genes', detail: `${newGenes} new gene${newGenes > 1 ? 's' : ''}: ${varIds.ids.slice(reader.nVars(measurement), reader.nVars(measurement) + 10).join(', ')}${newGenes > 10 ? ', …' : ''} (${genes.recordPresence ? 'cells already in the store did not measure them: "not measured" there' : 'existing cells read 0 there'})` });
 
   // obs ids: unique within the new files and against the store.
   const existingIds = new Set(stringColumn(reader.obs, 'obs_id'));
@@ -368,13 +382,14 @@ export function planAppend(reader: StoreReader, datasets: DatasetInfo[], options
     obsm,
     varm: [],
     raw,
+    genes,
     kept,
     dropped,
     converted,
     added,
     problems,
   };
-  return { plan, obsmFilled, newObsColumns: obsFit.newColumns, preflight: { kept, dropped, converted, added, problems, n_new_obs: nNew, n_new_vars: Math.max(0, newGenes) } };
+  return { plan, obsmFilled, newObsColumns: obsFit.newColumns, preflight: { kept, dropped, converted, added, problems, n_new_obs: nNew, n_new_vars: Math.max(0, newGenes), genes: genesSummary(genes) } };
 }
 
 export type AppendResult = { plan: Preflight } | (StoreResultJson & { plan: Preflight });
@@ -405,7 +420,7 @@ export async function appendToStore(params: AppendParams): Promise<AppendResult>
   const reader = openStore(dir, store.version);
   let planned: ReturnType<typeof planAppend>;
   try {
-    planned = planAppend(reader, datasets, { fillMissing: !!params.fillMissing, makeUnique: !!params.makeUnique, addColumns: !!params.addColumns });
+    planned = planAppend(reader, datasets, { fillMissing: !!params.fillMissing, makeUnique: !!params.makeUnique, addColumns: !!params.addColumns, matchGenes: params.matchGenes });
   } finally {
     reader.close();
   }
@@ -418,7 +433,7 @@ export async function appendToStore(params: AppendParams): Promise<AppendResult>
 
   // Copy the new files into the home, write the version, and only after the commit point
   // register the artifacts and the version together: a failure leaves the registry as it was.
-  const run = registry.startRun({ transform: 'append', params: { store: store.key, files, fillMissing: !!params.fillMissing, addColumns: !!params.addColumns, makeUnique: !!params.makeUnique }, inputArtifacts: [store.uid] });
+  const run = registry.startRun({ transform: 'append', params: { store: store.key, files, fillMissing: !!params.fillMissing, addColumns: !!params.addColumns, makeUnique: !!params.makeUnique, matchGenes: plan.genes.naming.match }, inputArtifacts: [store.uid] });
   const copies: string[] = [];
   let committed = false;
   try {

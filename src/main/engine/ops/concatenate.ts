@@ -30,6 +30,10 @@ export interface ConcatParams {
   storeKey: string;
   measurement?: string;
   makeUnique?: boolean;
+  /** Gene matching (plan.ts matchVarIds): exact ids or Ensembl ids without versions; outer or inner join; the symbol column. */
+  matchGenes?: 'exact' | 'unversioned';
+  join?: 'outer' | 'inner';
+  symbolColumn?: string;
   dryRun?: boolean;
   signal?: AbortSignal;
   onProgress?: ProgressFn;
@@ -107,14 +111,14 @@ export async function concatenateCollection(params: ConcatParams): Promise<Conca
     const files = datasets.map((d) => d.label).join(', ');
     throw new CellarError('preflight_failed', `The collection ${collection.key} has no cells (${files}: 0 cells), so it cannot be concatenated into a store; nothing was written. Add files with cells to it first.`);
   }
-  const plan = planConcatenation(datasets, { measurement: params.measurement, makeUnique: params.makeUnique });
+  const plan = planConcatenation(datasets, { measurement: params.measurement, makeUnique: params.makeUnique, matchGenes: params.matchGenes, join: params.join, symbolColumn: params.symbolColumn });
   const summary = planSummary(plan);
   if (params.dryRun) return { plan: summary };
   if (plan.problems.length) {
     throw new CellarError('preflight_failed', `The collection ${collection.key} cannot be concatenated as it is (${plan.problems.length} problem${plan.problems.length > 1 ? 's' : ''}).`, plan.problems);
   }
 
-  const run = registry.startRun({ ...runInput, params: { collection: collection.key, store: params.storeKey, measurement: plan.measurement, makeUnique: !!params.makeUnique } });
+  const run = registry.startRun({ ...runInput, params: { collection: collection.key, store: params.storeKey, measurement: plan.measurement, makeUnique: !!params.makeUnique, matchGenes: plan.genes.naming.match, join: plan.genes.naming.join, symbolColumn: plan.genes.naming.symbolColumn } });
   const { uid, stem } = newArtifactUid();
   const dir = join(storesDir(params.home), stem);
   let committed = false;
@@ -180,6 +184,7 @@ export async function writeDatasets(writer: StoreWriter, plan: ConcatPlan, membe
 
   // var first: new genes in first-seen order, values taken from the dataset that introduced them.
   await writeVar(writer, measurement, plan.var, plan.varIds, members, 'var', varBase?.main);
+  writer.setGeneNaming(measurement, plan.genes.naming);
   if (plan.raw) await writeVar(writer, RAW_MEASUREMENT, plan.raw.var, plan.raw.varIds, members, 'raw.var', varBase?.raw);
 
   for (const [d, member] of members.entries()) {
@@ -196,12 +201,15 @@ export async function writeDatasets(writer: StoreWriter, plan: ConcatPlan, membe
       await writer.appendObsRows(offset, { columns: obsTable, nRows: n });
 
       const remap = plan.varIds.localToGlobal[d]!;
+      if (plan.genes.recordPresence) await writer.appendPresenceRows(measurement, presenceRows(firstPosition + d, remap));
+      // An inner join leaves some of the file's genes out (remapped to -1): their entries are dropped first.
+      const kept = (matrix: MatrixHandle) => (remap.includes(-1) ? withoutColumns(matrix, remap) : matrix);
       progress(`Copying the expression values of ${member.key}${fileNo(d)}`, 0);
-      await copyMatrix(writer, measurement, X_LAYER, file.X!, offset, remap, params, (rows) => progress(`Copying the expression values of ${member.key}${fileNo(d)}`, rows));
+      await copyMatrix(writer, measurement, X_LAYER, kept(file.X!), offset, remap, params, (rows) => progress(`Copying the expression values of ${member.key}${fileNo(d)}`, rows));
       for (const layer of plan.layers) {
         // Append: a file without a layer the store has leaves its cells without entries there.
         if (!file.layers.has(layer)) continue;
-        await copyMatrix(writer, measurement, layer, file.layers.get(layer)!, offset, remap, params, (rows) => progress(`Copying the layer ${layer} of ${member.key}${fileNo(d)}`, rows));
+        await copyMatrix(writer, measurement, layer, kept(file.layers.get(layer)!), offset, remap, params, (rows) => progress(`Copying the layer ${layer} of ${member.key}${fileNo(d)}`, rows));
       }
       if (plan.raw?.X && file.raw?.X) {
         await copyMatrix(writer, RAW_MEASUREMENT, X_LAYER, file.raw.X, offset, plan.raw.varIds.localToGlobal[d]!, params, (rows) => progress(`Copying the raw counts of ${member.key}${fileNo(d)}`, rows));
@@ -218,6 +226,47 @@ export async function writeDatasets(writer: StoreWriter, plan: ConcatPlan, membe
   }
   if (plan.varm.length) await writeVarm(writer, plan.measurement, plan.varm, plan.varIds, members, (file) => file.varm);
   if (plan.raw?.varm?.length) await writeVarm(writer, RAW_MEASUREMENT, plan.raw.varm, plan.raw.varIds, members, (file) => file.raw!.varm);
+}
+
+/** The presence table's rows for one dataset: every var joinid it measured, ascending. */
+function presenceRows(dataset: number, remap: Int32Array): { columns: { name: string; column: Column }[]; nRows: number } {
+  const joinids = Int32Array.from(remap.filter((g) => g >= 0)).sort();
+  return {
+    nRows: joinids.length,
+    columns: [
+      { name: 'dataset', column: { kind: 'numeric', dtype: 'int32', values: new Int32Array(joinids.length).fill(dataset) } },
+      { name: 'var_joinid', column: { kind: 'numeric', dtype: 'int32', values: joinids } },
+    ],
+  };
+}
+
+/**
+ * The matrix without the columns `remap` sends to -1, so the copy only sees kept genes. Column
+ * numbers stay the file's; a dropped column's entries are left out of indptr, indices and data.
+ */
+function withoutColumns(matrix: MatrixHandle, remap: Int32Array): MatrixHandle {
+  return {
+    ...matrix,
+    async *rowBlocks(options) {
+      for await (const block of matrix.rowBlocks(options)) {
+        const indptr = new Float64Array(block.nRows + 1);
+        const indices = new Int32Array(block.indices.length);
+        const data = new (block.data.constructor as new (n: number) => NumericArray)(block.data.length);
+        let k = 0;
+        for (let r = 0; r < block.nRows; r++) {
+          for (let i = Number(block.indptr[r]); i < Number(block.indptr[r + 1]); i++) {
+            const c = block.indices[i]!;
+            if (remap[c]! < 0) continue;
+            indices[k] = c;
+            (data as Float64Array)[k] = (block.data as Float64Array)[i]!;
+            k++;
+          }
+          indptr[r + 1] = k;
+        }
+        yield { ...block, indptr, indices: indices.subarray(0, k), data: data.subarray(0, k) as NumericArray };
+      }
+    },
+  };
 }
 
 /** Where var joinids continue from (append): existing ids and their count per measurement. */

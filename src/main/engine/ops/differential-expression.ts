@@ -10,6 +10,7 @@ import type { Registry } from '../../registry/registry';
 import { callInWorker } from '../threads/worker-call';
 import { LayerBlockReader } from '../store/x/layer-blocks';
 import { openStore, type FrameReader, type StoreReader } from '../store/store-reader';
+import { geneNamingOf } from '../store/genes';
 import { GENES_PER_BATCH } from '../store/x/x-column-writer';
 import { allocateGeneOutputs, testGeneBlocks, type GeneBlocksRequest } from '../stats/de-genes';
 import { benjaminiHochberg } from '../stats/rank-tests';
@@ -39,8 +40,6 @@ export interface DeParams extends GroupRequest {
   blockEntries?: number;
 }
 
-/** Var columns that hold gene symbols, in the order they are looked for (case-insensitive). */
-const SYMBOL_COLUMNS = ['gene_symbol', 'gene_symbols', 'feature_name', 'symbol', 'gene_name', 'gene_names'];
 /** Entries one thread holds per block of genes: a column read needs about 16 bytes each while it grows. */
 const DEFAULT_BLOCK_ENTRIES = 4_000_000;
 const ROWS_PER_BLOCK = 8_192;
@@ -93,7 +92,7 @@ export async function differentialExpression(params: DeParams): Promise<DeResult
     }
     if (untestable) notices.push(`${count(untestable)} gene(s) could not be tested (the same value in every cell of both groups, or too few cells): they have score 0 and p-value 1.`);
     const padj = benjaminiHochberg(pvals);
-    const ids = geneNames(reader.var(measurement));
+    const ids = geneNames(reader.var(measurement), geneNamingOf(reader, measurement).symbolColumn);
     const order = Uint32Array.from({ length: nGenes }, (_, g) => g).sort((a, b) => scores[b]! - scores[a]! || pvals[a]! - pvals[b]! || a - b);
     const results: DeRow[] = Array.from(order, (g) => ({
       gene: ids.gene(g),
@@ -237,10 +236,9 @@ function shareInt8(values: Int8Array): Int8Array {
   return shared;
 }
 
-/** Each gene's id (var_id) and symbol, from the first var column that holds symbols. */
-function geneNames(frame: FrameReader): { gene(g: number): string; symbol(g: number): string | null } {
+/** Each gene's id (var_id) and symbol, from the var column the store records as holding symbols. */
+function geneNames(frame: FrameReader, symbolName: string | null): { gene(g: number): string; symbol(g: number): string | null } {
   const ids = frame.column('var_id');
-  const symbolName = SYMBOL_COLUMNS.map((wanted) => frame.columnNames.find((c) => c.toLowerCase() === wanted)).find((c) => c !== undefined);
   const symbols = symbolName ? frame.column(symbolName) : undefined;
   return {
     gene: (g) => (ids ? (stringAt(ids, g) ?? String(g)) : String(g)),

@@ -17,6 +17,7 @@ import { stringAt } from '../columns/conversions';
 import { resolveVersionRef } from './store-records';
 import { resolveStore } from './reconcile';
 import { frameToArrow } from '../columns/arrow-frame';
+import { notMeasuredPairs } from '../store/genes';
 
 export const EXPORT_ROWS_PER_BLOCK = 16_384;
 
@@ -182,6 +183,8 @@ export async function exportQueryToH5ad(params: ExportParams): Promise<ExportRes
         varm: await readDenseAll(reader.varmNames(RAW_MEASUREMENT), (name) => reader.readVarm(RAW_MEASUREMENT, name)),
       };
     }
+    // X cannot tell "not measured" from 0, so the pairs a dataset never measured go beside it.
+    const notMeasured = notMeasuredPairs(reader, m, selection.obsJoinids, selection.varJoinids);
     await writeH5ad(
       out,
       {
@@ -192,6 +195,7 @@ export async function exportQueryToH5ad(params: ExportParams): Promise<ExportRes
         obsm,
         varm,
         raw,
+        ...(notMeasured?.dataset.length ? { uns: { cellar_not_measured: notMeasured } } : {}),
       },
       { signal: params.signal, compression, onProgress: (done, total, matrix) => params.onProgress?.(matrix ? { phase: writingPhase(matrix.path), done: matrix.rows, total: matrix.nRows, unit: 'cells' } : { phase: done > 0 && done >= total ? 'Finishing the file' : 'Writing the cell and gene tables', done, total, unit: 'said' }) },
     );

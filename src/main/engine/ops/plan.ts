@@ -6,6 +6,9 @@ import type { DataFrame } from '../columns/column-model';
 import type { H5adFile } from '../formats/h5ad/types';
 import { distinctStrings } from '../columns/conversions';
 import { fieldOf, unifyFields, type FieldSchema } from '../columns/field-schema';
+import { detectSymbolColumn, unversionedId } from '../store/genes';
+import type { GeneNaming } from '../store/format/manifest';
+import { formatCount } from '../../../shared/format-number';
 
 /** Columns Cellar adds; a dataset column with one of these names is renamed. */
 export const RESERVED_OBS = ['soma_joinid', 'obs_id', 'dataset', 'cellar_run_uid'] as const;
@@ -104,6 +107,7 @@ export interface ConcatPlan {
   varm: { name: string; width: number }[];
   /** raw.X and raw.var as their own measurement; varm: raw.varm carried like varm. */
   raw: { var: FramePlan; varIds: IdSpace; X: boolean; varm?: { name: string; width: number }[] } | null;
+  genes: GenePlan;
   kept: PlanEntry[];
   dropped: PlanEntry[];
   converted: PlanEntry[];
@@ -116,7 +120,26 @@ export interface PlanOptions {
   makeUnique?: boolean;
   /** obs ids already in the store (append): new ids must not collide with them. */
   existingObsIds?: ReadonlySet<string>;
+  /** How var ids of different datasets are matched (default exact). */
+  matchGenes?: GeneNaming['match'];
+  /** Genes of every dataset (outer, the default) or only those all of them measured (inner), as in anndata.concat. */
+  join?: GeneNaming['join'];
+  /** The var column holding gene symbols (default: detected by name). */
+  symbolColumn?: string;
 }
+
+/** What the plan says about genes: how they were matched, merged, and which datasets lack which. */
+export interface GenePlan {
+  naming: GeneNaming;
+  /** Ids that differ only in their Ensembl version, merged under the id first seen. */
+  merged: { count: number; examples: { id: string; kept: string; dataset: string }[] };
+  /** Per dataset: genes of the store it did not measure (outer) or genes it had that were left out (inner). */
+  missing: { dataset: string; count: number; examples: string[] }[];
+  /** Whether the version records which dataset measured which gene. */
+  recordPresence: boolean;
+}
+
+const EXAMPLES = 5;
 
 export function planConcatenation(datasets: DatasetInfo[], options: PlanOptions = {}): ConcatPlan {
   const kept: PlanEntry[] = [];
@@ -127,8 +150,17 @@ export function planConcatenation(datasets: DatasetInfo[], options: PlanOptions 
   const labels = datasets.map((d) => d.label);
 
   const obs = planFrame('obs', datasets.map((d) => d.obs), labels, RESERVED_OBS, { kept, dropped, converted, problems });
-  const varPlan = planFrame('var', datasets.map((d) => d.var), labels, RESERVED_VAR, { kept, dropped, converted, problems });
-  const varIds = unionIds(datasets.map((d) => d.var.index));
+  const symbols = unifySymbolColumns(datasets, options.symbolColumn, { converted, problems });
+  const varPlan = planFrame('var', symbols.frames, labels, RESERVED_VAR, { kept, dropped, converted, problems });
+  restoreSourceNames(varPlan, symbols.renamed);
+  // A symbol column some dataset lacks altogether is dropped with the other unshared columns.
+  const symbolColumn = symbols.column !== null && varPlan.fields.some((f) => f.name === symbols.column) ? symbols.column : null;
+  const naming: GeneNaming = { symbolColumn, match: options.matchGenes ?? 'exact', join: options.join ?? 'outer' };
+  const matched = matchVarIds(datasets.map((d) => d.var.index), labels, naming);
+  problems.push(...matched.problems);
+  const varIds = matched.ids;
+  const genes: GenePlan = { naming, merged: matched.merged, missing: matched.missing, recordPresence: true };
+  describeGenes(genes, varIds.ids.length, { kept, dropped, converted });
 
   // obs ids: unique across inputs and the existing store, or suffixed on request.
   const obsOffsets = [0];
@@ -180,12 +212,165 @@ export function planConcatenation(datasets: DatasetInfo[], options: PlanOptions 
     obsm,
     varm,
     raw,
+    genes,
     kept,
     dropped,
     converted,
     added,
     problems,
   };
+}
+
+/**
+ * One store column for gene symbols, whatever each dataset calls it: the chosen (or first
+ * detected) name, filled from each dataset's own symbol column. Returns the var frames with
+ * those columns renamed, and what was renamed (so values are still read under the file's name).
+ */
+export function unifySymbolColumns(datasets: Pick<DatasetInfo, 'label' | 'var'>[], requested: string | undefined, lists: Pick<PlanLists, 'converted' | 'problems'>, storeColumn?: string | null): { column: string | null; frames: DataFrame[]; renamed: Map<string, string>[] } {
+  const own = datasets.map((d) => {
+    const names = d.var.columns.map((c) => c.name);
+    if (requested !== undefined && names.includes(requested)) return requested;
+    if (storeColumn && names.includes(storeColumn)) return storeColumn;
+    return detectSymbolColumn(names);
+  });
+  let column: string | null = storeColumn !== undefined ? storeColumn : (requested ?? own.find((c) => c !== null) ?? null);
+  if (requested !== undefined && !datasets.some((d) => d.var.columns.some((c) => c.name === requested))) {
+    const listed = [...new Set(datasets.flatMap((d) => d.var.columns.map((c) => c.name)))].join(', ') || 'none';
+    lists.problems.push(`--symbol-column ${requested}: no dataset has a var column of that name (var columns: ${listed}).`);
+    column = null;
+  }
+  const renamed: Map<string, string>[] = datasets.map(() => new Map());
+  const frames = datasets.map((d, i) => {
+    const from = own[i];
+    if (!column || !from || from === column || d.var.columns.some((c) => c.name === column)) return d.var;
+    renamed[i]!.set(column, from);
+    lists.converted.push({ element: 'var', name: column, detail: `gene symbols taken from "${from}" in ${d.label}` });
+    return { ...d.var, columns: d.var.columns.map((c) => (c.name === from ? { ...c, name: column } : c)) };
+  });
+  return { column, frames, renamed };
+}
+
+/** After planning renamed frames: each dataset's values are still read under its own column name. */
+export function restoreSourceNames(fp: FramePlan, renamed: Map<string, string>[]): void {
+  fp.sources.forEach((sources, d) => {
+    for (const source of sources) {
+      const original = renamed[d]?.get(source.sourceName);
+      if (original) source.sourceName = original;
+    }
+  });
+}
+
+/**
+ * Matches var ids across datasets (exactly, or Ensembl ids without their version) and keeps the
+ * union (outer) or the intersection (inner). The store keeps the id as the first dataset that
+ * has the gene spells it. Stripping versions must not make two genes of one dataset one.
+ */
+export function matchVarIds(indexes: string[][], labels: string[], naming: Pick<GeneNaming, 'match' | 'join'>, existing: string[] = []): { ids: IdSpace; merged: GenePlan['merged']; missing: GenePlan['missing']; problems: string[] } {
+  const keyOf = naming.match === 'unversioned' ? unversionedId : (id: string) => id;
+  const problems: string[] = [];
+  if (naming.match === 'unversioned') {
+    // The store's own ids (append) count too: merging two of them would make one gene of two.
+    const sources = [...(existing.length ? [{ label: 'the store', index: existing }] : []), ...indexes.map((index, d) => ({ label: labels[d]!, index }))];
+    for (const { label, index } of sources) {
+      const clashes = versionClashes(index);
+      const n = clashes.length;
+      if (n) problems.push(`--match-genes unversioned would merge ${n} pair${n === 1 ? '' : 's'} of genes within ${label}: ${clashes.slice(0, EXAMPLES).join('; ')}${n > EXAMPLES ? `; … and ${n - EXAMPLES} more` : ''}. Those are different genes there; use --match-genes exact.`);
+    }
+  }
+  const position = new Map<string, number>();
+  const ids: string[] = [...existing];
+  const firstDataset: number[] = new Array<number>(existing.length).fill(-1);
+  const firstLocal: number[] = new Array<number>(existing.length).fill(-1);
+  existing.forEach((id, g) => {
+    if (!position.has(keyOf(id))) position.set(keyOf(id), g);
+  });
+  const merged: GenePlan['merged'] = { count: 0, examples: [] };
+  const localToGlobal = indexes.map((index, d) => {
+    const map = new Int32Array(index.length);
+    for (let i = 0; i < index.length; i++) {
+      const id = index[i]!;
+      const key = keyOf(id);
+      let g = position.get(key);
+      if (g === undefined) {
+        g = ids.length;
+        position.set(key, g);
+        ids.push(id);
+        firstDataset.push(d);
+        firstLocal.push(i);
+      } else if (ids[g] !== id) {
+        merged.count++;
+        if (merged.examples.length < EXAMPLES) merged.examples.push({ id, kept: ids[g]!, dataset: labels[d]! });
+      }
+      map[i] = g;
+    }
+    return map;
+  });
+  // Who measured what: a count per gene over the datasets (existing genes count as the store's).
+  const measuredBy = new Int32Array(ids.length);
+  for (const map of localToGlobal) for (const g of map) measuredBy[g]!++;
+  const missing: GenePlan['missing'] = [];
+  let space: IdSpace = { ids, localToGlobal, firstDataset: Int32Array.from(firstDataset), firstLocal: Int32Array.from(firstLocal) };
+  if (naming.join === 'inner' && !existing.length) {
+    const everywhere = (g: number) => measuredBy[g] === indexes.length;
+    const keptIds: number[] = [];
+    for (let g = 0; g < ids.length; g++) if (everywhere(g)) keptIds.push(g);
+    const newPosition = new Int32Array(ids.length).fill(-1);
+    keptIds.forEach((g, k) => (newPosition[g] = k));
+    for (const [d, map] of localToGlobal.entries()) {
+      const left = [...map].filter((g) => !everywhere(g)).map((g) => ids[g]!);
+      if (left.length) missing.push({ dataset: labels[d]!, count: left.length, examples: left.slice(0, EXAMPLES) });
+    }
+    space = {
+      ids: keptIds.map((g) => ids[g]!),
+      localToGlobal: localToGlobal.map((map) => map.map((g) => newPosition[g]!)),
+      firstDataset: Int32Array.from(keptIds, (g) => firstDataset[g]!),
+      firstLocal: Int32Array.from(keptIds, (g) => firstLocal[g]!),
+    };
+  } else {
+    for (const [d, map] of localToGlobal.entries()) {
+      const has = new Uint8Array(ids.length);
+      for (const g of map) has[g] = 1;
+      const lacking: string[] = [];
+      let count = 0;
+      for (let g = 0; g < ids.length; g++) {
+        if (has[g]) continue;
+        count++;
+        if (lacking.length < EXAMPLES) lacking.push(ids[g]!);
+      }
+      if (count) missing.push({ dataset: labels[d]!, count, examples: lacking });
+    }
+  }
+  return { ids: space, merged, missing, problems };
+}
+
+/** Pairs of ids of one dataset that are the same once Ensembl versions are stripped ("A and B"). */
+function versionClashes(index: readonly string[]): string[] {
+  const seen = new Map<string, string>();
+  const clashes: string[] = [];
+  for (const id of index) {
+    const key = unversionedId(id);
+    const before = seen.get(key);
+    if (before !== undefined && before !== id) clashes.push(`${before} and ${id}`);
+    else seen.set(key, id);
+  }
+  return clashes;
+}
+
+/** The plan's lines about genes (kept: the naming; converted: merges; dropped/converted: missing genes). */
+export function describeGenes(genes: GenePlan, nGenes: number, lists: Pick<PlanLists, 'kept' | 'dropped' | 'converted'>, store = false): void {
+  const { naming, merged, missing } = genes;
+  // An append always extends var with the files' new genes (older cells read "not measured" there).
+  const joinNote = store ? 'the store\'s genes and the files\' new ones' : naming.join === 'outer' ? 'outer join (the default): every gene of every dataset' : 'inner join: only genes every dataset measured';
+  lists.kept.push({ element: 'var', name: 'genes', detail: `${formatCount(nGenes)} gene${nGenes === 1 ? '' : 's'}, ${joinNote}; ids matched ${naming.match === 'exact' ? 'exactly' : 'without their Ensembl version'}; symbols: ${naming.symbolColumn ? `var column ${naming.symbolColumn}` : 'none (no symbol column found)'}` });
+  if (merged.count) {
+    const shown = merged.examples.map((e) => `${e.id} (${e.dataset}) → ${e.kept}`).join(', ');
+    lists.converted.push({ element: 'var', name: 'var_id', detail: `${formatCount(merged.count)} gene id${merged.count === 1 ? '' : 's'} merged with the same gene under another version, keeping the id first seen: ${shown}${merged.count > merged.examples.length ? ', …' : ''}` });
+  }
+  for (const m of missing) {
+    const shown = `${m.examples.join(', ')}${m.count > m.examples.length ? ', …' : ''}`;
+    if (naming.join === 'inner' && !store) lists.dropped.push({ element: 'var', name: 'genes', detail: `${formatCount(m.count)} gene${m.count === 1 ? '' : 's'} of ${m.dataset} not measured in every dataset (inner join): ${shown}` });
+    else lists.converted.push({ element: 'var', name: 'genes', detail: `${formatCount(m.count)} gene${m.count === 1 ? '' : 's'} not measured in ${m.dataset}: ${shown} (recorded in the feature presence table: its cells read "not measured" there, not 0)` });
+  }
 }
 
 interface PlanLists {
@@ -360,6 +545,18 @@ function carryDense(maps: Map<string, number[]>[], element: 'obsm' | 'varm' | 'r
 }
 
 /** The JSON printed by `cellar concat --dry-run --json`. */
-export function planSummary(plan: ConcatPlan): { kept: PlanEntry[]; dropped: PlanEntry[]; converted: PlanEntry[]; added: PlanEntry[]; problems: string[]; n_obs: number; n_vars: number } {
-  return { kept: plan.kept, dropped: plan.dropped, converted: plan.converted, added: plan.added, problems: plan.problems, n_obs: plan.nObs, n_vars: plan.varIds.ids.length };
+export function planSummary(plan: ConcatPlan): { kept: PlanEntry[]; dropped: PlanEntry[]; converted: PlanEntry[]; added: PlanEntry[]; problems: string[]; n_obs: number; n_vars: number; genes: GenesSummary } {
+  return { kept: plan.kept, dropped: plan.dropped, converted: plan.converted, added: plan.added, problems: plan.problems, n_obs: plan.nObs, n_vars: plan.varIds.ids.length, genes: genesSummary(plan.genes) };
+}
+
+export interface GenesSummary {
+  match: GeneNaming['match'];
+  join: GeneNaming['join'];
+  symbol_column: string | null;
+  merged: GenePlan['merged'];
+  missing: GenePlan['missing'];
+}
+
+export function genesSummary(genes: GenePlan): GenesSummary {
+  return { match: genes.naming.match, join: genes.naming.join, symbol_column: genes.naming.symbolColumn, merged: genes.merged, missing: genes.missing };
 }

@@ -133,6 +133,11 @@ export async function compactStore(params: {
           }
           for (const name of reader.obsmNames(ms)) await writer.setObsm(ms, name, await reader.readObsm(ms, name));
           for (const name of reader.varmNames(ms)) await writer.setVarm(ms, name, await reader.readVarm(ms, name));
+          // How genes are named and which dataset measured which: facts of the version, kept as they are.
+          const genes = reader.manifest.ms[ms]!.genes;
+          if (genes) writer.setGeneNaming(ms, genes);
+          const presence = reader.presence(ms);
+          if (presence) await writer.appendPresenceRows(ms, { columns: presence.columnNames.map((name) => ({ name, column: presence.column(name)! })), nRows: presence.nRows });
         }
       } catch (err) {
         await writer.abort();

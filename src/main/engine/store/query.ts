@@ -6,6 +6,7 @@ import { evaluateFilter, parseValueFilter, selectedRows } from './filter/index';
 import type { FrameReader, StoreReader } from './store-reader';
 import type { CsrMatrix } from './x/row-reads';
 import { takeRows } from '../columns/conversions';
+import { GeneIndex, resolveGeneFilter } from './genes';
 
 export interface QuerySpec {
   measurement: string;
@@ -40,8 +41,16 @@ export function resolveQuery(reader: StoreReader, spec: QuerySpec): QuerySelecti
   }
   return {
     obsJoinids: selectRows(reader.obs, spec.obs),
-    varJoinids: selectRows(reader.var(spec.measurement), spec.var),
+    varJoinids: selectVarRows(reader, spec.measurement, spec.var),
   };
+}
+
+/** A var filter, where `gene == "NAME"` names genes by id or symbol (see genes.ts). */
+export function selectVarRows(reader: StoreReader, measurement: string, filter: string | undefined): Uint32Array {
+  const frame = reader.var(measurement);
+  if (filter === undefined || !filter.trim()) return allRows(frame.nRows);
+  const ast = resolveGeneFilter(parseValueFilter(filter), frame, () => GeneIndex.of(reader, measurement));
+  return selectedRows(evaluateFilter(ast, frame));
 }
 
 /** The given rows of every column of a frame, in order, as a DataFrame indexed by `idColumn`. */

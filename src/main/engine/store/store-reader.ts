@@ -33,6 +33,8 @@ export interface StoreReader {
   readonly measurements: string[];
   readonly obs: FrameReader;
   var(measurement: string): FrameReader;
+  /** The feature presence table (dataset, var_joinid), or null when the version did not record one. */
+  presence(measurement: string): FrameReader | null;
   nVars(measurement: string): number;
   layers(measurement: string): string[];
   obsmNames(measurement: string): string[];
@@ -214,6 +216,11 @@ class StoreReaderImpl implements StoreReader {
       this.vars.set(measurement, frame);
     }
     return frame;
+  }
+
+  presence(measurement: string): FrameReader | null {
+    const entry = this.measurement(measurement).presence;
+    return entry ? new StoredFrame(`ms/${measurement}/presence`, entry, this.tables) : null;
   }
 
   nVars(measurement: string): number {

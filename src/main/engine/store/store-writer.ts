@@ -23,6 +23,7 @@ import {
   referencedFiles,
   type DenseEntry,
   type FileEntry,
+  type GeneNaming,
   type LayerEntry,
   type MeasurementEntry,
   type StoreManifest,
@@ -94,6 +95,10 @@ export interface StoreWriter {
   dropObsColumns(names: string[]): Promise<void>;
   appendVarRows(measurement: string, firstJoinid: number, table: TableSlice): Promise<void>;
   setVarColumns(measurement: string, table: TableSlice): Promise<void>;
+  /** Adds rows to the feature presence table (columns dataset, var_joinid; see docs/store-format.md). */
+  appendPresenceRows(measurement: string, table: TableSlice): Promise<void>;
+  /** Records how the measurement's genes are named and matched. */
+  setGeneNaming(measurement: string, naming: GeneNaming): void;
   /**
    * Appends X rows: block.rowStart is the obs joinid of its first row; column indices are var joinids.
    * With `signal`, a cancel also stops the encoding threads (and fails the commit that waits for them).
@@ -144,6 +149,7 @@ class StoreWriterImpl implements StoreWriter {
   private readonly files: DataFileSet;
   private readonly obs: FrameWriter;
   private readonly vars = new Map<string, FrameWriter>();
+  private readonly presence = new Map<string, FrameWriter>();
   private readonly measurements: Record<string, MeasurementEntry>;
   private readonly layers = new Map<string, { measurement: string; layer: string; writer: ParallelXLayerWriter }>();
   private readonly encodePool: XEncodePool | null;
@@ -244,6 +250,22 @@ class StoreWriterImpl implements StoreWriter {
     return this.step(`ms/${measurement}/var`, () => this.varWriter(measurement).setColumns(table));
   }
 
+  appendPresenceRows(measurement: string, table: TableSlice): Promise<void> {
+    return this.step(`ms/${measurement}/presence`, () => {
+      let writer = this.presence.get(measurement);
+      if (!writer) {
+        const base = this.measurement(measurement).presence ?? { nRows: 0, columns: [] };
+        writer = new FrameWriter(`ms/${measurement}/presence`, 'presence', base, this.files, this.frameCodec);
+        this.presence.set(measurement, writer);
+      }
+      writer.appendRows(writer.nRows, table);
+    });
+  }
+
+  setGeneNaming(measurement: string, naming: GeneNaming): void {
+    this.measurement(measurement).genes = { ...naming };
+  }
+
   appendXRows(measurement: string, layer: string, block: CsrBlock, signal?: AbortSignal): Promise<void> {
     return this.step(`ms/${measurement}/X/${layer}`, () => {
       const key = JSON.stringify([measurement, layer]);
@@ -327,6 +349,7 @@ class StoreWriterImpl implements StoreWriter {
   private buildManifest(version: number, meta: Record<string, unknown>, layerFragments: XFragment[][]): StoreManifest {
     const obs = this.obs.finish();
     for (const [name, writer] of this.vars) this.measurement(name).var = writer.finish();
+    for (const [name, writer] of this.presence) this.measurement(name).presence = writer.finish();
     for (const [i, { measurement, layer }] of [...this.layers.values()].entries()) {
       const fragments = layerFragments[i]!;
       const target = this.measurement(measurement);

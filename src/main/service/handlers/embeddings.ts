@@ -2,7 +2,7 @@
 import { CellarError } from '../../../shared/errors';
 import type { DatasetExpression } from '../../../shared/contract';
 import { defaultMeasurement } from '../../engine/ops/export';
-import { selectRows } from '../../engine/store/query';
+import { datasetsMeasuring, GeneIndex } from '../../engine/store/genes';
 import { stringAt } from '../../engine/columns/conversions';
 import type { Column } from '../../engine/columns/column-model';
 import type { StoreReader } from '../../engine/store/store-reader';
@@ -10,7 +10,7 @@ import type { Handlers } from '../../ipc/handle';
 import type { ServiceContext } from './context';
 import { datasetsOf, withStoreVersion } from './stores';
 
-export function embeddingHandlers({ db, startJob }: ServiceContext): Pick<Handlers, 'embed:start' | 'embedding:points' | 'embedding:colors'> {
+export function embeddingHandlers({ db, startJob }: ServiceContext): Pick<Handlers, 'embed:start' | 'embedding:points' | 'embedding:colors' | 'genes:search'> {
   return {
     'embed:start': ({ storeKey, nComponents, layer, normalize, genes, seed, name }) =>
       startJob('embed', `PCA of ${storeKey}`, { storeKey, name, pca: { nComponents, layer, normalize, genes, seed } }),
@@ -25,14 +25,23 @@ export function embeddingHandlers({ db, startJob }: ServiceContext): Pick<Handle
         const { obsColumn, gene } = ref;
         const ms = defaultMeasurement(reader);
         if (gene) {
-          const joinids = selectRows(reader.var(ms), `var_id == ${JSON.stringify(gene)}`);
-          if (!joinids.length) throw new CellarError('not_found', `There is no gene ${gene} in ${store.key}.`);
-          const csc = await reader.readXColumns(ms, 'data', joinids.subarray(0, 1));
+          const index = GeneIndex.of(reader, ms, `store ${store.key}`);
+          const joinid = index.resolve(gene);
+          const csc = await reader.readXColumns(ms, 'data', [joinid]);
           const values = new Float32Array(reader.nObs);
           for (let i = 0; i < csc.indices.length; i++) values[csc.indices[i]!] = Number(csc.data[i]);
+          // Cells of datasets that never measured the gene are NaN, not 0: absent is not zero.
+          const measuring = datasetsMeasuring(reader, ms, [joinid])?.get(joinid) ?? null;
+          const notMeasured = measuring ? markNotMeasured(reader, values, measuring) : null;
           let max = 0;
           for (const v of values) if (v > max) max = v;
-          return { kind: 'numeric' as const, values: new Uint8Array(values.buffer), min: 0, max, byDataset: expressionByDataset(reader, values) };
+          const byDataset = expressionByDataset(reader, values, measuring);
+          const hit = { joinid, id: index.id(joinid), symbol: index.symbol(joinid) };
+          if (!notMeasured) return { kind: 'numeric' as const, values: new Uint8Array(values.buffer), min: 0, max, byDataset, gene: hit };
+          const keys = (byDataset ?? []).filter((d) => d.measured === false).map((d) => d.key ?? `dataset ${d.position}`);
+          const named = hit.symbol && hit.symbol !== hit.id ? `${hit.symbol} (${hit.id})` : hit.id;
+          const note = `${keys.join(', ')} did not measure ${named}: ${notMeasured} cell${notMeasured === 1 ? ' is' : 's are'} "not measured" (NaN), not 0.`;
+          return { kind: 'numeric' as const, values: new Uint8Array(values.buffer), min: 0, max, byDataset, gene: hit, notMeasured: { nCells: notMeasured, datasets: keys, note } };
         }
         const column = obsColumn ? reader.obs.column(obsColumn) : undefined;
         if (!column) throw new CellarError('unknown_column', `There is no obs column ${obsColumn ?? ''} in ${store.key}.`);
@@ -62,11 +71,26 @@ export function embeddingHandlers({ db, startJob }: ServiceContext): Pick<Handle
         }
         return { kind: 'numeric' as const, values: new Uint8Array(values.buffer), min: Number.isFinite(min) ? min : 0, max: Number.isFinite(max) ? max : 0 };
       }),
+    'genes:search': (ref) =>
+      withStoreVersion(db(), ref, async (reader, _record, store) => GeneIndex.of(reader, defaultMeasurement(reader), `store ${store.key}`).search(ref.prefix, ref.limit ?? 20)),
   };
 }
 
+/** Sets the cells of datasets outside `measuring` to NaN; returns how many. */
+function markNotMeasured(reader: StoreReader, values: Float32Array, measuring: Set<number>): number {
+  const column = reader.obs.column('dataset');
+  if (!column) return 0;
+  let n = 0;
+  for (let i = 0; i < values.length; i++) {
+    if (measuring.has(Number(stringAt(column, i)))) continue;
+    values[i] = NaN;
+    n++;
+  }
+  return n;
+}
+
 /** Per dataset (obs column "dataset"): how many cells, how many express the gene, the highest value. */
-function expressionByDataset(reader: StoreReader, values: Float32Array): DatasetExpression[] | undefined {
+function expressionByDataset(reader: StoreReader, values: Float32Array, measuring: Set<number> | null = null): DatasetExpression[] | undefined {
   const column: Column | undefined = reader.obs.column('dataset');
   if (!column) return undefined;
   const keys = new Map(datasetsOf(reader).map((d) => [d.position, d.key]));
@@ -74,7 +98,7 @@ function expressionByDataset(reader: StoreReader, values: Float32Array): Dataset
   for (let i = 0; i < values.length; i++) {
     const position = Number(stringAt(column, i));
     let g = groups.get(position);
-    if (!g) groups.set(position, (g = { position, key: keys.get(position) ?? null, nCells: 0, nExpressing: 0, max: 0 }));
+    if (!g) groups.set(position, (g = { position, key: keys.get(position) ?? null, nCells: 0, nExpressing: 0, max: 0, ...(measuring ? { measured: measuring.has(position) } : {}) }));
     g.nCells++;
     const v = values[i]!;
     if (v > 0) g.nExpressing++;

@@ -56,12 +56,12 @@ export function storeHandlers({ options, db, readTimeoutMs, pathOf, startJob }: 
     'store:column-stats': ({ table, filter, column, ...ref }) =>
       withQuery({ ...ref, [table]: filter }, (q) => (table === 'obs' ? columnStats(queryObs(q), q.selection.obsJoinids, 'obs_id', column) : columnStats(queryVar(q), q.selection.varJoinids, 'var_id', column))),
     // Reads the new h5ad files: in a worker under the read time limit, never on the main thread.
-    'append:preflight': ({ storeKey, fileTokens, fillMissing, addColumns, makeUnique }) =>
-      callInWorker<Preflight>('preflightAppend', [options.home, { storeKey, files: fileTokens.map(pathOf), fillMissing, addColumns, makeUnique, readTimeoutMs: options.readTimeoutMs }], {
+    'append:preflight': ({ storeKey, fileTokens, fillMissing, addColumns, makeUnique, matchGenes }) =>
+      callInWorker<Preflight>('preflightAppend', [options.home, { storeKey, files: fileTokens.map(pathOf), fillMissing, addColumns, makeUnique, matchGenes, readTimeoutMs: options.readTimeoutMs }], {
         timeoutMs: readTimeoutMs() * Math.max(1, fileTokens.length) + 60_000,
         what: `checking the files to append to ${storeKey}`,
       }),
-    'append:start': ({ storeKey, fileTokens, fillMissing, addColumns, makeUnique }) => startJob('append', `Append to ${storeKey}`, { storeKey, files: fileTokens.map(pathOf), fillMissing, addColumns, makeUnique }),
+    'append:start': ({ storeKey, fileTokens, fillMissing, addColumns, makeUnique, matchGenes }) => startJob('append', `Append to ${storeKey}`, { storeKey, files: fileTokens.map(pathOf), fillMissing, addColumns, makeUnique, matchGenes }),
     'annotate:preview': ({ storeKey, fileToken }) =>
       callInWorker<AnnotationPreview>('previewAnnotation', [options.home, storeKey, pathOf(fileToken)], { timeoutMs: readTimeoutMs(), what: `reading the annotation table for ${storeKey}` }),
     'annotate:start': ({ storeKey, fileToken }) => {

@@ -101,6 +101,22 @@ export interface MeasurementEntry {
   X: Record<string, LayerEntry>;
   obsm: Record<string, DenseEntry>;
   varm: Record<string, DenseEntry>;
+  /** How genes are named and matched (absent in stores written before it was recorded). */
+  genes?: GeneNaming;
+  /**
+   * Feature presence: one row per (dataset, gene) that the dataset measured, columns
+   * `dataset` (the obs `dataset` value) and `var_joinid`. Absent: not recorded (older stores).
+   */
+  presence?: FrameEntry;
+}
+
+export interface GeneNaming {
+  /** The var column holding gene symbols, or null when the store has none. */
+  symbolColumn: string | null;
+  /** How var ids of different datasets were matched: exactly, or Ensembl ids without their version suffix. */
+  match: 'exact' | 'unversioned';
+  /** Genes kept: the union (outer) or only those every dataset measured (inner). */
+  join: 'outer' | 'inner';
 }
 
 export interface FileEntry {
@@ -215,6 +231,7 @@ export function referencedFiles(manifest: StoreManifest): Set<string> {
   addFrame(manifest.obs);
   for (const measurement of Object.values(manifest.ms)) {
     addFrame(measurement.var);
+    if (measurement.presence) addFrame(measurement.presence);
     for (const layer of Object.values(measurement.X)) {
       for (const fragment of layer.fragments) {
         names.add(fragment.file);

@@ -189,6 +189,7 @@ function checkManifestConsistency(name: string, manifest: StoreManifest, content
   for (const [ms, measurement] of Object.entries(manifest.ms)) {
     const nVars = measurement.var.nRows;
     checkFramePieces(where(`ms/${ms}/var`), measurement.var, contents, problems);
+    if (measurement.presence) checkFramePieces(where(`ms/${ms}/presence`), measurement.presence, contents, problems);
     for (const [layerName, layer] of Object.entries(measurement.X)) {
       const label = where(`ms/${ms}/X/${layerName}`);
       const fragments = [...layer.fragments].sort((a, b) => a.rowStart - b.rowStart);
