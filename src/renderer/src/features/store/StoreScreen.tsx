@@ -96,7 +96,7 @@ function useFilterExample(storeRef: StoreRef | null, table: 'obs' | 'var', colum
   return example ? `e.g. ${example}` : '';
 }
 
-export function StoreScreen({ store, version }: { store?: string; version?: string }) {
+export function StoreScreen({ store, version, obs }: { store?: string; version?: string; obs?: string }) {
   const { library } = useApp();
   const storeKey = useChosenStore(store);
   const libraryStore = library?.stores.find((s) => s.key === storeKey);
@@ -118,6 +118,11 @@ export function StoreScreen({ store, version }: { store?: string; version?: stri
 
   const ref = { storeKey: storeKey ?? '', ...(version ? { version } : {}) };
   const refKey = `${storeKey}@${version ?? 'latest'}`;
+  // A filter handed over in the address (cells selected on the Embeddings screen) applies once the store is read.
+  const summaryUid = summary?.uid;
+  useEffect(() => {
+    if (obs && summaryUid) void applyFilter('obs', obs);
+  }, [obs, summaryUid]);
   const obsExample = useFilterExample(storeKey ? ref : null, 'obs', summary?.obs);
   const varExample = useFilterExample(storeKey ? ref : null, 'var', summary?.var);
 
