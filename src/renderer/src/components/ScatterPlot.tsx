@@ -97,6 +97,9 @@ export function ScatterPlot({ points, colors, height = 480, pointSize, selection
       const ms = renderer.draw(viewRef.current, sizeRef.current, window.devicePixelRatio || 1);
       canvas.dataset.frameMs = ms.toFixed(2);
       canvas.dataset.frameCount = String(++frameCount);
+      // The window shown, so a test can turn pixels into data coordinates as the plot does.
+      const { x0, x1, y0, y1 } = viewRef.current;
+      canvas.dataset.view = `${x0},${x1},${y0},${y1}`;
       if (selectionEndedAt.current !== null && uploaded.current.rgba === rgbaRef.current) {
         canvas.dataset.selectionShownMs = (performance.now() - selectionEndedAt.current).toFixed(1);
         selectionEndedAt.current = null;
@@ -477,7 +480,8 @@ function CategoryLegend({ codes, categories, n, hidden, onHiddenChange }: { code
   const missing = n - counted;
   // Listed in natural order ("cluster 2" before "cluster 10"); colours stay keyed by code.
   const shown = useMemo(() => categories.map((_, code) => code).sort((a, b) => compareNatural(categories[a]!, categories[b]!)).slice(0, LEGEND_LIMIT), [categories]);
-  const allCodes = useMemo(() => [...categories.map((_, code) => code), -1], [categories]);
+  // Missing (-1) counts as a category only when some point lacks one.
+  const allCodes = useMemo(() => [...categories.map((_, code) => code), ...(missing > 0 ? [-1] : [])], [categories, missing]);
   const toggle = (code: number) => {
     const next = new Set(hidden);
     if (next.has(code)) next.delete(code);

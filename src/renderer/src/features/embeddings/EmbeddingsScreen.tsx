@@ -73,16 +73,17 @@ export function EmbeddingsScreen({ store }: { store?: string }) {
     rowCache.current = new Map();
   }, [summary?.uid]);
 
+  // A new version keeps showing the old points until its own arrive (saving a selection makes one).
   useEffect(() => {
-    setMatrix(null);
     setError(null);
-    if (!storeKey || !chosen) return;
+    if (!storeKey || !chosen) return setMatrix(null);
     let live = true;
     call('embedding:points', { storeKey, ...versionRef, name: chosen.name }).then(
       (r) => {
         if (!live) return;
-        setMatrix({ values: asFloat32(r.values), k: r.k });
-        setAxes([0, Math.min(1, r.k - 1)]);
+        const values = asFloat32(r.values);
+        setMatrix((old) => (old && sameValues(old.values, values) ? old : { values, k: r.k }));
+        setAxes((old) => (old[0] < r.k && old[1] < r.k ? old : [0, Math.min(1, r.k - 1)]));
       },
       (err: unknown) => live && setError(toShownError(err)),
     );
@@ -172,7 +173,7 @@ export function EmbeddingsScreen({ store }: { store?: string }) {
               <section className="card" aria-labelledby="plot-heading">
                 <h2 id="plot-heading">Plot</h2>
                 {obsm.length === 0 ? (
-                  <EmptyState>No embeddings in this version yet{summary.isLatest ? ' — compute a PCA above' : ''}.</EmptyState>
+                  <EmptyState>{summary.isLatest ? 'No embeddings in this store yet — compute a PCA above.' : 'No embeddings in this version.'}</EmptyState>
                 ) : (
                   <>
                     <div className="form-row">
@@ -288,6 +289,13 @@ export function EmbeddingsScreen({ store }: { store?: string }) {
       </StoreGate>
     </>
   );
+}
+
+/** The same embedding read again from a newer version: keep the arrays the plot already holds. */
+function sameValues(a: Float32Array, b: Float32Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i] && !(Number.isNaN(a[i]!) && Number.isNaN(b[i]!))) return false;
+  return true;
 }
 
 /** Where a gene is expressed: a gene new in an appended file reads 0 in every earlier dataset. */
