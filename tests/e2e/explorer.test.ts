@@ -49,7 +49,7 @@ beforeAll(async () => {
   cells = runPythonJson(READ_EMBEDDING, [join(data, 'atlas.h5ad')]);
   served = await serve(home);
   browser = await launchBrowser();
-  page = await browser.newPage({ viewport: { width: 1360, height: 1000 }, acceptDownloads: true });
+  page = await browser.newPage({ viewport: { width: 1360, height: 1400 }, acceptDownloads: true });
   await page.goto(served.url);
   mkdirSync(SCREENSHOTS, { recursive: true });
 }, 240_000);
@@ -76,6 +76,8 @@ const canvas = () => page.getByTestId('scatter').locator('canvas');
 
 /** The plot's window (data coordinates) and the canvas box: how a pixel maps to data, as the plot maps it. */
 async function geometry() {
+  // The mouse reaches only what is in the window.
+  await canvas().scrollIntoViewIfNeeded();
   const box = (await canvas().boundingBox())!;
   const [x0, x1, y0, y1] = (await canvas().getAttribute('data-view'))!.split(',').map(Number) as [number, number, number, number];
   return {
