@@ -76,8 +76,8 @@ export function ScatterPlot({ points, colors, height = 480, pointSize, selection
   const [tool, setTool] = useState<Tool>('pan');
   // The shape being drawn, in CSS pixels of the canvas.
   const [shape, setShape] = useState<{ kind: 'lasso' | 'box'; mode: SelectionMode; path: number[] } | null>(null);
+  // The shape itself lives in a ref: pointer moves can arrive faster than React renders the overlay.
   const shapeRef = useRef(shape);
-  shapeRef.current = shape;
   const [hover, setHover] = useState<{ index: number; left: number; top: number } | null>(null);
   const gridRef = useRef<{ points: Float32Array; grid: PointGrid } | null>(null);
   const hoverFrame = useRef(0);
@@ -254,7 +254,8 @@ export function ScatterPlot({ points, colors, height = 480, pointSize, selection
     if (selecting) {
       const { px, py } = locate(event, event.currentTarget);
       const mode: SelectionMode = event.shiftKey ? 'add' : event.altKey ? 'subtract' : 'replace';
-      setShape({ kind: tool, mode, path: [px, py] });
+      shapeRef.current = { kind: tool, mode, path: [px, py] };
+      setShape(shapeRef.current);
       return;
     }
     dragRef.current = { x: event.clientX, y: event.clientY };
@@ -264,11 +265,21 @@ export function ScatterPlot({ points, colors, height = 480, pointSize, selection
     const canvas = event.currentTarget;
     const drawing = shapeRef.current;
     if (drawing) {
-      const { px, py } = locate(event, canvas);
-      const path = drawing.path;
-      if (drawing.kind === 'box') setShape({ ...drawing, path: [path[0]!, path[1]!, px, py] });
-      // A vertex every 3 pixels is as fine as a hand draws.
-      else if (Math.hypot(px - path[path.length - 2]!, py - path[path.length - 1]!) >= 3) setShape({ ...drawing, path: [...path, px, py] });
+      if (drawing.kind === 'box') {
+        const { px, py } = locate(event, canvas);
+        shapeRef.current = { ...drawing, path: [drawing.path[0]!, drawing.path[1]!, px, py] };
+      } else {
+        // While a frame is drawn the browser merges pointer moves; the merged ones still hold every vertex the hand drew.
+        const coalesced = event.nativeEvent.getCoalescedEvents?.() ?? [];
+        const path = drawing.path.slice();
+        for (const move of coalesced.length ? coalesced : [event]) {
+          const { px, py } = locate(move, canvas);
+          // A vertex every 3 pixels is as fine as a hand draws.
+          if (Math.hypot(px - path[path.length - 2]!, py - path[path.length - 1]!) >= 3) path.push(px, py);
+        }
+        shapeRef.current = { ...drawing, path };
+      }
+      setShape(shapeRef.current);
       return;
     }
     const last = dragRef.current;
@@ -295,6 +306,7 @@ export function ScatterPlot({ points, colors, height = 480, pointSize, selection
   };
   const finishShape = (canvas: HTMLCanvasElement) => {
     const drawing = shapeRef.current;
+    shapeRef.current = null;
     setShape(null);
     if (!drawing || !onSelectionChange) return;
     const box = canvas.getBoundingClientRect();
@@ -358,11 +370,12 @@ export function ScatterPlot({ points, colors, height = 480, pointSize, selection
           )}
           {onSelectionChange && (
             <span className="cellar-selection-count" data-testid="selection-count" aria-live="polite">
-              {selectedCount > 0 ? `${formatCount(selectedCount)} of ${formatCount(n)} selected` : 'Nothing selected'}
+              {selectedCount > 0 ? `${formatCount(selectedCount)} selected` : 'Nothing selected'}
             </span>
           )}
-          {onSelectionChange && selectedCount > 0 && (
-            <button type="button" onClick={() => onSelectionChange(null, null)}>
+          {/* Always there (disabled when idle), so the plot below never moves as a selection comes and goes. */}
+          {onSelectionChange && (
+            <button type="button" disabled={selectedCount === 0} onClick={() => onSelectionChange(null, null)}>
               Clear selection
             </button>
           )}
@@ -500,9 +513,8 @@ function CategoryLegend({ codes, categories, n, hidden, onHiddenChange }: { code
         <span className="cellar-legend-label">{label}</span>
         <LegendCount count={count} />
       </button>
-      <button type="button" className="cellar-legend-only" title={`Show only ${label}`} aria-label={`Show only ${label}`} onClick={() => isolate(code)}>
-        only
-      </button>
+      {/* The word comes from CSS, so an entry's text stays "label: count points". */}
+      <button type="button" className="cellar-legend-only" title={`Show only ${label}`} aria-label={`Show only ${label}`} onClick={() => isolate(code)} />
     </li>
   );
   return (
