@@ -53,27 +53,30 @@ export function selectInPolygon(points: Float32Array, polygon: ArrayLike<number>
     nEdges++;
   }
   for (let b = 0; b < nBands; b++) bandCounts[b + 1]! += bandCounts[b]!;
-  const bandEdges = new Uint32Array(bandCounts[nBands]!);
+  // Each band's edges copied side by side (x1, y1, y2, slope), so a point reads one short run of memory.
+  const bandEdges = new Float64Array(bandCounts[nBands]! * 4);
   const cursor = bandCounts.slice(0, nBands);
   for (let e = 0; e < nEdges; e++) {
     const y1 = edges[4 * e + 1]!;
     const y2 = edges[4 * e + 2]!;
-    for (let b = bandOf(Math.min(y1, y2)), last = bandOf(Math.max(y1, y2)); b <= last; b++) bandEdges[cursor[b]!++] = e;
+    for (let b = bandOf(Math.min(y1, y2)), last = bandOf(Math.max(y1, y2)); b <= last; b++) bandEdges.set(edges.subarray(4 * e, 4 * e + 4), 4 * cursor[b]!++);
   }
 
+  const inverseBandHeight = 1 / bandHeight;
+  const lastBand = nBands - 1;
   for (let i = 0; i < n; i++) {
     const x = points[2 * i]!;
     const y = points[2 * i + 1]!;
     // NaN fails these comparisons too, so a missing point is never inside.
     if (!(x >= minX && x <= maxX && y >= minY && y <= maxY)) continue;
     if (eligible && eligible[i] === 0) continue;
-    const b = bandOf(y);
+    let b = ((y - minY) * inverseBandHeight) | 0;
+    if (b > lastBand) b = lastBand;
     let inside = false;
-    for (let k = bandCounts[b]!, end = bandCounts[b + 1]!; k < end; k++) {
-      const o = 4 * bandEdges[k]!;
-      const y1 = edges[o + 1]!;
-      const y2 = edges[o + 2]!;
-      if (y1 > y !== y2 > y && x < edges[o]! + (y - y1) * edges[o + 3]!) inside = !inside;
+    for (let o = 4 * bandCounts[b]!, end = 4 * bandCounts[b + 1]!; o < end; o += 4) {
+      const y1 = bandEdges[o + 1]!;
+      const y2 = bandEdges[o + 2]!;
+      if (y1 > y !== y2 > y && x < bandEdges[o]! + (y - y1) * bandEdges[o + 3]!) inside = !inside;
     }
     if (inside) mask[i] = 1;
   }
