@@ -261,6 +261,25 @@ describe('the Embeddings screen explores a store', () => {
     expect(await entries.locator('.cellar-legend-count').allTextContents()).toEqual([': 120 points', ': 100 points', ': 80 points']);
   }, STEP_MS);
 
+  it('exports the selection as an h5ad and opens it in the Store screen', async () => {
+    const panel = page.getByTestId('selection-panel');
+    await panel.getByRole('button', { name: 'Export…' }).click();
+    expect(await panel.getByText(/^The slice:/).textContent()).toBe(`The slice: ${lassoed.length} cells × 62 genes (the selected cells, every gene) from version 3.`);
+    await panel.getByRole('button', { name: 'Export .h5ad' }).click();
+    expect(await waitForJobEnd(panel.getByRole('region', { name: 'Export' }))).toBe('completed');
+    const exported = readdirSync(join(home, 'exports')).filter((f) => f.endsWith('.h5ad'));
+    expect(exported).toHaveLength(1);
+    const names = runPythonJson<string[]>(`import sys, json, anndata as ad\nprint(json.dumps([str(i) for i in ad.read_h5ad(sys.argv[1]).obs_names]))`, [join(home, 'exports', exported[0]!)]);
+    expect(names.sort()).toEqual(lassoed.map((i) => cells.ids[i]!).sort());
+    await screenshot(page, 'explorer-8-export');
+
+    await panel.getByRole('button', { name: 'Open in Store screen' }).click();
+    await expect.poll(() => page.getByTestId('obs-count').textContent(), { timeout: 30_000 }).toBe(`${lassoed.length} of ${cells.ids.length} cells match`);
+    await screenshot(page, 'explorer-9-store');
+    await page.getByRole('navigation', { name: 'Screens' }).getByRole('link', { name: 'Embeddings', exact: true }).click();
+    await canvas().waitFor({ timeout: 30_000 });
+  }, STEP_MS);
+
   it('shows any version: the first has no embedding yet', async () => {
     await page.getByLabel('Version', { exact: true }).selectOption('1');
     await page.getByText('No embeddings in this version.').waitFor({ timeout: 30_000 });

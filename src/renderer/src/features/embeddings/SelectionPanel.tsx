@@ -193,7 +193,7 @@ export function SelectionPanel({ summary, embedding, selection, kept, onKeep }: 
         {tooManyToList && <span className="muted">Over {formatCount(MAX_LISTED_CELLS)} cells: save the selection as a column to open it in the Store screen.</span>}
       </div>
       {showExport && selection && (
-        <ExportPanel summary={summary} storeRef={{ storeKey: summary.key, ...(summary.isLatest ? {} : { version: String(summary.version) }) }} obs={joinidFilter(selection)} var="" nObs={selection.count} nVars={summary.nVars} />
+        <ExportPanel summary={summary} storeRef={{ storeKey: summary.key, ...(summary.isLatest ? {} : { version: String(summary.version) }) }} obs={joinidFilter(selection)} var="" nObs={selection.count} nVars={summary.nVars} what="the selected cells, every gene" />
       )}
     </section>
   );
