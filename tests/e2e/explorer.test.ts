@@ -275,6 +275,7 @@ describe('the Embeddings screen explores a store', () => {
 
     await panel.getByRole('button', { name: 'Open in Store screen' }).click();
     await expect.poll(() => page.getByTestId('obs-count').textContent(), { timeout: 30_000 }).toBe(`${lassoed.length} of ${cells.ids.length} cells match`);
+    expect(await page.getByLabel('Filter cells').inputValue()).toBe(`soma_joinid in [${lassoed.join(', ')}]`);
     await screenshot(page, 'explorer-9-store');
     await page.getByRole('navigation', { name: 'Screens' }).getByRole('link', { name: 'Embeddings', exact: true }).click();
     await canvas().waitFor({ timeout: 30_000 });
