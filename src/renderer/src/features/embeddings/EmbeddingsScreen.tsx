@@ -15,19 +15,13 @@ import { StoreGate, StoreSelect, useChosenStore } from '../../components/StoreSe
 import { formatCell, formatCount } from '../../format';
 import { useStoreSummary, useVersions } from '../store/StoreScreen';
 import { PcaForm } from './PcaForm';
+import { axisLabel } from './pca-summary';
 import { PointTooltip, type RowCache } from './PointTooltip';
 import { SelectionPanel, type KeptSelections } from './SelectionPanel';
 import { DePanel } from './DePanel';
 import { makeSelection, type Selection } from './explorer-selection';
 
 type ColorChoice = { by: 'none' } | { by: 'obs'; column: string } | { by: 'gene'; gene: string };
-
-/** "PC1 (12.3%)" when the store knows the component's share of the variance, else "pca 1". */
-export function axisLabel(embedding: string, component: number, ratios: number[] | undefined): string {
-  const ratio = ratios?.[component];
-  if (ratio === undefined) return `${embedding} ${component + 1}`;
-  return `PC${component + 1} (${(ratio * 100).toFixed(1)}%)`;
-}
 
 export function EmbeddingsScreen({ store }: { store?: string }) {
   const { library } = useApp();
