@@ -57,12 +57,12 @@ export function EmbeddingsScreen({ store }: { store?: string }) {
   const versionRef = version ? { version } : {};
   const pointsKey = `${storeKey}@${summary?.uid ?? ''}:${chosen?.name ?? ''}`;
 
-  // New points are other cells (or the same cells elsewhere): selections and hovered rows start over.
+  // A selection is of cells, so it carries over to another embedding of them; other cells start over.
   useEffect(() => {
     setSelection(null);
     setKept({ a: null, b: null });
     rowCache.current = new Map();
-  }, [storeKey, summary?.nObs, chosen?.name]);
+  }, [storeKey, summary?.nObs]);
   useEffect(() => {
     rowCache.current = new Map();
   }, [summary?.uid]);
