@@ -110,7 +110,8 @@ export interface StoreSummary {
   obs: StoreColumn[];
   var: StoreColumn[];
   layers: string[];
-  obsm: { name: string; width: number }[];
+  /** explainedVarianceRatio: per component, for a PCA computed by Cellar (from the version that made it). */
+  obsm: { name: string; width: number; explainedVarianceRatio?: number[] }[];
   /** The files the store's cells came from, by their position (the obs column "dataset"). */
   datasets: { position: number; key: string; uid: string }[];
 }
@@ -174,6 +175,8 @@ export interface Channels {
           gene?: GeneHit;
           /** For a gene some datasets never measured: their cells are NaN in `values`, and this says so. */
           notMeasured?: { nCells: number; datasets: string[]; note: string };
+          /** How gene values are shown: log-normalised from counts, or as stored. */
+          scale?: GeneColorScale;
         };
   };
   /** Genes whose id or symbol starts with `prefix` (case-insensitive), exact matches first, at most `limit` (default 20, at most 200). */
@@ -206,7 +209,12 @@ export interface Channels {
   'de:table': { request: Requests['de:table']; response: TableWindow };
   /** Writes a finished differential expression as CSV (desktop: where the user saves it; browser: into the home's exports). */
   'de:export': { request: Requests['de:export']; response: { path: string; download: string | null } };
+  /** Saves selected cells (labelled groups of joinids) as a categorical obs column of a new version: an annotate job. */
+  'selection:save': { request: Requests['selection:save']; response: JobSnapshot };
 }
+
+/** What a gene's colours are: counts per 10,000 then log1p, or the layer's values (not counts, or asked for as stored). */
+export type GeneColorScale = 'log-normalized' | 'as-stored';
 
 /**
  * Channels only the preload calls, never offered to the page (nor served over HTTP): the path of
@@ -280,6 +288,7 @@ export const CHANNELS = [
   'de:start',
   'de:table',
   'de:export',
+  'selection:save',
 ] as const satisfies readonly Channel[];
 type MissingChannel = Exclude<Channel, (typeof CHANNELS)[number]>;
 export const channelsComplete: MissingChannel extends never ? true : MissingChannel = true;

@@ -15,6 +15,9 @@ const deMethod = v.pipe(v.picklist(['wilcoxon', 't-test']), v.description('wilco
 const tableName = v.pipe(v.picklist(['obs', 'var']), v.description('obs or var'));
 const geneJoin = v.pipe(v.picklist(['outer', 'inner']), v.description('outer or inner'));
 const geneMatch = v.pipe(v.picklist(['exact', 'unversioned']), v.description('exact or unversioned'));
+const joinids = v.pipe(v.array(v.pipe(v.number(), v.integer(), v.minValue(0))), v.description('a list of cell joinids (whole numbers from 0)'));
+const numbers = v.pipe(v.array(v.pipe(v.number(), v.finite())), v.description('a list of numbers'));
+const selectionGroup = v.pipe(v.strictObject({ label: text, joinids }), v.description('a label with its cell joinids'));
 
 const isPlainObject = (payload: unknown) => typeof payload === 'object' && payload !== null && !Array.isArray(payload);
 
@@ -55,7 +58,7 @@ export const REQUEST_SCHEMAS = {
   'append:start': requestObject(appendFields),
   'embed:start': requestObject({ storeKey: text, nComponents: number, layer: v.optional(text), normalize: v.optional(boolean), genes: v.optional(number), seed: v.optional(number), name: v.optional(text) }),
   'embedding:points': requestObject({ ...storeRef, name: text }),
-  'embedding:colors': requestObject({ ...storeRef, obsColumn: v.optional(text), gene: v.optional(text) }),
+  'embedding:colors': requestObject({ ...storeRef, obsColumn: v.optional(text), gene: v.optional(text), normalize: v.optional(boolean) }),
   'genes:search': requestObject({ ...storeRef, prefix: text, limit: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(200), v.description('a whole number from 1 to 200'))) }),
   'versions:list': requestObject({ storeKey: text }),
   'versions:diff': requestObject({ storeKey: text, a: text, b: text }),
@@ -74,9 +77,32 @@ export const REQUEST_SCHEMAS = {
   'annotate:start': requestObject({ storeKey: text, fileToken: text }),
   'collection:remove-member': requestObject({ collectionKey: text, member: text }),
   'export:list': nothing,
-  'de:start': requestObject({ ...storeRef, obs: v.optional(text), referenceObs: v.optional(text), groupby: v.optional(text), group: v.optional(text), reference: v.optional(text), method: v.optional(deMethod), layer: v.optional(text) }),
+  'de:start': requestObject({
+    ...storeRef,
+    obs: v.optional(text),
+    referenceObs: v.optional(text),
+    groupby: v.optional(text),
+    group: v.optional(text),
+    reference: v.optional(text),
+    method: v.optional(deMethod),
+    layer: v.optional(text),
+    // Cells picked in the app (a selection), with the names the result shows for each side.
+    obsJoinids: v.optional(joinids),
+    referenceJoinids: v.optional(joinids),
+    groupName: v.optional(text),
+    referenceName: v.optional(text),
+  }),
   'de:table': requestObject({ table: text, offset: number, limit: number }),
   'de:export': requestObject({ table: text }),
+  'selection:save': requestObject({
+    storeKey: text,
+    column: text,
+    groups: v.pipe(v.array(selectionGroup), v.minLength(1), v.description('one or more labelled selections')),
+    restLabel: v.optional(text),
+    embedding: v.optional(text),
+    version: v.optional(number),
+    polygons: v.optional(v.array(numbers)),
+  }),
   // The preload's own channel: an empty path (a File not from disk) is answered, not refused.
   'drop:register': requestObject({ path }),
 };

@@ -55,6 +55,10 @@ export function compactionMessage(firstVersion: number, lastVersion: number): st
   return firstVersion === lastVersion ? `compaction of v${lastVersion}` : `compaction of v${firstVersion}–v${lastVersion}`;
 }
 
+export function selectionMessage(column: string, nGroups: number, nCells: number): string {
+  return `selection saved as obs column ${column}: ${nGroups === 1 ? '1 group' : `${formatCount(nGroups)} groups`}, ${nCells === 1 ? '1 cell' : `${formatCount(nCells)} cells`}`;
+}
+
 export function geneNamingMessage(symbolColumn: string | null): string {
   return symbolColumn === null ? 'genes named by id only (no symbol column)' : `gene symbols from var column ${symbolColumn}`;
 }
@@ -107,9 +111,15 @@ export function deriveVersionMessage(facts: VersionFacts): string {
       }
       return embeddingMessage(str(p.name) ?? 'embedding', { fromFile: str(p.from) ? baseName(str(p.from)!) : 'a file' });
     }
-    case 'annotate':
+    case 'annotate': {
       if ('symbolColumn' in p) return geneNamingMessage(str(p.symbolColumn) ?? null);
+      const selection = p.selection as { column?: unknown; labels?: unknown; n_cells?: unknown } | undefined;
+      if (selection && typeof selection === 'object') {
+        const counts = Array.isArray(selection.n_cells) ? selection.n_cells.filter((n): n is number => typeof n === 'number') : [];
+        return selectionMessage(str(selection.column) ?? 'selection', Array.isArray(selection.labels) ? selection.labels.length : counts.length, counts.reduce((a, b) => a + b, 0));
+      }
       return annotationMessage(str(p.from) ? baseName(str(p.from)!) : 'a table', Array.isArray(p.columns) ? p.columns.length : 0);
+    }
     case 'compact': {
       const last = num(p.version);
       return last !== undefined ? compactionMessage(facts.firstVersion ?? 1, last) : 'compaction';

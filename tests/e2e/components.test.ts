@@ -153,6 +153,82 @@ describe('ScatterPlot', () => {
     await page.close();
   }, SLOW);
 
+  it('lassoes a million points, selecting exactly those inside, and reports the latency and pan frame times', async () => {
+    const { page, errors } = await openPage(`view=scatter&n=${MILLION}&colors=category&select=1`);
+    const canvas = page.getByRole('img', { name: /Scatter plot of 1,000,000 points/ });
+    await nextFrame(page, 0);
+    await page.getByRole('button', { name: 'Lasso', exact: true }).click();
+    const box = (await canvas.boundingBox())!;
+    // A 48-sided wobbly ring over the middle of the cloud (the plot must not move as the count appears).
+    const vertices = Array.from({ length: 48 }, (_, k) => {
+      const angle = (2 * Math.PI * k) / 48;
+      const radius = (k % 3 === 0 ? 0.32 : 0.27) * Math.min(box.width, box.height);
+      return [Math.round(box.x + box.width * 0.45 + radius * Math.cos(angle)), Math.round(box.y + box.height * 0.5 + radius * Math.sin(angle))] as [number, number];
+    });
+    const latencies: { hitMs: number; shownMs: number }[] = [];
+    for (let round = 0; round < 3; round++) {
+      await page.mouse.move(...vertices[0]!);
+      await page.mouse.down();
+      for (const v of vertices.slice(1)) await page.mouse.move(...v);
+      const before = await frameCount(canvas);
+      await page.mouse.up();
+      await page.waitForFunction((count) => Number(document.querySelector('canvas')?.dataset.frameCount ?? 0) > count && document.querySelector('canvas')?.dataset.selectionShownMs !== undefined, before, { timeout: 60_000 });
+      latencies.push({ hitMs: Number(await canvas.getAttribute('data-select-ms')), shownMs: Number(await canvas.getAttribute('data-selection-shown-ms')) });
+      expect(await canvas.boundingBox()).toEqual(box);
+      await page.evaluate(() => delete document.querySelector('canvas')!.dataset.selectionShownMs);
+    }
+    // The same polygon in data coordinates, counted in the page by a plain ray cast over every edge.
+    const expected = await page.evaluate(
+      ({ vertices, box }) => {
+        const canvasEl = document.querySelector('canvas')!;
+        const [x0, x1, y0, y1] = canvasEl.dataset.view!.split(',').map(Number) as [number, number, number, number];
+        const polygon = vertices.map(([px, py]) => [x0 + ((px - box.x) / box.width) * (x1 - x0), y1 - ((py - box.y) / box.height) * (y1 - y0)] as const);
+        const points = (window as unknown as { scatterPoints: Float32Array }).scatterPoints;
+        let count = 0;
+        for (let i = 0; i < points.length / 2; i++) {
+          const x = points[2 * i]!;
+          const y = points[2 * i + 1]!;
+          let inside = false;
+          for (let a = 0, b = polygon.length - 1; a < polygon.length; b = a++) {
+            const [xa, ya] = polygon[a]!;
+            const [xb, yb] = polygon[b]!;
+            if (ya > y !== yb > y && x < ((xb - xa) * (y - ya)) / (yb - ya) + xa) inside = !inside;
+          }
+          if (inside) count++;
+        }
+        return count;
+      },
+      { vertices, box },
+    );
+    expect(expected).toBeGreaterThan(100_000);
+    expect(await page.getByTestId('selection-count').textContent()).toBe(`${expected.toLocaleString('en-US')} selected`);
+
+    // Pan with the selection shown: the frame time of each redraw while dragging.
+    await page.getByRole('button', { name: 'Pan', exact: true }).click();
+    const panMs: number[] = [];
+    await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+    await page.mouse.down();
+    for (let step = 1; step <= 8; step++) {
+      const before = await frameCount(canvas);
+      await page.mouse.move(box.x + box.width / 2 + step * 15, box.y + box.height / 2 + step * 5);
+      panMs.push(await nextFrame(page, before));
+    }
+    await page.mouse.up();
+    const median = (values: number[]) => [...values].sort((a, b) => a - b)[values.length >> 1]!;
+    console.log(
+      `Lasso over 1,000,000 points (48 vertices, ${expected.toLocaleString('en-US')} inside), headless Chromium, SwiftShader software WebGL: ` +
+        `hit test ${latencies.map((l) => l.hitMs.toFixed(1)).join(', ')} ms; pointer-up to the frame showing it ${latencies.map((l) => l.shownMs.toFixed(0)).join(', ')} ms. ` +
+        `Pan frames ${panMs.map((ms) => ms.toFixed(0)).join(', ')} ms (median ${median(panMs).toFixed(0)} ms).`,
+    );
+    for (const { hitMs, shownMs } of latencies) {
+      expect(hitMs).toBeGreaterThan(0);
+      expect(shownMs).toBeGreaterThanOrEqual(hitMs);
+    }
+    await screenshot(page, 'components-scatter-lasso-million');
+    expect(errors).toEqual([]);
+    await page.close();
+  }, SLOW);
+
   it('pans with a drag, zooms with the wheel and the buttons, and fits again on double-click', async () => {
     const { page, errors } = await openPage('view=scatter&n=20000&colors=category');
     const canvas = page.getByRole('img', { name: /Scatter plot of 20,000 points/ });

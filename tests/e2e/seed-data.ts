@@ -32,8 +32,11 @@ open(f'{out}/notes.txt', 'w').write('these are notes, not an h5ad file\\n')
 obs = pd.concat([a.obs for a in (a1, a2, a3)])
 selected = (obs.cell_type.astype(str) == 'B') & (obs.n_counts > 90)
 newgene = np.asarray(a4[:, 'NEWGENE'].X.todense()).ravel()
+# As the Embeddings screen colours a gene: counts per 10,000 of each cell's total, then log1p.
+totals = np.asarray(a4.X.sum(axis=1)).ravel()
+lognorm = np.log1p(np.divide(newgene, totals, out=np.zeros_like(newgene), where=totals > 0) * 1e4)
 print(json.dumps({'n_obs': len(obs), 'n_vars': 62, 'filtered': int(selected.sum()),
-                  'newgene': {'expressing': int((newgene > 0).sum()), 'max': float(newgene.max())}}))
+                  'newgene': {'expressing': int((newgene > 0).sum()), 'max': float(newgene.max()), 'lognorm_max': float(lognorm.max())}}))
 `;
 
 /** What the script prints: the numbers the screens must show. */
@@ -41,5 +44,5 @@ export interface SeedExpectations {
   n_obs: number;
   n_vars: number;
   filtered: number;
-  newgene: { expressing: number; max: number };
+  newgene: { expressing: number; max: number; lognorm_max: number };
 }

@@ -228,9 +228,12 @@ describe('the seed workflow in the browser', () => {
     await page.getByLabel('…or a gene').fill('NEWGENE');
     await page.getByRole('button', { name: 'Color', exact: true }).click();
     await legend.locator('.cellar-colorbar').waitFor({ timeout: 30_000 });
-    const max = expected.newgene.max;
-    expect(await canvas.getAttribute('aria-label')).toBe(`Scatter plot of ${expected.n_obs + 60} points, coloured from 0 to ${max}`);
-    expect(await legend.locator('.cellar-colorbar-ticks span').allTextContents()).toEqual([String(max), String(max / 2), '0']);
+    // Colours are log-normalised counts (per 10,000, log1p), as the colour bar says; the table below keeps the stored counts.
+    const max = expected.newgene.lognorm_max;
+    const legendNumber = (v: number) => String(Number(v.toPrecision(3)));
+    expect(await canvas.getAttribute('aria-label')).toBe(`Scatter plot of ${expected.n_obs + 60} points, coloured from 0 to ${legendNumber(max)}`);
+    expect(await legend.locator('.cellar-colorbar-ticks span').allTextContents()).toEqual([legendNumber(max), legendNumber(max / 2), '0']);
+    expect(await legend.locator('.cellar-legend-note').textContent()).toBe('NEWGENE: log1p of counts per 10,000');
     const rows = page.getByTestId('gene-by-dataset').getByTestId('gene-dataset-row');
     await rows.first().waitFor();
     const cells = await rows.evaluateAll((trs) => trs.map((tr) => Array.from(tr.querySelectorAll('td'), (td) => td.textContent)));
@@ -238,7 +241,7 @@ describe('the seed workflow in the browser', () => {
       ['pbmc1.h5ad', '120', '0', '0'],
       ['pbmc2.h5ad', '100', '0', '0'],
       ['pbmc3.h5ad', '80', '0', '0'],
-      ['pbmc4.h5ad', '60', String(expected.newgene.expressing), String(max)],
+      ['pbmc4.h5ad', '60', String(expected.newgene.expressing), String(expected.newgene.max)],
     ]);
     expect(await page.getByTestId('gene-by-dataset').locator('caption').textContent()).toBe('NEWGENE by dataset');
     await screenshot(page, '13-embeddings-gene');

@@ -123,9 +123,10 @@ print(json.dumps({'n': int(a.n_obs), 'nonzero': int((col > 0).sum()), 'max': flo
       [inputs.s4],
     );
     expect(expected.nonzero).toBeGreaterThan(0);
-    const colours = await invoke('embedding:colors', { storeKey: 'atlas', gene: 'g40' });
+    // As stored when asked (normalize: false); the per-dataset summary is of stored values either way.
+    const colours = await invoke('embedding:colors', { storeKey: 'atlas', gene: 'g40', normalize: false });
     if (colours.kind !== 'numeric') throw new Error('a gene colours numerically');
-    expect([colours.min, colours.max]).toEqual([0, expected.max]);
+    expect([colours.min, colours.max, colours.scale]).toEqual([0, expected.max, 'as-stored']);
     expect(colours.byDataset).toEqual([
       { position: 0, key: 's1.h5ad', nCells: 80, nExpressing: 0, max: 0, measured: false },
       { position: 1, key: 's2.h5ad', nCells: 70, nExpressing: 0, max: 0, measured: false },

@@ -1069,3 +1069,17 @@ print(json.dumps([df.query(q, engine="python").index.tolist() for q in data["que
     }
   });
 });
+
+describe('soma_joinid in a filter', () => {
+  it("names rows by position, as the store's joinids are, with every comparison", () => {
+    const table = tableOf(new Map<string, Column>([['x', { kind: 'numeric', dtype: 'int32', values: Int32Array.from([5, 6, 7, 8, 9]) }]]));
+    const rows = (filter: string) => Array.from(selectedRows(evaluateFilter(parseValueFilter(filter), table)));
+    expect(rows('soma_joinid in [0, 3, 7]')).toEqual([0, 3]);
+    expect(rows('soma_joinid >= 2 and x < 9')).toEqual([2, 3]);
+    expect(rows('soma_joinid not in [1]')).toEqual([0, 2, 3, 4]);
+  });
+  it('prefers a real column of that name', () => {
+    const table = tableOf(new Map<string, Column>([['soma_joinid', { kind: 'numeric', dtype: 'int32', values: Int32Array.from([10, 11]) }]]));
+    expect(Array.from(selectedRows(evaluateFilter(parseValueFilter('soma_joinid == 11'), table)))).toEqual([1]);
+  });
+});

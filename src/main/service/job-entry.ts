@@ -8,7 +8,7 @@ import { appendToStore, type Preflight } from '../engine/ops/append';
 import { embedStore } from '../engine/ops/embed';
 import { exportQueryToH5ad, obsToCsv, openQuery, queryObs } from '../engine/ops/export';
 import { exportQueryToParquet } from '../engine/ops/export-parquet';
-import { annotateStore, previewAnnotation } from '../engine/ops/annotate';
+import { annotateStore, previewAnnotation, saveSelectionAsColumn, type SaveSelectionParams } from '../engine/ops/annotate';
 import { compactStore } from '../engine/ops/versioning';
 import { HASH_CACHE_DIR, registryVersionsOf, storeDiskUsage } from '../engine/ops/store-records';
 import { resolveStore } from '../engine/ops/reconcile';
@@ -80,7 +80,10 @@ const RUNNERS: { [K in JobKind]: (ctx: OperationContext, params: Record<string, 
     const r = await compactStore({ registry: ctx.registry, storeKey: params.storeKey as string, signal: ctx.signal, onProgress: ctx.onProgress });
     return { ...r, deferred: r.deferred ?? undefined, bytes_before: before, bytes_after: storeDiskUsage(dir) };
   },
-  annotate: (ctx, params) => annotateStore({ registry: ctx.registry, storeKey: params.storeKey as string, from: params.from as string }),
+  annotate: (ctx, params) =>
+    params.selection
+      ? saveSelectionAsColumn({ registry: ctx.registry, storeKey: params.storeKey as string, ...(params.selection as Omit<SaveSelectionParams, 'registry' | 'storeKey'>) })
+      : annotateStore({ registry: ctx.registry, storeKey: params.storeKey as string, from: params.from as string }),
   de: (ctx, params) => runDeJob(ctx, params as unknown as RequestOf<'de:start'>),
 };
 

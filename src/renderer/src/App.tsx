@@ -25,7 +25,7 @@ function Screen({ route }: { route: Route }) {
     case 'concat':
       return <ConcatScreen collection={p.collection} />;
     case 'store':
-      return <StoreScreen store={p.store} version={p.version} />;
+      return <StoreScreen store={p.store} version={p.version} obs={p.obs} />;
     case 'append':
       return <AppendScreen store={p.store} />;
     case 'embeddings':

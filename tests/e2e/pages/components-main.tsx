@@ -93,7 +93,23 @@ function ScatterView() {
   const colorMode = params.get('colors') ?? 'category';
   const colors = colorMode === 'numeric' ? data.numeric : colorMode === 'none' ? null : data.category;
   const pointSize = params.has('pointSize') ? Number(params.get('pointSize')) : undefined;
-  return <ScatterPlot points={data.points} colors={colors} height={480} pointSize={pointSize} />;
+  const [selection, setSelection] = useState<Uint8Array | null>(null);
+  // The test reads the points back to count, its own way, what a lasso should select.
+  (window as unknown as { scatterPoints: Float32Array }).scatterPoints = data.points;
+  if (!params.has('select')) return <ScatterPlot points={data.points} colors={colors} height={480} pointSize={pointSize} />;
+  return (
+    <ScatterPlot
+      points={data.points}
+      colors={colors}
+      height={480}
+      pointSize={pointSize}
+      selection={selection}
+      onSelectionChange={(mask) => setSelection(mask)}
+      renderTooltip={(index) => <span data-testid="hovered">point {index}</span>}
+      xLabel="x"
+      yLabel="y"
+    />
+  );
 }
 
 const root = document.getElementById('root')!;

@@ -12,11 +12,12 @@ import type { StoreFs } from '../store/io/store-fs';
 import type { StoreResultJson } from './concatenate';
 import type { AnnotationPreview } from '../../../shared/result-types';
 import { stringAt } from '../columns/conversions';
+import type { Column } from '../columns/column-model';
 import { RESERVED_OBS } from './plan';
 import { inferColumn, parseDelimited } from '../formats/tables/table-file';
 import { commitStoreVersion } from './commit-version';
 import { resolveStore } from './reconcile';
-import { annotationMessage } from '../../../shared/version-message';
+import { annotationMessage, selectionMessage } from '../../../shared/version-message';
 import { refuseStaleBase } from './versioning';
 
 export interface AnnotateParams {
@@ -122,13 +123,30 @@ export async function annotateStore(params: AnnotateParams): Promise<AnnotateRes
     const details = [...preview.problems.slice(1), ...preview.unknown_ids.map((id) => `unknown obs_id: ${id}`)];
     throw new CellarError(code, preview.problems[0]!, details);
   }
-  const newNames = columns.map((c) => c.name);
-  const nObs = preview.store.n_obs;
-  const nMatched = preview.n_matched;
-  const existingColumns = preview.columns.filter((c) => c.replaced).map((c) => c.name);
-  const run = registry.startRun({ transform: 'annotate', params: { store: store.key, from: params.from, columns: newNames }, inputArtifacts: [store.uid] });
+  const existing = new Set(preview.columns.filter((c) => c.replaced).map((c) => c.name));
+  const written = await writeObsColumns({ registry, store, dir, fs: params.fs, columns, nObs: preview.store.n_obs, replaced: existing, runParams: { store: store.key, from: params.from, columns: columns.map((c) => c.name) }, message: annotationMessage(basename(params.from), columns.length) });
+  return { ...written, n_matched: preview.n_matched, n_missing: preview.store.n_obs - preview.n_matched };
+}
+
+interface ObsColumnsWrite {
+  registry: Registry;
+  store: MatchedAnnotation['store'];
+  dir: string;
+  fs?: StoreFs;
+  columns: { name: string; column: Column }[];
+  nObs: number;
+  replaced: ReadonlySet<string>;
+  /** What the run records (its lineage parameters). */
+  runParams: Record<string, unknown>;
+  /** The version's message: what the write did, in words. */
+  message: string;
+}
+
+/** Writes obs columns as the store's next version, registered with an annotate run. */
+async function writeObsColumns({ registry, store, dir, fs, columns, nObs, replaced, runParams, message }: ObsColumnsWrite): Promise<Omit<AnnotateResult, 'n_matched' | 'n_missing'>> {
+  const run = registry.startRun({ transform: 'annotate', params: runParams, inputArtifacts: [store.uid] });
   try {
-    const writer = await createStoreWriter({ dir, baseVersion: store.version, fs: params.fs, storeKey: store.key });
+    const writer = await createStoreWriter({ dir, baseVersion: store.version, fs, storeKey: store.key });
     let datasets: unknown;
     try {
       await refuseStaleBase(writer, store.version, store.key, 'the annotation was read');
@@ -143,18 +161,92 @@ export async function annotateStore(params: AnnotateParams): Promise<AnnotateRes
       writer,
       runUid: run.uid,
       meta: { runUid: run.uid, transform: 'annotate', storeKey: store.key, storeUid: store.uid, datasets },
-      message: annotationMessage(basename(params.from), newNames.length),
+      message,
       register: (fields) => registry.addStoreVersion(store.stem, fields),
     });
     return {
       store: { uid: version.uid, key: version.key, version: version.version, n_observations: stats.nObs, n_vars: stats.nVars },
       run: { uid: run.uid },
-      columns: columns.map((c) => ({ name: c.name, dtype: c.column.kind === 'numeric' ? c.column.dtype : c.column.kind, replaced: existingColumns.includes(c.name) })),
-      n_matched: nMatched,
-      n_missing: nObs - nMatched,
+      columns: columns.map((c) => ({ name: c.name, dtype: c.column.kind === 'numeric' ? c.column.dtype : c.column.kind, replaced: replaced.has(c.name) })),
     };
   } catch (err) {
     registry.failRun(run.uid, err instanceof Error ? err.message : String(err));
     throw err;
   }
+}
+
+export interface SelectionGroup {
+  label: string;
+  /** soma_joinids of the cells. */
+  joinids: readonly number[];
+}
+
+export interface SaveSelectionParams {
+  registry: Registry;
+  storeKey: string;
+  /** The new categorical obs column. */
+  column: string;
+  groups: SelectionGroup[];
+  /** The value of every other cell; missing (NA) when absent. */
+  restLabel?: string;
+  /** How the cells were picked, kept in the run's parameters: the embedding, the version shown, the shapes drawn. */
+  lineage?: { embedding?: string; version?: number; polygons?: number[][] };
+  fs?: StoreFs;
+}
+
+/**
+ * A selection of cells (one or more labelled groups of joinids) as a categorical obs column of
+ * the store's next version, so it can be filtered, exported and compared like any annotation.
+ */
+export async function saveSelectionAsColumn(params: SaveSelectionParams): Promise<AnnotateResult> {
+  const { registry, column, groups, restLabel } = params;
+  const name = column.trim();
+  if (!name) throw new CellarError('usage', 'Name the column the selection is saved in.');
+  if ((RESERVED_OBS as readonly string[]).includes(name)) throw new CellarError('usage', `${name} is maintained by Cellar itself; save the selection under another name.`);
+  if (!groups.length || groups.every((g) => g.joinids.length === 0)) throw new CellarError('usage', 'The selection is empty: select some cells first.');
+  const labels = groups.map((g) => g.label.trim());
+  if (labels.some((l) => !l)) throw new CellarError('usage', 'Every selection needs a label (the value its cells get).');
+  const repeated = labels.find((l, i) => labels.indexOf(l) !== i || l === restLabel);
+  if (repeated !== undefined) throw new CellarError('usage', `The label ${JSON.stringify(repeated)} is given twice; each group needs its own.`);
+  const { store, dir } = await resolveStore(registry, params.storeKey);
+  const reader = openStore(dir, store.version);
+  let nObs: number;
+  let replaced: boolean;
+  try {
+    nObs = reader.nObs;
+    replaced = reader.obs.columnNames.includes(name);
+  } finally {
+    reader.close();
+  }
+  const restCode = restLabel !== undefined && restLabel.trim() ? labels.length : -1;
+  const codes = new Int32Array(nObs).fill(restCode);
+  const claimed = new Uint8Array(nObs);
+  let nSelected = 0;
+  groups.forEach((group, code) => {
+    for (const joinid of group.joinids) {
+      if (!Number.isInteger(joinid) || joinid < 0 || joinid >= nObs) throw new CellarError('id_mismatch', `Cell ${joinid} is not in ${store.key} (it has ${nObs} cells, joinids 0 to ${nObs - 1}).`);
+      if (claimed[joinid]) throw new CellarError('usage', `Cell ${joinid} is in two selections (or twice in one); each cell can have one label.`);
+      claimed[joinid] = 1;
+      codes[joinid] = code;
+      nSelected++;
+    }
+  });
+  const categories = restCode >= 0 ? [...labels, restLabel!.trim()] : labels;
+  const categorical: Column = { kind: 'category', codes, categories: { kind: 'string', values: categories }, ordered: false };
+  const written = await writeObsColumns({
+    registry,
+    store,
+    dir,
+    fs: params.fs,
+    columns: [{ name, column: categorical }],
+    nObs,
+    replaced: new Set(replaced ? [name] : []),
+    runParams: {
+      store: store.key,
+      selection: { column: name, labels, rest: restLabel ?? null, n_cells: groups.map((g) => g.joinids.length), embedding: params.lineage?.embedding ?? null, version: params.lineage?.version ?? store.version, polygons: params.lineage?.polygons ?? [] },
+      columns: [name],
+    },
+    message: selectionMessage(name, labels.length, nSelected),
+  });
+  return { ...written, n_matched: nSelected, n_missing: nObs - nSelected };
 }

@@ -17,6 +17,13 @@ export interface GroupRequest {
   group?: string;
   /** ... against the cells of this value (default: every other cell). */
   reference?: string;
+  /** Group given by cells' soma_joinids (a selection in the app) ... */
+  obsJoinids?: readonly number[];
+  /** ... against these cells (default: every other cell). */
+  referenceJoinids?: readonly number[];
+  /** How the result names the selected sides (default: "N selected cells"). */
+  groupName?: string;
+  referenceName?: string;
 }
 
 export interface CellGroups {
@@ -35,6 +42,8 @@ const usage = (message: string) => new CellarError('usage', message);
 const badGroups = (message: string) => new CellarError('bad_groups', message);
 
 export function resolveCellGroups(obs: FrameReader, request: GroupRequest): CellGroups {
+  if (request.obsJoinids !== undefined) return groupsFromJoinids(obs.nRows, request);
+  if (request.referenceJoinids !== undefined) throw usage('A reference given as cells needs the group given as cells too.');
   const byFilter = request.obs !== undefined;
   const byColumn = request.groupby !== undefined;
   if (byFilter === byColumn) throw usage('Name the group either with --obs FILTER or with --groupby COLUMN --group VALUE, not both.');
@@ -95,6 +104,44 @@ export function resolveCellGroups(obs: FrameReader, request: GroupRequest): Cell
   }
   if (nIn === 0) throw badGroups(`The group (${groupLabel}) is empty: no cell of the store matches it.`);
   if (nOut === 0) throw badGroups(referenceLabel === 'rest' ? `Every cell is in the group (${groupLabel}), so the rest is empty: there is nothing to compare with.` : `The reference (${referenceLabel}) is empty: no cell of the store matches it.`);
+  return { labels, nIn, nOut, groupLabel, referenceLabel };
+}
+
+/** Cells named by joinid (the store's rows: joinid i is row i); the reference defaults to every other cell. */
+function groupsFromJoinids(nRows: number, request: GroupRequest): CellGroups {
+  const byOtherMeans = request.obs !== undefined || request.groupby !== undefined || request.referenceObs !== undefined || request.group !== undefined || request.reference !== undefined;
+  if (byOtherMeans) throw usage('Name the group either by its cells or by a filter or column value, not both.');
+  const labels = new Int8Array(nRows);
+  const mark = (joinids: readonly number[], label: 1 | 2, side: string) => {
+    let count = 0;
+    for (const joinid of joinids) {
+      if (!Number.isInteger(joinid) || joinid < 0 || joinid >= nRows) throw usage(`The ${side} names cell ${joinid}, but the store has cells 0 to ${nRows - 1}.`);
+      if (labels[joinid] === label) continue;
+      if (labels[joinid] !== 0) throw usage(`Cell ${joinid} is in both the group and the reference; the two groups must not overlap.`);
+      labels[joinid] = label;
+      count++;
+    }
+    return count;
+  };
+  const nIn = mark(request.obsJoinids!, 1, 'group');
+  if (nIn === 0) throw usage('The group is empty: select some cells first.');
+  const groupLabel = request.groupName?.trim() || `${nIn} selected cells`;
+  let nOut: number;
+  let referenceLabel: string;
+  if (request.referenceJoinids !== undefined) {
+    nOut = mark(request.referenceJoinids, 2, 'reference');
+    if (nOut === 0) throw usage('The reference is empty: select its cells first, or compare with the rest.');
+    referenceLabel = request.referenceName?.trim() || `${nOut} other selected cells`;
+  } else {
+    nOut = 0;
+    for (let i = 0; i < nRows; i++) {
+      if (labels[i] !== 0) continue;
+      labels[i] = 2;
+      nOut++;
+    }
+    if (nOut === 0) throw usage('Every cell is selected, so the rest is empty: there is nothing to compare with.');
+    referenceLabel = request.referenceName?.trim() || 'rest';
+  }
   return { labels, nIn, nOut, groupLabel, referenceLabel };
 }
 

@@ -18,7 +18,8 @@ export function deHandlers({ options, startJob }: ServiceContext): Pick<Handlers
   };
   return {
     'de:start': (request) => {
-      const side = request.groupby !== undefined ? `${request.groupby} ${request.group ?? ''}` : (request.obs ?? '');
+      const selected = request.obsJoinids !== undefined ? (request.groupName ?? `${request.obsJoinids.length} selected cells`) : undefined;
+      const side = selected ?? (request.groupby !== undefined ? `${request.groupby} ${request.group ?? ''}` : (request.obs ?? ''));
       return startJob('de', `Differential expression in ${request.storeKey}: ${side}`.trim(), { ...request });
     },
     'de:table': ({ table, offset, limit }) => {

@@ -1,6 +1,7 @@
 // Embeddings: a PCA started as a job, and the points and colours the scatter plot draws.
 import { CellarError } from '../../../shared/errors';
-import type { DatasetExpression } from '../../../shared/contract';
+import type { DatasetExpression, GeneColorScale } from '../../../shared/contract';
+import { geneValues, logNormalize, readCellTotals, type CellTotals } from '../../engine/ops/gene-color-values';
 import { defaultMeasurement } from '../../engine/ops/export';
 import { datasetsMeasuring, GeneIndex } from '../../engine/store/genes';
 import { stringAt } from '../../engine/columns/conversions';
@@ -10,7 +11,20 @@ import type { Handlers } from '../../ipc/handle';
 import type { ServiceContext } from './context';
 import { datasetsOf, withStoreVersion } from './stores';
 
+/** Cell totals of this many store versions are kept, so recolouring by the next gene is quick. */
+const TOTALS_KEPT = 4;
+
 export function embeddingHandlers({ db, startJob }: ServiceContext): Pick<Handlers, 'embed:start' | 'embedding:points' | 'embedding:colors' | 'genes:search'> {
+  const totalsByVersion = new Map<string, CellTotals>();
+  const cellTotals = (reader: StoreReader, versionUid: string, ms: string): CellTotals => {
+    let found = totalsByVersion.get(versionUid);
+    if (!found) {
+      found = readCellTotals(reader, ms, 'data');
+      totalsByVersion.set(versionUid, found);
+      if (totalsByVersion.size > TOTALS_KEPT) totalsByVersion.delete(totalsByVersion.keys().next().value!);
+    }
+    return found;
+  };
   return {
     'embed:start': ({ storeKey, nComponents, layer, normalize, genes, seed, name }) =>
       startJob('embed', `PCA of ${storeKey}`, { storeKey, name, pca: { nComponents, layer, normalize, genes, seed } }),
@@ -21,35 +35,42 @@ export function embeddingHandlers({ db, startJob }: ServiceContext): Pick<Handle
         return { n: dense.shape[0], k: dense.shape[1], values: new Uint8Array(f32.buffer, f32.byteOffset, f32.byteLength) };
       }),
     'embedding:colors': (ref) =>
-      withStoreVersion(db(), ref, async (reader, _record, store) => {
+      withStoreVersion(db(), ref, async (reader, record, store) => {
         const { obsColumn, gene } = ref;
         const ms = defaultMeasurement(reader);
         if (gene) {
           const index = GeneIndex.of(reader, ms, `store ${store.key}`);
           const joinid = index.resolve(gene);
-          const csc = await reader.readXColumns(ms, 'data', [joinid]);
-          const values = new Float32Array(reader.nObs);
-          for (let i = 0; i < csc.indices.length; i++) values[csc.indices[i]!] = Number(csc.data[i]);
+          const raw = await geneValues(reader, ms, 'data', joinid);
           // Cells of datasets that never measured the gene are NaN, not 0: absent is not zero.
           const measuring = datasetsMeasuring(reader, ms, [joinid])?.get(joinid) ?? null;
-          const notMeasured = measuring ? markNotMeasured(reader, values, measuring) : null;
+          const notMeasured = measuring ? markNotMeasured(reader, raw, measuring) : null;
+          // Log-normalised unless asked otherwise or the layer is not counts (then it is shown as it is).
+          const totals = ref.normalize === false ? null : cellTotals(reader, record.uid, ms).totals;
+          const values = totals ? logNormalize(raw, totals) : raw;
           let max = 0;
           for (const v of values) if (v > max) max = v;
-          const byDataset = expressionByDataset(reader, values, measuring);
+          const scale: GeneColorScale = totals ? 'log-normalized' : 'as-stored';
+          const byDataset = expressionByDataset(reader, raw, measuring);
           const hit = { joinid, id: index.id(joinid), symbol: index.symbol(joinid) };
-          if (!notMeasured) return { kind: 'numeric' as const, values: new Uint8Array(values.buffer), min: 0, max, byDataset, gene: hit };
+          const colors = { kind: 'numeric' as const, values: new Uint8Array(values.buffer), min: 0, max, byDataset, gene: hit, scale };
+          if (!notMeasured) return colors;
           const keys = (byDataset ?? []).filter((d) => d.measured === false).map((d) => d.key ?? `dataset ${d.position}`);
           const named = hit.symbol && hit.symbol !== hit.id ? `${hit.symbol} (${hit.id})` : hit.id;
           const note = `${keys.join(', ')} did not measure ${named}: ${notMeasured} cell${notMeasured === 1 ? ' is' : 's are'} "not measured" (NaN), not 0.`;
-          return { kind: 'numeric' as const, values: new Uint8Array(values.buffer), min: 0, max, byDataset, gene: hit, notMeasured: { nCells: notMeasured, datasets: keys, note } };
+          return { ...colors, notMeasured: { nCells: notMeasured, datasets: keys, note } };
         }
         const column = obsColumn ? reader.obs.column(obsColumn) : undefined;
         if (!column) throw new CellarError('unknown_column', `There is no obs column ${obsColumn ?? ''} in ${store.key}.`);
-        if (column.kind === 'category' || column.kind === 'string' || column.kind === 'nullable-string' || column.kind === 'bool' || column.kind === 'nullable-bool') {
+        // The dataset column holds the files' positions, which are categories, not quantities.
+        if (obsColumn === 'dataset' || column.kind === 'category' || column.kind === 'string' || column.kind === 'nullable-string' || column.kind === 'bool' || column.kind === 'nullable-bool') {
           const labels = new Map<string, number>();
           const codes = new Int32Array(reader.nObs);
+          // People know the datasets by file name.
+          const fileNames = obsColumn === 'dataset' ? new Map(datasetsOf(reader).map((d) => [String(d.position), d.key])) : null;
           for (let i = 0; i < reader.nObs; i++) {
-            const s = stringAt(column, i);
+            const value = stringAt(column, i);
+            const s = value !== null && fileNames ? (fileNames.get(value) ?? value) : value;
             if (s === null) codes[i] = -1;
             else {
               let c = labels.get(s);

@@ -14,6 +14,7 @@ import { exportHandlers } from './exports';
 import { fileHandlers } from './files';
 import { jobHandlers } from './jobs';
 import { libraryHandlers } from './library';
+import { selectionHandlers } from './selections';
 import { storeHandlers } from './stores';
 import { versionHandlers } from './versions';
 
@@ -37,6 +38,7 @@ export function createService(options: ServiceOptions): Service {
     ...versionHandlers(context),
     ...exportHandlers(context),
     ...deHandlers(context),
+    ...selectionHandlers(context),
     ...jobHandlers(context),
   };
   return { handlers, validators: requestValidators(CHANNELS), jobs: context.jobs, close: context.close };

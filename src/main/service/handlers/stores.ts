@@ -11,7 +11,7 @@ import { resolveVersionRef } from '../../engine/ops/store-records';
 import { resolveStore } from '../../engine/ops/reconcile';
 import { columnStats, tableWindow } from '../table-window';
 import { openStore, type StoreReader } from '../../engine/store/store-reader';
-import type { ColumnEntry } from '../../engine/store/format/manifest';
+import { readManifest, type ColumnEntry, type StoreManifest } from '../../engine/store/format/manifest';
 import type { Registry } from '../../registry/registry';
 import type { Handlers } from '../../ipc/handle';
 import type { ServiceContext } from './context';
@@ -30,7 +30,7 @@ export function storeHandlers({ options, db, readTimeoutMs, pathOf, startJob }: 
 
   return {
     'store:summary': (ref) =>
-      withStoreVersion(db(), ref, (reader, record) => {
+      withStoreVersion(db(), ref, (reader, record, _store, dir) => {
         const ms = defaultMeasurement(reader);
         const m = reader.manifest.ms[ms]!;
         const col = (c: ColumnEntry): StoreColumn => ({ name: c.name, dtype: c.dtype, ...(c.categories ? { categories: c.categories.values } : {}), ...(c.ordered ? { ordered: true } : {}) });
@@ -45,7 +45,10 @@ export function storeHandlers({ options, db, readTimeoutMs, pathOf, startJob }: 
           obs: reader.manifest.obs.columns.map(col),
           var: m.var.columns.map(col),
           layers: Object.keys(m.X),
-          obsm: Object.entries(m.obsm).map(([name, e]) => ({ name, width: e.nCols })),
+          obsm: Object.entries(m.obsm).map(([name, e]) => {
+            const ratio = explainedVarianceOf(dir, reader.manifest, name);
+            return { name, width: e.nCols, ...(ratio ? { explainedVarianceRatio: ratio } : {}) };
+          }),
           datasets: datasetsOf(reader),
         };
         return summary;
@@ -81,15 +84,37 @@ export function storeHandlers({ options, db, readTimeoutMs, pathOf, startJob }: 
 }
 
 /** Opens the store version a reference names, hands it to work, and always closes it. */
-export async function withStoreVersion<T>(registry: Registry, ref: StoreRef, work: (reader: StoreReader, record: ArtifactRecord, store: ArtifactRecord) => T | Promise<T>): Promise<T> {
+export async function withStoreVersion<T>(registry: Registry, ref: StoreRef, work: (reader: StoreReader, record: ArtifactRecord, store: ArtifactRecord, dir: string) => T | Promise<T>): Promise<T> {
   const { store, dir } = await resolveStore(registry, ref.storeKey);
   const record = resolveVersionRef(registry, store, ref.version);
   const reader = openStore(dir, record.version);
   try {
-    return await work(reader, record, store);
+    return await work(reader, record, store, dir);
   } finally {
     reader.close();
   }
+}
+
+/**
+ * The explained variance of a PCA in obsm: recorded by the version that computed it, so later
+ * versions (annotations, appends of other data) look back through their parents for it.
+ */
+export function explainedVarianceOf(dir: string, manifest: StoreManifest, name: string): number[] | null {
+  let current: StoreManifest | null = manifest;
+  for (let steps = 0; current && steps < 1_000; steps++) {
+    const embedding = current.meta.embedding as { name?: unknown; explainedVarianceRatio?: unknown } | undefined;
+    if (embedding?.name === name) {
+      const ratio = embedding.explainedVarianceRatio;
+      return Array.isArray(ratio) && ratio.every((r) => typeof r === 'number') ? (ratio as number[]) : null;
+    }
+    if (current.parentVersion === null) return null;
+    try {
+      current = readManifest(dir, current.parentVersion);
+    } catch {
+      return null; // compacted away
+    }
+  }
+  return null;
 }
 
 /** The files a store version was made from, as its manifest recorded them. */

@@ -10,7 +10,8 @@ uniform vec2 u_offset;
 uniform float u_pointSize;
 varying vec4 v_color;
 void main() {
-  gl_Position = vec4(a_position * u_scale + u_offset, 0.0, 1.0);
+  // Alpha 0 marks a hidden point (a category switched off): put it outside the clip box.
+  gl_Position = a_color.a == 0.0 ? vec4(2.0, 2.0, 2.0, 1.0) : vec4(a_position * u_scale + u_offset, 0.0, 1.0);
   gl_PointSize = u_pointSize;
   v_color = a_color;
 }`;

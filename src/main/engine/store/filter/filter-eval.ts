@@ -101,7 +101,7 @@ function resolveColumns(ast: FilterAst, table: FilterTable): Map<string, Column>
     if (node.type === 'not') return visit(node.operand);
     const { name, position } = node.column;
     if (columns.has(name)) return;
-    const column = table.column(name);
+    const column = table.column(name) ?? (name === SOMA_JOINID ? joinidColumn(table.nRows) : undefined);
     // The kind check also guards lookups backed by plain objects ("constructor", "toString").
     if (!column || !COLUMN_KINDS.has(column.kind)) throw unknownColumnError(name, position, ast.source, table.columnNames);
     const length = columnLength(column);
@@ -112,6 +112,15 @@ function resolveColumns(ast: FilterAst, table: FilterTable): Map<string, Column>
   };
   visit(ast.root);
   return columns;
+}
+
+/** Stores keep a row's joinid as its position, not as a column; filters may still name it (selected cells). */
+const SOMA_JOINID = 'soma_joinid';
+
+function joinidColumn(nRows: number): Column {
+  const values = new Uint32Array(nRows);
+  for (let i = 0; i < nRows; i++) values[i] = i;
+  return { kind: 'numeric', dtype: 'uint32', values };
 }
 
 const COLUMN_KINDS = new Set<string>(['numeric', 'bool', 'string', 'nullable-int', 'nullable-bool', 'nullable-string', 'category']);

@@ -1,18 +1,25 @@
-// Embeddings: compute PCA, then plot any obsm entry colored by an obs column or a gene.
-import { useEffect, useId, useMemo, useState } from 'react';
-import type { DatasetExpression } from '../../../../shared/contract';
+// Embeddings: compute PCA, then explore any version's embeddings: colour by an obs column or
+// a gene, hover a cell for its values, select cells (lasso, box), save or export them, and
+// compare them by differential expression.
+import { useEffect, useId, useMemo, useRef, useState } from 'react';
+import type { DatasetExpression, GeneColorScale } from '../../../../shared/contract';
 import type { ErrorValue } from '../../../../shared/errors';
 import { asFloat32, asInt32, call, toShownError } from '../../api/call';
 import { useApp } from '../../state/AppState';
 import { navigate } from '../../state/route';
 import { EmptyState, ErrorMessage } from '../../components/ErrorMessage';
-import { ScatterPlot } from '../../components/ScatterPlot';
+import { ScatterPlot, type DrawnShape } from '../../components/ScatterPlot';
 import type { ScatterColors } from '../../components/scatter-colors';
 import { interleaveColumns } from '../../components/scatter-view';
 import { StoreGate, StoreSelect, useChosenStore } from '../../components/StoreSelect';
 import { formatCell, formatCount } from '../../format';
-import { useStoreSummary } from '../store/StoreScreen';
+import { useStoreSummary, useVersions } from '../store/StoreScreen';
 import { PcaForm } from './PcaForm';
+import { axisLabel } from './pca-summary';
+import { PointTooltip, type RowCache } from './PointTooltip';
+import { SelectionPanel, type KeptSelections } from './SelectionPanel';
+import { DePanel } from './DePanel';
+import { makeSelection, type Selection } from './explorer-selection';
 
 type ColorChoice = { by: 'none' } | { by: 'obs'; column: string } | { by: 'gene'; gene: string };
 
@@ -20,74 +27,114 @@ export function EmbeddingsScreen({ store }: { store?: string }) {
   const { library } = useApp();
   const storeKey = useChosenStore(store);
   const latestUid = library?.stores.find((s) => s.key === storeKey)?.uid;
-  const { summary, error: summaryError } = useStoreSummary(storeKey, undefined, latestUid);
+  const [version, setVersion] = useState<string | undefined>(undefined);
+  const { versions } = useVersions(storeKey, latestUid);
+  const { summary, error: summaryError } = useStoreSummary(storeKey, version, latestUid);
   const [embedding, setEmbedding] = useState('');
   const [axes, setAxes] = useState<[number, number]>([0, 1]);
   const [matrix, setMatrix] = useState<{ values: Float32Array; k: number } | null>(null);
   const [colorChoice, setColorChoice] = useState<ColorChoice>({ by: 'none' });
   const [colors, setColors] = useState<ScatterColors>(null);
+  const [colorScale, setColorScale] = useState<GeneColorScale | null>(null);
   const [byDataset, setByDataset] = useState<DatasetExpression[] | null>(null);
   const [geneText, setGeneText] = useState('');
   const [error, setError] = useState<ErrorValue | null>(null);
   const [colorError, setColorError] = useState<ErrorValue | null>(null);
-  const ids = { embedding: useId(), x: useId(), y: useId(), color: useId(), gene: useId() };
+  const [selection, setSelection] = useState<Selection | null>(null);
+  const [kept, setKept] = useState<KeptSelections>({ a: null, b: null });
+  const rowCache = useRef<RowCache>(new Map());
+  const ids = { version: useId(), embedding: useId(), x: useId(), y: useId(), color: useId(), gene: useId() };
 
-  // Another store has other columns, genes and embeddings.
+  // Another store has other columns, genes, embeddings and cells.
   useEffect(() => {
     setColorChoice({ by: 'none' });
     setEmbedding('');
+    setVersion(undefined);
   }, [storeKey]);
 
   const obsm = summary?.obsm ?? [];
   const chosen = obsm.find((o) => o.name === embedding) ?? obsm[0] ?? null;
+  const versionRef = version ? { version } : {};
+  const pointsKey = `${storeKey}@${summary?.uid ?? ''}:${chosen?.name ?? ''}`;
 
+  // A selection is of cells, so it carries over to another embedding of them; other cells start over.
   useEffect(() => {
-    setMatrix(null);
+    setSelection(null);
+    setKept({ a: null, b: null });
+    rowCache.current = new Map();
+  }, [storeKey, summary?.nObs]);
+  useEffect(() => {
+    rowCache.current = new Map();
+  }, [summary?.uid]);
+
+  // A new version keeps showing the old points until its own arrive (saving a selection makes one).
+  useEffect(() => {
     setError(null);
-    if (!storeKey || !chosen) return;
+    if (!storeKey || !chosen) return setMatrix(null);
     let live = true;
-    call('embedding:points', { storeKey, name: chosen.name }).then(
+    call('embedding:points', { storeKey, ...versionRef, name: chosen.name }).then(
       (r) => {
         if (!live) return;
-        setMatrix({ values: asFloat32(r.values), k: r.k });
-        setAxes([0, Math.min(1, r.k - 1)]);
+        const values = asFloat32(r.values);
+        setMatrix((old) => (old && sameValues(old.values, values) ? old : { values, k: r.k }));
+        setAxes((old) => (old[0] < r.k && old[1] < r.k ? old : [0, Math.min(1, r.k - 1)]));
       },
       (err: unknown) => live && setError(toShownError(err)),
     );
     return () => {
       live = false;
     };
-  }, [storeKey, chosen?.name, latestUid]);
+  }, [pointsKey]);
 
   useEffect(() => {
     setColors(null);
     setByDataset(null);
+    setColorScale(null);
     setColorError(null);
     if (!storeKey || colorChoice.by === 'none') return;
     let live = true;
-    const request = colorChoice.by === 'obs' ? { storeKey, obsColumn: colorChoice.column } : { storeKey, gene: colorChoice.gene };
+    const request = colorChoice.by === 'obs' ? { storeKey, ...versionRef, obsColumn: colorChoice.column } : { storeKey, ...versionRef, gene: colorChoice.gene };
     call('embedding:colors', request).then(
       (r) => {
         if (!live) return;
         setColors(r.kind === 'category' ? { kind: 'category', codes: asInt32(r.codes), categories: r.categories } : { kind: 'numeric', values: asFloat32(r.values), min: r.min, max: r.max });
         setByDataset(r.kind === 'numeric' ? (r.byDataset ?? null) : null);
+        setColorScale(r.kind === 'numeric' ? (r.scale ?? null) : null);
       },
       (err: unknown) => live && setColorError(toShownError(err)),
     );
     return () => {
       live = false;
     };
-  }, [storeKey, colorChoice, latestUid]);
+  }, [storeKey, colorChoice, summary?.uid]);
 
   const points = useMemo(() => (matrix && matrix.k > 0 ? interleaveColumns(matrix.values, matrix.k, axes[0], matrix.k > 1 ? axes[1] : 0) : null), [matrix, axes]);
-  const colorColumns = (summary?.obs ?? []).filter((c) => c.name !== 'obs_id' && c.name !== 'cellar_run_uid');
+  const colorColumns = (summary?.obs ?? []).filter((c) => c.name !== 'obs_id' && c.name !== 'cellar_run_uid' && c.name !== 'soma_joinid');
   const axisOptions = Array.from({ length: matrix?.k ?? 0 }, (_, i) => i);
+  const ratios = chosen?.explainedVarianceRatio;
+  const datasetNames = useMemo(() => new Map((summary?.datasets ?? []).map((d) => [String(d.position), d.key])), [summary]);
+  const storeRef = useMemo(() => ({ storeKey: storeKey ?? '', ...(version ? { version } : {}) }), [storeKey, version]);
+  const colorNote =
+    colorChoice.by === 'gene' && colorScale
+      ? colorScale === 'log-normalized'
+        ? `${colorChoice.gene}: log1p of counts per 10,000`
+        : `${colorChoice.gene}: values as stored (X is not counts, so not normalised)`
+      : undefined;
+  const onSelectionChange = (mask: Uint8Array | null, drawn: DrawnShape | null) => {
+    // Shapes drawn with shift or alt belong to the selection they changed; a new one starts over.
+    const polygons = drawn === null ? [] : drawn.mode === 'replace' ? [drawn.polygon] : [...(selection?.polygons ?? []), drawn.polygon];
+    setSelection(makeSelection(mask, polygons));
+  };
+  const colorByGene = (gene: string) => {
+    setGeneText(gene);
+    setColorChoice({ by: 'gene', gene });
+  };
 
   return (
     <>
       <header className="screen-header">
         <h1>Embeddings</h1>
-        <p className="screen-lede">Compute a PCA of a store and look at any embedding, colored by metadata or a gene.</p>
+        <p className="screen-lede">Compute a PCA of a store and explore any embedding: colour it, select cells, save them, compare them.</p>
       </header>
       <StoreGate storeKey={storeKey}>
         {(storeKey) => (
@@ -95,20 +142,32 @@ export function EmbeddingsScreen({ store }: { store?: string }) {
             <section className="card" aria-label="Store">
               <div className="form-row">
                 <StoreSelect value={storeKey} onChange={(key) => navigate('embeddings', { store: key })} />
+                <div className="field">
+                  <label htmlFor={ids.version}>Version</label>
+                  <select id={ids.version} value={version ?? ''} onChange={(e) => setVersion(e.target.value || undefined)}>
+                    <option value="">latest</option>
+                    {versions.map((v) => (
+                      <option key={v.uid} value={String(v.version)}>
+                        v{v.version} — {v.run?.transform ?? 'unknown'}
+                      </option>
+                    ))}
+                  </select>
+                </div>
                 {summary && (
-                  <p className="field-action muted">
-                    Latest version v{summary.version}: {formatCount(summary.nObs)} cells × {formatCount(summary.nVars)} genes
+                  <p className="field-action muted" data-testid="explorer-version">
+                    Version v{summary.version}
+                    {summary.isLatest ? ' (latest)' : ' (read-only)'}: {formatCount(summary.nObs)} cells × {formatCount(summary.nVars)} genes
                   </p>
                 )}
               </div>
               <ErrorMessage error={summaryError} />
             </section>
-            {summary && <PcaForm key={summary.key} summary={summary} />}
+            {summary && summary.isLatest && <PcaForm key={summary.key} summary={summary} />}
             {summary && (
               <section className="card" aria-labelledby="plot-heading">
                 <h2 id="plot-heading">Plot</h2>
                 {obsm.length === 0 ? (
-                  <EmptyState>No embeddings in this store yet — compute a PCA above.</EmptyState>
+                  <EmptyState>{summary.isLatest ? 'No embeddings in this store yet — compute a PCA above.' : 'No embeddings in this version.'}</EmptyState>
                 ) : (
                   <>
                     <div className="form-row">
@@ -187,9 +246,19 @@ export function EmbeddingsScreen({ store }: { store?: string }) {
                     </div>
                     <ErrorMessage error={error} />
                     <ErrorMessage error={colorError} />
-                    {points ? (
+                    {points && chosen ? (
                       <div data-testid="scatter">
-                        <ScatterPlot points={points} colors={colors} height={460} />
+                        <ScatterPlot
+                          points={points}
+                          colors={colors}
+                          height={460}
+                          selection={selection?.mask ?? null}
+                          onSelectionChange={onSelectionChange}
+                          renderTooltip={(index) => <PointTooltip storeRef={storeRef} index={index} cache={rowCache.current} datasetNames={datasetNames} />}
+                          xLabel={axisLabel(chosen.name, axes[0], ratios)}
+                          yLabel={axisLabel(chosen.name, matrix!.k > 1 ? axes[1] : 0, ratios)}
+                          colorNote={colorNote}
+                        />
                       </div>
                     ) : (
                       !error && <p className="muted">Loading points…</p>
@@ -199,11 +268,28 @@ export function EmbeddingsScreen({ store }: { store?: string }) {
                 )}
               </section>
             )}
+            {summary && chosen && points && (
+              <SelectionPanel
+                summary={summary}
+                embedding={chosen.name}
+                selection={selection}
+                kept={kept}
+                onKeep={(which, s) => setKept((k) => ({ ...k, [which]: s }))}
+              />
+            )}
+            {summary && chosen && points && <DePanel key={summary.key} summary={summary} selection={selection} kept={kept} onGene={colorByGene} />}
           </>
         )}
       </StoreGate>
     </>
   );
+}
+
+/** The same embedding read again from a newer version: keep the arrays the plot already holds. */
+function sameValues(a: Float32Array, b: Float32Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i] && !(Number.isNaN(a[i]!) && Number.isNaN(b[i]!))) return false;
+  return true;
 }
 
 /** Where a gene is expressed: a gene new in an appended file reads 0 in every earlier dataset. */

@@ -12,7 +12,8 @@ import { routeHref } from '../../state/route';
 import { InlineJob } from '../../components/InlineJob';
 import { useStartedJob } from '../../state/use-started-job';
 
-export function ExportPanel({ summary, storeRef, obs, var: varFilter, nObs, nVars, filterFailed = false }: { summary: StoreSummary; storeRef: StoreRef; obs: string; var: string; nObs: number; nVars: number; filterFailed?: boolean }) {
+/** `what` says where the slice comes from when it is not the filters of the Store screen (e.g. "the selected cells"). */
+export function ExportPanel({ summary, storeRef, obs, var: varFilter, nObs, nVars, filterFailed = false, what }: { summary: StoreSummary; storeRef: StoreRef; obs: string; var: string; nObs: number; nVars: number; filterFailed?: boolean; what?: string }) {
   const [layer, setLayer] = useState(summary.layers.includes('data') ? 'data' : (summary.layers[0] ?? ''));
   const { job, start: startJob, error, setError } = useStartedJob();
   const layerId = useId();
@@ -38,7 +39,7 @@ export function ExportPanel({ summary, storeRef, obs, var: varFilter, nObs, nVar
       ) : (
         <p>
           The slice: <strong>{formatCount(nObs)} cells</strong> × <strong>{formatCount(nVars)} genes</strong>
-          {obs || varFilter ? ' (the filters above)' : ' (everything)'} from version {summary.version}.
+          {what ? ` (${what})` : obs || varFilter ? ' (the filters above)' : ' (everything)'} from version {summary.version}.
         </p>
       )}
       <div className="form-row">

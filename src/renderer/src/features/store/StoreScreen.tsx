@@ -1,6 +1,6 @@
 // Store: one version of a store (read-only unless it is the latest), its obs and var
 // tables behind value filters, and exports of the filtered slice.
-import { useCallback, useEffect, useId, useState } from 'react';
+import { useCallback, useEffect, useId, useRef, useState } from 'react';
 import type { StoreColumn, StoreRef, StoreSummary } from '../../../../shared/contract';
 import type { ErrorValue } from '../../../../shared/errors';
 import type { VersionJson } from '../../../../shared/registry-types';
@@ -96,7 +96,7 @@ function useFilterExample(storeRef: StoreRef | null, table: 'obs' | 'var', colum
   return example ? `e.g. ${example}` : '';
 }
 
-export function StoreScreen({ store, version }: { store?: string; version?: string }) {
+export function StoreScreen({ store, version, obs }: { store?: string; version?: string; obs?: string }) {
   const { library } = useApp();
   const storeKey = useChosenStore(store);
   const libraryStore = library?.stores.find((s) => s.key === storeKey);
@@ -118,6 +118,15 @@ export function StoreScreen({ store, version }: { store?: string; version?: stri
 
   const ref = { storeKey: storeKey ?? '', ...(version ? { version } : {}) };
   const refKey = `${storeKey}@${version ?? 'latest'}`;
+  // A filter handed over in the address (cells selected on the Embeddings screen) applies once the store is read.
+  // Once per hand-over: a later version of the store must not undo the user's own filter.
+  const summaryUid = summary?.uid;
+  const handedOver = useRef<string | null>(null);
+  useEffect(() => {
+    if (!obs || !summaryUid || handedOver.current === obs) return;
+    handedOver.current = obs;
+    void applyFilter('obs', obs);
+  }, [obs, summaryUid]);
   const obsExample = useFilterExample(storeKey ? ref : null, 'obs', summary?.obs);
   const varExample = useFilterExample(storeKey ? ref : null, 'var', summary?.var);
 
