@@ -189,6 +189,14 @@ export interface Channels {
   'de:table': { request: Requests['de:table']; response: TableWindow };
   /** Writes a finished differential expression as CSV (desktop: where the user saves it; browser: into the home's exports). */
   'de:export': { request: Requests['de:export']; response: { path: string; download: string | null } };
+  /** A kNN graph of the cells on an obsm embedding, stored as a new version (result: NeighborsJobResult). */
+  'neighbors:start': { request: Requests['neighbors:start']; response: JobSnapshot };
+  /** UMAP coordinates (obsm X_umap) from the neighbour graph, made first when missing. */
+  'umap:start': { request: Requests['umap:start']; response: JobSnapshot };
+  /** Leiden clusters as a categorical obs column, on the neighbour graph (made first when missing). */
+  'cluster:start': { request: Requests['cluster:start']; response: JobSnapshot };
+  /** Per-cell QC metrics (total_counts, n_genes_by_counts, pct_counts_mt, pct_counts_ribo) as obs columns. */
+  'qc:start': { request: Requests['qc:start']; response: JobSnapshot };
 }
 
 /**
@@ -262,6 +270,10 @@ export const CHANNELS = [
   'de:start',
   'de:table',
   'de:export',
+  'neighbors:start',
+  'umap:start',
+  'cluster:start',
+  'qc:start',
 ] as const satisfies readonly Channel[];
 type MissingChannel = Exclude<Channel, (typeof CHANNELS)[number]>;
 export const channelsComplete: MissingChannel extends never ? true : MissingChannel = true;

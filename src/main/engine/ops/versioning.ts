@@ -130,6 +130,10 @@ export async function compactStore(params: {
           }
           for (const name of reader.obsmNames(ms)) await writer.setObsm(ms, name, await reader.readObsm(ms, name));
           for (const name of reader.varmNames(ms)) await writer.setVarm(ms, name, await reader.readVarm(ms, name));
+          for (const name of reader.obspNames(ms)) {
+            const { entry, indices, distances } = await reader.readObsp(ms, name);
+            await writer.setObsp(ms, name, { k: entry.k, metric: entry.metric, embedding: entry.embedding, indices, distances });
+          }
         }
       } catch (err) {
         await writer.abort();

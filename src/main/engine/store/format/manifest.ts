@@ -96,11 +96,29 @@ export interface DenseEntry {
   pieces: RowPiece[];
 }
 
+/**
+ * A k-nearest-neighbour graph over the cells (SOMA's obsp, kept in the shape a kNN graph has):
+ * two dense n_obs × k tables, neighbour joinids (int32, the cell itself first) and their
+ * distances (float32). Row i, column j is the edge (i, indices[i, j]) of weight distances[i, j].
+ */
+export interface GraphEntry {
+  kind: 'knn';
+  /** Neighbours per cell, the cell itself included (as scanpy and umap count them). */
+  k: number;
+  metric: 'euclidean' | 'cosine';
+  /** The obsm embedding the distances were measured in. */
+  embedding: string;
+  indices: DenseEntry;
+  distances: DenseEntry;
+}
+
 export interface MeasurementEntry {
   var: FrameEntry;
   X: Record<string, LayerEntry>;
   obsm: Record<string, DenseEntry>;
   varm: Record<string, DenseEntry>;
+  /** Cell graphs by name; absent in manifests written before graphs existed. */
+  obsp?: Record<string, GraphEntry>;
 }
 
 export interface FileEntry {
@@ -225,7 +243,8 @@ export function referencedFiles(manifest: StoreManifest): Set<string> {
         }
       }
     }
-    for (const dense of [...Object.values(measurement.obsm), ...Object.values(measurement.varm)]) {
+    const graphs = Object.values(measurement.obsp ?? {}).flatMap((g) => [g.indices, g.distances]);
+    for (const dense of [...Object.values(measurement.obsm), ...Object.values(measurement.varm), ...graphs]) {
       for (const piece of dense.pieces) names.add(piece.file);
     }
   }
