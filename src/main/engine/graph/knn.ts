@@ -178,7 +178,9 @@ export function nearestNeighbors(values: Float32Array | Float64Array, n: number,
   const leafSize = Math.max(10, others * 2);
   for (let t = 0; t < nTrees; t++) {
     options.signal?.throwIfAborted();
+    let leaves = 0;
     randomProjectionLeaves(x, n, d, leafSize, random, (leaf) => {
+      if ((++leaves & 255) === 0) options.signal?.throwIfAborted();
       for (let a = 0; a < leaf.length; a++) {
         for (let b = a + 1; b < leaf.length; b++) {
           const p = leaf[a]!;
@@ -214,6 +216,7 @@ export function nearestNeighbors(values: Float32Array | Float64Array, n: number,
     oldCand.dist.fill(Infinity);
     // Random priorities pick a bounded sample of candidates per cell, as pynndescent does.
     for (let i = 0; i < n; i++) {
+      if ((i & 4095) === 0) options.signal?.throwIfAborted();
       for (let s = 0; s < others; s++) {
         const at = i * others + s;
         const j = heaps.ids[at]!;
@@ -226,6 +229,7 @@ export function nearestNeighbors(values: Float32Array | Float64Array, n: number,
     }
     // Candidates taken into the new sample are no longer new.
     for (let i = 0; i < n; i++) {
+      if ((i & 4095) === 0) options.signal?.throwIfAborted();
       for (let s = 0; s < others; s++) {
         const at = i * others + s;
         if (!heaps.isNew[at]) continue;
