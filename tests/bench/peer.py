@@ -288,6 +288,9 @@ def graph(path, k, resolution, ours_membership):
     part = leidenalg.find_partition(g, leidenalg.RBConfigurationVertexPartition, weights="weight", resolution_parameter=resolution, n_iterations=-1, seed=0)
     t2 = time.perf_counter()
     fields = {"knn_seconds": t1 - t0, "leiden_seconds": t2 - t1, "n_clusters": len(set(part.membership))}
+    # How determined the partition is: leidenalg against itself with another seed, on its own graph.
+    other = leidenalg.find_partition(g, leidenalg.RBConfigurationVertexPartition, weights="weight", resolution_parameter=resolution, n_iterations=-1, seed=1)
+    fields["ari_with_itself_seed1"] = float(adjusted_rand_score(part.membership, other.membership))
     if ours_membership:
         fields["ari_with_ours"] = float(adjusted_rand_score(part.membership, np.fromfile(ours_membership, dtype=np.int32)))
     emit(seconds=t2 - t0, **fields)

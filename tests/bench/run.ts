@@ -551,7 +551,7 @@ async function runBenchmarks(options: Options): Promise<void> {
     const ours = bench.ours('B9', await withStore((store) => runOurs('b9', { store, embedding: peerScores, membershipOut: membership })));
     const peer = await bench.peer('B9', 'graph', [peerScores, ...(ours.ok ? ['--ours-membership', membership] : [])]);
     if (ours.ok) bench.notes.push(`B9 ours: neighbours ${seconds(ours.neighborsSeconds as number)}, Leiden ${seconds(ours.clusterSeconds as number)} (${String(ours.nClusters)} clusters), UMAP ${seconds(ours.umapSeconds as number)}; each step a new store version`);
-    if (peer.ok) bench.notes.push(`B9 peer: pynndescent ${seconds(peer.report.knn_seconds as number)} (numba compile included), fuzzy weights + leidenalg ${seconds(peer.report.leiden_seconds as number)} (${String(peer.report.n_clusters)} clusters)${peer.report.ari_with_ours === undefined ? '' : `; ARI with our clusters ${(peer.report.ari_with_ours as number).toFixed(4)}`}; no UMAP (umap-learn is not in Debian)`);
+    if (peer.ok) bench.notes.push(`B9 peer: pynndescent ${seconds(peer.report.knn_seconds as number)} (numba compile included), fuzzy weights + leidenalg ${seconds(peer.report.leiden_seconds as number)} (${String(peer.report.n_clusters)} clusters)${peer.report.ari_with_ours === undefined ? '' : `; ARI with our clusters (each on its own kNN graph) ${(peer.report.ari_with_ours as number).toFixed(4)}`}, with itself at another seed ${(peer.report.ari_with_itself_seed1 as number).toFixed(4)}; no UMAP (umap-learn is not in Debian)`);
     const oursGraph = ours.ok ? (ours.neighborsSeconds as number) + (ours.clusterSeconds as number) : NaN;
     bench.add({
       id: 'B9',

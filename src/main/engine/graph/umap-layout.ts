@@ -57,6 +57,7 @@ export function umapLayout(indices: Int32Array, distances: Float32Array, n: numb
   const nextNegative = epochsPerNegative.slice(0, m);
 
   const y = startingLayout(n, options.init, random);
+  let state = (Math.floor(random.uniform() * 0xffffffff) | 1) | 0;
   for (let epoch = 0; epoch < nEpochs; epoch++) {
     options.signal?.throwIfAborted();
     if ((epoch & 7) === 0) options.onProgress?.(epoch, nEpochs);
@@ -69,7 +70,8 @@ export function umapLayout(indices: Int32Array, distances: Float32Array, n: numb
       let dy = y[2 * i + 1]! - y[2 * j + 1]!;
       let d2 = dx * dx + dy * dy;
       if (d2 > 0) {
-        const coeff = (-2 * a * b * Math.pow(d2, b - 1)) / (a * Math.pow(d2, b) + 1);
+        const powB1 = Math.pow(d2, b - 1);
+        const coeff = (-2 * a * b * powB1) / (a * powB1 * d2 + 1);
         const gx = clip(coeff * dx) * alpha;
         const gy = clip(coeff * dy) * alpha;
         y[2 * i]! += gx;
@@ -80,7 +82,11 @@ export function umapLayout(indices: Int32Array, distances: Float32Array, n: numb
       nextSample[e]! += epochsPerSample[e]!;
       const nNegative = Math.floor((epoch - nextNegative[e]!) / epochsPerNegative[e]!);
       for (let s = 0; s < nNegative; s++) {
-        const other = Math.floor(random.uniform() * n);
+        // xorshift32: negative samples are most of the work, and need no more than this.
+        state ^= state << 13;
+        state ^= state >>> 17;
+        state ^= state << 5;
+        const other = (state >>> 0) % n;
         if (other === i) continue;
         dx = y[2 * i]! - y[2 * other]!;
         dy = y[2 * i + 1]! - y[2 * other + 1]!;
