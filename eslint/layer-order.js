@@ -10,6 +10,7 @@ export const LAYERS = [
   ['src/main/engine/formats'],
   ['src/main/engine/store', 'src/main/registry'],
   ['src/main/engine/linalg', 'src/main/engine/stats'],
+  ['src/main/engine/graph'],
   ['src/main/engine/ops'],
   ['src/main/engine/jobs'],
   ['src/main/shell'],

@@ -6,7 +6,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 
-const DEBIAN_PACKAGES = ['python3-anndata', 'python3-h5py', 'python3-scipy', 'python3-sklearn', 'python3-statsmodels', 'chromium', 'xvfb'];
+const DEBIAN_PACKAGES = ['python3-anndata', 'python3-h5py', 'python3-scipy', 'python3-sklearn', 'python3-statsmodels', 'python3-pynndescent', 'python3-leidenalg', 'python3-igraph', 'chromium', 'xvfb'];
 const PYTHON = '/usr/bin/python3';
 
 function run(cmd, args, opts = {}) {
@@ -16,7 +16,7 @@ function run(cmd, args, opts = {}) {
 
 function pythonHasModules() {
   if (!existsSync(PYTHON)) return false;
-  const r = spawnSync(PYTHON, ['-c', 'import anndata, h5py, scipy, sklearn, statsmodels'], { stdio: 'ignore' });
+  const r = spawnSync(PYTHON, ['-c', 'import anndata, h5py, scipy, sklearn, statsmodels, pynndescent, leidenalg, igraph'], { stdio: 'ignore' });
   return r.status === 0;
 }
 

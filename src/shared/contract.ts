@@ -211,6 +211,14 @@ export interface Channels {
   'de:export': { request: Requests['de:export']; response: { path: string; download: string | null } };
   /** Saves selected cells (labelled groups of joinids) as a categorical obs column of a new version: an annotate job. */
   'selection:save': { request: Requests['selection:save']; response: JobSnapshot };
+  /** A kNN graph of the cells on an obsm embedding, stored as a new version (result: NeighborsJobResult). */
+  'neighbors:start': { request: Requests['neighbors:start']; response: JobSnapshot };
+  /** UMAP coordinates (obsm X_umap) from the neighbour graph, made first when missing. */
+  'umap:start': { request: Requests['umap:start']; response: JobSnapshot };
+  /** Leiden clusters as a categorical obs column, on the neighbour graph (made first when missing). */
+  'cluster:start': { request: Requests['cluster:start']; response: JobSnapshot };
+  /** Per-cell QC metrics (total_counts, n_genes_by_counts, pct_counts_mt, pct_counts_ribo) as obs columns. */
+  'qc:start': { request: Requests['qc:start']; response: JobSnapshot };
 }
 
 /** What a gene's colours are: counts per 10,000 then log1p, or the layer's values (not counts, or asked for as stored). */
@@ -289,6 +297,10 @@ export const CHANNELS = [
   'de:table',
   'de:export',
   'selection:save',
+  'neighbors:start',
+  'umap:start',
+  'cluster:start',
+  'qc:start',
 ] as const satisfies readonly Channel[];
 type MissingChannel = Exclude<Channel, (typeof CHANNELS)[number]>;
 export const channelsComplete: MissingChannel extends never ? true : MissingChannel = true;

@@ -2,7 +2,7 @@
 
 export type ArtifactKind = 'h5ad' | 'store';
 export type HashType = 'md5' | 'sha1-fl' | 'md5-d';
-export type TransformName = 'import' | 'concatenate' | 'append' | 'embed' | 'export' | 'annotate' | 'restore' | 'compact';
+export type TransformName = 'import' | 'concatenate' | 'append' | 'embed' | 'export' | 'annotate' | 'restore' | 'compact' | 'neighbors' | 'umap' | 'cluster' | 'qc';
 export type RunStatus = 'running' | 'completed' | 'failed' | 'cancelled';
 
 export interface RunRef {

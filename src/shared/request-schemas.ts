@@ -12,6 +12,7 @@ const fileKind = v.pipe(v.picklist(['h5ad', 'table']), v.description('h5ad or ta
 const exportFormat = v.pipe(v.picklist(['h5ad', 'csv', 'parquet']), v.description('h5ad, csv or parquet'));
 const path = v.pipe(v.string(), v.description('a path'));
 const deMethod = v.pipe(v.picklist(['wilcoxon', 't-test']), v.description('wilcoxon or t-test'));
+const knnMetric = v.pipe(v.picklist(['euclidean', 'cosine']), v.description('euclidean or cosine'));
 const tableName = v.pipe(v.picklist(['obs', 'var']), v.description('obs or var'));
 const geneJoin = v.pipe(v.picklist(['outer', 'inner']), v.description('outer or inner'));
 const geneMatch = v.pipe(v.picklist(['exact', 'unversioned']), v.description('exact or unversioned'));
@@ -103,6 +104,10 @@ export const REQUEST_SCHEMAS = {
     version: v.optional(number),
     polygons: v.optional(v.array(numbers)),
   }),
+  'neighbors:start': requestObject({ storeKey: text, embedding: v.optional(text), k: v.optional(number), metric: v.optional(knnMetric), name: v.optional(text), seed: v.optional(number) }),
+  'umap:start': requestObject({ storeKey: text, neighbors: v.optional(text), minDist: v.optional(number), seed: v.optional(number), epochs: v.optional(number), name: v.optional(text) }),
+  'cluster:start': requestObject({ storeKey: text, resolution: v.optional(number), name: v.optional(text), neighbors: v.optional(text), seed: v.optional(number) }),
+  'qc:start': requestObject({ storeKey: text, layer: v.optional(text) }),
   // The preload's own channel: an empty path (a File not from disk) is answered, not refused.
   'drop:register': requestObject({ path }),
 };

@@ -111,6 +111,34 @@ export interface AnnotationPreview {
   problems: string[];
 }
 
+/** cellar neighbors / neighbors:start: the kNN graph stored as obsp of a new version. */
+export interface NeighborsJobResult extends StoreWriteResult {
+  graph: { name: string; embedding: string; k: number; metric: 'euclidean' | 'cosine'; n_obs: number };
+}
+
+/** cellar umap / umap:start: obsm X_umap of a new version (and the graph, when it was made first). */
+export interface UmapJobResult extends StoreWriteResult {
+  umap: { name: string; shape: [number, number]; graph: string; graph_computed: boolean; min_dist: number; seed: number };
+}
+
+/** cellar cluster / cluster:start: a categorical obs column of Leiden clusters, "0" the largest. */
+export interface ClusterJobResult extends StoreWriteResult {
+  clusters: { name: string; resolution: number; n_clusters: number; sizes: number[]; modularity: number; graph: string; graph_computed: boolean; replaced: boolean };
+}
+
+/** cellar qc / qc:start: scanpy's per-cell QC metrics as obs columns of a new version. */
+export interface QcJobResult extends StoreWriteResult {
+  qc: {
+    layer: string;
+    /** The var column the gene symbols were read from (var_id when none of the usual ones exists). */
+    symbols: string;
+    genes: { mt: number; ribo: number };
+    columns: string[];
+    not_counts: string | null;
+    median: { total_counts: number; n_genes_by_counts: number; pct_counts_mt: number; pct_counts_ribo: number };
+  };
+}
+
 export interface JobResults {
   import: ImportJobResult;
   concatenate: StoreWriteResult & { plan: PlanReport };
@@ -121,6 +149,10 @@ export interface JobResults {
   compact: CompactJobResult;
   annotate: AnnotateJobResult;
   de: DeJobResult;
+  neighbors: NeighborsJobResult;
+  umap: UmapJobResult;
+  cluster: ClusterJobResult;
+  qc: QcJobResult;
 }
 
 /** What a delete did: the items tombstoned and the consumers a forced delete overrode. */

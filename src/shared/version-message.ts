@@ -59,6 +59,22 @@ export function selectionMessage(column: string, nGroups: number, nCells: number
   return `selection saved as obs column ${column}: ${nGroups === 1 ? '1 group' : `${formatCount(nGroups)} groups`}, ${nCells === 1 ? '1 cell' : `${formatCount(nCells)} cells`}`;
 }
 
+export function qcMessage(layer: string): string {
+  return `QC metrics of ${layer} as obs columns (total_counts, n_genes_by_counts, pct_counts_mt, pct_counts_ribo)`;
+}
+
+export function neighborsMessage(graph: string, k: number, embedding: string, metric: string): string {
+  return `neighbour graph ${graph}: ${formatCount(k)} nearest neighbours on obsm ${embedding} (${metric})`;
+}
+
+export function umapMessage(name: string, graph: string): string {
+  return `UMAP from graph ${graph} as obsm ${name}`;
+}
+
+export function clusterMessage(name: string, resolution: number, nClusters: number | null): string {
+  return `Leiden clusters as obs column ${name} (resolution ${resolution}${nClusters === null ? '' : `: ${nClusters === 1 ? '1 cluster' : `${formatCount(nClusters)} clusters`}`})`;
+}
+
 export function geneNamingMessage(symbolColumn: string | null): string {
   return symbolColumn === null ? 'genes named by id only (no symbol column)' : `gene symbols from var column ${symbolColumn}`;
 }
@@ -126,6 +142,14 @@ export function deriveVersionMessage(facts: VersionFacts): string {
     }
     case 'import':
       return importMessage(facts.key);
+    case 'qc':
+      return qcMessage(str(p.layer) ?? 'data');
+    case 'neighbors':
+      return neighborsMessage(str(p.name) ?? 'neighbors', num(p.k) ?? 15, str(p.embedding) ?? 'pca', str(p.metric) ?? 'euclidean');
+    case 'umap':
+      return umapMessage(str(p.name) ?? 'X_umap', str(p.neighbors) ?? 'neighbors');
+    case 'cluster':
+      return clusterMessage(str(p.name) ?? 'leiden', num(p.resolution) ?? 1, null);
     default:
       return facts.transform;
   }

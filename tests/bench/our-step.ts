@@ -144,6 +144,12 @@ const steps: { [K in StepName]: (request: StepRequests[K]) => Promise<Record<str
     writeFileSync(pvalsOut, JSON.stringify({ wilcoxon: Object.fromEntries(wilcoxon.value.pvals), ttest: Object.fromEntries(ttest.value.pvals) }));
     return { seconds: wilcoxon.seconds, ttestSeconds: ttest.seconds, nIn: wilcoxon.value.nIn, nOut: wilcoxon.value.nOut };
   },
+
+  async b9({ store, embedding, membershipOut }) {
+    const r = await ours.b9CellGraph(store, embedding);
+    writeFileSync(membershipOut, new Uint8Array(r.membership.buffer, r.membership.byteOffset, r.membership.byteLength));
+    return { seconds: r.neighborsSeconds + r.clusterSeconds + r.umapSeconds, neighborsSeconds: r.neighborsSeconds, clusterSeconds: r.clusterSeconds, umapSeconds: r.umapSeconds, nClusters: r.nClusters };
+  },
 };
 
 async function main(): Promise<void> {

@@ -7,7 +7,10 @@ import { concatenateCollection, X_LAYER } from '../../src/main/engine/ops/concat
 import { appendToStore } from '../../src/main/engine/ops/append';
 import { storeDiskUsage } from '../../src/main/engine/ops/store-records';
 import { resolveStore } from '../../src/main/engine/ops/reconcile';
-import { layerRowSource } from '../../src/main/engine/ops/embed';
+import { embedStore, layerRowSource } from '../../src/main/engine/ops/embed';
+import { neighborsStore } from '../../src/main/engine/ops/neighbors';
+import { clusterStore } from '../../src/main/engine/ops/cluster';
+import { umapStore } from '../../src/main/engine/ops/umap';
 import { stringAt } from '../../src/main/engine/columns/conversions';
 import { openStore, type StoreReader } from '../../src/main/engine/store/store-reader';
 import { RowReadBuffers } from '../../src/main/engine/store/x/row-reads';
@@ -101,6 +104,8 @@ export interface OurBenchmarks<Opened extends OpenedStore = OpenedStore> {
   b7StoreBytes(store: OurStore): Promise<StoreBytes>;
   /** B8: differential expression of the cells of `obsFilter` against the rest; p-values by gene id. */
   b8De(store: OurStore, obsFilter: string, method: DeMethod): Promise<{ nIn: number; nOut: number; pvals: Map<string, number> }>;
+  /** B9: add `embedding` (.npy) as obsm pca (untimed), then neighbours, Leiden clusters and UMAP, each a new version, timed one by one. */
+  b9CellGraph(store: OurStore, embedding: string): Promise<{ neighborsSeconds: number; clusterSeconds: number; umapSeconds: number; membership: Int32Array; nClusters: number }>;
 }
 
 /** The measurement and X layer every benchmark reads (what concatenate writes by default). */
@@ -219,6 +224,31 @@ export const ours: OurBenchmarks<OpenedEngineStore> = {
   async b7StoreBytes(store) {
     const { nnz } = describeStore(store.home, store.dir, store.store);
     return { bytes: storeDiskUsage(store.dir), nnz };
+  },
+
+  async b9CellGraph(store, embedding) {
+    const registry = openRegistry(store.home);
+    try {
+      await embedStore({ registry, storeKey: store.store, from: embedding, name: 'pca' });
+      const t0 = performance.now();
+      await neighborsStore({ registry, storeKey: store.store });
+      const t1 = performance.now();
+      const clusters = await clusterStore({ registry, storeKey: store.store });
+      const t2 = performance.now();
+      await umapStore({ registry, storeKey: store.store });
+      const t3 = performance.now();
+      const { store: latest, dir } = await resolveStore(registry, store.store);
+      const reader = openStore(dir, latest.version);
+      try {
+        const column = reader.obs.column('leiden');
+        if (column?.kind !== 'category') throw new Error('the store has no categorical leiden column');
+        return { neighborsSeconds: (t1 - t0) / 1000, clusterSeconds: (t2 - t1) / 1000, umapSeconds: (t3 - t2) / 1000, membership: column.codes, nClusters: clusters.clusters.n_clusters };
+      } finally {
+        reader.close();
+      }
+    } finally {
+      registry.close();
+    }
   },
 
   async b8De(store, obsFilter, method) {

@@ -15,6 +15,7 @@ interpreter start and the top-level imports; peak RSS is the whole process
     peer.py pca FILE --genes-out G --scores-out S.npy [--n-genes 2000 --components 50]   B6
     peer.py bytes FILE...                      B7: h5ad bytes per stored non-zero
     peer.py de FILE --group-cells N --pvals-out P.json [--max-wilcoxon-genes 2000]   B8: Wilcoxon and Welch t per gene, the N cells of highest pct_mito vs the rest
+    peer.py graph EMBEDDING.npy [--k 15 --resolution 1 --ours-membership M.i32]   B9: pynndescent kNN + UMAP's fuzzy weights + leidenalg
 """
 import argparse
 import json
@@ -245,6 +246,56 @@ def de(path, group_cells, pvals_out, max_wilcoxon_genes):
          threshold=threshold, n_group=group_cells, n_rest=int(n_obs - group_cells), n_genes=int(n_genes))
 
 
+def fuzzy_weights(knn_idx, knn_dist):
+    """UMAP's fuzzy_simplicial_set (local_connectivity 1) in numpy: umap-learn is not in Debian."""
+    n, k = knn_idx.shape
+    dist = knn_dist.astype(np.float64)
+    rho = np.array([row[row > 0][0] if (row > 0).any() else 0.0 for row in dist[:, 1:]])
+    target = np.log2(k)
+    lo, hi, sigma = np.zeros(n), np.full(n, np.inf), np.ones(n)
+    for _ in range(64):
+        d = dist[:, 1:] - rho[:, None]
+        psum = np.where(d > 0, np.exp(-d / sigma[:, None]), 1.0).sum(axis=1)
+        done = np.abs(psum - target) < 1e-5
+        high = psum > target
+        hi = np.where(high & ~done, sigma, hi)
+        lo = np.where(~high & ~done, sigma, lo)
+        sigma = np.where(done, sigma, np.where(np.isinf(hi), sigma * 2, (lo + hi) / 2))
+    mean_all, mean_row = dist.mean(), dist.mean(axis=1)
+    sigma = np.where(rho > 0, np.maximum(sigma, 1e-3 * mean_row), np.maximum(sigma, 1e-3 * mean_all))
+    d = dist - rho[:, None]
+    w = np.where(d <= 0, 1.0, np.exp(-d / sigma[:, None]))
+    w[knn_idx == np.arange(n)[:, None]] = 0
+    a = sp.csr_matrix((w.ravel(), (np.repeat(np.arange(n), k), knn_idx.ravel())), shape=(n, n))
+    return a + a.T - a.multiply(a.T)
+
+
+def graph(path, k, resolution, ours_membership):
+    """B9: the kNN graph (pynndescent, its first call including numba's compile, as a user's first call does),
+    UMAP's fuzzy weights, Leiden (leidenalg, RBConfiguration at the resolution)."""
+    import igraph as ig
+    import leidenalg
+    import pynndescent
+    from sklearn.metrics import adjusted_rand_score
+    x = np.load(path).astype(np.float32)
+    t0 = time.perf_counter()
+    index = pynndescent.NNDescent(x, n_neighbors=k, random_state=0)
+    knn_idx, knn_dist = index.neighbor_graph
+    t1 = time.perf_counter()
+    upper = sp.triu(fuzzy_weights(knn_idx, knn_dist), k=1).tocoo()
+    g = ig.Graph(n=x.shape[0], edges=np.column_stack([upper.row, upper.col]).tolist(), directed=False)
+    g.es["weight"] = upper.data
+    part = leidenalg.find_partition(g, leidenalg.RBConfigurationVertexPartition, weights="weight", resolution_parameter=resolution, n_iterations=-1, seed=0)
+    t2 = time.perf_counter()
+    fields = {"knn_seconds": t1 - t0, "leiden_seconds": t2 - t1, "n_clusters": len(set(part.membership))}
+    # How determined the partition is: leidenalg against itself with another seed, on its own graph.
+    other = leidenalg.find_partition(g, leidenalg.RBConfigurationVertexPartition, weights="weight", resolution_parameter=resolution, n_iterations=-1, seed=1)
+    fields["ari_with_itself_seed1"] = float(adjusted_rand_score(part.membership, other.membership))
+    if ours_membership:
+        fields["ari_with_ours"] = float(adjusted_rand_score(part.membership, np.fromfile(ours_membership, dtype=np.int32)))
+    emit(seconds=t2 - t0, **fields)
+
+
 def main():
     parser = argparse.ArgumentParser(description="SPEC §8 peer benchmarks (anndata 0.8 / scipy)")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -280,6 +331,11 @@ def main():
     p.add_argument("--group-cells", type=int, required=True)
     p.add_argument("--pvals-out", required=True)
     p.add_argument("--max-wilcoxon-genes", type=int, default=2000, help="test this many genes and scale the time (mannwhitneyu is slow)")
+    p = sub.add_parser("graph")
+    p.add_argument("file")
+    p.add_argument("--k", type=int, default=15)
+    p.add_argument("--resolution", type=float, default=1.0)
+    p.add_argument("--ours-membership")
     args = parser.parse_args()
 
     if args.command == "concat":
@@ -295,6 +351,8 @@ def main():
         rows(args.file, args.cells, args.repeats)
     elif args.command == "cols":
         cols(args.files, args.genes.split(","))
+    elif args.command == "graph":
+        graph(args.file, args.k, args.resolution, args.ours_membership)
     elif args.command == "pca":
         pca(args.file, args.n_genes, args.components, args.genes_out, args.scores_out, args.keep)
     elif args.command == "bytes":

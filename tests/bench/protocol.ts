@@ -13,6 +13,7 @@ export interface StepRequests {
   b6: { store: OurStore; varIds: string[]; nComponents: number; seed: number; keep: number; scoresOut: string };
   b7: { store: OurStore };
   b8: { store: OurStore; obsFilter: string; pvalsOut: string };
+  b9: { store: OurStore; embedding: string; membershipOut: string };
 }
 export type StepName = keyof StepRequests;
 

@@ -14,7 +14,7 @@ import { parseStepReport, type StepName, type StepReport, type StepRequests, typ
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const PYTHON = '/usr/bin/python3';
-const BENCH_IDS = ['B1', 'B1gz', 'B2', 'B3', 'B4', 'B5', 'B6', 'B7', 'B8'] as const;
+const BENCH_IDS = ['B1', 'B1gz', 'B2', 'B3', 'B4', 'B5', 'B6', 'B7', 'B8', 'B9'] as const;
 type BenchId = (typeof BENCH_IDS)[number];
 
 // B3's filter, one definition for both sides.
@@ -300,7 +300,7 @@ async function runBenchmarks(options: Options): Promise<void> {
   }
 
   // Later benchmarks read the B1 outputs; make them when B1 was not part of this run.
-  const needsConcat = ['B3', 'B4', 'B5', 'B6', 'B7', 'B8'].some((id) => only.has(id as BenchId));
+  const needsConcat = ['B3', 'B4', 'B5', 'B6', 'B7', 'B8', 'B9'].some((id) => only.has(id as BenchId));
   if (needsConcat && !existsSync(peerConcatPath)) {
     console.error('Setup: peer concatenation for B3–B7 ...');
     await runPeer('concat', ['--out', peerConcatPath, ...inputs]);
@@ -535,6 +535,35 @@ async function runBenchmarks(options: Options): Promise<void> {
         verdict: '—',
       });
     }
+  }
+
+  // B9 --------------------------------------------------------------------------------------
+  if (only.has('B9')) {
+    console.error('B9: neighbours, clusters and UMAP ...');
+    // Both sides work on the same embedding: the peer's top PCs (B6's, made here when B6 did not run).
+    const genesPath = join(work, 'pca-genes.json');
+    const peerScores = join(work, 'peer-pca-top10.npy');
+    if (!existsSync(peerScores)) {
+      await runPeer('pca', [peerConcatPath, '--n-genes', String(PCA_GENES), '--components', String(PCA_COMPONENTS), '--keep', String(PCA_COMPARED), '--genes-out', genesPath, '--scores-out', peerScores]);
+    }
+    const membership = join(work, 'ours-leiden.i32');
+    rmSync(membership, { force: true });
+    const ours = bench.ours('B9', await withStore((store) => runOurs('b9', { store, embedding: peerScores, membershipOut: membership })));
+    const peer = await bench.peer('B9', 'graph', [peerScores, ...(ours.ok ? ['--ours-membership', membership] : [])]);
+    if (ours.ok) bench.notes.push(`B9 ours: neighbours ${seconds(ours.neighborsSeconds as number)}, Leiden ${seconds(ours.clusterSeconds as number)} (${String(ours.nClusters)} clusters), UMAP ${seconds(ours.umapSeconds as number)}; each step a new store version`);
+    if (peer.ok) bench.notes.push(`B9 peer: pynndescent ${seconds(peer.report.knn_seconds as number)} (numba compile included), fuzzy weights + leidenalg ${seconds(peer.report.leiden_seconds as number)} (${String(peer.report.n_clusters)} clusters)${peer.report.ari_with_ours === undefined ? '' : `; ARI with our clusters (each on its own kNN graph) ${(peer.report.ari_with_ours as number).toFixed(4)}`}, with itself at another seed ${(peer.report.ari_with_itself_seed1 as number).toFixed(4)}; no UMAP (umap-learn is not in Debian)`);
+    const oursGraph = ours.ok ? (ours.neighborsSeconds as number) + (ours.clusterSeconds as number) : NaN;
+    bench.add({
+      id: 'B9',
+      what: `neighbours + Leiden + UMAP, ${nObsTotal.toLocaleString('en-US')} cells on ${PCA_COMPARED} PCs (peer: kNN + Leiden)`,
+      ours: ours.ok ? `${seconds(ours.seconds)} (kNN + Leiden ${seconds(oursGraph)})` : Bench.failed(ours),
+      peer: peerCell(peer, (r) => seconds(r.seconds)),
+      ratio: ours.ok && peer.ok ? `${times(peer.report.seconds / oursGraph)} (kNN + Leiden)` : '—',
+      target: '(none)',
+      oursRss: oursRss(ours),
+      peerRss: peerRss(peer),
+      verdict: '—',
+    });
   }
 
   // B2 (last: it makes its own stores) ------------------------------------------------------

@@ -96,6 +96,15 @@ export function choiceFlag<T extends string>(args: ParsedArgs, name: string, cho
   return v as T;
 }
 
+/** A finite decimal number (`--resolution 0.5`). */
+export function numberFlag(args: ParsedArgs, name: string): number | undefined {
+  const v = stringFlag(args, name);
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (v.trim() === '' || !Number.isFinite(n)) throw new UsageError(`Option --${name} must be a number (got "${v}").`);
+  return n;
+}
+
 export function boolFlag(args: ParsedArgs, name: string): boolean {
   return args.flags[name] === true;
 }

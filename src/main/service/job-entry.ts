@@ -19,6 +19,10 @@ import { CellarError } from '../../shared/errors';
 import type { AnnotationPreview, ExportJobResult, JobKind, JobResults, RequestOf, VerifyJobResult } from '../../shared/contract';
 import type { JobContext } from '../engine/jobs/runner';
 import { runDeJob } from './de-job';
+import { neighborsStore } from '../engine/ops/neighbors';
+import { umapStore } from '../engine/ops/umap';
+import { clusterStore } from '../engine/ops/cluster';
+import { qcStore } from '../engine/ops/qc';
 
 /** What the worker hands back; the service adds the download link of an export. */
 export type WorkerResults = Omit<JobResults, 'export'> & { export: Omit<ExportJobResult, 'download'> };
@@ -85,6 +89,10 @@ const RUNNERS: { [K in JobKind]: (ctx: OperationContext, params: Record<string, 
       ? saveSelectionAsColumn({ registry: ctx.registry, storeKey: params.storeKey as string, ...(params.selection as Omit<SaveSelectionParams, 'registry' | 'storeKey'>) })
       : annotateStore({ registry: ctx.registry, storeKey: params.storeKey as string, from: params.from as string }),
   de: (ctx, params) => runDeJob(ctx, params as unknown as RequestOf<'de:start'>),
+  neighbors: (ctx, params) => neighborsStore({ ...ctx, ...(params as unknown as RequestOf<'neighbors:start'>) }),
+  umap: (ctx, params) => umapStore({ ...ctx, ...(params as unknown as RequestOf<'umap:start'>) }),
+  cluster: (ctx, params) => clusterStore({ ...ctx, ...(params as unknown as RequestOf<'cluster:start'>) }),
+  qc: (ctx, params) => qcStore({ ...ctx, ...(params as unknown as RequestOf<'qc:start'>) }),
 };
 
 export async function runJob<K extends JobKind>(home: string, kind: K, params: Record<string, unknown>, controls: JobContext): Promise<WorkerResults[K]> {

@@ -138,6 +138,10 @@ export async function compactStore(params: {
           if (genes) writer.setGeneNaming(ms, genes);
           const presence = reader.presence(ms);
           if (presence) await writer.appendPresenceRows(ms, { columns: presence.columnNames.map((name) => ({ name, column: presence.column(name)! })), nRows: presence.nRows });
+          for (const name of reader.obspNames(ms)) {
+            const { entry, indices, distances } = await reader.readObsp(ms, name);
+            await writer.setObsp(ms, name, { k: entry.k, metric: entry.metric, embedding: entry.embedding, indices, distances });
+          }
         }
       } catch (err) {
         await writer.abort();

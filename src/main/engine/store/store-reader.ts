@@ -9,7 +9,7 @@ import { registerArrowCodecs } from './io/codecs';
 import { readDense, type DenseArray } from './frames/dense-codec';
 import { ColumnAssembler } from './frames/frame-codec';
 import { acquireReaderLease, type ReaderLease } from './format/lock';
-import { listManifestVersions, readManifest, type ColumnEntry, type FrameEntry, type StoreManifest } from './format/manifest';
+import { listManifestVersions, readManifest, type ColumnEntry, type FrameEntry, type GraphEntry, type StoreManifest } from './format/manifest';
 import type { CscMatrix } from './x/column-reads';
 import type { LayerBlockSpec, XRowBlock } from './x/layer-blocks';
 import { rowDecodeHelperFor } from './x/row-decode-host';
@@ -39,6 +39,10 @@ export interface StoreReader {
   layers(measurement: string): string[];
   obsmNames(measurement: string): string[];
   varmNames(measurement: string): string[];
+  /** Names of the cell graphs (obsp) of a measurement. */
+  obspNames(measurement: string): string[];
+  /** A kNN graph: its description and its n_obs × k neighbour joinids and distances. */
+  readObsp(measurement: string, name: string): Promise<KnnGraph>;
   /**
    * X rows of the given obs joinids as CSR (row i = joinids[i]; columns = var joinids). With
    * `into`, the result lives in those buffers and is valid until the next read into them.
@@ -56,6 +60,12 @@ export interface StoreReader {
   readObsm(measurement: string, name: string, rows?: ArrayLike<number>): Promise<DenseArray>;
   readVarm(measurement: string, name: string, rows?: ArrayLike<number>): Promise<DenseArray>;
   close(): void;
+}
+
+export interface KnnGraph {
+  entry: GraphEntry;
+  indices: Int32Array;
+  distances: Float32Array;
 }
 
 export interface VersionInfo {
@@ -237,6 +247,20 @@ class StoreReaderImpl implements StoreReader {
 
   varmNames(measurement: string): string[] {
     return Object.keys(this.measurement(measurement).varm);
+  }
+
+  obspNames(measurement: string): string[] {
+    return Object.keys(this.measurement(measurement).obsp ?? {});
+  }
+
+  async readObsp(measurement: string, name: string): Promise<KnnGraph> {
+    const entry = this.measurement(measurement).obsp?.[name];
+    if (!entry) throw new CellarError('not_found', `Store version ${this.version} has no graph (obsp) ${name} in measurement ${measurement}.`);
+    const label = `ms/${measurement}/obsp/${name}`;
+    const indices = readDense(this.dir, label, entry.indices, this.nObs).values;
+    const distances = readDense(this.dir, label, entry.distances, this.nObs).values;
+    if (!(indices instanceof Int32Array) || !(distances instanceof Float32Array)) throw new CellarError('bad_element', `${label}: its tables are not int32 neighbours and float32 distances.`);
+    return { entry, indices, distances };
   }
 
   private xReader(measurement: string, layer: string): XLayerReader {

@@ -22,6 +22,7 @@ import {
   readManifest,
   referencedFiles,
   type DenseEntry,
+  type GraphEntry,
   type FileEntry,
   type GeneNaming,
   type LayerEntry,
@@ -109,9 +110,20 @@ export interface StoreWriter {
   setObsm(measurement: string, name: string, array: DenseArray): Promise<void>;
   appendVarmRows(measurement: string, name: string, firstJoinid: number, array: DenseArray): Promise<void>;
   setVarm(measurement: string, name: string, array: DenseArray): Promise<void>;
+  /** Stores a whole kNN graph over every cell under `name` (replacing one of that name). */
+  setObsp(measurement: string, name: string, graph: KnnGraphArrays): Promise<void>;
   commit(options?: { meta?: Record<string, unknown> }): Promise<CommitResult>;
   /** Gives up: removes this writer's files and releases the lock. */
   abort(): Promise<void>;
+}
+
+/** A kNN graph as written: row-major n_obs × k neighbour joinids and distances. */
+export interface KnnGraphArrays {
+  k: number;
+  metric: GraphEntry['metric'];
+  embedding: string;
+  indices: Int32Array;
+  distances: Float32Array;
 }
 
 interface DenseState {
@@ -155,6 +167,7 @@ class StoreWriterImpl implements StoreWriter {
   private readonly encodePool: XEncodePool | null;
   private readonly xEncode: XEncodeSettings;
   private readonly dense = new Map<string, DenseState>();
+  private readonly graphs = new Map<string, { measurement: string; name: string; entry: GraphEntry }>();
   private state: 'open' | 'committed' | 'failed' = 'open';
   private readonly xCodec: StoreCodec;
   private readonly xLevel: number | undefined;
@@ -340,6 +353,27 @@ class StoreWriterImpl implements StoreWriter {
     });
   }
 
+  setObsp(measurement: string, name: string, graph: KnnGraphArrays): Promise<void> {
+    return this.step(`ms/${measurement}/obsp/${name}`, () => {
+      const n = this.nObs;
+      const { k } = graph;
+      if (!Number.isInteger(k) || k < 1 || graph.indices.length !== n * k || graph.distances.length !== n * k) {
+        throw new CellarError('shape_mismatch', `The graph ${name} needs ${n} × ${k} neighbours and distances; got ${graph.indices.length} and ${graph.distances.length} values.`);
+      }
+      for (let i = 0; i < graph.indices.length; i++) {
+        const j = graph.indices[i]!;
+        if (j < -1 || j >= n) throw new CellarError('shape_mismatch', `The graph ${name} names cell ${j}; the store has ${n} cells.`);
+      }
+      const indices = writeDenseRows(this.files, 'obsp', this.frameCodec, undefined, 0, { shape: [n, k], values: graph.indices });
+      const distances = writeDenseRows(this.files, 'obsp', this.frameCodec, undefined, 0, { shape: [n, k], values: graph.distances });
+      this.graphs.set(JSON.stringify([measurement, name]), {
+        measurement,
+        name,
+        entry: { kind: 'knn', k, metric: graph.metric, embedding: graph.embedding, indices: { dtype: 'int32', nCols: k, pieces: [indices] }, distances: { dtype: 'float32', nCols: k, pieces: [distances] } },
+      });
+    });
+  }
+
   async abort(): Promise<void> {
     if (this.state !== 'open') return;
     this.fail();
@@ -363,6 +397,10 @@ class StoreWriterImpl implements StoreWriter {
       const [measurement, kind, name] = JSON.parse(key) as [string, 'obsm' | 'varm', string];
       this.measurement(measurement)[kind][name] = state.entry;
     }
+    // A graph inherited from the base describes the base's cells only: once cells are appended
+    // it no longer is a graph of this version, so it is left out (and recomputed on demand).
+    if (this.base && obs.nRows !== this.base.obs.nRows) for (const m of Object.values(this.measurements)) delete m.obsp;
+    for (const { measurement, name, entry } of this.graphs.values()) (this.measurement(measurement).obsp ??= {})[name] = entry;
     this.validate(obs.nRows);
     const manifest: StoreManifest = {
       ...emptyManifest(),
@@ -489,7 +527,7 @@ function encodingsOf(manifest: StoreManifest): string[] {
         if (fragment.storedDtype !== fragment.dtype) found.add(`narrow-values/${fragment.dtype}-as-${fragment.storedDtype}`);
       }
     }
-    if (Object.keys(measurement.obsm).length || Object.keys(measurement.varm).length) found.add('dense-fixed-size-list');
+    if (Object.keys(measurement.obsm).length || Object.keys(measurement.varm).length || Object.keys(measurement.obsp ?? {}).length) found.add('dense-fixed-size-list');
   }
   return [...found].sort();
 }

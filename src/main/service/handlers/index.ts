@@ -10,6 +10,7 @@ import { createServiceContext, type ServiceOptions } from './context';
 import { collectionHandlers } from './collections';
 import { deHandlers } from './de';
 import { embeddingHandlers } from './embeddings';
+import { cellGraphHandlers } from './cell-graph';
 import { exportHandlers } from './exports';
 import { fileHandlers } from './files';
 import { jobHandlers } from './jobs';
@@ -35,6 +36,7 @@ export function createService(options: ServiceOptions): Service {
     ...collectionHandlers(context),
     ...storeHandlers(context),
     ...embeddingHandlers(context),
+    ...cellGraphHandlers(context),
     ...versionHandlers(context),
     ...exportHandlers(context),
     ...deHandlers(context),

@@ -96,6 +96,22 @@ export interface DenseEntry {
   pieces: RowPiece[];
 }
 
+/**
+ * A k-nearest-neighbour graph over the cells (SOMA's obsp, kept in the shape a kNN graph has):
+ * two dense n_obs × k tables, neighbour joinids (int32, the cell itself first) and their
+ * distances (float32). Row i, column j is the edge (i, indices[i, j]) of weight distances[i, j].
+ */
+export interface GraphEntry {
+  kind: 'knn';
+  /** Neighbours per cell, the cell itself included (as scanpy and umap count them). */
+  k: number;
+  metric: 'euclidean' | 'cosine';
+  /** The obsm embedding the distances were measured in. */
+  embedding: string;
+  indices: DenseEntry;
+  distances: DenseEntry;
+}
+
 export interface MeasurementEntry {
   var: FrameEntry;
   X: Record<string, LayerEntry>;
@@ -108,6 +124,8 @@ export interface MeasurementEntry {
    * `dataset` (the obs `dataset` value) and `var_joinid`. Absent: not recorded (older stores).
    */
   presence?: FrameEntry;
+  /** Cell graphs by name; absent in manifests written before graphs existed. */
+  obsp?: Record<string, GraphEntry>;
 }
 
 export interface GeneNaming {
@@ -242,7 +260,8 @@ export function referencedFiles(manifest: StoreManifest): Set<string> {
         }
       }
     }
-    for (const dense of [...Object.values(measurement.obsm), ...Object.values(measurement.varm)]) {
+    const graphs = Object.values(measurement.obsp ?? {}).flatMap((g) => [g.indices, g.distances]);
+    for (const dense of [...Object.values(measurement.obsm), ...Object.values(measurement.varm), ...graphs]) {
       for (const piece of dense.pieces) names.add(piece.file);
     }
   }

@@ -215,6 +215,9 @@ function checkManifestConsistency(name: string, manifest: StoreManifest, content
     }
     for (const [key, dense] of Object.entries(measurement.obsm)) checkDensePieces(where(`ms/${ms}/obsm/${key}`), dense.pieces, dense.nCols, nObs, contents, problems);
     for (const [key, dense] of Object.entries(measurement.varm)) checkDensePieces(where(`ms/${ms}/varm/${key}`), dense.pieces, dense.nCols, nVars, contents, problems);
+    for (const [key, graph] of Object.entries(measurement.obsp ?? {})) {
+      for (const dense of [graph.indices, graph.distances]) checkDensePieces(where(`ms/${ms}/obsp/${key}`), dense.pieces, dense.nCols, nObs, contents, problems);
+    }
   }
 }
 
