@@ -86,6 +86,17 @@ function storeMatrix(reader: StoreReader, measurement: string, layer: string, ob
     shape: [obsJoinids.length, nCols],
     dtype,
     async *rowBlocks(): AsyncIterable<CsrBlock> {
+      if (isAscending(obsJoinids)) {
+        // Block after block into the same buffers (the writer copies each block before asking
+        // for the next): new arrays per block cost more in first touches of memory than decoding.
+        for (const block of reader.xRowBlocks(measurement, layer, obsJoinids, { maxRows: EXPORT_ROWS_PER_BLOCK })) {
+          signal?.throwIfAborted();
+          const sliced = varJoinids ? selectColumns({ ...block, shape: [block.nRows, nVars] }, varJoinids, nVars) : block;
+          yield { rowStart: block.rowStart, nRows: block.nRows, nCols, indptr: sliced.indptr, indices: sliced.indices, data: sliced.data };
+          onRows?.(block.rowStart + block.nRows, obsJoinids.length);
+        }
+        return;
+      }
       for (let start = 0; start < obsJoinids.length; start += EXPORT_ROWS_PER_BLOCK) {
         signal?.throwIfAborted();
         const ids = obsJoinids.subarray(start, Math.min(obsJoinids.length, start + EXPORT_ROWS_PER_BLOCK));
@@ -100,6 +111,11 @@ function storeMatrix(reader: StoreReader, measurement: string, layer: string, ob
       }
     },
   };
+}
+
+function isAscending(ids: Uint32Array): boolean {
+  for (let i = 1; i < ids.length; i++) if (ids[i] <= ids[i - 1]) return false;
+  return true;
 }
 
 export type ExportCompression = 'gzip' | 'lzf' | 'none';
