@@ -9,6 +9,7 @@ import type { Registry } from '../../registry/registry';
 import type { CsrBlock, DataFrame, NumericArray, NumericDtype } from '../columns/column-model';
 import type { AnnDataToWrite, MatrixSource } from '../formats/h5ad/types';
 import { writeH5ad } from '../formats/h5ad/writer';
+import { startLoadingH5wasm } from '../formats/h5ad/h5';
 import { openStore, type StoreReader } from '../store/store-reader';
 import { frameRows, OBS_ID, resolveQuery, selectColumns, VAR_ID, type QuerySelection, type QuerySpec } from '../store/query';
 import { RAW_MEASUREMENT, X_LAYER } from './concatenate';
@@ -158,6 +159,8 @@ export async function exportQueryToH5ad(params: ExportParams): Promise<ExportRes
   const out = resolve(params.out);
   const compression = params.compression ?? 'gzip';
   if (!EXPORT_COMPRESSIONS.includes(compression)) throw new CellarError('usage', `Unknown compression "${String(compression)}"; use gzip, lzf or none.`);
+  // The writer's HDF5 library compiles while the store is opened and the query evaluated.
+  startLoadingH5wasm();
   const q = await openQuery(params);
   const { reader, spec, selection } = q;
   const m = spec.measurement;

@@ -23,6 +23,14 @@ export function loadH5wasm(): Promise<H5wasm> {
   return loading;
 }
 
+/**
+ * Starts loading h5wasm without waiting for it: its WebAssembly compiles on V8's background
+ * threads while the caller does other work. A failure reaches whoever awaits loadH5wasm().
+ */
+export function startLoadingH5wasm(): void {
+  loadH5wasm().catch(() => undefined);
+}
+
 async function initialise(): Promise<H5wasm> {
   // Loaded with require (Node ≥ 20.19 loads ES modules synchronously) rather than
   // import(): under tsx's loader hooks the 4 MB module takes ~20 s to import, ~0.7 s this way.

@@ -19,7 +19,8 @@ const H5S_UNLIMITED = 18446744073709551615n;
 const SLAB_BYTES = 32 << 20;
 /** Target size of one chunk of a chunked dataset. */
 const CHUNK_BYTES = 1 << 20;
-const GZIP_LEVEL = 4;
+// Level 1: a fifth less time than level 4 (h5py's default) for ~2% more bytes on count matrices.
+const GZIP_LEVEL = 1;
 /** HDF5 filter ids: deflate is built in; lzf (h5py's) comes with h5wasm-plugins. */
 const FILTERS: Record<Exclude<OutputCompression, 'none'>, { id: number; options: number[] }> = {
   gzip: { id: 1, options: [GZIP_LEVEL] },
