@@ -19,6 +19,8 @@ import { resolveStore, resolveVersionRef } from './store-registry';
 import { frameToArrow } from '../columns/arrow-frame';
 
 export const EXPORT_ROWS_PER_BLOCK = 16_384;
+/** Non-zeros per block: small enough that reading the next block and writing this one overlap often. */
+const EXPORT_BLOCK_ENTRIES = 2_000_000;
 
 export interface QueryParams {
   registry: Registry;
@@ -90,7 +92,8 @@ function storeMatrix(reader: StoreReader, measurement: string, layer: string, ob
       if (isAscending(obsJoinids)) {
         // Block after block into the same buffers (the writer copies each block before asking
         // for the next): new arrays per block cost more in first touches of memory than decoding.
-        for (const block of reader.xRowBlocks(measurement, layer, obsJoinids, { maxRows: EXPORT_ROWS_PER_BLOCK })) {
+        // A large read is decoded by a helper thread one block ahead of the writer.
+        for await (const block of reader.xRowBlocksAhead(measurement, layer, obsJoinids, { maxRows: EXPORT_ROWS_PER_BLOCK, maxEntries: EXPORT_BLOCK_ENTRIES })) {
           signal?.throwIfAborted();
           const sliced = varJoinids ? selectColumns({ ...block, shape: [block.nRows, nVars] }, varJoinids, nVars) : block;
           yield { rowStart: block.rowStart, nRows: block.nRows, nCols, indptr: sliced.indptr, indices: sliced.indices, data: sliced.data };
