@@ -1,13 +1,29 @@
 // The one way Cellar writes numbers for people: counts, byte sizes and durations read the
 // same in the app, the CLI and `cellar serve`. No Node, DOM or Electron imports.
 
-const COUNT = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
+// Made on first need: starting ICU for a number format costs 30–50 ms, which a command that
+// prints a few counts should not pay; exact integers are grouped without it.
+let count: Intl.NumberFormat | null = null;
 
 /** A whole number with thousands separators: 1234567 → "1,234,567"; missing → "—". */
 export function formatCount(n: number | bigint | null | undefined): string {
   if (n === null || n === undefined) return '—';
   if (typeof n === 'number' && !Number.isFinite(n)) return '—';
-  return COUNT.format(n);
+  if (typeof n === 'bigint') return groupThousands(n.toString());
+  // Rounds halves away from zero, as Intl's default does.
+  const whole = Math.sign(n) * Math.round(Math.abs(n));
+  if (Number.isSafeInteger(whole) && !Object.is(whole, -0)) return groupThousands(String(whole));
+  count ??= new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
+  return count.format(n);
+}
+
+/** "-1234567" → "-1,234,567". */
+function groupThousands(digits: string): string {
+  const sign = digits.startsWith('-') ? '-' : '';
+  const body = sign ? digits.slice(1) : digits;
+  let out = body.slice(0, ((body.length - 1) % 3) + 1);
+  for (let i = out.length; i < body.length; i += 3) out += `,${body.slice(i, i + 3)}`;
+  return sign + out;
 }
 
 const BINARY_UNITS = ['KiB', 'MiB', 'GiB', 'TiB', 'PiB'];

@@ -2,7 +2,9 @@
 // calling thread, or with each worker thread reading its own partitions from the store.
 import { afterEach, describe, expect, it } from 'vitest';
 import { createStoreWriter, openStore, type StoreReader } from '../../src/main/engine/store';
-import { LayerBlockReader } from '../../src/main/engine/store/x/layer-blocks';
+import { LayerBlockReader, rowBlocksAhead } from '../../src/main/engine/store/x/layer-blocks';
+import { XLayerFiles } from '../../src/main/engine/store/x/layer-files';
+import { decodeSortedRows, type RowDecodeRequest } from '../../src/main/engine/store/x/row-reads';
 import { layerRowSource } from '../../src/main/engine/ops/embed';
 import { randomizedPca } from '../../src/main/engine/linalg/pca';
 import { livePcaWorkerCount } from '../../src/main/engine/linalg/pca-executors';
@@ -137,6 +139,49 @@ describe('LayerBlockReader', () => {
     const reader = await storeOf(matrix);
     expect(() => new LayerBlockReader(reader.layerBlockSpec('RNA', 'data', 100, Uint32Array.from([5, 2])))).toThrow(/ascending var joinids below 60/);
     expect(() => new LayerBlockReader(reader.layerBlockSpec('RNA', 'data', 100, Uint32Array.from([5, 60])))).toThrow(/ascending var joinids below 60/);
+  });
+});
+
+describe('rowBlocksAhead', () => {
+  const matrix = randomCounts(700, 40, 5, { density: 0.3 });
+
+  it('yields the same blocks as rowBlocks, each decoded by the helper one block ahead', async () => {
+    const reader = await storeOf(matrix);
+    const spec = reader.layerBlockSpec('RNA', 'data', 1);
+    const files = new XLayerFiles(spec.dir, spec.label, spec.layer, spec.nObs, spec.nVars);
+    cleanups.unshift(() => files.close());
+    const helperFiles = new XLayerFiles(spec.dir, spec.label, spec.layer, spec.nObs, spec.nVars);
+    cleanups.unshift(() => helperFiles.close());
+    const asked: [number, number][] = [];
+    // Decodes as the helper thread does, on this thread.
+    const helper = {
+      async decode(r: RowDecodeRequest) {
+        asked.push([r.from, r.to]);
+        decodeSortedRows(helperFiles, r.sorted, r.starts, r.from, r.to, r.indices, r.data);
+      },
+    };
+    const joinids = Array.from({ length: 300 }, (_, i) => (i * 7) % 700).sort((a, b) => a - b);
+    const seen: { rowStart: number; rows: ReturnType<typeof rowsOf> }[] = [];
+    for await (const block of rowBlocksAhead(files, joinids, () => helper, { maxRows: 64, maxEntries: 500 })) {
+      seen.push({ rowStart: block.rowStart, rows: rowsOf(block) });
+      // The next block is already asked for while this one is handled.
+      if (block.rowStart + block.nRows < joinids.length) expect(asked.length).toBe(seen.length + 1);
+    }
+    // Each xRowBlocks block is valid until the next: read it out at once.
+    const expected = Array.from(reader.xRowBlocks('RNA', 'data', joinids, { maxRows: 64, maxEntries: 500 }), (b) => ({ rowStart: b.rowStart, rows: rowsOf(b) }));
+    expect(seen).toEqual(expected);
+    expect(seen.length).toBeGreaterThan(2);
+    expect(seen.flatMap((b) => b.rows)).toEqual(joinids.map((j) => expectedRows(matrix, j, j + 1)[0]));
+  });
+
+  it('decodes on the calling thread when no helper is offered', async () => {
+    const reader = await storeOf(matrix);
+    const spec = reader.layerBlockSpec('RNA', 'data', 1);
+    const files = new XLayerFiles(spec.dir, spec.label, spec.layer, spec.nObs, spec.nVars);
+    cleanups.unshift(() => files.close());
+    const rows = [];
+    for await (const block of rowBlocksAhead(files, [5, 1, 600], () => null, { maxRows: 2 })) rows.push(...rowsOf(block));
+    expect(rows).toEqual([1, 5, 600].map((j) => expectedRows(matrix, j, j + 1)[0]));
   });
 });
 

@@ -10,14 +10,20 @@ import type { WorkerTaskName } from '../engine/threads/worker-call';
 type TaskFunction = (...args: never[]) => unknown;
 
 const TASKS: Record<WorkerTaskName, () => Promise<TaskFunction>> = {
-  inspectFile: async () => (await import('../engine/formats/h5ad/inspect-file')).inspectFile,
-  inspectEach: async () => (await import('../engine/formats/h5ad/inspect-file')).inspectEach,
+  inspectFile: async () => (await loadInspect()).inspectFile,
+  inspectEach: async () => (await loadInspect()).inspectEach,
   runJob: async () => (await import('../service/job-entry')).runJob,
   planConcatenation: async () => (await import('../service/job-entry')).planCollectionConcatenation,
   preflightAppend: async () => (await import('../service/job-entry')).preflightAppend,
   previewAnnotation: async () => (await import('../service/job-entry')).previewStoreAnnotation,
   deGeneBlocks: async () => (await import('../engine/stats/de-genes')).testGeneBlocks,
 };
+
+/** The readers' modules, with h5wasm's WebAssembly compiling on V8's background threads meanwhile. */
+async function loadInspect() {
+  (await import('../engine/formats/h5ad/h5')).startLoadingH5wasm();
+  return import('../engine/formats/h5ad/inspect-file');
+}
 
 interface RunMessage {
   type: 'run';

@@ -1,5 +1,6 @@
 // `cellar inspect` for every format: the h5ad report (shape, columns, layers, …) plus the
 // format, the feature types a 10x file holds and which of them became X, and what is left out.
+import { formatCount } from '../../../shared/format-number';
 import type { InspectReport } from './h5ad/inspect';
 import { formatInspect, inspectH5ad } from './h5ad/inspect';
 import { openDataset } from './open-dataset';
@@ -30,7 +31,7 @@ export function formatDatasetInspect(report: InspectReport & Partial<DatasetInsp
   const lines = text.split('\n');
   lines[0] = lines[0]!.replace(/, (AnnData encoding .*|legacy layout .*)$/, `, ${report.format_label}`);
   if (report.feature_types?.length) {
-    const types = report.feature_types.map((t) => `${t.type} (${t.count.toLocaleString('en-US')}${t.kept ? ', kept as X' : ', not imported'})`);
+    const types = report.feature_types.map((t) => `${t.type} (${formatCount(t.count)}${t.kept ? ', kept as X' : ', not imported'})`);
     lines.splice(1, 0, `feature types: ${types.join(', ')}`);
   }
   return lines.join('\n');

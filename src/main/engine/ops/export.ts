@@ -9,6 +9,7 @@ import type { Registry } from '../../registry/registry';
 import type { CsrBlock, DataFrame, NumericArray, NumericDtype } from '../columns/column-model';
 import type { AnnDataToWrite, MatrixSource } from '../formats/h5ad/types';
 import { writeH5ad } from '../formats/h5ad/writer';
+import { startLoadingH5wasm } from '../formats/h5ad/h5';
 import { openStore, type StoreReader } from '../store/store-reader';
 import { frameRows, OBS_ID, resolveQuery, selectColumns, VAR_ID, type QuerySelection, type QuerySpec } from '../store/query';
 import { RAW_MEASUREMENT, X_LAYER } from './concatenate';
@@ -20,6 +21,8 @@ import { frameToArrow } from '../columns/arrow-frame';
 import { notMeasuredPairs } from '../store/genes';
 
 export const EXPORT_ROWS_PER_BLOCK = 16_384;
+/** Non-zeros per block: small enough that reading the next block and writing this one overlap often. */
+const EXPORT_BLOCK_ENTRIES = 2_000_000;
 
 export interface QueryParams {
   registry: Registry;
@@ -88,6 +91,18 @@ function storeMatrix(reader: StoreReader, measurement: string, layer: string, ob
     shape: [obsJoinids.length, nCols],
     dtype,
     async *rowBlocks(): AsyncIterable<CsrBlock> {
+      if (isAscending(obsJoinids)) {
+        // Block after block into the same buffers (the writer copies each block before asking
+        // for the next): new arrays per block cost more in first touches of memory than decoding.
+        // A large read is decoded by a helper thread one block ahead of the writer.
+        for await (const block of reader.xRowBlocksAhead(measurement, layer, obsJoinids, { maxRows: EXPORT_ROWS_PER_BLOCK, maxEntries: EXPORT_BLOCK_ENTRIES })) {
+          signal?.throwIfAborted();
+          const sliced = varJoinids ? selectColumns({ ...block, shape: [block.nRows, nVars] }, varJoinids, nVars) : block;
+          yield { rowStart: block.rowStart, nRows: block.nRows, nCols, indptr: sliced.indptr, indices: sliced.indices, data: sliced.data };
+          onRows?.(block.rowStart + block.nRows, obsJoinids.length);
+        }
+        return;
+      }
       for (let start = 0; start < obsJoinids.length; start += EXPORT_ROWS_PER_BLOCK) {
         signal?.throwIfAborted();
         const ids = obsJoinids.subarray(start, Math.min(obsJoinids.length, start + EXPORT_ROWS_PER_BLOCK));
@@ -102,6 +117,11 @@ function storeMatrix(reader: StoreReader, measurement: string, layer: string, ob
       }
     },
   };
+}
+
+function isAscending(ids: Uint32Array): boolean {
+  for (let i = 1; i < ids.length; i++) if (ids[i] <= ids[i - 1]) return false;
+  return true;
 }
 
 export type ExportCompression = 'gzip' | 'lzf' | 'none';
@@ -151,6 +171,8 @@ export async function exportQueryToH5ad(params: ExportParams): Promise<ExportRes
   const out = resolve(params.out);
   const compression = params.compression ?? 'gzip';
   if (!EXPORT_COMPRESSIONS.includes(compression)) throw new CellarError('usage', `Unknown compression "${String(compression)}"; use gzip, lzf or none.`);
+  // The writer's HDF5 library compiles while the store is opened and the query evaluated.
+  startLoadingH5wasm();
   const q = await openQuery(params);
   const { reader, spec, selection } = q;
   const m = spec.measurement;

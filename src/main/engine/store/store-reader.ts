@@ -12,7 +12,7 @@ import { acquireReaderLease, type ReaderLease } from './format/lock';
 import { listManifestVersions, readManifest, type ColumnEntry, type FrameEntry, type GraphEntry, type StoreManifest } from './format/manifest';
 import type { CscMatrix } from './x/column-reads';
 import type { LayerBlockSpec, XRowBlock } from './x/layer-blocks';
-import { rowDecodeHelperFor } from './x/row-decode-host';
+import { rowDecodeHelperAheadFor, rowDecodeHelperFor } from './x/row-decode-host';
 import type { CsrMatrix, RowReadBuffers } from './x/row-reads';
 import { XLayerReader } from './x/x-reader';
 
@@ -53,6 +53,11 @@ export interface StoreReader {
    * one buffer (each block is valid until the next); for streaming consumers (export, PCA).
    */
   xRowBlocks(measurement: string, layer: string, joinids: ArrayLike<number>, options?: { maxRows?: number; maxEntries?: number }): Iterable<XRowBlock>;
+  /**
+   * `xRowBlocks` with each block decoded by a helper thread while the caller handles the one
+   * before (large reads only; smaller ones are decoded on this thread).
+   */
+  xRowBlocksAhead(measurement: string, layer: string, joinids: ArrayLike<number>, options?: { maxRows?: number; maxEntries?: number }): AsyncIterable<XRowBlock>;
   /** A plain-data description of a layer read in fixed row blocks (see layer-blocks.ts), e.g. for worker threads. */
   layerBlockSpec(measurement: string, layer: string, rowsPerBlock: number, columns?: Uint32Array): LayerBlockSpec;
   /** X columns of the given var joinids over all obs rows, as CSC. */
@@ -281,6 +286,10 @@ class StoreReaderImpl implements StoreReader {
 
   xRowBlocks(measurement: string, layer: string, joinids: ArrayLike<number>, options?: { maxRows?: number; maxEntries?: number }): Iterable<XRowBlock> {
     return this.xReader(measurement, layer).rowBlocks(joinids, options);
+  }
+
+  xRowBlocksAhead(measurement: string, layer: string, joinids: ArrayLike<number>, options?: { maxRows?: number; maxEntries?: number }): AsyncIterable<XRowBlock> {
+    return this.xReader(measurement, layer).rowBlocksAhead(joinids, rowDecodeHelperAheadFor, options);
   }
 
   layerBlockSpec(measurement: string, layer: string, rowsPerBlock: number, columns?: Uint32Array): LayerBlockSpec {

@@ -3,6 +3,7 @@
 // handler so HDF5 failures surface as exceptions instead of silent zeros.
 // Also holds the few low-level helpers every h5ad reader needs (attributes,
 // dataset metadata, typed reads), so no other module touches h5wasm internals.
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
@@ -22,10 +23,18 @@ export function loadH5wasm(): Promise<H5wasm> {
   return loading;
 }
 
+/**
+ * Starts loading h5wasm without waiting for it: its WebAssembly compiles on V8's background
+ * threads while the caller does other work. A failure reaches whoever awaits loadH5wasm().
+ */
+export function startLoadingH5wasm(): void {
+  loadH5wasm().catch(() => undefined);
+}
+
 async function initialise(): Promise<H5wasm> {
   // Loaded with require (Node ≥ 20.19 loads ES modules synchronously) rather than
   // import(): under tsx's loader hooks the 4 MB module takes ~20 s to import, ~0.7 s this way.
-  const entry = fileURLToPath(import.meta.resolve('h5wasm/node'));
+  const entry = h5wasmEntry();
   // The HDF5 module keeps the console.error it finds when it loads and prints "Aborted(…)"
   // with it before throwing; the throw becomes a message that names the element, so that
   // line would only reach the user first. It gets a console.error without it.
@@ -47,6 +56,16 @@ async function initialise(): Promise<H5wasm> {
   installPlugins(module);
   loaded = h5;
   return h5;
+}
+
+/**
+ * The built code has a copy of h5wasm beside it whose WebAssembly is a file of its own
+ * (electron.vite.config.ts), which starts ~50 ms sooner than the package's inlined one;
+ * code run from source uses the package.
+ */
+function h5wasmEntry(): string {
+  const beside = fileURLToPath(new URL('./h5wasm/hdf5_hl.js', import.meta.url));
+  return existsSync(beside) ? beside : fileURLToPath(import.meta.resolve('h5wasm/node'));
 }
 
 function installPlugins(module: Awaited<H5wasm['ready']>): void {

@@ -8,7 +8,7 @@ import type { CsrBlock, NumericArray } from '../../columns/column-model';
 import { allocateTyped, bytesPerElement, isBigIntDtype, viewTyped } from '../format/dtypes';
 import type { LayerEntry } from '../format/manifest';
 import { MAX_READ_BYTES, XLayerFiles } from './layer-files';
-import { decodeRows, planRows, sortOrder } from './row-reads';
+import { decodeRows, planRows, sortOrder, type RowDecodeHelper } from './row-reads';
 
 /** A block of rows from `rowBlocks`: CSR plus the obs joinid of each row. */
 export interface XRowBlock extends CsrBlock {
@@ -100,6 +100,87 @@ export function* rowBlocks(files: XLayerFiles, joinids: ArrayLike<number>, optio
     }
   } finally {
     files.blockBuffers = { indptr, indices, data };
+  }
+}
+
+/**
+ * `rowBlocks` with every block decoded by a helper thread while the caller works on the block
+ * before it (an export writing it out): two sets of shared buffers, used in turn. The helper is
+ * asked for once the read's size is known (`helperFor`); without one the blocks are decoded here.
+ * Each block is valid until the next is requested.
+ */
+export async function* rowBlocksAhead(
+  files: XLayerFiles,
+  joinids: ArrayLike<number>,
+  helperFor: (nnz: number) => RowDecodeHelper | null,
+  options: { maxRows?: number; maxEntries?: number } = {},
+): AsyncGenerator<XRowBlock> {
+  const maxRows = Math.max(1, options.maxRows ?? 4096);
+  const maxEntries = Math.max(1, options.maxEntries ?? 8_000_000);
+  const order = sortOrder(files, joinids);
+  const n = joinids.length;
+  const sorted = new Int32Array(new SharedArrayBuffer(Math.max(1, n) * 4), 0, n);
+  for (let i = 0; i < n; i++) sorted[i] = joinids[order ? order[i] : i];
+  const { rowNnz } = planRows(files, (i) => sorted[i], n, files.fragmentsByRow());
+  // Block boundaries as rowBlocks draws them; each row's offset within its block.
+  const bounds = [0];
+  const starts = new Float64Array(new SharedArrayBuffer(Math.max(1, n) * 8), 0, n);
+  let total = 0;
+  let largest = 0;
+  for (let start = 0; start < n; ) {
+    let end = start;
+    let entries = 0;
+    while (end < n && end - start < maxRows && (end === start || entries + rowNnz[end] <= maxEntries)) {
+      starts[end] = entries;
+      entries += rowNnz[end++];
+    }
+    bounds.push(end);
+    total += entries;
+    largest = Math.max(largest, entries);
+    start = end;
+  }
+  const helper = total > 0 && largest < 2 ** 31 ? helperFor(total) : null;
+  if (!helper) {
+    yield* rowBlocks(files, sorted, options);
+    return;
+  }
+  const layer = files.describe();
+  const slots = [0, 1].map(() => ({
+    indices: new Int32Array(new SharedArrayBuffer(largest * 4), 0, largest),
+    data: viewTyped(files.layer.dtype, new Uint8Array(new SharedArrayBuffer(largest * bytesPerElement(files.layer.dtype))), largest),
+  }));
+  const request = (b: number): Promise<void> => {
+    const slot = slots[b % 2];
+    const pending = helper.decode({ layer, sorted, starts, from: bounds[b], to: bounds[b + 1], indices: slot.indices, data: slot.data });
+    // Awaited when the block is wanted; marked handled now, so a failure is not reported twice.
+    pending.catch(() => undefined);
+    return pending;
+  };
+  const blocks = bounds.length - 1;
+  let next: Promise<void> | null = blocks > 0 ? request(0) : null;
+  const indptr = new Int32Array(maxRows + 1);
+  try {
+    for (let b = 0; b < blocks; b++) {
+      await next;
+      next = b + 1 < blocks ? request(b + 1) : null;
+      const start = bounds[b];
+      const rows = bounds[b + 1] - start;
+      for (let i = 0; i < rows; i++) indptr[i + 1] = indptr[i] + rowNnz[start + i];
+      const entries = indptr[rows];
+      const slot = slots[b % 2];
+      yield {
+        rowStart: start,
+        nRows: rows,
+        nCols: files.nVars,
+        indptr: indptr.subarray(0, rows + 1),
+        indices: slot.indices.subarray(0, entries),
+        data: slot.data.subarray(0, entries) as NumericArray,
+        joinids: sorted.subarray(start, start + rows),
+      };
+    }
+  } finally {
+    // The helper may still be writing the next block into buffers the caller no longer holds.
+    await next?.catch(() => undefined);
   }
 }
 

@@ -3,7 +3,7 @@
 import { availableParallelism } from 'node:os';
 import type { Worker } from 'node:worker_threads';
 import { CellarError, type ErrorCode } from '../../../../shared/errors';
-import { startThread } from '../../threads/start-thread';
+import { RUNNING_FROM_SOURCE, startThread } from '../../threads/start-thread';
 import type { RowDecodeMessage, RowDecodeReply } from './row-decode-worker';
 import type { RowDecodeHelper, RowDecodeRequest } from './row-reads';
 
@@ -70,5 +70,15 @@ export function rowDecodeHelper(): RowDecodeHelper | null {
 /** The helper for a read of `nnz` non-zeros when sharing it pays, else null. */
 export function rowDecodeHelperFor(nnz: number): RowDecodeHelper | null {
   if (nnz < (shared ? WARM_MIN_NNZ : START_MIN_NNZ)) return null;
+  return rowDecodeHelper();
+}
+
+/**
+ * The helper for a read decoded block by block ahead of its consumer (rowBlocksAhead). The
+ * built thread starts in tens of milliseconds, so there the lower threshold applies from the
+ * first read; from source it keeps the cold one (the thread compiles TypeScript).
+ */
+export function rowDecodeHelperAheadFor(nnz: number): RowDecodeHelper | null {
+  if (nnz < (shared || !RUNNING_FROM_SOURCE ? WARM_MIN_NNZ : START_MIN_NNZ)) return null;
   return rowDecodeHelper();
 }

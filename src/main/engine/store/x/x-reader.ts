@@ -5,7 +5,7 @@ import type { NumericArray, NumericDtype } from '../../columns/column-model';
 import type { LayerEntry } from '../format/manifest';
 import { readColumns, type CscMatrix } from './column-reads';
 import { XLayerFiles, type XLayerDescription } from './layer-files';
-import { rowBlocks, type XRowBlock } from './layer-blocks';
+import { rowBlocks, rowBlocksAhead, type XRowBlock } from './layer-blocks';
 import { decodeSortedRows, readRows, readRowsShared, type CsrMatrix, type RowDecodeHelper, type RowReadBuffers } from './row-reads';
 
 export class XLayerReader {
@@ -54,6 +54,11 @@ export class XLayerReader {
   /** The rows `joinids` in ascending joinid order, in blocks reusing the same memory (see rowBlocks). */
   rowBlocks(joinids: ArrayLike<number>, options: { maxRows?: number; maxEntries?: number } = {}): Generator<XRowBlock> {
     return rowBlocks(this.files, joinids, options);
+  }
+
+  /** `rowBlocks` decoded one block ahead by a helper thread (when `helperFor` gives one for the read's size). */
+  rowBlocksAhead(joinids: ArrayLike<number>, helperFor: (nnz: number) => RowDecodeHelper | null, options: { maxRows?: number; maxEntries?: number } = {}): AsyncGenerator<XRowBlock> {
+    return rowBlocksAhead(this.files, joinids, helperFor, options);
   }
 
   /** Columns `varJoinids` over every obs row, as CSC (column j = varJoinids[j]). */

@@ -19,7 +19,8 @@ const H5S_UNLIMITED = 18446744073709551615n;
 const SLAB_BYTES = 32 << 20;
 /** Target size of one chunk of a chunked dataset. */
 const CHUNK_BYTES = 1 << 20;
-const GZIP_LEVEL = 4;
+// Level 1: a fifth less time than level 4 (h5py's default) for ~2% more bytes on count matrices.
+const GZIP_LEVEL = 1;
 /** HDF5 filter ids: deflate is built in; lzf (h5py's) comes with h5wasm-plugins. */
 const FILTERS: Record<Exclude<OutputCompression, 'none'>, { id: number; options: number[] }> = {
   gzip: { id: 1, options: [GZIP_LEVEL] },
@@ -165,7 +166,27 @@ export class H5Output {
   strings(path: string, values: readonly string[], shape: number[] = [values.length]): void {
     if (product(shape) !== values.length) throw new Error(`${values.length} strings do not fill shape [${shape}]`);
     checkNoNul(path, values);
-    this.module.create_vlen_str_dataset(this.fileId, path, [...values], stringMetadata(shape.map(BigInt)) as never);
+    // HDF5 reads a vlen string dataset's memory as an array of char*: the strings go into the
+    // heap packed, NUL-terminated, in one allocation. (h5wasm's create_vlen_str_dataset
+    // converts each string through embind, ~8 µs a string: 0.4 s for an export's obs and var.)
+    const bytes = values.reduce((sum, value) => sum + Buffer.byteLength(value, 'utf8') + 1, 0);
+    const pointers = this.module._malloc(Math.max(1, values.length * 4));
+    const text = pointers ? this.module._malloc(Math.max(1, bytes)) : 0;
+    try {
+      if (!pointers || !text) throw new Error(`out of wasm memory allocating ${bytes} bytes of strings`);
+      const heap = Buffer.from(this.module.HEAPU8.buffer);
+      const addresses = new Uint32Array(this.module.HEAPU8.buffer, pointers, values.length);
+      let at = text;
+      for (let i = 0; i < values.length; i++) {
+        addresses[i] = at;
+        at += heap.write(values[i], at, 'utf8');
+        heap[at++] = 0;
+      }
+      this.module.create_dataset(this.fileId, path, BigInt(pointers), stringMetadata(shape.map(BigInt)) as never);
+    } finally {
+      if (text) this.module._free(text);
+      if (pointers) this.module._free(pointers);
+    }
   }
 
   /**

@@ -18,7 +18,7 @@ import { writeCsrMatrix, type CsrMatrixToWrite } from './csr';
 import { checkName, displayPath, tagEncoding, writeDataFrame, writeDense, writeDictGroup, writeUnsDict, writing, type WriteContext } from './elements';
 
 export interface WriteH5adOptions {
-  /** gzip (level 4) or lzf on numeric datasets and matrices; default 'none' (what anndata writes by default). */
+  /** gzip (level 1) or lzf on numeric datasets and matrices; default 'none' (what anndata writes by default). */
   compression?: OutputCompression;
   /**
    * String columns with missing values: 'categorical' (default; every anndata
