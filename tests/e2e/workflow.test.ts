@@ -222,7 +222,7 @@ describe('the seed workflow in the browser', () => {
     await page.getByRole('button', { name: 'Color', exact: true }).click();
     const unknownGene = page.getByRole('alert').filter({ hasText: 'NOSUCHGENE' });
     await unknownGene.waitFor({ timeout: 30_000 });
-    expect(await unknownGene.textContent()).toBe('There is no gene NOSUCHGENE in atlas.');
+    expect(await unknownGene.textContent()).toBe('There is no gene NOSUCHGENE in store atlas as a var id or a gene symbol (var column symbol).');
 
     // NEWGENE came with the appended file: the first three files' cells read 0 there.
     await page.getByLabel('…or a gene').fill('NEWGENE');
@@ -284,7 +284,7 @@ describe('the seed workflow in the browser', () => {
     expect(await details.getByTestId('run-inputs').getByRole('button').allTextContents()).toEqual(['pbmc (collection)', 'pbmc1.h5ad', 'pbmc2.h5ad', 'pbmc3.h5ad']);
     expect(await details.getByTestId('run-outputs').getByRole('button').allTextContents()).toEqual(['atlas v1']);
     const params = await details.getByTestId('run-params').evaluate((dl) => Object.fromEntries(Array.from(dl.querySelectorAll('div'), (d) => [d.querySelector('dt')!.textContent, d.querySelector('dd')!.textContent])));
-    expect(params).toEqual({ collection: 'pbmc', store: 'atlas', measurement: 'RNA', makeUnique: 'false' });
+    expect(params).toEqual({ collection: 'pbmc', store: 'atlas', measurement: 'RNA', makeUnique: 'false', join: 'outer', matchGenes: 'exact', symbolColumn: 'symbol' });
     expect(await details.getByTestId('run-duration').textContent()).toMatch(/^(\d+ ms|\d+(\.\d)? s)$/);
     expect(await details.textContent()).toContain('Transformconcatenate version 1');
     await screenshot(page, '15-lineage-run');

@@ -134,7 +134,12 @@ describe('concat killed before its commit point', () => {
     const graph = lineage('pair');
     expect(graph.nodes.find((n) => n.id === run.uid)).toEqual({ id: run.uid, kind: 'run', label: 'concatenate (failed)', deleted: false, status: 'failed' });
     const pair = graph.nodes.find((n) => n.kind === 'collection' && n.label === 'pair')!;
-    expect(graph.edges.filter((e) => e.from === run.uid || e.to === run.uid)).toEqual([{ from: pair.id, to: run.uid, relation: 'input' }]);
+    // Its inputs are the collection and, as context, the collection's two files; nothing comes out of it.
+    const runEdges = graph.edges.filter((e) => e.from === run.uid || e.to === run.uid);
+    expect(runEdges.filter((e) => e.from === run.uid)).toEqual([]);
+    const inputs = runEdges.map((e) => graph.nodes.find((n) => n.id === e.from)!);
+    expect(runEdges.every((e) => e.relation === 'input' && e.to === run.uid)).toBe(true);
+    expect(inputs.map((n) => `${n.kind} ${n.label}`).sort()).toEqual(['artifact d0.h5ad', 'artifact d1.h5ad', `collection ${pair.label}`]);
 
     const versions = cellar(['versions', '--store', `killed-${at}`, '--json'], h());
     expect(versions.code).toBe(1);

@@ -187,8 +187,8 @@ describe('appending a Matrix Market folder', () => {
 });
 
 describe('appending a 10x v2 .h5, a v2 folder and a loom file', () => {
-  it('every value of every input is in the store; loom genes have no symbol there', () => {
-    const loom: Source = { cells: ref.loom!.cells, ids: ref.loom!.ids, symbols: null, X: ref.loom!.X };
+  it('every value of every input is in the store; loom genes keep their symbols (row attribute Gene) in the store\'s symbol column', () => {
+    const loom: Source = { cells: ref.loom!.cells, ids: ref.loom!.ids, symbols: ref.loom!.symbols, X: ref.loom!.X };
     const want = expectedStore([tenx('tenx_v3'), h5ad, tenx('mtx_v3'), tenx('tenx_v2'), tenx('mtx_v2'), loom]);
     const got = exports[2]!;
     expect(got.obs).toEqual(want.obs);
