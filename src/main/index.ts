@@ -15,6 +15,7 @@ import { createService, type Service } from './service/handlers';
 import { registerFileToken } from './service/file-tokens';
 import { resolveHomeWithNote } from './shell/home';
 import type { Events, OpenedFile, PreloadChannels } from '../shared/contract';
+import { DATASET_EXTENSIONS, isDatasetFileName } from '../shared/dataset-files';
 
 app.setName('Cellar');
 // The page's own origin, app://cellar (see app-protocol.ts); declared before 'ready'. Every
@@ -102,8 +103,13 @@ async function start(): Promise<void> {
     files: fileTokens,
     emit: (event, payload) => emit(event, payload),
     chooseFiles: async (kind) => {
-      const filters = kind === 'table' ? [{ name: 'Table (CSV or TSV)', extensions: ['csv', 'tsv', 'txt', 'tab'] }] : [{ name: 'AnnData', extensions: ['h5ad'] }];
-      const options: Electron.OpenDialogOptions = { properties: kind === 'table' ? ['openFile'] : ['openFile', 'multiSelections'], filters };
+      // A Matrix Market folder is chosen as a folder; the datasets that are one file are filtered by suffix.
+      const options: Electron.OpenDialogOptions =
+        kind === 'folder'
+          ? { properties: ['openDirectory'] }
+          : kind === 'table'
+            ? { properties: ['openFile'], filters: [{ name: 'Table (CSV or TSV)', extensions: ['csv', 'tsv', 'txt', 'tab'] }] }
+            : { properties: ['openFile', 'multiSelections'], filters: [{ name: 'Single-cell datasets', extensions: [...DATASET_EXTENSIONS] }] };
       const r = await dialog.showOpenDialog(options);
       return r.canceled ? [] : r.filePaths;
     },
@@ -118,7 +124,7 @@ async function start(): Promise<void> {
   });
   app.on('will-quit', () => service?.close());
   // Drops: the preload turns a dropped File into a path with webUtils and hands it here.
-  const dropHandlers: HandlersOf<PreloadChannels> = { 'drop:register': ({ path }) => (/\.h5ad$/i.test(path) ? registerFile(path) : null) };
+  const dropHandlers: HandlersOf<PreloadChannels> = { 'drop:register': ({ path }) => (isDatasetFileName(path) ? registerFile(path) : null) };
   registerHandlers<PreloadChannels>(ipcMain, dropHandlers, requestValidators(['drop:register']), url);
   registerHandlers(ipcMain, service.handlers, service.validators, url);
   createWindow();

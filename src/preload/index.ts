@@ -2,6 +2,7 @@
 // and nothing else to the sandboxed renderer.
 import { contextBridge, ipcRenderer, webUtils } from 'electron';
 import { CHANNELS, EVENTS, type CellarApi, type PreloadChannels, type Result } from '../shared/contract';
+import { DATASET_SUFFIXES_TEXT } from '../shared/dataset-files';
 
 const api: CellarApi = {
   invoke: (channel, request) => {
@@ -19,7 +20,7 @@ const api: CellarApi = {
     const request: PreloadChannels['drop:register']['request'] = { path: webUtils.getPathForFile(file) };
     const result = (await ipcRenderer.invoke('drop:register', request)) as Result<PreloadChannels['drop:register']['response']>;
     if (!result.ok) throw new Error(result.error.message);
-    if (!result.value) throw new Error(`${file.name} is not an .h5ad file.`);
+    if (!result.value) throw new Error(`${file.name} is not a single-cell dataset file (${DATASET_SUFFIXES_TEXT}).`);
     return result.value;
   },
 };

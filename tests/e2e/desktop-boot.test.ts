@@ -29,6 +29,7 @@ let bootMs = 0;
 
 const file = (name: string) => join(data, name);
 const nav = (screen: string) => page.getByRole('navigation', { name: 'Screens' }).getByRole('link', { name: screen, exact: true }).click();
+const FORMATS = join(ROOT, 'tests', 'fixtures', 'formats');
 /** A call through the preload's API, exactly as the renderer makes it. */
 const invoke = <T,>(channel: string, request?: unknown) => page.evaluate(([c, r]) => (window as unknown as { cellar: { invoke(c: string, r: unknown): Promise<T> } }).cellar.invoke(c, r), [channel, request] as const);
 
@@ -145,11 +146,11 @@ describe('the built desktop app', () => {
     await expect.poll(() => page.locator('[data-testid=pending-file][data-status=ok]').count(), { timeout: 60_000 }).toBe(2);
     const dialog = app.log.find((m) => m.type === 'dialog:open') as unknown as { options: { properties: string[]; filters: { extensions: string[] }[] } };
     expect(dialog.options.properties).toContain('multiSelections');
-    expect(dialog.options.filters[0]!.extensions).toEqual(['h5ad']);
+    expect(dialog.options.filters).toEqual([{ name: 'Single-cell datasets', extensions: ['h5ad', 'h5', 'loom'] }]);
 
-    // A drop from the file manager: a file that is not .h5ad is refused by name, the .h5ad is taken.
+    // A drop from the file manager: a file that is not a dataset is refused by name, the .h5ad is taken.
     await app.dropFiles(page, '[role=region][aria-label^="Library: drop"]', [file('notes.txt')]);
-    await page.getByText('notes.txt: notes.txt is not an .h5ad file.').waitFor({ timeout: 30_000 });
+    await page.getByText('notes.txt: notes.txt is not a single-cell dataset file (.h5ad, .h5 or .loom).').waitFor({ timeout: 30_000 });
     await app.dropFiles(page, '[role=region][aria-label^="Library: drop"]', [file('pbmc2.h5ad')]);
     await expect.poll(() => page.locator('[data-testid=pending-file][data-status=ok]').count(), { timeout: 60_000 }).toBe(3);
     expect(await page.getByTestId('pending-file').allTextContents()).toEqual([expect.stringContaining('pbmc3.h5ad'), expect.stringContaining('pbmc1.h5ad'), expect.stringContaining('pbmc2.h5ad')]);
@@ -245,8 +246,23 @@ describe('the built desktop app', () => {
     const dialog = app.log.filter((m) => m.type === 'dialog:open').at(-1) as unknown as { options: { properties: string[]; filters: { extensions: string[] }[] } };
     expect(dialog.options.filters[0]!.extensions).toEqual(['csv', 'tsv', 'txt', 'tab']);
     expect(dialog.options.properties).toEqual(['openFile']);
-    expect(await invoke('file:choose', { kind: 'spreadsheet' })).toEqual({ ok: false, error: { code: 'usage', message: 'file:choose: "kind" must be h5ad or table.' } });
+    expect(await invoke('file:choose', { kind: 'spreadsheet' })).toEqual({ ok: false, error: { code: 'usage', message: 'file:choose: "kind" must be h5ad, table or folder.' } });
   });
+
+  it('chooses a Matrix Market folder with the folder dialog and checks it like a file', async () => {
+    await nav('Library');
+    app.answerOpenDialog([join(FORMATS, 'mtx_v3')]);
+    await page.getByRole('button', { name: 'Add a Matrix Market folder…' }).click();
+    const folder = page.locator('[data-testid=pending-file]').filter({ hasText: 'mtx_v3' });
+    await folder.and(page.locator('[data-status=ok]')).waitFor({ timeout: 60_000 });
+    // The fixture's 15 barcodes × 10 gene expression features (its antibody features are set aside).
+    expect(await folder.textContent()).toContain('15 cells × 10 genes');
+    const dialog = app.log.filter((m) => m.type === 'dialog:open').at(-1) as unknown as { options: { properties: string[]; filters?: unknown } };
+    expect(dialog.options.properties).toEqual(['openDirectory']);
+    expect(dialog.options.filters).toBeUndefined();
+    await page.getByRole('button', { name: 'Remove mtx_v3' }).click();
+    await expect.poll(() => folder.count()).toBe(0);
+  }, STEP_MS);
 
   it('opens a file handed over by a second instance', async () => {
     app.send({ type: 'app:second-instance', argv: ['/usr/bin/cellar', 'pbmc4.h5ad', '--no-sandbox'], cwd: data });

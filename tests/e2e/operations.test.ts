@@ -64,7 +64,7 @@ describe('every CLI operation from the page', () => {
 
     // From the sidebar, with no file: open one through the upload input.
     await page.goto(`${served.url.split('?')[0]}#/inspect`);
-    await page.getByText('No file open — open or drop an .h5ad file').waitFor();
+    await page.getByText('No file open — open or drop a dataset file').waitFor();
     await page.getByTestId('inspect-file-input').setInputFiles(join(data, 'clash.h5ad'));
     await expect.poll(async () => (await page.getByTestId('inspect-facts').count()) && (await page.getByTestId('inspect-facts').textContent()), { timeout: 30_000 }).toContain('40 cells × 60 genes');
     expect(await page.locator('.screen-lede code').textContent()).toBe('clash.h5ad');

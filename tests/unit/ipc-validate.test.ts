@@ -31,7 +31,7 @@ describe('request validators from the contract schemas', () => {
     expect(refusalOf('space:check', { fileTokens: 'a' })).toBe('space:check: "fileTokens" must be a list of strings.');
     expect(refusalOf('store:summary', { storeKey: 's', version: null })).toBe('store:summary: "version" must be a string.');
     expect(refusalOf('export:start', { storeKey: 's', format: 'xlsx' })).toBe('export:start: "format" must be h5ad, csv or parquet.');
-    expect(refusalOf('file:choose', { kind: 'spreadsheet' })).toBe('file:choose: "kind" must be h5ad or table.');
+    expect(refusalOf('file:choose', { kind: 'spreadsheet' })).toBe('file:choose: "kind" must be h5ad, table or folder.');
   });
   it('refuses every field the channel does not declare, inherited names included', () => {
     expect(refusalOf('import:start', { fileTokens: ['a'], collectionKey: 'c', path: '/etc/passwd' })).toBe('import:start: unexpected field "path".');
@@ -42,6 +42,7 @@ describe('request validators from the contract schemas', () => {
     expect(requestValidator('import:start')({ fileTokens: [], collectionKey: 'c' })).toEqual({ fileTokens: [], collectionKey: 'c' });
     expect(requestValidator('file:choose')(null)).toBeUndefined();
     expect(requestValidator('file:choose')({ kind: 'table' })).toEqual({ kind: 'table' });
+    expect(requestValidator('file:choose')({ kind: 'folder' })).toEqual({ kind: 'folder' });
     // Channels without a request drop whatever came along.
     expect(requestValidator('app:info')({ anything: 1 })).toBeUndefined();
   });

@@ -1,5 +1,5 @@
 // Every way a file reaches the page (dialog, drop, double-click, upload) gets its token here.
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -28,5 +28,14 @@ describe('registerFileToken', () => {
     const gone = registerFileToken(files, join(dir, 'gone.h5ad'));
     expect(gone).toEqual({ fileToken: gone.fileToken, name: 'gone.h5ad' });
     expect(files.get(gone.fileToken)).toBe(join(dir, 'gone.h5ad'));
+  });
+
+  it('registers a Matrix Market folder by its name, without the size of the directory entry itself', () => {
+    const files = new Map<string, string>();
+    const folder = join(dir, 'mtx_v3');
+    mkdirSync(folder);
+    const opened = registerFileToken(files, folder);
+    expect(opened).toEqual({ fileToken: opened.fileToken, name: 'mtx_v3' });
+    expect(files.get(opened.fileToken)).toBe(folder);
   });
 });

@@ -11,7 +11,9 @@ export function registerFileToken(files: Map<string, string>, path: string): Ope
   files.set(fileToken, path);
   let size: number | undefined;
   try {
-    size = statSync(path).size;
+    // A Matrix Market folder has no one size worth showing (a directory's own size is not its data's).
+    const stat = statSync(path);
+    if (stat.isFile()) size = stat.size;
   } catch {
     // Gone since it was named: the page says so when it reads it.
   }

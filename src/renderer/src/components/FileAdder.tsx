@@ -5,6 +5,7 @@ import type { OpenedFile } from '../../../shared/contract';
 import type { ErrorValue } from '../../../shared/errors';
 import { api, isBrowserMode } from '../api/client';
 import { call, toShownError } from '../api/call';
+import { DATASET_ACCEPT } from '../../../shared/dataset-files';
 
 async function filesFromBrowser(files: File[]): Promise<{ opened: OpenedFile[]; errors: ErrorValue[] }> {
   const opened: OpenedFile[] = [];
@@ -30,8 +31,8 @@ export function AddFilesButton({
   onFiles,
   onErrors,
   label = 'Add files…',
-  accept = '.h5ad',
-  inputLabel = 'Choose .h5ad files to upload',
+  accept = DATASET_ACCEPT,
+  inputLabel = 'Choose dataset files to upload (.h5ad, .h5, .loom)',
   testId = 'file-input',
 }: FileSourceProps & { label?: string; accept?: string; inputLabel?: string; testId?: string }) {
   const input = useRef<HTMLInputElement>(null);
@@ -84,6 +85,32 @@ export function AddFilesButton({
         />
       )}
     </>
+  );
+}
+
+/**
+ * "Add a Matrix Market folder…": the desktop's folder dialog. A browser uploads files one
+ * by one, so a folder cannot arrive as one dataset there; the button is not shown.
+ */
+export function AddFolderButton({ onFiles, onErrors, label = 'Add a Matrix Market folder…' }: FileSourceProps & { label?: string }) {
+  const [busy, setBusy] = useState(false);
+  if (isBrowserMode) return null;
+  const choose = async () => {
+    setBusy(true);
+    try {
+      const opened = await call('file:choose', { kind: 'folder' });
+      if (opened.length) onFiles(opened);
+      onErrors([]);
+    } catch (err) {
+      onErrors([toShownError(err)]);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <button type="button" className="button" onClick={() => void choose()} disabled={busy}>
+      {busy ? 'Adding…' : label}
+    </button>
   );
 }
 

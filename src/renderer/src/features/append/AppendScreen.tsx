@@ -7,7 +7,7 @@ import { call, toShownError } from '../../api/call';
 import { useApp } from '../../state/AppState';
 import { usePendingFiles } from '../../state/pending-files';
 import { navigate, routeHref } from '../../state/route';
-import { AddFilesButton, DropZone } from '../../components/FileAdder';
+import { AddFilesButton, AddFolderButton, DropZone } from '../../components/FileAdder';
 import { LibraryFilePicker } from './LibraryFilePicker';
 import { ErrorMessage } from '../../components/ErrorMessage';
 
@@ -17,6 +17,12 @@ import { StoreGate, StoreSelect, useChosenStore } from '../../components/StoreSe
 import { formatCount, plural } from '../../format';
 import { completedResult } from '../../state/job-result';
 import { InlineJob } from '../../components/InlineJob';
+import { GeneOptions, type GeneMatch } from '../../components/GeneOptions';
+
+/** The matching only when it is not the default, so a default request stays as it was. */
+function matchRequestField(matchGenes: GeneMatch): { matchGenes?: GeneMatch } {
+  return matchGenes === 'exact' ? {} : { matchGenes };
+}
 
 export function AppendScreen({ store }: { store?: string }) {
   const { trackJob, jobById } = useApp();
@@ -25,6 +31,7 @@ export function AppendScreen({ store }: { store?: string }) {
   const [fillMissing, setFillMissing] = useState(false);
   const [addColumns, setAddColumns] = useState(false);
   const [makeUnique, setMakeUnique] = useState(false);
+  const [matchGenes, setMatchGenes] = useState<GeneMatch>('exact');
   const [report, setReport] = useState<{ signature: string; plan: PlanReport } | null>(null);
   const [checking, setChecking] = useState(false);
   const [error, setError] = useState<ErrorValue | null>(null);
@@ -44,16 +51,17 @@ export function AppendScreen({ store }: { store?: string }) {
 
   const ready = queue.entries.filter((e) => e.status === 'ok');
   const tokens = ready.map((e) => e.file.fileToken);
-  const signature = JSON.stringify([storeKey, tokens, fillMissing, addColumns, makeUnique]);
+  const signature = JSON.stringify([storeKey, tokens, fillMissing, addColumns, makeUnique, matchGenes]);
   const current = report?.signature === signature ? report.plan : null;
-  const options = { ...(fillMissing ? { fillMissing } : {}), ...(addColumns ? { addColumns } : {}), ...(makeUnique ? { makeUnique } : {}) };
+  const baseOptions = { ...(fillMissing ? { fillMissing } : {}), ...(addColumns ? { addColumns } : {}), ...(makeUnique ? { makeUnique } : {}) };
+  const options = { ...baseOptions, ...matchRequestField(matchGenes) };
 
-  const check = async () => {
+  const check = async (target: { signature: string; options: typeof options } = { signature, options }) => {
     if (!storeKey) return;
     setError(null);
     setChecking(true);
     try {
-      setReport({ signature, plan: await call('append:preflight', { storeKey, fileTokens: tokens, ...options }) });
+      setReport({ signature: target.signature, plan: await call('append:preflight', { storeKey, fileTokens: tokens, ...target.options }) });
     } catch (err) {
       setReport(null);
       setError(toShownError(err));
@@ -78,7 +86,7 @@ export function AppendScreen({ store }: { store?: string }) {
   const badFiles = queue.entries.filter((e) => e.status === 'error').length;
 
   return (
-    <DropZone label="Append: drop .h5ad files here" onFiles={queue.add} onErrors={setAddErrors}>
+    <DropZone label="Append: drop dataset files (.h5ad, .h5, .loom) here" onFiles={queue.add} onErrors={setAddErrors}>
       <header className="screen-header">
         <h1>Append</h1>
         <p className="screen-lede">Add new datasets to a store as a new version. Nothing is written unless the check passes.</p>
@@ -90,7 +98,8 @@ export function AppendScreen({ store }: { store?: string }) {
               <StoreSelect value={storeKey} onChange={(key) => navigate('append', { store: key })} />
               <div className="field-action toolbar">
                 <AddFilesButton onFiles={queue.add} onErrors={setAddErrors} />
-                <span className="muted">or drop .h5ad files here</span>
+                <AddFolderButton onFiles={queue.add} onErrors={setAddErrors} />
+                <span className="muted">or drop .h5ad, .h5 or .loom files here</span>
               </div>
               <LibraryFilePicker onFiles={queue.add} onErrors={setAddErrors} />
             </div>
@@ -114,6 +123,19 @@ export function AppendScreen({ store }: { store?: string }) {
                 Make duplicate cell ids unique (--make-unique)
               </label>
             </fieldset>
+            <GeneOptions
+              matchGenes={matchGenes}
+              onChange={(next) => {
+                const chosen = next.matchGenes ?? matchGenes;
+                setMatchGenes(chosen);
+                // A check already shown is re-run with the new matching: merges and new genes depend on it.
+                if (report)
+                  void check({
+                    signature: JSON.stringify([storeKey, tokens, fillMissing, addColumns, makeUnique, chosen]),
+                    options: { ...baseOptions, ...matchRequestField(chosen) },
+                  });
+              }}
+            />
             <div className="toolbar">
               <button type="button" className="button" disabled={ready.length === 0 || checking || queue.entries.some((e) => e.status === 'checking')} onClick={() => void check()}>
                 {checking ? 'Checking…' : 'Check'}

@@ -13,6 +13,7 @@ import { SpaceNote } from '../../components/SpaceNote';
 import { formatCount, plural } from '../../format';
 import { completedResult } from '../../state/job-result';
 import { InlineJob } from '../../components/InlineJob';
+import { DEFAULT_GENE_CHOICES, GeneOptions, geneRequestFields, type GeneChoices } from '../../components/GeneOptions';
 
 export function ConcatScreen({ collection }: { collection?: string }) {
   const { library, trackJob, jobById } = useApp();
@@ -20,6 +21,7 @@ export function ConcatScreen({ collection }: { collection?: string }) {
   const chosen = collection && collections.some((c) => c.key === collection) ? collection : (collections[0]?.key ?? null);
   const [storeKey, setStoreKey] = useState('');
   const [makeUnique, setMakeUnique] = useState(false);
+  const [genes, setGenes] = useState<GeneChoices>(DEFAULT_GENE_CHOICES);
   const [plan, setPlan] = useState<PlanReport | null>(null);
   const [space, setSpace] = useState<SpaceCheck | null>(null);
   const [error, setError] = useState<ErrorValue | null>(null);
@@ -27,6 +29,7 @@ export function ConcatScreen({ collection }: { collection?: string }) {
   const [jobId, setJobId] = useState<string | null>(null);
   const job = jobById(jobId);
   const created = completedResult(job, 'concatenate');
+  const { join, matchGenes } = genes;
   const collectionId = useId();
   const storeId = useId();
 
@@ -38,7 +41,8 @@ export function ConcatScreen({ collection }: { collection?: string }) {
     setStoreKey((key) => key || `${chosen}-store`);
     let live = true;
     setLoading(true);
-    Promise.all([call('concat:plan', { collectionKey: chosen, makeUnique }), call('space:check', { collectionKey: chosen })])
+    // The plan is re-read whenever a choice changes: genes kept, merged and missing depend on it.
+    Promise.all([call('concat:plan', { collectionKey: chosen, makeUnique, ...geneRequestFields({ join, matchGenes }) }), call('space:check', { collectionKey: chosen })])
       .then(
         ([p, s]) => {
           if (!live) return;
@@ -51,14 +55,14 @@ export function ConcatScreen({ collection }: { collection?: string }) {
     return () => {
       live = false;
     };
-  }, [chosen, makeUnique]);
+  }, [chosen, makeUnique, join, matchGenes]);
 
   const storeExists = library?.stores.some((s) => s.key === storeKey.trim()) ?? false;
   const create = async () => {
     if (!chosen) return;
     setError(null);
     try {
-      const snapshot = await call('concat:start', { collectionKey: chosen, storeKey: storeKey.trim(), ...(makeUnique ? { makeUnique } : {}) });
+      const snapshot = await call('concat:start', { collectionKey: chosen, storeKey: storeKey.trim(), ...(makeUnique ? { makeUnique } : {}), ...geneRequestFields(genes) });
       trackJob(snapshot);
       setJobId(snapshot.id);
     } catch (err) {
@@ -77,7 +81,7 @@ export function ConcatScreen({ collection }: { collection?: string }) {
         <LoadingCard />
       ) : collections.length === 0 ? (
         <section className="card">
-          <EmptyState>No collections yet — import .h5ad files in the Library first.</EmptyState>
+          <EmptyState>No collections yet — import datasets in the Library first.</EmptyState>
         </section>
       ) : (
         <section className="card" aria-label="Concatenation settings">
@@ -101,6 +105,7 @@ export function ConcatScreen({ collection }: { collection?: string }) {
               Make duplicate cell ids unique (suffix them)
             </label>
           </div>
+          <GeneOptions join={genes.join} matchGenes={genes.matchGenes} onChange={(next) => setGenes((prev) => ({ ...prev, ...next }))} />
           {storeExists && <p className="text-error">A store named {storeKey.trim()} already exists; choose another key or append to it.</p>}
           <ErrorMessage error={error} />
           {loading && <p className="muted">Planning…</p>}

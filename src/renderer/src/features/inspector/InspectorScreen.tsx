@@ -157,16 +157,16 @@ export function InspectorScreen({ token, name, imported }: { token?: string; nam
 
   const queued = importQueue.entries.some((e) => e.file.fileToken === token);
   return (
-    <DropZone label="File inspector: drop an .h5ad file here to open it" onFiles={open} onErrors={setOpenErrors}>
+    <DropZone label="File inspector: drop a dataset file here to open it" onFiles={open} onErrors={setOpenErrors}>
       <header className="screen-header">
         <h1>File inspector</h1>
         <p className="screen-lede">
-          {name ? <code>{name}</code> : 'What an .h5ad file holds, before it is imported.'}
+          {name ? <code>{name}</code> : 'What a dataset file holds, before it is imported.'}
           {imported && <span className="muted"> — imported in the Library as {imported}</span>}
         </p>
         <div className="toolbar">
-          <AddFilesButton label={token ? 'Open another file…' : 'Open a file…'} inputLabel="Choose an .h5ad file to open" testId="inspect-file-input" onFiles={open} onErrors={setOpenErrors} />
-          <span className="muted">or drop an .h5ad file here</span>
+          <AddFilesButton label={token ? 'Open another file…' : 'Open a file…'} inputLabel="Choose a dataset file to open (.h5ad, .h5, .loom)" testId="inspect-file-input" onFiles={open} onErrors={setOpenErrors} />
+          <span className="muted">or drop an .h5ad, .h5 or .loom file here</span>
         </div>
         {openErrors.map((e, i) => (
           <ErrorMessage key={i} error={e} />
@@ -174,7 +174,7 @@ export function InspectorScreen({ token, name, imported }: { token?: string; nam
       </header>
       {!token ? (
         <section className="card">
-          <EmptyState>No file open — open or drop an .h5ad file, or choose Inspect next to a file in the Library.</EmptyState>
+          <EmptyState>No file open — open or drop a dataset file, or choose Inspect next to a file in the Library.</EmptyState>
         </section>
       ) : (
         <section className="card" aria-label="File contents" data-testid="inspector">

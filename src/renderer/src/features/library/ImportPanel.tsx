@@ -4,7 +4,7 @@ import type { ErrorValue } from '../../../../shared/errors';
 import { useApp } from '../../state/AppState';
 import { routeHref } from '../../state/route';
 import { call, toShownError } from '../../api/call';
-import { AddFilesButton } from '../../components/FileAdder';
+import { AddFilesButton, AddFolderButton } from '../../components/FileAdder';
 import { ErrorMessage } from '../../components/ErrorMessage';
 
 import { PendingFileList } from '../../components/PendingFileList';
@@ -54,14 +54,15 @@ export function ImportPanel({ dropErrors, onDropErrors }: { dropErrors: ErrorVal
   };
 
   const disabledReason =
-    ready.length === 0 ? 'Add at least one .h5ad file.' : checking ? 'Wait until every file is checked.' : !collectionKey.trim() ? 'Enter a collection key.' : job?.state === 'running' ? 'An import is running.' : null;
+    ready.length === 0 ? 'Add at least one dataset.' : checking ? 'Wait until every file is checked.' : !collectionKey.trim() ? 'Enter a collection key.' : job?.state === 'running' ? 'An import is running.' : null;
 
   return (
     <section className="card" aria-labelledby="import-heading">
       <h2 id="import-heading">Import files</h2>
       <div className="toolbar">
         <AddFilesButton onFiles={importQueue.add} onErrors={onDropErrors} />
-        <span className="muted">or drop .h5ad files on this page</span>
+        <AddFolderButton onFiles={importQueue.add} onErrors={onDropErrors} />
+        <span className="muted">or drop .h5ad, .h5 or .loom files on this page</span>
       </div>
       {dropErrors.map((e, i) => (
         <ErrorMessage key={i} error={e} />

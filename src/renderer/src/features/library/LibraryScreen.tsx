@@ -43,10 +43,10 @@ export function LibraryScreen({ highlight }: { highlight?: string }) {
   const rowClass = (uid: string) => (uid === highlight ? 'row-highlight' : undefined);
 
   return (
-    <DropZone label="Library: drop .h5ad files here to import them" onFiles={importQueue.add} onErrors={setDropErrors}>
+    <DropZone label="Library: drop dataset files (.h5ad, .h5, .loom) here to import them" onFiles={importQueue.add} onErrors={setDropErrors}>
       <header className="screen-header">
         <h1>Library</h1>
-        <p className="screen-lede">Collections, files and stores in this home. Drop .h5ad files anywhere here to import them.</p>
+        <p className="screen-lede">Collections, files and stores in this home. Drop dataset files (.h5ad, 10x .h5, .loom) anywhere here to import them.</p>
         {info && (
           <p className="home-location" data-testid="home-location">
             Library folder: <code>{info.home}</code> (kept apart from the app&apos;s settings and cache)
@@ -68,7 +68,7 @@ export function LibraryScreen({ highlight }: { highlight?: string }) {
         {!library ? (
           <p className="muted">Loading…</p>
         ) : library.collections.length === 0 ? (
-          <EmptyState>No collections yet — add .h5ad files above and import them into a collection.</EmptyState>
+          <EmptyState>No collections yet — add dataset files above and import them into a collection.</EmptyState>
         ) : (
           <ListTable testId="collections-table" columns={[{ label: 'Key' }, { label: 'Files' }, { label: 'Size', numeric: true }, { label: 'Created' }, ACTIONS_COLUMN]}>
             {library.collections.map((c) => (
