@@ -72,6 +72,26 @@ describe('the Compute panel', () => {
       await page.getByTestId('explorer-version').filter({ hasText: 'Version v3 (latest)' }).waitFor();
       const colorOptions = await page.getByLabel('Color by').locator('option').allTextContents();
       expect(colorOptions).toEqual(expect.arrayContaining(['total_counts', 'pct_counts_mt']));
+
+      // total_counts by dataset: 30 bins over every cell's range, counted here from the CLI's rows.
+      const histograms = page.getByTestId('qc-histograms');
+      expect(await histograms.getByLabel('obs column').inputValue()).toBe('total_counts');
+      await expect.poll(() => histograms.getByTestId('qc-histogram').count()).toBe(3);
+      const rows = JSON.parse(await cli(['query', '--store', 'atlas', '--format', 'json'])) as { dataset: number; total_counts: number }[];
+      const totals = rows.map((r) => r.total_counts);
+      const lo = Math.min(...totals);
+      const width = (Math.max(...totals) - lo) / 30;
+      const expected = [0, 1, 2].map((d) => {
+        const counts = new Array<number>(30).fill(0);
+        for (const r of rows) if (r.dataset === d) counts[Math.min(29, Math.floor((r.total_counts - lo) / width))]!++;
+        return counts;
+      });
+      const shown = await histograms.getByTestId('qc-histogram').evaluateAll((figures) => figures.map((f) => [f.getAttribute('data-dataset'), (f.getAttribute('data-counts') ?? '').split(',').map(Number)]));
+      expect(shown.map(([name]) => name)).toEqual(['pbmc1.h5ad', 'pbmc2.h5ad', 'pbmc3.h5ad']);
+      expect(shown.map(([, counts]) => counts)).toEqual(expected);
+      expect(expected.map((c) => c.reduce((a, b) => a + b, 0))).toEqual([120, 100, 80]);
+      await histograms.scrollIntoViewIfNeeded();
+      await screenshot(page, 'compute-1b-histograms');
     },
     STEP_MS,
   );

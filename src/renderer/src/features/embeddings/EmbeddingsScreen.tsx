@@ -16,6 +16,7 @@ import { formatCell, formatCount } from '../../format';
 import { useStoreSummary, useVersions } from '../store/StoreScreen';
 import { PcaForm } from './PcaForm';
 import { ComputePanel } from './ComputePanel';
+import { QcHistograms } from './QcHistograms';
 import { axisLabel } from './pca-summary';
 import { PointTooltip, type RowCache } from './PointTooltip';
 import { SelectionPanel, type KeptSelections } from './SelectionPanel';
@@ -274,6 +275,7 @@ export function EmbeddingsScreen({ store }: { store?: string }) {
                 )}
               </section>
             )}
+            {summary && <QcHistograms key={summary.key} summary={summary} />}
             {summary && chosen && points && (
               <SelectionPanel
                 summary={summary}
