@@ -123,13 +123,15 @@ describe('the Embeddings screen explores a store', () => {
     await expect.poll(() => page.getByTestId('selection-count').textContent()).toBe(`${lassoed.length} selected`);
     expect(await page.getByTestId('selection-summary').textContent()).toBe(`${lassoed.length} of ${cells.ids.length} cells selected.`);
     await screenshot(page, 'explorer-2-lasso-selected');
+    // The full-page shot resizes the window, which can leave the plot scrolled elsewhere: measure it again.
+    const again = await geometry();
 
     // Shift adds a box, alt takes the same box away again: back to the lasso's cells.
     await page.getByRole('button', { name: 'Box', exact: true }).click();
-    const corner: [number, number] = [Math.round(box.x + box.width * 0.05), Math.round(box.y + box.height * 0.05)];
-    const far: [number, number] = [Math.round(box.x + box.width * 0.3), Math.round(box.y + box.height * 0.3)];
-    const [ax, ay] = toData(...corner);
-    const [bx, by] = toData(...far);
+    const corner: [number, number] = [Math.round(again.box.x + again.box.width * 0.05), Math.round(again.box.y + again.box.height * 0.05)];
+    const far: [number, number] = [Math.round(again.box.x + again.box.width * 0.3), Math.round(again.box.y + again.box.height * 0.3)];
+    const [ax, ay] = again.toData(...corner);
+    const [bx, by] = again.toData(...far);
     const inBox = (x: number, y: number) => x >= Math.min(ax, bx) && x <= Math.max(ax, bx) && y >= Math.min(ay, by) && y <= Math.max(ay, by);
     const union = cells.pca.filter(([x, y], i) => lassoed.includes(i) || inBox(x, y)).length;
     const drag = async (modifier: 'Shift' | 'Alt') => {
@@ -147,9 +149,10 @@ describe('the Embeddings screen explores a store', () => {
     await expect.poll(() => page.getByTestId('selection-count').textContent()).toBe(`${withoutBox} selected`);
     // Lasso again, so the rest of the test works on the lasso's cells.
     await page.getByRole('button', { name: 'Lasso', exact: true }).click();
-    await page.mouse.move(...vertices[0]!);
+    const redrawn = polygon.map(([x, y]) => again.toPixel(x, y));
+    await page.mouse.move(...redrawn[0]!);
     await page.mouse.down();
-    for (const v of vertices.slice(1)) await page.mouse.move(...v);
+    for (const v of redrawn.slice(1)) await page.mouse.move(...v);
     await page.mouse.up();
     await expect.poll(() => page.getByTestId('selection-count').textContent()).toBe(`${lassoed.length} selected`);
   }, STEP_MS);

@@ -15,6 +15,8 @@ import { StoreGate, StoreSelect, useChosenStore } from '../../components/StoreSe
 import { formatCell, formatCount } from '../../format';
 import { useStoreSummary, useVersions } from '../store/StoreScreen';
 import { PcaForm } from './PcaForm';
+import { ComputePanel } from './ComputePanel';
+import { QcHistograms } from './QcHistograms';
 import { axisLabel } from './pca-summary';
 import { PointTooltip, type RowCache } from './PointTooltip';
 import { SelectionPanel, type KeptSelections } from './SelectionPanel';
@@ -134,7 +136,7 @@ export function EmbeddingsScreen({ store }: { store?: string }) {
     <>
       <header className="screen-header">
         <h1>Embeddings</h1>
-        <p className="screen-lede">Compute a PCA of a store and explore any embedding: colour it, select cells, save them, compare them.</p>
+        <p className="screen-lede">Compute a PCA, QC metrics, neighbours, UMAP and clusters of a store, and explore any embedding: colour it, select cells, save them, compare them.</p>
       </header>
       <StoreGate storeKey={storeKey}>
         {(storeKey) => (
@@ -162,7 +164,12 @@ export function EmbeddingsScreen({ store }: { store?: string }) {
               </div>
               <ErrorMessage error={summaryError} />
             </section>
-            {summary && summary.isLatest && <PcaForm key={summary.key} summary={summary} />}
+            {summary && summary.isLatest && (
+              <div className="two-columns">
+                <PcaForm key={summary.key} summary={summary} />
+                <ComputePanel key={summary.key} summary={summary} onEmbedding={setEmbedding} onColumn={(column) => setColorChoice({ by: 'obs', column })} />
+              </div>
+            )}
             {summary && (
               <section className="card" aria-labelledby="plot-heading">
                 <h2 id="plot-heading">Plot</h2>
@@ -268,6 +275,7 @@ export function EmbeddingsScreen({ store }: { store?: string }) {
                 )}
               </section>
             )}
+            {summary && <QcHistograms key={summary.key} summary={summary} />}
             {summary && chosen && points && (
               <SelectionPanel
                 summary={summary}
