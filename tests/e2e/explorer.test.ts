@@ -291,5 +291,8 @@ describe('the Embeddings screen explores a store', () => {
     await page.getByLabel('Version', { exact: true }).selectOption('');
     await canvas().waitFor({ timeout: 30_000 });
     expect(await page.getByTestId('explorer-version').textContent()).toContain('Version v3 (latest)');
+    // Each version once: the latest is the default entry, not listed a second time.
+    const options = (await page.getByLabel('Version', { exact: true }).locator('option').allTextContents()).map((o) => o.split(' — ')[0]);
+    expect(options).toEqual(['v3 (latest)', 'v2', 'v1']);
   }, STEP_MS);
 });

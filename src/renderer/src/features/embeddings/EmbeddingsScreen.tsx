@@ -146,11 +146,13 @@ export function EmbeddingsScreen({ store }: { store?: string }) {
                 <StoreSelect value={storeKey} onChange={(key) => navigate('embeddings', { store: key })} />
                 <div className="field">
                   <label htmlFor={ids.version}>Version</label>
-                  <select id={ids.version} value={version ?? ''} onChange={(e) => setVersion(e.target.value || undefined)}>
-                    <option value="">latest</option>
+                  <select id={ids.version} value={version === undefined || String(versions.find((v) => v.is_latest)?.version) === version ? '' : version} onChange={(e) => setVersion(e.target.value || undefined)}>
+                    {/* The latest version is listed once, as the default. */}
+                    {!versions.some((v) => v.is_latest) && <option value="">Latest</option>}
                     {versions.map((v) => (
-                      <option key={v.uid} value={String(v.version)}>
-                        v{v.version} — {v.run?.transform ?? 'unknown'}
+                      <option key={v.uid} value={v.is_latest ? '' : String(v.version)}>
+                        v{v.version}
+                        {v.is_latest ? ' (latest)' : ''} — {v.message ?? v.run?.transform ?? 'unknown'}
                       </option>
                     ))}
                   </select>

@@ -183,10 +183,11 @@ export function StoreScreen({ store, version, obs }: { store?: string; version?:
                 <StoreSelect value={storeKey} onChange={(key) => navigate('store', { store: key })} />
                 <div className="field">
                   <label htmlFor={versionId}>Version</label>
-                  <select id={versionId} value={version ?? ''} onChange={(e) => navigate('store', { store: storeKey, version: e.target.value || undefined })}>
-                    <option value="">Latest{latest ? ` (v${latest.version})` : ''}</option>
+                  <select id={versionId} value={version === undefined || String(latest?.version) === version ? '' : version} onChange={(e) => navigate('store', { store: storeKey, version: e.target.value || undefined })}>
+                    {/* The latest version is listed once, as the default (no version in the address). */}
+                    {!latest && <option value="">Latest</option>}
                     {versions.map((v) => (
-                      <option key={v.uid} value={String(v.version)}>
+                      <option key={v.uid} value={v.is_latest ? '' : String(v.version)}>
                         v{v.version}
                         {v.is_latest ? ' (latest)' : ''} — {v.message ?? v.run?.transform ?? 'unknown'}
                       </option>
