@@ -22,6 +22,7 @@ import { PointTooltip, type RowCache } from './PointTooltip';
 import { SelectionPanel, type KeptSelections } from './SelectionPanel';
 import { DePanel } from './DePanel';
 import { makeSelection, type Selection } from './explorer-selection';
+import { VersionSelect } from '../../components/VersionSelect';
 
 type ColorChoice = { by: 'none' } | { by: 'obs'; column: string } | { by: 'gene'; gene: string };
 
@@ -45,7 +46,7 @@ export function EmbeddingsScreen({ store }: { store?: string }) {
   const [selection, setSelection] = useState<Selection | null>(null);
   const [kept, setKept] = useState<KeptSelections>({ a: null, b: null });
   const rowCache = useRef<RowCache>(new Map());
-  const ids = { version: useId(), embedding: useId(), x: useId(), y: useId(), color: useId(), gene: useId() };
+  const ids = { embedding: useId(), x: useId(), y: useId(), color: useId(), gene: useId() };
 
   // Another store has other columns, genes, embeddings and cells.
   useEffect(() => {
@@ -144,19 +145,7 @@ export function EmbeddingsScreen({ store }: { store?: string }) {
             <section className="card" aria-label="Store">
               <div className="form-row">
                 <StoreSelect value={storeKey} onChange={(key) => navigate('embeddings', { store: key })} />
-                <div className="field">
-                  <label htmlFor={ids.version}>Version</label>
-                  <select id={ids.version} value={version === undefined || String(versions.find((v) => v.is_latest)?.version) === version ? '' : version} onChange={(e) => setVersion(e.target.value || undefined)}>
-                    {/* The latest version is listed once, as the default. */}
-                    {!versions.some((v) => v.is_latest) && <option value="">Latest</option>}
-                    {versions.map((v) => (
-                      <option key={v.uid} value={v.is_latest ? '' : String(v.version)}>
-                        v{v.version}
-                        {v.is_latest ? ' (latest)' : ''} — {v.message ?? v.run?.transform ?? 'unknown'}
-                      </option>
-                    ))}
-                  </select>
-                </div>
+                <VersionSelect versions={versions} value={version} onChange={setVersion} />
                 {summary && (
                   <p className="field-action muted" data-testid="explorer-version">
                     Version v{summary.version}

@@ -1,6 +1,6 @@
 // Store: one version of a store (read-only unless it is the latest), its obs and var
 // tables behind value filters, and exports of the filtered slice.
-import { useCallback, useEffect, useId, useRef, useState } from 'react';
+import { useCallback, useEffect, useRef, useState } from 'react';
 import type { StoreColumn, StoreRef, StoreSummary } from '../../../../shared/contract';
 import type { ErrorValue } from '../../../../shared/errors';
 import type { VersionJson } from '../../../../shared/registry-types';
@@ -15,6 +15,7 @@ import { FilterBox } from './FilterBox';
 import { exampleFilter, firstNumericColumn, INTERNAL_COLUMNS, suggestValues, type ValueSuggestion } from './filter-help';
 import { ExportPanel } from './ExportPanel';
 import { StoreTools } from './StoreTools';
+import { VersionSelect } from '../../components/VersionSelect';
 
 /** The summary of one store version; a refresh (new refreshKey) keeps showing the old one until the new one arrives. */
 export function useStoreSummary(storeKey: string | null, version: string | undefined, refreshKey = '') {
@@ -107,7 +108,6 @@ export function StoreScreen({ store, version, obs }: { store?: string; version?:
   const [obsSort, setObsSort] = useState<TableSortState | null>(null);
   const [varSort, setVarSort] = useState<TableSortState | null>(null);
   const [showInternal, setShowInternal] = useState(false);
-  const versionId = useId();
 
   useEffect(() => {
     setObsFilter(NO_FILTER);
@@ -181,19 +181,7 @@ export function StoreScreen({ store, version, obs }: { store?: string; version?:
             <section className="card" aria-label="Store and version">
               <div className="form-row">
                 <StoreSelect value={storeKey} onChange={(key) => navigate('store', { store: key })} />
-                <div className="field">
-                  <label htmlFor={versionId}>Version</label>
-                  <select id={versionId} value={version === undefined || String(latest?.version) === version ? '' : version} onChange={(e) => navigate('store', { store: storeKey, version: e.target.value || undefined })}>
-                    {/* The latest version is listed once, as the default (no version in the address). */}
-                    {!latest && <option value="">Latest</option>}
-                    {versions.map((v) => (
-                      <option key={v.uid} value={v.is_latest ? '' : String(v.version)}>
-                        v{v.version}
-                        {v.is_latest ? ' (latest)' : ''} — {v.message ?? v.run?.transform ?? 'unknown'}
-                      </option>
-                    ))}
-                  </select>
-                </div>
+                <VersionSelect versions={versions} value={version} onChange={(v) => navigate('store', { store: storeKey, version: v })} />
                 <a className="button button-quiet field-action" href={routeHref('versions', { store: storeKey })}>
                   All versions
                 </a>
