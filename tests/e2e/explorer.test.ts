@@ -244,6 +244,15 @@ describe('the Embeddings screen explores a store', () => {
     expect(await page.getByLabel('Color by').inputValue()).toBe('gene');
     await page.getByRole('heading', { name: 'Plot' }).scrollIntoViewIfNeeded();
     await screenshot(page, 'explorer-6-gene');
+
+    // Typing a gene offers ids and symbols that start with it, the same the CLI finds.
+    const search = JSON.parse(await cli(['genes', '--store', 'atlas', '--search', 'g1', '--limit', '20', '--json'])) as { hits: { id: string; symbol: string | null }[] };
+    expect(search.hits.length).toBeGreaterThan(1);
+    await page.getByLabel('…or a gene').fill('g1');
+    const suggestions = page.getByTestId('gene-suggestions').locator('option');
+    await expect.poll(() => suggestions.count(), { timeout: 30_000 }).toBe(search.hits.length);
+    expect(await suggestions.evaluateAll((os) => os.map((o) => (o as HTMLOptionElement).value))).toEqual(search.hits.map((h) => h.symbol ?? h.id));
+    await page.getByLabel('…or a gene').fill('');
   }, STEP_MS);
 
   it('hides and isolates categories from the legend, and shows datasets by file name', async () => {

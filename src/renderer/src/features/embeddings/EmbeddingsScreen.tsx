@@ -3,6 +3,7 @@
 // compare them by differential expression.
 import { useEffect, useId, useMemo, useRef, useState } from 'react';
 import type { DatasetExpression, GeneColorScale } from '../../../../shared/contract';
+import type { GeneHit } from '../../../../shared/result-types';
 import type { ErrorValue } from '../../../../shared/errors';
 import { asFloat32, asInt32, call, toShownError } from '../../api/call';
 import { useApp } from '../../state/AppState';
@@ -41,12 +42,14 @@ export function EmbeddingsScreen({ store }: { store?: string }) {
   const [colorScale, setColorScale] = useState<GeneColorScale | null>(null);
   const [byDataset, setByDataset] = useState<DatasetExpression[] | null>(null);
   const [geneText, setGeneText] = useState('');
+  const [geneHits, setGeneHits] = useState<GeneHit[]>([]);
+  const [notMeasuredNote, setNotMeasuredNote] = useState<string | null>(null);
   const [error, setError] = useState<ErrorValue | null>(null);
   const [colorError, setColorError] = useState<ErrorValue | null>(null);
   const [selection, setSelection] = useState<Selection | null>(null);
   const [kept, setKept] = useState<KeptSelections>({ a: null, b: null });
   const rowCache = useRef<RowCache>(new Map());
-  const ids = { embedding: useId(), x: useId(), y: useId(), color: useId(), gene: useId() };
+  const ids = { embedding: useId(), x: useId(), y: useId(), color: useId(), gene: useId(), geneList: useId() };
 
   // Another store has other columns, genes, embeddings and cells.
   useEffect(() => {
@@ -103,6 +106,7 @@ export function EmbeddingsScreen({ store }: { store?: string }) {
         setColors(r.kind === 'category' ? { kind: 'category', codes: asInt32(r.codes), categories: r.categories } : { kind: 'numeric', values: asFloat32(r.values), min: r.min, max: r.max });
         setByDataset(r.kind === 'numeric' ? (r.byDataset ?? null) : null);
         setColorScale(r.kind === 'numeric' ? (r.scale ?? null) : null);
+        setNotMeasuredNote(r.kind === 'numeric' ? (r.notMeasured?.note ?? null) : null);
       },
       (err: unknown) => live && setColorError(toShownError(err)),
     );
@@ -110,6 +114,24 @@ export function EmbeddingsScreen({ store }: { store?: string }) {
       live = false;
     };
   }, [storeKey, colorChoice, summary?.uid]);
+
+  // Genes by id or symbol as the name is typed (ids and symbols of this version).
+  useEffect(() => {
+    const prefix = geneText.trim();
+    if (!storeKey || !prefix) return setGeneHits([]);
+    let live = true;
+    const timer = setTimeout(() => {
+      call('genes:search', { storeKey, ...versionRef, prefix, limit: 20 }).then(
+        (hits) => live && setGeneHits(hits),
+        () => live && setGeneHits([]),
+      );
+    }, 150);
+    return () => {
+      live = false;
+      clearTimeout(timer);
+    };
+    // versionRef is rebuilt on every render: the version it holds is the dependency.
+  }, [storeKey, geneText, version]);
 
   const points = useMemo(() => (matrix && matrix.k > 0 ? interleaveColumns(matrix.values, matrix.k, axes[0], matrix.k > 1 ? axes[1] : 0) : null), [matrix, axes]);
   const colorColumns = (summary?.obs ?? []).filter((c) => c.name !== 'obs_id' && c.name !== 'cellar_run_uid' && c.name !== 'soma_joinid');
@@ -119,9 +141,9 @@ export function EmbeddingsScreen({ store }: { store?: string }) {
   const storeRef = useMemo(() => ({ storeKey: storeKey ?? '', ...(version ? { version } : {}) }), [storeKey, version]);
   const colorNote =
     colorChoice.by === 'gene' && colorScale
-      ? colorScale === 'log-normalized'
+      ? (colorScale === 'log-normalized'
         ? `${colorChoice.gene}: log1p of counts per 10,000`
-        : `${colorChoice.gene}: values as stored (X is not counts, so not normalised)`
+        : `${colorChoice.gene}: values as stored (X is not counts, so not normalised)`) + (notMeasuredNote ? ` ${notMeasuredNote}` : '')
       : undefined;
   const onSelectionChange = (mask: Uint8Array | null, drawn: DrawnShape | null) => {
     // Shapes drawn with shift or alt belong to the selection they changed; a new one starts over.
@@ -235,7 +257,14 @@ export function EmbeddingsScreen({ store }: { store?: string }) {
                       >
                         <label htmlFor={ids.gene}>…or a gene</label>
                         <div className="filter-row">
-                          <input id={ids.gene} value={geneText} placeholder="gene id" onChange={(e) => setGeneText(e.target.value)} autoComplete="off" spellCheck={false} />
+                          <input id={ids.gene} list={ids.geneList} value={geneText} placeholder="gene id or symbol" onChange={(e) => setGeneText(e.target.value)} autoComplete="off" spellCheck={false} />
+                          <datalist id={ids.geneList} data-testid="gene-suggestions">
+                            {geneHits.map((h) => (
+                              <option key={h.joinid} value={h.symbol ?? h.id}>
+                                {h.symbol && h.symbol !== h.id ? `${h.symbol} (${h.id})` : h.id}
+                              </option>
+                            ))}
+                          </datalist>
                           <button type="submit" className="button" disabled={!geneText.trim()}>
                             Color
                           </button>
