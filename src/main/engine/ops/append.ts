@@ -18,7 +18,7 @@ import { datasetMeta, RAW_MEASUREMENT, writeDatasets, X_LAYER, type MemberFile, 
 import { newArtifactUid } from '../../registry/uid';
 import { defaultMeasurement } from './export';
 import { distinctStrings, naColumn, stringAt } from '../columns/conversions';
-import { describeDataset, describeGenes, duplicateIdsProblem, genesSummary, matchVarIds, matrixDtypeChanges, RESERVED_OBS, RESERVED_VAR, restoreSourceNames, unifySymbolColumns, type ConcatPlan, type DatasetInfo, type FramePlan, type GenePlan, type GenesSummary, type IdSpace, type PlanEntry } from './plan';
+import { describeDataset, describeGenes, duplicateIdsProblem, genesSummary, matchVarIds, matrixDtypeChanges, RESERVED_OBS, unionIds, RESERVED_VAR, restoreSourceNames, unifySymbolColumns, type ConcatPlan, type DatasetInfo, type FramePlan, type GenePlan, type GenesSummary, type PlanEntry } from './plan';
 import { geneNamingOf } from '../store/genes';
 import type { ProgressFn } from './progress';
 import { describeField, fieldOf, unifyFields, widenInts, type FieldSchema } from '../columns/field-schema';
@@ -60,7 +60,6 @@ export interface Preflight {
   n_new_vars: number;
   genes: GenesSummary;
 }
-
 
 /** A stored column's schema in the plan's terms. */
 export function fieldOfEntry(entry: ColumnEntry): FieldSchema {
@@ -210,28 +209,6 @@ function fitFrame(element: 'obs' | 'var' | 'raw.var', storeColumns: ColumnEntry[
   return { plan: { fields, sources }, problems, kept, dropped, added, converted, newColumns: [...fresh.keys()] };
 }
 
-function idSpaceFrom(existing: string[], indexes: string[][]): IdSpace {
-  const position = new Map<string, number>();
-  existing.forEach((id, i) => position.set(id, i));
-  const ids = [...existing];
-  const firstDataset: number[] = new Array(existing.length).fill(-1);
-  const firstLocal: number[] = new Array(existing.length).fill(-1);
-  const localToGlobal = indexes.map((index, d) =>
-    Int32Array.from(index, (id, i) => {
-      let g = position.get(id);
-      if (g === undefined) {
-        g = ids.length;
-        position.set(id, g);
-        ids.push(id);
-        firstDataset.push(d);
-        firstLocal.push(i);
-      }
-      return g;
-    }),
-  );
-  return { ids, localToGlobal, firstDataset: Int32Array.from(firstDataset), firstLocal: Int32Array.from(firstLocal) };
-}
-
 function stringColumn(reader: StoreReader['obs'], name: string): string[] {
   const col = reader.column(name);
   if (!col) return [];
@@ -358,7 +335,7 @@ export function planAppend(reader: StoreReader, datasets: DatasetInfo[], options
     // Back to one entry per dataset: files without raw contribute no genes and no rows.
     const sources: FramePlan['sources'] = datasets.map(() => []);
     withRaw.forEach((i, k) => (sources[i] = rawFit.plan.sources[k]!));
-    const rawIds = idSpaceFrom(stringColumn(reader.var(RAW_MEASUREMENT), 'var_id'), withRaw.map((i) => datasets[i]!.raw!.var.index));
+    const rawIds = unionIds(withRaw.map((i) => datasets[i]!.raw!.var.index), stringColumn(reader.var(RAW_MEASUREMENT), 'var_id'));
     const localToGlobal: Int32Array[] = datasets.map(() => new Int32Array(0));
     withRaw.forEach((i, k) => (localToGlobal[i] = rawIds.localToGlobal[k]!));
     const firstDataset = rawIds.firstDataset.map((k) => (k < 0 ? k : withRaw[k]!));

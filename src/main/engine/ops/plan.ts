@@ -277,39 +277,16 @@ export function matchVarIds(indexes: string[][], labels: string[], naming: Pick<
       if (n) problems.push(`--match-genes unversioned would merge ${n} pair${n === 1 ? '' : 's'} of genes within ${label}: ${clashes.slice(0, EXAMPLES).join('; ')}${n > EXAMPLES ? `; … and ${n - EXAMPLES} more` : ''}. Those are different genes there; use --match-genes exact.`);
     }
   }
-  const position = new Map<string, number>();
-  const ids: string[] = [...existing];
-  const firstDataset: number[] = new Array<number>(existing.length).fill(-1);
-  const firstLocal: number[] = new Array<number>(existing.length).fill(-1);
-  existing.forEach((id, g) => {
-    if (!position.has(keyOf(id))) position.set(keyOf(id), g);
-  });
   const merged: GenePlan['merged'] = { count: 0, examples: [] };
-  const localToGlobal = indexes.map((index, d) => {
-    const map = new Int32Array(index.length);
-    for (let i = 0; i < index.length; i++) {
-      const id = index[i]!;
-      const key = keyOf(id);
-      let g = position.get(key);
-      if (g === undefined) {
-        g = ids.length;
-        position.set(key, g);
-        ids.push(id);
-        firstDataset.push(d);
-        firstLocal.push(i);
-      } else if (ids[g] !== id) {
-        merged.count++;
-        if (merged.examples.length < EXAMPLES) merged.examples.push({ id, kept: ids[g]!, dataset: labels[d]! });
-      }
-      map[i] = g;
-    }
-    return map;
+  const { ids, localToGlobal, firstDataset, firstLocal } = unionIds(indexes, existing, keyOf, (id, kept, d) => {
+    merged.count++;
+    if (merged.examples.length < EXAMPLES) merged.examples.push({ id, kept, dataset: labels[d]! });
   });
   // Who measured what: a count per gene over the datasets (existing genes count as the store's).
   const measuredBy = new Int32Array(ids.length);
   for (const map of localToGlobal) for (const g of map) measuredBy[g]!++;
   const missing: GenePlan['missing'] = [];
-  let space: IdSpace = { ids, localToGlobal, firstDataset: Int32Array.from(firstDataset), firstLocal: Int32Array.from(firstLocal) };
+  let space: IdSpace = { ids, localToGlobal, firstDataset, firstLocal };
   if (naming.join === 'inner' && !existing.length) {
     const everywhere = (g: number) => measuredBy[g] === indexes.length;
     const keptIds: number[] = [];
@@ -421,23 +398,33 @@ function planFrame(element: 'obs' | 'var' | 'raw.var', frames: DataFrame[], labe
   return { fields, sources };
 }
 
-function unionIds(indexes: string[][]): IdSpace {
+/**
+ * The union of several datasets' ids, in first-seen order after the ids a store already has:
+ * each dataset's positions mapped to the union's, and where each new id was first seen. Ids
+ * with the same key (the id itself, or an Ensembl id without its version) are one; a later
+ * spelling of a kept id is reported through onMerge.
+ */
+export function unionIds(indexes: string[][], existing: string[] = [], keyOf: (id: string) => string = (id) => id, onMerge?: (id: string, kept: string, dataset: number) => void): IdSpace {
   const position = new Map<string, number>();
-  const ids: string[] = [];
-  const firstDataset: number[] = [];
-  const firstLocal: number[] = [];
+  const ids: string[] = [...existing];
+  const firstDataset: number[] = new Array<number>(existing.length).fill(-1);
+  const firstLocal: number[] = new Array<number>(existing.length).fill(-1);
+  existing.forEach((id, g) => {
+    if (!position.has(keyOf(id))) position.set(keyOf(id), g);
+  });
   const localToGlobal = indexes.map((index, d) => {
     const map = new Int32Array(index.length);
     for (let i = 0; i < index.length; i++) {
       const id = index[i]!;
-      let g = position.get(id);
+      const key = keyOf(id);
+      let g = position.get(key);
       if (g === undefined) {
         g = ids.length;
-        position.set(id, g);
+        position.set(key, g);
         ids.push(id);
         firstDataset.push(d);
         firstLocal.push(i);
-      }
+      } else if (onMerge && ids[g] !== id) onMerge(id, ids[g]!, d);
       map[i] = g;
     }
     return map;
