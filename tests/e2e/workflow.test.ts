@@ -233,7 +233,8 @@ describe('the seed workflow in the browser', () => {
     const legendNumber = (v: number) => String(Number(v.toPrecision(3)));
     expect(await canvas.getAttribute('aria-label')).toBe(`Scatter plot of ${expected.n_obs + 60} points, coloured from 0 to ${legendNumber(max)}`);
     expect(await legend.locator('.cellar-colorbar-ticks span').allTextContents()).toEqual([legendNumber(max), legendNumber(max / 2), '0']);
-    expect(await legend.locator('.cellar-legend-note').textContent()).toBe('NEWGENE: log1p of counts per 10,000');
+    // The first three files never measured NEWGENE: their cells are "not measured", not 0.
+    expect(await legend.locator('.cellar-legend-note').textContent()).toBe(`NEWGENE: log1p of counts per 10,000. pbmc1.h5ad, pbmc2.h5ad, pbmc3.h5ad did not measure newgene (NEWGENE): ${expected.n_obs} cells are "not measured" (NaN), not 0.`);
     const rows = page.getByTestId('gene-by-dataset').getByTestId('gene-dataset-row');
     await rows.first().waitFor();
     const cells = await rows.evaluateAll((trs) => trs.map((tr) => Array.from(tr.querySelectorAll('td'), (td) => td.textContent)));

@@ -143,7 +143,7 @@ export function EmbeddingsScreen({ store }: { store?: string }) {
     colorChoice.by === 'gene' && colorScale
       ? (colorScale === 'log-normalized'
         ? `${colorChoice.gene}: log1p of counts per 10,000`
-        : `${colorChoice.gene}: values as stored (X is not counts, so not normalised)`) + (notMeasuredNote ? ` ${notMeasuredNote}` : '')
+        : `${colorChoice.gene}: values as stored (X is not counts, so not normalised)`) + (notMeasuredNote ? `. ${notMeasuredNote}` : '')
       : undefined;
   const onSelectionChange = (mask: Uint8Array | null, drawn: DrawnShape | null) => {
     // Shapes drawn with shift or alt belong to the selection they changed; a new one starts over.
