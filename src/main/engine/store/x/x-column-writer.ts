@@ -60,6 +60,11 @@ export class XColumnWriter {
   /** Per batch: offset and length of its list offsets, rows and values buffers. */
   private readonly spans: number[] = [];
   private nGroups = 0;
+  // A batch's list offsets, gene ids, field lengths and body buffers (writeBatch's arguments), reused.
+  private readonly listOffsets = new Int32Array(GENES_PER_BATCH + 1);
+  private readonly genes = new BigInt64Array(GENES_PER_BATCH);
+  private readonly nodeLengths = [0, 0, 0, 0, 0];
+  private readonly bodyBuffers: Uint8Array[] = Array.from({ length: 10 }, () => EMPTY_BYTES);
 
   constructor(
     private readonly files: DataFiles,
@@ -140,40 +145,37 @@ export class XColumnWriter {
     const transposed = this.valuesScratch;
     transposeInto(n, this.groupIndptr, columns, values, cursor, rows, transposed);
     deltaWithinColumns(starts, nCols, rows);
+    const metadata = new Map([['cellar.group_row_start', String(this.groupStart)]]);
+    const listOffsets = this.listOffsets;
+    const genes = this.genes;
+    const nodes = this.nodeLengths;
+    const buffers = this.bodyBuffers;
     for (let geneStart = 0; geneStart < nCols; geneStart += GENES_PER_BATCH) {
       const geneCount = Math.min(GENES_PER_BATCH, nCols - geneStart);
       const first = starts[geneStart];
       const last = starts[geneStart + geneCount];
-      const listOffsets = new Int32Array(geneCount + 1);
-      const genes = new BigInt64Array(geneCount);
       for (let g = 0; g < geneCount; g++) {
         listOffsets[g + 1] = starts[geneStart + g + 1] - first;
         genes[g] = BigInt(geneStart + g);
       }
-      const [, rowsField, dataField] = this.schema.fields;
-      const batch = recordBatchOf(
-        this.schema,
-        [
-          makeData({ type: new Int64(), length: geneCount, data: genes }),
-          makeData({ type: rowsField.type as List, length: geneCount, valueOffsets: listOffsets, child: makeData({ type: new Uint16(), length: last - first, data: rows.subarray(first, last) }) }),
-          makeData({
-            type: dataField.type as List,
-            length: geneCount,
-            valueOffsets: listOffsets,
-            child: makeData({ type: arrowTypeOf(this.storedDtype), length: last - first, data: transposed.subarray(first, last) } as never),
-          }),
-        ],
-        geneCount,
-        new Map([['cellar.group_row_start', String(this.groupStart)]]),
-      );
-      this.writer.write(batch);
-      const layout = this.writer.batchLayouts[this.writer.batchLayouts.length - 1];
+      nodes[0] = geneCount;
+      nodes[1] = geneCount;
+      nodes[2] = last - first;
+      nodes[3] = geneCount;
+      nodes[4] = last - first;
+      buffers[1] = bytesOf(genes.subarray(0, geneCount));
+      buffers[3] = bytesOf(listOffsets.subarray(0, geneCount + 1));
+      buffers[5] = bytesOf(rows.subarray(first, last));
+      buffers[7] = buffers[3];
+      buffers[9] = bytesOf(transposed.subarray(first, last));
+      this.writer.writeBatch(this.schema, geneCount, nodes, buffers, metadata);
+      const spans = this.writer.lastBuffers;
       this.batchGroupStart.push(this.groupStart);
       this.batchGroupRows.push(n);
       this.batchGeneStart.push(geneStart);
       this.batchGeneCount.push(geneCount);
       this.batchNnz.push(last - first);
-      for (const buffer of [OFFSETS_BUFFER, ROWS_BUFFER, VALUES_BUFFER]) this.spans.push(layout.buffers[buffer].offset, layout.buffers[buffer].length);
+      for (const buffer of [OFFSETS_BUFFER, ROWS_BUFFER, VALUES_BUFFER]) this.spans.push(spans[2 * buffer]!, spans[2 * buffer + 1]!);
     }
     this.nGroups++;
     this.groupStart += n;
@@ -232,6 +234,12 @@ export class XColumnWriter {
     ];
     return this.files.writeArrowFile('xcolidx', 'none', undefined, [recordBatchOf(schema, children, n)]).name;
   }
+}
+
+const EMPTY_BYTES = new Uint8Array(0);
+
+function bytesOf(values: ArrayBufferView): Uint8Array {
+  return new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
 }
 
 function countColumns(columns: Uint32Array, nnz: number, starts: Int32Array): void {
