@@ -114,6 +114,12 @@ describe('dtypes', () => {
     expect(narrowestExactDtype(BigInt64Array.of(2n ** 60n), 0, 1)).toBe('int64');
     // Only the given range counts.
     expect(narrowestExactDtype(Float32Array.of(0.5, 2, 3), 1, 3)).toBe('uint8');
+    // Integers past int32, infinities and -0 among ordinary counts.
+    expect(narrowestExactDtype(Float64Array.of(1, 3e9, 2), 0, 3)).toBe('uint32');
+    expect(narrowestExactDtype(Float64Array.of(1, -3e9), 0, 2)).toBe('float64');
+    expect(narrowestExactDtype(Float32Array.of(1, Infinity), 0, 2)).toBe('float32');
+    expect(narrowestExactDtype(Float32Array.of(4, -0, 2), 0, 3)).toBe('float32');
+    expect(narrowestExactDtype(Float32Array.of(4, 0, 2), 0, 3)).toBe('uint8');
   });
 
   it('promotes like numpy', () => {
