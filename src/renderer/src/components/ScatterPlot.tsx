@@ -4,8 +4,9 @@
 // with a legend whose categories can be hidden or isolated.
 import { useEffect, useId, useMemo, useRef, useState, type JSX, type KeyboardEvent as ReactKeyboardEvent, type PointerEvent as ReactPointerEvent, type ReactNode } from 'react';
 import { categoryColor, categoryCounts, colorBuffer, colorIdentity, formatLegendNumber, MISSING_COLOR, viridisGradient, type ScatterColors } from './scatter-colors';
-import { createScatterGl, type ScatterGl } from './scatter-gl';
-import { boxPolygon, buildPointGrid, combineSelection, countSelected, emphasizeColors, nearestPoint, selectInBox, selectInPolygon, type PointGrid, type SelectionMode } from './scatter-selection';
+import { createScatterGl, type ScatterDrawing, type ScatterGl } from './scatter-gl';
+import { createHitTester, type HitShape, type HitTester } from './scatter-hit-test';
+import { boxPolygon, buildPointGrid, combineSelection, countSelected, emphasizeColors, nearestPoint, type PointGrid, type SelectionMode } from './scatter-selection';
 import { computeBounds, defaultPointSize, fitView, panView, zoomView, type View } from './scatter-view';
 import './components.css';
 import { formatCount } from '../../../shared/format-number';
@@ -29,6 +30,8 @@ export interface ScatterPlotProps {
   yLabel?: string;
   /** A line under the colour bar saying what its values are. */
   colorNote?: string;
+  /** How points are drawn: by default point sprites on a GPU and on the CPU when WebGL is software. */
+  drawing?: ScatterDrawing | 'auto';
 }
 
 /** The shape a selection was drawn with, as flat x,y pairs in data coordinates. */
@@ -48,7 +51,7 @@ const BUTTON_ZOOM = 1.5;
 /** Arrow keys move the view by this fraction of its size. */
 const KEY_PAN_STEP = 0.1;
 
-export function ScatterPlot({ points, colors, height = 480, pointSize, selection = null, onSelectionChange, renderTooltip, xLabel, yLabel, colorNote }: ScatterPlotProps): JSX.Element {
+export function ScatterPlot({ points, colors, height = 480, pointSize, selection = null, onSelectionChange, renderTooltip, xLabel, yLabel, colorNote, drawing = 'auto' }: ScatterPlotProps): JSX.Element {
   const n = points.length >> 1;
   const home = useMemo(() => fitView(computeBounds(points)), [points]);
   const [colorData, colorLow, colorHigh] = colorIdentity(colors);
@@ -84,6 +87,14 @@ export function ScatterPlot({ points, colors, height = 480, pointSize, selection
   // When a selection ended, so the frame that shows it can report how long the user waited.
   const selectionEndedAt = useRef<number | null>(null);
   const hintId = useId();
+  // Lasso and box tests run in a worker; results for a shape drawn before the latest (or before Esc) are dropped.
+  const hitTesterRef = useRef<HitTester | null>(null);
+  const hitRequest = useRef(0);
+  const hitPending = useRef(false);
+  // The selection as last set here or by the owner, so two quick shapes combine in order.
+  const selectionRef = useRef<Uint8Array | null>(selection);
+  selectionRef.current = selection;
+  const drawingRef = useRef(drawing);
 
   // The GL context lives as long as the canvas; data arrive through the effects below.
   useEffect(() => {
@@ -133,13 +144,14 @@ export function ScatterPlot({ points, colors, height = 480, pointSize, selection
     };
 
     const start = () => {
-      const renderer = createScatterGl(canvas);
+      const renderer = createScatterGl(canvas, drawingRef.current);
       rendererRef.current = renderer;
       if (!renderer) {
         setStatus('unavailable');
         return;
       }
       canvas.dataset.webgl = renderer.api;
+      canvas.dataset.drawing = renderer.drawing;
       renderer.setPoints(pointsRef.current);
       renderer.setColors(rgbaRef.current);
       uploaded.current = { points: pointsRef.current, rgba: rgbaRef.current };
@@ -201,7 +213,19 @@ export function ScatterPlot({ points, colors, height = 480, pointSize, selection
   }, []);
 
   useEffect(() => {
+    const tester = createHitTester();
+    hitTesterRef.current = tester;
+    return () => {
+      hitRequest.current++;
+      tester.dispose();
+      hitTesterRef.current = null;
+    };
+  }, []);
+
+  useEffect(() => {
     pointsRef.current = points;
+    // The worker copies the points now rather than when the first lasso ends.
+    if (onSelectionChange) hitTesterRef.current?.setPoints(points);
     homeRef.current = home;
     viewRef.current = home;
     if (rendererRef.current && uploaded.current.points !== points) {
@@ -308,27 +332,48 @@ export function ScatterPlot({ points, colors, height = 480, pointSize, selection
     const drawing = shapeRef.current;
     shapeRef.current = null;
     setShape(null);
-    if (!drawing || !onSelectionChange) return;
+    const tester = hitTesterRef.current;
+    if (!drawing || !onSelectionChange || !tester) return;
     const box = canvas.getBoundingClientRect();
     const started = performance.now();
     let polygon: number[];
-    let hit: Uint8Array;
+    let hitShape: HitShape;
     if (drawing.kind === 'box') {
       if (drawing.path.length < 4) return;
       const [ax, ay] = toData(drawing.path[0]!, drawing.path[1]!, box);
       const [bx, by] = toData(drawing.path[2]!, drawing.path[3]!, box);
       polygon = boxPolygon(ax, ay, bx, by);
-      hit = selectInBox(points, ax, ay, bx, by, visible);
+      hitShape = { kind: 'box', x0: ax, y0: ay, x1: bx, y1: by };
     } else {
       if (drawing.path.length < 6) return;
       polygon = [];
       for (let k = 0; k < drawing.path.length; k += 2) polygon.push(...toData(drawing.path[k]!, drawing.path[k + 1]!, box));
-      hit = selectInPolygon(points, polygon, visible);
+      hitShape = { kind: 'lasso', polygon };
     }
-    const next = combineSelection(selection && selection.length === n ? selection : null, hit, drawing.mode);
-    canvas.dataset.selectMs = (performance.now() - started).toFixed(1);
-    selectionEndedAt.current = started;
-    onSelectionChange(countSelected(next) > 0 ? next : null, { kind: drawing.kind, polygon, mode: drawing.mode });
+    const request = ++hitRequest.current;
+    hitPending.current = true;
+    const tested = points;
+    void tester.test(tested, hitShape, visible).then(({ hit, ms, where }) => {
+      // A newer shape, Esc, or new points since: this answer is out of date.
+      if (request !== hitRequest.current || pointsRef.current !== tested) return;
+      hitPending.current = false;
+      const current = selectionRef.current;
+      const next = combineSelection(current && current.length === hit.length ? current : null, hit, drawing.mode);
+      canvas.dataset.selectMs = ms.toFixed(1);
+      canvas.dataset.hitTest = where;
+      selectionEndedAt.current = started;
+      const selected = countSelected(next) > 0 ? next : null;
+      selectionRef.current = selected;
+      onSelectionChange(selected, { kind: drawing.kind, polygon, mode: drawing.mode });
+    });
+  };
+  const clearSelection = () => {
+    // A shape still being tested no longer applies.
+    hitRequest.current++;
+    hitPending.current = false;
+    if (!onSelectionChange || !selectionRef.current) return;
+    selectionRef.current = null;
+    onSelectionChange(null, null);
   };
   const onKeyDown = (event: ReactKeyboardEvent<HTMLCanvasElement>) => {
     if (event.ctrlKey || event.metaKey || event.altKey) return; // leave the browser's own zoom keys alone
@@ -339,7 +384,7 @@ export function ScatterPlot({ points, colors, height = 480, pointSize, selection
     else if (event.key === '+' || event.key === '=') viewRef.current = zoomView(viewRef.current, 1 / BUTTON_ZOOM, 0.5, 0.5, homeRef.current);
     else if (event.key === '-' || event.key === '_') viewRef.current = zoomView(viewRef.current, BUTTON_ZOOM, 0.5, 0.5, homeRef.current);
     else if (event.key === '0') viewRef.current = homeRef.current;
-    else if (event.key === 'Escape' && selection && onSelectionChange) onSelectionChange(null, null);
+    else if (event.key === 'Escape' && onSelectionChange && (selection || hitPending.current)) clearSelection();
     else return;
     event.preventDefault();
     scheduleDrawRef.current();
@@ -375,7 +420,7 @@ export function ScatterPlot({ points, colors, height = 480, pointSize, selection
           )}
           {/* Always there (disabled when idle), so the plot below never moves as a selection comes and goes. */}
           {onSelectionChange && (
-            <button type="button" disabled={selectedCount === 0} onClick={() => onSelectionChange(null, null)}>
+            <button type="button" disabled={selectedCount === 0} onClick={clearSelection}>
               Clear selection
             </button>
           )}
