@@ -55,6 +55,38 @@ describe('rasterizePoints', () => {
     expect(inked(image, 10)).toEqual([[0, 0]]);
   });
 
+  it('agrees with a pixel-by-pixel reference at every size, points on and past the edges included', () => {
+    const width = 12;
+    const height = 9;
+    let state = 3;
+    const random = () => (state = (Math.imul(state, 1664525) + 1013904223) >>> 0) / 4294967296;
+    const n = 400;
+    // Data 0..12 × 0..9 on a 12×9 canvas; points spill 2 pixels past every edge.
+    const view = { x0: 0, x1: width, y0: 0, y1: height };
+    const points = new Float32Array(2 * n);
+    for (let i = 0; i < n; i++) {
+      points[2 * i] = random() * (width + 4) - 2;
+      points[2 * i + 1] = random() * (height + 4) - 2;
+    }
+    const colors = Uint32Array.from({ length: n }, (_, i) => word(i & 255, (i >> 8) & 255, 7));
+    for (const size of [1, 1.5, 2, 3, 4.5, 6]) {
+      const image = new Uint32Array(width * height);
+      rasterizePoints(points, colors, view, width, height, size, image);
+      const expected = new Uint32Array(width * height).fill(BACKGROUND_WORD);
+      const radius = size / 2;
+      for (let i = 0; i < n; i++) {
+        for (let r = 0; r < height; r++) {
+          for (let c = 0; c < width; c++) {
+            const dx = c + 0.5 - points[2 * i]!;
+            const dy = r + 0.5 - points[2 * i + 1]!;
+            if (Math.abs(dx) <= radius && Math.abs(dy) <= radius && dx * dx + dy * dy <= radius * radius) expected[r * width + c] = colors[i]!;
+          }
+        }
+      }
+      expect(Array.from(image), `point size ${size}`).toEqual(Array.from(expected));
+    }
+  });
+
   it('draws a million points in well under the time software WebGL takes for point sprites', () => {
     const n = 1_000_000;
     const points = new Float32Array(2 * n);

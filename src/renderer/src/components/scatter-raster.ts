@@ -30,6 +30,38 @@ export function rasterizePoints(points: Float32Array, rgba: Uint32Array, view: V
   const reach = radius + 0.5;
   const lastColumn = width - 1;
   const lastRow = height - 1;
+  if (sizePx <= 2) {
+    // The usual case for big clouds: at most 2×2 pixels, the four tests written out.
+    for (let i = 0; i < n; i++) {
+      const color = rgba[i]!;
+      if (color >>> 24 === 0) continue;
+      const wx = points[2 * i]! * ax + bx;
+      const wy = points[2 * i + 1]! * ay + by;
+      if (!(wx > -reach && wx < width + reach && wy > -reach && wy < height + reach)) continue;
+      const c0 = Math.ceil(wx - reach);
+      const r0 = Math.ceil(wy - reach);
+      const dx0 = c0 + 0.5 - wx;
+      const dx1 = dx0 + 1;
+      const dy0 = r0 + 0.5 - wy;
+      const dy1 = dy0 + 1;
+      // A pixel is in when it is on the canvas, its centre in the square (|d| <= radius) and in the disc.
+      const inX0 = dx0 <= radius && c0 >= 0 && c0 <= lastColumn;
+      const inX1 = dx1 <= radius && c0 + 1 >= 0 && c0 + 1 <= lastColumn;
+      if (dy0 <= radius && r0 >= 0 && r0 <= lastRow) {
+        const row = r0 * width + c0;
+        const dy2 = dy0 * dy0;
+        if (inX0 && dx0 * dx0 + dy2 <= radius2) out[row] = color;
+        if (inX1 && dx1 * dx1 + dy2 <= radius2) out[row + 1] = color;
+      }
+      if (dy1 <= radius && r0 + 1 >= 0 && r0 + 1 <= lastRow) {
+        const row = (r0 + 1) * width + c0;
+        const dy2 = dy1 * dy1;
+        if (inX0 && dx0 * dx0 + dy2 <= radius2) out[row] = color;
+        if (inX1 && dx1 * dx1 + dy2 <= radius2) out[row + 1] = color;
+      }
+    }
+    return;
+  }
   for (let i = 0; i < n; i++) {
     const color = rgba[i]!;
     if (color >>> 24 === 0) continue; // hidden
