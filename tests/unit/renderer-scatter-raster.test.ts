@@ -2,6 +2,7 @@
 // colour, in what order, and what is never drawn.
 import { describe, expect, it } from 'vitest';
 import { BACKGROUND_WORD, rasterizePoints } from '../../src/renderer/src/components/scatter-raster';
+import { emphasizeColors } from '../../src/renderer/src/components/scatter-selection';
 
 const word = (r: number, g: number, b: number, a = 255) => new Uint32Array(new Uint8Array([r, g, b, a]).buffer)[0]!;
 const RED = word(255, 0, 0);
@@ -84,6 +85,25 @@ describe('rasterizePoints', () => {
         }
       }
       expect(Array.from(image), `point size ${size}`).toEqual(Array.from(expected));
+    }
+  });
+
+  it('hides and fades points as emphasizeColors does, without a copy of the colours', () => {
+    const n = 300;
+    let state = 11;
+    const random = () => (state = (Math.imul(state, 1664525) + 1013904223) >>> 0) / 4294967296;
+    const points = Float32Array.from({ length: 2 * n }, () => random() * 10);
+    const bytes = Uint8Array.from({ length: 4 * n }, (_, k) => (k % 4 === 3 ? 255 : Math.floor(random() * 256)));
+    const visible = Uint8Array.from({ length: n }, () => (random() < 0.8 ? 1 : 0));
+    const selection = Uint8Array.from({ length: n }, () => (random() < 0.3 ? 1 : 0));
+    for (const emphasis of [{ visible, selection }, { visible, selection: null }, { visible: null, selection }]) {
+      for (const size of [2, 3]) {
+        const inline = new Uint32Array(100);
+        rasterizePoints(points, new Uint32Array(bytes.buffer), VIEW, 10, 10, size, inline, emphasis);
+        const copied = new Uint32Array(100);
+        rasterizePoints(points, new Uint32Array(emphasizeColors(bytes, emphasis.visible, emphasis.selection).slice().buffer), VIEW, 10, 10, size, copied);
+        expect(Array.from(inline)).toEqual(Array.from(copied));
+      }
     }
   });
 

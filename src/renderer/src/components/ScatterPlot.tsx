@@ -6,7 +6,8 @@ import { useEffect, useId, useMemo, useRef, useState, type JSX, type KeyboardEve
 import { categoryColor, categoryCounts, colorBuffer, colorIdentity, formatLegendNumber, MISSING_COLOR, viridisGradient, type ScatterColors } from './scatter-colors';
 import { createScatterGl, type ScatterDrawing, type ScatterGl } from './scatter-gl';
 import { createHitTester, type HitShape, type HitTester } from './scatter-hit-test';
-import { boxPolygon, buildPointGrid, combineSelection, countSelected, emphasizeColors, nearestPoint, type PointGrid, type SelectionMode } from './scatter-selection';
+import type { Emphasis } from './scatter-raster';
+import { boxPolygon, buildPointGrid, combineSelection, countSelected, nearestPoint, type PointGrid, type SelectionMode } from './scatter-selection';
 import { computeBounds, defaultPointSize, fitView, panView, zoomView, type View } from './scatter-view';
 import './components.css';
 import { formatCount } from '../../../shared/format-number';
@@ -61,7 +62,9 @@ export function ScatterPlot({ points, colors, height = 480, pointSize, selection
   const [hidden, setHidden] = useState<ReadonlySet<number>>(new Set());
   useEffect(() => setHidden(new Set()), [colorData]);
   const visible = useMemo(() => visibleMask(colors, hidden, n), [colorData, hidden, n]);
-  const rgba = useMemo(() => emphasizeColors(baseRgba, visible, selection && selection.length === n ? selection : null), [baseRgba, visible, selection, n]);
+  // Applied by the renderer: on the CPU while drawing, for point sprites in the colour buffer.
+  const shownSelection = selection && selection.length === n ? selection : null;
+  const emphasis = useMemo(() => ({ visible, selection: shownSelection }), [visible, shownSelection]);
   const size = pointSize ?? defaultPointSize(n);
 
   const canvasRef = useRef<HTMLCanvasElement>(null);
@@ -70,8 +73,9 @@ export function ScatterPlot({ points, colors, height = 480, pointSize, selection
   const homeRef = useRef<View>(home);
   const sizeRef = useRef(size);
   const pointsRef = useRef(points);
-  const rgbaRef = useRef(rgba);
-  const uploaded = useRef<{ points: Float32Array | null; rgba: Uint8Array | null }>({ points: null, rgba: null });
+  const rgbaRef = useRef(baseRgba);
+  const emphasisRef = useRef(emphasis);
+  const uploaded = useRef<{ points: Float32Array | null; rgba: Uint8Array | null; emphasis: Emphasis | null }>({ points: null, rgba: null, emphasis: null });
   const scheduleDrawRef = useRef<() => void>(() => {});
   const dragRef = useRef<{ x: number; y: number } | null>(null);
   const [status, setStatus] = useState<GlStatus>('starting');
@@ -85,7 +89,8 @@ export function ScatterPlot({ points, colors, height = 480, pointSize, selection
   const gridRef = useRef<{ points: Float32Array; grid: PointGrid } | null>(null);
   const hoverFrame = useRef(0);
   // When a selection ended, so the frame that shows it can report how long the user waited.
-  const selectionEndedAt = useRef<number | null>(null);
+  // `shown` is the selection the shape produced: the first frame drawn with it shows it.
+  const selectionEndedAt = useRef<{ at: number; shown: Uint8Array | null } | null>(null);
   const hintId = useId();
   // Lasso and box tests run in a worker; results for a shape drawn before the latest (or before Esc) are dropped.
   const hitTesterRef = useRef<HitTester | null>(null);
@@ -111,8 +116,8 @@ export function ScatterPlot({ points, colors, height = 480, pointSize, selection
       // The window shown, so a test can turn pixels into data coordinates as the plot does.
       const { x0, x1, y0, y1 } = viewRef.current;
       canvas.dataset.view = `${x0},${x1},${y0},${y1}`;
-      if (selectionEndedAt.current !== null && uploaded.current.rgba === rgbaRef.current) {
-        canvas.dataset.selectionShownMs = (performance.now() - selectionEndedAt.current).toFixed(1);
+      if (selectionEndedAt.current && uploaded.current.emphasis?.selection === selectionEndedAt.current.shown) {
+        canvas.dataset.selectionShownMs = (performance.now() - selectionEndedAt.current.at).toFixed(1);
         selectionEndedAt.current = null;
       }
     };
@@ -154,7 +159,8 @@ export function ScatterPlot({ points, colors, height = 480, pointSize, selection
       canvas.dataset.drawing = renderer.drawing;
       renderer.setPoints(pointsRef.current);
       renderer.setColors(rgbaRef.current);
-      uploaded.current = { points: pointsRef.current, rgba: rgbaRef.current };
+      renderer.setEmphasis(emphasisRef.current);
+      uploaded.current = { points: pointsRef.current, rgba: rgbaRef.current, emphasis: emphasisRef.current };
       setStatus('ready');
       fitCanvasToBox();
       scheduleDraw();
@@ -207,7 +213,7 @@ export function ScatterPlot({ points, colors, height = 480, pointSize, selection
       canvas.removeEventListener('wheel', onWheel);
       rendererRef.current?.dispose();
       rendererRef.current = null;
-      uploaded.current = { points: null, rgba: null };
+      uploaded.current = { points: null, rgba: null, emphasis: null };
       scheduleDrawRef.current = () => {};
     };
   }, []);
@@ -236,13 +242,22 @@ export function ScatterPlot({ points, colors, height = 480, pointSize, selection
   }, [points, home]);
 
   useEffect(() => {
-    rgbaRef.current = rgba;
-    if (rendererRef.current && uploaded.current.rgba !== rgba) {
-      rendererRef.current.setColors(rgba);
-      uploaded.current.rgba = rgba;
+    rgbaRef.current = baseRgba;
+    if (rendererRef.current && uploaded.current.rgba !== baseRgba) {
+      rendererRef.current.setColors(baseRgba);
+      uploaded.current.rgba = baseRgba;
     }
     scheduleDrawRef.current();
-  }, [rgba]);
+  }, [baseRgba]);
+
+  useEffect(() => {
+    emphasisRef.current = emphasis;
+    if (rendererRef.current && uploaded.current.emphasis !== emphasis) {
+      rendererRef.current.setEmphasis(emphasis);
+      uploaded.current.emphasis = emphasis;
+    }
+    scheduleDrawRef.current();
+  }, [emphasis]);
 
   useEffect(() => {
     sizeRef.current = size;
@@ -361,8 +376,8 @@ export function ScatterPlot({ points, colors, height = 480, pointSize, selection
       const next = combineSelection(current && current.length === hit.length ? current : null, hit, drawing.mode);
       canvas.dataset.selectMs = ms.toFixed(1);
       canvas.dataset.hitTest = where;
-      selectionEndedAt.current = started;
       const selected = countSelected(next) > 0 ? next : null;
+      selectionEndedAt.current = { at: started, shown: selected };
       selectionRef.current = selected;
       onSelectionChange(selected, { kind: drawing.kind, polygon, mode: drawing.mode });
     });
@@ -394,7 +409,7 @@ export function ScatterPlot({ points, colors, height = 480, pointSize, selection
     dragRef.current = null;
     setDragging(false);
   };
-  const selectedCount = useMemo(() => countSelected(selection && selection.length === n ? selection : null), [selection, n]);
+  const selectedCount = useMemo(() => countSelected(shownSelection), [shownSelection]);
 
   const unavailable = status === 'unavailable' || status === 'lost';
   return (

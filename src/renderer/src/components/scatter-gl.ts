@@ -3,7 +3,8 @@
 // sprite costs about half a microsecond, the points are drawn on the CPU into an image
 // (scatter-raster.ts) that the GPU shows as one textured rectangle. GLSL ES 1.00 so the same
 // shaders run on WebGL2 and WebGL1.
-import { rasterizePoints } from './scatter-raster';
+import { rasterizePoints, type Emphasis } from './scatter-raster';
+import { emphasizeColors } from './scatter-selection';
 import { viewTransform, type View } from './scatter-view';
 
 const VERTEX_SHADER = `
@@ -64,8 +65,10 @@ export interface ScatterGl {
   readonly drawing: ScatterDrawing;
   /** n×2 interleaved x,y. */
   setPoints(points: Float32Array): void;
-  /** n×4 RGBA bytes. */
+  /** n×4 RGBA bytes, before emphasis. */
   setColors(rgba: Uint8Array): void;
+  /** Hidden points and the selection (the other points fade); masks of the wrong length are ignored. */
+  setEmphasis(emphasis: Emphasis): void;
   /** Draws the window and returns the time it took, GPU included, in milliseconds. */
   draw(view: View, pointSizeCssPx: number, devicePixelRatio: number): number;
   dispose(): void;
@@ -96,6 +99,17 @@ export function createScatterGl(canvas: HTMLCanvasElement, drawing: ScatterDrawi
   const syncPixel = new Uint8Array(4);
   let pointCount = 0;
   let colorCount = 0;
+  let baseColors: Uint8Array = new Uint8Array(0);
+  let emphasis: Emphasis = { visible: null, selection: null };
+  // The colour buffer holds the colours with the emphasis applied.
+  const uploadColors = () => {
+    const n = baseColors.length >> 2;
+    const fits = (mask: Uint8Array | null) => (mask && mask.length === n ? mask : null);
+    const rgba = emphasizeColors(baseColors, fits(emphasis.visible), fits(emphasis.selection));
+    gl.bindBuffer(gl.ARRAY_BUFFER, colorBuffer);
+    gl.bufferData(gl.ARRAY_BUFFER, rgba, gl.STATIC_DRAW);
+    colorCount = n;
+  };
 
   return {
     api,
@@ -106,9 +120,12 @@ export function createScatterGl(canvas: HTMLCanvasElement, drawing: ScatterDrawi
       pointCount = points.length >> 1;
     },
     setColors(rgba) {
-      gl.bindBuffer(gl.ARRAY_BUFFER, colorBuffer);
-      gl.bufferData(gl.ARRAY_BUFFER, rgba, gl.STATIC_DRAW);
-      colorCount = rgba.length >> 2;
+      baseColors = rgba;
+      uploadColors();
+    },
+    setEmphasis(next) {
+      emphasis = next;
+      uploadColors();
     },
     draw(view, pointSizeCssPx, devicePixelRatio) {
       const started = performance.now();
@@ -165,6 +182,7 @@ function createImageScatterGl(gl: Gl, api: 'webgl2' | 'webgl'): ScatterGl | null
   const syncPixel = new Uint8Array(4);
   let points: Float32Array = new Float32Array(0);
   let colors: Uint32Array = new Uint32Array(0);
+  let emphasis: Emphasis = { visible: null, selection: null };
   let image = new Uint8Array(0);
   let imageWords = new Uint32Array(0);
   let textureWidth = 0;
@@ -180,6 +198,10 @@ function createImageScatterGl(gl: Gl, api: 'webgl2' | 'webgl'): ScatterGl | null
       // Read as one little-endian word per point (RGBA bytes), which needs 4-byte alignment.
       colors = rgba.byteOffset % 4 === 0 ? new Uint32Array(rgba.buffer, rgba.byteOffset, rgba.length >> 2) : new Uint32Array(rgba.slice().buffer, 0, rgba.length >> 2);
     },
+    setEmphasis(next) {
+      // Applied while drawing: no per-point copy of the colours when the selection changes.
+      emphasis = next;
+    },
     draw(view, pointSizeCssPx, devicePixelRatio) {
       const started = performance.now();
       const width = gl.drawingBufferWidth;
@@ -189,7 +211,9 @@ function createImageScatterGl(gl: Gl, api: 'webgl2' | 'webgl'): ScatterGl | null
         image = new Uint8Array(imageWords.buffer);
       }
       const sizePx = Math.min(maxPointSize ?? 64, Math.max(1, pointSizeCssPx * devicePixelRatio));
-      rasterizePoints(points, colors, view, width, height, sizePx, imageWords);
+      const n = colors.length;
+      const fits = (mask: Uint8Array | null) => (mask && mask.length === n ? mask : null);
+      rasterizePoints(points, colors, view, width, height, sizePx, imageWords, { visible: fits(emphasis.visible), selection: fits(emphasis.selection) });
       gl.viewport(0, 0, width, height);
       gl.useProgram(program);
       gl.activeTexture(gl.TEXTURE0);

@@ -8,13 +8,29 @@ import { viewTransform, type View } from './scatter-view';
 /** Opaque white, the plot's background, as a little-endian RGBA word. */
 export const BACKGROUND_WORD = 0xffffffff;
 
+/** What the user did to the colours (as emphasizeColors in scatter-selection.ts): hidden points, and the selection the rest fade beside. */
+export interface Emphasis {
+  /** Per point, 0 when hidden; null when none is. */
+  visible: Uint8Array | null;
+  /** Per point, 1 when selected; null when nothing is (then nothing fades). */
+  selection: Uint8Array | null;
+}
+
+/** Three quarters of the way to #e6e6e6, alpha kept: emphasizeColors' fade, on a little-endian RGBA word. */
+function fade(color: number): number {
+  return (((color & 0xff) + 690) >> 2) | ((((color >>> 8) & 0xff) + 690) >> 2) << 8 | ((((color >>> 16) & 0xff) + 690) >> 2) << 16 | (color & 0xff000000);
+}
+
 /**
  * Fills `out` (width×height RGBA words, row 0 at the bottom as WebGL reads textures) with the
  * background and then each point in order (later points cover earlier ones), coloured by its
- * word of `rgba` (RGBA bytes as little-endian words); points of alpha 0 are hidden, points
- * with a NaN or infinite coordinate are not drawn.
+ * word of `rgba` (RGBA bytes as little-endian words), faded when a selection leaves it out;
+ * points of alpha 0 or hidden by `emphasis` are not drawn, nor points with a NaN or infinite
+ * coordinate.
  */
-export function rasterizePoints(points: Float32Array, rgba: Uint32Array, view: View, width: number, height: number, sizePx: number, out: Uint32Array): void {
+export function rasterizePoints(points: Float32Array, rgba: Uint32Array, view: View, width: number, height: number, sizePx: number, out: Uint32Array, emphasis: Emphasis = { visible: null, selection: null }): void {
+  const visible = emphasis.visible && emphasis.visible.length >= rgba.length ? emphasis.visible : null;
+  const selection = emphasis.selection && emphasis.selection.length >= rgba.length ? emphasis.selection : null;
   out.fill(BACKGROUND_WORD);
   const n = Math.min(points.length >> 1, rgba.length);
   const { scaleX, scaleY, offsetX, offsetY } = viewTransform(view);
@@ -33,8 +49,10 @@ export function rasterizePoints(points: Float32Array, rgba: Uint32Array, view: V
   if (sizePx <= 2) {
     // The usual case for big clouds: at most 2×2 pixels, the four tests written out.
     for (let i = 0; i < n; i++) {
-      const color = rgba[i]!;
-      if (color >>> 24 === 0) continue;
+      if (visible !== null && visible[i] === 0) continue;
+      let color = rgba[i]!;
+      if (color >>> 24 === 0) continue; // hidden
+      if (selection !== null && selection[i] === 0) color = fade(color);
       const wx = points[2 * i]! * ax + bx;
       const wy = points[2 * i + 1]! * ay + by;
       if (!(wx > -reach && wx < width + reach && wy > -reach && wy < height + reach)) continue;
@@ -63,8 +81,10 @@ export function rasterizePoints(points: Float32Array, rgba: Uint32Array, view: V
     return;
   }
   for (let i = 0; i < n; i++) {
-    const color = rgba[i]!;
+    if (visible !== null && visible[i] === 0) continue;
+    let color = rgba[i]!;
     if (color >>> 24 === 0) continue; // hidden
+    if (selection !== null && selection[i] === 0) color = fade(color);
     const wx = points[2 * i]! * ax + bx;
     const wy = points[2 * i + 1]! * ay + by;
     // Off the canvas (and NaN, which fails every comparison): nothing to draw.
