@@ -203,7 +203,7 @@ beforeAll(() => {
 
 afterAll(() => removeDir(root));
 
-describe.each(OPS)('$name killed mid-write', (op) => {
+describe.each(OPS.map((op) => [op.name, op] as const))('%s killed mid-write', (_name, op) => {
   beforeAll(() => {
     if (op.fromBare) ok(cellar(['restore', '--store', STORE, '2', '--json'], h()));
   }, 60_000);
