@@ -25,6 +25,8 @@ export interface AnnotateParams {
   storeKey: string;
   from: string;
   fs?: StoreFs;
+  /** Called at named points of the write ('before-commit', 'after-commit'): crash tests stop there. */
+  checkpoint?: (name: string) => void | Promise<void>;
 }
 
 export type AnnotateResult = StoreResultJson & { columns: { name: string; dtype: string; replaced: boolean }[]; n_matched: number; n_missing: number };
@@ -124,7 +126,7 @@ export async function annotateStore(params: AnnotateParams): Promise<AnnotateRes
     throw new CellarError(code, preview.problems[0]!, details);
   }
   const existing = new Set(preview.columns.filter((c) => c.replaced).map((c) => c.name));
-  const written = await writeObsColumns({ registry, store, dir, fs: params.fs, columns, nObs: preview.store.n_obs, replaced: existing, runParams: { store: store.key, from: params.from, columns: columns.map((c) => c.name) }, message: annotationMessage(basename(params.from), columns.length) });
+  const written = await writeObsColumns({ registry, store, dir, fs: params.fs, checkpoint: params.checkpoint, columns, nObs: preview.store.n_obs, replaced: existing, runParams: { store: store.key, from: params.from, columns: columns.map((c) => c.name) }, message: annotationMessage(basename(params.from), columns.length) });
   return { ...written, n_matched: preview.n_matched, n_missing: preview.store.n_obs - preview.n_matched };
 }
 
@@ -133,6 +135,7 @@ interface ObsColumnsWrite {
   store: MatchedAnnotation['store'];
   dir: string;
   fs?: StoreFs;
+  checkpoint?: AnnotateParams['checkpoint'];
   columns: { name: string; column: Column }[];
   nObs: number;
   replaced: ReadonlySet<string>;
@@ -143,7 +146,7 @@ interface ObsColumnsWrite {
 }
 
 /** Writes obs columns as the store's next version, registered with an annotate run. */
-async function writeObsColumns({ registry, store, dir, fs, columns, nObs, replaced, runParams, message }: ObsColumnsWrite): Promise<Omit<AnnotateResult, 'n_matched' | 'n_missing'>> {
+async function writeObsColumns({ registry, store, dir, fs, checkpoint, columns, nObs, replaced, runParams, message }: ObsColumnsWrite): Promise<Omit<AnnotateResult, 'n_matched' | 'n_missing'>> {
   const run = registry.startRun({ transform: 'annotate', params: runParams, inputArtifacts: [store.uid] });
   try {
     const writer = await createStoreWriter({ dir, baseVersion: store.version, fs, storeKey: store.key });
@@ -162,6 +165,7 @@ async function writeObsColumns({ registry, store, dir, fs, columns, nObs, replac
       runUid: run.uid,
       meta: { runUid: run.uid, transform: 'annotate', storeKey: store.key, storeUid: store.uid, datasets },
       message,
+      checkpoint,
       register: (fields) => registry.addStoreVersion(store.stem, fields),
     });
     return {
@@ -192,6 +196,7 @@ export interface SaveSelectionParams {
   /** How the cells were picked, kept in the run's parameters: the embedding, the version shown, the shapes drawn. */
   lineage?: { embedding?: string; version?: number; polygons?: number[][] };
   fs?: StoreFs;
+  checkpoint?: AnnotateParams['checkpoint'];
 }
 
 /**
@@ -238,6 +243,7 @@ export async function saveSelectionAsColumn(params: SaveSelectionParams): Promis
     store,
     dir,
     fs: params.fs,
+    checkpoint: params.checkpoint,
     columns: [{ name, column: categorical }],
     nObs,
     replaced: new Set(replaced ? [name] : []),
