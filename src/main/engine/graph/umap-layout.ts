@@ -156,7 +156,7 @@ export class GradientTables {
   }
 
   exactRepulsion(d2: number): number {
-    return (2 * this.b) / ((0.001 + d2) * (this.a * Math.pow(d2, this.b) + 1));
+    return (2 * REPULSION * this.b) / ((0.001 + d2) * (this.a * Math.pow(d2, this.b) + 1));
   }
 
   /** `table` (attraction or repulsion) at d² > 0. */
