@@ -15,6 +15,7 @@ import type { DerivedVersionParams } from '../../src/main/engine/ops/derived-ver
 import { clusterStore } from '../../src/main/engine/ops/cluster';
 import { neighborsStore } from '../../src/main/engine/ops/neighbors';
 import { umapStore } from '../../src/main/engine/ops/umap';
+import { saveSelectionAsColumn } from '../../src/main/engine/ops/annotate';
 import { openStore } from '../../src/main/engine/store/store-reader';
 import { openRegistry, type Registry } from '../../src/main/registry/registry';
 import type { Progress } from '../../src/shared/contract';
@@ -53,6 +54,15 @@ const OPS: CancelOp[] = [
   { name: 'Leiden clustering', transform: 'cluster', run: (p) => clusterStore(p), computing: /^Clustering: Leiden/, made: { clusters: expect.objectContaining({ name: 'leiden', graph_computed: true }) } },
   { name: 'neighbour search', transform: 'neighbors', run: (p) => neighborsStore({ ...p, k: 10, name: 'knn10' }), computing: /^Neighbours/, made: { graph: expect.objectContaining({ name: 'knn10', k: 10, n_obs: N }) } },
 ];
+
+/** Saving a lasso selection as an obs column (an annotate job): no computing phase, only the commit's checkpoints. */
+const SELECTION: CancelOp = {
+  name: 'Saving the selection',
+  transform: 'annotate',
+  run: (p) => saveSelectionAsColumn({ registry: p.registry, storeKey: p.storeKey, signal: p.signal, checkpoint: p.checkpoint, column: 'picked', groups: [{ label: 'lassoed', joinids: [0, 2, 4] }], restLabel: 'other' }),
+  computing: /^$/,
+  made: {},
+};
 
 interface Moment {
   name: string;
@@ -152,6 +162,22 @@ describe.each(OPS.map((op) => [op.name, op] as const))('%s cancelled through the
     } finally {
       reader.close();
     }
+  }, 120_000);
+});
+
+describe('saving a selection, cancelled through the job runner', () => {
+  it.each(['before-commit', 'after-commit'])('at %s: the job and its run end cancelled and the store is as it was', async (checkpointName) => {
+    const rowsBefore = versions();
+    const before = storeFiles();
+    const { job, cancelled } = await runJob(SELECTION, ({ checkpoint }) => checkpoint === checkpointName);
+    expect(cancelled).toBe(true);
+    expect([job.state, job.error]).toEqual(['cancelled', { code: 'cancelled', message: 'Saving the selection was cancelled.' }]);
+    expect([newestRun('annotate').status, newestRun('annotate').outputs.artifacts]).toEqual(['cancelled', []]);
+    expect(storeFiles()).toEqual(before);
+    expect(versions()).toEqual(rowsBefore);
+    const verify = ok(cellar(['verify', '--store', STORE, '--json'], h())) as CrashVerifyJson;
+    expect(verify).toMatchObject({ ok: true, problems: [], garbage: [] });
+    expect(openStore(storeDir, rowsBefore[0]!.version).obs.columnNames).not.toContain('picked');
   }, 120_000);
 });
 
