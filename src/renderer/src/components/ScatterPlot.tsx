@@ -218,20 +218,21 @@ export function ScatterPlot({ points, colors, height = 480, pointSize, selection
     };
   }, []);
 
-  useEffect(() => {
-    const tester = createHitTester();
-    hitTesterRef.current = tester;
-    return () => {
+  // The worker starts with the first plot that can select (see the points effect) and ends with the plot.
+  const hitTester = () => (hitTesterRef.current ??= createHitTester());
+  useEffect(
+    () => () => {
       hitRequest.current++;
-      tester.dispose();
+      hitTesterRef.current?.dispose();
       hitTesterRef.current = null;
-    };
-  }, []);
+    },
+    [],
+  );
 
   useEffect(() => {
     pointsRef.current = points;
     // The worker copies the points now rather than when the first lasso ends.
-    if (onSelectionChange) hitTesterRef.current?.setPoints(points);
+    if (onSelectionChange) hitTester().setPoints(points);
     homeRef.current = home;
     viewRef.current = home;
     if (rendererRef.current && uploaded.current.points !== points) {
@@ -347,8 +348,7 @@ export function ScatterPlot({ points, colors, height = 480, pointSize, selection
     const drawing = shapeRef.current;
     shapeRef.current = null;
     setShape(null);
-    const tester = hitTesterRef.current;
-    if (!drawing || !onSelectionChange || !tester) return;
+    if (!drawing || !onSelectionChange) return;
     const box = canvas.getBoundingClientRect();
     const started = performance.now();
     let polygon: number[];
@@ -368,7 +368,7 @@ export function ScatterPlot({ points, colors, height = 480, pointSize, selection
     const request = ++hitRequest.current;
     hitPending.current = true;
     const tested = points;
-    void tester.test(tested, hitShape, visible).then(({ hit, ms, where }) => {
+    void hitTester().test(tested, hitShape, visible).then(({ hit, ms, where }) => {
       // A newer shape, Esc, or new points since: this answer is out of date.
       if (request !== hitRequest.current || pointsRef.current !== tested) return;
       hitPending.current = false;
