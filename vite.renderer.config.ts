@@ -7,6 +7,8 @@ export const rendererConfig: UserConfig = {
   root: resolve(__dirname, 'src/renderer'),
   base: './',
   plugins: [react()],
+  // Workers (the scatter plot's hit test) are module workers, built as ES modules beside the page's chunks.
+  worker: { format: 'es' },
   build: {
     outDir: resolve(__dirname, 'out/renderer'),
     emptyOutDir: true,

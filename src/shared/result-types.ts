@@ -177,6 +177,14 @@ export interface FrameDiff extends NameChanges {
   new_categories: { name: string; values: (string | number)[] }[];
 }
 
+/**
+ * Cell graphs (obsp) compared by name: a graph in both versions whose parameters or stored
+ * tables differ is changed (from/to describe it: k, metric and the embedding it was measured in).
+ */
+export interface GraphDiff extends NameChanges {
+  changed: { name: string; from: string; to: string }[];
+}
+
 export interface DiffSide {
   version: number;
   uid: string;
@@ -196,6 +204,8 @@ export interface StoreDiff {
   obs_columns: FrameDiff;
   var_columns: Record<string, FrameDiff>;
   obsm: NameChanges;
+  /** Neighbour graphs (obsp), by name across measurements as obsm. */
+  obsp: GraphDiff;
   layers: Record<string, NameChanges>;
   files: NameChanges & { shared: number };
 }

@@ -12,7 +12,9 @@ import { existsSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 export const E_IDS = ['E1', 'E2', 'E3', 'ES'] as const;
-export type EId = (typeof E_IDS)[number];
+/** Rows run only when named (`--only E4,E5`): they generate tens of gigabytes and take a long time. */
+export const E_OPT_IN = ['E4', 'E5'] as const;
+export type EId = (typeof E_IDS)[number] | (typeof E_OPT_IN)[number];
 export const DEFAULT_E2E_CELLS = [5_000, 12_500, 50_000];
 const BASE_CELLS = 50_000; // generate.py's cells per file at scale 1
 const QUERY_CELLS = [2_000, 20_000];
@@ -124,7 +126,7 @@ print(json.dumps(out))
 
 // ---- running and timing ---------------------------------------------------------------------
 
-function runCapture(command: string, args: string[], cwd: string): Promise<{ code: number; stdout: string; stderr: string }> {
+export function runCapture(command: string, args: string[], cwd: string): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolvePromise, reject) => {
     const child = spawn(command, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
@@ -136,7 +138,7 @@ function runCapture(command: string, args: string[], cwd: string): Promise<{ cod
   });
 }
 
-class Timer {
+export class Timer {
   private n = 0;
   constructor(
     private readonly options: EndToEndOptions,
@@ -173,10 +175,10 @@ export function median(values: number[]): number {
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
-function seconds(s: number): string {
+export function seconds(s: number): string {
   return s < 1 ? `${(s * 1000).toPrecision(3)} ms` : `${s.toPrecision(3)} s`;
 }
-function bytes(b: number): string {
+export function bytes(b: number): string {
   return b >= GB ? `${(b / GB).toFixed(2)} GB` : `${(b / 1e6).toFixed(0)} MB`;
 }
 function times(r: number): string {
@@ -187,7 +189,7 @@ function spread(values: number[]): string {
 }
 
 /** One measured quantity over the runs: per-run totals and peak RSS (the largest process). */
-class Series {
+export class Series {
   readonly seconds: number[] = [];
   readonly peaks: number[] = [];
   add(...samples: { seconds: number; peak_rss_bytes: number }[]): void {

@@ -3,6 +3,7 @@
 
 Run with Debian's Python (it has anndata 0.8, h5py, numpy):
     /usr/bin/python3 tests/bench/generate.py [--scale S] [--out DIR] [--gzip]
+    /usr/bin/python3 tests/bench/generate.py --files N --cells-per-file C [--genes G] [--no-append] --out DIR
 
 At scale 1 each file is 50,000 cells x 20,000 genes with ~1,500 non-zeros per cell
 (float32 integer counts, 30 cell types with their own highly expressed gene programs).
@@ -13,6 +14,9 @@ X is built one block of cells at a time with vectorised numpy and streamed into
 resizable chunked HDF5 datasets, the layout anndata 0.8's write_h5ad gives an
 uncompressed CSR matrix, so memory stays at one block (well under 1 GB at scale 1).
 Everything is seeded: the same scale gives byte-identical data.
+--files / --cells-per-file / --genes make other shapes from the same generator (the scale rows
+E4 and E5: ten 100,000-cell files, or one file over 2 GiB), with ~1,500 non-zeros per cell at
+20,000 genes as at scale 1.
 Files are not regenerated when they exist with a matching params.json.
 """
 import argparse
@@ -47,9 +51,9 @@ def gene_id(position):
     return f"ENSG{position + 1:011d}"
 
 
-def shapes_for(scale):
-    n_cells = max(100, int(round(BASE_CELLS * scale)))
-    n_genes = max(MIN_GENES, int(round(BASE_GENES * math.sqrt(scale))))
+def shapes_for(scale, cells_per_file=None, genes=None):
+    n_cells = cells_per_file or max(100, int(round(BASE_CELLS * scale)))
+    n_genes = genes or max(MIN_GENES, int(round(BASE_GENES * math.sqrt(scale))))
     nnz_per_cell = int(round(BASE_NNZ_PER_CELL * n_genes / BASE_GENES))
     n_new_genes = int(round(n_genes * NEW_GENE_FRACTION))
     return dict(n_cells=n_cells, n_genes=n_genes, nnz_per_cell=nnz_per_cell, n_new_genes=n_new_genes)
@@ -262,17 +266,27 @@ def main():
     parser.add_argument("--scale", type=float, default=1.0)
     parser.add_argument("--out", default=None, help="default: bench-data/scale-<S> at the repository root")
     parser.add_argument("--gzip", action="store_true", help="also write gzip-compressed copies of the 4 concatenation inputs")
+    parser.add_argument("--files", type=int, default=N_CONCAT_FILES, help="files to concatenate (default 4)")
+    parser.add_argument("--cells-per-file", type=int, default=None, help="cells in each file (default: 50,000 x scale)")
+    parser.add_argument("--genes", type=int, default=None, help="genes (default: 20,000 x sqrt(scale))")
+    parser.add_argument("--no-append", action="store_true", help="no fifth file for append")
     args = parser.parse_args()
     if not args.scale > 0:
         sys.exit("--scale must be > 0")
+    if args.files < 1 or (args.cells_per_file is not None and args.cells_per_file < 100) or (args.genes is not None and args.genes < MIN_GENES):
+        sys.exit(f"--files must be >= 1, --cells-per-file >= 100 and --genes >= {MIN_GENES}")
+    custom = args.files != N_CONCAT_FILES or args.cells_per_file is not None or args.genes is not None or args.no_append
     repo_root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     out = args.out or os.path.join(repo_root, "bench-data", f"scale-{args.scale:g}")
     os.makedirs(out, exist_ok=True)
 
-    shapes = shapes_for(args.scale)
+    shapes = shapes_for(args.scale, args.cells_per_file, args.genes)
     params = dict(generator_version=GENERATOR_VERSION, seed=SEED, scale=args.scale, n_cell_types=N_CELL_TYPES, **shapes)
-    concat_names = [f"cells_{i + 1}.h5ad" for i in range(N_CONCAT_FILES)]
-    append_name = "append_5.h5ad"
+    if custom:
+        # Only other shapes record these, so data made before they existed stays up to date.
+        params.update(n_files=args.files, append=not args.no_append)
+    concat_names = [f"cells_{i + 1}.h5ad" for i in range(args.files)]
+    append_name = None if args.no_append else f"append_{args.files + 1}.h5ad"
     params["concat_files"] = concat_names
     params["append_file"] = append_name
     params["gzip_files"] = [os.path.join("gzip", n) for n in concat_names]
@@ -281,7 +295,7 @@ def main():
     params["b5_genes"] = [gene_id((i * n) // 10 + n // 20) for i in range(10)]
     params_path = os.path.join(out, "params.json")
 
-    all_plain = [os.path.join(out, n) for n in concat_names + [append_name]]
+    all_plain = [os.path.join(out, n) for n in concat_names + ([append_name] if append_name else [])]
     previous = None
     if os.path.exists(params_path):
         with open(params_path) as fh:
@@ -302,10 +316,11 @@ def main():
             t0 = time.time()
             nnz[name] = write_file(os.path.join(out, name), universe, i, shapes["n_cells"], shapes["n_genes"], base_types)
             print(f"wrote {name}: {nnz[name]:,} non-zeros in {time.time() - t0:.1f} s", file=sys.stderr)
-        t0 = time.time()
-        nnz[append_name] = write_file(os.path.join(out, append_name), universe, N_CONCAT_FILES, shapes["n_cells"],
-                                      shapes["n_genes"] + shapes["n_new_genes"], base_types + [N_CELL_TYPES])
-        print(f"wrote {append_name}: {nnz[append_name]:,} non-zeros in {time.time() - t0:.1f} s", file=sys.stderr)
+        if append_name:
+            t0 = time.time()
+            nnz[append_name] = write_file(os.path.join(out, append_name), universe, args.files, shapes["n_cells"],
+                                          shapes["n_genes"] + shapes["n_new_genes"], base_types + [N_CELL_TYPES])
+            print(f"wrote {append_name}: {nnz[append_name]:,} non-zeros in {time.time() - t0:.1f} s", file=sys.stderr)
         params["nnz"] = nnz
         for stale in params["gzip_files"]:
             if os.path.exists(os.path.join(out, stale)):

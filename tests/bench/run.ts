@@ -7,7 +7,8 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, wri
 import { cpus } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DEFAULT_E2E_CELLS, E_IDS, runEndToEnd, type EId } from './e2e';
+import { DEFAULT_E2E_CELLS, E_IDS, E_OPT_IN, runEndToEnd, type EId } from './e2e';
+import { runScaleRows } from './scale-rows';
 import { absColumnCorrelation, readNpyMatrix } from './npy';
 import type { IngestResult, OurStore } from './ours';
 import { parseStepReport, type StepName, type StepReport, type StepRequests, type StepSuccess } from './protocol';
@@ -100,11 +101,11 @@ function parseOptions(argv: string[]): Options {
     } else if (flag === '--only') {
       // "E" alone stands for every end-to-end row.
       const wanted = value().split(',').map((s) => s.trim()).filter(Boolean).flatMap((w) => (w.toLowerCase() === 'e' ? [...E_IDS] : [w]));
-      const known = [...BENCH_IDS, ...E_IDS];
+      const known = [...BENCH_IDS, ...E_IDS, ...E_OPT_IN];
       const unknown = wanted.filter((w) => !known.some((id) => id.toLowerCase() === w.toLowerCase()));
       if (unknown.length) throw new Error(`--only: unknown benchmark ${unknown.join(', ')}; known: ${known.join(', ')} (E = all E rows)`);
       only = new Set(BENCH_IDS.filter((id) => wanted.some((w) => w.toLowerCase() === id.toLowerCase())));
-      e2e = new Set(E_IDS.filter((id) => wanted.some((w) => w.toLowerCase() === id.toLowerCase())));
+      e2e = new Set([...E_IDS, ...E_OPT_IN].filter((id) => wanted.some((w) => w.toLowerCase() === id.toLowerCase())));
       onlyGiven = true;
     } else if (flag === '--e2e-cells') {
       e2eCells = value().split(',').map((c) => Number(c.replace(/_/g, '')));
@@ -115,7 +116,7 @@ function parseOptions(argv: string[]): Options {
     } else if (flag === '--data') {
       dataDir = resolve(value());
     } else {
-      throw new Error(`unknown option ${argv[i]}; usage: npm run bench -- [--scale S] [--only B1,B4,E1,E2,E3,ES] [--e2e-cells 5000,12500,50000] [--e2e-runs N] [--data DIR]`);
+      throw new Error(`unknown option ${argv[i]}; usage: npm run bench -- [--scale S] [--only B1,B4,E1,E2,E3,ES,E4,E5] [--e2e-cells 5000,12500,50000] [--e2e-runs N] [--data DIR]`);
     }
   }
   // A run at another scale is a run of the B rows: the E rows have their own sizes (--e2e-cells).
@@ -233,7 +234,12 @@ async function runEndToEndRows(options: Options): Promise<void> {
   const started = Date.now();
   const load = () => (process.platform === 'linux' ? readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ') : 'n/a');
   const loadBefore = load();
-  const outcome = await runEndToEnd({ repo: REPO, python: PYTHON, only: options.e2e, cells: options.e2eCells, runs: options.e2eRuns, startupRuns: 9, dataRoot: join(REPO, 'bench-data') }, (line) => console.error(line));
+  const e2eOptions = { repo: REPO, python: PYTHON, only: options.e2e, cells: options.e2eCells, runs: options.e2eRuns, startupRuns: 9, dataRoot: join(REPO, 'bench-data') };
+  const outcome = await runEndToEnd(e2eOptions, (line) => console.error(line));
+  const scaleRows = await runScaleRows(e2eOptions, (line) => console.error(line));
+  outcome.rows.push(...scaleRows.rows);
+  outcome.notes.push(...scaleRows.notes);
+  Object.assign(outcome.raw, scaleRows.raw);
   const elapsed = (Date.now() - started) / 1000;
   console.log(`\nCellar end-to-end — the CLI (node bin/cellar.mjs, one process per command) vs anndata (python3 -c, imports included); medians of ${options.e2eRuns} runs (min–max); ${cpus().length} cores; node ${process.version}; load average ${loadBefore} at the start, ${load()} at the end`);
   console.log(formatTable(outcome.rows as Row[]));

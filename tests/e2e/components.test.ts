@@ -27,6 +27,7 @@ beforeAll(async () => {
     base: './',
     logLevel: 'warn',
     plugins: [react()],
+    worker: { format: 'es' },
     build: { outDir, emptyOutDir: true, chunkSizeWarningLimit: 2048, rollupOptions: { input: join(PAGES, 'components.html') } },
   });
   server = await preview({ configFile: false, root: PAGES, logLevel: 'warn', build: { outDir }, preview: { host: '127.0.0.1', port: 0 } });
@@ -145,7 +146,9 @@ describe('ScatterPlot', () => {
       redrawMs.push(await nextFrame(page, before));
     }
     const sorted = [...redrawMs].sort((a, b) => a - b);
-    console.log(`ScatterPlot, 1,000,000 points, headless Chromium (${await canvas.getAttribute('data-webgl')}, SwiftShader): first frame ${firstFrameMs.toFixed(1)} ms; redraws ${redrawMs.map((ms) => ms.toFixed(1)).join(', ')} ms (median ${sorted[3]!.toFixed(1)} ms)`);
+    // Software WebGL: the points are drawn on the CPU into one image.
+    expect(await canvas.getAttribute('data-drawing')).toBe('image');
+    console.log(`ScatterPlot, 1,000,000 points, headless Chromium (${await canvas.getAttribute('data-webgl')}, SwiftShader, ${await canvas.getAttribute('data-drawing')}): first frame ${firstFrameMs.toFixed(1)} ms; redraws ${redrawMs.map((ms) => ms.toFixed(1)).join(', ')} ms (median ${sorted[3]!.toFixed(1)} ms)`);
     for (const ms of [firstFrameMs, ...redrawMs]) expect(ms).toBeGreaterThan(0);
 
     await screenshot(page, 'components-scatter-category');
@@ -174,6 +177,8 @@ describe('ScatterPlot', () => {
       await page.mouse.up();
       await page.waitForFunction((count) => Number(document.querySelector('canvas')?.dataset.frameCount ?? 0) > count && document.querySelector('canvas')?.dataset.selectionShownMs !== undefined, before, { timeout: 60_000 });
       latencies.push({ hitMs: Number(await canvas.getAttribute('data-select-ms')), shownMs: Number(await canvas.getAttribute('data-selection-shown-ms')) });
+      // The hit test ran in the module worker (the page's policy allows workers from 'self' only).
+      expect(await canvas.getAttribute('data-hit-test')).toBe('worker');
       expect(await canvas.boundingBox()).toEqual(box);
       await page.evaluate(() => delete document.querySelector('canvas')!.dataset.selectionShownMs);
     }
@@ -227,6 +232,45 @@ describe('ScatterPlot', () => {
     await screenshot(page, 'components-scatter-lasso-million');
     expect(errors).toEqual([]);
     await page.close();
+  }, SLOW);
+
+  it('draws on the CPU the picture point sprites draw, hidden categories and selection included', async () => {
+    const pictures: Record<string, PixelCensus[]> = {};
+    for (const drawing of ['points', 'image']) {
+      const { page, errors } = await openPage(`view=scatter&n=20000&colors=category&select=1&drawing=${drawing}`);
+      const canvas = page.getByRole('img', { name: /Scatter plot of 20,000 points/ });
+      await nextFrame(page, 0);
+      expect(await canvas.getAttribute('data-drawing')).toBe(drawing);
+      const shots = [await census(page, canvas)];
+      // Hide a category, then box-select the middle: each changes the picture the same way in both drawings.
+      let before = await frameCount(canvas);
+      await page.getByTestId('legend-entry').filter({ has: page.locator('.cellar-legend-label', { hasText: /^cell type 1$/ }) }).locator('.cellar-legend-toggle').click();
+      await nextFrame(page, before);
+      shots.push(await census(page, canvas));
+      await page.getByRole('button', { name: 'Box', exact: true }).click();
+      const box = (await canvas.boundingBox())!;
+      before = await frameCount(canvas);
+      await page.mouse.move(box.x + box.width * 0.3, box.y + box.height * 0.3);
+      await page.mouse.down();
+      await page.mouse.move(box.x + box.width * 0.6, box.y + box.height * 0.7, { steps: 3 });
+      await page.mouse.up();
+      await page.waitForFunction((count) => Number(document.querySelector('canvas')?.dataset.frameCount ?? 0) > count && document.querySelector('canvas')?.dataset.selectionShownMs !== undefined, before, { timeout: 60_000 });
+      shots.push(await census(page, canvas));
+      pictures[drawing] = shots;
+      expect(errors).toEqual([]);
+      await page.close();
+    }
+    console.log(`Inked pixels (distinct colours), point sprites vs CPU image: ${[0, 1, 2].map((k) => `${pictures.points![k]!.inked} (${pictures.points![k]!.colors}) vs ${pictures.image![k]!.inked} (${pictures.image![k]!.colors})`).join('; ')}`);
+    for (let k = 0; k < 3; k++) {
+      const gpu = pictures.points![k]!;
+      const cpu = pictures.image![k]!;
+      // Same disc per point; edge pixels may round the other way, so the ink agrees to within 0.5%.
+      expect(Math.abs(cpu.inked - gpu.inked) / gpu.inked).toBeLessThan(0.005);
+      expect(Math.abs(cpu.colors - gpu.colors)).toBeLessThanOrEqual(Math.max(2, gpu.colors * 0.05));
+    }
+    // Hiding a category takes ink away; the selection greys the rest (more distinct colours).
+    expect(pictures.image![1]!.inked).toBeLessThan(pictures.image![0]!.inked);
+    expect(pictures.image![2]!.colors).toBeGreaterThan(pictures.image![1]!.colors);
   }, SLOW);
 
   it('pans with a drag, zooms with the wheel and the buttons, and fits again on double-click', async () => {

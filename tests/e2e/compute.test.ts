@@ -1,7 +1,8 @@
-// The Embeddings screen's Compute panel, in Chromium against `cellar serve`: QC metrics, then
-// neighbours and Leiden clusters, then UMAP, each started from the app as a job. The versions
+// The Embeddings screen's Compute panel, in Chromium against `cellar serve`: a PCA, QC metrics,
+// then neighbours and Leiden clusters, then UMAP, each started from the app as a job. The versions
 // they make are read back with `cellar versions --json`, the cluster count the app shows is the
-// one the CLI finds in the data, and X_umap is offered in the embedding picker.
+// one the CLI finds in the data, X_umap is offered in the embedding picker, and the Versions and
+// Lineage screens show every step with what it was given.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -39,7 +40,6 @@ beforeAll(async () => {
   runPythonJson(MAKE_DATA, [data]);
   await cli(['import', join(data, 'pbmc1.h5ad'), join(data, 'pbmc2.h5ad'), join(data, 'pbmc3.h5ad'), '--collection', 'pbmc', '--json']);
   await cli(['concat', '--collection', 'pbmc', '--store', 'atlas', '--json']);
-  await cli(['embed', '--store', 'atlas', '--pca', '5', '--normalize', '--seed', '1', '--json']);
   served = await serve(home);
   browser = await launchBrowser();
   page = await browser.newPage({ viewport: { width: 1360, height: 1400 } });
@@ -56,12 +56,29 @@ afterAll(async () => {
 
 const panel = () => page.getByTestId('compute-panel');
 
+const nav = (name: string) => page.getByRole('navigation', { name: 'Screens' }).getByRole('link', { name, exact: true }).click();
+
 describe('the Compute panel', () => {
+  it(
+    'computes a normalised five-component PCA',
+    async () => {
+      await nav('Embeddings');
+      await page.getByText('No embeddings in this store yet — compute a PCA above.').waitFor({ timeout: 30_000 });
+      const form = page.getByRole('form', { name: 'Compute PCA' });
+      await form.getByLabel('Components').fill('5');
+      await form.getByLabel('Seed').fill('1');
+      await form.getByLabel('Normalize (counts per 10,000, then log1p)').check();
+      await form.getByRole('button', { name: 'Compute PCA' }).click();
+      expect(await waitForJobEnd(form)).toBe('completed');
+      expect(await page.getByTestId('pca-done').textContent()).toMatch(/^Saved pca \(300 cells × 5 components\) as version 2\./);
+      await page.getByTestId('explorer-version').filter({ hasText: 'Version v2 (latest)' }).waitFor();
+    },
+    STEP_MS,
+  );
+
   it(
     'computes QC metrics as a new version with their obs columns',
     async () => {
-      await page.getByRole('navigation', { name: 'Screens' }).getByRole('link', { name: 'Embeddings', exact: true }).click();
-      await page.getByTestId('explorer-version').filter({ hasText: 'Version v2 (latest)' }).waitFor();
       await screenshot(page, 'compute-1-panel');
       const step = panel().getByTestId('compute-qc');
       await step.getByRole('button', { name: 'Compute QC metrics' }).click();
@@ -151,6 +168,41 @@ describe('the Compute panel', () => {
       expect([3, 4, 5, 6].map((n) => byNumber.get(n)?.run?.transform)).toEqual(['qc', 'neighbors', 'cluster', 'umap']);
       expect(byNumber.get(6)?.is_latest).toBe(true);
       expect(byNumber.get(5)?.message).toMatch(/^Leiden clusters as obs column leiden \(resolution 0\.8/);
+    },
+    STEP_MS,
+  );
+
+  it(
+    'lists every step on the Versions screen and shows its run and parameters in the lineage',
+    async () => {
+      await nav('Versions');
+      const rows = page.getByTestId('version-row');
+      await expect.poll(() => rows.count(), { timeout: 30_000 }).toBe(6);
+      const texts = await rows.allTextContents();
+      // Each row ends with the run's transform, then its actions.
+      expect(texts.map((t) => /(\w+)Open(Restore…)?$/.exec(t)?.[1])).toEqual(['umap', 'cluster', 'neighbors', 'qc', 'embed', 'concatenate']);
+      expect(texts[1]).toContain('Leiden clusters as obs column leiden (resolution 0.8');
+      expect(texts[0]).toContain('latest');
+
+      await nav('Lineage');
+      await page.locator('[data-testid=lineage-canvas][data-ready=true]').waitFor({ timeout: 30_000 });
+      const nodes = page.getByRole('navigation', { name: /Lineage items/ }).getByRole('button');
+      for (const transform of ['embed', 'qc', 'neighbors', 'cluster', 'umap']) await expect.poll(() => nodes.filter({ hasText: new RegExp(`^${transform}`) }).count()).toBe(1);
+      await nodes.filter({ hasText: /^umap/ }).click();
+      const details = page.getByTestId('run-details');
+      await details.waitFor({ timeout: 30_000 });
+      expect(await details.getByRole('heading').first().textContent()).toBe('Run: umap completed');
+      expect(await details.getByTestId('run-inputs').getByRole('button').allTextContents()).toEqual(['atlas v5']);
+      expect(await details.getByTestId('run-outputs').getByRole('button').allTextContents()).toEqual(['atlas v6']);
+      const params = await details.getByTestId('run-params').evaluate((dl) => Object.fromEntries(Array.from(dl.querySelectorAll('div'), (d) => [d.querySelector('dt')!.textContent, d.querySelector('dd')!.textContent])));
+      expect(params).toMatchObject({ name: 'X_umap', neighbors: 'neighbors', minDist: '0.3', seed: '0' });
+      await screenshot(page, 'compute-4-lineage-umap');
+      // Seventeen items in a row would be too small to read when fitted: the graph opens at a
+      // readable zoom on its newest end, and "Fit graph" shows all of it.
+      const canvas = page.getByTestId('lineage-canvas');
+      expect(Number(await canvas.getAttribute('data-zoom'))).toBe(0.6);
+      await page.getByRole('button', { name: 'Fit graph' }).click();
+      expect(Number(await canvas.getAttribute('data-zoom'))).toBeLessThan(0.6);
     },
     STEP_MS,
   );

@@ -121,6 +121,8 @@ describe('the Embeddings screen explores a store', () => {
     expect(lassoed.length).toBeGreaterThan(10);
     expect(lassoed.length).toBeLessThan(cells.ids.length);
     await expect.poll(() => page.getByTestId('selection-count').textContent()).toBe(`${lassoed.length} selected`);
+    // Tested in the module worker, which the page's policy (worker-src 'self') lets `cellar serve` start.
+    expect(await canvas().getAttribute('data-hit-test')).toBe('worker');
     expect(await page.getByTestId('selection-summary').textContent()).toBe(`${lassoed.length} of ${cells.ids.length} cells selected.`);
     await screenshot(page, 'explorer-2-lasso-selected');
     // The full-page shot resizes the window, which can leave the plot scrolled elsewhere: measure it again.

@@ -1,7 +1,7 @@
 // neighbors:start, cluster:start, umap:start and qc:start through the service, as the app and
 // `cellar serve` call them, with the other core kept busy: each job reports progress, ends
 // completed with its result and a new version; cancelled mid-way it ends cancelled within
-// about two seconds and the store keeps its version.
+// about two seconds and the store keeps its version and its files (verify finds nothing to remove).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createService, type Service } from '../../src/main/service/handlers';
 import type { Events, JobSnapshot } from '../../src/shared/contract';
 import { contractCaller } from './helpers/service';
-import { cellar } from './helpers/cellar';
+import { cellar, snapshotTree } from './helpers/cellar';
 import { runPythonJson } from './helpers/python';
 
 // 40,000 cells × 60 genes (sparse counts with MT- and RPL genes) and a 20-column embedding of
@@ -68,6 +68,15 @@ afterAll(() => {
   rmSync(data, { recursive: true, force: true });
 });
 
+/** Every file of the store but its reader leases (a lock or a dead write's files would show here). */
+function storeFiles(): Record<string, string> {
+  const r = cellar(['versions', '--store', 'atlas', '--json'], { home });
+  const uid = (r.json as { uid: string }[]).at(-1)!.uid;
+  const snap = snapshotTree(join(home, 'stores', uid.slice(0, 16)));
+  for (const name of Object.keys(snap)) if (name.startsWith('readers/')) delete snap[name];
+  return snap;
+}
+
 function latestVersion(): number {
   const r = cellar(['versions', '--store', 'atlas', '--json'], { home });
   return (r.json as { version: number }[])[0]!.version;
@@ -95,6 +104,7 @@ describe('the cell-graph jobs through the service, the other core busy', () => {
   for (const c of CANCELS) {
     it(`cancels ${c.what}: cancelled within two seconds, no new version`, async () => {
       const before = latestVersion();
+      const filesBefore = storeFiles();
       const started = await invoke(c.channel, { storeKey: 'atlas', ...c.request });
       await progressOf(started.id, c.phase);
       const asked = Date.now();
@@ -105,6 +115,11 @@ describe('the cell-graph jobs through the service, the other core busy', () => {
       expect(job.state).toBe('cancelled');
       expect(ms).toBeLessThan(2500);
       expect(latestVersion()).toBe(before);
+      // The store is as it was, and verify has nothing to remove.
+      expect(storeFiles()).toEqual(filesBefore);
+      const verify = cellar(['verify', '--store', 'atlas', '--json'], { home });
+      expect(verify.code, verify.stderr).toBe(0);
+      expect(verify.json).toMatchObject({ ok: true, problems: [], garbage: [] });
     }, 300_000);
   }
 

@@ -9,7 +9,7 @@
 // The killed writer's run ends too: failed when it died before its commit point,
 // completed (and linked to its version) when it died after it.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { readdirSync, writeFileSync, existsSync } from 'node:fs';
+import { writeFileSync, existsSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,24 +17,10 @@ import { CellarError } from '../../src/shared/errors';
 import { embedStore } from '../../src/main/engine/ops/embed';
 import { openStore } from '../../src/main/engine/store/store-reader';
 import { openRegistry } from '../../src/main/registry/registry';
-import type { RunRecord } from '../../src/shared/registry-types';
 import { cellar, firstLine, removeDir, snapshotTree, tempDir, type CellarResult } from './helpers/cellar';
+import { ok, storeCrashKit, type CrashVerifyJson as VerifyJson } from './helpers/store-crash';
 import { makeSeedInputs, SEED_CELLS } from './helpers/workflow-inputs';
 
-interface VersionRow {
-  uid: string;
-  version: number;
-  is_latest: boolean;
-  n_observations: number;
-  run: { uid: string; transform: string } | null;
-}
-interface VerifyJson {
-  ok: boolean;
-  versions: number[];
-  problems: string[];
-  garbage: string[];
-  removed: string[];
-}
 interface ErrorJson {
   error: { code: string; message: string; problems: string[] };
 }
@@ -44,113 +30,12 @@ let home: string;
 let storeDir: string;
 let files: ReturnType<typeof makeSeedInputs>;
 const h = () => ({ home });
-
-function ok(r: CellarResult): unknown {
-  expect(r.code, r.stderr).toBe(0);
-  return r.json;
-}
-
-function versions(): VersionRow[] {
-  return ok(cellar(['versions', '--store', 'crash', '--json'], h())) as VersionRow[];
-}
-
-/** Version numbers of the committed manifests on disk, newest first. */
-function manifestVersions(): number[] {
-  return readdirSync(join(storeDir, 'manifests'))
-    .map((f) => /^v0*(\d+)\.json$/.exec(f)?.[1])
-    .filter((v): v is string => v !== undefined)
-    .map(Number)
-    .sort((a, b) => b - a);
-}
-
-function storeFiles(): Record<string, string> {
-  const snap = snapshotTree(storeDir);
-  delete snap['.lock'];
-  return snap;
-}
+const { versions, manifestVersions, storeFiles, expectRunEnded, crashAndRecover } = storeCrashKit(() => ({ home, store: 'crash', storeDir }));
 
 function obsCount(): number {
   const q = cellar(['query', '--store', 'crash', '--format', 'json'], h());
   expect(q.code, q.stderr).toBe(0);
   return (JSON.parse(q.stdout) as unknown[]).length;
-}
-
-interface LineageJson {
-  nodes: { id: string; kind: string; label: string; status?: string }[];
-  edges: { from: string; to: string; relation: string }[];
-}
-
-/** The newest run of a transform, as the registry holds it (read without reconciling). */
-function newestRun(transform: string): RunRecord {
-  const registry = openRegistry(home);
-  try {
-    const run = registry.listRuns().find((r) => r.transform.name === transform);
-    expect(run, `no ${transform} run`).toBeDefined();
-    return run!;
-  } finally {
-    registry.close();
-  }
-}
-
-const INTERRUPTED = /^Interrupted: the process that ran it \(pid \d+ on .+\) ended before the run finished; nothing it wrote was committed\.$/;
-
-/**
- * The killed run after the next command: failed with no output and shown so in the store's
- * lineage as a reader of `inputUid`; or completed and linked to the version it made.
- */
-function expectRunEnded(run: RunRecord, inputUid: string, output: string | null): void {
-  const now = newestRun(run.transform.name);
-  expect(now.uid).toBe(run.uid);
-  const graph = ok(cellar(['lineage', 'crash', '--json'], h())) as LineageJson;
-  const node = graph.nodes.find((n) => n.id === run.uid);
-  expect(graph.edges).toContainEqual({ from: inputUid, to: run.uid, relation: 'input' });
-  if (output === null) {
-    expect([now.status, now.outputs.artifacts]).toEqual(['failed', []]);
-    expect(now.error).toMatch(INTERRUPTED);
-    expect(node).toMatchObject({ kind: 'run', label: `${run.transform.name} (failed)`, status: 'failed' });
-  } else {
-    expect([now.status, now.error, now.outputs.artifacts]).toEqual(['completed', null, [output]]);
-    expect(node).toMatchObject({ kind: 'run', label: run.transform.name, status: 'completed' });
-    expect(graph.edges).toContainEqual({ from: run.uid, to: output, relation: 'output' });
-  }
-}
-
-function killedAt(args: string[], at: string): CellarResult {
-  const r = cellar([...args, '--json'], { home, env: { CELLAR_TEST_CRASH_AT: at } });
-  expect(r.signal, `${args[0]} was not killed at ${at}: ${r.stderr}`).toBe('SIGKILL');
-  expect(r.stdout).toBe('');
-  return r;
-}
-
-/**
- * Kills `args` at `at`, then checks the next commands see a consistent home: the registry
- * lists exactly the manifests on disk, and verify --fix removes exactly the dead writer's files.
- */
-/** Files in the home's storage that a run copied there (named after the run). */
-function copiesOf(runUid: string): string[] {
-  const storage = join(home, 'storage');
-  return existsSync(storage) ? readdirSync(storage).filter((name) => name.startsWith(`${runUid}-`)) : [];
-}
-
-function crashAndRecover(args: string[], at: string): { rows: VersionRow[]; leftovers: string[]; run: RunRecord; copies: { before: string[]; after: string[] } } {
-  const before = storeFiles();
-  killedAt(args, at);
-  // Until a command reconciles, the killed run still reads as running.
-  const run = newestRun(args[0]!);
-  expect(run.status).toBe('running');
-  const copiesBefore = copiesOf(run.uid);
-  const rows = versions();
-  expect(rows.map((r) => r.version)).toEqual(manifestVersions());
-  expect(rows.filter((r) => r.is_latest).map((r) => r.version)).toEqual([rows[0]!.version]);
-  const fixed = ok(cellar(['verify', '--store', 'crash', '--fix', '--json'], h())) as VerifyJson;
-  expect(fixed).toMatchObject({ ok: true, problems: [] });
-  expect(fixed.versions).toEqual([...manifestVersions()].reverse());
-  expect(fixed.removed).toEqual(fixed.garbage);
-  const now = storeFiles();
-  for (const name of fixed.removed) expect(name in now, `${name} was not removed`).toBe(false);
-  const leftovers = Object.keys(before).filter((f) => !(f in now));
-  expect(leftovers, 'verify --fix removed a file that existed before the crash').toEqual([]);
-  return { rows, leftovers: fixed.removed, run, copies: { before: copiesBefore, after: copiesOf(run.uid) } };
 }
 
 beforeAll(() => {

@@ -286,6 +286,27 @@ describe('malformed sparse matrices', () => {
     });
   });
 
+  it('rejects negative column indices, and out-of-range ones in an unsorted row', async () => {
+    const negative = good();
+    negative.indices = Int32Array.of(-1, 2, 1, 2);
+    expect(await firstError(negative)).toMatchObject({ code: 'bad_element', message: expect.stringMatching(/: X: column index -1 at entry 0 is out of range/) });
+    const unsorted = good();
+    unsorted.indices = Int32Array.of(5, 0, 1, 2);
+    expect(await firstError(unsorted)).toMatchObject({ code: 'bad_element', message: expect.stringMatching(/: X: column index 5 at entry 0 is out of range/) });
+  });
+
+  it('sorts a row stored with its columns out of order, values along', async () => {
+    const parts = good();
+    parts.indices = Int32Array.of(2, 0, 1, 2);
+    const path = await writeAnnData(shape[0], shape[1], (root) => writeSparse(root, 'X', 'csr', shape, parts));
+    await withFile(path, async (file) => {
+      const blocks: CsrBlock[] = [];
+      for await (const block of file.X!.rowBlocks({ maxRows: 4, tmpDir: freshDir() })) blocks.push(block);
+      expect(Array.from(blocks[0]!.indices)).toEqual([0, 2, 1, 2]);
+      expect(Array.from(blocks[0]!.data as Float32Array)).toEqual([2, 1, 3, 4]);
+    });
+  });
+
   it('rejects row indices beyond the matrix in CSC', async () => {
     const parts: Sparse = { data: Float32Array.of(1, 2), indices: Int32Array.of(0, 9), indptr: Int32Array.of(0, 1, 2, 2) };
     expect(await firstError(parts, 'csc')).toMatchObject({ code: 'bad_element', message: expect.stringMatching(/X: row index 9 at entry 1 is out of range/) });

@@ -90,6 +90,7 @@ describe('store diff', () => {
       obs_columns: { added: [], removed: [], changed: [], new_categories: [{ name: 'cell_type', values: ['Mono'] }] },
       var_columns: { RNA: { added: [], removed: [], changed: [], new_categories: [] } },
       obsm: { added: ['pca'], removed: [] },
+      obsp: { added: ['neighbors'], removed: [], changed: [{ name: 'knn', from: 'k 15, euclidean, on pca', to: 'k 10, cosine, on pca' }] },
       layers: { RNA: { added: [], removed: [] } },
       files: { added: ['a', 'b'], removed: [], shared: 12 },
     };
@@ -100,6 +101,7 @@ describe('store diff', () => {
     expect(text).toContain('New categories in cell_type Mono');
     expect(text).toContain('var columns (RNA) No change.');
     expect(text).toContain('obsm added pca');
+    expect(text).toContain('Graphs (obsp) added neighbors Graphs (obsp) removed none Graphs (obsp) changed knn: k 15, euclidean, on pca → k 10, cosine, on pca');
     expect(text).toContain('2 added, 0 removed, 12 shared');
   });
 });

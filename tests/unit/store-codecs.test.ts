@@ -1,4 +1,4 @@
-import { Field, Float32, Int32, Schema, makeData, tableFromIPC } from 'apache-arrow';
+import { Field, Float32, Int32, Int64, List, Schema, Uint16, makeData, tableFromIPC } from 'apache-arrow';
 import * as lz4Module from 'lz4-napi';
 import { describe, expect, it } from 'vitest';
 import { lz4FrameCompress, lz4FrameDecompress, registerArrowCodecs, zstdCompress, zstdDecompress, type StoreCodec } from '../../src/main/engine/store/io/codecs';
@@ -114,6 +114,12 @@ describe('dtypes', () => {
     expect(narrowestExactDtype(BigInt64Array.of(2n ** 60n), 0, 1)).toBe('int64');
     // Only the given range counts.
     expect(narrowestExactDtype(Float32Array.of(0.5, 2, 3), 1, 3)).toBe('uint8');
+    // Integers past int32, infinities and -0 among ordinary counts.
+    expect(narrowestExactDtype(Float64Array.of(1, 3e9, 2), 0, 3)).toBe('uint32');
+    expect(narrowestExactDtype(Float64Array.of(1, -3e9), 0, 2)).toBe('float64');
+    expect(narrowestExactDtype(Float32Array.of(1, Infinity), 0, 2)).toBe('float32');
+    expect(narrowestExactDtype(Float32Array.of(4, -0, 2), 0, 3)).toBe('float32');
+    expect(narrowestExactDtype(Float32Array.of(4, 0, 2), 0, 3)).toBe('uint8');
   });
 
   it('promotes like numpy', () => {
@@ -124,5 +130,66 @@ describe('dtypes', () => {
     expect(promoteDtypes('uint16', 'int32')).toBe('int32');
     expect(promoteDtypes('uint64', 'int64')).toBe('float64');
     expect(promoteDtypes('int32', 'int64')).toBe('int64');
+  });
+});
+
+describe('StoreIpcFileWriter.writeBatch', () => {
+  // The row-chunk layout: an int64 column and two list columns (validity, offsets, values each).
+  const schema = new Schema(
+    [
+      new Field('soma_dim_0', new Int64(), false),
+      new Field('soma_dim_1', new List(new Field('item', new Uint16(), false)), false),
+      new Field('soma_data', new List(new Field('item', new Float32(), false)), false),
+    ],
+    new Map([['cellar.encoding', 'csr-row-chunks']]),
+  );
+  const bytesOf = (v: ArrayBufferView) => new Uint8Array(v.buffer, v.byteOffset, v.byteLength);
+
+  function batches(): { nRows: number; ids: BigInt64Array; offsets: Int32Array; indices: Uint16Array; values: Float32Array; metadata?: Map<string, string> }[] {
+    const random = seededRandom(7);
+    // Tiny (stored raw), empty lists, and large compressible buffers; one batch with its own metadata.
+    return [1, 4, 4, 3, 50].map((nRows, b) => {
+      const offsets = new Int32Array(nRows + 1);
+      for (let r = 0; r < nRows; r++) offsets[r + 1] = offsets[r]! + (b === 2 ? 0 : Math.floor(random() * (b === 4 ? 400 : 30)));
+      const nnz = offsets[nRows]!;
+      return {
+        nRows,
+        ids: BigInt64Array.from({ length: nRows }, (_, i) => BigInt(b * 100 + i)),
+        offsets,
+        indices: Uint16Array.from({ length: nnz }, () => Math.floor(random() * 20)),
+        values: Float32Array.from({ length: nnz }, () => Math.floor(random() * 5)),
+        ...(b === 3 ? { metadata: new Map([['cellar.group_row_start', '1024']]) } : {}),
+      };
+    });
+  }
+
+  it.each(['zstd', 'lz4_frame', 'none'] as StoreCodec[])('%s: writes the bytes apache-arrow writes, and records where each buffer went', (codec) => {
+    registerArrowCodecs();
+    const viaArrow: Uint8Array[] = [];
+    const reference = new StoreIpcFileWriter((bytes) => viaArrow.push(bytes.slice()), codec);
+    const direct: Uint8Array[] = [];
+    const writer = new StoreIpcFileWriter((bytes) => direct.push(bytes.slice()), codec);
+    const [, indexField, dataField] = schema.fields;
+    for (const b of batches()) {
+      const nnz = b.indices.length;
+      const children = [
+        makeData({ type: new Int64(), length: b.nRows, data: b.ids }),
+        makeData({ type: indexField!.type as List, length: b.nRows, valueOffsets: b.offsets, child: makeData({ type: new Uint16(), length: nnz, data: b.indices }) }),
+        makeData({ type: dataField!.type as List, length: b.nRows, valueOffsets: b.offsets, child: makeData({ type: new Float32(), length: nnz, data: b.values }) }),
+      ];
+      reference.write(recordBatchOf(schema, children, b.nRows, b.metadata));
+      const empty = new Uint8Array(0);
+      const offsets = bytesOf(b.offsets);
+      writer.writeBatch(schema, b.nRows, [b.nRows, b.nRows, nnz, b.nRows, nnz], [empty, bytesOf(b.ids), empty, offsets, empty, bytesOf(b.indices), empty, offsets, empty, bytesOf(b.values)], b.metadata);
+      const layout = reference.batchLayouts[reference.batchLayouts.length - 1]!;
+      expect(writer.lastBuffers).toEqual(layout.buffers.flatMap((s) => [s.offset, s.length]));
+    }
+    reference.finish();
+    writer.finish();
+    const concat = (parts: Uint8Array[]) => Buffer.concat(parts);
+    expect(concat(direct).equals(concat(viaArrow))).toBe(true);
+    const table = tableFromIPC(concat(direct));
+    expect(table.numRows).toBe(62);
+    expect(Number(table.getChild('soma_dim_0')!.get(61))).toBe(449);
   });
 });

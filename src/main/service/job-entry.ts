@@ -86,8 +86,8 @@ const RUNNERS: { [K in JobKind]: (ctx: OperationContext, params: Record<string, 
   },
   annotate: (ctx, params) =>
     params.selection
-      ? saveSelectionAsColumn({ registry: ctx.registry, storeKey: params.storeKey as string, ...(params.selection as Omit<SaveSelectionParams, 'registry' | 'storeKey'>) })
-      : annotateStore({ registry: ctx.registry, storeKey: params.storeKey as string, from: params.from as string }),
+      ? saveSelectionAsColumn({ registry: ctx.registry, storeKey: params.storeKey as string, signal: ctx.signal, ...(params.selection as Omit<SaveSelectionParams, 'registry' | 'storeKey' | 'signal'>) })
+      : annotateStore({ registry: ctx.registry, storeKey: params.storeKey as string, from: params.from as string, signal: ctx.signal }),
   de: (ctx, params) => runDeJob(ctx, params as unknown as RequestOf<'de:start'>),
   neighbors: (ctx, params) => neighborsStore({ ...ctx, ...(params as unknown as RequestOf<'neighbors:start'>) }),
   umap: (ctx, params) => umapStore({ ...ctx, ...(params as unknown as RequestOf<'umap:start'>) }),

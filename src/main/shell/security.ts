@@ -2,8 +2,8 @@
 
 /**
  * The one content security policy of the page, sent as a header by every server of it (the
- * app:// handler, `cellar serve`): only its own scripts, styles and data, no plugins, no
- * frames, no forms, no connections elsewhere. (Inline style attributes are React's.)
+ * app:// handler, `cellar serve`): only its own scripts, workers, styles and data, no
+ * plugins, no frames, no forms, no connections elsewhere. (Inline style attributes are React's.)
  */
 export const CONTENT_SECURITY_POLICY = [
   "default-src 'none'",
@@ -17,7 +17,8 @@ export const CONTENT_SECURITY_POLICY = [
   "frame-src 'none'",
   "frame-ancestors 'none'",
   "form-action 'none'",
-  "worker-src 'none'",
+  // Module workers from the page's own files only (the scatter plot's hit test); no blob: or data: workers.
+  "worker-src 'self'",
   "manifest-src 'none'",
 ].join('; ');
 

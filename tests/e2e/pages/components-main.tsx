@@ -93,16 +93,19 @@ function ScatterView() {
   const colorMode = params.get('colors') ?? 'category';
   const colors = colorMode === 'numeric' ? data.numeric : colorMode === 'none' ? null : data.category;
   const pointSize = params.has('pointSize') ? Number(params.get('pointSize')) : undefined;
+  // ?drawing=points|image forces one way of drawing; by default the plot picks (image on software WebGL).
+  const drawing = (params.get('drawing') ?? 'auto') as 'auto' | 'points' | 'image';
   const [selection, setSelection] = useState<Uint8Array | null>(null);
   // The test reads the points back to count, its own way, what a lasso should select.
   (window as unknown as { scatterPoints: Float32Array }).scatterPoints = data.points;
-  if (!params.has('select')) return <ScatterPlot points={data.points} colors={colors} height={480} pointSize={pointSize} />;
+  if (!params.has('select')) return <ScatterPlot points={data.points} colors={colors} height={480} pointSize={pointSize} drawing={drawing} />;
   return (
     <ScatterPlot
       points={data.points}
       colors={colors}
       height={480}
       pointSize={pointSize}
+      drawing={drawing}
       selection={selection}
       onSelectionChange={(mask) => setSelection(mask)}
       renderTooltip={(index) => <span data-testid="hovered">point {index}</span>}

@@ -2,6 +2,7 @@ import { annotateStore } from '../../engine/ops/annotate';
 import { stringFlag, UsageError, type CommandSpec } from '../args';
 import type { CommandContext, CommandOutput } from '../context';
 import { withRegistry } from '../with-registry';
+import { crashHookFromEnv } from '../crash-hook';
 
 export const spec: CommandSpec = {
   name: 'annotate',
@@ -16,7 +17,7 @@ export async function run(ctx: CommandContext): Promise<CommandOutput> {
   const from = stringFlag(ctx.args, 'from');
   if (!storeKey || !from) throw new UsageError('cellar annotate needs --store KEY and --from FILE.csv.');
   return withRegistry(ctx, async (registry) => {
-    const r = await annotateStore({ registry, storeKey, from });
+    const r = await annotateStore({ registry, storeKey, from, checkpoint: crashHookFromEnv() });
     return {
       json: r,
       text: `Annotated ${r.n_matched} cells of ${r.store.key} (${r.n_missing} without a row get NA): ${r.columns.map((c) => `${c.name} (${c.dtype}${c.replaced ? ', replaced' : ''})`).join(', ')}. Version ${r.store.version}.`,

@@ -5,7 +5,7 @@ import { withRegistry } from '../with-registry';
 
 export const spec: CommandSpec = {
   name: 'diff',
-  summary: 'Show what changed between two versions of a store: cells, genes, columns, categories, obsm, layers, files.',
+  summary: 'Show what changed between two versions of a store: cells, genes, columns, categories, obsm, neighbour graphs (obsp), layers, files.',
   usage: 'cellar diff --store KEY A B [--json]',
   flags: { store: { type: 'string', description: 'the store' } },
   positionals: [2, 2],

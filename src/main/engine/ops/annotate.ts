@@ -25,6 +25,10 @@ export interface AnnotateParams {
   storeKey: string;
   from: string;
   fs?: StoreFs;
+  /** Called at named points of the write ('before-commit', 'after-commit'): crash tests stop there. */
+  checkpoint?: (name: string) => void | Promise<void>;
+  /** Cancels the write up to the moment the version is registered (then it is withdrawn). */
+  signal?: AbortSignal;
 }
 
 export type AnnotateResult = StoreResultJson & { columns: { name: string; dtype: string; replaced: boolean }[]; n_matched: number; n_missing: number };
@@ -124,7 +128,7 @@ export async function annotateStore(params: AnnotateParams): Promise<AnnotateRes
     throw new CellarError(code, preview.problems[0]!, details);
   }
   const existing = new Set(preview.columns.filter((c) => c.replaced).map((c) => c.name));
-  const written = await writeObsColumns({ registry, store, dir, fs: params.fs, columns, nObs: preview.store.n_obs, replaced: existing, runParams: { store: store.key, from: params.from, columns: columns.map((c) => c.name) }, message: annotationMessage(basename(params.from), columns.length) });
+  const written = await writeObsColumns({ registry, store, dir, fs: params.fs, checkpoint: params.checkpoint, signal: params.signal, columns, nObs: preview.store.n_obs, replaced: existing, runParams: { store: store.key, from: params.from, columns: columns.map((c) => c.name) }, message: annotationMessage(basename(params.from), columns.length) });
   return { ...written, n_matched: preview.n_matched, n_missing: preview.store.n_obs - preview.n_matched };
 }
 
@@ -133,6 +137,8 @@ interface ObsColumnsWrite {
   store: MatchedAnnotation['store'];
   dir: string;
   fs?: StoreFs;
+  checkpoint?: AnnotateParams['checkpoint'];
+  signal?: AbortSignal;
   columns: { name: string; column: Column }[];
   nObs: number;
   replaced: ReadonlySet<string>;
@@ -143,12 +149,13 @@ interface ObsColumnsWrite {
 }
 
 /** Writes obs columns as the store's next version, registered with an annotate run. */
-async function writeObsColumns({ registry, store, dir, fs, columns, nObs, replaced, runParams, message }: ObsColumnsWrite): Promise<Omit<AnnotateResult, 'n_matched' | 'n_missing'>> {
+async function writeObsColumns({ registry, store, dir, fs, checkpoint, signal, columns, nObs, replaced, runParams, message }: ObsColumnsWrite): Promise<Omit<AnnotateResult, 'n_matched' | 'n_missing'>> {
   const run = registry.startRun({ transform: 'annotate', params: runParams, inputArtifacts: [store.uid] });
   try {
     const writer = await createStoreWriter({ dir, baseVersion: store.version, fs, storeKey: store.key });
     let datasets: unknown;
     try {
+      signal?.throwIfAborted();
       await refuseStaleBase(writer, store.version, store.key, 'the annotation was read');
       await writer.setObsColumns({ columns, nRows: nObs });
       datasets = readManifest(dir, store.version).meta.datasets ?? [];
@@ -162,6 +169,8 @@ async function writeObsColumns({ registry, store, dir, fs, columns, nObs, replac
       runUid: run.uid,
       meta: { runUid: run.uid, transform: 'annotate', storeKey: store.key, storeUid: store.uid, datasets },
       message,
+      checkpoint,
+      signal,
       register: (fields) => registry.addStoreVersion(store.stem, fields),
     });
     return {
@@ -170,7 +179,9 @@ async function writeObsColumns({ registry, store, dir, fs, columns, nObs, replac
       columns: columns.map((c) => ({ name: c.name, dtype: c.column.kind === 'numeric' ? c.column.dtype : c.column.kind, replaced: replaced.has(c.name) })),
     };
   } catch (err) {
-    registry.failRun(run.uid, err instanceof Error ? err.message : String(err));
+    const cancelled = signal?.aborted || (err instanceof CellarError && err.code === 'cancelled');
+    registry.failRun(run.uid, err instanceof Error ? err.message : String(err), cancelled ? 'cancelled' : 'failed');
+    if (signal?.aborted && !(err instanceof CellarError && err.code === 'cancelled')) throw new CellarError('cancelled', 'The annotation was cancelled; the store is unchanged.');
     throw err;
   }
 }
@@ -192,6 +203,8 @@ export interface SaveSelectionParams {
   /** How the cells were picked, kept in the run's parameters: the embedding, the version shown, the shapes drawn. */
   lineage?: { embedding?: string; version?: number; polygons?: number[][] };
   fs?: StoreFs;
+  checkpoint?: AnnotateParams['checkpoint'];
+  signal?: AbortSignal;
 }
 
 /**
@@ -238,6 +251,8 @@ export async function saveSelectionAsColumn(params: SaveSelectionParams): Promis
     store,
     dir,
     fs: params.fs,
+    checkpoint: params.checkpoint,
+    signal: params.signal,
     columns: [{ name, column: categorical }],
     nObs,
     replaced: new Set(replaced ? [name] : []),

@@ -62,7 +62,11 @@ export async function clusterStore(params: DerivedVersionParams & ClusterRequest
       return { membership: result.membership, nClusters: result.nCommunities, modularity: result.quality, graph, graphComputed: computed, replaced: reader.obs.columnNames.includes(name) };
     },
     write: async (writer, c, measurement) => {
-      if (c.graphComputed) await writer.setObsp(measurement, graphName, c.graph);
+      if (c.graphComputed) {
+        await writer.setObsp(measurement, graphName, c.graph);
+        // The graph's files are written, the rest not yet: crash tests stop here.
+        await params.checkpoint?.('after-graph');
+      }
       await writer.setObsColumns({ columns: [{ name, column: clusterColumn(c.membership, c.nClusters) }], nRows: c.membership.length });
     },
     describe: (c) => ({ name, resolution, seed, graph: graphName, graphComputed: c.graphComputed, nClusters: c.nClusters, modularity: c.modularity }),

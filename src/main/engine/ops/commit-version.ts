@@ -64,7 +64,7 @@ export async function commitStoreVersion<T>(commit: StoreVersionCommit<T>): Prom
   // Cancelled while the version was being hashed: nothing registered it yet, so it is taken back.
   let stats: VersionStats;
   try {
-    stats = await versionStats(writer.dir, result.version, commit.measurement, signal);
+    stats = await versionStats(writer.dir, result.version, commit.measurement, signal, result.contentHashes);
   } catch (err) {
     if (signal?.aborted && withdrawUnregisteredVersion(writer.dir, result)) commit.onCommitted?.(false);
     throw err;

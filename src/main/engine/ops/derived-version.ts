@@ -23,7 +23,10 @@ export interface DerivedVersionParams {
   signal?: AbortSignal;
   onProgress?: ProgressFn;
   fs?: StoreFs;
-  /** Called at named points of the write ('before-commit', 'after-commit'): crash tests stop there. */
+  /**
+   * Called at named points of the write ('before-commit', 'after-commit'; UMAP and clustering
+   * also 'after-graph', once a graph they made first is written): crash tests stop there.
+   */
   checkpoint?: (name: string) => void | Promise<void>;
 }
 

@@ -36,15 +36,20 @@ export const HASH_CACHE_DIR = 'hash-cache';
 /**
  * Size, file count and lamindb `md5-d` hash of one version: the folder hash over the
  * files it reads plus its manifest. Files already hashed for the parent version are not
- * read again, so the cost follows the new data.
+ * read again, so the cost follows the new data; `written` holds hashes the writer made while
+ * writing (CommitResult.contentHashes).
  */
-export async function versionStats(dir: string, version: number, measurement?: string, signal?: AbortSignal): Promise<VersionStats> {
+export async function versionStats(dir: string, version: number, measurement?: string, signal?: AbortSignal, written: Record<string, string> = {}): Promise<VersionStats> {
   const manifest = readManifest(dir, version);
   const cachePath = hashesPath(dir, version);
   let cached: Record<string, string> = {};
   if (existsSync(cachePath)) cached = JSON.parse(readFileSync(cachePath, 'utf8')) as Record<string, string>;
-  else if (manifest.parentVersion !== null && existsSync(hashesPath(dir, manifest.parentVersion))) {
-    cached = JSON.parse(readFileSync(hashesPath(dir, manifest.parentVersion), 'utf8')) as Record<string, string>;
+  else {
+    if (manifest.parentVersion !== null && existsSync(hashesPath(dir, manifest.parentVersion))) {
+      cached = JSON.parse(readFileSync(hashesPath(dir, manifest.parentVersion), 'utf8')) as Record<string, string>;
+    }
+    // The files the writer hashed as it wrote them (CommitResult.contentHashes) are not read again.
+    cached = { ...cached, ...written };
   }
   const names = [...Object.keys(manifest.files), `${MANIFEST_DIR}/${manifestFileName(version)}`];
   const hashes: Record<string, string> = {};

@@ -61,7 +61,11 @@ export async function umapStore(params: DerivedVersionParams & UmapRequest): Pro
       return { coords, graph, graphComputed: computed };
     },
     write: async (writer, c, measurement) => {
-      if (c.graphComputed) await writer.setObsp(measurement, graphName, c.graph);
+      if (c.graphComputed) {
+        await writer.setObsp(measurement, graphName, c.graph);
+        // The graph's files are written, the rest not yet: crash tests stop here.
+        await params.checkpoint?.('after-graph');
+      }
       await writer.setObsm(measurement, name, { shape: [c.coords.length / 2, 2], values: c.coords });
     },
     describe: (c) => ({ name, graph: graphName, graphComputed: c.graphComputed, minDist, seed, epochs: params.epochs ?? null }),

@@ -6,7 +6,7 @@ import { CellarError } from '../../../shared/errors';
 import type { Registry } from '../../registry/registry';
 import type { ArtifactRecord } from '../../../shared/registry-types';
 import { acquireStoreLock, liveReaderLeases } from '../store/format/lock';
-import { DATA_DIR, listManifestVersions, manifestFileName, MANIFEST_DIR, readManifest, referencedFiles, type FrameEntry, type StoreManifest } from '../store/format/manifest';
+import { DATA_DIR, listManifestVersions, manifestFileName, MANIFEST_DIR, readManifest, referencedFiles, type FrameEntry, type GraphEntry, type StoreManifest } from '../store/format/manifest';
 import { openStore, type StoreReader } from '../store/store-reader';
 import { nodeStoreFs, type StoreFs } from '../store/io/store-fs';
 import { createStoreWriter, type StoreWriter } from '../store/store-writer';
@@ -18,6 +18,7 @@ import { commitStoreVersion } from './commit-version';
 import { HASH_CACHE_DIR, resolveVersionRef } from './store-records';
 import { resolveStore } from './reconcile';
 import { compactionMessage, restoreMessage } from '../../../shared/version-message';
+import type { FrameDiff, GraphDiff, StoreDiff } from '../../../shared/result-types';
 
 /**
  * Refuses to build on a version that is no longer the latest. The base was read before
@@ -232,26 +233,6 @@ export async function removeVersionsBelow(
   }
 }
 
-export interface FrameDiff {
-  added: string[];
-  removed: string[];
-  changed: { name: string; from: string; to: string }[];
-  new_categories: { name: string; values: (string | number)[] }[];
-}
-
-export interface StoreDiff {
-  store: string;
-  a: { version: number; uid: string; n_obs: number; n_vars: Record<string, number> };
-  b: { version: number; uid: string; n_obs: number; n_vars: Record<string, number> };
-  cells: { added: number; removed: number };
-  genes: Record<string, { added: string[]; removed: string[] }>;
-  obs_columns: FrameDiff;
-  var_columns: Record<string, FrameDiff>;
-  obsm: { added: string[]; removed: string[] };
-  layers: Record<string, { added: string[]; removed: string[] }>;
-  files: { added: string[]; removed: string[]; shared: number };
-}
-
 function diffNames(a: string[], b: string[]): { added: string[]; removed: string[] } {
   return { added: b.filter((x) => !a.includes(x)), removed: a.filter((x) => !b.includes(x)) };
 }
@@ -277,6 +258,29 @@ function diffFrames(a: FrameEntry, b: FrameEntry): FrameDiff {
     }
   }
   return { ...names, changed, new_categories: newCategories };
+}
+
+function describeGraph(g: GraphEntry): string {
+  return `k ${g.k}, ${g.metric}, on ${g.embedding}`;
+}
+
+/** The graphs of two manifests by name (across measurements, as obsm): added, removed, and changed (other parameters or other stored tables). */
+function diffGraphs(a: StoreManifest, b: StoreManifest): GraphDiff {
+  const graphs = (m: StoreManifest) => new Map(Object.values(m.ms).flatMap((ms) => Object.entries(ms.obsp ?? {})));
+  const ga = graphs(a);
+  const gb = graphs(b);
+  const names = diffNames([...ga.keys()], [...gb.keys()]);
+  const files = (g: GraphEntry) => JSON.stringify([g.indices.pieces.map((p) => p.file), g.distances.pieces.map((p) => p.file)]);
+  const changed: GraphDiff['changed'] = [];
+  for (const [name, eb] of gb) {
+    const ea = ga.get(name);
+    if (!ea) continue;
+    const from = describeGraph(ea);
+    const to = describeGraph(eb);
+    if (from !== to) changed.push({ name, from, to });
+    else if (files(ea) !== files(eb)) changed.push({ name, from, to: 'recomputed, same parameters' });
+  }
+  return { ...names, changed };
 }
 
 function idColumn(reader: StoreReader, frame: 'obs' | string, column: string): string[] {
@@ -325,6 +329,7 @@ export async function diffVersions(params: { registry: Registry; storeKey: strin
       obs_columns: diffFrames(ma.obs, mb.obs),
       var_columns: varColumns,
       obsm: diffNames(obsmA, obsmB),
+      obsp: diffGraphs(ma, mb),
       layers,
       files: { ...diffNames(filesA, filesB), shared: filesA.filter((f) => filesB.includes(f)).length },
     };
@@ -344,6 +349,7 @@ export function formatDiff(d: StoreDiff): string {
   lines.push(`  obs columns: added ${list(d.obs_columns.added)}; removed ${list(d.obs_columns.removed)}; changed ${list(d.obs_columns.changed.map((c) => `${c.name} (${c.from} → ${c.to})`))}`);
   for (const c of d.obs_columns.new_categories) lines.push(`  new categories in ${c.name}: ${list(c.values.map(String))}`);
   lines.push(`  obsm: added ${list(d.obsm.added)}; removed ${list(d.obsm.removed)}`);
+  lines.push(`  obsp graphs: added ${list(d.obsp.added)}; removed ${list(d.obsp.removed)}; changed ${list(d.obsp.changed.map((c) => `${c.name} (${c.from} → ${c.to})`))}`);
   lines.push(`  files: ${d.files.added.length} added, ${d.files.removed.length} removed, ${d.files.shared} shared`);
   return lines.join('\n');
 }

@@ -81,6 +81,11 @@ export interface CommitResult {
   files: string[];
   bytesWritten: number;
   manifest: StoreManifest;
+  /**
+   * lamindb content hashes (registry/hash.ts hashFile) of the added files and the manifest, by
+   * path in the store, for those hashed while written (see WrittenFile.contentHash).
+   */
+  contentHashes: Record<string, string>;
 }
 
 export interface StoreWriter {
@@ -465,9 +470,10 @@ class StoreWriterImpl implements StoreWriter {
       const tempName = join(MANIFEST_DIR, `.${manifestFileName(version)}.${randomBytes(6).toString('hex')}.tmp`);
       this.files.created.push(tempName);
       const sink = new HashingFileSink(this.storeFs, join(this.dir, tempName));
+      let manifestHash: string | null = null;
       try {
         sink.write(Buffer.from(JSON.stringify(manifest, null, 1)));
-        sink.finish();
+        manifestHash = sink.finish().contentHash;
       } catch (err) {
         sink.abandon();
         throw err;
@@ -484,7 +490,14 @@ class StoreWriterImpl implements StoreWriter {
         this.lock.release();
       }
       const added = this.files.created.filter((name) => name in manifest.files);
-      return { version, manifestPath: join(this.dir, finalName), files: added, bytesWritten: this.files.bytesWritten, manifest };
+      const contentHashes: Record<string, string> = {};
+      for (const name of added) {
+        const hash = this.files.contentHashes.get(name);
+        if (hash) contentHashes[name] = hash;
+      }
+      // Keyed as versionStats names the manifest (forward slashes on every platform, like the data files).
+      if (manifestHash) contentHashes[`${MANIFEST_DIR}/${manifestFileName(version)}`] = manifestHash;
+      return { version, manifestPath: join(this.dir, finalName), files: added, bytesWritten: this.files.bytesWritten, manifest, contentHashes };
     };
     if (this.state !== 'open') {
       return Promise.reject(new CellarError('internal', `The writer of store ${this.storeKey} is already ${this.state === 'committed' ? 'committed' : 'aborted after an error'}.`));

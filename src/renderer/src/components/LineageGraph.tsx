@@ -21,6 +21,9 @@ export interface LineageGraphProps {
 /** Small graphs are not blown up to fill the box: their labels would look shouted. */
 const MAX_FIT_ZOOM = 1.25;
 const FIT_PADDING = 24;
+// Below this zoom the labels cannot be read: a long lineage opens at this zoom on its downstream
+// end (the newest items, on the right) and is panned by dragging; "Fit graph" shows all of it.
+const MIN_READABLE_ZOOM = 0.6;
 
 const KEY: Array<{ label: string; colors: { fill: string; border: string }; className: string }> = [
   { label: 'h5ad file', colors: LINEAGE_COLORS.h5ad, className: 'box' },
@@ -68,7 +71,10 @@ export function LineageGraph({ lineage, onOpen, height = 420 }: LineageGraphProp
       boxSelectionEnabled: false,
     });
     cyRef.current = cy;
-    fitGraph(cy);
+    const showZoom = () => (container.dataset.zoom = cy.zoom().toFixed(2));
+    cy.on('zoom', showZoom);
+    showReadable(cy);
+    showZoom();
     cy.on('tap', 'node', (event) => {
       const node = byId.get(event.target.id() as string);
       if (!node) return;
@@ -79,13 +85,14 @@ export function LineageGraph({ lineage, onOpen, height = 420 }: LineageGraphProp
     cy.on('mouseout', 'node', () => container.classList.remove('pointing'));
     const resizeObserver = new ResizeObserver(() => {
       cy.resize();
-      fitGraph(cy);
+      showReadable(cy);
     });
     resizeObserver.observe(container);
     container.dataset.ready = 'true';
     return () => {
       resizeObserver.disconnect();
       delete container.dataset.ready;
+      delete container.dataset.zoom;
       cyRef.current = null;
       cy.destroy();
     };
@@ -147,6 +154,16 @@ export function LineageGraph({ lineage, onOpen, height = 420 }: LineageGraphProp
       </nav>
     </div>
   );
+}
+
+/** The whole graph when it is readable that way, else its downstream end at a readable zoom. */
+function showReadable(cy: Core): void {
+  fitGraph(cy);
+  if (cy.zoom() >= MIN_READABLE_ZOOM) return;
+  cy.zoom(MIN_READABLE_ZOOM);
+  const box = cy.elements().boundingBox();
+  const zoom = cy.zoom();
+  cy.pan({ x: cy.width() - FIT_PADDING - box.x2 * zoom, y: cy.height() / 2 - ((box.y1 + box.y2) / 2) * zoom });
 }
 
 function fitGraph(cy: Core): void {

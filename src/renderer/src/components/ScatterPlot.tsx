@@ -4,8 +4,10 @@
 // with a legend whose categories can be hidden or isolated.
 import { useEffect, useId, useMemo, useRef, useState, type JSX, type KeyboardEvent as ReactKeyboardEvent, type PointerEvent as ReactPointerEvent, type ReactNode } from 'react';
 import { categoryColor, categoryCounts, colorBuffer, colorIdentity, formatLegendNumber, MISSING_COLOR, viridisGradient, type ScatterColors } from './scatter-colors';
-import { createScatterGl, type ScatterGl } from './scatter-gl';
-import { boxPolygon, buildPointGrid, combineSelection, countSelected, emphasizeColors, nearestPoint, selectInBox, selectInPolygon, type PointGrid, type SelectionMode } from './scatter-selection';
+import { createScatterGl, type ScatterDrawing, type ScatterGl } from './scatter-gl';
+import { createHitTester, type HitShape, type HitTester } from './scatter-hit-test';
+import type { Emphasis } from './scatter-raster';
+import { boxPolygon, buildPointGrid, combineSelection, countSelected, nearestPoint, type PointGrid, type SelectionMode } from './scatter-selection';
 import { computeBounds, defaultPointSize, fitView, panView, zoomView, type View } from './scatter-view';
 import './components.css';
 import { formatCount } from '../../../shared/format-number';
@@ -29,6 +31,8 @@ export interface ScatterPlotProps {
   yLabel?: string;
   /** A line under the colour bar saying what its values are. */
   colorNote?: string;
+  /** How points are drawn: by default point sprites on a GPU and on the CPU when WebGL is software. */
+  drawing?: ScatterDrawing | 'auto';
 }
 
 /** The shape a selection was drawn with, as flat x,y pairs in data coordinates. */
@@ -48,7 +52,7 @@ const BUTTON_ZOOM = 1.5;
 /** Arrow keys move the view by this fraction of its size. */
 const KEY_PAN_STEP = 0.1;
 
-export function ScatterPlot({ points, colors, height = 480, pointSize, selection = null, onSelectionChange, renderTooltip, xLabel, yLabel, colorNote }: ScatterPlotProps): JSX.Element {
+export function ScatterPlot({ points, colors, height = 480, pointSize, selection = null, onSelectionChange, renderTooltip, xLabel, yLabel, colorNote, drawing = 'auto' }: ScatterPlotProps): JSX.Element {
   const n = points.length >> 1;
   const home = useMemo(() => fitView(computeBounds(points)), [points]);
   const [colorData, colorLow, colorHigh] = colorIdentity(colors);
@@ -58,7 +62,9 @@ export function ScatterPlot({ points, colors, height = 480, pointSize, selection
   const [hidden, setHidden] = useState<ReadonlySet<number>>(new Set());
   useEffect(() => setHidden(new Set()), [colorData]);
   const visible = useMemo(() => visibleMask(colors, hidden, n), [colorData, hidden, n]);
-  const rgba = useMemo(() => emphasizeColors(baseRgba, visible, selection && selection.length === n ? selection : null), [baseRgba, visible, selection, n]);
+  // Applied by the renderer: on the CPU while drawing, for point sprites in the colour buffer.
+  const shownSelection = selection && selection.length === n ? selection : null;
+  const emphasis = useMemo(() => ({ visible, selection: shownSelection }), [visible, shownSelection]);
   const size = pointSize ?? defaultPointSize(n);
 
   const canvasRef = useRef<HTMLCanvasElement>(null);
@@ -67,8 +73,9 @@ export function ScatterPlot({ points, colors, height = 480, pointSize, selection
   const homeRef = useRef<View>(home);
   const sizeRef = useRef(size);
   const pointsRef = useRef(points);
-  const rgbaRef = useRef(rgba);
-  const uploaded = useRef<{ points: Float32Array | null; rgba: Uint8Array | null }>({ points: null, rgba: null });
+  const rgbaRef = useRef(baseRgba);
+  const emphasisRef = useRef(emphasis);
+  const uploaded = useRef<{ points: Float32Array | null; rgba: Uint8Array | null; emphasis: Emphasis | null }>({ points: null, rgba: null, emphasis: null });
   const scheduleDrawRef = useRef<() => void>(() => {});
   const dragRef = useRef<{ x: number; y: number } | null>(null);
   const [status, setStatus] = useState<GlStatus>('starting');
@@ -82,8 +89,17 @@ export function ScatterPlot({ points, colors, height = 480, pointSize, selection
   const gridRef = useRef<{ points: Float32Array; grid: PointGrid } | null>(null);
   const hoverFrame = useRef(0);
   // When a selection ended, so the frame that shows it can report how long the user waited.
-  const selectionEndedAt = useRef<number | null>(null);
+  // `shown` is the selection the shape produced: the first frame drawn with it shows it.
+  const selectionEndedAt = useRef<{ at: number; shown: Uint8Array | null } | null>(null);
   const hintId = useId();
+  // Lasso and box tests run in a worker; results for a shape drawn before the latest (or before Esc) are dropped.
+  const hitTesterRef = useRef<HitTester | null>(null);
+  const hitRequest = useRef(0);
+  const hitPending = useRef(false);
+  // The selection as last set here or by the owner, so two quick shapes combine in order.
+  const selectionRef = useRef<Uint8Array | null>(selection);
+  selectionRef.current = selection;
+  const drawingRef = useRef(drawing);
 
   // The GL context lives as long as the canvas; data arrive through the effects below.
   useEffect(() => {
@@ -100,8 +116,8 @@ export function ScatterPlot({ points, colors, height = 480, pointSize, selection
       // The window shown, so a test can turn pixels into data coordinates as the plot does.
       const { x0, x1, y0, y1 } = viewRef.current;
       canvas.dataset.view = `${x0},${x1},${y0},${y1}`;
-      if (selectionEndedAt.current !== null && uploaded.current.rgba === rgbaRef.current) {
-        canvas.dataset.selectionShownMs = (performance.now() - selectionEndedAt.current).toFixed(1);
+      if (selectionEndedAt.current && uploaded.current.emphasis?.selection === selectionEndedAt.current.shown) {
+        canvas.dataset.selectionShownMs = (performance.now() - selectionEndedAt.current.at).toFixed(1);
         selectionEndedAt.current = null;
       }
     };
@@ -133,16 +149,18 @@ export function ScatterPlot({ points, colors, height = 480, pointSize, selection
     };
 
     const start = () => {
-      const renderer = createScatterGl(canvas);
+      const renderer = createScatterGl(canvas, drawingRef.current);
       rendererRef.current = renderer;
       if (!renderer) {
         setStatus('unavailable');
         return;
       }
       canvas.dataset.webgl = renderer.api;
+      canvas.dataset.drawing = renderer.drawing;
       renderer.setPoints(pointsRef.current);
       renderer.setColors(rgbaRef.current);
-      uploaded.current = { points: pointsRef.current, rgba: rgbaRef.current };
+      renderer.setEmphasis(emphasisRef.current);
+      uploaded.current = { points: pointsRef.current, rgba: rgbaRef.current, emphasis: emphasisRef.current };
       setStatus('ready');
       fitCanvasToBox();
       scheduleDraw();
@@ -195,13 +213,26 @@ export function ScatterPlot({ points, colors, height = 480, pointSize, selection
       canvas.removeEventListener('wheel', onWheel);
       rendererRef.current?.dispose();
       rendererRef.current = null;
-      uploaded.current = { points: null, rgba: null };
+      uploaded.current = { points: null, rgba: null, emphasis: null };
       scheduleDrawRef.current = () => {};
     };
   }, []);
 
+  // The worker starts with the first plot that can select (see the points effect) and ends with the plot.
+  const hitTester = () => (hitTesterRef.current ??= createHitTester());
+  useEffect(
+    () => () => {
+      hitRequest.current++;
+      hitTesterRef.current?.dispose();
+      hitTesterRef.current = null;
+    },
+    [],
+  );
+
   useEffect(() => {
     pointsRef.current = points;
+    // The worker copies the points now rather than when the first lasso ends.
+    if (onSelectionChange) hitTester().setPoints(points);
     homeRef.current = home;
     viewRef.current = home;
     if (rendererRef.current && uploaded.current.points !== points) {
@@ -212,13 +243,22 @@ export function ScatterPlot({ points, colors, height = 480, pointSize, selection
   }, [points, home]);
 
   useEffect(() => {
-    rgbaRef.current = rgba;
-    if (rendererRef.current && uploaded.current.rgba !== rgba) {
-      rendererRef.current.setColors(rgba);
-      uploaded.current.rgba = rgba;
+    rgbaRef.current = baseRgba;
+    if (rendererRef.current && uploaded.current.rgba !== baseRgba) {
+      rendererRef.current.setColors(baseRgba);
+      uploaded.current.rgba = baseRgba;
     }
     scheduleDrawRef.current();
-  }, [rgba]);
+  }, [baseRgba]);
+
+  useEffect(() => {
+    emphasisRef.current = emphasis;
+    if (rendererRef.current && uploaded.current.emphasis !== emphasis) {
+      rendererRef.current.setEmphasis(emphasis);
+      uploaded.current.emphasis = emphasis;
+    }
+    scheduleDrawRef.current();
+  }, [emphasis]);
 
   useEffect(() => {
     sizeRef.current = size;
@@ -312,23 +352,43 @@ export function ScatterPlot({ points, colors, height = 480, pointSize, selection
     const box = canvas.getBoundingClientRect();
     const started = performance.now();
     let polygon: number[];
-    let hit: Uint8Array;
+    let hitShape: HitShape;
     if (drawing.kind === 'box') {
       if (drawing.path.length < 4) return;
       const [ax, ay] = toData(drawing.path[0]!, drawing.path[1]!, box);
       const [bx, by] = toData(drawing.path[2]!, drawing.path[3]!, box);
       polygon = boxPolygon(ax, ay, bx, by);
-      hit = selectInBox(points, ax, ay, bx, by, visible);
+      hitShape = { kind: 'box', x0: ax, y0: ay, x1: bx, y1: by };
     } else {
       if (drawing.path.length < 6) return;
       polygon = [];
       for (let k = 0; k < drawing.path.length; k += 2) polygon.push(...toData(drawing.path[k]!, drawing.path[k + 1]!, box));
-      hit = selectInPolygon(points, polygon, visible);
+      hitShape = { kind: 'lasso', polygon };
     }
-    const next = combineSelection(selection && selection.length === n ? selection : null, hit, drawing.mode);
-    canvas.dataset.selectMs = (performance.now() - started).toFixed(1);
-    selectionEndedAt.current = started;
-    onSelectionChange(countSelected(next) > 0 ? next : null, { kind: drawing.kind, polygon, mode: drawing.mode });
+    const request = ++hitRequest.current;
+    hitPending.current = true;
+    const tested = points;
+    void hitTester().test(tested, hitShape, visible).then(({ hit, ms, where }) => {
+      // A newer shape, Esc, or new points since: this answer is out of date.
+      if (request !== hitRequest.current || pointsRef.current !== tested) return;
+      hitPending.current = false;
+      const current = selectionRef.current;
+      const next = combineSelection(current && current.length === hit.length ? current : null, hit, drawing.mode);
+      canvas.dataset.selectMs = ms.toFixed(1);
+      canvas.dataset.hitTest = where;
+      const selected = countSelected(next) > 0 ? next : null;
+      selectionEndedAt.current = { at: started, shown: selected };
+      selectionRef.current = selected;
+      onSelectionChange(selected, { kind: drawing.kind, polygon, mode: drawing.mode });
+    });
+  };
+  const clearSelection = () => {
+    // A shape still being tested no longer applies.
+    hitRequest.current++;
+    hitPending.current = false;
+    if (!onSelectionChange || !selectionRef.current) return;
+    selectionRef.current = null;
+    onSelectionChange(null, null);
   };
   const onKeyDown = (event: ReactKeyboardEvent<HTMLCanvasElement>) => {
     if (event.ctrlKey || event.metaKey || event.altKey) return; // leave the browser's own zoom keys alone
@@ -339,7 +399,7 @@ export function ScatterPlot({ points, colors, height = 480, pointSize, selection
     else if (event.key === '+' || event.key === '=') viewRef.current = zoomView(viewRef.current, 1 / BUTTON_ZOOM, 0.5, 0.5, homeRef.current);
     else if (event.key === '-' || event.key === '_') viewRef.current = zoomView(viewRef.current, BUTTON_ZOOM, 0.5, 0.5, homeRef.current);
     else if (event.key === '0') viewRef.current = homeRef.current;
-    else if (event.key === 'Escape' && selection && onSelectionChange) onSelectionChange(null, null);
+    else if (event.key === 'Escape' && onSelectionChange && (selection || hitPending.current)) clearSelection();
     else return;
     event.preventDefault();
     scheduleDrawRef.current();
@@ -349,7 +409,7 @@ export function ScatterPlot({ points, colors, height = 480, pointSize, selection
     dragRef.current = null;
     setDragging(false);
   };
-  const selectedCount = useMemo(() => countSelected(selection && selection.length === n ? selection : null), [selection, n]);
+  const selectedCount = useMemo(() => countSelected(shownSelection), [shownSelection]);
 
   const unavailable = status === 'unavailable' || status === 'lost';
   return (
@@ -375,7 +435,7 @@ export function ScatterPlot({ points, colors, height = 480, pointSize, selection
           )}
           {/* Always there (disabled when idle), so the plot below never moves as a selection comes and goes. */}
           {onSelectionChange && (
-            <button type="button" disabled={selectedCount === 0} onClick={() => onSelectionChange(null, null)}>
+            <button type="button" disabled={selectedCount === 0} onClick={clearSelection}>
               Clear selection
             </button>
           )}

@@ -179,7 +179,23 @@ class IndptrWindow {
 
 /** Reads indices[start, stop) as Int32Array, rejecting values outside [0, limit). */
 function readIndices(ctx: ReadContext, parts: SparseParts, start: number, stop: number, limit: number): Int32Array {
-  const raw = readNumericRows(parts.indices, start, stop);
+  return checkedIndices(ctx, parts, readNumericRows(parts.indices, start, stop), start, limit);
+}
+
+/** True if every row's columns ascend and lie in [0, limit): a row's first and last then bound it. */
+function rowsAscendingInRange(indptr: Int32Array, indices: Int32Array, limit: number): boolean {
+  for (let r = 0; r + 1 < indptr.length; r++) {
+    const start = indptr[r];
+    const end = indptr[r + 1];
+    if (end === start) continue;
+    if (indices[start] < 0 || indices[end - 1] >= limit) return false;
+    for (let p = start + 1; p < end; p++) if (indices[p - 1] > indices[p]) return false;
+  }
+  return true;
+}
+
+/** `raw` (indices[start...]) as Int32Array, rejecting values outside [0, limit). */
+function checkedIndices(ctx: ReadContext, parts: SparseParts, raw: NumericArray, start: number, limit: number): Int32Array {
   const what = parts.format === 'csr' ? 'column' : 'row';
   const outOfRange = (value: number | bigint, at: number): CellarError =>
     badElement(ctx, parts.path, `${what} index ${value} at entry ${start + at} is out of range (the matrix has ${limit} ${what}s)`);
@@ -226,11 +242,15 @@ async function* csrRowBlocks(ctx: ReadContext, parts: SparseParts, options: Reso
     let end = row + 1;
     while (end < rowLimit && window.at(end + 1) - first <= options.maxEntries) end++;
     const stop = window.at(end);
-    const indices = readIndices(ctx, parts, first, stop, nCols);
-    const data = readValues(parts, first, stop);
     const indptr = new Int32Array(end - row + 1);
     for (let r = row; r <= end; r++) indptr[r - row] = window.at(r) - first;
-    sortColumnsWithinRows(indptr, indices, data);
+    const raw = readNumericRows(parts.indices, first, stop);
+    const data = readValues(parts, first, stop);
+    // The common case (int32 columns, every row ascending) is checked in one pass; anything else
+    // takes the full checks, which also name the first bad entry.
+    const checked = raw instanceof Int32Array && rowsAscendingInRange(indptr, raw, nCols);
+    const indices = checked ? raw : checkedIndices(ctx, parts, raw, first, nCols);
+    if (!checked) sortColumnsWithinRows(indptr, indices, data);
     yield { rowStart: row, nRows: end - row, nCols, indptr, indices, data };
     row = end;
   }

@@ -152,19 +152,36 @@ const NARROW_CANDIDATES: { dtype: NumericDtype; min: number; max: number }[] = [
 // One scan function per array type keeps each loop monomorphic (fast typed-array access).
 // Each returns [min, max], or null when some value is not an integer (or is NaN or -0).
 function float32IntegerRange(values: Float32Array, start: number, end: number): [number, number] | null {
-  let min = Infinity;
-  let max = -Infinity;
+  // Values that are int32 take the branch-free path; any other value has the general scan decide.
+  let min = 2147483647;
+  let max = -2147483648;
+  let other = false;
   for (let i = start; i < end; i++) {
     const v = values[i];
-    // Non-integers, NaN and -0 (an integer type would turn it into +0) need the float type.
-    if (v !== Math.floor(v) || (v === 0 && 1 / v < 0)) return null;
-    if (v < min) min = v;
-    if (v > max) max = v;
+    const n = v | 0;
+    // Fractions, NaN, values past int32 and -0 (an integer type would turn it into +0) are "other".
+    other ||= n !== v || (n === 0 && 1 / v < 0);
+    min = n < min ? n : min;
+    max = n > max ? n : max;
   }
-  return [min, max];
+  return other ? generalIntegerRange(values, start, end) : [min, max];
 }
 
 function float64IntegerRange(values: Float64Array, start: number, end: number): [number, number] | null {
+  let min = 2147483647;
+  let max = -2147483648;
+  let other = false;
+  for (let i = start; i < end; i++) {
+    const v = values[i];
+    const n = v | 0;
+    other ||= n !== v || (n === 0 && 1 / v < 0);
+    min = n < min ? n : min;
+    max = n > max ? n : max;
+  }
+  return other ? generalIntegerRange(values, start, end) : [min, max];
+}
+
+function generalIntegerRange(values: Float32Array | Float64Array, start: number, end: number): [number, number] | null {
   let min = Infinity;
   let max = -Infinity;
   for (let i = start; i < end; i++) {

@@ -34,6 +34,22 @@ function corrupt(codec: string, detail: string): CellarError {
 // ---------- ZSTD ----------
 
 let compressContext: InstanceType<typeof zstdBinding.CCtx> | null = null;
+let defaultLevelContext: InstanceType<typeof zstdBinding.CCtx> | null = null;
+
+/**
+ * ZSTD's level 1 with a minimum match of 7 bytes, set once on a reused context. For buffers
+ * under 16 KB (most of X's row chunks) level 1 otherwise looks for 5-byte matches; 7 compresses
+ * the delta-coded indices and small counts of X 20 % faster (the companion's 17 %) to within
+ * 0.3 % of the size. Any ZSTD decoder reads the frames.
+ */
+function defaultLevelCompressor(): InstanceType<typeof zstdBinding.CCtx> {
+  if (!defaultLevelContext) {
+    defaultLevelContext = new zstdBinding.CCtx();
+    defaultLevelContext.setParameter(zstdBinding.CParameter.compressionLevel, DEFAULT_ZSTD_LEVEL);
+    defaultLevelContext.setParameter(zstdBinding.CParameter.minMatch, 7);
+  }
+  return defaultLevelContext;
+}
 let decompressContext: InstanceType<typeof zstdBinding.DCtx> | null = null;
 
 export function zstdCompress(src: Uint8Array, level = DEFAULT_ZSTD_LEVEL): Uint8Array {
@@ -47,6 +63,7 @@ export function zstdCompressBound(size: number): number {
 
 /** Compresses into `dst` (at least zstdCompressBound(src.length) bytes); returns the compressed length. */
 export function zstdCompressInto(dst: Uint8Array, src: Uint8Array, level = DEFAULT_ZSTD_LEVEL): number {
+  if (level === DEFAULT_ZSTD_LEVEL) return defaultLevelCompressor().compress2(dst, src);
   compressContext ??= new zstdBinding.CCtx();
   return compressContext.compress(dst, src, level);
 }

@@ -34,6 +34,8 @@ export class DataFileSet implements DataFiles {
   readonly created: string[] = [];
   /** Finished files and their checksums. */
   readonly entries = new Map<string, FileEntry>();
+  /** Finished files' lamindb content hashes, where made while writing (WrittenFile.contentHash). */
+  readonly contentHashes = new Map<string, string>();
   bytesWritten = 0;
 
   constructor(
@@ -74,8 +76,9 @@ export class DataFileSet implements DataFiles {
   }
 
   finish(name: string, sink: HashingFileSink): FileEntry {
-    const entry = sink.finish();
+    const { contentHash, ...entry } = sink.finish();
     this.entries.set(name, entry);
+    if (contentHash) this.contentHashes.set(name, contentHash);
     this.bytesWritten += entry.size;
     return entry;
   }

@@ -57,7 +57,16 @@ export function storeWriteError(err: unknown, what: string): CellarError {
 export interface WrittenFile {
   size: number;
   sha256: string;
+  /**
+   * The file's lamindb content hash (registry/hash.ts hashFile: md5, base64url, 22 characters),
+   * made while writing when the file ends at most CONTENT_HASH_MAX_BYTES long, so registering the
+   * version need not read it back; otherwise null.
+   */
+  contentHash: string | null;
 }
+
+/** hashFile's md5 limit (HASH_CHUNK_SIZE there); larger files are hashed from disk afterwards. */
+export const CONTENT_HASH_MAX_BYTES = 50 * 1024 * 1024;
 
 const SINK_BUFFER_BYTES = 4 << 20;
 // A writer opens a file per fragment, companion and frame: their buffers are reused, not
@@ -73,6 +82,7 @@ const EMPTY_BUFFER = Buffer.alloc(0);
 export class HashingFileSink {
   private readonly fd: number;
   private readonly hash: Hash = createHash('sha256');
+  private md5: Hash | null = createHash('md5');
   private pending = sinkBuffers.pop() ?? Buffer.allocUnsafeSlow(SINK_BUFFER_BYTES);
   private pendingBytes = 0;
   private size = 0;
@@ -92,6 +102,11 @@ export class HashingFileSink {
   write(bytes: Uint8Array): void {
     this.hash.update(bytes);
     this.size += bytes.byteLength;
+    if (this.md5) {
+      // Past hashFile's md5 limit the file gets its other hash, from disk.
+      if (this.size > CONTENT_HASH_MAX_BYTES) this.md5 = null;
+      else this.md5.update(bytes);
+    }
     if (bytes.byteLength >= SINK_BUFFER_BYTES / 2) {
       this.flush();
       this.storeFs.write(this.fd, bytes);
@@ -116,7 +131,8 @@ export class HashingFileSink {
     this.closed = true;
     this.releaseBuffer();
     this.storeFs.close(this.fd);
-    return { size: this.size, sha256: this.hash.digest('hex') };
+    const contentHash = this.md5 ? this.md5.digest().toString('base64url').slice(0, 22) : null;
+    return { size: this.size, sha256: this.hash.digest('hex'), contentHash };
   }
 
   /** Closes without syncing (the caller removes the file). */

@@ -48,7 +48,10 @@ export class XColumnWriter {
   private readonly columns = new Growable(new Uint32Array(1 << 16), (n) => new Uint32Array(n));
   private readonly values: Growable<NumericArray>;
   private counts = new Int32Array(1024);
-  private cursor = new Int32Array(1024);
+  // Per batch: each gene's next slot and the last row it had (for the delta), each row's next entry.
+  private readonly cursor = new Int32Array(GENES_PER_BATCH);
+  private readonly lastRow = new Int32Array(GENES_PER_BATCH);
+  private readonly rowNext: Int32Array;
   private rowsScratch = new Uint16Array(1 << 16);
   private valuesScratch: NumericArray;
   // Index rows, one per batch.
@@ -60,6 +63,11 @@ export class XColumnWriter {
   /** Per batch: offset and length of its list offsets, rows and values buffers. */
   private readonly spans: number[] = [];
   private nGroups = 0;
+  // A batch's list offsets, gene ids, field lengths and body buffers (writeBatch's arguments), reused.
+  private readonly listOffsets = new Int32Array(GENES_PER_BATCH + 1);
+  private readonly genes = new BigInt64Array(GENES_PER_BATCH);
+  private readonly nodeLengths = [0, 0, 0, 0, 0];
+  private readonly bodyBuffers: Uint8Array[] = Array.from({ length: 10 }, () => EMPTY_BYTES);
 
   constructor(
     private readonly files: DataFiles,
@@ -72,6 +80,7 @@ export class XColumnWriter {
     this.groupRows = groupRows;
     this.groupStart = rowStart;
     this.groupIndptr = new Int32Array(groupRows + 1);
+    this.rowNext = new Int32Array(groupRows);
     this.values = new Growable(allocateTyped(storedDtype, 1 << 16), (n) => allocateTyped(storedDtype, n));
     this.valuesScratch = allocateTyped(storedDtype, 1 << 16);
     const opened = files.open('xcol');
@@ -122,58 +131,55 @@ export class XColumnWriter {
     const nnz = this.columns.length;
     const columns = this.columns.values;
     const values = this.values.values;
-    if (this.counts.length < nCols + 1) {
-      this.counts = new Int32Array(Math.max(nCols + 1, this.counts.length * 2));
-      this.cursor = new Int32Array(this.counts.length);
-    }
-    if (this.rowsScratch.length < nnz) {
-      this.rowsScratch = new Uint16Array(Math.max(nnz, this.rowsScratch.length * 2));
-      this.valuesScratch = allocateTyped(this.storedDtype, this.rowsScratch.length);
-    }
+    if (this.counts.length < nCols + 1) this.counts = new Int32Array(Math.max(nCols + 1, this.counts.length * 2));
     const starts = this.counts;
     starts.fill(0, 0, nCols + 1);
     countColumns(columns, nnz, starts);
     for (let c = 0; c < nCols; c++) starts[c + 1] += starts[c];
-    const cursor = this.cursor;
-    cursor.set(starts.subarray(0, nCols));
-    const rows = this.rowsScratch;
-    const transposed = this.valuesScratch;
-    transposeInto(n, this.groupIndptr, columns, values, cursor, rows, transposed);
-    deltaWithinColumns(starts, nCols, rows);
+    // Each row's next entry: rows are sorted by column, so a batch's genes are the next entries of every row.
+    const rowNext = this.rowNext;
+    rowNext.set(this.groupIndptr.subarray(0, n));
+    const metadata = new Map([['cellar.group_row_start', String(this.groupStart)]]);
+    const listOffsets = this.listOffsets;
+    const genes = this.genes;
+    const nodes = this.nodeLengths;
+    const buffers = this.bodyBuffers;
     for (let geneStart = 0; geneStart < nCols; geneStart += GENES_PER_BATCH) {
       const geneCount = Math.min(GENES_PER_BATCH, nCols - geneStart);
       const first = starts[geneStart];
       const last = starts[geneStart + geneCount];
-      const listOffsets = new Int32Array(geneCount + 1);
-      const genes = new BigInt64Array(geneCount);
+      if (this.rowsScratch.length < last - first) {
+        this.rowsScratch = new Uint16Array(Math.max(last - first, this.rowsScratch.length * 2));
+        this.valuesScratch = allocateTyped(this.storedDtype, this.rowsScratch.length);
+      }
+      const rows = this.rowsScratch;
+      const transposed = this.valuesScratch;
+      const cursor = this.cursor;
       for (let g = 0; g < geneCount; g++) {
         listOffsets[g + 1] = starts[geneStart + g + 1] - first;
+        cursor[g] = listOffsets[g];
         genes[g] = BigInt(geneStart + g);
       }
-      const [, rowsField, dataField] = this.schema.fields;
-      const batch = recordBatchOf(
-        this.schema,
-        [
-          makeData({ type: new Int64(), length: geneCount, data: genes }),
-          makeData({ type: rowsField.type as List, length: geneCount, valueOffsets: listOffsets, child: makeData({ type: new Uint16(), length: last - first, data: rows.subarray(first, last) }) }),
-          makeData({
-            type: dataField.type as List,
-            length: geneCount,
-            valueOffsets: listOffsets,
-            child: makeData({ type: arrowTypeOf(this.storedDtype), length: last - first, data: transposed.subarray(first, last) } as never),
-          }),
-        ],
-        geneCount,
-        new Map([['cellar.group_row_start', String(this.groupStart)]]),
-      );
-      this.writer.write(batch);
-      const layout = this.writer.batchLayouts[this.writer.batchLayouts.length - 1];
+      // Transposed one batch at a time: its genes' cursors and the rows' next entries stay in cache.
+      transposeBatch(n, this.groupIndptr, rowNext, columns, values, geneStart, geneStart + geneCount, cursor, this.lastRow, rows, transposed);
+      nodes[0] = geneCount;
+      nodes[1] = geneCount;
+      nodes[2] = last - first;
+      nodes[3] = geneCount;
+      nodes[4] = last - first;
+      buffers[1] = bytesOf(genes.subarray(0, geneCount));
+      buffers[3] = bytesOf(listOffsets.subarray(0, geneCount + 1));
+      buffers[5] = bytesOf(rows.subarray(0, last - first));
+      buffers[7] = buffers[3];
+      buffers[9] = bytesOf(transposed.subarray(0, last - first));
+      this.writer.writeBatch(this.schema, geneCount, nodes, buffers, metadata);
+      const spans = this.writer.lastBuffers;
       this.batchGroupStart.push(this.groupStart);
       this.batchGroupRows.push(n);
       this.batchGeneStart.push(geneStart);
       this.batchGeneCount.push(geneCount);
       this.batchNnz.push(last - first);
-      for (const buffer of [OFFSETS_BUFFER, ROWS_BUFFER, VALUES_BUFFER]) this.spans.push(layout.buffers[buffer].offset, layout.buffers[buffer].length);
+      for (const buffer of [OFFSETS_BUFFER, ROWS_BUFFER, VALUES_BUFFER]) this.spans.push(spans[2 * buffer]!, spans[2 * buffer + 1]!);
     }
     this.nGroups++;
     this.groupStart += n;
@@ -234,37 +240,49 @@ export class XColumnWriter {
   }
 }
 
+const EMPTY_BYTES = new Uint8Array(0);
+
+function bytesOf(values: ArrayBufferView): Uint8Array {
+  return new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
+}
+
 function countColumns(columns: Uint32Array, nnz: number, starts: Int32Array): void {
   for (let k = 0; k < nnz; k++) starts[columns[k] + 1]++;
 }
 
-function transposeInto(
+/**
+ * The entries of genes [geneStart, geneEnd) of a row group, gene by gene: each gene's cell offsets
+ * (delta-coded within the gene) and values, at `cursor[gene - geneStart]` onwards. `rowNext[r]` is
+ * row r's first entry not yet taken (at or past geneStart) and is moved past the batch's genes.
+ */
+function transposeBatch(
   nRows: number,
   indptr: Int32Array,
+  rowNext: Int32Array,
   columns: Uint32Array,
   values: NumericArray,
+  geneStart: number,
+  geneEnd: number,
   cursor: Int32Array,
+  lastRow: Int32Array,
   rows: Uint16Array,
   transposed: NumericArray,
 ): void {
   const source = values as Float64Array;
   const target = transposed as Float64Array;
+  lastRow.fill(0);
   for (let r = 0; r < nRows; r++) {
-    for (let k = indptr[r]; k < indptr[r + 1]; k++) {
-      const at = cursor[columns[k]]++;
-      rows[at] = r;
-      target[at] = source[k];
+    let k = rowNext[r]!;
+    const end = indptr[r + 1]!;
+    while (k < end) {
+      const g = columns[k]! - geneStart;
+      if (columns[k]! >= geneEnd) break;
+      const at = cursor[g]!++;
+      rows[at] = r - lastRow[g]!;
+      lastRow[g] = r;
+      target[at] = source[k]!;
+      k++;
     }
-  }
-}
-
-function deltaWithinColumns(starts: Int32Array, nCols: number, rows: Uint16Array): void {
-  for (let c = 0; c < nCols; c++) {
-    let previous = 0;
-    for (let p = starts[c]; p < starts[c + 1]; p++) {
-      const row = rows[p];
-      rows[p] = row - previous;
-      previous = row;
-    }
+    rowNext[r] = k;
   }
 }

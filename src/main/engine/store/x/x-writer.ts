@@ -52,6 +52,9 @@ interface OpenFragment {
   joinids: BigInt64Array;
   indices: Uint16Array | Uint32Array;
   values: NumericArray;
+  /** A chunk's field lengths and body buffers (writeBatch's arguments), reused. */
+  nodeLengths: number[];
+  bodyBuffers: Uint8Array[];
 }
 
 class GrowableUint32 {
@@ -220,6 +223,9 @@ export class XLayerWriter {
       joinids: new BigInt64Array(this.options.chunkRows),
       indices: allocateTyped(indexDtype, 1 << 14) as Uint16Array | Uint32Array,
       values: allocateTyped(storedDtype, 1 << 14),
+      nodeLengths: [0, 0, 0, 0, 0],
+      // Validity buffers stay empty (no nulls).
+      bodyBuffers: Array.from({ length: 10 }, () => EMPTY_BYTES),
     };
   }
 
@@ -270,28 +276,22 @@ export class XLayerWriter {
     this.unsortedRows = null;
     const joinids = fragment.joinids.subarray(0, nRows);
     for (let i = 0; i < nRows; i++) joinids[i] = BigInt(source.rowStart + i);
-    const [, indexField, dataField] = fragment.schema.fields;
-    const children = [
-      makeData({ type: new Int64(), length: nRows, data: joinids }),
-      makeData({
-        type: indexField.type as List,
-        length: nRows,
-        valueOffsets: offsets,
-        child: makeData({ type: arrowTypeOf(fragment.indexDtype), length: nnz, data: storedIndices } as never),
-      }),
-      makeData({
-        type: dataField.type as List,
-        length: nRows,
-        valueOffsets: offsets,
-        child: makeData({ type: arrowTypeOf(fragment.storedDtype), length: nnz, data: storedValues } as never),
-      }),
-    ];
-    fragment.writer.write(recordBatchOf(fragment.schema, children, nRows));
-    const layout = fragment.writer.batchLayouts[fragment.writer.batchLayouts.length - 1];
-    const indexSpan = layout.buffers[INDEX_VALUES_BUFFER];
-    const valueSpan = layout.buffers[DATA_VALUES_BUFFER];
+    const nodes = fragment.nodeLengths;
+    nodes[0] = nRows;
+    nodes[1] = nRows;
+    nodes[2] = nnz;
+    nodes[3] = nRows;
+    nodes[4] = nnz;
+    const buffers = fragment.bodyBuffers;
+    buffers[1] = bytesOf(joinids);
+    buffers[3] = bytesOf(offsets);
+    buffers[5] = bytesOf(storedIndices);
+    buffers[7] = buffers[3];
+    buffers[9] = bytesOf(storedValues);
+    fragment.writer.writeBatch(fragment.schema, nRows, nodes, buffers);
+    const spans = fragment.writer.lastBuffers;
+    fragment.spans.push(spans[2 * INDEX_VALUES_BUFFER]!, spans[2 * INDEX_VALUES_BUFFER + 1]!, spans[2 * DATA_VALUES_BUFFER]!, spans[2 * DATA_VALUES_BUFFER + 1]!);
     fragment.chunkRows.push(nRows);
-    fragment.spans.push(indexSpan.offset, indexSpan.length, valueSpan.offset, valueSpan.length);
     fragment.nRows += nRows;
     fragment.nnz += nnz;
     fragment.columns?.addRows(nRows, offsets, absolute, storedValues, limit);
@@ -421,6 +421,12 @@ export class XLayerWriter {
     this.current?.columns?.abandon();
     this.current = null;
   }
+}
+
+const EMPTY_BYTES = new Uint8Array(0);
+
+function bytesOf(values: ArrayBufferView): Uint8Array {
+  return new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
 }
 
 /**

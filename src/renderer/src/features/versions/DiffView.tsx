@@ -112,6 +112,22 @@ export function DiffView({ diff }: { diff: StoreDiff }) {
             <dd>
               <NameList names={diff.obsm.removed} />
             </dd>
+            <dt>Graphs (obsp) added</dt>
+            <dd>
+              <NameList names={diff.obsp.added} />
+            </dd>
+            <dt>Graphs (obsp) removed</dt>
+            <dd>
+              <NameList names={diff.obsp.removed} />
+            </dd>
+            {diff.obsp.changed.length > 0 && (
+              <>
+                <dt>Graphs (obsp) changed</dt>
+                <dd>
+                  <NameList names={diff.obsp.changed.map((c) => `${c.name}: ${c.from} → ${c.to}`)} />
+                </dd>
+              </>
+            )}
             {Object.entries(diff.layers).map(([ms, l]) => (
               <div key={ms} className="diff-pair">
                 <dt>Layers ({ms})</dt>
