@@ -93,7 +93,7 @@ export function queryMatrix(q: OpenedQuery, signal?: AbortSignal, onRows?: (done
 /**
  * Rows `obsJoinids` × columns `varJoinids` (null: every column) of a stored layer, as row blocks.
  * `prefetch`: the read starts now and the first iteration continues it. A large read is decoded
- * by the helper thread, its first blocks while the caller does other work (writes obs and var);
+ * by the helper thread, its first block while the caller does other work (writes obs and var);
  * a smaller one decodes its first block on this thread at once.
  */
 function storeMatrix(reader: StoreReader, measurement: string, layer: string, obsJoinids: Uint32Array, varJoinids: Uint32Array | null, signal?: AbortSignal, onRows?: (done: number, total: number) => void, prefetch = false): StoreMatrix {
@@ -105,8 +105,8 @@ function storeMatrix(reader: StoreReader, measurement: string, layer: string, ob
     if (ascending) {
       // Block after block into the same buffers (the writer copies each block before asking
       // for the next): new arrays per block cost more in first touches of memory than decoding.
-      // A large read is decoded by a helper thread blocks ahead of the writer.
-      for await (const block of reader.xRowBlocksAhead(measurement, layer, obsJoinids, { maxRows: EXPORT_ROWS_PER_BLOCK, maxEntries: EXPORT_BLOCK_ENTRIES, prefetch })) {
+      // A large read is decoded by a helper thread one block ahead of the writer.
+      for await (const block of reader.xRowBlocksAhead(measurement, layer, obsJoinids, { maxRows: EXPORT_ROWS_PER_BLOCK, maxEntries: EXPORT_BLOCK_ENTRIES })) {
         signal?.throwIfAborted();
         const sliced = varJoinids ? selectColumns({ ...block, shape: [block.nRows, nVars] }, varJoinids, nVars) : block;
         yield { rowStart: block.rowStart, nRows: block.nRows, nCols, indptr: sliced.indptr, indices: sliced.indices, data: sliced.data };

@@ -16,9 +16,6 @@ import { rowDecodeHelperAheadFor, rowDecodeHelperFor } from './x/row-decode-host
 import type { CsrMatrix, RowReadBuffers } from './x/row-reads';
 import { XLayerReader } from './x/x-reader';
 
-/** Blocks in memory for a prefetched row read: the one being used and up to three decoded ahead. */
-const PREFETCH_SLOTS = 4;
-
 /** Columns of obs or of a measurement's var, decoded on first use. */
 export interface FrameReader {
   readonly nRows: number;
@@ -58,11 +55,9 @@ export interface StoreReader {
   xRowBlocks(measurement: string, layer: string, joinids: ArrayLike<number>, options?: { maxRows?: number; maxEntries?: number }): Iterable<XRowBlock>;
   /**
    * `xRowBlocks` with each block decoded by a helper thread while the caller handles the one
-   * before (large reads only; smaller ones are decoded on this thread). `prefetch`: the caller
-   * starts the read early and works on something else meanwhile (an export writing obs and
-   * var), so up to three blocks are decoded ahead instead of one.
+   * before (large reads only; smaller ones are decoded on this thread).
    */
-  xRowBlocksAhead(measurement: string, layer: string, joinids: ArrayLike<number>, options?: { maxRows?: number; maxEntries?: number; prefetch?: boolean }): AsyncIterable<XRowBlock>;
+  xRowBlocksAhead(measurement: string, layer: string, joinids: ArrayLike<number>, options?: { maxRows?: number; maxEntries?: number }): AsyncIterable<XRowBlock>;
   /** Stored entries of the rows `joinids` of a layer, from its chunk indexes (nothing is decoded). */
   xRowsEntries(measurement: string, layer: string, joinids: ArrayLike<number>): number;
   /** A plain-data description of a layer read in fixed row blocks (see layer-blocks.ts), e.g. for worker threads. */
@@ -295,9 +290,8 @@ class StoreReaderImpl implements StoreReader {
     return this.xReader(measurement, layer).rowBlocks(joinids, options);
   }
 
-  xRowBlocksAhead(measurement: string, layer: string, joinids: ArrayLike<number>, options: { maxRows?: number; maxEntries?: number; prefetch?: boolean } = {}): AsyncIterable<XRowBlock> {
-    const { prefetch, ...sizes } = options;
-    return this.xReader(measurement, layer).rowBlocksAhead(joinids, rowDecodeHelperAheadFor, { ...sizes, slots: prefetch ? PREFETCH_SLOTS : 2 });
+  xRowBlocksAhead(measurement: string, layer: string, joinids: ArrayLike<number>, options?: { maxRows?: number; maxEntries?: number }): AsyncIterable<XRowBlock> {
+    return this.xReader(measurement, layer).rowBlocksAhead(joinids, rowDecodeHelperAheadFor, options);
   }
 
   xRowsEntries(measurement: string, layer: string, joinids: ArrayLike<number>): number {
