@@ -812,3 +812,125 @@ describe('h5ad writer: round trip through Cellar’s reader', () => {
     });
   }
 });
+
+// ------------------------------------------------------------------ matrices of known size
+
+describe('h5ad writer: sparse matrices whose exact nnz is known up front', () => {
+  /**
+   * Row r holds the columns ≡ r (mod 3), value (r·7 + c) mod 97 + 0.5, and rows ≡ 5 (mod 11)
+   * are empty; streamed in blocks of 997 rows (not a multiple of anything the writer uses).
+   */
+  function patterned(nRows: number, nCols: number, exact = true, nnzOffset = 0): MatrixSource {
+    const rowColumns = (r: number) => (r % 11 === 5 ? [] : Array.from({ length: Math.ceil((nCols - (r % 3)) / 3) }, (_, k) => (r % 3) + 3 * k));
+    let nnz = 0;
+    for (let r = 0; r < nRows; r++) nnz += rowColumns(r).length;
+    return {
+      shape: [nRows, nCols],
+      dtype: 'float32',
+      nnz: nnz + nnzOffset,
+      nnzExact: exact,
+      *rowBlocks() {
+        for (let start = 0; start < nRows; start += 997) {
+          const end = Math.min(nRows, start + 997);
+          const indptr = new Int32Array(end - start + 1);
+          for (let r = start; r < end; r++) indptr[r - start + 1] = indptr[r - start] + rowColumns(r).length;
+          const indices = new Int32Array(indptr[end - start]);
+          const data = new Float32Array(indices.length);
+          let at = 0;
+          for (let r = start; r < end; r++) {
+            for (const c of rowColumns(r)) {
+              indices[at] = c;
+              data[at++] = ((r * 7 + c) % 97) + 0.5;
+            }
+          }
+          yield { rowStart: start, nRows: end - start, nCols, indptr, indices, data };
+        }
+      },
+    };
+  }
+  const frames = (nRows: number, nCols: number) => ({
+    obs: { indexName: '_index', index: Array.from({ length: nRows }, (_, i) => `c${i}`), columns: [] } satisfies DataFrame,
+    var: { indexName: '_index', index: Array.from({ length: nCols }, (_, i) => `g${i}`), columns: [] } satisfies DataFrame,
+  });
+
+  /** h5py's view of X's datasets, and whether anndata reads exactly the patterned values. */
+  const INSPECT = String.raw`
+import sys, json, h5py, numpy as np, anndata as ad
+out = {}
+for path in sys.argv[1:]:
+    with h5py.File(path, 'r') as f:
+        info = {k: {'shape': list(f['X/' + k].shape), 'maxshape': list(f['X/' + k].maxshape), 'chunks': f['X/' + k].chunks,
+                    'compression': f['X/' + k].compression, 'dtype': str(f['X/' + k].dtype)} for k in ('data', 'indices', 'indptr')}
+    a = ad.read_h5ad(path)
+    n, m = a.shape
+    r = np.arange(n)[:, None]; c = np.arange(m)[None, :]
+    expected = np.where((c % 3 == r % 3) & (r % 11 != 5), (r * 7 + c) % 97 + 0.5, 0).astype(np.float32)
+    x = a.X
+    info['format'] = x.format
+    info['dtype'] = str(x.dtype)
+    info['nnz'] = int(x.nnz)
+    info['equal'] = bool(x.has_sorted_indices) and bool((x.toarray() == expected).all()) and int(x.nnz) == int((expected != 0).sum())
+    out[path] = info
+print(json.dumps(out))
+`;
+
+  it('writes X contiguous when uncompressed (as h5py does), chunked at its exact size when compressed, with the same values', async () => {
+    // 3,000 × 2,000: 1.8 M entries (7 MiB of data, contiguous); the gzip one spans several chunks and staged writes.
+    const small = { contiguous: join(dir, 'exact-none.h5ad'), gzip: join(dir, 'exact-gzip.h5ad'), bound: join(dir, 'bound-none.h5ad') };
+    await writeH5ad(small.contiguous, { ...frames(3000, 2000), X: patterned(3000, 2000) });
+    await writeH5ad(small.gzip, { ...frames(3000, 2000), X: patterned(3000, 2000) }, { compression: 'gzip' });
+    // Only a bound known (nnzExact unset): chunked and resizable, as before.
+    await writeH5ad(small.bound, { ...frames(3000, 2000), X: patterned(3000, 2000, false, 5) });
+    // 9 M entries (36 MiB) are more than is gathered whole: chunked, uncompressed, at the exact size.
+    const large = join(dir, 'exact-none-large.h5ad');
+    await writeH5ad(large, { ...frames(20_000, 1500), X: patterned(20_000, 1500) });
+    const info = runPythonJson<Record<string, Record<string, { shape: number[]; maxshape: (number | null)[]; chunks: number[] | null; compression: string | null; dtype: string } & { equal: boolean; nnz: number; format: string }>>>(
+      INSPECT,
+      [small.contiguous, small.gzip, small.bound, large],
+      300_000,
+    );
+    const nnz = info[small.contiguous]!.nnz as unknown as number;
+    expect(nnz).toBeGreaterThan(1_500_000);
+    for (const path of [small.contiguous, small.gzip, small.bound, large]) {
+      const i = info[path]!;
+      expect(i.equal, path).toBe(true);
+      expect([i.format, i.dtype, (i.data as { dtype: string }).dtype, (i.indices as { dtype: string }).dtype, (i.indptr as { dtype: string }).dtype]).toEqual(['csr', 'float32', 'float32', 'int32', 'int32']);
+    }
+    for (const k of ['data', 'indices'] as const) {
+      expect(info[small.contiguous]![k]).toMatchObject({ shape: [nnz], maxshape: [nnz], chunks: null, compression: null });
+      expect(info[small.gzip]![k]).toMatchObject({ shape: [nnz], maxshape: [nnz], compression: 'gzip' });
+      expect(info[small.gzip]![k]!.chunks).not.toBeNull();
+      expect(info[small.bound]![k]).toMatchObject({ shape: [nnz], maxshape: [null], compression: null });
+      const largeNnz = info[large]!.nnz as unknown as number;
+      expect(largeNnz).toBeGreaterThan((32 << 20) / 4);
+      expect(info[large]![k]).toMatchObject({ shape: [largeNnz], maxshape: [largeNnz], compression: null });
+      expect(info[large]![k]!.chunks).not.toBeNull();
+    }
+  }, 120_000);
+
+  it('writes an exact nnz of 0, compressed or not', async () => {
+    const paths = [join(dir, 'exact-empty-none.h5ad'), join(dir, 'exact-empty-gzip.h5ad')];
+    const empty: MatrixSource = {
+      shape: [2, 4],
+      dtype: 'float32',
+      nnz: 0,
+      nnzExact: true,
+      rowBlocks: () => [{ rowStart: 0, nRows: 2, nCols: 4, indptr: new Int32Array(3), indices: new Int32Array(0), data: new Float32Array(0) }],
+    };
+    await writeH5ad(paths[0]!, { ...frames(2, 4), X: empty });
+    await writeH5ad(paths[1]!, { ...frames(2, 4), X: empty }, { compression: 'gzip' });
+    const dumped = readWithAnndata(...paths);
+    for (const path of paths) expect(dumped[path]!.X).toMatchObject({ format: 'csr', dtype: 'float32', shape: [2, 4], values: Array(8).fill(0) });
+  });
+
+  it('refuses row blocks holding more or fewer entries than the exact nnz, naming the matrix', async () => {
+    for (const [offset, compression, held] of [[-1, 'none', 'more than'], [1, 'none', 'fewer'], [-1, 'gzip', 'more than'], [1, 'gzip', 'fewer']] as const) {
+      const path = join(dir, `exact-wrong-${offset}-${compression}.h5ad`);
+      const err = await writeH5ad(path, { ...frames(300, 40), X: patterned(300, 40, true, offset) }, { compression }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(CellarError);
+      expect((err as CellarError).code).toBe('shape_mismatch');
+      expect((err as CellarError).message).toMatch(held === 'more than' ? /^Cannot write X: its row blocks hold more than \d+ entries, but the matrix has \d+\.$/ : /^Cannot write X: its row blocks hold \d+ entries, but the matrix has \d+\.$/);
+      expect(readdirSync(dir).filter((f) => f.startsWith(`exact-wrong-${offset}-${compression}`))).toEqual([]);
+    }
+  });
+});

@@ -174,6 +174,66 @@ describe('rowBlocksAhead', () => {
     expect(seen.flatMap((b) => b.rows)).toEqual(joinids.map((j) => expectedRows(matrix, j, j + 1)[0]));
   });
 
+  it('with more slots, asks for that many blocks less one ahead, and yields the same blocks', async () => {
+    const reader = await storeOf(matrix);
+    const spec = reader.layerBlockSpec('RNA', 'data', 1);
+    const files = new XLayerFiles(spec.dir, spec.label, spec.layer, spec.nObs, spec.nVars);
+    cleanups.unshift(() => files.close());
+    const helperFiles = new XLayerFiles(spec.dir, spec.label, spec.layer, spec.nObs, spec.nVars);
+    cleanups.unshift(() => helperFiles.close());
+    const asked: number[] = [];
+    const helper = {
+      async decode(r: RowDecodeRequest) {
+        asked.push(r.from);
+        decodeSortedRows(helperFiles, r.sorted, r.starts, r.from, r.to, r.indices, r.data);
+      },
+    };
+    const joinids = Array.from({ length: 700 }, (_, i) => i);
+    const seen: ReturnType<typeof rowsOf>[] = [];
+    let blocks = 0;
+    for await (const block of rowBlocksAhead(files, joinids, () => helper, { maxRows: 50, slots: 4 })) {
+      blocks++;
+      // Block b is handed out with blocks up to b + 3 asked for (never more than there are).
+      expect(asked.length).toBe(Math.min(blocks + 3, 14));
+      seen.push(rowsOf(block));
+    }
+    expect(blocks).toBe(14);
+    expect(asked).toEqual(Array.from({ length: 14 }, (_, b) => b * 50));
+    expect(seen.flat()).toEqual(expectedRows(matrix, 0, 700));
+  });
+
+  it('surfaces a failed decode at its block, and an early stop waits for the decodes still under way', async () => {
+    const reader = await storeOf(matrix);
+    const spec = reader.layerBlockSpec('RNA', 'data', 1);
+    const files = new XLayerFiles(spec.dir, spec.label, spec.layer, spec.nObs, spec.nVars);
+    cleanups.unshift(() => files.close());
+    const joinids = Array.from({ length: 700 }, (_, i) => i);
+    const failing = { decode: async (r: RowDecodeRequest) => (r.from === 100 ? Promise.reject(new Error('block 2 is damaged')) : undefined) };
+    const handed: number[] = [];
+    await expect(
+      (async () => {
+        for await (const block of rowBlocksAhead(files, joinids, () => failing, { maxRows: 50, slots: 4 })) handed.push(block.rowStart);
+      })(),
+    ).rejects.toThrow('block 2 is damaged');
+    expect(handed).toEqual([0, 50]);
+    // Stopping after the first block: the three blocks asked for ahead are waited for first.
+    const settled: number[] = [];
+    const slow = {
+      decode: (r: RowDecodeRequest) =>
+        new Promise<void>((resolve) =>
+          setTimeout(() => {
+            settled.push(r.from);
+            resolve();
+          }, 5),
+        ),
+    };
+    for await (const block of rowBlocksAhead(files, joinids, () => slow, { maxRows: 50, slots: 4 })) {
+      expect(block.rowStart).toBe(0);
+      break;
+    }
+    expect(settled).toEqual([0, 50, 100, 150]);
+  });
+
   it('decodes on the calling thread when no helper is offered', async () => {
     const reader = await storeOf(matrix);
     const spec = reader.layerBlockSpec('RNA', 'data', 1);

@@ -77,44 +77,97 @@ export function queryVar(q: OpenedQuery): DataFrame {
   return frameRows(q.reader.var(q.spec.measurement), q.selection.varJoinids, VAR_ID);
 }
 
-/** The X slice as CSR row blocks of bounded size (rows and columns re-indexed from 0). */
-export function queryMatrix(q: OpenedQuery, signal?: AbortSignal, onRows?: (done: number, total: number) => void): MatrixSource {
-  return storeMatrix(q.reader, q.spec.measurement, q.layer, q.selection.obsJoinids, q.selection.varJoinids, signal, onRows);
+/**
+ * A matrix read from the store. `close` ends a read started ahead of time (prefetch) that was
+ * not iterated to its end, e.g. when the export failed before writing X; it may always be called.
+ */
+export interface StoreMatrix extends MatrixSource {
+  close(): Promise<void>;
 }
 
-/** Rows `obsJoinids` × columns `varJoinids` (null: every column) of a stored layer, as row blocks. */
-function storeMatrix(reader: StoreReader, measurement: string, layer: string, obsJoinids: Uint32Array, varJoinids: Uint32Array | null, signal?: AbortSignal, onRows?: (done: number, total: number) => void): MatrixSource {
+/** The X slice as CSR row blocks of bounded size (rows and columns re-indexed from 0). */
+export function queryMatrix(q: OpenedQuery, signal?: AbortSignal, onRows?: (done: number, total: number) => void, prefetch = false): StoreMatrix {
+  return storeMatrix(q.reader, q.spec.measurement, q.layer, q.selection.obsJoinids, q.selection.varJoinids, signal, onRows, prefetch);
+}
+
+/**
+ * Rows `obsJoinids` × columns `varJoinids` (null: every column) of a stored layer, as row blocks.
+ * `prefetch`: the read starts now and the first iteration continues it. A large read is decoded
+ * by the helper thread, its first block while the caller does other work (writes obs and var);
+ * a smaller one decodes its first block on this thread at once.
+ */
+function storeMatrix(reader: StoreReader, measurement: string, layer: string, obsJoinids: Uint32Array, varJoinids: Uint32Array | null, signal?: AbortSignal, onRows?: (done: number, total: number) => void, prefetch = false): StoreMatrix {
   const nVars = reader.nVars(measurement);
   const nCols = varJoinids ? varJoinids.length : nVars;
   const dtype = reader.manifest.ms[measurement]!.X[layer]!.dtype as NumericDtype;
+  const ascending = isAscending(obsJoinids);
+  async function* blocks(): AsyncGenerator<CsrBlock> {
+    if (ascending) {
+      // Block after block into the same buffers (the writer copies each block before asking
+      // for the next): new arrays per block cost more in first touches of memory than decoding.
+      // A large read is decoded by a helper thread one block ahead of the writer.
+      for await (const block of reader.xRowBlocksAhead(measurement, layer, obsJoinids, { maxRows: EXPORT_ROWS_PER_BLOCK, maxEntries: EXPORT_BLOCK_ENTRIES })) {
+        signal?.throwIfAborted();
+        const sliced = varJoinids ? selectColumns({ ...block, shape: [block.nRows, nVars] }, varJoinids, nVars) : block;
+        yield { rowStart: block.rowStart, nRows: block.nRows, nCols, indptr: sliced.indptr, indices: sliced.indices, data: sliced.data };
+        onRows?.(block.rowStart + block.nRows, obsJoinids.length);
+      }
+      return;
+    }
+    for (let start = 0; start < obsJoinids.length; start += EXPORT_ROWS_PER_BLOCK) {
+      signal?.throwIfAborted();
+      const ids = obsJoinids.subarray(start, Math.min(obsJoinids.length, start + EXPORT_ROWS_PER_BLOCK));
+      const csr = await reader.readXRows(measurement, layer, ids);
+      const sliced = varJoinids ? selectColumns(csr, varJoinids, nVars) : csr;
+      const base = Number(sliced.indptr[0]);
+      // readXRows may hand back offsets that do not start at 0: rebase them for the writer.
+      const indptr = base === 0 ? sliced.indptr : Float64Array.from(sliced.indptr as ArrayLike<number>, (v) => Number(v) - base);
+      const nnz = Number(sliced.indptr[ids.length]) - base;
+      yield { rowStart: start, nRows: ids.length, nCols, indptr, indices: sliced.indices.subarray(base, base + nnz), data: sliced.data.subarray(base, base + nnz) as NumericArray };
+      onRows?.(start + ids.length, obsJoinids.length);
+    }
+  }
+  // Every column kept: the stored entries of the rows are exactly what is written (counted
+  // from the chunk indexes before the read starts, so a failure here leaves no read running).
+  const exact = varJoinids && varJoinids.length !== nVars ? {} : { nnz: reader.xRowsEntries(measurement, layer, obsJoinids), nnzExact: true };
+  // A read started now: its first block is asked for at once (marked handled: a failure
+  // surfaces when the writer gets to it).
+  let started: { iterator: AsyncGenerator<CsrBlock>; first: Promise<IteratorResult<CsrBlock>> } | null = null;
+  if (prefetch && ascending) {
+    const iterator = blocks();
+    const first = iterator.next();
+    first.catch(() => undefined);
+    started = { iterator, first };
+  }
   return {
     shape: [obsJoinids.length, nCols],
     dtype,
+    ...exact,
     async *rowBlocks(): AsyncIterable<CsrBlock> {
-      if (isAscending(obsJoinids)) {
-        // Block after block into the same buffers (the writer copies each block before asking
-        // for the next): new arrays per block cost more in first touches of memory than decoding.
-        // A large read is decoded by a helper thread one block ahead of the writer.
-        for await (const block of reader.xRowBlocksAhead(measurement, layer, obsJoinids, { maxRows: EXPORT_ROWS_PER_BLOCK, maxEntries: EXPORT_BLOCK_ENTRIES })) {
-          signal?.throwIfAborted();
-          const sliced = varJoinids ? selectColumns({ ...block, shape: [block.nRows, nVars] }, varJoinids, nVars) : block;
-          yield { rowStart: block.rowStart, nRows: block.nRows, nCols, indptr: sliced.indptr, indices: sliced.indices, data: sliced.data };
-          onRows?.(block.rowStart + block.nRows, obsJoinids.length);
-        }
+      const early = started;
+      started = null;
+      if (!early) {
+        yield* blocks();
         return;
       }
-      for (let start = 0; start < obsJoinids.length; start += EXPORT_ROWS_PER_BLOCK) {
-        signal?.throwIfAborted();
-        const ids = obsJoinids.subarray(start, Math.min(obsJoinids.length, start + EXPORT_ROWS_PER_BLOCK));
-        const csr = await reader.readXRows(measurement, layer, ids);
-        const sliced = varJoinids ? selectColumns(csr, varJoinids, nVars) : csr;
-        const base = Number(sliced.indptr[0]);
-        // readXRows may hand back offsets that do not start at 0: rebase them for the writer.
-        const indptr = base === 0 ? sliced.indptr : Float64Array.from(sliced.indptr as ArrayLike<number>, (v) => Number(v) - base);
-        const nnz = Number(sliced.indptr[ids.length]) - base;
-        yield { rowStart: start, nRows: ids.length, nCols, indptr, indices: sliced.indices.subarray(base, base + nnz), data: sliced.data.subarray(base, base + nnz) as NumericArray };
-        onRows?.(start + ids.length, obsJoinids.length);
+      try {
+        let next = await early.first;
+        while (!next.done) {
+          yield next.value;
+          next = await early.iterator.next();
+        }
+      } finally {
+        await early.iterator.return(undefined);
       }
+    },
+    async close(): Promise<void> {
+      const early = started;
+      started = null;
+      if (!early) return;
+      // Waits for the first block (settled: its failure was not this caller's to report), then
+      // ends the read, which waits for the blocks the helper is still writing.
+      await early.first.catch(() => undefined);
+      await early.iterator.return(undefined).catch(() => undefined);
     },
   };
 }
@@ -191,7 +244,10 @@ export async function exportQueryToH5ad(params: ExportParams): Promise<ExportRes
     params: { store: params.storeKey, version: q.version, obs: params.obs ?? null, var: params.var ?? null, layer: q.layer, layers, compression, out },
     inputArtifacts: [q.versionUid],
   });
+  let X: StoreMatrix | null = null;
   try {
+    // X is read from now on, while obs, var and the rest are written.
+    X = queryMatrix(q, params.signal, undefined, true);
     const obsm = await readDenseAll(reader.obsmNames(m), (name) => reader.readObsm(m, name, selection.obsJoinids));
     const varm = await readDenseAll(reader.varmNames(m), (name) => reader.readVarm(m, name, selection.varJoinids));
     const layerSources = new Map<string, MatrixSource>(layers.map((l) => [l, storeMatrix(reader, m, l, selection.obsJoinids, selection.varJoinids, params.signal)]));
@@ -212,7 +268,7 @@ export async function exportQueryToH5ad(params: ExportParams): Promise<ExportRes
       {
         obs: queryObs(q),
         var: queryVar(q),
-        X: queryMatrix(q, params.signal),
+        X,
         layers: layerSources,
         obsm,
         varm,
@@ -239,6 +295,8 @@ export async function exportQueryToH5ad(params: ExportParams): Promise<ExportRes
     params.registry.failRun(run.uid, err instanceof Error ? err.message : String(err), params.signal?.aborted ? 'cancelled' : 'failed');
     throw err;
   } finally {
+    // A read still under way (the export failed before X was written) ends before its files close.
+    await X?.close();
     reader.close();
   }
 }

@@ -58,6 +58,8 @@ export interface StoreReader {
    * before (large reads only; smaller ones are decoded on this thread).
    */
   xRowBlocksAhead(measurement: string, layer: string, joinids: ArrayLike<number>, options?: { maxRows?: number; maxEntries?: number }): AsyncIterable<XRowBlock>;
+  /** Stored entries of the rows `joinids` of a layer, from its chunk indexes (nothing is decoded). */
+  xRowsEntries(measurement: string, layer: string, joinids: ArrayLike<number>): number;
   /** A plain-data description of a layer read in fixed row blocks (see layer-blocks.ts), e.g. for worker threads. */
   layerBlockSpec(measurement: string, layer: string, rowsPerBlock: number, columns?: Uint32Array): LayerBlockSpec;
   /** X columns of the given var joinids over all obs rows, as CSC. */
@@ -290,6 +292,10 @@ class StoreReaderImpl implements StoreReader {
 
   xRowBlocksAhead(measurement: string, layer: string, joinids: ArrayLike<number>, options?: { maxRows?: number; maxEntries?: number }): AsyncIterable<XRowBlock> {
     return this.xReader(measurement, layer).rowBlocksAhead(joinids, rowDecodeHelperAheadFor, options);
+  }
+
+  xRowsEntries(measurement: string, layer: string, joinids: ArrayLike<number>): number {
+    return this.xReader(measurement, layer).rowsEntries(joinids);
   }
 
   layerBlockSpec(measurement: string, layer: string, rowsPerBlock: number, columns?: Uint32Array): LayerBlockSpec {

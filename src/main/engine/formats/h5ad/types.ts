@@ -108,6 +108,8 @@ export interface MatrixSource {
   dtype: NumericDtype;
   /** Total non-zeros if known (lets the writer size datasets up front). */
   nnz?: number;
+  /** `nnz` is exact, not a bound: the writer creates the datasets at their final size. */
+  nnzExact?: boolean;
   rowBlocks(): AsyncIterable<CsrBlock> | Iterable<CsrBlock>;
 }
 

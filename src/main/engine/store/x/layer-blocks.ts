@@ -104,16 +104,17 @@ export function* rowBlocks(files: XLayerFiles, joinids: ArrayLike<number>, optio
 }
 
 /**
- * `rowBlocks` with every block decoded by a helper thread while the caller works on the block
- * before it (an export writing it out): two sets of shared buffers, used in turn. The helper is
- * asked for once the read's size is known (`helperFor`); without one the blocks are decoded here.
- * Each block is valid until the next is requested.
+ * `rowBlocks` with the blocks decoded by a helper thread ahead of the caller (an export writing
+ * them out): `slots` sets of shared buffers used in turn, so up to slots − 1 blocks are decoded
+ * while the caller works on one. The helper is asked for once the read's size is known
+ * (`helperFor`); without one the blocks are decoded here. Each block is valid until the next is
+ * requested.
  */
 export async function* rowBlocksAhead(
   files: XLayerFiles,
   joinids: ArrayLike<number>,
   helperFor: (nnz: number) => RowDecodeHelper | null,
-  options: { maxRows?: number; maxEntries?: number } = {},
+  options: { maxRows?: number; maxEntries?: number; slots?: number } = {},
 ): AsyncGenerator<XRowBlock> {
   const maxRows = Math.max(1, options.maxRows ?? 4096);
   const maxEntries = Math.max(1, options.maxEntries ?? 8_000_000);
@@ -145,29 +146,34 @@ export async function* rowBlocksAhead(
     return;
   }
   const layer = files.describe();
-  const slots = [0, 1].map(() => ({
+  const blocks = bounds.length - 1;
+  const slots = Array.from({ length: Math.max(2, Math.min(options.slots ?? 2, blocks)) }, () => ({
     indices: new Int32Array(new SharedArrayBuffer(largest * 4), 0, largest),
     data: viewTyped(files.layer.dtype, new Uint8Array(new SharedArrayBuffer(largest * bytesPerElement(files.layer.dtype))), largest),
   }));
-  const request = (b: number): Promise<void> => {
-    const slot = slots[b % 2];
-    const pending = helper.decode({ layer, sorted, starts, from: bounds[b], to: bounds[b + 1], indices: slot.indices, data: slot.data });
+  const pending: (Promise<void> | undefined)[] = [];
+  const request = (b: number): void => {
+    if (b >= blocks) return;
+    const slot = slots[b % slots.length];
+    const decoding = helper.decode({ layer, sorted, starts, from: bounds[b], to: bounds[b + 1], indices: slot.indices, data: slot.data });
     // Awaited when the block is wanted; marked handled now, so a failure is not reported twice.
-    pending.catch(() => undefined);
-    return pending;
+    decoding.catch(() => undefined);
+    pending[b] = decoding;
   };
-  const blocks = bounds.length - 1;
-  let next: Promise<void> | null = blocks > 0 ? request(0) : null;
+  // The helper works through its requests in order: the first slots − 1 blocks are asked for now.
+  for (let b = 0; b < slots.length - 1; b++) request(b);
   const indptr = new Int32Array(maxRows + 1);
   try {
     for (let b = 0; b < blocks; b++) {
-      await next;
-      next = b + 1 < blocks ? request(b + 1) : null;
+      // The caller is done with block b − 1: its slot takes block b + slots − 1.
+      request(b + slots.length - 1);
+      await pending[b];
+      pending[b] = undefined;
       const start = bounds[b];
       const rows = bounds[b + 1] - start;
       for (let i = 0; i < rows; i++) indptr[i + 1] = indptr[i] + rowNnz[start + i];
       const entries = indptr[rows];
-      const slot = slots[b % 2];
+      const slot = slots[b % slots.length];
       yield {
         rowStart: start,
         nRows: rows,
@@ -179,9 +185,18 @@ export async function* rowBlocksAhead(
       };
     }
   } finally {
-    // The helper may still be writing the next block into buffers the caller no longer holds.
-    await next?.catch(() => undefined);
+    // The helper may still be writing later blocks into buffers the caller no longer holds.
+    for (const decoding of pending) await decoding?.catch(() => undefined);
   }
+}
+
+/** Stored entries of the rows `joinids` (any order), from the chunk indexes alone. */
+export function rowsEntries(files: XLayerFiles, joinids: ArrayLike<number>): number {
+  const order = sortOrder(files, joinids);
+  const { rowNnz } = planRows(files, order ? (i) => joinids[order[i]] : (i) => joinids[i], joinids.length, files.fragmentsByRow());
+  let total = 0;
+  for (let i = 0; i < rowNnz.length; i++) total += rowNnz[i];
+  return total;
 }
 
 /**

@@ -5,7 +5,7 @@ import type { NumericArray, NumericDtype } from '../../columns/column-model';
 import type { LayerEntry } from '../format/manifest';
 import { readColumns, type CscMatrix } from './column-reads';
 import { XLayerFiles, type XLayerDescription } from './layer-files';
-import { rowBlocks, rowBlocksAhead, type XRowBlock } from './layer-blocks';
+import { rowBlocks, rowBlocksAhead, rowsEntries, type XRowBlock } from './layer-blocks';
 import { decodeSortedRows, readRows, readRowsShared, type CsrMatrix, type RowDecodeHelper, type RowReadBuffers } from './row-reads';
 
 export class XLayerReader {
@@ -56,9 +56,14 @@ export class XLayerReader {
     return rowBlocks(this.files, joinids, options);
   }
 
-  /** `rowBlocks` decoded one block ahead by a helper thread (when `helperFor` gives one for the read's size). */
-  rowBlocksAhead(joinids: ArrayLike<number>, helperFor: (nnz: number) => RowDecodeHelper | null, options: { maxRows?: number; maxEntries?: number } = {}): AsyncGenerator<XRowBlock> {
+  /** `rowBlocks` decoded `slots` − 1 blocks ahead by a helper thread (when `helperFor` gives one for the read's size). */
+  rowBlocksAhead(joinids: ArrayLike<number>, helperFor: (nnz: number) => RowDecodeHelper | null, options: { maxRows?: number; maxEntries?: number; slots?: number } = {}): AsyncGenerator<XRowBlock> {
     return rowBlocksAhead(this.files, joinids, helperFor, options);
+  }
+
+  /** Stored entries of the rows `joinids`, from the chunk indexes alone (nothing is decoded). */
+  rowsEntries(joinids: ArrayLike<number>): number {
+    return rowsEntries(this.files, joinids);
   }
 
   /** Columns `varJoinids` over every obs row, as CSC (column j = varJoinids[j]). */

@@ -10,6 +10,8 @@ export interface CsrMatrixToWrite {
   shape: [number, number];
   dtype: NumericDtype | 'bool';
   nnz?: number;
+  /** `nnz` is the exact number of stored entries (the datasets are created at their final size). */
+  nnzExact?: boolean;
   rowBlocks(): AsyncIterable<CsrBlock> | Iterable<CsrBlock>;
 }
 
@@ -40,12 +42,19 @@ function checkBlock(path: string, block: CsrBlock, expectedRow: number, shape: [
   for (let r = 0; r < block.nRows; r++) {
     if (block.indptr[r + 1] < block.indptr[r]) throw blockError(path, block, 'has a decreasing indptr');
   }
-  const indices = block.indices;
-  const nCols = shape[1];
-  for (let i = 0; i < nnz; i++) {
-    if (indices[i] < 0 || indices[i] >= nCols) throw blockError(path, block, `has column index ${indices[i]} outside 0..${nCols - 1}`);
-  }
+  const bad = firstBadInt32(block.indices, nnz, shape[1]);
+  if (bad >= 0) throw blockError(path, block, `has column index ${block.indices[bad]} outside 0..${shape[1] - 1}`);
   return nnz;
+}
+
+/** The first of the first `n` indices outside 0..nCols−1, or −1 (one compare per entry: the unsigned view of a negative is too large). */
+function firstBadInt32(indices: Int32Array, n: number, nCols: number): number {
+  for (let i = 0; i < n; i++) if (indices[i] >>> 0 >= nCols) return i;
+  return -1;
+}
+
+function entriesError(path: string, held: string, exact: number): CellarError {
+  return new CellarError('shape_mismatch', `Cannot write ${displayPath(path)}: its row blocks hold ${held} entries, but the matrix has ${exact}.`);
 }
 
 function blockData(data: NumericArray, nnz: number, dtype: ArrayDtype): NumericArray {
@@ -60,6 +69,7 @@ export async function writeCsrMatrix(out: H5Output, path: string, matrix: CsrMat
   const indicesDtype: NumericDtype = nCols - 1 > INT32_MAX ? 'int64' : 'int32';
   let data: AppendableArray | null = null;
   let indices: AppendableArray | null = null;
+  const exact = matrix.nnzExact && matrix.nnz !== undefined ? matrix.nnz : undefined;
   try {
     writing(path, () => {
       out.group(path);
@@ -67,8 +77,8 @@ export async function writeCsrMatrix(out: H5Output, path: string, matrix: CsrMat
       out.numericAttribute(path, 'shape', BigInt64Array.of(BigInt(nRows), BigInt(nCols)), [2]);
       // Without a known nnz, rows × columns bounds it (and sizes the chunks of a small slice).
       const maxNnz = matrix.nnz ?? nRows * nCols;
-      data = out.appendable(`${path}/data`, matrix.dtype, maxNnz);
-      indices = out.appendable(`${path}/indices`, indicesDtype, maxNnz);
+      data = out.appendable(`${path}/data`, matrix.dtype, maxNnz, exact);
+      indices = out.appendable(`${path}/indices`, indicesDtype, maxNnz, exact);
     });
     // Row offsets as doubles: exact up to 2^53 entries, and the width is chosen once nnz is known.
     const indptr = new Float64Array(nRows + 1);
@@ -77,6 +87,8 @@ export async function writeCsrMatrix(out: H5Output, path: string, matrix: CsrMat
     for await (const block of matrix.rowBlocks()) {
       checkAborted(path, options.signal);
       const nnz = checkBlock(path, block, row, matrix.shape);
+      // Datasets of exact size cannot take more: refused before anything is appended.
+      if (exact !== undefined && nnzSoFar + nnz > exact) throw entriesError(path, `more than ${exact}`, exact);
       writing(path, () => {
         data!.append(blockData(block.data, nnz, matrix.dtype));
         indices!.append(toDtype(block.indices.subarray(0, nnz), indicesDtype));
@@ -89,6 +101,7 @@ export async function writeCsrMatrix(out: H5Output, path: string, matrix: CsrMat
     if (row !== nRows) {
       throw new CellarError('shape_mismatch', `Cannot write ${displayPath(path)}: its row blocks cover ${row} rows, but the matrix has ${nRows}.`);
     }
+    if (exact !== undefined && nnzSoFar !== exact) throw entriesError(path, String(nnzSoFar), exact);
     writing(path, () => {
       data!.finish();
       indices!.finish();
