@@ -5,7 +5,8 @@
 //   node tests/bench/worker-start.mjs RUNS FILE.h5ad
 //
 // Per start: "online" (the thread runs), "ready" (the entry and its modules are loaded and it
-// answers: asked for a task that does not exist, it replies with the error) and "inspect" (the
+// answers: asked for a task that does not exist, it replies with the error; a thread that never
+// answers fails the row after 60 s instead of hanging the bench) and "inspect" (the
 // whole inspectFile task on FILE: ready + h5wasm and its plugins initialised + the read). The
 // first start of each kind is a warm-up (file cache) and is not counted. Prints one JSON line.
 import { Worker } from 'node:worker_threads';
@@ -18,13 +19,23 @@ const entry = new URL('../../out/main/task-worker.js', import.meta.url);
 function start(task, args) {
   return new Promise((resolve, reject) => {
     const t0 = performance.now();
-    const worker = new Worker(entry, { workerData: { task, args }, resourceLimits: { maxOldGenerationSizeMb: 4096 } });
+    const worker = new Worker(entry, { resourceLimits: { maxOldGenerationSizeMb: 4096 } });
+    // Asked for its task as the host asks (engine/threads/worker-call.ts): a 'run' message.
+    worker.postMessage({ type: 'run', task, args });
     let online = NaN;
     worker.on('online', () => (online = performance.now() - t0));
-    worker.on('error', reject);
+    const timer = setTimeout(() => {
+      void worker.terminate();
+      reject(new Error(`the task worker did not answer a '${task}' request within 60 s`));
+    }, 60_000);
+    worker.on('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
     worker.on('message', (msg) => {
       if (msg.type === 'progress') return;
       const done = performance.now() - t0;
+      clearTimeout(timer);
       void worker.terminate().then(() => resolve({ online, done, type: msg.type }));
     });
   });
