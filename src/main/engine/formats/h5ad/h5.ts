@@ -105,8 +105,20 @@ export function h5ErrorReason(err: unknown): string {
   return firstLine.trim();
 }
 
+/**
+ * Attribute names, asked of HDF5 once per node object (each ask costs 40–500 µs, and reading an
+ * element's encoding asks several times). Files are read-only while read, so names never change
+ * under a node; a node got again by path asks again.
+ */
+const attributeNamesOf = new WeakMap<Group | Dataset, string[]>();
+
 export function attributeNames(node: Group | Dataset): string[] {
-  return h5().Module.get_attribute_names(node.file_id, node.path);
+  let names = attributeNamesOf.get(node);
+  if (!names) {
+    names = h5().Module.get_attribute_names(node.file_id, node.path);
+    attributeNamesOf.set(node, names);
+  }
+  return names;
 }
 
 /** Reads an attribute as h5wasm returns it (typed array, string, number, references…), or undefined if absent. */
