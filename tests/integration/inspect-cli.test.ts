@@ -78,3 +78,63 @@ describe('cellar inspect', () => {
     expect(r.stderr.split('\n')[0]).toMatch(/nope\.h5ad/);
   });
 });
+
+describe('a file whose var strings are damaged', () => {
+  // Written by anndata with 3,000 long gene names, so var's index fills several HDF5 global heap
+  // collections; the signature of one of the middle ones is broken. obs, the attributes and the
+  // first gene names still read (h5py reads var/_index[:2]); the whole index does not.
+  const dir = mkdtempSync(join(tmpdir(), 'cellar-var-damaged-'));
+  const file = join(dir, 'var-damaged.h5ad');
+  const made = spawnSync(
+    '/usr/bin/python3',
+    [
+      '-c',
+      `
+import sys, warnings
+warnings.filterwarnings("ignore")
+import anndata as ad, numpy as np, pandas as pd, scipy.sparse as sp, h5py
+obs = pd.DataFrame(index=[f"c{i}" for i in range(3)])
+var = pd.DataFrame(index=[f"GENE_{i:05d}_" + "x" * 60 for i in range(3000)])
+ad.AnnData(X=sp.csr_matrix(np.ones((3, 3000), dtype=np.float32)), obs=obs, var=var).write_h5ad(sys.argv[1])
+b = bytearray(open(sys.argv[1], "rb").read())
+heaps = [i for i in range(len(b) - 3) if b[i:i + 4] == b"GCOL"]
+assert len(heaps) >= 4, heaps
+middle = heaps[len(heaps) // 2]
+b[middle:middle + 4] = b"XXXX"
+open(sys.argv[1], "wb").write(b)
+h = h5py.File(sys.argv[1], "r")
+assert list(h["obs/_index"][:]) == [b"c0", b"c1", b"c2"]
+assert h["var/_index"][0] == b"GENE_00000_" + b"x" * 60
+try:
+    h["var/_index"][:]
+    print("readable")
+except Exception:
+    print("damaged")
+`,
+      file,
+    ],
+    { encoding: 'utf8' },
+  );
+
+  it('is made as described: obs reads, the whole var index does not', () => {
+    expect([made.status, made.stdout.trim(), made.stderr.trim()]).toEqual([0, 'damaged', '']);
+  });
+
+  it('is refused by inspect with exit 1 and one line naming var/_index', () => {
+    const r = cellar('inspect', file);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe('');
+    expect(r.stderr.trim()).toBe('var-damaged.h5ad: var/_index: could not be read: bad global heap collection signature');
+  });
+
+  it('is refused by import with the same line, and nothing is registered', () => {
+    const before = cellar('list', '--json').stdout;
+    const r = cellar('import', file, '--collection', 'damaged');
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim()).toBe('var-damaged.h5ad: var/_index: could not be read: bad global heap collection signature');
+    const after = cellar('list', '--json').stdout;
+    expect(after).toBe(before);
+    const list = JSON.parse(after) as { collections: unknown[]; artifacts: unknown[] };
+    expect([list.collections, list.artifacts]).toEqual([[], []]);
+  });
+});

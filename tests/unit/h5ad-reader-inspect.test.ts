@@ -1,11 +1,9 @@
 // `cellar inspect`: the JSON shape of SPEC §5 and the human summary, on
 // fixtures written by real anndata (kitchen sink) and by the pre-0.7 layout.
-import { readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { formatInspect, inspectH5ad, type InspectReport } from '../../src/main/engine/formats/h5ad/inspect';
 import { openH5ad } from '../../src/main/engine/formats/h5ad/reader';
-import { inspectDatasetFile } from '../../src/main/engine/formats/inspect-dataset';
 
 const fixture = (name: string): string => fileURLToPath(new URL(`../fixtures/h5ad/${name}.h5ad`, import.meta.url));
 
@@ -120,51 +118,5 @@ describe('formatInspect', () => {
     expect(text).toContain('layers: —');
     expect(text).toContain('raw: none');
     expect(text).not.toContain('notices:');
-  });
-});
-
-describe('inspect reads var as a schema only', () => {
-  const fixtures = readdirSync(fileURLToPath(new URL('../fixtures/h5ad/', import.meta.url)))
-    .filter((f) => f.endsWith('.h5ad'))
-    .map((f) => f.replace(/\.h5ad$/, ''))
-    .sort();
-
-  it.each(fixtures)('%s: the same report as reading var whole', async (name) => {
-    let whole: InspectReport | { error: string };
-    try {
-      whole = await inspect(name);
-    } catch (err) {
-      whole = { error: (err as Error).message };
-    }
-    let schema: InspectReport | { error: string };
-    try {
-      schema = await inspectDatasetFile(fixture(name));
-    } catch (err) {
-      schema = { error: (err as Error).message };
-    }
-    if ('error' in whole) {
-      expect(schema).toEqual(whole);
-      return;
-    }
-    // inspectDatasetFile adds the format fields; the h5ad report's fields are identical.
-    expect(schema).toMatchObject({ ...whole, format: 'h5ad' });
-    expect(Object.keys(schema).filter((k) => !(k in whole)).sort()).toEqual(['dropped', 'feature_types', 'format', 'format_label']);
-  });
-
-  it("leaves var's and raw.var's strings unread, obs's read", async () => {
-    const file = await openH5ad(fixture('kitchen_sink'), { varSchemaOnly: true });
-    try {
-      expect(file.var.index).toEqual(new Array(6).fill(''));
-      expect(file.raw!.var.index).toEqual(new Array(9).fill(''));
-      expect(file.obs.index.every((id) => id.length > 0)).toBe(true);
-    } finally {
-      file.close();
-    }
-    const whole = await openH5ad(fixture('kitchen_sink'));
-    try {
-      expect(whole.var.index.every((id) => id.length > 0)).toBe(true);
-    } finally {
-      whole.close();
-    }
   });
 });

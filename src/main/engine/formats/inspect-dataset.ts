@@ -15,8 +15,7 @@ export interface DatasetInspectReport extends InspectReport {
 
 /** Opens, checks everything a later read relies on (validate), summarises, always closes. */
 export async function inspectDatasetFile(path: string, check: ReadCheck = {}): Promise<DatasetInspectReport> {
-  // The report lists var's columns and their types, never var's values: its strings are not read.
-  const file = await openDataset(path, { varSchemaOnly: true });
+  const file = await openDataset(path);
   try {
     await file.validate(check);
     return { ...inspectH5ad(file), format: file.format, format_label: file.formatLabel, feature_types: file.featureTypes, dropped: file.dropped };

@@ -6,7 +6,7 @@ import { statSync } from 'node:fs';
 import { basename, extname } from 'node:path';
 import { CellarError } from '../../../shared/errors';
 import { readStringAttribute } from './h5ad/h5';
-import { openH5ad, type OpenH5adOptions } from './h5ad/reader';
+import { openH5ad } from './h5ad/reader';
 import { childDataset, childGroup, childNames, openHdf5 } from './hdf5';
 import { openLoom, LOOM_NO_MATRIX } from './loom/reader';
 import { isMatrixMarketInput, openMatrixMarket } from './mtx/reader';
@@ -47,14 +47,11 @@ function isDirectory(path: string): boolean {
   }
 }
 
-/**
- * Opens any supported dataset lazily (metadata read, matrices behind handles). Always close() it.
- * `options` apply to h5ad files (the other formats read their few var strings whole).
- */
-export async function openDataset(path: string, options: OpenH5adOptions = {}): Promise<DatasetFile> {
+/** Opens any supported dataset lazily (metadata read, matrices behind handles). Always close() it. */
+export async function openDataset(path: string): Promise<DatasetFile> {
   const suffix = extname(path).toLowerCase();
   if (isDirectory(path) || isMatrixMarketInput(path)) return openMatrixMarket(path);
-  if (suffix === '.h5ad') return asDataset(await openH5ad(path, options));
+  if (suffix === '.h5ad') return asDataset(await openH5ad(path));
   const found = await hdf5KindOf(path);
   switch (found?.kind) {
     case '10x':
@@ -64,12 +61,12 @@ export async function openDataset(path: string, options: OpenH5adOptions = {}): 
     case 'loom-without-matrix':
       throw new CellarError('unknown_format', `${basename(path)} is not a loom file: ${LOOM_NO_MATRIX}.`);
     case 'h5ad':
-      return asDataset(await openH5ad(path, options));
+      return asDataset(await openH5ad(path));
   }
   if (found && suffix === '.loom') throw new CellarError('unknown_format', `${basename(path)} is not a loom file: ${LOOM_NO_MATRIX}.`);
   if (found && (suffix === '.h5' || suffix === '.hdf5')) throw new CellarError('unknown_format', found.notTenx);
   // Not HDF5, damaged, or HDF5 of no known kind: the h5ad reader's messages say which.
-  return asDataset(await openH5ad(path, options));
+  return asDataset(await openH5ad(path));
 }
 
 function asDataset(file: Awaited<ReturnType<typeof openH5ad>>): DatasetFile {

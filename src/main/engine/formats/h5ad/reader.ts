@@ -61,12 +61,7 @@ export async function openHdf5File(path: string, label = basename(path)): Promis
   }
 }
 
-export interface OpenH5adOptions {
-  /** Read var's (and raw.var's) string values as empty strings: only their columns' names, types and lengths are wanted. */
-  varSchemaOnly?: boolean;
-}
-
-export async function openH5ad(path: string, options: OpenH5adOptions = {}): Promise<H5adFile> {
+export async function openH5ad(path: string): Promise<H5adFile> {
   const label = basename(path);
   const file = await openHdf5File(path, label);
 
@@ -80,7 +75,6 @@ export async function openH5ad(path: string, options: OpenH5adOptions = {}): Pro
       if (closed) throw new CellarError('io_error', `${label} is closed; open it again to read more.`);
     },
     readElement: (elementPath) => readElement(ctx, elementPath),
-    ...(options.varSchemaOnly ? { skipStringsUnder: ['/var/', '/raw/var/'] } : {}),
   };
 
   try {

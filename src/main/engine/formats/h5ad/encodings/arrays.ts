@@ -10,14 +10,12 @@ export function openDenseArray(ctx: ReadContext, path: string, node: H5Node): De
   const dtype = elementDtype(node.metadata);
   if (dtype === 'other') throw badElement(ctx, path, 'unsupported element type for a dense array');
   const shape = datasetShape(node) ?? [0];
-  const skipped = dtype === 'string' && (ctx.skipStringsUnder?.some((prefix) => path.startsWith(prefix)) ?? false);
   return {
     path,
     dtype,
     shape,
     read() {
       ctx.assertOpen();
-      if (skipped) return new Array<string>(shape.reduce((a, b) => a * b, 1)).fill('');
       try {
         return readDenseValues(node, dtype);
       } catch (err) {

@@ -17,13 +17,6 @@ export interface ReadContext {
   assertOpen(): void;
   /** Reads any element through the encoding registry (with legacy fallbacks). */
   readElement(path: string): Element;
-  /**
-   * Elements under these paths (each ending in "/") whose string arrays are not read: each
-   * reads as that many empty strings, with its shape and type intact. For a summary that shows
-   * a frame's columns but not its values (inspect's var), where HDF5's variable-length strings
-   * are most of the cost of opening a file.
-   */
-  skipStringsUnder?: readonly string[];
 }
 
 /** The result of reading one element; heavy data stays behind handles. */
