@@ -190,15 +190,6 @@ export async function* rowBlocksAhead(
   }
 }
 
-/** Stored entries of the rows `joinids` (any order), from the chunk indexes alone. */
-export function rowsEntries(files: XLayerFiles, joinids: ArrayLike<number>): number {
-  const order = sortOrder(files, joinids);
-  const { rowNnz } = planRows(files, order ? (i) => joinids[order[i]] : (i) => joinids[i], joinids.length, files.fragmentsByRow());
-  let total = 0;
-  for (let i = 0; i < rowNnz.length; i++) total += rowNnz[i];
-  return total;
-}
-
 /**
  * Rows [rowStart, rowEnd) restricted to the columns with position[column] ≥ 0, renumbered to
  * that position, decoded in one pass per entry (no full rows are built first). `indices` and

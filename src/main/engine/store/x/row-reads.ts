@@ -137,8 +137,8 @@ export function readRows(files: XLayerFiles, joinids: ArrayLike<number>, into?: 
   return decodePlanned(files, planRead(files, joinids, into), into);
 }
 
-/** Sorting, per-row sizes and the output row offsets of a row read, from the chunk indexes alone. */
-function planRead(files: XLayerFiles, joinids: ArrayLike<number>, into?: RowReadBuffers): PlannedRead {
+/** Sorting and per-row sizes of a row read, from the chunk indexes alone. */
+function planSizes(files: XLayerFiles, joinids: ArrayLike<number>): Omit<PlannedRead, 'indptr'> & { order: Int32Array | null } {
   const n = joinids.length;
   const order = sortOrder(files, joinids);
   const rowAt = order ? (i: number) => joinids[order[i]] : (i: number) => joinids[i];
@@ -147,13 +147,25 @@ function planRead(files: XLayerFiles, joinids: ArrayLike<number>, into?: RowRead
   const { rowNnz, rowFragment } = planRows(files, rowAt, n, fragments);
   let total = 0;
   for (let i = 0; i < n; i++) total += rowNnz[i];
+  return { n, order, rowAt, outPosition, fragments, rowNnz, rowFragment, total };
+}
+
+/** Stored entries of the rows `joinids` (any order), from the chunk indexes alone (nothing is decoded). */
+export function rowsEntries(files: XLayerFiles, joinids: ArrayLike<number>): number {
+  return planSizes(files, joinids).total;
+}
+
+/** Sorting, per-row sizes and the output row offsets of a row read, from the chunk indexes alone. */
+function planRead(files: XLayerFiles, joinids: ArrayLike<number>, into?: RowReadBuffers): PlannedRead {
+  const { order, ...sizes } = planSizes(files, joinids);
+  const { n, rowNnz, total } = sizes;
   const indptrDtype = total < 2 ** 31 ? 'int32' : 'float64';
   const indptr = (into ? into.take('indptr', indptrDtype, n + 1) : allocateTyped(indptrDtype, n + 1)) as Int32Array | Float64Array;
   indptr[0] = 0;
   if (order) for (let i = 0; i < n; i++) indptr[order[i] + 1] = rowNnz[i];
   else indptr.set(rowNnz, 1);
   for (let i = 0; i < n; i++) indptr[i + 1] += indptr[i];
-  return { n, rowAt, outPosition, fragments, rowNnz, rowFragment, total, indptr };
+  return { ...sizes, indptr };
 }
 
 /** Decodes a planned read on this thread. */

@@ -5,8 +5,8 @@ import type { NumericArray, NumericDtype } from '../../columns/column-model';
 import type { LayerEntry } from '../format/manifest';
 import { readColumns, type CscMatrix } from './column-reads';
 import { XLayerFiles, type XLayerDescription } from './layer-files';
-import { rowBlocks, rowBlocksAhead, rowsEntries, type XRowBlock } from './layer-blocks';
-import { decodeSortedRows, readRows, readRowsShared, type CsrMatrix, type RowDecodeHelper, type RowReadBuffers } from './row-reads';
+import { rowBlocks, rowBlocksAhead, type XRowBlock } from './layer-blocks';
+import { decodeSortedRows, readRows, readRowsShared, rowsEntries, type CsrMatrix, type RowDecodeHelper, type RowReadBuffers } from './row-reads';
 
 export class XLayerReader {
   private readonly files: XLayerFiles;
