@@ -42,8 +42,9 @@ export class StoreIpcFileWriter extends RecordBatchFileWriter {
   private template: BatchTemplate | null = null;
   /** Where the last batch written by writeBatch put its buffers: (offset, length) pairs, absolute. */
   readonly lastBuffers: number[] = [];
-  /** Batches written so far (by either path). */
-  batchCount = 0;
+  // writeIdListsBatch's field lengths and body buffers (validity buffers stay empty), reused.
+  private readonly idListsNodes = [0, 0, 0, 0, 0];
+  private readonly idListsBuffers: Uint8Array[] = Array.from({ length: 10 }, () => EMPTY);
 
   constructor(sink: (bytes: Uint8Array) => void, codec: StoreCodec, level?: number) {
     super({ autoDestroy: true, writeLegacyIpcFormat: false, compressionType: arrowCompressionType(codec) });
@@ -205,7 +206,27 @@ export class StoreIpcFileWriter extends RecordBatchFileWriter {
     for (let i = 0; i < spans.length; i += 2) spans[i] += bodyOffset;
     this.sink(out.subarray(0, at));
     this._position += at;
-    this.batchCount++;
+  }
+
+  /**
+   * writeBatch for the store's chunk layout (X row chunks, companion batches): an int64 column
+   * `ids` and two list columns of `entries` values each (`first`, `second`) sharing `offsets`.
+   */
+  writeIdListsBatch(schema: Schema, ids: BigInt64Array, offsets: Int32Array, entries: number, first: ArrayBufferView, second: ArrayBufferView, metadata?: Map<string, string>): void {
+    const n = ids.length;
+    const nodes = this.idListsNodes;
+    nodes[0] = n;
+    nodes[1] = n;
+    nodes[2] = entries;
+    nodes[3] = n;
+    nodes[4] = entries;
+    const buffers = this.idListsBuffers;
+    buffers[1] = bytesOf(ids);
+    buffers[3] = bytesOf(offsets);
+    buffers[5] = bytesOf(first);
+    buffers[7] = buffers[3];
+    buffers[9] = bytesOf(second);
+    this.writeBatch(schema, n, nodes, buffers, metadata);
   }
 
   /** The framed message of a batch with this many nodes and buffers, and where its numbers go. */
@@ -254,7 +275,6 @@ export class StoreIpcFileWriter extends RecordBatchFileWriter {
     const message = Message.from(header, byteLength);
     this._writeMessage(message);
     const bodyOffset = this._position;
-    this.batchCount++;
     this.batchLayouts.push({
       numRows: batch.numRows,
       bodyOffset,
@@ -271,4 +291,8 @@ interface BatchTemplate {
   bytes: Uint8Array;
   /** Byte positions of numRows, bodyLength, each node's length, and each buffer's offset and length. */
   slots: number[];
+}
+
+function bytesOf(values: ArrayBufferView): Uint8Array {
+  return new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
 }

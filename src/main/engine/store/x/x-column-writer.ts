@@ -63,11 +63,9 @@ export class XColumnWriter {
   /** Per batch: offset and length of its list offsets, rows and values buffers. */
   private readonly spans: number[] = [];
   private nGroups = 0;
-  // A batch's list offsets, gene ids, field lengths and body buffers (writeBatch's arguments), reused.
+  // A batch's list offsets and gene ids, reused.
   private readonly listOffsets = new Int32Array(GENES_PER_BATCH + 1);
   private readonly genes = new BigInt64Array(GENES_PER_BATCH);
-  private readonly nodeLengths = [0, 0, 0, 0, 0];
-  private readonly bodyBuffers: Uint8Array[] = Array.from({ length: 10 }, () => EMPTY_BYTES);
 
   constructor(
     private readonly files: DataFiles,
@@ -142,8 +140,6 @@ export class XColumnWriter {
     const metadata = new Map([['cellar.group_row_start', String(this.groupStart)]]);
     const listOffsets = this.listOffsets;
     const genes = this.genes;
-    const nodes = this.nodeLengths;
-    const buffers = this.bodyBuffers;
     for (let geneStart = 0; geneStart < nCols; geneStart += GENES_PER_BATCH) {
       const geneCount = Math.min(GENES_PER_BATCH, nCols - geneStart);
       const first = starts[geneStart];
@@ -162,17 +158,8 @@ export class XColumnWriter {
       }
       // Transposed one batch at a time: its genes' cursors and the rows' next entries stay in cache.
       transposeBatch(n, this.groupIndptr, rowNext, columns, values, geneStart, geneStart + geneCount, cursor, this.lastRow, rows, transposed);
-      nodes[0] = geneCount;
-      nodes[1] = geneCount;
-      nodes[2] = last - first;
-      nodes[3] = geneCount;
-      nodes[4] = last - first;
-      buffers[1] = bytesOf(genes.subarray(0, geneCount));
-      buffers[3] = bytesOf(listOffsets.subarray(0, geneCount + 1));
-      buffers[5] = bytesOf(rows.subarray(0, last - first));
-      buffers[7] = buffers[3];
-      buffers[9] = bytesOf(transposed.subarray(0, last - first));
-      this.writer.writeBatch(this.schema, geneCount, nodes, buffers, metadata);
+      const entries = last - first;
+      this.writer.writeIdListsBatch(this.schema, genes.subarray(0, geneCount), listOffsets.subarray(0, geneCount + 1), entries, rows.subarray(0, entries), transposed.subarray(0, entries), metadata);
       const spans = this.writer.lastBuffers;
       this.batchGroupStart.push(this.groupStart);
       this.batchGroupRows.push(n);
@@ -238,12 +225,6 @@ export class XColumnWriter {
     ];
     return this.files.writeArrowFile('xcolidx', 'none', undefined, [recordBatchOf(schema, children, n)]).name;
   }
-}
-
-const EMPTY_BYTES = new Uint8Array(0);
-
-function bytesOf(values: ArrayBufferView): Uint8Array {
-  return new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
 }
 
 function countColumns(columns: Uint32Array, nnz: number, starts: Int32Array): void {

@@ -52,9 +52,6 @@ interface OpenFragment {
   joinids: BigInt64Array;
   indices: Uint16Array | Uint32Array;
   values: NumericArray;
-  /** A chunk's field lengths and body buffers (writeBatch's arguments), reused. */
-  nodeLengths: number[];
-  bodyBuffers: Uint8Array[];
 }
 
 class GrowableUint32 {
@@ -223,9 +220,6 @@ export class XLayerWriter {
       joinids: new BigInt64Array(this.options.chunkRows),
       indices: allocateTyped(indexDtype, 1 << 14) as Uint16Array | Uint32Array,
       values: allocateTyped(storedDtype, 1 << 14),
-      nodeLengths: [0, 0, 0, 0, 0],
-      // Validity buffers stay empty (no nulls).
-      bodyBuffers: Array.from({ length: 10 }, () => EMPTY_BYTES),
     };
   }
 
@@ -276,19 +270,7 @@ export class XLayerWriter {
     this.unsortedRows = null;
     const joinids = fragment.joinids.subarray(0, nRows);
     for (let i = 0; i < nRows; i++) joinids[i] = BigInt(source.rowStart + i);
-    const nodes = fragment.nodeLengths;
-    nodes[0] = nRows;
-    nodes[1] = nRows;
-    nodes[2] = nnz;
-    nodes[3] = nRows;
-    nodes[4] = nnz;
-    const buffers = fragment.bodyBuffers;
-    buffers[1] = bytesOf(joinids);
-    buffers[3] = bytesOf(offsets);
-    buffers[5] = bytesOf(storedIndices);
-    buffers[7] = buffers[3];
-    buffers[9] = bytesOf(storedValues);
-    fragment.writer.writeBatch(fragment.schema, nRows, nodes, buffers);
+    fragment.writer.writeIdListsBatch(fragment.schema, joinids, offsets, nnz, storedIndices, storedValues);
     const spans = fragment.writer.lastBuffers;
     fragment.spans.push(spans[2 * INDEX_VALUES_BUFFER]!, spans[2 * INDEX_VALUES_BUFFER + 1]!, spans[2 * DATA_VALUES_BUFFER]!, spans[2 * DATA_VALUES_BUFFER + 1]!);
     fragment.chunkRows.push(nRows);
@@ -421,12 +403,6 @@ export class XLayerWriter {
     this.current?.columns?.abandon();
     this.current = null;
   }
-}
-
-const EMPTY_BYTES = new Uint8Array(0);
-
-function bytesOf(values: ArrayBufferView): Uint8Array {
-  return new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
 }
 
 /**
