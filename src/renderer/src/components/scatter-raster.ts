@@ -3,6 +3,7 @@
 // and setup work, so a million take 500–700 ms, while this loop takes tens of milliseconds and
 // the GPU then draws one textured rectangle. The pixels match what the point sprites would
 // cover: a pixel is inked when its centre lies in the point's disc of `sizePx` diameter.
+import { fadeChannel } from './scatter-selection';
 import { viewTransform, type View } from './scatter-view';
 
 /** Opaque white, the plot's background, as a little-endian RGBA word. */
@@ -18,7 +19,7 @@ export interface Emphasis {
 
 /** Three quarters of the way to #e6e6e6, alpha kept: emphasizeColors' fade, on a little-endian RGBA word. */
 function fade(color: number): number {
-  return (((color & 0xff) + 690) >> 2) | ((((color >>> 8) & 0xff) + 690) >> 2) << 8 | ((((color >>> 16) & 0xff) + 690) >> 2) << 16 | (color & 0xff000000);
+  return fadeChannel(color & 0xff) | (fadeChannel((color >>> 8) & 0xff) << 8) | (fadeChannel((color >>> 16) & 0xff) << 16) | (color & 0xff000000);
 }
 
 /**

@@ -225,6 +225,11 @@ export function nearestPoint(grid: PointGrid, points: Float32Array, x: number, y
  * The colour buffer with what the user did to it: hidden points (visible 0) get alpha 0 (not
  * drawn); when something is selected, the other points fade to a light grey.
  */
+/** A colour channel of a point the selection leaves out: three quarters of the way to #e6e6e6, so the category still shows, faintly. */
+export function fadeChannel(value: number): number {
+  return (value + 3 * 230) >> 2;
+}
+
 export function emphasizeColors(rgba: Uint8Array, visible: Uint8Array | null, selection: Uint8Array | null): Uint8Array {
   if (!visible && !selection) return rgba;
   const out = rgba.slice();
@@ -232,10 +237,9 @@ export function emphasizeColors(rgba: Uint8Array, visible: Uint8Array | null, se
   for (let i = 0, o = 0; i < n; i++, o += 4) {
     if (visible && visible[i] === 0) out[o + 3] = 0;
     else if (selection && selection[i] === 0) {
-      // Three quarters of the way to #e6e6e6: the category still shows, faintly.
-      out[o] = (out[o]! + 3 * 230) >> 2;
-      out[o + 1] = (out[o + 1]! + 3 * 230) >> 2;
-      out[o + 2] = (out[o + 2]! + 3 * 230) >> 2;
+      out[o] = fadeChannel(out[o]!);
+      out[o + 1] = fadeChannel(out[o + 1]!);
+      out[o + 2] = fadeChannel(out[o + 2]!);
     }
   }
   return out;
