@@ -6,6 +6,7 @@ import { CellarError } from '../../src/shared/errors';
 import type { CsrBlock } from '../../src/main/engine/columns/column-model';
 import { createStoreWriter, openStore, type StoreCodec, type StoreReader } from '../../src/main/engine/store';
 import { rowDecodeHelper, rowDecodeHelperFor } from '../../src/main/engine/store/x/row-decode-host';
+import { COLUMN_GROUP_ROWS, GENES_PER_BATCH, MAX_GROUP_ENTRIES } from '../../src/main/engine/store/x/x-column-writer';
 import type { XLayerReader } from '../../src/main/engine/store/x/x-reader';
 import { csrBlocks, randomCounts, seededRandom, tempStoreDir, type ReferenceMatrix } from './store-testkit';
 
@@ -270,11 +271,38 @@ describe('X column reads', () => {
     ['with the column companion', true],
     ['by scanning row chunks', false],
   ])('%s: genes over all cells equal the written values', async (_, companion) => {
-    // More than one group of cells and more than one batch of genes.
-    const matrix = randomCounts(2600, 600, 33, { density: 0.03 });
+    // More than one group of cells (4,096 each, the last shorter) and more than one batch of genes (64 each).
+    const matrix = randomCounts(9000, 300, 33, { density: 0.03 });
     const reader = await writeMatrix(matrix, { companion, chunkRows: 4, blockRows: 500 });
-    expect(Boolean(reader.manifest.ms.RNA.X.data.fragments[0].columns)).toBe(companion);
-    const genes = [599, 0, 257, 256, 255, 12, 12];
+    const fragment = reader.manifest.ms.RNA.X.data.fragments[0];
+    expect(Boolean(fragment.columns)).toBe(companion);
+    if (companion) expect(fragment.columns).toMatchObject({ groupRows: COLUMN_GROUP_ROWS, genesPerBatch: GENES_PER_BATCH, nBatches: 3 * 5 });
+    const genes = [299, 0, 257, 256, 255, 12, 12, 63, 64, 127, 128, 295];
     expectColumns(await reader.readXColumns('RNA', 'data', genes), matrix, genes);
+  });
+
+  it('a group of dense rows ends at MAX_GROUP_ENTRIES entries, and its genes read back whole', async () => {
+    // 1,030 dense rows of 8,192 genes: the first group holds 1,024 rows (2^23 entries), the second 6.
+    const nCols = 8192;
+    const matrix = {
+      nRows: 1030,
+      nCols,
+      rows: Array.from({ length: 1030 }, (_, r) => ({
+        columns: Array.from({ length: nCols }, (_, c) => c),
+        values: Array.from({ length: nCols }, (_, c) => 1 + ((r * 31 + c * 7) % 97)),
+      })),
+    };
+    expect(MAX_GROUP_ENTRIES / nCols).toBe(1024);
+    const reader = await writeMatrix(matrix, { companion: true, chunkRows: 4, blockRows: 300 });
+    const fragment = reader.manifest.ms.RNA.X.data.fragments[0];
+    expect(fragment.columns!.nBatches).toBe(2 * (nCols / GENES_PER_BATCH));
+    const genes = [0, 63, 64, 4000, 8191];
+    const csc = await reader.readXColumns('RNA', 'data', genes);
+    genes.forEach((gene, j) => {
+      const start = Number(csc.indptr[j]);
+      expect(Number(csc.indptr[j + 1]) - start).toBe(1030);
+      expect(Array.from(csc.indices.subarray(start, start + 1030))).toEqual(Array.from({ length: 1030 }, (_, r) => r));
+      expect(Array.from(csc.data.subarray(start, start + 1030) as Float32Array)).toEqual(Array.from({ length: 1030 }, (_, r) => 1 + ((r * 31 + gene * 7) % 97)));
+    });
   });
 });

@@ -1,6 +1,7 @@
 // The column companion of an X fragment: the same entries transposed per row group, so a
 // read of a few genes over all cells decompresses only those genes' batches. Each record
-// batch holds `genesPerBatch` consecutive genes of one group of `groupRows` cells:
+// batch holds `genesPerBatch` consecutive genes of one group of at most `groupRows` cells (fewer
+// when the group reaches MAX_GROUP_ENTRIES entries):
 //   soma_dim_1: int64            the gene's var joinid
 //   soma_dim_0: list<uint16>     cell offsets within the group, delta-coded within the gene
 //   soma_data:  list<T>          values, in the fragment's stored dtype
@@ -13,9 +14,17 @@ import { allocateTyped, arrowTypeOf } from '../format/dtypes';
 import { StoreIpcFileWriter } from '../io/ipc-file-writer';
 import type { XColumnCompanion } from '../format/manifest';
 
-/** Cells per group (≤ 65,536 so cell offsets fit uint16); small groups keep the transpose in cache. */
-export const COLUMN_GROUP_ROWS = 1024;
-export const GENES_PER_BATCH = 256;
+/** Cells per group (≤ 65,536 so cell offsets fit uint16). */
+export const COLUMN_GROUP_ROWS = 4096;
+/**
+ * Genes per batch (a power of two, ≤ 256). A read of a few genes decompresses whole batches, so
+ * its cost grows with this number; with the groups' 4,096 cells, a batch of 64 genes holds as
+ * many entries (and compresses as well) as 256 genes of 1,024 cells did, at a quarter of the
+ * decompression per gene read.
+ */
+export const GENES_PER_BATCH = 64;
+/** A group also ends at this many entries (at least one row), so dense rows keep its memory bounded. */
+export const MAX_GROUP_ENTRIES = 1 << 23;
 
 const OFFSETS_BUFFER = 3;
 const ROWS_BUFFER = 5;
@@ -48,10 +57,14 @@ export class XColumnWriter {
   private readonly columns = new Growable(new Uint32Array(1 << 16), (n) => new Uint32Array(n));
   private readonly values: Growable<NumericArray>;
   private counts = new Int32Array(1024);
-  // Per batch: each gene's next slot and the last row it had (for the delta), each row's next entry.
+  // Per batch: each gene's next slot and the last row it had (for the delta).
   private readonly cursor = new Int32Array(GENES_PER_BATCH);
   private readonly lastRow = new Int32Array(GENES_PER_BATCH);
-  private readonly rowNext: Int32Array;
+  // The group's entries staged batch by batch (row order within a batch): gene within the batch, row, value.
+  private stageGene = new Uint8Array(1 << 16);
+  private stageRow = new Uint16Array(1 << 16);
+  private stageValues: NumericArray;
+  private batchCursor = new Int32Array(64);
   private rowsScratch = new Uint16Array(1 << 16);
   private valuesScratch: NumericArray;
   // Index rows, one per batch.
@@ -78,9 +91,9 @@ export class XColumnWriter {
     this.groupRows = groupRows;
     this.groupStart = rowStart;
     this.groupIndptr = new Int32Array(groupRows + 1);
-    this.rowNext = new Int32Array(groupRows);
     this.values = new Growable(allocateTyped(storedDtype, 1 << 16), (n) => allocateTyped(storedDtype, n));
     this.valuesScratch = allocateTyped(storedDtype, 1 << 16);
+    this.stageValues = allocateTyped(storedDtype, 1 << 16);
     const opened = files.open('xcol');
     this.name = opened.name;
     this.sink = opened.sink;
@@ -105,8 +118,16 @@ export class XColumnWriter {
   addRows(nRows: number, offsets: Int32Array, columns: Uint32Array, values: NumericArray, nCols: number): void {
     let row = 0;
     while (row < nRows) {
-      const take = Math.min(nRows - row, this.groupRows - this.groupLength);
+      let take = Math.min(nRows - row, this.groupRows - this.groupLength);
+      let full = this.groupLength + take === this.groupRows;
       const from = offsets[row];
+      const room = MAX_GROUP_ENTRIES - this.columns.length;
+      if (offsets[row + take] - from > room) {
+        let fit = 0;
+        while (fit < take && offsets[row + fit + 1] - from <= room) fit++;
+        take = this.groupLength === 0 ? Math.max(fit, 1) : fit;
+        full = true;
+      }
       const to = offsets[row + take];
       this.columns.reserve(to - from);
       this.values.reserve(to - from);
@@ -119,7 +140,7 @@ export class XColumnWriter {
       this.values.length += to - from;
       this.groupLength += take;
       row += take;
-      if (this.groupLength === this.groupRows) this.flushGroup(nCols);
+      if (full) this.flushGroup(nCols);
     }
   }
 
@@ -134,9 +155,18 @@ export class XColumnWriter {
     starts.fill(0, 0, nCols + 1);
     countColumns(columns, nnz, starts);
     for (let c = 0; c < nCols; c++) starts[c + 1] += starts[c];
-    // Each row's next entry: rows are sorted by column, so a batch's genes are the next entries of every row.
-    const rowNext = this.rowNext;
-    rowNext.set(this.groupIndptr.subarray(0, n));
+    // The entries are first gathered batch by batch in one sequential pass, so that sorting each
+    // batch by gene works on a few hundred kilobytes instead of striding through the whole group.
+    const nBatches = Math.ceil(nCols / GENES_PER_BATCH);
+    if (this.batchCursor.length < nBatches) this.batchCursor = new Int32Array(nBatches);
+    for (let b = 0; b < nBatches; b++) this.batchCursor[b] = starts[b * GENES_PER_BATCH];
+    if (this.stageRow.length < nnz) {
+      const size = Math.max(nnz, this.stageRow.length * 2);
+      this.stageGene = new Uint8Array(size);
+      this.stageRow = new Uint16Array(size);
+      this.stageValues = allocateTyped(this.storedDtype, size);
+    }
+    stageByBatch(n, this.groupIndptr, columns, values, this.batchCursor, this.stageGene, this.stageRow, this.stageValues);
     const metadata = new Map([['cellar.group_row_start', String(this.groupStart)]]);
     const listOffsets = this.listOffsets;
     const genes = this.genes;
@@ -156,8 +186,7 @@ export class XColumnWriter {
         cursor[g] = listOffsets[g];
         genes[g] = BigInt(geneStart + g);
       }
-      // Transposed one batch at a time: its genes' cursors and the rows' next entries stay in cache.
-      transposeBatch(n, this.groupIndptr, rowNext, columns, values, geneStart, geneStart + geneCount, cursor, this.lastRow, rows, transposed);
+      transposeBatch(first, last, this.stageGene, this.stageRow, this.stageValues, cursor, this.lastRow, rows, transposed);
       const entries = last - first;
       this.writer.writeIdListsBatch(this.schema, genes.subarray(0, geneCount), listOffsets.subarray(0, geneCount + 1), entries, rows.subarray(0, entries), transposed.subarray(0, entries), metadata);
       const spans = this.writer.lastBuffers;
@@ -231,39 +260,61 @@ function countColumns(columns: Uint32Array, nnz: number, starts: Int32Array): vo
   for (let k = 0; k < nnz; k++) starts[columns[k] + 1]++;
 }
 
+const BATCH_SHIFT = Math.log2(GENES_PER_BATCH);
+
 /**
- * The entries of genes [geneStart, geneEnd) of a row group, gene by gene: each gene's cell offsets
- * (delta-coded within the gene) and values, at `cursor[gene - geneStart]` onwards. `rowNext[r]` is
- * row r's first entry not yet taken (at or past geneStart) and is moved past the batch's genes.
+ * Copies a row group's entries (CSR, absolute gene ids) into batch order: batch b's entries go
+ * to batchCursor[b] onwards, in row order, as (gene within the batch, row within the group, value).
  */
-function transposeBatch(
+function stageByBatch(
   nRows: number,
   indptr: Int32Array,
-  rowNext: Int32Array,
   columns: Uint32Array,
   values: NumericArray,
-  geneStart: number,
-  geneEnd: number,
+  batchCursor: Int32Array,
+  stageGene: Uint8Array,
+  stageRow: Uint16Array,
+  stageValues: NumericArray,
+): void {
+  const source = values as Float64Array;
+  const target = stageValues as Float64Array;
+  const mask = GENES_PER_BATCH - 1;
+  for (let r = 0; r < nRows; r++) {
+    const end = indptr[r + 1]!;
+    for (let k = indptr[r]!; k < end; k++) {
+      const c = columns[k]!;
+      const at = batchCursor[c >>> BATCH_SHIFT]!++;
+      stageGene[at] = c & mask;
+      stageRow[at] = r;
+      target[at] = source[k]!;
+    }
+  }
+}
+
+/**
+ * One batch's staged entries [first, last) sorted by gene: each gene's cell offsets (delta-coded
+ * within the gene) and values, at `cursor[gene]` onwards.
+ */
+function transposeBatch(
+  first: number,
+  last: number,
+  stageGene: Uint8Array,
+  stageRow: Uint16Array,
+  stageValues: NumericArray,
   cursor: Int32Array,
   lastRow: Int32Array,
   rows: Uint16Array,
   transposed: NumericArray,
 ): void {
-  const source = values as Float64Array;
+  const source = stageValues as Float64Array;
   const target = transposed as Float64Array;
   lastRow.fill(0);
-  for (let r = 0; r < nRows; r++) {
-    let k = rowNext[r]!;
-    const end = indptr[r + 1]!;
-    while (k < end) {
-      const g = columns[k]! - geneStart;
-      if (columns[k]! >= geneEnd) break;
-      const at = cursor[g]!++;
-      rows[at] = r - lastRow[g]!;
-      lastRow[g] = r;
-      target[at] = source[k]!;
-      k++;
-    }
-    rowNext[r] = k;
+  for (let p = first; p < last; p++) {
+    const g = stageGene[p]!;
+    const r = stageRow[p]!;
+    const at = cursor[g]!++;
+    rows[at] = r - lastRow[g]!;
+    lastRow[g] = r;
+    target[at] = source[p]!;
   }
 }
