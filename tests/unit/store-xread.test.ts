@@ -281,6 +281,17 @@ describe('X column reads', () => {
     expectColumns(await reader.readXColumns('RNA', 'data', genes), matrix, genes);
   });
 
+  it('a store whose companion has the earlier layout (1,024 cells × 256 genes a batch) reads the same genes', async () => {
+    const reader = openStore(join(__dirname, '../fixtures/stores/companion-1024x256'));
+    cleanups.unshift(() => reader.close());
+    const fragment = reader.manifest.ms.RNA.X.data.fragments[0];
+    expect(fragment.columns).toMatchObject({ groupRows: 1024, genesPerBatch: 256, nBatches: 3 * 2 });
+    const matrix = randomCounts(2100, 300, 41, { density: 0.02 });
+    const genes = [0, 255, 256, 299, 63, 64, 170, 170];
+    expectColumns(await reader.readXColumns('RNA', 'data', genes), matrix, genes);
+    expectRows(await reader.readXRows('RNA', 'data', [0, 1023, 1024, 2099]), matrix, [0, 1023, 1024, 2099]);
+  });
+
   it('a group of dense rows ends at MAX_GROUP_ENTRIES entries, and its genes read back whole', async () => {
     // 1,030 dense rows of 8,192 genes: the first group holds 1,024 rows (2^23 entries), the second 6.
     const nCols = 8192;
