@@ -31,7 +31,7 @@ vi.mock('../../src/main/engine/formats/open-dataset', async (importOriginal) => 
 });
 
 let dir: string;
-const files = ['a', 'b', 'c'];
+const names = Array.from({ length: 9 }, (_, k) => String.fromCharCode(97 + k)); // a … i
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'cellar-open-once-'));
@@ -39,7 +39,7 @@ beforeAll(async () => {
     `
 import sys, json, numpy as np, pandas as pd, anndata as ad, scipy.sparse as sp
 out = sys.argv[1]
-for k, name in enumerate(['a', 'b', 'c']):
+for k, name in enumerate('abcdefghi'):
     X = sp.random(50 + k, 6, density=0.5, format='csr', random_state=k, dtype=np.float32)
     X.data = np.ceil(X.data * 9)
     obs = pd.DataFrame({'batch': pd.Categorical([name] * (50 + k))}, index=[f'{name}{i}' for i in range(50 + k)])
@@ -52,7 +52,7 @@ print(json.dumps({}))
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-async function concatInFreshHome(name: string, checkpoint?: (point: string) => void) {
+async function concatInFreshHome(name: string, files: string[], checkpoint?: (point: string) => void) {
   const home = join(dir, name);
   const registry = openRegistry(home);
   try {
@@ -72,7 +72,7 @@ async function concatInFreshHome(name: string, checkpoint?: (point: string) => v
 
 describe('concatenation opens each member once', () => {
   it('reads the plan and copies from the same open file, and closes each file once', async () => {
-    const { members, outcome } = await concatInFreshHome('ok');
+    const { members, outcome } = await concatInFreshHome('ok', names.slice(0, 3));
     expect(outcome.error).toBeUndefined();
     expect(outcome.result).toMatchObject({ store: { n_observations: 50 + 51 + 52, n_vars: 6 } });
     expect(members).toHaveLength(3);
@@ -83,13 +83,24 @@ describe('concatenation opens each member once', () => {
   });
 
   it('closes every open member when the copy fails part-way', async () => {
-    const { members, outcome } = await concatInFreshHome('fails', (point) => {
+    const { members, outcome } = await concatInFreshHome('fails', names.slice(0, 3), (point) => {
       if (point === 'after-dataset-0') throw new Error('stopped after the first file');
     });
     expect((outcome.error as Error).message).toBe('stopped after the first file');
     for (const path of members) {
       expect(counts.opens.get(path), path).toBe(1);
       expect(counts.closes.get(path), path).toBe(1);
+    }
+  });
+
+  it('keeps nothing open for a collection of more than MAX_OPEN_MEMBERS files, and closes each file it opens', async () => {
+    expect(names.length).toBe(OpenMembers.MAX_OPEN_MEMBERS + 1);
+    const { members, outcome } = await concatInFreshHome('many', names);
+    expect(outcome.result).toMatchObject({ store: { n_observations: names.reduce((n, _, k) => n + 50 + k, 0) } });
+    for (const path of members) {
+      // Read for the plan, then again to copy it (and the first file once more for its genes).
+      expect(counts.opens.get(path), path).toBeGreaterThanOrEqual(2);
+      expect(counts.closes.get(path), path).toBe(counts.opens.get(path));
     }
   });
 });

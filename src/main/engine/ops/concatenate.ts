@@ -69,13 +69,15 @@ export function checkMembersPresent(members: ArtifactRecord[], collectionKey: st
 
 /**
  * Member files kept open from reading their tables for the plan to copying them, so that each
- * is opened, and its obs and var read, once rather than twice (about 20 ms a file at 5,000 cells,
- * more with more cells). Only .h5ad files, whose tables are read when the file opens and whose
- * matrices are read when asked, and at most MAX_OPEN_MEMBERS of them: others are opened again
- * when they are copied. closeAll() must follow, whatever happened.
+ * is opened, and its obs and var read, once rather than two or three times (about 20 ms a file
+ * at 5,000 cells, more with more cells). Only .h5ad files, whose tables are read when the file
+ * opens and whose matrices are read when asked, and only for collections of at most
+ * MAX_OPEN_MEMBERS files: an open file holds HDF5's caches (about 8 MB for a 100,000-cell file),
+ * and for many files the saving is a small part of the copy. closeAll() must follow, whatever
+ * happened.
  */
 export class OpenMembers {
-  static readonly MAX_OPEN_MEMBERS = 16;
+  static readonly MAX_OPEN_MEMBERS = 8;
   private readonly files = new Map<string, DatasetFile>();
 
   /** Keeps `file` open for later use() of `path`; false when it is not kept (the caller closes it). */
@@ -107,9 +109,10 @@ export class OpenMembers {
   }
 }
 
-/** Opens every member and reads its metadata; each file is closed again unless `keepOpen` keeps it. */
+/** Opens every member and reads its metadata; each file is closed again unless `keepOpen` keeps it (collections of up to MAX_OPEN_MEMBERS files). */
 export async function describeMembers(members: ArtifactRecord[], params: Pick<ConcatParams, 'signal' | 'onProgress'> & { collectionKey?: string; keepOpen?: OpenMembers } = {}): Promise<DatasetInfo[]> {
   checkMembersPresent(members, params.collectionKey ?? 'the collection');
+  const keepOpen = members.length <= OpenMembers.MAX_OPEN_MEMBERS ? params.keepOpen : undefined;
   const out: DatasetInfo[] = [];
   for (const [i, member] of members.entries()) {
     params.signal?.throwIfAborted();
@@ -119,7 +122,7 @@ export async function describeMembers(members: ArtifactRecord[], params: Pick<Co
     let kept = false;
     try {
       out.push(describeDataset(member.key, file, member.uid));
-      kept = params.keepOpen?.keep(member.storagePath, file) ?? false;
+      kept = keepOpen?.keep(member.storagePath, file) ?? false;
     } finally {
       if (!kept) file.close();
     }
