@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { tableFromIPC } from 'apache-arrow';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { CellarError } from '../../src/shared/errors';
 import type { CsrBlock } from '../../src/main/engine/columns/column-model';
@@ -292,28 +293,38 @@ describe('X column reads', () => {
     expectRows(await reader.readXRows('RNA', 'data', [0, 1023, 1024, 2099]), matrix, [0, 1023, 1024, 2099]);
   });
 
-  it('a group of dense rows ends at MAX_GROUP_ENTRIES entries, and its genes read back whole', async () => {
-    // 1,030 dense rows of 8,192 genes: the first group holds 1,024 rows (2^23 entries), the second 6.
-    const nCols = 8192;
+  it.each([
+    // 8,192 genes: the group reaches 2^23 entries at 1,024 rows, inside the fourth block of 300.
+    { nRows: 1030, nCols: 8192, blockRows: 300, groups: [1024, 6] },
+    // 8,000 genes: 1,048 rows (8,384,000 entries) fill a block exactly; the next row does not fit.
+    { nRows: 1100, nCols: 8000, blockRows: 1048, groups: [1048, 52] },
+  ])('a group of dense rows ends at MAX_GROUP_ENTRIES entries ($nCols genes), and its genes read back whole', async ({ nRows, nCols, blockRows, groups }) => {
+    const value = (r: number, c: number) => 1 + ((r * 31 + c * 7) % 97);
     const matrix = {
-      nRows: 1030,
+      nRows,
       nCols,
-      rows: Array.from({ length: 1030 }, (_, r) => ({
+      rows: Array.from({ length: nRows }, (_, r) => ({
         columns: Array.from({ length: nCols }, (_, c) => c),
-        values: Array.from({ length: nCols }, (_, c) => 1 + ((r * 31 + c * 7) % 97)),
+        values: Array.from({ length: nCols }, (_, c) => value(r, c)),
       })),
     };
-    expect(MAX_GROUP_ENTRIES / nCols).toBe(1024);
-    const reader = await writeMatrix(matrix, { companion: true, chunkRows: 4, blockRows: 300 });
-    const fragment = reader.manifest.ms.RNA.X.data.fragments[0];
-    expect(fragment.columns!.nBatches).toBe(2 * (nCols / GENES_PER_BATCH));
-    const genes = [0, 63, 64, 4000, 8191];
+    const reader = await writeMatrix(matrix, { companion: true, chunkRows: 4, blockRows });
+    const companion = reader.manifest.ms.RNA.X.data.fragments[0].columns!;
+    const batchesPerGroup = Math.ceil(nCols / GENES_PER_BATCH);
+    expect(companion.nBatches).toBe(groups.length * batchesPerGroup);
+    // Each group's size, from the batch index (one row per batch).
+    const index = tableFromIPC(readFileSync(join(reader.dir, companion.indexFile)));
+    const groupRows = Array.from(index.getChild('group_rows')!.toArray() as Int32Array);
+    expect(groupRows).toEqual(groups.flatMap((rows) => Array<number>(batchesPerGroup).fill(rows)));
+    expect(groups[0]! * nCols).toBeLessThanOrEqual(MAX_GROUP_ENTRIES);
+    expect((groups[0]! + 1) * nCols).toBeGreaterThan(MAX_GROUP_ENTRIES);
+    const genes = [0, 63, 64, 4000, nCols - 1];
     const csc = await reader.readXColumns('RNA', 'data', genes);
     genes.forEach((gene, j) => {
       const start = Number(csc.indptr[j]);
-      expect(Number(csc.indptr[j + 1]) - start).toBe(1030);
-      expect(Array.from(csc.indices.subarray(start, start + 1030))).toEqual(Array.from({ length: 1030 }, (_, r) => r));
-      expect(Array.from(csc.data.subarray(start, start + 1030) as Float32Array)).toEqual(Array.from({ length: 1030 }, (_, r) => 1 + ((r * 31 + gene * 7) % 97)));
+      expect(Number(csc.indptr[j + 1]) - start).toBe(nRows);
+      expect(Array.from(csc.indices.subarray(start, start + nRows))).toEqual(Array.from({ length: nRows }, (_, r) => r));
+      expect(Array.from(csc.data.subarray(start, start + nRows) as Float32Array)).toEqual(Array.from({ length: nRows }, (_, r) => value(r, gene)));
     });
   });
 });
