@@ -1,5 +1,7 @@
 import { resolve } from 'node:path';
 import { inspectInWorker } from '../../engine/formats/inspect-in-worker';
+import { inspectsHere } from '../../engine/formats/inspect-here';
+import { readTimeoutFromEnv } from '../../engine/threads/worker-call';
 import type { CommandSpec } from '../args';
 import type { CommandContext, CommandOutput } from '../context';
 
@@ -12,8 +14,17 @@ export const spec: CommandSpec = {
 };
 
 export async function run(ctx: CommandContext): Promise<CommandOutput> {
-  // Untrusted files are read in a worker under a time limit (SPEC §7). The thread starts
-  // first: the text formatter's modules (every format's reader) load while it boots.
-  const [report, { formatDatasetInspect }] = await Promise.all([inspectInWorker(resolve(ctx.args.positionals[0]!)), import('../../engine/formats/inspect-dataset')]);
+  const path = resolve(ctx.args.positionals[0]!);
+  // Untrusted files are read under a time limit (SPEC §7): an .h5ad in this thread under V8's
+  // watchdog (the command ends after it), other formats in a task thread, which starts first
+  // so the text formatter's modules (every format's reader) load while it boots.
+  const timeoutMs = readTimeoutFromEnv();
+  if (inspectsHere(path)) {
+    const { inspectHere } = await import('../../engine/formats/inspect-here');
+    const report = await inspectHere(path, timeoutMs);
+    const { formatDatasetInspect } = await import('../../engine/formats/inspect-dataset');
+    return { json: report, text: formatDatasetInspect(report) };
+  }
+  const [report, { formatDatasetInspect }] = await Promise.all([inspectInWorker(path, { timeoutMs }), import('../../engine/formats/inspect-dataset')]);
   return { json: report, text: formatDatasetInspect(report) };
 }

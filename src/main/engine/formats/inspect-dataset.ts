@@ -3,8 +3,10 @@
 import { formatCount } from '../../../shared/format-number';
 import type { InspectReport } from './h5ad/inspect';
 import { formatInspect, inspectH5ad } from './h5ad/inspect';
-import { openDataset } from './open-dataset';
-import type { DatasetFormat, DroppedPart, FeatureTypeCount, ReadCheck } from './source';
+import type { H5wasm } from './h5ad/h5';
+import { openLoadedH5ad } from './h5ad/reader';
+import { asDataset, openDataset } from './open-dataset';
+import type { DatasetFile, DatasetFormat, DroppedPart, FeatureTypeCount, ReadCheck } from './source';
 
 export interface DatasetInspectReport extends InspectReport {
   format: DatasetFormat;
@@ -18,10 +20,27 @@ export async function inspectDatasetFile(path: string, check: ReadCheck = {}): P
   const file = await openDataset(path);
   try {
     await file.validate(check);
-    return { ...inspectH5ad(file), format: file.format, format_label: file.formatLabel, feature_types: file.featureTypes, dropped: file.dropped };
+    return reportOf(file);
   } finally {
     file.close();
   }
+}
+
+/**
+ * inspectDatasetFile of an .h5ad once h5wasm is loaded, synchronous from open to close (an
+ * .h5ad has nothing more to validate), so a watchdog can stop it (inspect-here.ts).
+ */
+export function inspectLoadedH5ad(h5: H5wasm, path: string): DatasetInspectReport {
+  const file = asDataset(openLoadedH5ad(h5, path));
+  try {
+    return reportOf(file);
+  } finally {
+    file.close();
+  }
+}
+
+function reportOf(file: DatasetFile): DatasetInspectReport {
+  return { ...inspectH5ad(file), format: file.format, format_label: file.formatLabel, feature_types: file.featureTypes, dropped: file.dropped };
 }
 
 /** The h5ad summary with the format in its first line and the feature types after it. */

@@ -69,7 +69,8 @@ export async function openDataset(path: string): Promise<DatasetFile> {
   return asDataset(await openH5ad(path));
 }
 
-function asDataset(file: Awaited<ReturnType<typeof openH5ad>>): DatasetFile {
+/** An opened .h5ad as a dataset of the h5ad format (nothing more to validate). */
+export function asDataset(file: Awaited<ReturnType<typeof openH5ad>>): DatasetFile {
   return Object.assign(file, {
     format: 'h5ad' as const,
     formatLabel: file.layoutVersion === 'legacy' ? 'AnnData, legacy layout (anndata ≤ 0.7)' : `AnnData encoding ${file.layoutVersion}`,

@@ -39,6 +39,14 @@ export function readTimeoutFromEnv(env: NodeJS.ProcessEnv = process.env): number
   return Number(raw);
 }
 
+/** The error of a read that ran out of time: what was being done, the limit, and how to raise it. */
+export function readTimeoutError(what: string, timeoutMs: number): CellarError {
+  return new CellarError(
+    'timeout',
+    `Gave up ${what} after ${formatDuration(timeoutMs)}, the read time limit (CELLAR_READ_TIMEOUT_MS, default ${formatDuration(DEFAULT_READ_TIMEOUT_MS)}). A large file on a slow disk needs a higher limit; a small file that takes this long may be damaged.`,
+  );
+}
+
 /**
  * Task threads that finished a task cleanly wait here for the next one, so a second call in
  * the same process does not pay for a new thread, its module loading and h5wasm's start again.
@@ -111,15 +119,7 @@ export function callInWorker<T>(task: WorkerTask, args: unknown[], options: Work
       else void worker.terminate();
       fn();
     };
-    const giveUp = () =>
-      finish(() =>
-        reject(
-          new CellarError(
-            'timeout',
-            `Gave up ${options.what} after ${formatDuration(options.timeoutMs)}, the read time limit (CELLAR_READ_TIMEOUT_MS, default ${formatDuration(DEFAULT_READ_TIMEOUT_MS)}). A large file on a slow disk needs a higher limit; a small file that takes this long may be damaged.`,
-          ),
-        ),
-      );
+    const giveUp = () => finish(() => reject(readTimeoutError(options.what, options.timeoutMs)));
     let timer = setTimeout(giveUp, options.timeoutMs);
     // Ask the worker to stop cleanly (it aborts its own signal); terminate it if it does not.
     let graceTimer: NodeJS.Timeout | undefined;

@@ -7,7 +7,7 @@ import { CellarError } from '../../../../shared/errors';
 import { elementToColumn } from './encodings/arrays';
 import { childPath, type ReadContext } from './encodings/context';
 import { encodingOf, noteUnreadableElements, readElement } from './encodings/registry';
-import { h5ErrorReason, loadH5wasm, readStringAttribute, type H5File } from './h5';
+import { h5ErrorReason, loadH5wasm, readStringAttribute, type H5File, type H5wasm } from './h5';
 import type { H5adFile, UnsValue } from './types';
 
 const HDF5_SIGNATURE = Buffer.from([0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a]);
@@ -51,8 +51,12 @@ function describeOpenFailure(err: unknown): string {
 
 /** Opens an HDF5 file for reading, with one message for a missing, unreadable, non-HDF5 or damaged file. */
 export async function openHdf5File(path: string, label = basename(path)): Promise<H5File> {
+  return openLoadedHdf5File(await loadH5wasm(), path, label);
+}
+
+/** openHdf5File once h5wasm is loaded: synchronous, so it can run under a watchdog (inspect-here.ts). */
+function openLoadedHdf5File(h5: H5wasm, path: string, label: string): H5File {
   checkReadableHdf5(path, label);
-  const h5 = await loadH5wasm();
   try {
     return new h5.File(path, 'r');
   } catch (err) {
@@ -62,8 +66,13 @@ export async function openHdf5File(path: string, label = basename(path)): Promis
 }
 
 export async function openH5ad(path: string): Promise<H5adFile> {
+  return openLoadedH5ad(await loadH5wasm(), path);
+}
+
+/** openH5ad once h5wasm is loaded (loadH5wasm resolved): every step is synchronous. */
+export function openLoadedH5ad(h5: H5wasm, path: string): H5adFile {
   const label = basename(path);
-  const file = await openHdf5File(path, label);
+  const file = openLoadedHdf5File(h5, path, label);
 
   let closed = false;
   const notices: string[] = [];
