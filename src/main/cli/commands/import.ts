@@ -1,3 +1,5 @@
+import { extname } from 'node:path';
+import { preferBaselineWasm } from '../../engine/formats/h5ad/h5';
 import { importFiles } from '../../engine/ops/import';
 import { boolFlag, stringFlag, UsageError, type CommandSpec } from '../args';
 import type { CommandContext, CommandOutput } from '../context';
@@ -19,6 +21,8 @@ export const spec: CommandSpec = {
 export async function run(ctx: CommandContext): Promise<CommandOutput> {
   const collectionKey = stringFlag(ctx.args, 'collection');
   if (!collectionKey) throw new UsageError('cellar import needs --collection KEY.');
+  // Importing .h5ad files reads only their summaries through HDF5 (10x files may be read through).
+  if (ctx.args.positionals.every((file) => extname(file).toLowerCase() === '.h5ad')) preferBaselineWasm();
   return withRegistry(ctx, async (registry, home) => {
     const result = await importFiles({
       registry,

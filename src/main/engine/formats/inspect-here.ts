@@ -8,9 +8,8 @@
 // (inspect-in-worker.ts), which they can throw away.
 import { statSync } from 'node:fs';
 import { extname } from 'node:path';
-import { setFlagsFromString } from 'node:v8';
 import { Script } from 'node:vm';
-import { loadH5wasm } from './h5ad/h5';
+import { loadH5wasm, preferBaselineWasm } from './h5ad/h5';
 import { inspectLoadedH5ad, type DatasetInspectReport } from './inspect-dataset';
 import { readTimeoutError } from '../threads/worker-call';
 
@@ -31,11 +30,7 @@ const CALL_READ = new Script(`globalThis[Symbol.for('cellar.inspectHere')]()`, {
 
 /** Reads an .h5ad's summary in this thread within timeoutMs (the load of h5wasm, which reads no file, is not counted). */
 export async function inspectHere(path: string, timeoutMs: number): Promise<DatasetInspectReport> {
-  // A summary runs each HDF5 function a few times: V8's baseline code alone does it sooner
-  // than with its optimising compiler also at work on the second core (5,000 cells: 220 →
-  // 187 ms for the whole command; a 2.4 GB file the same). Set before h5wasm compiles, and
-  // for this process only.
-  setFlagsFromString('--liftoff-only');
+  preferBaselineWasm();
   const h5 = await loadH5wasm();
   let report: DatasetInspectReport | undefined;
   const slots = globalThis as unknown as Record<symbol, () => void>;
