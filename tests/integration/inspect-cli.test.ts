@@ -1,9 +1,10 @@
 // `cellar inspect` as a user runs it: the bin, exit codes, one-line errors, --json shapes.
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { runPythonJson } from './helpers/python';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const BIN = join(ROOT, 'bin', 'cellar.mjs');
@@ -136,5 +137,38 @@ except Exception:
     expect(after).toBe(before);
     const list = JSON.parse(after) as { collections: unknown[]; artifacts: unknown[] };
     expect([list.collections, list.artifacts]).toEqual([[], []]);
+  });
+});
+
+describe('a file that takes longer than the read time limit', () => {
+  // uns nested 3,000 groups deep: HDF5 walks every ancestor again at each level, so the read
+  // takes minutes. The command reads an .h5ad in its own thread; V8's watchdog must stop it.
+  const deep = join(home, 'deep.h5ad');
+  beforeAll(() => {
+    runPythonJson(
+      `import sys, json, numpy as np, h5py, anndata as ad, scipy.sparse as sp
+a = ad.AnnData(X=sp.random(5, 4, density=0.5, format='csr', dtype=np.float32, random_state=1))
+a.write_h5ad(sys.argv[1])
+with h5py.File(sys.argv[1], 'a') as f:
+    g = f['uns']
+    for i in range(3000):
+        g = g.create_group('n')
+        g.attrs['encoding-type'] = 'dict'
+        g.attrs['encoding-version'] = '0.1.0'
+print(json.dumps(True))`,
+      [deep],
+    );
+  });
+
+  it('is stopped at the limit with the time-out message, exit 1, inside HDF5', () => {
+    const started = performance.now();
+    const r = spawnSync(process.execPath, [BIN, 'inspect', deep, '--home', home], { encoding: 'utf8', cwd: ROOT, env: { ...process.env, CELLAR_READ_TIMEOUT_MS: '1500' }, timeout: 100_000 });
+    const took = performance.now() - started;
+    expect(r.status).toBe(1);
+    expect(r.stdout).toBe('');
+    expect(r.stderr.trim()).toBe(`Gave up reading ${deep} after 1.5 s, the read time limit (CELLAR_READ_TIMEOUT_MS, default 120 s). A large file on a slow disk needs a higher limit; a small file that takes this long may be damaged.`);
+    expect(took).toBeGreaterThanOrEqual(1500);
+    // The whole read takes minutes: stopped by the watchdog (generous for a busy machine).
+    expect(took).toBeLessThan(30_000);
   });
 });
