@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { CsrBlock } from '../../src/main/engine/columns/column-model';
 import { createStoreWriter, nodeStoreFs, openStore, verifyStore, type StoreFs } from '../../src/main/engine/store';
+import type { XEncodeSettings } from '../../src/main/engine/store/x/x-parallel-writer';
 import { csrBlocks, randomCounts, tempStoreDir, type ReferenceMatrix } from './store-testkit';
 
 let cleanups: (() => void)[] = [];
@@ -15,6 +16,10 @@ afterEach(() => {
 
 // Small segments, so that even this small matrix is spread over both threads in several fragments.
 const PARALLEL = { threads: 2, minBlockNnz: 0, minSegmentNnz: 300 };
+// One encoding thread (two cores): with a block queued for it, the calling thread encodes the next itself.
+const HELPED = { threads: 1, helpQueue: 1, minBlockNnz: 0, minSegmentNnz: 300 };
+// One encoding thread that the calling thread only waits for.
+const WAITED = { threads: 1, helpQueue: 0, minBlockNnz: 0, minSegmentNnz: 300 };
 
 /** Rows 0–299 small counts, 300–449 counts past 255 (a wider stored type), 450–599 fractional values. */
 function mixedMatrix(): ReferenceMatrix {
@@ -22,7 +27,7 @@ function mixedMatrix(): ReferenceMatrix {
   return { nRows: 600, nCols: 70, rows: parts.flatMap((p) => p.rows) };
 }
 
-async function writeStore(dir: string, matrix: ReferenceMatrix, xEncode: typeof PARALLEL | { threads: 0 }, fs?: StoreFs): Promise<void> {
+async function writeStore(dir: string, matrix: ReferenceMatrix, xEncode: Partial<XEncodeSettings>, fs?: StoreFs): Promise<void> {
   const writer = await createStoreWriter({ dir, baseVersion: null, xChunkRows: 4, xEncode, fs });
   try {
     await writer.appendObsRows(0, { columns: [{ name: 'obs_id', column: { kind: 'string', values: Array.from({ length: matrix.nRows }, (_, i) => `c${i}`) } }] });
@@ -38,37 +43,53 @@ async function writeStore(dir: string, matrix: ReferenceMatrix, xEncode: typeof 
   }
 }
 
+/** Writes the mixed matrix with these settings and checks every row, three genes and verify; returns X's fragment count. */
+async function writeAndCheck(name: string, xEncode: Partial<XEncodeSettings>): Promise<number> {
+  const matrix = mixedMatrix();
+  const { dir, cleanup } = tempStoreDir(name);
+  cleanups.push(cleanup);
+  await writeStore(dir, matrix, xEncode);
+  const reader = openStore(dir);
+  cleanups.unshift(() => reader.close());
+  const layer = reader.manifest.ms.RNA!.X.data!;
+  expect(layer.fragments.map((f) => f.rowStart)).toEqual([...layer.fragments.map((f) => f.rowStart)].sort((a, b) => a - b));
+  // Fragments tile the rows: each starts where the one before ends.
+  layer.fragments.forEach((f, i) => expect(f.rowStart).toBe(i === 0 ? 0 : layer.fragments[i - 1]!.rowStart + layer.fragments[i - 1]!.nRows));
+  expect(layer.fragments.reduce((n, f) => n + f.nRows, 0)).toBe(matrix.nRows);
+  expect(layer.dtype).toBe('float32');
+  const all = Array.from({ length: matrix.nRows }, (_, i) => i);
+  for (const name of ['data', 'counts']) {
+    const csr = await reader.readXRows('RNA', name, all);
+    for (const row of all) {
+      const start = csr.indptr[row]!;
+      const end = csr.indptr[row + 1]!;
+      expect(Array.from(csr.indices.subarray(start, end)), `row ${row}`).toEqual(matrix.rows[row]!.columns);
+      expect(Array.from(csr.data.subarray(start, end) as Float32Array), `row ${row}`).toEqual(matrix.rows[row]!.values);
+    }
+  }
+  const genes = [0, 33, 69];
+  const csc = await reader.readXColumns('RNA', 'data', genes);
+  genes.forEach((gene, j) => {
+    const rows = matrix.rows.flatMap((row, r) => (row.columns.includes(gene) ? [r] : []));
+    expect(Array.from(csc.indices.subarray(csc.indptr[j]!, csc.indptr[j + 1]!))).toEqual(rows);
+  });
+  const verified = await verifyStore(dir);
+  expect(verified.problems).toEqual([]);
+  expect(verified.garbage).toEqual([]);
+  return layer.fragments.length;
+}
+
 describe('X written by encoding threads', () => {
   it('reads back every row and gene exactly, in several fragments, and passes verify', async () => {
-    const matrix = mixedMatrix();
-    const { dir, cleanup } = tempStoreDir('parallel-write');
-    cleanups.push(cleanup);
-    await writeStore(dir, matrix, PARALLEL);
-    const reader = openStore(dir);
-    cleanups.unshift(() => reader.close());
-    const layer = reader.manifest.ms.RNA!.X.data!;
-    expect(layer.fragments.length).toBeGreaterThan(2);
-    expect(layer.fragments.map((f) => f.rowStart)).toEqual([...layer.fragments.map((f) => f.rowStart)].sort((a, b) => a - b));
-    expect(layer.dtype).toBe('float32');
-    const all = Array.from({ length: matrix.nRows }, (_, i) => i);
-    for (const name of ['data', 'counts']) {
-      const csr = await reader.readXRows('RNA', name, all);
-      for (const row of all) {
-        const start = csr.indptr[row]!;
-        const end = csr.indptr[row + 1]!;
-        expect(Array.from(csr.indices.subarray(start, end)), `row ${row}`).toEqual(matrix.rows[row]!.columns);
-        expect(Array.from(csr.data.subarray(start, end) as Float32Array), `row ${row}`).toEqual(matrix.rows[row]!.values);
-      }
-    }
-    const genes = [0, 33, 69];
-    const csc = await reader.readXColumns('RNA', 'data', genes);
-    genes.forEach((gene, j) => {
-      const rows = matrix.rows.flatMap((row, r) => (row.columns.includes(gene) ? [r] : []));
-      expect(Array.from(csc.indices.subarray(csc.indptr[j]!, csc.indptr[j + 1]!))).toEqual(rows);
-    });
-    const verified = await verifyStore(dir);
-    expect(verified.problems).toEqual([]);
-    expect(verified.garbage).toEqual([]);
+    expect(await writeAndCheck('parallel-write', PARALLEL)).toBeGreaterThan(2);
+  });
+
+  it('with one encoding thread helped by the calling thread: exact, and cut into more fragments than when it waits', async () => {
+    const waited = await writeAndCheck('parallel-write-waited', WAITED);
+    const helped = await writeAndCheck('parallel-write-helped', HELPED);
+    // Waiting, the thread writes the layer as one segment: a fragment per stored type (3 here).
+    expect(waited).toBe(3);
+    expect(helped).toBeGreaterThan(waited);
   });
 
   it('writes the same values as one thread does', async () => {
@@ -87,7 +108,10 @@ describe('X written by encoding threads', () => {
     expect(Array.from(y.data as Float32Array)).toEqual(Array.from(x.data as Float32Array));
   });
 
-  it('leaves no file behind when a write fails while the threads are writing', async () => {
+  it.each([
+    ['two threads', PARALLEL],
+    ['one thread helped by the calling thread', HELPED],
+  ])('leaves no file behind when a write fails while the threads are writing (%s)', async (_, settings) => {
     const { dir, cleanup } = tempStoreDir('parallel-write-full');
     cleanups.push(cleanup);
     // The disk fills up at the second write of X files (their bytes come from the threads).
@@ -105,7 +129,7 @@ describe('X written by encoding threads', () => {
         nodeStoreFs.write(fd, bytes);
       },
     };
-    await expect(writeStore(dir, mixedMatrix(), PARALLEL, fullDisk)).rejects.toMatchObject({ code: 'no_space' });
+    await expect(writeStore(dir, mixedMatrix(), settings, fullDisk)).rejects.toMatchObject({ code: 'no_space' });
     // Replies already on their way must not open files after the clean-up.
     await new Promise((resolve) => setTimeout(resolve, 200));
     expect(xWrites).toBeGreaterThanOrEqual(2);

@@ -23,12 +23,14 @@ interface WriteOptions {
   companion?: boolean;
   blockRows?: number;
   makeData?: (values: number[]) => CsrBlock['data'];
+  /** Encoding threads (default: as the machine allows); 0 writes the layer as one fragment here. */
+  threads?: number;
 }
 
 async function writeMatrix(matrix: ReferenceMatrix, options: WriteOptions = {}): Promise<StoreReader> {
   const { dir, cleanup } = tempStoreDir('xread');
   cleanups.push(cleanup);
-  const writer = await createStoreWriter({ dir, baseVersion: null, xCodec: options.codec, xChunkRows: options.chunkRows, xColumnCompanion: options.companion });
+  const writer = await createStoreWriter({ dir, baseVersion: null, xCodec: options.codec, xChunkRows: options.chunkRows, xColumnCompanion: options.companion, ...(options.threads === undefined ? {} : { xEncode: { threads: options.threads } }) });
   await writer.appendObsRows(0, { columns: [{ name: 'obs_id', column: { kind: 'string', values: Array.from({ length: matrix.nRows }, (_, i) => `c${i}`) } }] });
   await writer.appendVarRows('RNA', 0, { columns: [{ name: 'var_id', column: { kind: 'string', values: Array.from({ length: matrix.nCols }, (_, i) => `g${i}`) } }] });
   for (const block of csrBlocks(matrix, options.blockRows ?? 37, 0, options.makeData)) await writer.appendXRows('RNA', 'data', block);
@@ -308,7 +310,9 @@ describe('X column reads', () => {
         values: Array.from({ length: nCols }, (_, c) => value(r, c)),
       })),
     };
-    const reader = await writeMatrix(matrix, { companion: true, chunkRows: 4, blockRows });
+    // One fragment, whatever the cores: encoding threads (or the calling thread helping one) cut the layer where blocks end.
+    const reader = await writeMatrix(matrix, { companion: true, chunkRows: 4, blockRows, threads: 0 });
+    expect(reader.manifest.ms.RNA.X.data.fragments).toHaveLength(1);
     const companion = reader.manifest.ms.RNA.X.data.fragments[0].columns!;
     const batchesPerGroup = Math.ceil(nCols / GENES_PER_BATCH);
     expect(companion.nBatches).toBe(groups.length * batchesPerGroup);

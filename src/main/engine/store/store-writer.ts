@@ -197,7 +197,7 @@ class StoreWriterImpl implements StoreWriter {
     this.columnCompanion = options.xColumnCompanion ?? true;
     this.files = new DataFileSet(storeFs, this.dir, storeKey);
     this.xEncode = { ...defaultXEncodeSettings(), ...options.xEncode };
-    this.encodePool = this.xEncode.threads > 0 ? new XEncodePool(this.files, this.xEncode.threads) : null;
+    this.encodePool = this.xEncode.threads > 0 ? new XEncodePool(this.files, this.xEncode.threads, this.xEncode.helpQueue) : null;
     const start = base ?? { ...emptyManifest(), version: 0, parentVersion: null, createdAt: '' };
     this.obs = new FrameWriter('obs', 'obs', start.obs, this.files, this.frameCodec);
     this.measurements = {};

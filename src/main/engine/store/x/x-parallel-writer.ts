@@ -25,6 +25,11 @@ const MAX_FREE_BUFFERS = 12;
 export interface XEncodeSettings {
   /** Encoding threads; 0 encodes everything in the calling thread. */
   threads: number;
+  /**
+   * With one encoding thread: the blocks it may hold; with that many queued, the calling thread
+   * encodes the next block itself (a fragment of its own) instead of waiting. 0: it waits.
+   */
+  helpQueue: number;
   /** Blocks smaller than this are encoded in the calling thread until a larger one comes. */
   minBlockNnz: number;
   /** A segment closes at a block boundary once it holds this many entries (or a quarter of the layer so far). */
@@ -39,8 +44,16 @@ export interface XEncodeSettings {
  * stores across them without leaving large ones in hundreds of fragments.
  */
 export function defaultXEncodeSettings(): XEncodeSettings {
-  return { threads: Math.min(2, availableParallelism() - 1), minBlockNnz: 1_000_000, minSegmentNnz: 2_000_000 };
+  return { threads: Math.min(2, availableParallelism() - 1), helpQueue: HELP_QUEUE, minBlockNnz: 1_000_000, minSegmentNnz: 2_000_000 };
 }
+
+/**
+ * On two cores the one encoding thread is what a write waits for: the calling thread reads a
+ * block in about half the time the thread encodes one. With two blocks queued for the thread,
+ * the calling thread encodes the next block itself rather than wait, so both cores encode
+ * (docs/benchmarks.md).
+ */
+const HELP_QUEUE = 2;
 
 class EncodeThread {
   readonly worker: Worker;
@@ -143,10 +156,21 @@ export class XEncodePool {
     return this.size > 1;
   }
 
+  /** Blocks a thread may hold before send() waits. */
+  private readonly maxQueued: number;
+
   constructor(
     private readonly files: DataFileSet,
     private readonly size: number,
-  ) {}
+    helpQueue = 0,
+  ) {
+    this.maxQueued = size === 1 && helpQueue > 0 ? helpQueue : MAX_QUEUED_BLOCKS;
+  }
+
+  /** True when the one encoding thread holds as many blocks as it may (the caller would wait). */
+  get full(): boolean {
+    return this.size === 1 && (this.threads[0]?.queued ?? 0) >= this.maxQueued;
+  }
 
   /** Starts a segment on the least busy thread; its fragments arrive when it is finished. */
   openSegment(label: string, options: XWriteOptions): { id: number; thread: EncodeThread; fragments: Promise<XFragment[]> } {
@@ -181,7 +205,7 @@ export class XEncodePool {
 
   /** Sends a copy of the block (in reused shared buffers) once the thread has room for it. */
   async send(segment: number, thread: EncodeThread, block: CsrBlock): Promise<void> {
-    while (thread.queued >= MAX_QUEUED_BLOCKS) {
+    while (thread.queued >= this.maxQueued) {
       this.throwIfFailed();
       await new Promise<void>((resolve) => this.waiters.push(resolve));
     }
@@ -298,7 +322,7 @@ export class ParallelXLayerWriter {
     if (block.nRows === 0) return;
     const nnz = Number(block.indptr[block.nRows]) - Number(block.indptr[0]);
     this.layerNnz += nnz;
-    if (!this.pool || (!this.segment && nnz < this.settings.minBlockNnz)) {
+    if (!this.pool || (!this.segment && nnz < this.settings.minBlockNnz) || (await this.helps())) {
       this.local ??= new XLayerWriter(this.label, this.files, this.options);
       this.local.append(block);
       return;
@@ -316,6 +340,20 @@ export class ParallelXLayerWriter {
     current.nextRow = block.rowStart + block.nRows;
     current.nnz += nnz;
     await this.pool.send(current.id, current.thread, block);
+  }
+
+  /**
+   * With one encoding thread: whether this thread encodes the block itself (one block, its own
+   * fragment), which it does when the thread is full and its segment is large enough to close.
+   */
+  private async helps(): Promise<boolean> {
+    const pool = this.pool!;
+    if (pool.splitsSegments || this.settings.helpQueue <= 0 || !this.segment || this.segment.nnz < this.settings.minSegmentNnz || !pool.full) return false;
+    // The thread's replies (a block done) arrive only between tasks of this thread.
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    if (!pool.full) return false;
+    this.endSegment();
+    return true;
   }
 
   private startSegment(rowStart: number, dtype: string): void {
