@@ -10,7 +10,7 @@ import { statSync } from 'node:fs';
 import { extname } from 'node:path';
 import { Script } from 'node:vm';
 import { loadH5wasm, preferBaselineWasm } from './h5ad/h5';
-import { inspectLoadedH5ad, type DatasetInspectReport } from './inspect-dataset';
+import type { DatasetInspectReport } from './inspect-dataset';
 import { readTimeoutError } from '../threads/worker-call';
 
 /** True for a path the command's thread reads itself: a file named .h5ad (every other format goes to a task thread). */
@@ -31,7 +31,9 @@ const CALL_READ = new Script(`globalThis[Symbol.for('cellar.inspectHere')]()`, {
 /** Reads an .h5ad's summary in this thread within timeoutMs (the load of h5wasm, which reads no file, is not counted). */
 export async function inspectHere(path: string, timeoutMs: number): Promise<DatasetInspectReport> {
   preferBaselineWasm();
-  const h5 = await loadH5wasm();
+  // The readers' modules are loaded only here: the command decides with inspectsHere first,
+  // and for other formats starts its task thread before loading them.
+  const [h5, { inspectLoadedH5ad }] = await Promise.all([loadH5wasm(), import('./inspect-dataset')]);
   let report: DatasetInspectReport | undefined;
   const slots = globalThis as unknown as Record<symbol, () => void>;
   slots[SLOT] = () => {
