@@ -113,8 +113,10 @@ describe('cancelling long jobs in the browser', () => {
 
   it('cancels a concatenation while it copies expression values: the job ends cancelled and no store is created', async () => {
     const settings = await startConcatenation('bigstore');
-    const { state, phaseSeen, ms } = await cancelOnceWorking(settings, /^Copying the expression values of big2\.h5ad, file 2 of 3 \([\d,]+ of [\d,]+ cells\)$/, 'copying expression values');
-    expect(phaseSeen).toMatch(/^Copying the expression values of big2\.h5ad/);
+    // Any of the three files: with blocks queued for the encoding thread, a file's copy can pass
+    // in a few milliseconds.
+    const { state, phaseSeen, ms } = await cancelOnceWorking(settings, /^Copying the expression values of big\d?\.h5ad, file \d of 3/, 'copying expression values');
+    expect(phaseSeen).toMatch(/^Copying the expression values of big\d?\.h5ad/);
     expect(state).toBe('cancelled');
     expect(ms).toBeLessThan(1500);
     const job = settings.getByTestId('job');

@@ -54,6 +54,8 @@ export function defaultXEncodeSettings(): XEncodeSettings {
  * (docs/benchmarks.md).
  */
 const HELP_QUEUE = 2;
+/** Entries this thread encodes between looks at the cancel signal (tens of milliseconds). */
+const HERE_SLICE_ENTRIES = 1 << 19;
 
 class EncodeThread {
   readonly worker: Worker;
@@ -290,6 +292,15 @@ export class XEncodePool {
   }
 }
 
+/** Rows [from, to) of a block as a block of their own (indptr from 0; indices and values are views). */
+function rowSlice(block: CsrBlock, from: number, to: number): CsrBlock {
+  const base = Number(block.indptr[from]);
+  const indptr = new Float64Array(to - from + 1);
+  for (let i = 0; i <= to - from; i++) indptr[i] = Number(block.indptr[from + i]) - base;
+  const end = base + indptr[to - from]!;
+  return { rowStart: block.rowStart + from, nRows: to - from, nCols: block.nCols, indptr, indices: block.indices.subarray(base, end), data: block.data.subarray(base, end) as NumericArray };
+}
+
 interface OpenSegment {
   id: number;
   thread: EncodeThread;
@@ -324,7 +335,7 @@ export class ParallelXLayerWriter {
     this.layerNnz += nnz;
     if (!this.pool || (!this.segment && nnz < this.settings.minBlockNnz) || (await this.helps())) {
       this.local ??= new XLayerWriter(this.label, this.files, this.options);
-      this.local.append(block);
+      this.appendHere(this.local, block, signal);
       return;
     }
     if (this.local) {
@@ -340,6 +351,22 @@ export class ParallelXLayerWriter {
     current.nextRow = block.rowStart + block.nRows;
     current.nnz += nnz;
     await this.pool.send(current.id, current.thread, block);
+  }
+
+  /**
+   * Encodes a block in this thread a slice of rows at a time (whole chunks, about 2^19 entries),
+   * so a cancelled write stops within a slice rather than after the whole block.
+   */
+  private appendHere(writer: XLayerWriter, block: CsrBlock, signal: AbortSignal | undefined): void {
+    const chunk = this.options.chunkRows;
+    for (let r = 0; r < block.nRows; ) {
+      signal?.throwIfAborted();
+      const base = Number(block.indptr[r]);
+      let end = Math.min(block.nRows, r + chunk);
+      while (end < block.nRows && Number(block.indptr[end]) - base < HERE_SLICE_ENTRIES) end = Math.min(block.nRows, end + chunk);
+      writer.append(end === block.nRows && r === 0 ? block : rowSlice(block, r, end));
+      r = end;
+    }
   }
 
   /**
