@@ -44,6 +44,45 @@ class Growable<T extends NumericArray> {
   }
 }
 
+/**
+ * The large buffers of a column writer, which grow to a group's size (tens of MB). A fragment
+ * that ends hands them to the next one in the same thread: a layer cut into many fragments
+ * (the calling thread helping an encoding thread) would otherwise touch fresh memory for each.
+ */
+interface ColumnScratch {
+  storedDtype: NumericDtype;
+  columns: Uint32Array;
+  values: NumericArray;
+  counts: Int32Array;
+  stageGene: Uint8Array;
+  stageRow: Uint16Array;
+  stageValues: NumericArray;
+  rowsScratch: Uint16Array;
+  valuesScratch: NumericArray;
+}
+
+/** Spare buffers of this thread's finished column writers, at most one set per stored type. */
+const spareScratch = new Map<NumericDtype, ColumnScratch>();
+
+function takeScratch(storedDtype: NumericDtype): ColumnScratch {
+  const spare = spareScratch.get(storedDtype);
+  if (spare) {
+    spareScratch.delete(storedDtype);
+    return spare;
+  }
+  return {
+    storedDtype,
+    columns: new Uint32Array(1 << 16),
+    values: allocateTyped(storedDtype, 1 << 16),
+    counts: new Int32Array(1024),
+    stageGene: new Uint8Array(1 << 16),
+    stageRow: new Uint16Array(1 << 16),
+    stageValues: allocateTyped(storedDtype, 1 << 16),
+    rowsScratch: new Uint16Array(1 << 16),
+    valuesScratch: allocateTyped(storedDtype, 1 << 16),
+  };
+}
+
 export class XColumnWriter {
   private readonly name: string;
   private readonly sink: DataFileSink;
@@ -54,18 +93,18 @@ export class XColumnWriter {
   private groupStart: number;
   private groupIndptr: Int32Array;
   private groupLength = 0;
-  private readonly columns = new Growable(new Uint32Array(1 << 16), (n) => new Uint32Array(n));
+  private readonly columns: Growable<Uint32Array>;
   private readonly values: Growable<NumericArray>;
-  private counts = new Int32Array(1024);
+  private counts: Int32Array;
   // Per batch: each gene's next slot and the last row it had (for the delta).
   private readonly cursor = new Int32Array(GENES_PER_BATCH);
   private readonly lastRow = new Int32Array(GENES_PER_BATCH);
   // The group's entries staged batch by batch (row order within a batch): gene within the batch, row, value.
-  private stageGene = new Uint8Array(1 << 16);
-  private stageRow = new Uint16Array(1 << 16);
+  private stageGene: Uint8Array;
+  private stageRow: Uint16Array;
   private stageValues: NumericArray;
   private batchCursor = new Int32Array(64);
-  private rowsScratch = new Uint16Array(1 << 16);
+  private rowsScratch: Uint16Array;
   private valuesScratch: NumericArray;
   // Index rows, one per batch.
   private readonly batchGroupStart: number[] = [];
@@ -91,9 +130,15 @@ export class XColumnWriter {
     this.groupRows = groupRows;
     this.groupStart = rowStart;
     this.groupIndptr = new Int32Array(groupRows + 1);
-    this.values = new Growable(allocateTyped(storedDtype, 1 << 16), (n) => allocateTyped(storedDtype, n));
-    this.valuesScratch = allocateTyped(storedDtype, 1 << 16);
-    this.stageValues = allocateTyped(storedDtype, 1 << 16);
+    const scratch = takeScratch(storedDtype);
+    this.columns = new Growable(scratch.columns, (n) => new Uint32Array(n));
+    this.values = new Growable(scratch.values, (n) => allocateTyped(storedDtype, n));
+    this.counts = scratch.counts;
+    this.stageGene = scratch.stageGene;
+    this.stageRow = scratch.stageRow;
+    this.stageValues = scratch.stageValues;
+    this.rowsScratch = scratch.rowsScratch;
+    this.valuesScratch = scratch.valuesScratch;
     const opened = files.open('xcol');
     this.name = opened.name;
     this.sink = opened.sink;
@@ -213,6 +258,7 @@ export class XColumnWriter {
       throw err;
     }
     this.files.finish(this.name, this.sink);
+    this.giveBackScratch();
     return {
       file: this.name,
       indexFile: this.writeIndexFile(),
@@ -224,6 +270,21 @@ export class XColumnWriter {
 
   abandon(): void {
     this.sink.abandon();
+  }
+
+  /** Leaves this writer's grown buffers for the next column writer of this thread (this one is done with them). */
+  private giveBackScratch(): void {
+    spareScratch.set(this.storedDtype, {
+      storedDtype: this.storedDtype,
+      columns: this.columns.values,
+      values: this.values.values,
+      counts: this.counts,
+      stageGene: this.stageGene,
+      stageRow: this.stageRow,
+      stageValues: this.stageValues,
+      rowsScratch: this.rowsScratch,
+      valuesScratch: this.valuesScratch,
+    });
   }
 
   /** The batch index: uncompressed, positions as float64 so readers use it in place. */
