@@ -32,6 +32,7 @@ import {
 } from './format/manifest';
 import { HashingFileSink, nodeStoreFs, storeWriteError, type StoreFs } from './io/store-fs';
 import { ParallelXLayerWriter, XEncodePool, defaultXEncodeSettings, type XEncodeSettings } from './x/x-parallel-writer';
+import { releaseColumnScratch } from './x/x-column-writer';
 
 /**
  * What readers of a layer get: numpy's promotion of its fragments' dtypes, except that
@@ -244,6 +245,7 @@ class StoreWriterImpl implements StoreWriter {
     for (const { writer } of this.layers.values()) writer.abandon();
     // Stopped before the files go: no thread can open another one after the removal.
     this.encodePool?.close();
+    releaseColumnScratch();
     this.files.removeAll();
     this.lock.release();
   }
@@ -458,6 +460,7 @@ class StoreWriterImpl implements StoreWriter {
       const layerFragments: XFragment[][] = [];
       for (const { writer } of this.layers.values()) layerFragments.push(await writer.finish());
       this.encodePool?.close();
+      releaseColumnScratch();
       const versions = listManifestVersions(this.dir);
       const version = (versions.length ? versions[versions.length - 1] : 0) + 1;
       const manifest = this.buildManifest(version, options.meta ?? {}, layerFragments);

@@ -64,6 +64,11 @@ interface ColumnScratch {
 /** Spare buffers of this thread's finished column writers, at most one set per stored type. */
 const spareScratch = new Map<NumericDtype, ColumnScratch>();
 
+/** Drops this thread's spare buffers (a store write that ends: its layers are done). */
+export function releaseColumnScratch(): void {
+  spareScratch.clear();
+}
+
 function takeScratch(storedDtype: NumericDtype): ColumnScratch {
   const spare = spareScratch.get(storedDtype);
   if (spare) {
