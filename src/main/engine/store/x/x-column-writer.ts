@@ -50,7 +50,6 @@ class Growable<T extends NumericArray> {
  * (the calling thread helping an encoding thread) would otherwise touch fresh memory for each.
  */
 interface ColumnScratch {
-  storedDtype: NumericDtype;
   columns: Uint32Array;
   values: NumericArray;
   counts: Int32Array;
@@ -76,7 +75,6 @@ function takeScratch(storedDtype: NumericDtype): ColumnScratch {
     return spare;
   }
   return {
-    storedDtype,
     columns: new Uint32Array(1 << 16),
     values: allocateTyped(storedDtype, 1 << 16),
     counts: new Int32Array(1024),
@@ -280,7 +278,6 @@ export class XColumnWriter {
   /** Leaves this writer's grown buffers for the next column writer of this thread (this one is done with them). */
   private giveBackScratch(): void {
     spareScratch.set(this.storedDtype, {
-      storedDtype: this.storedDtype,
       columns: this.columns.values,
       values: this.values.values,
       counts: this.counts,

@@ -158,6 +158,8 @@ export class XEncodePool {
     return this.size > 1;
   }
 
+  /** True when the calling thread encodes blocks itself once the thread is full (one thread, helpQueue > 0). */
+  private readonly helped: boolean;
   /** Blocks a thread may hold before send() waits. */
   private readonly maxQueued: number;
 
@@ -166,12 +168,13 @@ export class XEncodePool {
     private readonly size: number,
     helpQueue = 0,
   ) {
-    this.maxQueued = size === 1 && helpQueue > 0 ? helpQueue : MAX_QUEUED_BLOCKS;
+    this.helped = size === 1 && helpQueue > 0;
+    this.maxQueued = this.helped ? helpQueue : MAX_QUEUED_BLOCKS;
   }
 
-  /** True when the one encoding thread holds as many blocks as it may (the caller would wait). */
+  /** True when the calling thread may help and the one encoding thread holds as many blocks as it may (the caller would wait). */
   get full(): boolean {
-    return this.size === 1 && (this.threads[0]?.queued ?? 0) >= this.maxQueued;
+    return this.helped && (this.threads[0]?.queued ?? 0) >= this.maxQueued;
   }
 
   /** Starts a segment on the least busy thread; its fragments arrive when it is finished. */
@@ -375,7 +378,7 @@ export class ParallelXLayerWriter {
    */
   private async helps(): Promise<boolean> {
     const pool = this.pool!;
-    if (pool.splitsSegments || this.settings.helpQueue <= 0 || !this.segment || this.segment.nnz < this.settings.minSegmentNnz || !pool.full) return false;
+    if (!this.segment || this.segment.nnz < this.settings.minSegmentNnz || !pool.full) return false;
     // The thread's replies (a block done) arrive only between tasks of this thread.
     await new Promise<void>((resolve) => setImmediate(resolve));
     if (!pool.full) return false;
