@@ -224,8 +224,9 @@ export async function exportQueryToH5ad(params: ExportParams): Promise<ExportRes
   const out = resolve(params.out);
   const compression = params.compression ?? 'gzip';
   if (!EXPORT_COMPRESSIONS.includes(compression)) throw new CellarError('usage', `Unknown compression "${String(compression)}"; use gzip, lzf or none.`);
-  // The writer's HDF5 library compiles while the store is opened and the query evaluated.
-  startLoadingH5wasm();
+  // A compressed file is written through the HDF5 library: it compiles while the store is opened
+  // and the query evaluated. An uncompressed one is written without it.
+  if (compression !== 'none') startLoadingH5wasm();
   const q = await openQuery(params);
   const { reader, spec, selection } = q;
   const m = spec.measurement;

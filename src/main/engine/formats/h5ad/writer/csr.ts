@@ -3,7 +3,7 @@
 // the end, when its integer width is known.
 import { CellarError } from '../../../../../shared/errors';
 import type { CsrBlock, NumericArray, NumericDtype } from '../../../columns/column-model';
-import { toDtype, type AppendableArray, type ArrayDtype, type H5Output } from './h5-output';
+import { toDtype, type AppendableSink, type ArrayDtype, type H5Sink } from './h5-output';
 import { displayPath, tagEncoding, writing } from './elements';
 
 export interface CsrMatrixToWrite {
@@ -64,11 +64,11 @@ function blockData(data: NumericArray, nnz: number, dtype: ArrayDtype): NumericA
   return bytes.some((v) => v > 1) ? Uint8Array.from(bytes, (v) => (v ? 1 : 0)) : bytes;
 }
 
-export async function writeCsrMatrix(out: H5Output, path: string, matrix: CsrMatrixToWrite, options: StreamOptions = {}): Promise<void> {
+export async function writeCsrMatrix(out: H5Sink, path: string, matrix: CsrMatrixToWrite, options: StreamOptions = {}): Promise<void> {
   const [nRows, nCols] = matrix.shape;
   const indicesDtype: NumericDtype = nCols - 1 > INT32_MAX ? 'int64' : 'int32';
-  let data: AppendableArray | null = null;
-  let indices: AppendableArray | null = null;
+  let data: AppendableSink | null = null;
+  let indices: AppendableSink | null = null;
   const exact = matrix.nnzExact && matrix.nnz !== undefined ? matrix.nnz : undefined;
   try {
     writing(path, () => {
@@ -109,7 +109,7 @@ export async function writeCsrMatrix(out: H5Output, path: string, matrix: CsrMat
       out.array(`${path}/indptr`, indptrValues, nnzSoFar > INT32_MAX ? 'int64' : 'int32');
     });
   } finally {
-    (data as AppendableArray | null)?.release();
-    (indices as AppendableArray | null)?.release();
+    (data as AppendableSink | null)?.release();
+    (indices as AppendableSink | null)?.release();
   }
 }

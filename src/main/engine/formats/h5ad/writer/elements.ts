@@ -6,7 +6,8 @@ import { columnLength } from '../../../columns/field-schema';
 import { h5ErrorReason } from '../h5';
 import type { Column, DataFrame, IntDtype, NumericArray } from '../../../columns/column-model';
 import type { UnsValue } from '../types';
-import { dtypeOf, toDtype, type ArrayDtype, type H5Output, type RecordField } from './h5-output';
+import { dtypeOf, toDtype, type ArrayDtype, type H5Sink, type RecordField } from './h5-output';
+import { NeedsHdf5Library } from './hdf5-file';
 
 export interface ElementOptions {
   /**
@@ -18,7 +19,7 @@ export interface ElementOptions {
 }
 
 export interface WriteContext {
-  out: H5Output;
+  out: H5Sink;
   options: ElementOptions;
   /** Streams a sparse matrix (uns entries that are matrices). */
   writeMatrix(path: string, matrix: UnsMatrix): Promise<void>;
@@ -40,12 +41,12 @@ export function writing<T>(path: string, write: () => T): T {
   }
 }
 
-function asWriteError(path: string, err: unknown): CellarError {
-  if (err instanceof CellarError) return err;
+function asWriteError(path: string, err: unknown): Error {
+  if (err instanceof CellarError || err instanceof NeedsHdf5Library) return err;
   return new CellarError('io_error', `Could not write ${displayPath(path)}: ${h5ErrorReason(err)}`);
 }
 
-export function tagEncoding(out: H5Output, path: string, type: string, version: string): void {
+export function tagEncoding(out: H5Sink, path: string, type: string, version: string): void {
   out.stringAttribute(path, 'encoding-type', type);
   out.stringAttribute(path, 'encoding-version', version);
 }

@@ -34,7 +34,7 @@ const FILTERS: Record<Exclude<OutputCompression, 'none'>, { id: number; options:
 export type OutputCompression = 'gzip' | 'lzf' | 'none';
 
 /** HDF5 strings end at the first NUL, so a value holding one would be cut short silently. */
-function checkNoNul(path: string, values: readonly string[]): void {
+export function checkNoNul(path: string, values: readonly string[]): void {
   const at = values.findIndex((v) => v.includes('\0'));
   if (at >= 0) {
     throw new CellarError('bad_element', `Cannot write ${path.replace(/^\/+/, '')}: value ${at} contains a NUL character, which HDF5 strings cannot hold.`);
@@ -57,11 +57,11 @@ function stringMetadata(shape: bigint[]): object {
   return { type: 3, size: 0, signed: false, vlen: true, littleEndian: true, cset: 1, total_size: 0, shape, maxshape: shape, chunks: null };
 }
 
-function asBytes(values: ArrayBufferView): Uint8Array {
+export function asBytes(values: ArrayBufferView): Uint8Array {
   return new Uint8Array(values.buffer, values.byteOffset, values.byteLength);
 }
 
-function product(shape: readonly number[]): number {
+export function product(shape: readonly number[]): number {
   return shape.reduce((a, b) => a * b, 1);
 }
 
@@ -109,7 +109,29 @@ function filterMetadata(compression: OutputCompression, compress: boolean): { co
   return { compression: filter.id, compression_opts: filter.options };
 }
 
-export class H5Output {
+/** What the h5ad writer asks of an HDF5 file (paths are absolute, parents exist). */
+export interface H5Sink {
+  /** Boolean stand-in datatypes written (converted after closing); 0 when real booleans are written. */
+  readonly boolPlaceholders: number;
+  group(path: string): void;
+  stringAttribute(path: string, name: string, value: string): void;
+  stringArrayAttribute(path: string, name: string, values: readonly string[]): void;
+  numericAttribute(path: string, name: string, values: NumericArray, shape: number[]): void;
+  boolAttribute(path: string, name: string, value: boolean): void;
+  strings(path: string, values: readonly string[], shape?: number[]): void;
+  array(path: string, values: NumericArray, dtype: ArrayDtype, shape?: number[]): void;
+  records(path: string, rows: number, fields: RecordField[]): void;
+  appendable(path: string, dtype: ArrayDtype, maxLength?: number, exactLength?: number): AppendableSink;
+}
+
+/** A 1-d dataset filled in order; `finish` returns its length, `release` abandons it. */
+export interface AppendableSink {
+  append(values: ArrayBufferView): void;
+  finish(): number;
+  release(): void;
+}
+
+export class H5Output implements H5Sink {
   /** Boolean stand-in datatypes created so far (each must be converted after closing). */
   boolPlaceholders = 0;
 
@@ -356,7 +378,7 @@ export class H5Output {
  * the file covers whole chunks (no read-modify-write of compressed chunks). A dataset created
  * only when finished (`create`) stages all of its values.
  */
-export class AppendableArray {
+export class AppendableArray implements AppendableSink {
   private pointer: number;
   private filled = 0;
   length = 0;

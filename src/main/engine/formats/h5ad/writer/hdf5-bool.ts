@@ -10,6 +10,7 @@
 // the enum message and the checksum of the object-header chunk that holds it
 // is recomputed. Sizes, offsets and the stored bytes stay as they were.
 import { closeSync, fstatSync, openSync, readSync, writeSync } from 'node:fs';
+import { encodeDatatype, lookup3 } from './hdf5-format';
 
 /** Member name of the stand-in compound; its length (11) is what makes the sizes match. */
 export const BOOL_PLACEHOLDER_MEMBER = 'cellar.bool';
@@ -23,12 +24,7 @@ const PLACEHOLDER_MESSAGE = Uint8Array.from([
 ]);
 
 /** h5py's boolean: enum over int8 with FALSE = 0, TRUE = 1 (datatype message version 3). */
-const BOOL_ENUM_MESSAGE = Uint8Array.from([
-  0x38, 0x02, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, // enum v3, 2 members, size 1
-  0x10, 0x08, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x08, 0x00, // base type int8
-  0x46, 0x41, 0x4c, 0x53, 0x45, 0x00, 0x54, 0x52, 0x55, 0x45, 0x00, // "FALSE\0TRUE\0"
-  0x00, 0x01, // values
-]);
+const BOOL_ENUM_MESSAGE = Uint8Array.from(encodeDatatype({ kind: 'bool' }).view());
 
 if (PLACEHOLDER_MESSAGE.length !== BOOL_ENUM_MESSAGE.length) {
   throw new Error('boolean stand-in and enum datatype messages must have the same length');
@@ -56,44 +52,6 @@ export function boolPlaceholderMetadata(): {
       members: [{ name: BOOL_PLACEHOLDER_MEMBER, offset: 0, type: 0, size: 1, signed: true, vlen: false, littleEndian: true }],
     },
   };
-}
-
-/** Bob Jenkins' lookup3 `hashlittle`, the checksum of HDF5 metadata blocks (H5_checksum_lookup3). */
-export function lookup3(bytes: Uint8Array, initval = 0): number {
-  let length = bytes.length;
-  let a = (0xdeadbeef + length + initval) | 0;
-  let b = a;
-  let c = a;
-  let k = 0;
-  const rot = (x: number, r: number): number => (x << r) | (x >>> (32 - r));
-  while (length > 12) {
-    a = (a + (bytes[k] | (bytes[k + 1] << 8) | (bytes[k + 2] << 16) | (bytes[k + 3] << 24))) | 0;
-    b = (b + (bytes[k + 4] | (bytes[k + 5] << 8) | (bytes[k + 6] << 16) | (bytes[k + 7] << 24))) | 0;
-    c = (c + (bytes[k + 8] | (bytes[k + 9] << 8) | (bytes[k + 10] << 16) | (bytes[k + 11] << 24))) | 0;
-    a = (a - c) | 0; a ^= rot(c, 4); c = (c + b) | 0;
-    b = (b - a) | 0; b ^= rot(a, 6); a = (a + c) | 0;
-    c = (c - b) | 0; c ^= rot(b, 8); b = (b + a) | 0;
-    a = (a - c) | 0; a ^= rot(c, 16); c = (c + b) | 0;
-    b = (b - a) | 0; b ^= rot(a, 19); a = (a + c) | 0;
-    c = (c - b) | 0; c ^= rot(b, 4); b = (b + a) | 0;
-    length -= 12;
-    k += 12;
-  }
-  if (length === 0) return c >>> 0;
-  // Tail: the C version's fall-through switch, bytes beyond `length` count as zero.
-  const tail = new Uint8Array(12);
-  tail.set(bytes.subarray(k, k + length));
-  a = (a + (tail[0] | (tail[1] << 8) | (tail[2] << 16) | (tail[3] << 24))) | 0;
-  b = (b + (tail[4] | (tail[5] << 8) | (tail[6] << 16) | (tail[7] << 24))) | 0;
-  c = (c + (tail[8] | (tail[9] << 8) | (tail[10] << 16) | (tail[11] << 24))) | 0;
-  c ^= b; c = (c - rot(b, 14)) | 0;
-  a ^= c; a = (a - rot(c, 11)) | 0;
-  b ^= a; b = (b - rot(a, 25)) | 0;
-  c ^= b; c = (c - rot(b, 16)) | 0;
-  a ^= c; a = (a - rot(c, 4)) | 0;
-  b ^= a; b = (b - rot(a, 14)) | 0;
-  c ^= b; c = (c - rot(b, 24)) | 0;
-  return c >>> 0;
 }
 
 const SCAN_WINDOW = 8 << 20;

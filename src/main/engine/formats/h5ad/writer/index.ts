@@ -2,17 +2,21 @@
 // attributes on every element, vlen UTF-8 strings, CSR matrices streamed from
 // row blocks) so that anndata and scanpy read it back with the same values.
 //
-// The file is written in two passes because h5wasm cannot create HDF5 booleans
-// (see writer/hdf5-bool.ts): pass 1 writes the small elements (obs, var, uns,
-// raw/var) with boolean stand-ins, which are then converted in place to h5py's
-// boolean enum; pass 2 reopens the file and streams the matrices. Everything
-// goes to `<path>.partial`, renamed over `path` only when complete.
+// An uncompressed file is written in one pass without the HDF5 library
+// (writer/hdf5-file.ts). A compressed one needs HDF5's filters, so h5wasm writes
+// it, in two passes because h5wasm cannot create HDF5 booleans (see
+// writer/hdf5-bool.ts): pass 1 writes the small elements (obs, var, uns, raw/var)
+// with boolean stand-ins, which are then converted in place to h5py's boolean
+// enum; pass 2 reopens the file and streams the matrices. Everything goes to
+// `<path>.partial`, renamed over `path` only when complete.
 import { renameSync, rmSync } from 'node:fs';
 import { CellarError } from '../../../../../shared/errors';
 import { h5ErrorReason, loadH5wasm, type H5wasm } from '../h5';
 import type { DataFrame, NumericArray } from '../../../columns/column-model';
 import type { AnnDataToWrite, H5adFile, MatrixHandle, MatrixSource } from '../types';
-import { H5Output, IncompressibleDataset, type OutputCompression } from './h5-output';
+import { H5Output, IncompressibleDataset, type H5Sink, type OutputCompression } from './h5-output';
+import { DirectOutput } from './direct-output';
+import { Hdf5File, NeedsHdf5Library } from './hdf5-file';
 import { convertBoolPlaceholders } from './hdf5-bool';
 import { writeCsrMatrix, type CsrMatrixToWrite } from './csr';
 import { checkName, displayPath, tagEncoding, writeDataFrame, writeDense, writeDictGroup, writeUnsDict, writing, type WriteContext } from './elements';
@@ -42,20 +46,28 @@ export async function writeH5ad(path: string, adata: AnnDataToWrite, options: Wr
   // lzf refuses data it cannot shrink (h5py would store it as is): write again without
   // compression for that dataset. Each round adds one dataset, so this ends.
   const uncompressed = new Set<string>();
+  let library = false;
   for (;;) {
     try {
-      return await writeH5adOnce(path, adata, options, uncompressed);
+      return await writeH5adOnce(path, adata, options, uncompressed, library);
     } catch (err) {
+      // An uncompressed file the direct writer cannot lay out is written by the HDF5 library.
+      if (err instanceof NeedsHdf5Library && !library) {
+        library = true;
+        continue;
+      }
       if (!(err instanceof IncompressibleDataset) || uncompressed.has(err.datasetPath)) throw err;
       uncompressed.add(err.datasetPath);
     }
   }
 }
 
-async function writeH5adOnce(path: string, adata: AnnDataToWrite, options: WriteH5adOptions, uncompressed: ReadonlySet<string>): Promise<void> {
+async function writeH5adOnce(path: string, adata: AnnDataToWrite, options: WriteH5adOptions, uncompressed: ReadonlySet<string>, library: boolean): Promise<void> {
   checkShapes(adata);
   throwIfAborted(options.signal);
-  const h5 = await loadH5wasm();
+  const compression = options.compression ?? 'none';
+  // Uncompressed files are written directly; compressed ones need HDF5's filters (h5wasm).
+  const h5 = compression === 'none' && !library ? null : await loadH5wasm();
   const partial = `${path}.partial`;
   const matrices = streamedMatrices(adata);
   const nObs = adata.obs.index.length;
@@ -63,62 +75,71 @@ async function writeH5adOnce(path: string, adata: AnnDataToWrite, options: Write
   let done = 0;
   options.onProgress?.(0, total);
   const elementOptions = { nullableStrings: options.nullableStrings ?? 'categorical' } as const;
-  const outputOptions = { compression: options.compression ?? 'none', uncompressed };
+  const outputOptions = { compression, uncompressed };
+
+  const writeElements = async (out: H5Sink) => {
+    const ctx = context(out, elementOptions, options.signal);
+    writing('/', () => tagEncoding(out, '/', 'anndata', '0.1.0'));
+    writeDataFrame(ctx, '/obs', adata.obs);
+    writeDataFrame(ctx, '/var', adata.var);
+    for (const name of ['obsm', 'varm', 'obsp', 'varp', 'layers']) writeDictGroup(ctx, `/${name}`);
+    await writeUnsDict(ctx, '/uns', adata.uns ?? {});
+    if (adata.raw) {
+      writing('/raw', () => {
+        out.group('/raw');
+        tagEncoding(out, '/raw', 'raw', '0.1.0');
+      });
+      writeDataFrame(ctx, '/raw/var', adata.raw.var);
+      writeDictGroup(ctx, '/raw/varm');
+    }
+    return out.boolPlaceholders;
+  };
+  const writeMatrices = async (out: H5Sink) => {
+    const ctx = context(out, elementOptions, options.signal);
+    for (const { path: matrixPath, source } of matrices) {
+      const startedAt = done;
+      await writeCsrMatrix(out, matrixPath, source, {
+        signal: options.signal,
+        onRows: (rows) => {
+          done = startedAt + rows;
+          options.onProgress?.(done, total, { path: matrixPath, rows, nRows: nObs });
+        },
+      });
+      done = startedAt + nObs;
+    }
+    for (const [name, dense] of adata.obsm ?? []) writeDense(ctx, `/obsm/${name}`, dense.shape, dense.values);
+    for (const [name, dense] of adata.varm ?? []) writeDense(ctx, `/varm/${name}`, dense.shape, dense.values);
+    for (const [name, dense] of adata.raw?.varm ?? []) writeDense(ctx, `/raw/varm/${name}`, dense.shape, dense.values);
+  };
 
   try {
     rmSync(partial, { force: true });
-    const placeholders = await withOutput(h5, partial, 'w', outputOptions, async (out) => {
-      const ctx = context(out, elementOptions, options.signal);
-      writing('/', () => tagEncoding(out, '/', 'anndata', '0.1.0'));
-      writeDataFrame(ctx, '/obs', adata.obs);
-      writeDataFrame(ctx, '/var', adata.var);
-      for (const name of ['obsm', 'varm', 'obsp', 'varp', 'layers']) writeDictGroup(ctx, `/${name}`);
-      await writeUnsDict(ctx, '/uns', adata.uns ?? {});
-      if (adata.raw) {
-        writing('/raw', () => {
-          out.group('/raw');
-          tagEncoding(out, '/raw', 'raw', '0.1.0');
-        });
-        writeDataFrame(ctx, '/raw/var', adata.raw.var);
-        writeDictGroup(ctx, '/raw/varm');
+    if (h5 === null) {
+      await withDirectOutput(partial, async (out) => {
+        await writeElements(out);
+        await writeMatrices(out);
+      });
+    } else {
+      const placeholders = await withOutput(h5, partial, 'w', outputOptions, writeElements);
+      throwIfAborted(options.signal);
+      try {
+        convertBoolPlaceholders(partial, placeholders);
+      } catch (err) {
+        throw new CellarError('internal', `Could not store booleans as HDF5 booleans in ${partial}: ${(err as Error).message}`);
       }
-      return out.boolPlaceholders;
-    });
-    throwIfAborted(options.signal);
-    try {
-      convertBoolPlaceholders(partial, placeholders);
-    } catch (err) {
-      throw new CellarError('internal', `Could not store booleans as HDF5 booleans in ${partial}: ${(err as Error).message}`);
+      await withOutput(h5, partial, 'a', outputOptions, writeMatrices);
     }
-
-    await withOutput(h5, partial, 'a', outputOptions, async (out) => {
-      const ctx = context(out, elementOptions, options.signal);
-      for (const { path: matrixPath, source } of matrices) {
-        const startedAt = done;
-        await writeCsrMatrix(out, matrixPath, source, {
-          signal: options.signal,
-          onRows: (rows) => {
-            done = startedAt + rows;
-            options.onProgress?.(done, total, { path: matrixPath, rows, nRows: nObs });
-          },
-        });
-        done = startedAt + nObs;
-      }
-      for (const [name, dense] of adata.obsm ?? []) writeDense(ctx, `/obsm/${name}`, dense.shape, dense.values);
-      for (const [name, dense] of adata.varm ?? []) writeDense(ctx, `/varm/${name}`, dense.shape, dense.values);
-      for (const [name, dense] of adata.raw?.varm ?? []) writeDense(ctx, `/raw/varm/${name}`, dense.shape, dense.values);
-    });
     throwIfAborted(options.signal);
     renameSync(partial, path);
     options.onProgress?.(total, total);
   } catch (err) {
     rmSync(partial, { force: true });
-    if (err instanceof CellarError) throw err;
+    if (err instanceof CellarError || err instanceof NeedsHdf5Library) throw err;
     throw new CellarError('io_error', `Could not write ${path}: ${h5ErrorReason(err)}`);
   }
 }
 
-function context(out: H5Output, options: WriteContext['options'], signal?: AbortSignal): WriteContext {
+function context(out: H5Sink, options: WriteContext['options'], signal?: AbortSignal): WriteContext {
   return {
     out,
     options,
@@ -136,7 +157,7 @@ async function withOutput<T>(
   path: string,
   mode: 'w' | 'a',
   options: { compression: OutputCompression; uncompressed: ReadonlySet<string> },
-  write: (out: H5Output) => Promise<T>,
+  write: (out: H5Sink) => Promise<T>,
 ): Promise<T> {
   let file: InstanceType<H5wasm['File']>;
   try {
@@ -148,6 +169,22 @@ async function withOutput<T>(
     return await write(new H5Output(h5.Module, file, options));
   } finally {
     file.close();
+  }
+}
+
+/** Creates the file, hands it to `write`, and closes it (finished only when `write` succeeds). */
+async function withDirectOutput(path: string, write: (out: H5Sink) => Promise<void>): Promise<void> {
+  let file: Hdf5File;
+  try {
+    file = new Hdf5File(path);
+  } catch (err) {
+    throw new CellarError('io_error', `Could not create ${path}: ${h5ErrorReason(err)}`);
+  }
+  try {
+    await write(new DirectOutput(file));
+    file.close();
+  } finally {
+    file.abandon();
   }
 }
 

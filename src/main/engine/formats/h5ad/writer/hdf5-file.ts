@@ -1,0 +1,330 @@
+// An HDF5 file written front to back by this process, without the HDF5 library:
+// dataset values go to the end of the file as they come, and the metadata that
+// points at them (object headers, the superblock) is written when the file is
+// closed, when every address is known. Variable-length strings go into global
+// heap collections shared by all datasets and attributes. Byte layouts are in
+// hdf5-format.ts. The result is what the HDF5 library itself writes with v1.8
+// format bounds, as far as an .h5ad uses it: groups, attributes, contiguous datasets.
+import { closeSync, fsyncSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
+import {
+  attributeMessage,
+  contiguousLayoutMessage,
+  dataspaceBody,
+  datatypeMessage,
+  datatypeSize,
+  fillValueMessage,
+  groupInfoMessage,
+  heapCollection,
+  heapObjectBytes,
+  linkInfoMessage,
+  linkMessage,
+  MAX_HEAP_OBJECTS,
+  MAX_MESSAGE_BYTES,
+  MESSAGE,
+  objectHeader,
+  superblock,
+  SUPERBLOCK_BYTES,
+  VLEN_REFERENCE_BYTES,
+  type H5Datatype,
+  type Message,
+} from './hdf5-format';
+
+/** Heap collections are cut at about this size (a longer string gets one of its own). */
+const COLLECTION_TARGET_BYTES = 1 << 20;
+/** Bytes copied at a time from a spill file into the file. */
+const COPY_BYTES = 8 << 20;
+
+/** A string's place in a heap collection, known once the collection is written. */
+interface VlenReference {
+  collection: HeapCollection;
+  index: number;
+  length: number;
+}
+
+class HeapCollection {
+  readonly objects: Uint8Array[] = [];
+  bytes = 16;
+  address = -1;
+}
+
+type Shape = readonly number[] | null;
+
+/**
+ * Something this writer does not lay out (an attribute over the 64 KiB a header message can
+ * hold, which HDF5 moves to dense attribute storage): the caller writes the file with the
+ * HDF5 library instead.
+ */
+export class NeedsHdf5Library extends Error {}
+
+interface Attribute {
+  name: string;
+  type: H5Datatype;
+  shape: Shape;
+  /** The values as stored; variable-length strings are resolved when the header is written. */
+  encode: () => Uint8Array;
+}
+
+interface GroupNode {
+  kind: 'group';
+  children: Map<string, Node>;
+  attributes: Attribute[];
+}
+
+interface DatasetNode {
+  kind: 'dataset';
+  type: H5Datatype;
+  shape: Shape;
+  /** Where the values are; `deferred` data (holding heap references) is written at close. */
+  data: { address: number | null; size: number } | { deferred: () => Uint8Array };
+  attributes: Attribute[];
+}
+
+type Node = GroupNode | DatasetNode;
+
+function elementCount(shape: Shape): number {
+  return shape === null ? 1 : shape.reduce((a, b) => a * b, 1);
+}
+
+export class Hdf5File {
+  private readonly fd: number;
+  private end = SUPERBLOCK_BYTES;
+  private readonly root: GroupNode = { kind: 'group', children: new Map(), attributes: [] };
+  private heap = new HeapCollection();
+  private readonly spills = new Set<string>();
+  private spillCount = 0;
+  private closed = false;
+
+  constructor(readonly path: string) {
+    this.fd = openSync(path, 'w');
+  }
+
+  // ---------------------------------------------------------------- structure
+
+  private lookup(path: string): Node {
+    let node: Node = this.root;
+    for (const part of path.split('/').filter(Boolean)) {
+      const next: Node | undefined = node.kind === 'group' ? node.children.get(part) : undefined;
+      if (!next) throw new Error(`no object at ${path}`);
+      node = next;
+    }
+    return node;
+  }
+
+  /** Links `node` into its parent group under the last part of `path`. */
+  private place(path: string, node: Node): void {
+    const parts = path.split('/').filter(Boolean);
+    const name = parts.pop();
+    if (!name) throw new Error(`cannot create an object at ${path}`);
+    const parent = this.lookup(parts.join('/'));
+    if (parent.kind !== 'group') throw new Error(`${parts.join('/')} is not a group`);
+    if (parent.children.has(name)) throw new Error(`${path} already exists`);
+    parent.children.set(name, node);
+  }
+
+  group(path: string): void {
+    this.place(path, { kind: 'group', children: new Map(), attributes: [] });
+  }
+
+  /** A dataset whose values are `bytes`, written now (contiguous). */
+  dataset(path: string, type: H5Datatype, shape: Shape, bytes: Uint8Array): void {
+    this.checkSize(path, type, shape, bytes.byteLength);
+    const address = bytes.byteLength ? this.append(bytes) : null;
+    this.place(path, { kind: 'dataset', type, shape, data: { address, size: bytes.byteLength }, attributes: [] });
+  }
+
+  /** A dataset of `shape` whose values are written later, with `write(bytes, atElement)`. */
+  reserve(path: string, type: H5Datatype, shape: Shape): { write: (bytes: Uint8Array, atByte: number) => void } {
+    const size = elementCount(shape) * datatypeSize(type);
+    const address = size ? this.end : null;
+    this.end += size;
+    this.place(path, { kind: 'dataset', type, shape, data: { address, size }, attributes: [] });
+    return {
+      write: (bytes, atByte) => {
+        if (atByte + bytes.byteLength > size) throw new Error(`${path} takes ${size} bytes, not ${atByte + bytes.byteLength}`);
+        this.writeAt(bytes, address! + atByte);
+      },
+    };
+  }
+
+  /** Variable-length strings, stored in heap collections; `shape` null is a scalar. */
+  strings(path: string, shape: Shape, values: readonly string[]): void {
+    const references = this.heapStrings(values);
+    this.place(path, { kind: 'dataset', type: { kind: 'vlen-string' }, shape, data: { deferred: () => encodeReferences(references) }, attributes: [] });
+  }
+
+  /**
+   * A compound dataset; `encode` gets a function giving a string's heap reference
+   * and returns the records' bytes (run when the file is closed).
+   */
+  records(path: string, type: Extract<H5Datatype, { kind: 'compound' }>, rows: number, strings: readonly string[], encode: (references: Uint8Array) => Uint8Array): void {
+    const references = this.heapStrings(strings);
+    this.place(path, { kind: 'dataset', type, shape: [rows], data: { deferred: () => encode(encodeReferences(references)) }, attributes: [] });
+  }
+
+  attribute(path: string, name: string, type: H5Datatype, shape: Shape, bytes: Uint8Array): void {
+    this.addAttribute(path, { name, type, shape, encode: () => bytes });
+  }
+
+  stringAttribute(path: string, name: string, shape: Shape, values: readonly string[]): void {
+    const references = this.heapStrings(values);
+    this.addAttribute(path, { name, type: { kind: 'vlen-string' }, shape, encode: () => encodeReferences(references) });
+  }
+
+  private addAttribute(path: string, attribute: Attribute): void {
+    const node = this.lookup(path);
+    const size = attributeMessage(attribute.name, attribute.type, attribute.shape, new Uint8Array(elementCount(attribute.shape) * datatypeSize(attribute.type))).body.length;
+    if (size > MAX_MESSAGE_BYTES) throw new NeedsHdf5Library(`attribute ${attribute.name} of ${path} takes ${size} bytes`);
+    if (node.attributes.some((a) => a.name === attribute.name)) throw new Error(`${path} already has an attribute ${attribute.name}`);
+    node.attributes.push(attribute);
+  }
+
+  private checkSize(path: string, type: H5Datatype, shape: Shape, bytes: number): void {
+    const expected = elementCount(shape) * datatypeSize(type);
+    if (bytes !== expected) throw new Error(`${path}: ${bytes} bytes for ${expected}`);
+  }
+
+  // ---------------------------------------------------------------- spilled datasets
+
+  /**
+   * A 1-d dataset whose length is known only at the end: its values go to a file of
+   * their own beside this one, copied to the end of this file when finished.
+   */
+  spill(path: string, type: H5Datatype): { append: (bytes: Uint8Array) => void; finish: () => number; release: () => void } {
+    const spillPath = `${this.path}.${++this.spillCount}`;
+    const fd = openSync(spillPath, 'w+');
+    this.spills.add(spillPath);
+    let size = 0;
+    let open = true;
+    const release = () => {
+      if (!open) return;
+      open = false;
+      closeSync(fd);
+      rmSync(spillPath, { force: true });
+      this.spills.delete(spillPath);
+    };
+    return {
+      append: (bytes) => {
+        writeAll(fd, bytes, size);
+        size += bytes.byteLength;
+      },
+      finish: () => {
+        try {
+          const elementBytes = datatypeSize(type);
+          const address = size ? this.end : null;
+          const chunk = Buffer.allocUnsafe(Math.min(COPY_BYTES, Math.max(1, size)));
+          for (let at = 0; at < size; ) {
+            const n = readSync(fd, chunk, 0, Math.min(chunk.length, size - at), at);
+            if (n <= 0) throw new Error(`${spillPath} ended early`);
+            this.append(chunk.subarray(0, n));
+            at += n;
+          }
+          this.place(path, { kind: 'dataset', type, shape: [size / elementBytes], data: { address, size }, attributes: [] });
+          return size / elementBytes;
+        } finally {
+          release();
+        }
+      },
+      release,
+    };
+  }
+
+  // ---------------------------------------------------------------- heap
+
+  private heapStrings(values: readonly string[]): VlenReference[] {
+    const references = new Array<VlenReference>(values.length);
+    for (let i = 0; i < values.length; i++) {
+      const bytes = Buffer.from(values[i], 'utf8');
+      const need = heapObjectBytes(bytes.length);
+      if (this.heap.objects.length === MAX_HEAP_OBJECTS || (this.heap.objects.length > 0 && this.heap.bytes + need > COLLECTION_TARGET_BYTES)) this.flushHeap();
+      this.heap.objects.push(bytes);
+      this.heap.bytes += need;
+      references[i] = { collection: this.heap, index: this.heap.objects.length, length: bytes.length };
+    }
+    return references;
+  }
+
+  private flushHeap(): void {
+    if (this.heap.objects.length === 0) return;
+    this.heap.address = this.append(heapCollection(this.heap.objects));
+    this.heap.objects.length = 0; // the bytes are in the file; references keep only the address
+    this.heap = new HeapCollection();
+  }
+
+  // ---------------------------------------------------------------- bytes
+
+  private append(bytes: Uint8Array): number {
+    const at = this.end;
+    writeAll(this.fd, bytes, at);
+    this.end += bytes.byteLength;
+    return at;
+  }
+
+  private writeAt(bytes: Uint8Array, at: number): void {
+    writeAll(this.fd, bytes, at);
+  }
+
+  // ---------------------------------------------------------------- close
+
+  /** Writes the heap, the deferred datasets, every object header and the superblock, and closes. */
+  close(options: { sync?: boolean } = {}): void {
+    if (this.closed) return;
+    this.flushHeap();
+    const rootAddress = this.writeHeaders(this.root);
+    this.writeAt(superblock(this.end, rootAddress), 0);
+    if (options.sync) fsyncSync(this.fd);
+    this.closed = true;
+    closeSync(this.fd);
+  }
+
+  /** Closes without finishing (the caller removes the file); removes spill files. */
+  abandon(): void {
+    for (const spillPath of this.spills) rmSync(spillPath, { force: true });
+    this.spills.clear();
+    if (this.closed) return;
+    this.closed = true;
+    closeSync(this.fd);
+  }
+
+  /** Children first, so each group's links know their addresses. */
+  private writeHeaders(node: Node): number {
+    const messages: Message[] = [];
+    if (node.kind === 'group') {
+      messages.push(linkInfoMessage(), groupInfoMessage());
+      for (const [name, child] of node.children) messages.push(linkMessage(name, this.writeHeaders(child)));
+    } else {
+      let data = node.data;
+      if ('deferred' in data) {
+        const bytes = data.deferred();
+        this.checkSize('dataset', node.type, node.shape, bytes.byteLength);
+        data = { address: bytes.byteLength ? this.append(bytes) : null, size: bytes.byteLength };
+      }
+      messages.push(
+        { type: MESSAGE.dataspace, flags: 0, body: dataspaceBody(node.shape) },
+        datatypeMessage(node.type),
+        fillValueMessage(node.type),
+        contiguousLayoutMessage(data.address, data.size),
+      );
+    }
+    for (const a of node.attributes) messages.push(attributeMessage(a.name, a.type, a.shape, a.encode()));
+    return this.append(objectHeader(messages));
+  }
+}
+
+function encodeReferences(references: readonly VlenReference[]): Uint8Array {
+  const out = Buffer.alloc(references.length * VLEN_REFERENCE_BYTES);
+  for (let i = 0; i < references.length; i++) {
+    const { collection, index, length } = references[i];
+    if (collection.address < 0) throw new Error('a string was referenced before its heap collection was written');
+    const at = i * VLEN_REFERENCE_BYTES;
+    out.writeUInt32LE(length, at);
+    out.writeBigUInt64LE(BigInt(collection.address), at + 4);
+    out.writeUInt32LE(index, at + 12);
+  }
+  return out;
+}
+
+function writeAll(fd: number, bytes: Uint8Array, position: number): void {
+  for (let done = 0; done < bytes.byteLength; ) {
+    done += writeSync(fd, bytes, done, bytes.byteLength - done, position + done);
+  }
+}
