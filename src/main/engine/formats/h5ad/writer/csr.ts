@@ -4,7 +4,7 @@
 import { CellarError } from '../../../../../shared/errors';
 import type { CsrBlock, NumericArray, NumericDtype } from '../../../columns/column-model';
 import { toDtype, type AppendableSink, type ArrayDtype, type H5Sink } from './h5-output';
-import { displayPath, tagEncoding, writing } from './elements';
+import { displayPath, tagEncoding, writing, writingAsync } from './elements';
 
 export interface CsrMatrixToWrite {
   shape: [number, number];
@@ -89,9 +89,9 @@ export async function writeCsrMatrix(out: H5Sink, path: string, matrix: CsrMatri
       const nnz = checkBlock(path, block, row, matrix.shape);
       // Datasets of exact size cannot take more: refused before anything is appended.
       if (exact !== undefined && nnzSoFar + nnz > exact) throw entriesError(path, `more than ${exact}`, exact);
-      writing(path, () => {
-        data!.append(blockData(block.data, nnz, matrix.dtype));
-        indices!.append(toDtype(block.indices.subarray(0, nnz), indicesDtype));
+      await writingAsync(path, async () => {
+        await data!.append(blockData(block.data, nnz, matrix.dtype));
+        await indices!.append(toDtype(block.indices.subarray(0, nnz), indicesDtype));
       });
       for (let r = 0; r < block.nRows; r++) indptr[row + r + 1] = nnzSoFar + Number(block.indptr[r + 1]);
       row += block.nRows;
@@ -102,9 +102,9 @@ export async function writeCsrMatrix(out: H5Sink, path: string, matrix: CsrMatri
       throw new CellarError('shape_mismatch', `Cannot write ${displayPath(path)}: its row blocks cover ${row} rows, but the matrix has ${nRows}.`);
     }
     if (exact !== undefined && nnzSoFar !== exact) throw entriesError(path, String(nnzSoFar), exact);
-    writing(path, () => {
-      data!.finish();
-      indices!.finish();
+    await writingAsync(path, async () => {
+      await data!.finish();
+      await indices!.finish();
       const indptrValues = nnzSoFar > INT32_MAX ? BigInt64Array.from(indptr, (v) => BigInt(v)) : Int32Array.from(indptr);
       out.array(`${path}/indptr`, indptrValues, nnzSoFar > INT32_MAX ? 'int64' : 'int32');
     });

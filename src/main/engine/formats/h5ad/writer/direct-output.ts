@@ -1,10 +1,27 @@
-// The h5ad writer's HDF5 primitives written straight to the file (hdf5-file.ts),
-// for uncompressed output: no WebAssembly heap to copy through, no HDF5 library
-// to start, real HDF5 booleans in one pass, and no 2 GiB bound on a dataset.
-// Compressed output goes through h5wasm (h5-output.ts), which has the filters.
+// The h5ad writer's HDF5 primitives written straight to the file (hdf5-file.ts):
+// no WebAssembly heap to copy through, no HDF5 library to start, real HDF5
+// booleans in one pass, and no 2 GiB bound on a dataset. Uncompressed datasets
+// are contiguous; gzip ones are chunked as the HDF5 library would chunk them
+// and deflated by Node's zlib. lzf output goes through h5wasm (h5-output.ts).
+import { promisify } from 'node:util';
+import { deflate, deflateSync } from 'node:zlib';
 import type { NumericArray } from '../../../columns/column-model';
-import { asBytes, bytesPerElement, checkNoNul, dtypeOf, product, type AppendableSink, type ArrayDtype, type H5Sink, type RecordField } from './h5-output';
-import { VLEN_REFERENCE_BYTES, type H5Datatype } from './hdf5-format';
+import {
+  asBytes,
+  bytesPerElement,
+  checkNoNul,
+  chunkShape,
+  CHUNK_BYTES,
+  dtypeOf,
+  GZIP_LEVEL,
+  product,
+  type AppendableSink,
+  type ArrayDtype,
+  type H5Sink,
+  type OutputOptions,
+  type RecordField,
+} from './h5-output';
+import { deflatePipelineMessage, VLEN_REFERENCE_BYTES, type H5Datatype } from './hdf5-format';
 import { Hdf5File } from './hdf5-file';
 
 export function datatypeOf(dtype: ArrayDtype): H5Datatype {
@@ -19,7 +36,16 @@ const VLEN_STRING: H5Datatype = { kind: 'vlen-string' };
 export class DirectOutput implements H5Sink {
   readonly boolPlaceholders = 0;
 
-  constructor(private readonly file: Hdf5File) {}
+  constructor(
+    private readonly file: Hdf5File,
+    private readonly options: OutputOptions = { compression: 'none' },
+  ) {
+    if (options.compression === 'lzf') throw new Error('lzf output is written through the HDF5 library');
+  }
+
+  private compresses(path: string): boolean {
+    return this.options.compression === 'gzip' && !this.options.uncompressed?.has(path);
+  }
 
   group(path: string): void {
     this.file.group(path);
@@ -55,7 +81,15 @@ export class DirectOutput implements H5Sink {
     if (product(shape) !== values.length) throw new Error(`${values.length} values do not fill shape [${shape}]`);
     const bytes = asBytes(values);
     if (bytes.byteLength !== values.length * bytesPerElement(dtype)) throw new Error(`${path}: ${values.constructor.name} values for a ${dtype} dataset`);
-    this.file.dataset(path, datatypeOf(dtype), shape.length ? shape : null, bytes);
+    if (!this.compresses(path) || shape.length === 0 || values.length === 0) {
+      this.file.dataset(path, datatypeOf(dtype), shape.length ? shape : null, bytes);
+      return;
+    }
+    const chunk = chunkShape(shape, bytesPerElement(dtype)).map(Number);
+    const chunkBytes = product(chunk) * bytesPerElement(dtype);
+    const chunks = this.file.chunked(path, datatypeOf(dtype), chunk, deflatePipelineMessage(GZIP_LEVEL));
+    for (let at = 0; at < bytes.byteLength; at += chunkBytes) chunks.add(at / chunkBytes, deflateSync(wholeChunk(bytes.subarray(at, at + chunkBytes), chunkBytes), { level: GZIP_LEVEL }));
+    chunks.finish(shape);
   }
 
   records(path: string, rows: number, fields: RecordField[]): void {
@@ -85,9 +119,10 @@ export class DirectOutput implements H5Sink {
     });
   }
 
-  appendable(path: string, dtype: ArrayDtype, _maxLength?: number, exactLength?: number): AppendableSink {
+  appendable(path: string, dtype: ArrayDtype, maxLength?: number, exactLength?: number): AppendableSink {
     const type = datatypeOf(dtype);
     const elementBytes = bytesPerElement(dtype);
+    if (this.compresses(path)) return this.deflatedAppendable(path, dtype, maxLength, exactLength);
     if (exactLength === undefined || exactLength === 0) {
       const spill = this.file.spill(path, type);
       return { append: (values) => spill.append(asBytes(values)), finish: spill.finish, release: spill.release };
@@ -110,4 +145,90 @@ export class DirectOutput implements H5Sink {
       release: () => {},
     };
   }
+
+  /**
+   * Chunks of about CHUNK_BYTES (fewer when the length or its bound is smaller, so a small
+   * matrix is not one large padded chunk), each deflated in the thread pool as it fills, a
+   * few at a time, while the caller goes on; `finish` waits for the last.
+   */
+  private deflatedAppendable(path: string, dtype: ArrayDtype, maxLength?: number, exactLength?: number): AppendableSink {
+    const elementBytes = bytesPerElement(dtype);
+    const bound = exactLength !== undefined && exactLength > 0 ? exactLength : Math.max(1, maxLength ?? Infinity);
+    const chunkElements = Math.max(1, Math.min(bound, Math.floor(CHUNK_BYTES / elementBytes)));
+    const chunkBytes = chunkElements * elementBytes;
+    const chunks = this.file.chunked(path, datatypeOf(dtype), [chunkElements], deflatePipelineMessage(GZIP_LEVEL));
+    let stage = new Uint8Array(chunkBytes);
+    let filled = 0;
+    let length = 0;
+    let submitted = 0;
+    let failure: { error: unknown } | null = null;
+    let released = false;
+    const inFlight = new Set<Promise<void>>();
+    const check = () => {
+      if (failure) throw failure.error;
+    };
+    // The chunk is ours (a copy or the stage, replaced after): the caller may reuse its buffers.
+    const submit = async (chunk: Uint8Array) => {
+      const index = submitted++;
+      const done = deflateAsync(chunk, { level: GZIP_LEVEL }).then(
+        (compressed) => {
+          if (!released && !failure) chunks.add(index, compressed);
+        },
+        (error: unknown) => {
+          failure ??= { error };
+        },
+      );
+      inFlight.add(done);
+      void done.finally(() => inFlight.delete(done));
+      while (inFlight.size >= DEFLATES_IN_FLIGHT) await Promise.race(inFlight);
+      check();
+    };
+    return {
+      append: async (values) => {
+        check();
+        const bytes = asBytes(values);
+        if (bytes.byteLength % elementBytes !== 0) throw new Error(`${path}: ${bytes.byteLength} bytes are not whole ${dtype} values`);
+        if (exactLength !== undefined && length + bytes.byteLength / elementBytes > exactLength) throw new Error(`${path} gets more than its ${exactLength} values`);
+        length += bytes.byteLength / elementBytes;
+        for (let done = 0; done < bytes.byteLength; ) {
+          const take = Math.min(bytes.byteLength - done, chunkBytes - filled);
+          stage.set(bytes.subarray(done, done + take), filled);
+          filled += take;
+          done += take;
+          if (filled === chunkBytes) {
+            const full = stage;
+            stage = new Uint8Array(chunkBytes);
+            filled = 0;
+            await submit(full);
+          }
+        }
+      },
+      finish: async () => {
+        check();
+        if (exactLength !== undefined && length !== exactLength) throw new Error(`${path} got ${length} of its ${exactLength} values`);
+        // A short last chunk is stored whole, the rest zeros (HDF5's fill value).
+        if (filled > 0) await submit(stage.fill(0, filled));
+        filled = 0;
+        await Promise.all(inFlight);
+        check();
+        chunks.finish([length]);
+        return length;
+      },
+      release: () => {
+        released = true;
+      },
+    };
+  }
+}
+
+/** Chunks being deflated at once for one dataset (each ~1 MiB). */
+const DEFLATES_IN_FLIGHT = 4;
+const deflateAsync = promisify(deflate);
+
+/** A short last chunk padded with zeros to a whole one, as HDF5 stores it. */
+function wholeChunk(bytes: Uint8Array, chunkBytes: number): Uint8Array {
+  if (bytes.byteLength === chunkBytes) return bytes;
+  const whole = new Uint8Array(chunkBytes);
+  whole.set(bytes);
+  return whole;
 }

@@ -41,6 +41,15 @@ export function writing<T>(path: string, write: () => T): T {
   }
 }
 
+/** `writing` for a write that completes later. */
+export async function writingAsync<T>(path: string, write: () => Promise<T>): Promise<T> {
+  try {
+    return await write();
+  } catch (err) {
+    throw asWriteError(path, err);
+  }
+}
+
 function asWriteError(path: string, err: unknown): Error {
   if (err instanceof CellarError || err instanceof NeedsHdf5Library) return err;
   return new CellarError('io_error', `Could not write ${displayPath(path)}: ${h5ErrorReason(err)}`);

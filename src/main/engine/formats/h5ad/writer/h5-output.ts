@@ -18,13 +18,13 @@ const H5S_UNLIMITED = 18446744073709551615n;
 /** Largest slab copied into the wasm heap at once (its heap is capped at 2 GiB). */
 const SLAB_BYTES = 32 << 20;
 /** Target size of one chunk of a chunked dataset. */
-const CHUNK_BYTES = 1 << 20;
+export const CHUNK_BYTES = 1 << 20;
 /** Bytes staged in the wasm heap before an appendable dataset is written to. */
 const STAGE_BYTES = 8 << 20;
 /** Largest uncompressed dataset of known size gathered whole in the wasm heap and written contiguous. */
 const WHOLE_BYTES = 32 << 20;
 // Level 1: a fifth less time than level 4 (h5py's default) for ~2% more bytes on count matrices.
-const GZIP_LEVEL = 1;
+export const GZIP_LEVEL = 1;
 /** HDF5 filter ids: deflate is built in; lzf (h5py's) comes with h5wasm-plugins. */
 const FILTERS: Record<Exclude<OutputCompression, 'none'>, { id: number; options: number[] }> = {
   gzip: { id: 1, options: [GZIP_LEVEL] },
@@ -66,7 +66,7 @@ export function product(shape: readonly number[]): number {
 }
 
 /** Chunk shape of about CHUNK_BYTES: whole trailing dimensions, rows along the first. */
-function chunkShape(shape: readonly number[], elementBytes: number): bigint[] {
+export function chunkShape(shape: readonly number[], elementBytes: number): bigint[] {
   const rowElements = Math.max(1, product(shape.slice(1)));
   const rows = Math.max(1, Math.min(shape[0] || 1, Math.floor(CHUNK_BYTES / (rowElements * elementBytes))));
   return [BigInt(rows), ...shape.slice(1).map((d) => BigInt(Math.max(1, d)))];
@@ -124,10 +124,13 @@ export interface H5Sink {
   appendable(path: string, dtype: ArrayDtype, maxLength?: number, exactLength?: number): AppendableSink;
 }
 
-/** A 1-d dataset filled in order; `finish` returns its length, `release` abandons it. */
+/**
+ * A 1-d dataset filled in order; `finish` returns its length, `release` abandons it. The values
+ * given to `append` are the caller's again once it returns (or its promise settles).
+ */
 export interface AppendableSink {
-  append(values: ArrayBufferView): void;
-  finish(): number;
+  append(values: ArrayBufferView): void | Promise<void>;
+  finish(): number | Promise<number>;
   release(): void;
 }
 

@@ -8,6 +8,10 @@
 import { closeSync, fsyncSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
 import {
   attributeMessage,
+  BTREE_CHILDREN,
+  btreeNode,
+  btreeNodeBytes,
+  chunkedLayoutMessage,
   contiguousLayoutMessage,
   dataspaceBody,
   datatypeMessage,
@@ -24,7 +28,9 @@ import {
   objectHeader,
   superblock,
   SUPERBLOCK_BYTES,
+  UNDEFINED_ADDRESS,
   VLEN_REFERENCE_BYTES,
+  type ChunkKey,
   type H5Datatype,
   type Message,
 } from './hdf5-format';
@@ -74,8 +80,11 @@ interface DatasetNode {
   kind: 'dataset';
   type: H5Datatype;
   shape: Shape;
-  /** Where the values are; `deferred` data (holding heap references) is written at close. */
-  data: { address: number | null; size: number } | { deferred: () => Uint8Array };
+  /**
+   * Where the values are: contiguous at an address, `deferred` (holding heap references, written
+   * at close), or in chunks found through a B-tree.
+   */
+  data: { address: number | null; size: number } | { deferred: () => Uint8Array } | { chunked: { btree: number | null; chunk: readonly number[]; filter: Message | null } };
   attributes: Attribute[];
 }
 
@@ -228,6 +237,56 @@ export class Hdf5File {
     };
   }
 
+  // ---------------------------------------------------------------- chunked datasets
+
+  /**
+   * A chunked dataset whose chunks span the trailing dimensions whole, along the first: each
+   * `add` stores chunk `index` (already filtered, whole chunks only), in any order, and
+   * `finish` writes the chunk index and places the dataset with its final shape.
+   */
+  chunked(path: string, type: H5Datatype, chunk: readonly number[], filter: Message | null): { add: (index: number, stored: Uint8Array) => void; finish: (shape: readonly number[]) => void } {
+    const rank = chunk.length;
+    const stored: { key: ChunkKey; child: number }[] = [];
+    const offset = (n: number) => [n * chunk[0], ...new Array<number>(rank).fill(0)];
+    return {
+      add: (index, bytes) => {
+        if (stored[index]) throw new Error(`${path}: chunk ${index} stored twice`);
+        stored[index] = { key: { size: bytes.byteLength, offset: offset(index) }, child: this.append(bytes) };
+      },
+      finish: (shape) => {
+        const entries = Array.from(stored);
+        if (shape.length !== rank || Math.ceil(shape[0] / chunk[0]) !== entries.length || entries.some((e) => !e)) {
+          throw new Error(`${path}: ${entries.filter(Boolean).length} chunks of ${chunk[0]} for ${shape[0]} rows`);
+        }
+        // The last key bounds the last chunk from above.
+        const bound: ChunkKey = { size: 0, offset: [entries.length * chunk[0], ...chunk.slice(1), datatypeSize(type)] };
+        const btree = entries.length ? this.writeChunkIndex(entries, bound, rank) : null;
+        this.place(path, { kind: 'dataset', type, shape, data: { chunked: { btree, chunk, filter } }, attributes: [] });
+      },
+    };
+  }
+
+  /** A version 1 B-tree over the chunks, leaves first, each level's nodes linked to their siblings; returns the root. */
+  private writeChunkIndex(chunks: readonly { key: ChunkKey; child: number }[], bound: ChunkKey, rank: number): number {
+    let level = 0;
+    let entries = chunks;
+    const nodeBytes = btreeNodeBytes(rank);
+    for (;;) {
+      const groups: (typeof entries)[] = [];
+      for (let i = 0; i < entries.length; i += BTREE_CHILDREN) groups.push(entries.slice(i, i + BTREE_CHILDREN));
+      const base = this.end;
+      const address = (i: number) => base + i * nodeBytes;
+      groups.forEach((group, i) => {
+        const keys = [...group.map((e) => e.key), i + 1 < groups.length ? groups[i + 1][0].key : bound];
+        const siblings = { left: i > 0 ? address(i - 1) : null, right: i + 1 < groups.length ? address(i + 1) : null };
+        this.append(btreeNode(level, keys, group.map((e) => e.child), siblings, rank));
+      });
+      if (groups.length === 1) return base;
+      entries = groups.map((group, i) => ({ key: group[0].key, child: address(i) }));
+      level++;
+    }
+  }
+
   // ---------------------------------------------------------------- heap
 
   private heapStrings(values: readonly string[]): VlenReference[] {
@@ -293,17 +352,20 @@ export class Hdf5File {
       for (const [name, child] of node.children) messages.push(linkMessage(name, this.writeHeaders(child)));
     } else {
       let data = node.data;
-      if ('deferred' in data) {
-        const bytes = data.deferred();
-        this.checkSize('dataset', node.type, node.shape, bytes.byteLength);
-        data = { address: bytes.byteLength ? this.append(bytes) : null, size: bytes.byteLength };
+      messages.push({ type: MESSAGE.dataspace, flags: 0, body: dataspaceBody(node.shape) }, datatypeMessage(node.type));
+      if ('chunked' in data) {
+        const { btree, chunk, filter } = data.chunked;
+        messages.push(fillValueMessage(node.type, true));
+        if (filter) messages.push(filter);
+        messages.push(chunkedLayoutMessage(btree, chunk, datatypeSize(node.type)));
+      } else {
+        if ('deferred' in data) {
+          const bytes = data.deferred();
+          this.checkSize('dataset', node.type, node.shape, bytes.byteLength);
+          data = { address: bytes.byteLength ? this.append(bytes) : null, size: bytes.byteLength };
+        }
+        messages.push(fillValueMessage(node.type), contiguousLayoutMessage(data.address, data.size));
       }
-      messages.push(
-        { type: MESSAGE.dataspace, flags: 0, body: dataspaceBody(node.shape) },
-        datatypeMessage(node.type),
-        fillValueMessage(node.type),
-        contiguousLayoutMessage(data.address, data.size),
-      );
     }
     for (const a of node.attributes) messages.push(attributeMessage(a.name, a.type, a.shape, a.encode()));
     return this.append(objectHeader(messages));

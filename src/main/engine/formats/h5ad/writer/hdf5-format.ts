@@ -227,6 +227,7 @@ export const MESSAGE = {
   link: 0x06,
   layout: 0x08,
   groupInfo: 0x0a,
+  filterPipeline: 0x0b,
   attribute: 0x0c,
 } as const;
 
@@ -244,9 +245,72 @@ export function datatypeMessage(type: H5Datatype): Message {
   return { type: MESSAGE.datatype, flags: 1, body: Uint8Array.from(encodeDatatype(type).view()) };
 }
 
-/** Fill value, version 3: allocated late, no fill value of our own (as h5py writes them). */
-export function fillValueMessage(type: H5Datatype): Message {
-  return { type: MESSAGE.fillValue, flags: 1, body: Uint8Array.of(3, holdsVlen(type) ? 0x02 : 0x0a) };
+/**
+ * Fill value, version 3, no fill value of our own, with the allocation and fill times h5py
+ * leaves: contiguous data allocated late (written if set), chunks allocated incrementally.
+ */
+export function fillValueMessage(type: H5Datatype, chunked = false): Message {
+  return { type: MESSAGE.fillValue, flags: 1, body: Uint8Array.of(3, chunked ? 0x03 : holdsVlen(type) ? 0x02 : 0x0a) };
+}
+
+/** Filter pipeline, version 2: deflate (filter 1) at `level`, marked optional as h5py marks it. */
+export function deflatePipelineMessage(level: number): Message {
+  const out = new Bytes().u8(2).u8(1).u16(1).u16(1).u16(1).u32(level);
+  return { type: MESSAGE.filterPipeline, flags: 1, body: Uint8Array.from(out.view()) };
+}
+
+/** Data layout, version 3, chunked: the chunk index (a version 1 B-tree) and the chunk's dimensions. */
+export function chunkedLayoutMessage(btreeAddress: number | null, chunk: readonly number[], elementBytes: number): Message {
+  const out = new Bytes().u8(3).u8(2).u8(chunk.length + 1).u64(btreeAddress === null ? UNDEFINED_ADDRESS : btreeAddress);
+  for (const d of chunk) out.u32(d);
+  out.u32(elementBytes);
+  return { type: MESSAGE.layout, flags: 0, body: Uint8Array.from(out.view()) };
+}
+
+// ---------------------------------------------------------------- chunk index (version 1 B-tree)
+
+/** Children a version 1 B-tree node of a chunk index holds: 2K, K = 32 (the library's default). */
+export const BTREE_CHILDREN = 64;
+
+/** One key of a chunk B-tree: the chunk's stored size, its filter mask, its offset (in elements, then 0). */
+export interface ChunkKey {
+  size: number;
+  offset: readonly number[];
+}
+
+function chunkKeyBytes(rank: number): number {
+  return 8 + 8 * (rank + 1);
+}
+
+/** Bytes a node takes: the library reads a whole node of 2K children whatever it holds. */
+export function btreeNodeBytes(rank: number): number {
+  return 24 + BTREE_CHILDREN * 8 + (BTREE_CHILDREN + 1) * chunkKeyBytes(rank);
+}
+
+/**
+ * A node of a chunk index: `keys` has one more entry than `children` (the last bounds the
+ * last child from above). Level 0 children are chunks, higher levels' are nodes.
+ */
+export function btreeNode(level: number, keys: readonly ChunkKey[], children: readonly number[], siblings: { left: number | null; right: number | null }, rank: number): Uint8Array {
+  if (keys.length !== children.length + 1 || children.length > BTREE_CHILDREN) throw new Error('malformed chunk index node');
+  const out = new Bytes()
+    .text('TREE')
+    .u8(1)
+    .u8(level)
+    .u16(children.length)
+    .u64(siblings.left === null ? UNDEFINED_ADDRESS : siblings.left)
+    .u64(siblings.right === null ? UNDEFINED_ADDRESS : siblings.right);
+  const key = (k: ChunkKey) => {
+    out.u32(k.size).u32(0);
+    for (const o of k.offset) out.u64(o);
+  };
+  children.forEach((child, i) => {
+    key(keys[i]);
+    out.u64(child);
+  });
+  key(keys[children.length]);
+  out.zeros(btreeNodeBytes(rank) - out.length);
+  return Uint8Array.from(out.view());
 }
 
 /** Data layout, version 3, contiguous: the data's address (undefined when empty) and size. */

@@ -2,9 +2,9 @@
 // attributes on every element, vlen UTF-8 strings, CSR matrices streamed from
 // row blocks) so that anndata and scanpy read it back with the same values.
 //
-// An uncompressed file is written in one pass without the HDF5 library
-// (writer/hdf5-file.ts). A compressed one needs HDF5's filters, so h5wasm writes
-// it, in two passes because h5wasm cannot create HDF5 booleans (see
+// An uncompressed or gzip file is written in one pass without the HDF5 library
+// (writer/hdf5-file.ts, deflate by Node's zlib). An lzf one needs h5py's lzf
+// filter, so h5wasm writes it, in two passes because h5wasm cannot create HDF5 booleans (see
 // writer/hdf5-bool.ts): pass 1 writes the small elements (obs, var, uns, raw/var)
 // with boolean stand-ins, which are then converted in place to h5py's boolean
 // enum; pass 2 reopens the file and streams the matrices. Everything goes to
@@ -14,7 +14,7 @@ import { CellarError } from '../../../../../shared/errors';
 import { h5ErrorReason, loadH5wasm, type H5wasm } from '../h5';
 import type { DataFrame, NumericArray } from '../../../columns/column-model';
 import type { AnnDataToWrite, H5adFile, MatrixHandle, MatrixSource } from '../types';
-import { H5Output, IncompressibleDataset, type H5Sink, type OutputCompression } from './h5-output';
+import { H5Output, IncompressibleDataset, type H5Sink, type OutputCompression, type OutputOptions } from './h5-output';
 import { DirectOutput } from './direct-output';
 import { Hdf5File, NeedsHdf5Library } from './hdf5-file';
 import { convertBoolPlaceholders } from './hdf5-bool';
@@ -66,8 +66,8 @@ async function writeH5adOnce(path: string, adata: AnnDataToWrite, options: Write
   checkShapes(adata);
   throwIfAborted(options.signal);
   const compression = options.compression ?? 'none';
-  // Uncompressed files are written directly; compressed ones need HDF5's filters (h5wasm).
-  const h5 = compression === 'none' && !library ? null : await loadH5wasm();
+  // Uncompressed and gzip files are written directly; lzf needs h5wasm's filter plugin.
+  const h5 = compression !== 'lzf' && !library ? null : await loadH5wasm();
   const partial = `${path}.partial`;
   const matrices = streamedMatrices(adata);
   const nObs = adata.obs.index.length;
@@ -115,7 +115,7 @@ async function writeH5adOnce(path: string, adata: AnnDataToWrite, options: Write
   try {
     rmSync(partial, { force: true });
     if (h5 === null) {
-      await withDirectOutput(partial, async (out) => {
+      await withDirectOutput(partial, outputOptions, async (out) => {
         await writeElements(out);
         await writeMatrices(out);
       });
@@ -173,7 +173,7 @@ async function withOutput<T>(
 }
 
 /** Creates the file, hands it to `write`, and closes it (finished only when `write` succeeds). */
-async function withDirectOutput(path: string, write: (out: H5Sink) => Promise<void>): Promise<void> {
+async function withDirectOutput(path: string, options: OutputOptions, write: (out: H5Sink) => Promise<void>): Promise<void> {
   let file: Hdf5File;
   try {
     file = new Hdf5File(path);
@@ -181,7 +181,7 @@ async function withDirectOutput(path: string, write: (out: H5Sink) => Promise<vo
     throw new CellarError('io_error', `Could not create ${path}: ${h5ErrorReason(err)}`);
   }
   try {
-    await write(new DirectOutput(file));
+    await write(new DirectOutput(file, options));
     file.close();
   } finally {
     file.abandon();
