@@ -28,7 +28,6 @@ import {
   objectHeader,
   superblock,
   SUPERBLOCK_BYTES,
-  UNDEFINED_ADDRESS,
   VLEN_REFERENCE_BYTES,
   type ChunkKey,
   type H5Datatype,
