@@ -5,13 +5,14 @@
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { deflateSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DataFrame } from '../../src/main/engine/columns/column-model';
 import { loadH5wasm } from '../../src/main/engine/formats/h5ad/h5';
 import { writeH5ad } from '../../src/main/engine/formats/h5ad/writer';
 import { DirectOutput } from '../../src/main/engine/formats/h5ad/writer/direct-output';
 import { Hdf5File } from '../../src/main/engine/formats/h5ad/writer/hdf5-file';
-import { encodeDatatype, heapCollection, lookup3, MIN_HEAP_COLLECTION_BYTES, superblock, type H5Datatype } from '../../src/main/engine/formats/h5ad/writer/hdf5-format';
+import { deflatePipelineMessage, encodeDatatype, heapCollection, lookup3, MIN_HEAP_COLLECTION_BYTES, superblock, type H5Datatype } from '../../src/main/engine/formats/h5ad/writer/hdf5-format';
 import { runPythonJson } from './helpers/python';
 
 let dir: string;
@@ -221,6 +222,91 @@ print(json.dumps(out))
       expect(Array.from(get('g/matrix').value as Float64Array)).toEqual([0.5, 1.5, 2.5, 3.5, 4.5, 5.5]);
       expect(get('g/matrix').shape).toEqual([2, 3]);
       expect((f.get('g') as InstanceType<typeof h5.Group>).attrs['column-order'].value).toEqual(['b', 'ä', '']);
+    } finally {
+      f.close();
+    }
+  });
+});
+
+describe('gzip datasets written without the library', () => {
+  let path: string;
+  const matrix = Float64Array.from({ length: 3000 * 700 }, (_, i) => (i % 13 === 0 ? i / 7 : 0));
+
+  beforeAll(async () => {
+    path = join(dir, 'chunked.h5');
+    const file = new Hdf5File(path);
+    // 5,000 chunks of 2 values: a chunk index three levels deep (64 children a node), stored in reverse order.
+    const chunks = file.chunked('/deep', { kind: 'int', size: 4, signed: true }, [2], deflatePipelineMessage(1));
+    for (let i = 4999; i >= 0; i--) chunks.add(i, deflateSync(new Uint8Array(Int32Array.of(2 * i, 2 * i + 1).buffer)));
+    chunks.finish([9999]);
+    const out = new DirectOutput(file, { compression: 'gzip' });
+    out.group('/m');
+    out.array('/m/dense', matrix, 'float64', [3000, 700]);
+    out.array('/m/small', Int32Array.of(1, 2, 3), 'int32');
+    out.array('/m/scalar', Float64Array.of(2.5), 'float64', []);
+    out.strings('/m/names', ['a', 'b']);
+    const exact = out.appendable('/m/exact', 'float32', 600_000, 600_000);
+    const bound = out.appendable('/m/bound', 'int32', 1000);
+    const empty = out.appendable('/m/empty', 'bool', 10);
+    const block = Float32Array.from({ length: 1000 }, (_, i) => i * 0.5);
+    for (let b = 0; b < 600; b++) {
+      block[0] = b;
+      await exact.append(block);
+    }
+    await bound.append(Int32Array.of(7, 8, 9));
+    await bound.append(Int32Array.of(10));
+    expect(await exact.finish()).toBe(600_000);
+    expect(await bound.finish()).toBe(4);
+    expect(await empty.finish()).toBe(0);
+    file.close();
+  });
+
+  it('reads back exactly in h5py, whole and sliced, with gzip and the chunks asked for', () => {
+    const info = runPythonJson<Record<string, unknown>>(
+      String.raw`
+import sys, json, h5py, numpy as np
+f = h5py.File(sys.argv[1], 'r')
+d = f['deep']
+m = f['m/dense'][()]
+n, k = 3000, 700
+expected = np.where(np.arange(n * k) % 13 == 0, np.arange(n * k) / 7, 0).reshape(n, k)
+e = f['m/exact'][()]
+block = np.arange(1000, dtype=np.float32) * 0.5
+out = {
+  'deep': [d.shape[0], d.chunks, d.compression, bool((d[()] == np.arange(9999)).all()), d[4321:4325].tolist(), int(d[9998])],
+  'dense': [list(m.shape), f['m/dense'].chunks, f['m/dense'].compression, f['m/dense'].compression_opts, bool((m == expected).all())],
+  'small': [f['m/small'][()].tolist(), f['m/small'].compression], 'scalar': [float(f['m/scalar'][()]), f['m/scalar'].compression],
+  'names': [v.decode() for v in f['m/names'][()]],
+  'exact': [e.shape[0], f['m/exact'].chunks, f['m/exact'].compression, [float(e[b * 1000]) for b in (0, 1, 599)], bool((e.reshape(600, 1000)[:, 1:] == block[1:]).all())],
+  'bound': [f['m/bound'][()].tolist(), f['m/bound'].chunks], 'empty': [f['m/empty'].shape[0], str(f['m/empty'].dtype)],
+}
+print(json.dumps(out))
+`,
+      [path],
+      120_000,
+    );
+    expect(info).toEqual({
+      deep: [9999, [2], 'gzip', true, [4321, 4322, 4323, 4324], 9998],
+      dense: [[3000, 700], [187, 700], 'gzip', 1, true],
+      small: [[1, 2, 3], 'gzip'],
+      scalar: [2.5, null],
+      names: ['a', 'b'],
+      exact: [600_000, [262_144], 'gzip', [0, 1, 599], true],
+      bound: [[7, 8, 9, 10], [1000]],
+      empty: [0, 'bool'],
+    });
+  }, 150_000);
+
+  it('reads back exactly in h5wasm', async () => {
+    const h5 = await loadH5wasm();
+    const f = new h5.File(path, 'r');
+    try {
+      const deep = (f.get('deep') as InstanceType<typeof h5.Dataset>).value as Int32Array;
+      expect(deep.length).toBe(9999);
+      expect(deep.every((v, i) => v === i)).toBe(true);
+      const dense = (f.get('m/dense') as InstanceType<typeof h5.Dataset>).value as Float64Array;
+      expect(dense.length).toBe(matrix.length);
+      expect(dense.every((v, i) => v === matrix[i])).toBe(true);
     } finally {
       f.close();
     }
