@@ -262,6 +262,7 @@ export async function runEndToEnd(options: EndToEndOptions, log: (line: string) 
     const s = {
       import: new Series(), concat: new Series(), e1: new Series(), append: new Series(), pca: new Series(),
       query: thresholds.map(() => new Series()),
+      queryNone: thresholds.map(() => new Series()),
       peerE1: new Series(), peerAppend: new Series(), peerPca: new Series(), peerQuery: thresholds.map(() => new Series()),
       peerWarm: { e1: [] as number[], append: [] as number[], pca: [] as number[], query: thresholds.map(() => [] as number[]) },
     };
@@ -294,6 +295,12 @@ export async function runEndToEnd(options: EndToEndOptions, log: (line: string) 
           rmSync(peerOut, { force: true });
           const q = await timer.cellar(['query', '--store', 's', '--obs', `pct_mito < ${t.below}`, '--out', ourOut, '--json', ...at]);
           s.query[i]!.add(q);
+          // The same export uncompressed, as the peer writes it (our default is gzip).
+          const ourNone = join(work, `ours-q${i}-none.h5ad`);
+          rmSync(ourNone, { force: true });
+          s.queryNone[i]!.add(await timer.cellar(['query', '--store', 's', '--obs', `pct_mito < ${t.below}`, '--out', ourNone, '--compression', 'none', ...at]));
+          if (run === 0) checks.push(`E2 ${size} ${label(t.cells)} uncompressed: ${bytes(statSync(ourNone).size)}`);
+          rmSync(ourNone, { force: true });
           const pq = await timer.peer(PEER_SNIPPETS.query, [peerConcat, peerOut, String(t.below)]);
           s.peerQuery[i]!.add(pq);
           const pqOut = JSON.parse(pq.stdout) as { seconds: number; n_obs: number };
@@ -332,10 +339,13 @@ export async function runEndToEnd(options: EndToEndOptions, log: (line: string) 
       rows.push(rowFor(`E PCA ${label(cells)}`, `${size} + 1 files: cellar embed --pca 50 (2,000 genes)`, s.pca, s.peerPca, '(none)', null));
     }
     if (options.only.has('E2')) {
-      thresholds.forEach((t, i) => rows.push(rowFor(`E2 ${label(cells)}/${label(t.cells)}`, `${size} cells: cellar query → h5ad of ${t.cells.toLocaleString('en-US')} cells`, s.query[i], s.peerQuery[i], '≥ 2×', 2)));
+      thresholds.forEach((t, i) => {
+        rows.push(rowFor(`E2 ${label(cells)}/${label(t.cells)}`, `${size} cells: cellar query → h5ad of ${t.cells.toLocaleString('en-US')} cells (gzip, our default)`, s.query[i], s.peerQuery[i], '≥ 2×', 2));
+        rows.push(rowFor(`E2u ${label(cells)}/${label(t.cells)}`, `${size} cells: the same, --compression none (as the peer writes)`, s.queryNone[i], s.peerQuery[i], '≥ 2×', 2));
+      });
     }
     const keyRaw = `E ${cells}`;
-    raw[keyRaw] = { ours: { import: s.import, concat: s.concat, append: s.append, pca: s.pca, query: s.query }, peer: { e1: s.peerE1, append: s.peerAppend, pca: s.peerPca, query: s.peerQuery, warmSeconds: s.peerWarm }, thresholds };
+    raw[keyRaw] = { ours: { import: s.import, concat: s.concat, append: s.append, pca: s.pca, query: s.query, queryNone: s.queryNone }, peer: { e1: s.peerE1, append: s.peerAppend, pca: s.peerPca, query: s.peerQuery, warmSeconds: s.peerWarm }, thresholds };
 
     // The desktop service path: the same work through the handlers in one long-lived process.
     if (options.only.has('ES')) {
