@@ -202,6 +202,37 @@ describe('rowBlocksAhead', () => {
     expect(seen.flat()).toEqual(expectedRows(matrix, 0, 700));
   });
 
+  it('decoding here too: the helper gets the even blocks, each two blocks ahead, this thread the odd ones, and the blocks are the same', async () => {
+    const reader = await storeOf(matrix);
+    const spec = reader.layerBlockSpec('RNA', 'data', 1);
+    const files = new XLayerFiles(spec.dir, spec.label, spec.layer, spec.nObs, spec.nVars);
+    cleanups.unshift(() => files.close());
+    const helperFiles = new XLayerFiles(spec.dir, spec.label, spec.layer, spec.nObs, spec.nVars);
+    cleanups.unshift(() => helperFiles.close());
+    const asked: number[] = [];
+    const helper = {
+      async decode(r: RowDecodeRequest) {
+        asked.push(r.from);
+        decodeSortedRows(helperFiles, r.sorted, r.starts, r.from, r.to, r.indices, r.data);
+      },
+    };
+    const joinids = Array.from({ length: 330 }, (_, i) => (i * 13) % 700).sort((a, b) => a - b);
+    const seen: { rowStart: number; rows: ReturnType<typeof rowsOf> }[] = [];
+    const askedWhenHanded: number[] = [];
+    for await (const block of rowBlocksAhead(files, joinids, () => helper, { maxRows: 30, maxEntries: 400, decodeHere: true })) {
+      askedWhenHanded.push(asked.length);
+      seen.push({ rowStart: block.rowStart, rows: rowsOf(block) });
+    }
+    const expected = Array.from(reader.xRowBlocks('RNA', 'data', joinids, { maxRows: 30, maxEntries: 400 }), (b) => ({ rowStart: b.rowStart, rows: rowsOf(b) }));
+    expect(seen).toEqual(expected);
+    const n = seen.length;
+    expect(n).toBeGreaterThan(6);
+    // Only even blocks went to the helper, in order; block b is handed out with the helper's blocks up to b + 2 asked for.
+    expect(asked).toEqual(seen.filter((_, b) => b % 2 === 0).map((b) => b.rowStart));
+    expect(askedWhenHanded).toEqual(seen.map((_, b) => Math.ceil(Math.min(b + 3, n) / 2)));
+    expect(seen.flatMap((b) => b.rows)).toEqual(joinids.map((j) => expectedRows(matrix, j, j + 1)[0]));
+  });
+
   it('surfaces a failed decode at its block, and an early stop waits for the decodes still under way', async () => {
     const reader = await storeOf(matrix);
     const spec = reader.layerBlockSpec('RNA', 'data', 1);

@@ -86,8 +86,8 @@ export interface StoreMatrix extends MatrixSource {
 }
 
 /** The X slice as CSR row blocks of bounded size (rows and columns re-indexed from 0). */
-export function queryMatrix(q: OpenedQuery, signal?: AbortSignal, onRows?: (done: number, total: number) => void, prefetch = false): StoreMatrix {
-  return storeMatrix(q.reader, q.spec.measurement, q.layer, q.selection.obsJoinids, q.selection.varJoinids, signal, onRows, prefetch);
+export function queryMatrix(q: OpenedQuery, signal?: AbortSignal, onRows?: (done: number, total: number) => void, prefetch = false, decodeHere = false): StoreMatrix {
+  return storeMatrix(q.reader, q.spec.measurement, q.layer, q.selection.obsJoinids, q.selection.varJoinids, signal, onRows, prefetch, decodeHere);
 }
 
 /**
@@ -96,7 +96,17 @@ export function queryMatrix(q: OpenedQuery, signal?: AbortSignal, onRows?: (done
  * by the helper thread, its first block while the caller does other work (writes obs and var);
  * a smaller one decodes its first block on this thread at once.
  */
-function storeMatrix(reader: StoreReader, measurement: string, layer: string, obsJoinids: Uint32Array, varJoinids: Uint32Array | null, signal?: AbortSignal, onRows?: (done: number, total: number) => void, prefetch = false): StoreMatrix {
+function storeMatrix(
+  reader: StoreReader,
+  measurement: string,
+  layer: string,
+  obsJoinids: Uint32Array,
+  varJoinids: Uint32Array | null,
+  signal?: AbortSignal,
+  onRows?: (done: number, total: number) => void,
+  prefetch = false,
+  decodeHere = false,
+): StoreMatrix {
   const nVars = reader.nVars(measurement);
   const nCols = varJoinids ? varJoinids.length : nVars;
   const dtype = reader.manifest.ms[measurement]!.X[layer]!.dtype as NumericDtype;
@@ -106,7 +116,7 @@ function storeMatrix(reader: StoreReader, measurement: string, layer: string, ob
       // Block after block into the same buffers (the writer copies each block before asking
       // for the next): new arrays per block cost more in first touches of memory than decoding.
       // A large read is decoded by a helper thread one block ahead of the writer.
-      for await (const block of reader.xRowBlocksAhead(measurement, layer, obsJoinids, { maxRows: EXPORT_ROWS_PER_BLOCK, maxEntries: EXPORT_BLOCK_ENTRIES })) {
+      for await (const block of reader.xRowBlocksAhead(measurement, layer, obsJoinids, { maxRows: EXPORT_ROWS_PER_BLOCK, maxEntries: EXPORT_BLOCK_ENTRIES, decodeHere })) {
         signal?.throwIfAborted();
         const sliced = varJoinids ? selectColumns({ ...block, shape: [block.nRows, nVars] }, varJoinids, nVars) : block;
         yield { rowStart: block.rowStart, nRows: block.nRows, nCols, indptr: sliced.indptr, indices: sliced.indices, data: sliced.data };
@@ -247,17 +257,20 @@ export async function exportQueryToH5ad(params: ExportParams): Promise<ExportRes
   });
   let X: StoreMatrix | null = null;
   try {
-    // X is read from now on, while obs, var and the rest are written.
-    X = queryMatrix(q, params.signal, undefined, true);
+    // X is read from now on, while obs, var and the rest are written. Without lzf the writer's
+    // work per block is light (writes; gzip deflates in the thread pool): this thread decodes
+    // every other block beside the helper.
+    const decodeHere = compression !== 'lzf';
+    X = queryMatrix(q, params.signal, undefined, true, decodeHere);
     const obsm = await readDenseAll(reader.obsmNames(m), (name) => reader.readObsm(m, name, selection.obsJoinids));
     const varm = await readDenseAll(reader.varmNames(m), (name) => reader.readVarm(m, name, selection.varJoinids));
-    const layerSources = new Map<string, MatrixSource>(layers.map((l) => [l, storeMatrix(reader, m, l, selection.obsJoinids, selection.varJoinids, params.signal)]));
+    const layerSources = new Map<string, MatrixSource>(layers.map((l) => [l, storeMatrix(reader, m, l, selection.obsJoinids, selection.varJoinids, params.signal, undefined, false, decodeHere)]));
     let raw: AnnDataToWrite['raw'] = null;
     if (hasRaw) {
       const rawVars = reader.var(RAW_MEASUREMENT);
       const allRaw = Uint32Array.from({ length: rawVars.nRows }, (_, i) => i);
       raw = {
-        X: storeMatrix(reader, RAW_MEASUREMENT, X_LAYER, selection.obsJoinids, null, params.signal),
+        X: storeMatrix(reader, RAW_MEASUREMENT, X_LAYER, selection.obsJoinids, null, params.signal, undefined, false, decodeHere),
         var: frameRows(rawVars, allRaw, VAR_ID),
         varm: await readDenseAll(reader.varmNames(RAW_MEASUREMENT), (name) => reader.readVarm(RAW_MEASUREMENT, name)),
       };

@@ -57,7 +57,7 @@ export interface StoreReader {
    * `xRowBlocks` with each block decoded by a helper thread while the caller handles the one
    * before (large reads only; smaller ones are decoded on this thread).
    */
-  xRowBlocksAhead(measurement: string, layer: string, joinids: ArrayLike<number>, options?: { maxRows?: number; maxEntries?: number }): AsyncIterable<XRowBlock>;
+  xRowBlocksAhead(measurement: string, layer: string, joinids: ArrayLike<number>, options?: { maxRows?: number; maxEntries?: number; decodeHere?: boolean }): AsyncIterable<XRowBlock>;
   /** Stored entries of the rows `joinids` of a layer, from its chunk indexes (nothing is decoded). */
   xRowsEntries(measurement: string, layer: string, joinids: ArrayLike<number>): number;
   /** A plain-data description of a layer read in fixed row blocks (see layer-blocks.ts), e.g. for worker threads. */
@@ -290,7 +290,7 @@ class StoreReaderImpl implements StoreReader {
     return this.xReader(measurement, layer).rowBlocks(joinids, options);
   }
 
-  xRowBlocksAhead(measurement: string, layer: string, joinids: ArrayLike<number>, options?: { maxRows?: number; maxEntries?: number }): AsyncIterable<XRowBlock> {
+  xRowBlocksAhead(measurement: string, layer: string, joinids: ArrayLike<number>, options?: { maxRows?: number; maxEntries?: number; decodeHere?: boolean }): AsyncIterable<XRowBlock> {
     return this.xReader(measurement, layer).rowBlocksAhead(joinids, rowDecodeHelperAheadFor, options);
   }
 

@@ -8,7 +8,7 @@ import type { CsrBlock, NumericArray } from '../../columns/column-model';
 import { allocateTyped, bytesPerElement, isBigIntDtype, viewTyped } from '../format/dtypes';
 import type { LayerEntry } from '../format/manifest';
 import { MAX_READ_BYTES, XLayerFiles } from './layer-files';
-import { decodeRows, planRows, sortOrder, type RowDecodeHelper } from './row-reads';
+import { decodeRows, decodeSortedRows, planRows, sortOrder, type RowDecodeHelper } from './row-reads';
 
 /** A block of rows from `rowBlocks`: CSR plus the obs joinid of each row. */
 export interface XRowBlock extends CsrBlock {
@@ -107,14 +107,15 @@ export function* rowBlocks(files: XLayerFiles, joinids: ArrayLike<number>, optio
  * `rowBlocks` with the blocks decoded by a helper thread ahead of the caller (an export writing
  * them out): `slots` sets of shared buffers used in turn, so up to slots − 1 blocks are decoded
  * while the caller works on one. The helper is asked for once the read's size is known
- * (`helperFor`); without one the blocks are decoded here. Each block is valid until the next is
- * requested.
+ * (`helperFor`); without one the blocks are decoded here. With `decodeHere` (for a caller whose
+ * own work per block is light) this thread decodes every other block itself while the helper
+ * decodes the next, so both cores decode. Each block is valid until the next is requested.
  */
 export async function* rowBlocksAhead(
   files: XLayerFiles,
   joinids: ArrayLike<number>,
   helperFor: (nnz: number) => RowDecodeHelper | null,
-  options: { maxRows?: number; maxEntries?: number; slots?: number } = {},
+  options: { maxRows?: number; maxEntries?: number; slots?: number; decodeHere?: boolean } = {},
 ): AsyncGenerator<XRowBlock> {
   const maxRows = Math.max(1, options.maxRows ?? 4096);
   const maxEntries = Math.max(1, options.maxEntries ?? 8_000_000);
@@ -147,13 +148,16 @@ export async function* rowBlocksAhead(
   }
   const layer = files.describe();
   const blocks = bounds.length - 1;
-  const slots = Array.from({ length: Math.max(2, Math.min(options.slots ?? 2, blocks)) }, () => ({
+  const decodeHere = options.decodeHere ?? false;
+  // Blocks this thread decodes (odd ones when sharing); a third slot keeps the helper a block ahead.
+  const mine = (b: number) => decodeHere && b % 2 === 1;
+  const slots = Array.from({ length: Math.max(2, Math.min(options.slots ?? (decodeHere ? 3 : 2), blocks)) }, () => ({
     indices: new Int32Array(new SharedArrayBuffer(largest * 4), 0, largest),
     data: viewTyped(files.layer.dtype, new Uint8Array(new SharedArrayBuffer(largest * bytesPerElement(files.layer.dtype))), largest),
   }));
   const pending: (Promise<void> | undefined)[] = [];
   const request = (b: number): void => {
-    if (b >= blocks) return;
+    if (b >= blocks || mine(b)) return;
     const slot = slots[b % slots.length];
     const decoding = helper.decode({ layer, sorted, starts, from: bounds[b], to: bounds[b + 1], indices: slot.indices, data: slot.data });
     // Awaited when the block is wanted; marked handled now, so a failure is not reported twice.
@@ -167,13 +171,17 @@ export async function* rowBlocksAhead(
     for (let b = 0; b < blocks; b++) {
       // The caller is done with block b − 1: its slot takes block b + slots − 1.
       request(b + slots.length - 1);
-      await pending[b];
-      pending[b] = undefined;
+      const slot = slots[b % slots.length];
+      if (mine(b)) {
+        decodeSortedRows(files, sorted, starts, bounds[b], bounds[b + 1], slot.indices, slot.data as NumericArray);
+      } else {
+        await pending[b];
+        pending[b] = undefined;
+      }
       const start = bounds[b];
       const rows = bounds[b + 1] - start;
       for (let i = 0; i < rows; i++) indptr[i + 1] = indptr[i] + rowNnz[start + i];
       const entries = indptr[rows];
-      const slot = slots[b % slots.length];
       yield {
         rowStart: start,
         nRows: rows,

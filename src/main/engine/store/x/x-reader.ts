@@ -57,7 +57,7 @@ export class XLayerReader {
   }
 
   /** `rowBlocks` decoded `slots` − 1 blocks ahead by a helper thread (when `helperFor` gives one for the read's size). */
-  rowBlocksAhead(joinids: ArrayLike<number>, helperFor: (nnz: number) => RowDecodeHelper | null, options: { maxRows?: number; maxEntries?: number; slots?: number } = {}): AsyncGenerator<XRowBlock> {
+  rowBlocksAhead(joinids: ArrayLike<number>, helperFor: (nnz: number) => RowDecodeHelper | null, options: { maxRows?: number; maxEntries?: number; slots?: number; decodeHere?: boolean } = {}): AsyncGenerator<XRowBlock> {
     return rowBlocksAhead(this.files, joinids, helperFor, options);
   }
 
