@@ -12,7 +12,7 @@ import { loadH5wasm } from '../../src/main/engine/formats/h5ad/h5';
 import { writeH5ad } from '../../src/main/engine/formats/h5ad/writer';
 import { DirectOutput } from '../../src/main/engine/formats/h5ad/writer/direct-output';
 import { Hdf5File } from '../../src/main/engine/formats/h5ad/writer/hdf5-file';
-import { deflatePipelineMessage, encodeDatatype, heapCollection, lookup3, MIN_HEAP_COLLECTION_BYTES, superblock, type H5Datatype } from '../../src/main/engine/formats/h5ad/writer/hdf5-format';
+import { deflatePipelineMessage, encodeDatatype, HeapCollectionBuilder, lookup3, MIN_HEAP_COLLECTION_BYTES, superblock, type H5Datatype } from '../../src/main/engine/formats/h5ad/writer/hdf5-format';
 import { runPythonJson } from './helpers/python';
 
 let dir: string;
@@ -50,7 +50,10 @@ describe('HDF5 encodings', () => {
   });
 
   it('pads a heap collection to the 4 KiB the library reads first, the rest marked free', () => {
-    const collection = Buffer.from(heapCollection([Buffer.from('anndata'), Buffer.from('')]));
+    const builder = new HeapCollectionBuilder();
+    expect(builder.add('anndata')).toEqual({ index: 1, length: 7 });
+    expect(builder.add('')).toEqual({ index: 2, length: 0 });
+    const collection = Buffer.from(builder.finish());
     expect(collection.length).toBe(MIN_HEAP_COLLECTION_BYTES);
     expect(collection.subarray(0, 16).toString('hex')).toBe('47434f4c010000000010000000000000');
     // Object 1: "anndata" padded to 8 bytes; object 2: empty; then the free space (index 0) with its size.
@@ -101,7 +104,7 @@ describe('HDF5 files written without the library', () => {
     out.array('/g/scalar', BigInt64Array.of(42n), 'int64', []);
     out.array('/g/empty', new Int32Array(0), 'int32');
     out.array('/g/bools', Uint8Array.of(1, 0, 1), 'bool');
-    out.strings('/g/names', ['a', '', 'ünïcödé', long]);
+    out.strings('/g/names', ['a', '', 'ünïcödé 😀', long]);
     out.strings('/g/title', ['hello'], []);
     out.strings('/g/many', many);
     out.records('/g/rec', 2, [
@@ -196,7 +199,7 @@ print(json.dumps(out))
       scalar: [42, []],
       empty: [[0], 'int32', []],
       bools: ['bool', [true, false, true]],
-      names: ['a', '', 'ünïcödé', 1_500_000],
+      names: ['a', '', 'ünïcödé 😀', 1_500_000],
       names_str: ['utf-8'],
       title: ['hello', []],
       many: [70_000, 'cell-1-ÿ', '', 'cell-69999-ÿ', 10_000],
@@ -215,7 +218,7 @@ print(json.dumps(out))
     try {
       const get = (p: string) => f.get(p) as InstanceType<typeof h5.Dataset>;
       expect(Array.from(get('g/int32').value as Int32Array)).toEqual([-(2 ** 31), 2, 2 ** 31 - 1]);
-      expect(get('g/names').value).toEqual(['a', '', 'ünïcödé', long]);
+      expect(get('g/names').value).toEqual(['a', '', 'ünïcödé 😀', long]);
       const manyValues = get('g/many').value as string[];
       expect(manyValues.length).toBe(70_000);
       expect(manyValues).toEqual(many);

@@ -18,11 +18,9 @@ import {
   datatypeSize,
   fillValueMessage,
   groupInfoMessage,
-  heapCollection,
-  heapObjectBytes,
+  HeapCollectionBuilder,
   linkInfoMessage,
   linkMessage,
-  MAX_HEAP_OBJECTS,
   MAX_MESSAGE_BYTES,
   MESSAGE,
   objectHeader,
@@ -47,8 +45,8 @@ interface VlenReference {
 }
 
 class HeapCollection {
-  readonly objects: Uint8Array[] = [];
-  bytes = 16;
+  /** Null once written (the references keep only the address). */
+  builder: HeapCollectionBuilder | null = new HeapCollectionBuilder();
   address = -1;
 }
 
@@ -291,20 +289,17 @@ export class Hdf5File {
   private heapStrings(values: readonly string[]): VlenReference[] {
     const references = new Array<VlenReference>(values.length);
     for (let i = 0; i < values.length; i++) {
-      const bytes = Buffer.from(values[i], 'utf8');
-      const need = heapObjectBytes(bytes.length);
-      if (this.heap.objects.length === MAX_HEAP_OBJECTS || (this.heap.objects.length > 0 && this.heap.bytes + need > COLLECTION_TARGET_BYTES)) this.flushHeap();
-      this.heap.objects.push(bytes);
-      this.heap.bytes += need;
-      references[i] = { collection: this.heap, index: this.heap.objects.length, length: bytes.length };
+      if (!this.heap.builder!.fits(values[i], COLLECTION_TARGET_BYTES)) this.flushHeap();
+      const { index, length } = this.heap.builder!.add(values[i]);
+      references[i] = { collection: this.heap, index, length };
     }
     return references;
   }
 
   private flushHeap(): void {
-    if (this.heap.objects.length === 0) return;
-    this.heap.address = this.append(heapCollection(this.heap.objects));
-    this.heap.objects.length = 0; // the bytes are in the file; references keep only the address
+    if (this.heap.builder!.count === 0) return;
+    this.heap.address = this.append(this.heap.builder!.finish());
+    this.heap.builder = null;
     this.heap = new HeapCollection();
   }
 

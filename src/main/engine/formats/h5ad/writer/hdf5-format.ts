@@ -404,33 +404,60 @@ function align8(n: number): number {
   return (n + 7) & ~7;
 }
 
-/** Bytes an object of `size` bytes takes in a collection. */
-export function heapObjectBytes(size: number): number {
-  return HEAP_OBJECT_HEADER_BYTES + align8(size);
-}
-
 /**
- * A global heap collection holding `objects` (indexes 1, 2, …, reference count 0
- * as h5py leaves them), padded to at least MIN_HEAP_COLLECTION_BYTES with a
- * free-space object.
+ * A global heap collection filled one string at a time, straight into its buffer: objects get
+ * indexes 1, 2, … (reference count 0, as h5py leaves them); `finish` pads the collection to at
+ * least MIN_HEAP_COLLECTION_BYTES with a free-space object.
  */
-export function heapCollection(objects: readonly Uint8Array[]): Uint8Array {
-  if (objects.length > MAX_HEAP_OBJECTS) throw new Error(`a heap collection holds at most ${MAX_HEAP_OBJECTS} objects`);
-  const used = HEAP_HEADER_BYTES + objects.reduce((sum, o) => sum + heapObjectBytes(o.length), 0);
-  let size = Math.max(MIN_HEAP_COLLECTION_BYTES, used);
-  // Room left for the free-space object must be none or at least its header.
-  if (size > used && size - used < HEAP_OBJECT_HEADER_BYTES) size += HEAP_OBJECT_HEADER_BYTES;
-  const out = Buffer.alloc(size);
-  out.write('GCOL', 0, 'latin1');
-  out[4] = 1;
-  out.writeBigUInt64LE(BigInt(size), 8);
-  let at = HEAP_HEADER_BYTES;
-  objects.forEach((object, i) => {
-    out.writeUInt16LE(i + 1, at);
-    out.writeBigUInt64LE(BigInt(object.length), at + 8);
-    out.set(object, at + HEAP_OBJECT_HEADER_BYTES);
-    at += heapObjectBytes(object.length);
-  });
-  if (size > at) out.writeBigUInt64LE(BigInt(size - at), at + 8); // index 0: the free space, its header included
-  return out;
+export class HeapCollectionBuilder {
+  private buffer = Buffer.alloc(1 << 16);
+  private end = HEAP_HEADER_BYTES;
+  count = 0;
+
+  /** Whether a string of `value.length` UTF-16 units goes in without passing `limit` bytes (an empty collection takes any). */
+  fits(value: string, limit: number): boolean {
+    return this.count < MAX_HEAP_OBJECTS && (this.count === 0 || this.end + HEAP_OBJECT_HEADER_BYTES + align8(value.length * 3) <= limit);
+  }
+
+  /** Adds `value` as UTF-8; returns its object index and its length in bytes. */
+  add(value: string): { index: number; length: number } {
+    // A UTF-16 unit is at most 3 bytes of UTF-8: room for that, so the write is never cut short.
+    this.room(HEAP_OBJECT_HEADER_BYTES + align8(value.length * 3));
+    const at = this.end;
+    const length = this.buffer.write(value, at + HEAP_OBJECT_HEADER_BYTES, 'utf8');
+    const index = ++this.count;
+    this.buffer.writeUInt16LE(index, at);
+    this.buffer.writeUInt16LE(0, at + 2);
+    this.buffer.writeUInt32LE(0, at + 4);
+    this.buffer.writeUInt32LE(length, at + 8);
+    this.buffer.writeUInt32LE(0, at + 12);
+    const padded = align8(length);
+    this.buffer.fill(0, at + HEAP_OBJECT_HEADER_BYTES + length, at + HEAP_OBJECT_HEADER_BYTES + padded);
+    this.end = at + HEAP_OBJECT_HEADER_BYTES + padded;
+    return { index, length };
+  }
+
+  private room(bytes: number): void {
+    const need = this.end + bytes + HEAP_OBJECT_HEADER_BYTES;
+    if (need <= this.buffer.length) return;
+    const grown = Buffer.alloc(Math.max(need, this.buffer.length * 2));
+    this.buffer.copy(grown, 0, 0, this.end);
+    this.buffer = grown;
+  }
+
+  /** The collection's bytes (a view of the builder's buffer). */
+  finish(): Uint8Array {
+    let size = Math.max(MIN_HEAP_COLLECTION_BYTES, this.end);
+    // Room left for the free-space object must be none or at least its header.
+    if (size > this.end && size - this.end < HEAP_OBJECT_HEADER_BYTES) size += HEAP_OBJECT_HEADER_BYTES;
+    this.room(size - this.end);
+    this.buffer.fill(0, this.end, size);
+    this.buffer.write('GCOL', 0, 'latin1');
+    this.buffer[4] = 1;
+    this.buffer.fill(0, 5, 8);
+    this.buffer.writeBigUInt64LE(BigInt(size), 8);
+    // Index 0: the free space, its size counting its own header.
+    if (size > this.end) this.buffer.writeBigUInt64LE(BigInt(size - this.end), this.end + 8);
+    return this.buffer.subarray(0, size);
+  }
 }
