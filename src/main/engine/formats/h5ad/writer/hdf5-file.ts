@@ -288,10 +288,17 @@ export class Hdf5File {
 
   private heapStrings(values: readonly string[]): VlenReference[] {
     const references = new Array<VlenReference>(values.length);
+    if (values.length === 0) return references;
+    // One UTF-8 encoding for all of them, cut at the NULs that join them (HDF5 strings hold none).
+    const joined = Buffer.from(values.join('\0'), 'utf8');
+    let start = 0;
     for (let i = 0; i < values.length; i++) {
-      if (!this.heap.builder!.fits(values[i], COLLECTION_TARGET_BYTES)) this.flushHeap();
-      const { index, length } = this.heap.builder!.add(values[i]);
+      const end = i === values.length - 1 ? joined.length : joined.indexOf(0, start);
+      if (end < 0 || (i === values.length - 1 && joined.indexOf(0, start) >= 0)) throw new Error('HDF5 strings cannot hold a NUL character');
+      if (!this.heap.builder!.fits(end - start, COLLECTION_TARGET_BYTES)) this.flushHeap();
+      const { index, length } = this.heap.builder!.addBytes(joined, start, end);
       references[i] = { collection: this.heap, index, length };
+      start = end + 1;
     }
     return references;
   }
@@ -367,14 +374,17 @@ export class Hdf5File {
 }
 
 function encodeReferences(references: readonly VlenReference[]): Uint8Array {
-  const out = Buffer.alloc(references.length * VLEN_REFERENCE_BYTES);
+  const out = new Uint8Array(references.length * VLEN_REFERENCE_BYTES);
+  const view = new DataView(out.buffer);
   for (let i = 0; i < references.length; i++) {
     const { collection, index, length } = references[i];
-    if (collection.address < 0) throw new Error('a string was referenced before its heap collection was written');
+    const address = collection.address;
+    if (address < 0) throw new Error('a string was referenced before its heap collection was written');
     const at = i * VLEN_REFERENCE_BYTES;
-    out.writeUInt32LE(length, at);
-    out.writeBigUInt64LE(BigInt(collection.address), at + 4);
-    out.writeUInt32LE(index, at + 12);
+    view.setUint32(at, length, true);
+    view.setUint32(at + 4, address % 0x100000000, true);
+    view.setUint32(at + 8, Math.floor(address / 0x100000000), true);
+    view.setUint32(at + 12, index, true);
   }
   return out;
 }

@@ -414,17 +414,23 @@ export class HeapCollectionBuilder {
   private end = HEAP_HEADER_BYTES;
   count = 0;
 
-  /** Whether a string of `value.length` UTF-16 units goes in without passing `limit` bytes (an empty collection takes any). */
-  fits(value: string, limit: number): boolean {
-    return this.count < MAX_HEAP_OBJECTS && (this.count === 0 || this.end + HEAP_OBJECT_HEADER_BYTES + align8(value.length * 3) <= limit);
+  /** Whether an object of `length` bytes goes in without passing `limit` bytes (an empty collection takes any). */
+  fits(length: number, limit: number): boolean {
+    return this.count < MAX_HEAP_OBJECTS && (this.count === 0 || this.end + HEAP_OBJECT_HEADER_BYTES + align8(length) <= limit);
   }
 
   /** Adds `value` as UTF-8; returns its object index and its length in bytes. */
   add(value: string): { index: number; length: number } {
-    // A UTF-16 unit is at most 3 bytes of UTF-8: room for that, so the write is never cut short.
-    this.room(HEAP_OBJECT_HEADER_BYTES + align8(value.length * 3));
+    const bytes = Buffer.from(value, 'utf8');
+    return this.addBytes(bytes, 0, bytes.length);
+  }
+
+  /** Adds the bytes source[start, end) as one object; returns its index and length. */
+  addBytes(source: Buffer, start: number, end: number): { index: number; length: number } {
+    const length = end - start;
+    this.room(HEAP_OBJECT_HEADER_BYTES + align8(length));
     const at = this.end;
-    const length = this.buffer.write(value, at + HEAP_OBJECT_HEADER_BYTES, 'utf8');
+    source.copy(this.buffer, at + HEAP_OBJECT_HEADER_BYTES, start, end);
     const index = ++this.count;
     this.buffer.writeUInt16LE(index, at);
     this.buffer.writeUInt16LE(0, at + 2);
