@@ -12,7 +12,7 @@ import { loadH5wasm } from '../../src/main/engine/formats/h5ad/h5';
 import { writeH5ad } from '../../src/main/engine/formats/h5ad/writer';
 import { DirectOutput } from '../../src/main/engine/formats/h5ad/writer/direct-output';
 import { Hdf5File } from '../../src/main/engine/formats/h5ad/writer/hdf5-file';
-import { deflatePipelineMessage, encodeDatatype, HeapCollectionBuilder, lookup3, MIN_HEAP_COLLECTION_BYTES, superblock, type H5Datatype } from '../../src/main/engine/formats/h5ad/writer/hdf5-format';
+import { deflatePipelineMessage, encodeDatatype, HeapCollectionBuilder, lookup3, shuffleBytes, MIN_HEAP_COLLECTION_BYTES, superblock, type H5Datatype } from '../../src/main/engine/formats/h5ad/writer/hdf5-format';
 import { runPythonJson } from './helpers/python';
 
 let dir: string;
@@ -41,6 +41,13 @@ describe('HDF5 encodings', () => {
       ],
     ];
     for (const [type, expected] of cases) expect(hex(encodeDatatype(type).view()), type.kind).toBe(expected);
+  });
+
+  it('encodes the gzip pipeline, with and without the shuffle, as h5py does, and shuffles bytes as the filter does', () => {
+    expect(hex(deflatePipelineMessage(1).body)).toBe('020101000100010001000000');
+    // h5py: compression='gzip', compression_opts=1, shuffle=True on int32.
+    expect(hex(deflatePipelineMessage(1, 4).body)).toBe('02020200010001000400000001000100010001000000');
+    expect(Array.from(shuffleBytes(Uint8Array.of(1, 2, 3, 4, 5, 6, 7, 8, 9), 4))).toEqual([1, 5, 2, 6, 3, 7, 4, 8, 9]);
   });
 
   it('checksums the superblock as the HDF5 library does', () => {
@@ -282,6 +289,7 @@ out = {
   'names': [v.decode() for v in f['m/names'][()]],
   'exact': [e.shape[0], f['m/exact'].chunks, f['m/exact'].compression, [float(e[b * 1000]) for b in (0, 1, 599)], bool((e.reshape(600, 1000)[:, 1:] == block[1:]).all())],
   'bound': [f['m/bound'][()].tolist(), f['m/bound'].chunks], 'empty': [f['m/empty'].shape[0], str(f['m/empty'].dtype)],
+  'shuffled': [f['m/bound'].shuffle, f['m/small'].shuffle, f['m/exact'].shuffle, f['m/dense'].shuffle, d.shuffle],
 }
 print(json.dumps(out))
 `,
@@ -297,6 +305,8 @@ print(json.dumps(out))
       exact: [600_000, [262_144], 'gzip', [0, 1, 599], true],
       bound: [[7, 8, 9, 10], [1000]],
       empty: [0, 'bool'],
+      // Integers shuffled before deflate, floats not.
+      shuffled: [true, true, false, false, false],
     });
   }, 150_000);
 

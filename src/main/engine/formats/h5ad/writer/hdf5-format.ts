@@ -253,10 +253,29 @@ export function fillValueMessage(type: H5Datatype, chunked = false): Message {
   return { type: MESSAGE.fillValue, flags: 1, body: Uint8Array.of(3, chunked ? 0x03 : holdsVlen(type) ? 0x02 : 0x0a) };
 }
 
-/** Filter pipeline, version 2: deflate (filter 1) at `level`, marked optional as h5py marks it. */
-export function deflatePipelineMessage(level: number): Message {
-  const out = new Bytes().u8(2).u8(1).u16(1).u16(1).u16(1).u32(level);
+/**
+ * Filter pipeline, version 2: deflate (filter 1) at `level`, after the byte shuffle (filter 2,
+ * its one parameter the element size) when `shuffleSize` is given; both marked optional, as
+ * h5py writes `compression='gzip', shuffle=True`.
+ */
+export function deflatePipelineMessage(level: number, shuffleSize?: number): Message {
+  const out = new Bytes().u8(2).u8(shuffleSize ? 2 : 1);
+  if (shuffleSize) out.u16(2).u16(1).u16(1).u32(shuffleSize);
+  out.u16(1).u16(1).u16(1).u32(level);
   return { type: MESSAGE.filterPipeline, flags: 1, body: Uint8Array.from(out.view()) };
+}
+
+/** HDF5's shuffle filter: byte j of every element together, for j = 0 … size − 1. */
+export function shuffleBytes(bytes: Uint8Array, size: number): Uint8Array {
+  const n = Math.floor(bytes.length / size);
+  const out = new Uint8Array(bytes.length);
+  for (let j = 0; j < size; j++) {
+    const base = j * n;
+    for (let i = 0, k = j; i < n; i++, k += size) out[base + i] = bytes[k];
+  }
+  // Bytes past the last whole element stay where they were (as the filter leaves them).
+  out.set(bytes.subarray(n * size), n * size);
+  return out;
 }
 
 /** Data layout, version 3, chunked: the chunk index (a version 1 B-tree) and the chunk's dimensions. */
