@@ -48,6 +48,11 @@ describe('HDF5 encodings', () => {
     // h5py: compression='gzip', compression_opts=1, shuffle=True on int32.
     expect(hex(deflatePipelineMessage(1, 4).body)).toBe('02020200010001000400000001000100010001000000');
     expect(Array.from(shuffleBytes(Uint8Array.of(1, 2, 3, 4, 5, 6, 7, 8, 9), 4))).toEqual([1, 5, 2, 6, 3, 7, 4, 8, 9]);
+    // Whole aligned 4-byte elements take the word-at-a-time path: the same bytes.
+    const words = Uint8Array.from({ length: 4000 }, (_, i) => (i * 37) & 255);
+    const planes = shuffleBytes(words, 4);
+    expect(Array.from({ length: 4000 }, (_, i) => planes[(i % 4) * 1000 + Math.floor(i / 4)])).toEqual(Array.from(words));
+    expect(Array.from(shuffleBytes(Uint8Array.of(1, 2, 3, 4, 5, 6), 2))).toEqual([1, 3, 5, 2, 4, 6]);
   });
 
   it('checksums the superblock as the HDF5 library does', () => {
