@@ -234,9 +234,9 @@ export async function exportQueryToH5ad(params: ExportParams): Promise<ExportRes
   const out = resolve(params.out);
   const compression = params.compression ?? 'gzip';
   if (!EXPORT_COMPRESSIONS.includes(compression)) throw new CellarError('usage', `Unknown compression "${String(compression)}"; use gzip, lzf or none.`);
-  // A compressed file is written through the HDF5 library: it compiles while the store is opened
-  // and the query evaluated. An uncompressed one is written without it.
-  if (compression !== 'none') startLoadingH5wasm();
+  // An lzf file is written through the HDF5 library: it compiles while the store is opened and
+  // the query evaluated. Uncompressed and gzip files are written without it.
+  if (compression === 'lzf') startLoadingH5wasm();
   const q = await openQuery(params);
   const { reader, spec, selection } = q;
   const m = spec.measurement;
