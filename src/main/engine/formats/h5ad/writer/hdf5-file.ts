@@ -4,8 +4,9 @@
 // closed, when every address is known. Variable-length strings go into global
 // heap collections shared by all datasets and attributes. Byte layouts are in
 // hdf5-format.ts. The result is what the HDF5 library itself writes with v1.8
-// format bounds, as far as an .h5ad uses it: groups, attributes, contiguous datasets.
-import { closeSync, fsyncSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
+// format bounds, as far as an .h5ad uses it: groups, attributes, contiguous datasets,
+// and chunked ones (filtered or not) indexed by version 1 B-trees.
+import { closeSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
 import {
   attributeMessage,
   BTREE_CHILDREN,
@@ -37,11 +38,16 @@ const COLLECTION_TARGET_BYTES = 1 << 20;
 /** Bytes copied at a time from a spill file into the file. */
 const COPY_BYTES = 8 << 20;
 
-/** A string's place in a heap collection, known once the collection is written. */
-interface VlenReference {
-  collection: HeapCollection;
-  index: number;
-  length: number;
+/**
+ * Where strings went: for string i, its collection (`collections[which[i]]`, whose address is
+ * known once it is written), its object index there and its length in bytes. Typed arrays, not
+ * an object a string: an export's obs names can be millions.
+ */
+interface StringReferences {
+  collections: HeapCollection[];
+  which: Uint32Array;
+  index: Uint32Array;
+  length: Uint32Array;
 }
 
 class HeapCollection {
@@ -286,18 +292,22 @@ export class Hdf5File {
 
   // ---------------------------------------------------------------- heap
 
-  private heapStrings(values: readonly string[]): VlenReference[] {
-    const references = new Array<VlenReference>(values.length);
-    if (values.length === 0) return references;
+  private heapStrings(values: readonly string[]): StringReferences {
+    const n = values.length;
+    const references: StringReferences = { collections: [], which: new Uint32Array(n), index: new Uint32Array(n), length: new Uint32Array(n) };
+    if (n === 0) return references;
     // One UTF-8 encoding for all of them, cut at the NULs that join them (HDF5 strings hold none).
     const joined = Buffer.from(values.join('\0'), 'utf8');
     let start = 0;
-    for (let i = 0; i < values.length; i++) {
-      const end = i === values.length - 1 ? joined.length : joined.indexOf(0, start);
-      if (end < 0 || (i === values.length - 1 && joined.indexOf(0, start) >= 0)) throw new Error('HDF5 strings cannot hold a NUL character');
+    for (let i = 0; i < n; i++) {
+      const end = i === n - 1 ? joined.length : joined.indexOf(0, start);
+      if (end < 0 || (i === n - 1 && joined.indexOf(0, start) >= 0)) throw new Error('HDF5 strings cannot hold a NUL character');
       if (!this.heap.builder!.fits(end - start, COLLECTION_TARGET_BYTES)) this.flushHeap();
+      if (references.collections[references.collections.length - 1] !== this.heap) references.collections.push(this.heap);
       const { index, length } = this.heap.builder!.addBytes(joined, start, end);
-      references[i] = { collection: this.heap, index, length };
+      references.which[i] = references.collections.length - 1;
+      references.index[i] = index;
+      references.length[i] = length;
       start = end + 1;
     }
     return references;
@@ -326,12 +336,11 @@ export class Hdf5File {
   // ---------------------------------------------------------------- close
 
   /** Writes the heap, the deferred datasets, every object header and the superblock, and closes. */
-  close(options: { sync?: boolean } = {}): void {
+  close(): void {
     if (this.closed) return;
     this.flushHeap();
     const rootAddress = this.writeHeaders(this.root);
     this.writeAt(superblock(this.end, rootAddress), 0);
-    if (options.sync) fsyncSync(this.fd);
     this.closed = true;
     closeSync(this.fd);
   }
@@ -373,18 +382,21 @@ export class Hdf5File {
   }
 }
 
-function encodeReferences(references: readonly VlenReference[]): Uint8Array {
-  const out = new Uint8Array(references.length * VLEN_REFERENCE_BYTES);
+function encodeReferences(references: StringReferences): Uint8Array {
+  const n = references.which.length;
+  const out = new Uint8Array(n * VLEN_REFERENCE_BYTES);
   const view = new DataView(out.buffer);
-  for (let i = 0; i < references.length; i++) {
-    const { collection, index, length } = references[i];
-    const address = collection.address;
-    if (address < 0) throw new Error('a string was referenced before its heap collection was written');
+  const addresses = references.collections.map((c) => {
+    if (c.address < 0) throw new Error('a string was referenced before its heap collection was written');
+    return c.address;
+  });
+  for (let i = 0; i < n; i++) {
+    const address = addresses[references.which[i]];
     const at = i * VLEN_REFERENCE_BYTES;
-    view.setUint32(at, length, true);
+    view.setUint32(at, references.length[i], true);
     view.setUint32(at + 4, address % 0x100000000, true);
     view.setUint32(at + 8, Math.floor(address / 0x100000000), true);
-    view.setUint32(at + 12, index, true);
+    view.setUint32(at + 12, references.index[i], true);
   }
   return out;
 }
