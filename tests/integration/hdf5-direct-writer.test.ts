@@ -160,6 +160,7 @@ out = {
   'keys': sorted(f.keys()), 'g_keys': sorted(g.keys()), 'nested': list(f['g/nested'].keys()),
   'root_attr': f.attrs['encoding-type'],
   'column_order': [s(v) for v in g.attrs['column-order']], 'none': [list(g.attrs['none'].shape), str(g.attrs['none'].dtype)],
+  'attr_counts': [len(f.attrs), len(g.attrs), h5py.h5a.get_num_attrs(g.id), len(f['g/nested'].attrs), len(f['empty'].attrs), sorted(g.attrs.keys())],
   'shape_attr': g.attrs['shape'].tolist(), 'shape_dtype': str(g.attrs['shape'].dtype), 'scale': float(g.attrs['scale']),
   'ordered': [type(g.attrs['ordered']).__name__, bool(g.attrs['ordered']), bool(f['g/nested'].attrs['flag'])],
   'numeric': {k: [str(g[k].dtype), [repr(x) for x in g[k][()].tolist()]] for k in
@@ -190,6 +191,8 @@ print(json.dumps(out))
       root_attr: 'anndata',
       column_order: ['b', 'ä', ''],
       none: [[0], 'float64'],
+      // Counted as the library counts them (through each header's attribute info message).
+      attr_counts: [1, 5, 5, 1, 0, ['column-order', 'none', 'ordered', 'scale', 'shape']],
       shape_attr: [3, 4],
       shape_dtype: 'int64',
       scale: 0.25,

@@ -8,6 +8,7 @@
 // and chunked ones (filtered or not) indexed by version 1 B-trees.
 import { closeSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
 import {
+  attributeInfoMessage,
   attributeMessage,
   BTREE_CHILDREN,
   btreeNode,
@@ -377,6 +378,7 @@ export class Hdf5File {
         messages.push(fillValueMessage(node.type), contiguousLayoutMessage(data.address, data.size));
       }
     }
+    if (node.attributes.length) messages.push(attributeInfoMessage());
     for (const a of node.attributes) messages.push(attributeMessage(a.name, a.type, a.shape, a.encode()));
     return this.append(objectHeader(messages));
   }

@@ -229,6 +229,7 @@ export const MESSAGE = {
   groupInfo: 0x0a,
   filterPipeline: 0x0b,
   attribute: 0x0c,
+  attributeInfo: 0x15,
 } as const;
 
 /** Dataspace, version 2: `null` shape is a scalar. Maximum dimensions equal the dimensions. */
@@ -377,6 +378,17 @@ export function linkMessage(name: string, address: number): Message {
   if (utf8) out.u8(1);
   out.uint(size, 1 << width).text(name).u64(address);
   return { type: MESSAGE.link, flags: 0, body: Uint8Array.from(out.view()) };
+}
+
+/**
+ * Attribute info, version 0: no creation order, no dense storage (every attribute is a message
+ * in the header). The library counts a version 2 header's attributes only through this message
+ * (without it `H5Oget_info` reports none, though each can be opened), so it goes in every
+ * header that has attributes, as the library writes it (flag 4: never shared).
+ */
+export function attributeInfoMessage(): Message {
+  const out = new Bytes().u8(0).u8(0).u64(UNDEFINED_ADDRESS).u64(UNDEFINED_ADDRESS);
+  return { type: MESSAGE.attributeInfo, flags: 4, body: Uint8Array.from(out.view()) };
 }
 
 /** Attribute, version 3: name, datatype, dataspace, then the encoded values. */
