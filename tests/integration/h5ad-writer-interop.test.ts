@@ -587,8 +587,8 @@ print(json.dumps(out))
       nullable_string: ['nullable-string-array', '0.1.0', 'NA', ['utf-8', null], 'bool', ['x', 'y', '', 'x', 'zz', '', 'ÿ'], [false, false, true, false, false, true, false]],
       X: ['csr_matrix', '0.1.0', [7, 5], 'int64'],
       X_parts: ['float32', 'int32', 'int32', [0, 2, 2, 4, 5, 5, 10, 11]],
-      // Uncompressed, written directly: contiguous at its final size, as h5py writes a dataset of known data.
-      X_maxshape: [11],
+      // nnz not known up front: chunked and resizable, as anndata writes a matrix.
+      X_maxshape: [null],
       layers: ['dict', '0.1.0'],
       obsm: ['dict', '0.1.0'],
       obsp: ['dict', '0.1.0'],
@@ -875,14 +875,14 @@ for path in sys.argv[1:]:
 print(json.dumps(out))
 `;
 
-  it('writes X contiguous when uncompressed (as h5py does, whether nnz is known up front or not), chunked at its exact size when compressed, with the same values', async () => {
+  it('writes X contiguous when uncompressed and its nnz known (as h5py does), resizable when not (as anndata does), chunked at its exact size when compressed, with the same values', async () => {
     // 3,000 × 2,000: 1.8 M entries (7 MiB of data, contiguous); the gzip one spans several chunks and staged writes.
     const small = { contiguous: join(dir, 'exact-none.h5ad'), gzip: join(dir, 'exact-gzip.h5ad'), bound: join(dir, 'bound-none.h5ad') };
     await writeH5ad(small.contiguous, { ...frames(3000, 2000), X: patterned(3000, 2000) });
     await writeH5ad(small.gzip, { ...frames(3000, 2000), X: patterned(3000, 2000) }, { compression: 'gzip' });
-    // Only a bound known (nnzExact unset): gathered beside the file, then copied in at its final size.
+    // Only a bound known (nnzExact unset): chunked and resizable, as anndata writes a matrix.
     await writeH5ad(small.bound, { ...frames(3000, 2000), X: patterned(3000, 2000, false, 5) });
-    // 9 M entries (36 MiB): uncompressed output has no WebAssembly heap to bound it, so contiguous too.
+    // 9 M entries (36 MiB) of known length: uncompressed output has no WebAssembly heap to bound it, so contiguous too.
     const large = join(dir, 'exact-none-large.h5ad');
     await writeH5ad(large, { ...frames(20_000, 1500), X: patterned(20_000, 1500) });
     const info = runPythonJson<Record<string, Record<string, { shape: number[]; maxshape: (number | null)[]; chunks: number[] | null; compression: string | null; dtype: string } & { equal: boolean; nnz: number; format: string }>>>(
@@ -901,7 +901,8 @@ print(json.dumps(out))
       expect(info[small.contiguous]![k]).toMatchObject({ shape: [nnz], maxshape: [nnz], chunks: null, compression: null });
       expect(info[small.gzip]![k]).toMatchObject({ shape: [nnz], maxshape: [nnz], compression: 'gzip' });
       expect(info[small.gzip]![k]!.chunks).not.toBeNull();
-      expect(info[small.bound]![k]).toMatchObject({ shape: [nnz], maxshape: [nnz], chunks: null, compression: null });
+      expect(info[small.bound]![k]).toMatchObject({ shape: [nnz], maxshape: [null], compression: null });
+      expect(info[small.bound]![k]!.chunks).not.toBeNull();
       const largeNnz = info[large]!.nnz as unknown as number;
       expect(largeNnz).toBeGreaterThan((32 << 20) / 4);
       expect(info[large]![k]).toMatchObject({ shape: [largeNnz], maxshape: [largeNnz], chunks: null, compression: null });

@@ -126,12 +126,9 @@ export class DirectOutput implements H5Sink {
   appendable(path: string, dtype: ArrayDtype, maxLength?: number, exactLength?: number): AppendableSink {
     const type = datatypeOf(dtype);
     const elementBytes = bytesPerElement(dtype);
-    if (this.compresses(path)) return this.deflatedAppendable(path, dtype, maxLength, exactLength);
-    if (exactLength === undefined || exactLength === 0) {
-      const spill = this.file.spill(path, type);
-      return { append: (values) => spill.append(asBytes(values)), finish: spill.finish, release: spill.release };
-    }
-    // Known length: the dataset's place is reserved now and filled in order (contiguous, as h5py writes it).
+    // gzip, or a length not known up front (chunked and resizable, as anndata writes a matrix).
+    if (this.compresses(path) || exactLength === undefined || exactLength === 0) return this.chunkedAppendable(path, dtype, this.compresses(path), maxLength, exactLength);
+    // Known length, uncompressed: the dataset's place is reserved now and filled in order (contiguous, as h5py writes it).
     const region = this.file.reserve(path, type, [exactLength]);
     let filled = 0;
     return {
@@ -152,16 +149,18 @@ export class DirectOutput implements H5Sink {
 
   /**
    * Chunks of about CHUNK_BYTES (fewer when the length or its bound is smaller, so a small
-   * matrix is not one large padded chunk), each deflated in the thread pool as it fills, a
-   * few at a time, while the caller goes on; `finish` waits for the last.
+   * matrix is not one large padded chunk). Deflated ones are deflated in the thread pool as each
+   * fills, a few at a time, while the caller goes on; `finish` waits for the last. Without a
+   * known length the dataset is resizable (maximum shape unlimited).
    */
-  private deflatedAppendable(path: string, dtype: ArrayDtype, maxLength?: number, exactLength?: number): AppendableSink {
+  private chunkedAppendable(path: string, dtype: ArrayDtype, deflated: boolean, maxLength?: number, exactLength?: number): AppendableSink {
     const elementBytes = bytesPerElement(dtype);
-    const bound = exactLength !== undefined && exactLength > 0 ? exactLength : Math.max(1, maxLength ?? Infinity);
+    const known = exactLength !== undefined && exactLength > 0;
+    const bound = known ? exactLength : Math.max(1, maxLength ?? Infinity);
     const chunkElements = Math.max(1, Math.min(bound, Math.floor(CHUNK_BYTES / elementBytes)));
     const chunkBytes = chunkElements * elementBytes;
-    const shuffle = shuffleSize(dtype);
-    const chunks = this.file.chunked(path, datatypeOf(dtype), [chunkElements], deflatePipelineMessage(GZIP_LEVEL, shuffle));
+    const shuffle = deflated ? shuffleSize(dtype) : undefined;
+    const chunks = this.file.chunked(path, datatypeOf(dtype), [chunkElements], deflated ? deflatePipelineMessage(GZIP_LEVEL, shuffle) : null);
     let stage = new Uint8Array(chunkBytes);
     let filled = 0;
     let length = 0;
@@ -175,6 +174,10 @@ export class DirectOutput implements H5Sink {
     // The chunk is ours (a copy or the stage, replaced after): the caller may reuse its buffers.
     const submit = async (chunk: Uint8Array) => {
       const index = submitted++;
+      if (!deflated) {
+        chunks.add(index, chunk);
+        return;
+      }
       const done = deflateAsync(shuffle ? shuffleBytes(chunk, shuffle) : chunk, { level: GZIP_LEVEL }).then(
         (compressed) => {
           if (!released && !failure) chunks.add(index, compressed);
@@ -216,7 +219,7 @@ export class DirectOutput implements H5Sink {
         filled = 0;
         await Promise.all(inFlight);
         check();
-        chunks.finish([length]);
+        chunks.finish([length], known ? undefined : [null]);
         return length;
       },
       release: () => {

@@ -6,7 +6,7 @@
 // hdf5-format.ts. The result is what the HDF5 library itself writes with v1.8
 // format bounds, as far as an .h5ad uses it: groups, attributes, contiguous datasets,
 // and chunked ones (filtered or not) indexed by version 1 B-trees.
-import { closeSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, openSync, writeSync } from 'node:fs';
 import {
   attributeInfoMessage,
   attributeMessage,
@@ -36,8 +36,6 @@ import {
 
 /** Heap collections are cut at about this size (a longer string gets one of its own). */
 const COLLECTION_TARGET_BYTES = 1 << 20;
-/** Bytes copied at a time from a spill file into the file. */
-const COPY_BYTES = 8 << 20;
 
 /**
  * Where strings went: for string i, its collection (`collections[which[i]]`, whose address is
@@ -84,6 +82,8 @@ interface DatasetNode {
   kind: 'dataset';
   type: H5Datatype;
   shape: Shape;
+  /** Maximum dimensions (null: unlimited); the dimensions when absent. */
+  maxshape?: readonly (number | null)[];
   /**
    * Where the values are: contiguous at an address, `deferred` (holding heap references, written
    * at close), or in chunks found through a B-tree.
@@ -103,8 +103,6 @@ export class Hdf5File {
   private end = SUPERBLOCK_BYTES;
   private readonly root: GroupNode = { kind: 'group', children: new Map(), attributes: [] };
   private heap = new HeapCollection();
-  private readonly spills = new Set<string>();
-  private spillCount = 0;
   private closed = false;
 
   constructor(readonly path: string) {
@@ -196,51 +194,6 @@ export class Hdf5File {
     if (bytes !== expected) throw new Error(`${path}: ${bytes} bytes for ${expected}`);
   }
 
-  // ---------------------------------------------------------------- spilled datasets
-
-  /**
-   * A 1-d dataset whose length is known only at the end: its values go to a file of
-   * their own beside this one, copied to the end of this file when finished.
-   */
-  spill(path: string, type: H5Datatype): { append: (bytes: Uint8Array) => void; finish: () => number; release: () => void } {
-    const spillPath = `${this.path}.${++this.spillCount}`;
-    const fd = openSync(spillPath, 'w+');
-    this.spills.add(spillPath);
-    let size = 0;
-    let open = true;
-    const release = () => {
-      if (!open) return;
-      open = false;
-      closeSync(fd);
-      rmSync(spillPath, { force: true });
-      this.spills.delete(spillPath);
-    };
-    return {
-      append: (bytes) => {
-        writeAll(fd, bytes, size);
-        size += bytes.byteLength;
-      },
-      finish: () => {
-        try {
-          const elementBytes = datatypeSize(type);
-          const address = size ? this.end : null;
-          const chunk = Buffer.allocUnsafe(Math.min(COPY_BYTES, Math.max(1, size)));
-          for (let at = 0; at < size; ) {
-            const n = readSync(fd, chunk, 0, Math.min(chunk.length, size - at), at);
-            if (n <= 0) throw new Error(`${spillPath} ended early`);
-            this.append(chunk.subarray(0, n));
-            at += n;
-          }
-          this.place(path, { kind: 'dataset', type, shape: [size / elementBytes], data: { address, size }, attributes: [] });
-          return size / elementBytes;
-        } finally {
-          release();
-        }
-      },
-      release,
-    };
-  }
-
   // ---------------------------------------------------------------- chunked datasets
 
   /**
@@ -248,7 +201,12 @@ export class Hdf5File {
    * `add` stores chunk `index` (already filtered, whole chunks only), in any order, and
    * `finish` writes the chunk index and places the dataset with its final shape.
    */
-  chunked(path: string, type: H5Datatype, chunk: readonly number[], filter: Message | null): { add: (index: number, stored: Uint8Array) => void; finish: (shape: readonly number[]) => void } {
+  chunked(
+    path: string,
+    type: H5Datatype,
+    chunk: readonly number[],
+    filter: Message | null,
+  ): { add: (index: number, stored: Uint8Array) => void; finish: (shape: readonly number[], maxshape?: readonly (number | null)[]) => void } {
     const rank = chunk.length;
     const stored: { key: ChunkKey; child: number }[] = [];
     const offset = (n: number) => [n * chunk[0], ...new Array<number>(rank).fill(0)];
@@ -257,7 +215,7 @@ export class Hdf5File {
         if (stored[index]) throw new Error(`${path}: chunk ${index} stored twice`);
         stored[index] = { key: { size: bytes.byteLength, offset: offset(index) }, child: this.append(bytes) };
       },
-      finish: (shape) => {
+      finish: (shape, maxshape) => {
         const entries = Array.from(stored);
         if (shape.length !== rank || Math.ceil(shape[0] / chunk[0]) !== entries.length || entries.some((e) => !e)) {
           throw new Error(`${path}: ${entries.filter(Boolean).length} chunks of ${chunk[0]} for ${shape[0]} rows`);
@@ -265,7 +223,7 @@ export class Hdf5File {
         // The last key bounds the last chunk from above.
         const bound: ChunkKey = { size: 0, offset: [entries.length * chunk[0], ...chunk.slice(1), datatypeSize(type)] };
         const btree = entries.length ? this.writeChunkIndex(entries, bound, rank) : null;
-        this.place(path, { kind: 'dataset', type, shape, data: { chunked: { btree, chunk, filter } }, attributes: [] });
+        this.place(path, { kind: 'dataset', type, shape, maxshape, data: { chunked: { btree, chunk, filter } }, attributes: [] });
       },
     };
   }
@@ -346,10 +304,8 @@ export class Hdf5File {
     closeSync(this.fd);
   }
 
-  /** Closes without finishing (the caller removes the file); removes spill files. */
+  /** Closes without finishing (the caller removes the file). */
   abandon(): void {
-    for (const spillPath of this.spills) rmSync(spillPath, { force: true });
-    this.spills.clear();
     if (this.closed) return;
     this.closed = true;
     closeSync(this.fd);
@@ -363,7 +319,7 @@ export class Hdf5File {
       for (const [name, child] of node.children) messages.push(linkMessage(name, this.writeHeaders(child)));
     } else {
       let data = node.data;
-      messages.push({ type: MESSAGE.dataspace, flags: 0, body: dataspaceBody(node.shape) }, datatypeMessage(node.type));
+      messages.push({ type: MESSAGE.dataspace, flags: 0, body: dataspaceBody(node.shape, node.maxshape) }, datatypeMessage(node.type));
       if ('chunked' in data) {
         const { btree, chunk, filter } = data.chunked;
         messages.push(fillValueMessage(node.type, true));

@@ -232,13 +232,19 @@ export const MESSAGE = {
   attributeInfo: 0x15,
 } as const;
 
-/** Dataspace, version 2: `null` shape is a scalar. Maximum dimensions equal the dimensions. */
-export function dataspaceBody(shape: readonly number[] | null): Uint8Array {
+/**
+ * Dataspace, version 2: `null` shape is a scalar. Maximum dimensions equal the dimensions unless
+ * given (null: unlimited).
+ */
+export function dataspaceBody(shape: readonly number[] | null, maxshape?: readonly (number | null)[]): Uint8Array {
   const out = new Bytes();
   if (shape === null) return out.u8(2).u8(0).u8(0).u8(0).view();
   out.u8(2).u8(shape.length).u8(1).u8(1);
   for (const d of shape) out.u64(d);
-  for (const d of shape) out.u64(d);
+  shape.forEach((d, i) => {
+    const max = maxshape ? maxshape[i] : d;
+    out.u64(max === null || max === undefined ? UNDEFINED_ADDRESS : max);
+  });
   return out.view();
 }
 
