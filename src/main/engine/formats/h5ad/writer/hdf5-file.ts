@@ -143,7 +143,7 @@ export class Hdf5File {
     this.place(path, { kind: 'dataset', type, shape, data: { address, size: bytes.byteLength }, attributes: [] });
   }
 
-  /** A dataset of `shape` whose values are written later, with `write(bytes, atElement)`. */
+  /** A contiguous dataset of `shape` whose place is reserved now; its values come later, `write(bytes, atByte)`. */
   reserve(path: string, type: H5Datatype, shape: Shape): { write: (bytes: Uint8Array, atByte: number) => void } {
     const size = elementCount(shape) * datatypeSize(type);
     const address = size ? this.end : null;
@@ -164,8 +164,9 @@ export class Hdf5File {
   }
 
   /**
-   * A compound dataset; `encode` gets a function giving a string's heap reference
-   * and returns the records' bytes (run when the file is closed).
+   * A compound dataset: `strings` (its string fields' values, field after field) go to the heap
+   * now; `encode` gets their references (16 bytes each, in the same order) when the file is
+   * closed and returns the records' bytes.
    */
   records(path: string, type: Extract<H5Datatype, { kind: 'compound' }>, rows: number, strings: readonly string[], encode: (references: Uint8Array) => Uint8Array): void {
     const references = this.heapStrings(strings);
