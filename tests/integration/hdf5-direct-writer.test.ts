@@ -2,7 +2,7 @@
 // .h5ad exports): every primitive it writes is read back by h5py (HDF5 1.10, Debian) and by
 // h5wasm (HDF5 1.14, our reader) with the same values and the same datatypes h5py itself
 // uses; its byte encodings match h5py's; what it cannot lay out goes to the HDF5 library.
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { deflateSync } from 'node:zlib';
@@ -359,6 +359,37 @@ print(json.dumps({'n': a.obs.shape[1], 'last': str(a.obs.columns[-1]), 'value': 
     );
     expect(info).toEqual({ n, last: 'col4999', value: 4999.5 });
   }, 150_000);
+
+  it('a full disk while gzip chunks are written: the append or finish fails with it, nothing is left unhandled', async () => {
+    const path = join(dir, 'full-disk.h5');
+    // A file system that takes 200 kB, then refuses with ENOSPC (what a full disk returns).
+    let room = 200_000;
+    const full = (fd: number, bytes: NodeJS.ArrayBufferView, offset?: number, length?: number, position?: number | null): number => {
+      const n = length ?? bytes.byteLength;
+      if (n > room) throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+      room -= n;
+      return writeSync(fd, bytes, offset, n, position);
+    };
+    const file = new Hdf5File(path, full as typeof writeSync);
+    const out = new DirectOutput(file, { compression: 'gzip' });
+    const data = out.appendable('/data', 'float32', 4_000_000);
+    // Random values barely compress: the chunks' deflated bytes soon fill the 200 kB.
+    const block = Float32Array.from({ length: 250_000 }, (_, i) => Math.sin(i * 12.9898) * 43758.5453);
+    const err = await (async () => {
+      for (let b = 0; b < 16; b++) await data.append(block);
+      await data.finish();
+    })().catch((e: unknown) => e);
+    file.abandon();
+    expect((err as NodeJS.ErrnoException).code).toBe('ENOSPC');
+  });
+
+  it('knows a full disk (ENOSPC, EDQUOT) from other write failures', async () => {
+    // writeH5ad then says "The disk is full: could not write …" (checked by hand on a 2 MB tmpfs; CI cannot mount one).
+    const { isDiskFull } = await import('../../src/main/engine/formats/h5ad/writer/elements');
+    expect(isDiskFull(Object.assign(new Error('x'), { code: 'ENOSPC' }))).toBe(true);
+    expect(isDiskFull(Object.assign(new Error('x'), { code: 'EDQUOT' }))).toBe(true);
+    expect(isDiskFull(Object.assign(new Error('x'), { code: 'EACCES' }))).toBe(false);
+  });
 
   it('removes the partial file when the write fails', async () => {
     const path = join(dir, 'fails.h5ad');

@@ -178,9 +178,16 @@ export class DirectOutput implements H5Sink {
         chunks.add(index, chunk);
         return;
       }
+      // Never rejects: a failure (of the deflate, or of the write after it, e.g. a full disk) is
+      // kept and thrown to the caller at its next append or finish.
       const done = deflateAsync(shuffle ? shuffleBytes(chunk, shuffle) : chunk, { level: GZIP_LEVEL }).then(
         (compressed) => {
-          if (!released && !failure) chunks.add(index, compressed);
+          if (released || failure) return;
+          try {
+            chunks.add(index, compressed);
+          } catch (error) {
+            failure = { error };
+          }
         },
         (error: unknown) => {
           failure ??= { error };

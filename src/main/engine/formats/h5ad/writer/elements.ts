@@ -50,8 +50,14 @@ export async function writingAsync<T>(path: string, write: () => Promise<T>): Pr
   }
 }
 
+/** A file system refusing more bytes (ENOSPC, EDQUOT): told as a full disk by writeH5ad. */
+export function isDiskFull(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  return code === 'ENOSPC' || code === 'EDQUOT';
+}
+
 function asWriteError(path: string, err: unknown): Error {
-  if (err instanceof CellarError || err instanceof NeedsHdf5Library) return err;
+  if (err instanceof CellarError || err instanceof NeedsHdf5Library || isDiskFull(err)) return err as Error;
   return new CellarError('io_error', `Could not write ${displayPath(path)}: ${h5ErrorReason(err)}`);
 }
 

@@ -105,7 +105,11 @@ export class Hdf5File {
   private heap = new HeapCollection();
   private closed = false;
 
-  constructor(readonly path: string) {
+  /** `write` is fs.writeSync unless a test stands in for the file system (a full disk). */
+  constructor(
+    readonly path: string,
+    private readonly write: typeof writeSync = writeSync,
+  ) {
     this.fd = openSync(path, 'w');
   }
 
@@ -284,13 +288,13 @@ export class Hdf5File {
 
   private append(bytes: Uint8Array): number {
     const at = this.end;
-    writeAll(this.fd, bytes, at);
+    writeAll(this.write, this.fd, bytes, at);
     this.end += bytes.byteLength;
     return at;
   }
 
   private writeAt(bytes: Uint8Array, at: number): void {
-    writeAll(this.fd, bytes, at);
+    writeAll(this.write, this.fd, bytes, at);
   }
 
   // ---------------------------------------------------------------- close
@@ -360,8 +364,8 @@ function encodeReferences(references: StringReferences): Uint8Array {
   return out;
 }
 
-function writeAll(fd: number, bytes: Uint8Array, position: number): void {
+function writeAll(write: typeof writeSync, fd: number, bytes: Uint8Array, position: number): void {
   for (let done = 0; done < bytes.byteLength; ) {
-    done += writeSync(fd, bytes, done, bytes.byteLength - done, position + done);
+    done += write(fd, bytes, done, bytes.byteLength - done, position + done);
   }
 }

@@ -19,7 +19,7 @@ import { DirectOutput } from './direct-output';
 import { Hdf5File, NeedsHdf5Library } from './hdf5-file';
 import { convertBoolPlaceholders } from './hdf5-bool';
 import { writeCsrMatrix, type CsrMatrixToWrite } from './csr';
-import { checkName, displayPath, tagEncoding, writeDataFrame, writeDense, writeDictGroup, writeUnsDict, writing, type WriteContext } from './elements';
+import { checkName, displayPath, isDiskFull, tagEncoding, writeDataFrame, writeDense, writeDictGroup, writeUnsDict, writing, type WriteContext } from './elements';
 
 export interface WriteH5adOptions {
   /** gzip (level 1) or lzf on numeric datasets and matrices; default 'none' (what anndata writes by default). */
@@ -135,6 +135,7 @@ async function writeH5adOnce(path: string, adata: AnnDataToWrite, options: Write
   } catch (err) {
     rmSync(partial, { force: true });
     if (err instanceof CellarError || err instanceof NeedsHdf5Library) throw err;
+    if (isDiskFull(err)) throw new CellarError('no_space', `The disk is full: could not write ${path} (nothing was left behind).`);
     throw new CellarError('io_error', `Could not write ${path}: ${h5ErrorReason(err)}`);
   }
 }
