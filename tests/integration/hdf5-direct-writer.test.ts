@@ -125,6 +125,11 @@ describe('HDF5 files written without the library', () => {
       { name: 'f', kind: 'numeric', dtype: 'float64', values: Float64Array.of(0.5, 1.5) },
       { name: 't', kind: 'string', values: ['', 'zz'] },
     ]);
+    // More string values than a call's arguments may hold (a spread of them would overflow the stack).
+    out.records('/g/bigrec', 300_000, [
+      { name: 'i', kind: 'numeric', dtype: 'int32', values: Int32Array.from({ length: 300_000 }, (_, i) => i) },
+      { name: 's', kind: 'string', values: Array.from({ length: 300_000 }, (_, i) => `r${i}`) },
+    ]);
     const exact = out.appendable('/g/exact', 'int32', 10, 5);
     exact.append(Int32Array.of(1, 2));
     exact.append(Int32Array.of(3, 4, 5));
@@ -173,6 +178,7 @@ out = {
   'names': [s(v) if len(s(v)) < 100 else len(s(v)) for v in g['names'][()]], 'names_str': [h5py.check_string_dtype(g['names'].dtype).encoding],
   'title': [s(g['title'][()]), list(g['title'].shape)],
   'many': [len(g['many']), s(g['many'][1]), s(g['many'][0]), s(g['many'][69999]), sum(1 for v in g['many'][()] if v == b'')],
+  'bigrec': [len(g['bigrec']), int(g['bigrec'][299999]['i']), s(g['bigrec'][299999]['s'])],
   'rec': [[g['rec'].dtype.names], [[int(r['n']), s(r['s']), float(r['f']), s(r['t'])] for r in g['rec'][()]]],
   'exact': [g['exact'][()].tolist(), g['exact'].chunks, g['exact'].maxshape],
   'spilled': [g['spilled'][()].tolist(), str(g['spilled'].dtype), g['spilled'].maxshape, g['spilled'].chunks], 'spilled_too': [g['spilled-too'][()].tolist(), str(g['spilled-too'].dtype)],
@@ -186,7 +192,7 @@ print(json.dumps(out))
     );
     expect(info).toEqual({
       keys: ['empty', 'g', 'ünï'],
-      g_keys: ['bools', 'empty', 'exact', 'float32', 'float64', 'int16', 'int32', 'int64', 'int8', 'many', 'matrix', 'names', 'nested', 'nothing', 'rec', 'scalar', 'spilled', 'spilled-too', 'title', 'uint16', 'uint32', 'uint64', 'uint8'],
+      g_keys: ['bigrec', 'bools', 'empty', 'exact', 'float32', 'float64', 'int16', 'int32', 'int64', 'int8', 'many', 'matrix', 'names', 'nested', 'nothing', 'rec', 'scalar', 'spilled', 'spilled-too', 'title', 'uint16', 'uint32', 'uint64', 'uint8'],
       nested: [],
       root_attr: 'anndata',
       column_order: ['b', 'ä', ''],
@@ -218,6 +224,7 @@ print(json.dumps(out))
       names_str: ['utf-8'],
       title: ['hello', []],
       many: [70_000, 'cell-1-ÿ', '', 'cell-69999-ÿ', 10_000],
+      bigrec: [300_000, 299_999, 'r299999'],
       rec: [[['n', 's', 'f', 't']], [[1, 'x', 0.5, ''], [2, 'yy', 1.5, 'zz']]],
       exact: [[1, 2, 3, 4, 5], null, [5]],
       // Lengths not known up front: chunked (a chunk of the bound, 100 values) and resizable.

@@ -1,8 +1,9 @@
 // The h5ad writer's HDF5 primitives written straight to the file (hdf5-file.ts):
 // no WebAssembly heap to copy through, no HDF5 library to start, real HDF5
 // booleans in one pass, and no 2 GiB bound on a dataset. Uncompressed datasets
-// are contiguous; gzip ones are chunked as the HDF5 library would chunk them
-// and deflated by Node's zlib. lzf output goes through h5wasm (h5-output.ts).
+// are contiguous (a matrix of unknown length chunked and resizable, as anndata
+// writes it); gzip ones are chunked as the HDF5 library would chunk them and
+// deflated by Node's zlib. lzf output goes through h5wasm (h5-output.ts).
 import { promisify } from 'node:util';
 import { deflate, deflateSync } from 'node:zlib';
 import type { NumericArray } from '../../../columns/column-model';
@@ -109,7 +110,7 @@ export class DirectOutput implements H5Sink {
       if (field.kind !== 'string') continue;
       if (field.values.length !== rows) throw new Error(`${path}/${field.name} has ${field.values.length} values for ${rows} records`);
       checkNoNul(`${path}/${field.name}`, field.values);
-      strings.push(...field.values);
+      for (const value of field.values) strings.push(value);
     }
     this.file.records(path, { kind: 'compound', size: Math.max(1, size), members }, rows, strings, (references) => {
       const out = new Uint8Array(rows * Math.max(1, size));
