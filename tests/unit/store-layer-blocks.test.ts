@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createStoreWriter, openStore, type StoreReader } from '../../src/main/engine/store';
 import { LayerBlockReader, rowBlocksAhead } from '../../src/main/engine/store/x/layer-blocks';
 import { XLayerFiles } from '../../src/main/engine/store/x/layer-files';
-import { decodeSortedRows, type RowDecodeRequest } from '../../src/main/engine/store/x/row-reads';
+import { decodeSortedRows, type RowDecodeHelper, type RowDecodeRequest } from '../../src/main/engine/store/x/row-reads';
 import { layerRowSource } from '../../src/main/engine/ops/embed';
 import { randomizedPca } from '../../src/main/engine/linalg/pca';
 import { livePcaWorkerCount } from '../../src/main/engine/linalg/pca-executors';
@@ -145,21 +145,29 @@ describe('LayerBlockReader', () => {
 describe('rowBlocksAhead', () => {
   const matrix = randomCounts(700, 40, 5, { density: 0.3 });
 
-  it('yields the same blocks as rowBlocks, each decoded by the helper one block ahead', async () => {
-    const reader = await storeOf(matrix);
+  /**
+   * The layer's files for this thread, and a helper that decodes as the helper thread does (on
+   * this thread, from files of its own), recording the first row of each block it is asked for.
+   */
+  function filesAndRecordingHelper(reader: StoreReader): { files: XLayerFiles; helper: RowDecodeHelper; asked: number[] } {
     const spec = reader.layerBlockSpec('RNA', 'data', 1);
     const files = new XLayerFiles(spec.dir, spec.label, spec.layer, spec.nObs, spec.nVars);
     cleanups.unshift(() => files.close());
     const helperFiles = new XLayerFiles(spec.dir, spec.label, spec.layer, spec.nObs, spec.nVars);
     cleanups.unshift(() => helperFiles.close());
-    const asked: [number, number][] = [];
-    // Decodes as the helper thread does, on this thread.
+    const asked: number[] = [];
     const helper = {
       async decode(r: RowDecodeRequest) {
-        asked.push([r.from, r.to]);
+        asked.push(r.from);
         decodeSortedRows(helperFiles, r.sorted, r.starts, r.from, r.to, r.indices, r.data);
       },
     };
+    return { files, helper, asked };
+  }
+
+  it('yields the same blocks as rowBlocks, each decoded by the helper one block ahead', async () => {
+    const reader = await storeOf(matrix);
+    const { files, helper, asked } = filesAndRecordingHelper(reader);
     const joinids = Array.from({ length: 300 }, (_, i) => (i * 7) % 700).sort((a, b) => a - b);
     const seen: { rowStart: number; rows: ReturnType<typeof rowsOf> }[] = [];
     for await (const block of rowBlocksAhead(files, joinids, () => helper, { maxRows: 64, maxEntries: 500 })) {
@@ -176,18 +184,7 @@ describe('rowBlocksAhead', () => {
 
   it('with more slots, asks for that many blocks less one ahead, and yields the same blocks', async () => {
     const reader = await storeOf(matrix);
-    const spec = reader.layerBlockSpec('RNA', 'data', 1);
-    const files = new XLayerFiles(spec.dir, spec.label, spec.layer, spec.nObs, spec.nVars);
-    cleanups.unshift(() => files.close());
-    const helperFiles = new XLayerFiles(spec.dir, spec.label, spec.layer, spec.nObs, spec.nVars);
-    cleanups.unshift(() => helperFiles.close());
-    const asked: number[] = [];
-    const helper = {
-      async decode(r: RowDecodeRequest) {
-        asked.push(r.from);
-        decodeSortedRows(helperFiles, r.sorted, r.starts, r.from, r.to, r.indices, r.data);
-      },
-    };
+    const { files, helper, asked } = filesAndRecordingHelper(reader);
     const joinids = Array.from({ length: 700 }, (_, i) => i);
     const seen: ReturnType<typeof rowsOf>[] = [];
     let blocks = 0;
@@ -204,18 +201,7 @@ describe('rowBlocksAhead', () => {
 
   it('decoding here too: the helper gets the even blocks, each two blocks ahead, this thread the odd ones, and the blocks are the same', async () => {
     const reader = await storeOf(matrix);
-    const spec = reader.layerBlockSpec('RNA', 'data', 1);
-    const files = new XLayerFiles(spec.dir, spec.label, spec.layer, spec.nObs, spec.nVars);
-    cleanups.unshift(() => files.close());
-    const helperFiles = new XLayerFiles(spec.dir, spec.label, spec.layer, spec.nObs, spec.nVars);
-    cleanups.unshift(() => helperFiles.close());
-    const asked: number[] = [];
-    const helper = {
-      async decode(r: RowDecodeRequest) {
-        asked.push(r.from);
-        decodeSortedRows(helperFiles, r.sorted, r.starts, r.from, r.to, r.indices, r.data);
-      },
-    };
+    const { files, helper, asked } = filesAndRecordingHelper(reader);
     const joinids = Array.from({ length: 330 }, (_, i) => (i * 13) % 700).sort((a, b) => a - b);
     const seen: { rowStart: number; rows: ReturnType<typeof rowsOf> }[] = [];
     const askedWhenHanded: number[] = [];
