@@ -25,7 +25,7 @@ import {
 import { deflatePipelineMessage, shuffleBytes, VLEN_REFERENCE_BYTES, type H5Datatype } from './hdf5-format';
 import { Hdf5File } from './hdf5-file';
 
-export function datatypeOf(dtype: ArrayDtype): H5Datatype {
+function datatypeOf(dtype: ArrayDtype): H5Datatype {
   if (dtype === 'bool') return { kind: 'bool' };
   if (dtype === 'float32') return { kind: 'float', size: 4 };
   if (dtype === 'float64') return { kind: 'float', size: 8 };
@@ -212,8 +212,10 @@ export class DirectOutput implements H5Sink {
           filled += take;
           done += take;
           if (filled === chunkBytes) {
+            // A raw chunk is written at once and the stage reused; a deflated one keeps it until
+            // its deflate is done, so the next chunk gets a new stage.
             const full = stage;
-            stage = new Uint8Array(chunkBytes);
+            if (deflated) stage = new Uint8Array(chunkBytes);
             filled = 0;
             await submit(full);
           }

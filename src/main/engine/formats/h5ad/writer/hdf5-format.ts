@@ -6,13 +6,13 @@
 // 8 bytes. Nothing here does I/O: hdf5-file.ts places these bytes in a file.
 
 /** The "undefined address" of the format: all bits set. */
-export const UNDEFINED_ADDRESS = 0xffffffffffffffffn;
+const UNDEFINED_ADDRESS = 0xffffffffffffffffn;
 /** Bytes of one variable-length reference on disk: length (4), heap collection address (8), object index (4). */
 export const VLEN_REFERENCE_BYTES = 16;
 /** The smallest global heap collection the HDF5 library reads (it loads this much first). */
 export const MIN_HEAP_COLLECTION_BYTES = 4096;
 /** Object indexes of a heap collection are 16 bits; 0 is its free space. */
-export const MAX_HEAP_OBJECTS = 65535;
+const MAX_HEAP_OBJECTS = 65535;
 /** A message's size field is 16 bits. */
 export const MAX_MESSAGE_BYTES = 0xffff;
 
@@ -159,7 +159,7 @@ export function datatypeSize(type: H5Datatype): number {
   }
 }
 
-export function holdsVlen(type: H5Datatype): boolean {
+function holdsVlen(type: H5Datatype): boolean {
   if (type.kind === 'vlen-string') return true;
   return type.kind === 'compound' && type.members.some((m) => holdsVlen(m.type));
 }
