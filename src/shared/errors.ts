@@ -46,6 +46,12 @@ export interface ErrorValue {
   problems?: string[];
 }
 
+/** A file system refusing more bytes (ENOSPC, EDQUOT): a full disk, told to the user as `no_space`. */
+export function isDiskFull(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null | undefined)?.code;
+  return code === 'ENOSPC' || code === 'EDQUOT';
+}
+
 export function toErrorValue(err: unknown): ErrorValue {
   if (err instanceof CellarError) {
     return err.problems.length ? { code: err.code, message: err.message, problems: err.problems } : { code: err.code, message: err.message };

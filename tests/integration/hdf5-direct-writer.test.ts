@@ -392,7 +392,7 @@ print(json.dumps({'n': a.obs.shape[1], 'last': str(a.obs.columns[-1]), 'value': 
 
   it('knows a full disk (ENOSPC, EDQUOT) from other write failures', async () => {
     // writeH5ad then says "The disk is full: could not write …" (checked by hand on a 2 MB tmpfs; CI cannot mount one).
-    const { isDiskFull } = await import('../../src/main/engine/formats/h5ad/writer/elements');
+    const { isDiskFull } = await import('../../src/shared/errors');
     expect(isDiskFull(Object.assign(new Error('x'), { code: 'ENOSPC' }))).toBe(true);
     expect(isDiskFull(Object.assign(new Error('x'), { code: 'EDQUOT' }))).toBe(true);
     expect(isDiskFull(Object.assign(new Error('x'), { code: 'EACCES' }))).toBe(false);

@@ -2,7 +2,7 @@
 // failures (a full disk) at any write, and a different backend could be plugged in.
 import { createHash, type Hash } from 'node:crypto';
 import * as fs from 'node:fs';
-import { CellarError } from '../../../../shared/errors';
+import { CellarError, isDiskFull } from '../../../../shared/errors';
 
 export interface StoreFs {
   mkdirp(path: string): void;
@@ -46,8 +46,7 @@ export const nodeStoreFs: StoreFs = {
 /** Turns a failed file operation into an error a user can act on. */
 export function storeWriteError(err: unknown, what: string): CellarError {
   if (err instanceof CellarError) return err;
-  const code = (err as NodeJS.ErrnoException | undefined)?.code;
-  if (code === 'ENOSPC' || code === 'EDQUOT') {
+  if (isDiskFull(err)) {
     return new CellarError('no_space', `The disk is full: could not write ${what}.`);
   }
   const reason = err instanceof Error ? err.message : String(err);

@@ -1,7 +1,7 @@
 // Writers for the in-memory h5ad elements: dataframes, their columns, dense
 // arrays and uns. Each encoding is one entry of a table keyed by what is
 // written, mirroring the reader's registry.
-import { CellarError } from '../../../../../shared/errors';
+import { CellarError, isDiskFull } from '../../../../../shared/errors';
 import { columnLength } from '../../../columns/field-schema';
 import { h5ErrorReason } from '../h5';
 import type { Column, DataFrame, IntDtype, NumericArray } from '../../../columns/column-model';
@@ -48,12 +48,6 @@ export async function writingAsync<T>(path: string, write: () => Promise<T>): Pr
   } catch (err) {
     throw asWriteError(path, err);
   }
-}
-
-/** A file system refusing more bytes (ENOSPC, EDQUOT): told as a full disk by writeH5ad. */
-export function isDiskFull(err: unknown): boolean {
-  const code = (err as NodeJS.ErrnoException | undefined)?.code;
-  return code === 'ENOSPC' || code === 'EDQUOT';
 }
 
 function asWriteError(path: string, err: unknown): Error {

@@ -10,7 +10,7 @@
 // enum; pass 2 reopens the file and streams the matrices. Everything goes to
 // `<path>.partial`, renamed over `path` only when complete.
 import { renameSync, rmSync } from 'node:fs';
-import { CellarError } from '../../../../../shared/errors';
+import { CellarError, isDiskFull } from '../../../../../shared/errors';
 import { h5ErrorReason, loadH5wasm, type H5wasm } from '../h5';
 import type { DataFrame, NumericArray } from '../../../columns/column-model';
 import type { AnnDataToWrite, H5adFile, MatrixHandle, MatrixSource } from '../types';
@@ -19,7 +19,7 @@ import { DirectOutput } from './direct-output';
 import { Hdf5File, NeedsHdf5Library } from './hdf5-file';
 import { convertBoolPlaceholders } from './hdf5-bool';
 import { writeCsrMatrix, type CsrMatrixToWrite } from './csr';
-import { checkName, displayPath, isDiskFull, tagEncoding, writeDataFrame, writeDense, writeDictGroup, writeUnsDict, writing, type WriteContext } from './elements';
+import { checkName, displayPath, tagEncoding, writeDataFrame, writeDense, writeDictGroup, writeUnsDict, writing, type WriteContext } from './elements';
 
 export interface WriteH5adOptions {
   /** gzip (level 1) or lzf on numeric datasets and matrices; default 'none' (what anndata writes by default). */
