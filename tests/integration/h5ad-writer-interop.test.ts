@@ -587,7 +587,7 @@ print(json.dumps(out))
       nullable_string: ['nullable-string-array', '0.1.0', 'NA', ['utf-8', null], 'bool', ['x', 'y', '', 'x', 'zz', '', 'ÿ'], [false, false, true, false, false, true, false]],
       X: ['csr_matrix', '0.1.0', [7, 5], 'int64'],
       X_parts: ['float32', 'int32', 'int32', [0, 2, 2, 4, 5, 5, 10, 11]],
-      // nnz not known up front: chunked and resizable, as anndata writes a matrix.
+      // Chunked and resizable, as anndata writes a matrix.
       X_maxshape: [null],
       layers: ['dict', '0.1.0'],
       obsm: ['dict', '0.1.0'],
@@ -875,39 +875,65 @@ for path in sys.argv[1:]:
 print(json.dumps(out))
 `;
 
-  it('writes X contiguous when uncompressed and its nnz known (as h5py does), resizable when not (as anndata does), chunked at its exact size when compressed, with the same values', async () => {
-    // 3,000 × 2,000: 1.8 M entries (7 MiB of data, contiguous); the gzip one spans several chunks and staged writes.
-    const small = { contiguous: join(dir, 'exact-none.h5ad'), gzip: join(dir, 'exact-gzip.h5ad'), bound: join(dir, 'bound-none.h5ad') };
-    await writeH5ad(small.contiguous, { ...frames(3000, 2000), X: patterned(3000, 2000) });
+  it('writes X data, indices and indptr chunked and resizable as anndata does (nnz known or not, compressed or not), with the same values', async () => {
+    // 3,000 × 2,000: 1.8 M entries (7 MiB of data); the gzip one spans several chunks and staged writes.
+    const small = { exact: join(dir, 'exact-none.h5ad'), gzip: join(dir, 'exact-gzip.h5ad'), bound: join(dir, 'bound-none.h5ad') };
+    await writeH5ad(small.exact, { ...frames(3000, 2000), X: patterned(3000, 2000) });
     await writeH5ad(small.gzip, { ...frames(3000, 2000), X: patterned(3000, 2000) }, { compression: 'gzip' });
-    // Only a bound known (nnzExact unset): chunked and resizable, as anndata writes a matrix.
+    // Only a bound known (nnzExact unset).
     await writeH5ad(small.bound, { ...frames(3000, 2000), X: patterned(3000, 2000, false, 5) });
-    // 9 M entries (36 MiB) of known length: uncompressed output has no WebAssembly heap to bound it, so contiguous too.
+    // 9 M entries (36 MiB) of known length, uncompressed.
     const large = join(dir, 'exact-none-large.h5ad');
     await writeH5ad(large, { ...frames(20_000, 1500), X: patterned(20_000, 1500) });
     const info = runPythonJson<Record<string, Record<string, { shape: number[]; maxshape: (number | null)[]; chunks: number[] | null; compression: string | null; dtype: string } & { equal: boolean; nnz: number; format: string }>>>(
       INSPECT,
-      [small.contiguous, small.gzip, small.bound, large],
+      [small.exact, small.gzip, small.bound, large],
       300_000,
     );
-    const nnz = info[small.contiguous]!.nnz as unknown as number;
+    const nnz = info[small.exact]!.nnz as unknown as number;
     expect(nnz).toBeGreaterThan(1_500_000);
-    for (const path of [small.contiguous, small.gzip, small.bound, large]) {
+    const largeNnz = info[large]!.nnz as unknown as number;
+    expect(largeNnz).toBeGreaterThan((32 << 20) / 4);
+    for (const path of [small.exact, small.gzip, small.bound, large]) {
       const i = info[path]!;
       expect(i.equal, path).toBe(true);
       expect([i.format, i.dtype, (i.data as { dtype: string }).dtype, (i.indices as { dtype: string }).dtype, (i.indptr as { dtype: string }).dtype]).toEqual(['csr', 'float32', 'float32', 'int32', 'int32']);
-    }
-    for (const k of ['data', 'indices'] as const) {
-      expect(info[small.contiguous]![k]).toMatchObject({ shape: [nnz], maxshape: [nnz], chunks: null, compression: null });
-      expect(info[small.gzip]![k]).toMatchObject({ shape: [nnz], maxshape: [nnz], compression: 'gzip' });
-      expect(info[small.gzip]![k]!.chunks).not.toBeNull();
-      expect(info[small.bound]![k]).toMatchObject({ shape: [nnz], maxshape: [null], compression: null });
-      expect(info[small.bound]![k]!.chunks).not.toBeNull();
-      const largeNnz = info[large]!.nnz as unknown as number;
-      expect(largeNnz).toBeGreaterThan((32 << 20) / 4);
-      expect(info[large]![k]).toMatchObject({ shape: [largeNnz], maxshape: [largeNnz], chunks: null, compression: null });
+      const rows = path === large ? 20_000 : 3000;
+      const entries = path === large ? largeNnz : nnz;
+      for (const k of ['data', 'indices', 'indptr'] as const) {
+        expect(info[path]![k], `${path} ${k}`).toMatchObject({ shape: [k === 'indptr' ? rows + 1 : entries], maxshape: [null], compression: path === small.gzip ? 'gzip' : null });
+        const chunk = info[path]![k]!.chunks![0]!;
+        // 1 MiB chunks at most; a known length is cut evenly (the last chunk is nearly full).
+        expect(chunk * 4).toBeLessThanOrEqual(1 << 20);
+        if (path !== small.bound) expect(Math.ceil((k === 'indptr' ? rows + 1 : entries) / chunk) * chunk - (k === 'indptr' ? rows + 1 : entries)).toBeLessThan(Math.ceil((k === 'indptr' ? rows + 1 : entries) / chunk));
+      }
     }
   }, 120_000);
+
+  it("anndata's backed append grows an exported matrix (its arrays are resizable): uncompressed, gzip, and lzf (through the HDF5 library)", async () => {
+    const paths = [join(dir, 'append-none.h5ad'), join(dir, 'append-gzip.h5ad'), join(dir, 'append-lzf.h5ad')];
+    await writeH5ad(paths[0]!, { ...frames(300, 200), X: patterned(300, 200) });
+    await writeH5ad(paths[1]!, { ...frames(300, 200), X: patterned(300, 200) }, { compression: 'gzip' });
+    await writeH5ad(paths[2]!, { ...frames(300, 200), X: patterned(300, 200) }, { compression: 'lzf' });
+    const result = runPythonJson<Record<string, { shape: number[]; kept: boolean; added: boolean }>>(
+      String.raw`
+import sys, json, h5py, numpy as np, anndata as ad, scipy.sparse as sp
+from anndata._core.sparse_dataset import SparseDataset
+out = {}
+for path in sys.argv[1:]:
+    before = ad.read_h5ad(path).X.copy()
+    extra = sp.csr_matrix(np.arange(3 * 200, dtype=np.float32).reshape(3, 200) % 5)
+    with h5py.File(path, 'r+') as f:
+        SparseDataset(f['X']).append(extra)
+    with h5py.File(path, 'r') as f:
+        after = SparseDataset(f['X']).to_memory()
+    out[path] = {'shape': list(after.shape), 'kept': bool((after[:300] != before).nnz == 0), 'added': bool((after[300:] != extra).nnz == 0)}
+print(json.dumps(out))
+`,
+      paths,
+    );
+    for (const path of paths) expect(result[path]).toEqual({ shape: [303, 200], kept: true, added: true });
+  }, 60_000);
 
   it('writes an exact nnz of 0, compressed or not', async () => {
     const paths = [join(dir, 'exact-empty-none.h5ad'), join(dir, 'exact-empty-gzip.h5ad')];

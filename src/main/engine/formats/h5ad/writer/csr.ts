@@ -1,6 +1,7 @@
 // Streams a matrix given as CSR row blocks into a csr_matrix group. data and
 // indices grow chunk by chunk; only indptr (one number per row) is kept until
-// the end, when its integer width is known.
+// the end, when its integer width is known. All three are chunked and
+// resizable, as anndata writes them.
 import { CellarError } from '../../../../../shared/errors';
 import type { CsrBlock, NumericArray, NumericDtype } from '../../../columns/column-model';
 import { toDtype, type AppendableSink, type ArrayDtype, type H5Sink } from './h5-output';
@@ -69,6 +70,7 @@ export async function writeCsrMatrix(out: H5Sink, path: string, matrix: CsrMatri
   const indicesDtype: NumericDtype = nCols - 1 > INT32_MAX ? 'int64' : 'int32';
   let data: AppendableSink | null = null;
   let indices: AppendableSink | null = null;
+  let offsets: AppendableSink | null = null;
   const exact = matrix.nnzExact && matrix.nnz !== undefined ? matrix.nnz : undefined;
   try {
     writing(path, () => {
@@ -105,11 +107,15 @@ export async function writeCsrMatrix(out: H5Sink, path: string, matrix: CsrMatri
     await writingAsync(path, async () => {
       await data!.finish();
       await indices!.finish();
+      // Resizable like data and indices (anndata writes all three so), written in one piece.
       const indptrValues = nnzSoFar > INT32_MAX ? BigInt64Array.from(indptr, (v) => BigInt(v)) : Int32Array.from(indptr);
-      out.array(`${path}/indptr`, indptrValues, nnzSoFar > INT32_MAX ? 'int64' : 'int32');
+      offsets = out.appendable(`${path}/indptr`, nnzSoFar > INT32_MAX ? 'int64' : 'int32', nRows + 1, nRows + 1);
+      await offsets.append(indptrValues);
+      await offsets.finish();
     });
   } finally {
     (data as AppendableSink | null)?.release();
     (indices as AppendableSink | null)?.release();
+    (offsets as AppendableSink | null)?.release();
   }
 }

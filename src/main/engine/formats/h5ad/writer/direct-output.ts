@@ -1,9 +1,9 @@
 // The h5ad writer's HDF5 primitives written straight to the file (hdf5-file.ts):
 // no WebAssembly heap to copy through, no HDF5 library to start, real HDF5
 // booleans in one pass, and no 2 GiB bound on a dataset. Uncompressed datasets
-// are contiguous (a matrix of unknown length chunked and resizable, as anndata
-// writes it); gzip ones are chunked as the HDF5 library would chunk them and
-// deflated by Node's zlib. lzf output goes through h5wasm (h5-output.ts).
+// are contiguous, except a sparse matrix's arrays, chunked and resizable as
+// anndata writes them; gzip ones are chunked as the HDF5 library would chunk
+// them and deflated by Node's zlib. lzf output goes through h5wasm (h5-output.ts).
 import { promisify } from 'node:util';
 import { deflate, deflateSync } from 'node:zlib';
 import type { NumericArray } from '../../../columns/column-model';
@@ -124,41 +124,26 @@ export class DirectOutput implements H5Sink {
     });
   }
 
+  /**
+   * Always chunked and resizable (maximum shape unlimited), as anndata writes a sparse matrix's
+   * arrays: anndata's backed append can then grow an exported matrix.
+   */
   appendable(path: string, dtype: ArrayDtype, maxLength?: number, exactLength?: number): AppendableSink {
-    const type = datatypeOf(dtype);
-    const elementBytes = bytesPerElement(dtype);
-    // gzip, or a length not known up front (chunked and resizable, as anndata writes a matrix).
-    if (this.compresses(path) || exactLength === undefined || exactLength === 0) return this.chunkedAppendable(path, dtype, this.compresses(path), maxLength, exactLength);
-    // Known length, uncompressed: the dataset's place is reserved now and filled in order (contiguous, as h5py writes it).
-    const region = this.file.reserve(path, type, [exactLength]);
-    let filled = 0;
-    return {
-      append: (values) => {
-        const bytes = asBytes(values);
-        if (bytes.byteLength % elementBytes !== 0) throw new Error(`${path}: ${bytes.byteLength} bytes are not whole ${dtype} values`);
-        if (filled + bytes.byteLength / elementBytes > exactLength) throw new Error(`${path} gets more than its ${exactLength} values`);
-        region.write(bytes, filled * elementBytes);
-        filled += bytes.byteLength / elementBytes;
-      },
-      finish: () => {
-        if (filled !== exactLength) throw new Error(`${path} got ${filled} of its ${exactLength} values`);
-        return filled;
-      },
-      release: () => {},
-    };
+    return this.chunkedAppendable(path, dtype, this.compresses(path), maxLength, exactLength);
   }
 
   /**
    * Chunks of about CHUNK_BYTES (fewer when the length or its bound is smaller, so a small
    * matrix is not one large padded chunk). Deflated ones are deflated in the thread pool as each
-   * fills, a few at a time, while the caller goes on; `finish` waits for the last. Without a
-   * known length the dataset is resizable (maximum shape unlimited).
+   * fills, a few at a time, while the caller goes on; `finish` waits for the last.
    */
   private chunkedAppendable(path: string, dtype: ArrayDtype, deflated: boolean, maxLength?: number, exactLength?: number): AppendableSink {
     const elementBytes = bytesPerElement(dtype);
     const known = exactLength !== undefined && exactLength > 0;
     const bound = known ? exactLength : Math.max(1, maxLength ?? Infinity);
-    const chunkElements = Math.max(1, Math.min(bound, Math.floor(CHUNK_BYTES / elementBytes)));
+    const largest = Math.max(1, Math.floor(CHUNK_BYTES / elementBytes));
+    // A known length is cut into equal chunks (the last one padded by less than a value a chunk).
+    const chunkElements = known ? Math.ceil(bound / Math.ceil(bound / largest)) : Math.min(bound, largest);
     const chunkBytes = chunkElements * elementBytes;
     const shuffle = deflated ? shuffleSize(dtype) : undefined;
     const chunks = this.file.chunked(path, datatypeOf(dtype), [chunkElements], deflated ? deflatePipelineMessage(GZIP_LEVEL, shuffle) : null);
@@ -229,7 +214,7 @@ export class DirectOutput implements H5Sink {
         filled = 0;
         await Promise.all(inFlight);
         check();
-        chunks.finish([length], known ? undefined : [null]);
+        chunks.finish([length], [null]);
         return length;
       },
       release: () => {

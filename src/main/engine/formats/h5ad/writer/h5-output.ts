@@ -21,8 +21,6 @@ const SLAB_BYTES = 32 << 20;
 export const CHUNK_BYTES = 1 << 20;
 /** Bytes staged in the wasm heap before an appendable dataset is written to. */
 const STAGE_BYTES = 8 << 20;
-/** Largest uncompressed dataset of known size gathered whole in the wasm heap and written contiguous. */
-const WHOLE_BYTES = 32 << 20;
 // Level 1: a fifth less time than level 4 (h5py's default) for ~2% more bytes on count matrices.
 export const GZIP_LEVEL = 1;
 /** HDF5 filter ids: deflate is built in; lzf (h5py's) comes with h5wasm-plugins. */
@@ -331,55 +329,34 @@ export class H5Output implements H5Sink {
   }
 
   /**
-   * A 1-d dataset written by appending values in order (for streamed sparse matrices).
-   * `maxLength` (the exact length, or a bound such as rows × columns) keeps the chunks of a
-   * small matrix small: HDF5 stores a partial chunk whole, so a 4 MiB chunk for 1,000 values
-   * would make a tiny export megabytes. With `exactLength` the dataset has that fixed size and
-   * is never resized; uncompressed and up to WHOLE_BYTES it is contiguous, as h5py writes it:
-   * the values gather in the wasm heap and go to the file in one write when it is finished
-   * (h5wasm can only create a dataset together with all of its data).
+   * A 1-d dataset written by appending values in order (a sparse matrix's arrays): chunked and
+   * resizable (maximum shape unlimited), as anndata writes them. `maxLength` (the exact length,
+   * or a bound such as rows × columns) keeps the chunks of a small matrix small: HDF5 stores a
+   * partial chunk whole, so a 4 MiB chunk for 1,000 values would make a tiny export megabytes.
+   * With `exactLength` the dataset is extended to it once, up front.
    */
   appendable(path: string, dtype: ArrayDtype, maxLength?: number, exactLength?: number): AppendableArray {
     const elementBytes = bytesPerElement(dtype);
-    // An empty dataset is created as before (chunked, resizable): HDF5 refuses a chunk larger
-    // than a fixed extent of 0, and there is nothing to gather.
     const fixed = exactLength !== undefined && exactLength > 0;
     const bound = fixed ? exactLength : Math.max(1, maxLength ?? exactLength ?? Infinity);
     const chunkElements = Math.max(1, Math.min(bound, Math.floor(CHUNK_BYTES / elementBytes)));
     const compressed = this.options.compression !== 'none' && !this.options.uncompressed?.has(path);
     const guard = (write: () => void) => lzfGuard(this.options.compression, compressed, path, write);
-    const metadataFor = (shape: bigint, maxshape: bigint, chunks: bigint[] | null) => ({
-      ...typeMetadata(dtype),
-      shape: [shape],
-      maxshape: [maxshape],
-      chunks,
-      ...filterMetadata(this.options.compression, compressed),
-    });
     if (dtype === 'bool') this.boolPlaceholders++;
-    if (fixed && !compressed && exactLength * elementBytes <= WHOLE_BYTES) {
-      const metadata = metadataFor(BigInt(exactLength), BigInt(exactLength), null);
-      const create = (pointer: number) => this.module.create_dataset(this.fileId, path, BigInt(pointer), metadata as never);
-      try {
-        return new AppendableArray(this.module, this.fileId, path, elementBytes, exactLength, { create }, guard);
-      } catch {
-        // No room in the wasm heap for all of it: chunked, written in slabs.
-      }
-    }
     // Created empty (h5wasm writes a new dataset's whole extent from the pointer it is given),
     // then, when its size is known, extended to it once: chunks are only allocated when written.
-    const metadata = metadataFor(0n, fixed ? BigInt(exactLength) : H5S_UNLIMITED, [BigInt(chunkElements)]);
+    const metadata = { ...typeMetadata(dtype), shape: [0n], maxshape: [H5S_UNLIMITED], chunks: [BigInt(chunkElements)], ...filterMetadata(this.options.compression, compressed) };
     this.withHeap(new Uint8Array(0), (pointer) => this.module.create_dataset(this.fileId, path, pointer, metadata as never));
     if (fixed) this.module.resize_dataset(this.fileId, path, [BigInt(exactLength)]);
     // Whole chunks are staged and written several at a time (fewer calls into HDF5).
     const stageElements = chunkElements * Math.max(1, Math.min(Math.ceil(bound / chunkElements), Math.floor(STAGE_BYTES / (chunkElements * elementBytes))));
-    return new AppendableArray(this.module, this.fileId, path, elementBytes, stageElements, { resize: !fixed }, guard);
+    return new AppendableArray(this.module, this.fileId, path, elementBytes, stageElements, !fixed, guard);
   }
 }
 
 /**
  * Appends through a staging buffer in the wasm heap holding whole chunks, so every write to
- * the file covers whole chunks (no read-modify-write of compressed chunks). A dataset created
- * only when finished (`create`) stages all of its values.
+ * the file covers whole chunks (no read-modify-write of compressed chunks).
  */
 export class AppendableArray implements AppendableSink {
   private pointer: number;
@@ -392,8 +369,8 @@ export class AppendableArray implements AppendableSink {
     private readonly path: string,
     private readonly elementBytes: number,
     private readonly stageElements: number,
-    /** resize: the dataset grows before each write; create: it is created with all of its values by `finish`. */
-    private readonly mode: { resize: boolean } | { create: (pointer: number) => void },
+    /** The dataset grows before each write (else it was given its final length up front). */
+    private readonly resize: boolean,
     private readonly guard: (write: () => void) => void = (write) => write(),
   ) {
     this.pointer = module._malloc(stageElements * elementBytes);
@@ -403,7 +380,6 @@ export class AppendableArray implements AppendableSink {
   append(values: ArrayBufferView): void {
     const bytes = asBytes(values);
     const elements = bytes.byteLength / this.elementBytes;
-    if ('create' in this.mode && this.filled + elements > this.stageElements) throw new Error(`${this.path} gets more than its ${this.stageElements} values`);
     let done = 0;
     while (done < elements) {
       const take = Math.min(elements - done, this.stageElements - this.filled);
@@ -411,21 +387,14 @@ export class AppendableArray implements AppendableSink {
       this.module.HEAPU8.set(source, this.pointer + this.filled * this.elementBytes);
       this.filled += take;
       done += take;
-      if (this.filled === this.stageElements && !('create' in this.mode)) this.flush();
+      if (this.filled === this.stageElements) this.flush();
     }
   }
 
   private flush(): void {
-    if ('create' in this.mode) {
-      if (this.filled !== this.stageElements) throw new Error(`${this.path} got ${this.filled} of its ${this.stageElements} values`);
-      const create = this.mode.create;
-      this.guard(() => create(this.pointer));
-      this.length = this.filled;
-      return;
-    }
     if (this.filled === 0) return;
     const newLength = this.length + this.filled;
-    if (this.mode.resize) this.module.resize_dataset(this.fileId, this.path, [BigInt(newLength)]);
+    if (this.resize) this.module.resize_dataset(this.fileId, this.path, [BigInt(newLength)]);
     this.guard(() => this.module.set_dataset_data(this.fileId, this.path, [BigInt(this.filled)], [BigInt(this.length)], [1n], BigInt(this.pointer)));
     this.length = newLength;
     this.filled = 0;

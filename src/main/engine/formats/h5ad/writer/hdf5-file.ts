@@ -147,20 +147,6 @@ export class Hdf5File {
     this.place(path, { kind: 'dataset', type, shape, data: { address, size: bytes.byteLength }, attributes: [] });
   }
 
-  /** A contiguous dataset of `shape` whose place is reserved now; its values come later, `write(bytes, atByte)`. */
-  reserve(path: string, type: H5Datatype, shape: Shape): { write: (bytes: Uint8Array, atByte: number) => void } {
-    const size = elementCount(shape) * datatypeSize(type);
-    const address = size ? this.end : null;
-    this.end += size;
-    this.place(path, { kind: 'dataset', type, shape, data: { address, size }, attributes: [] });
-    return {
-      write: (bytes, atByte) => {
-        if (atByte + bytes.byteLength > size) throw new Error(`${path} takes ${size} bytes, not ${atByte + bytes.byteLength}`);
-        this.writeAt(bytes, address! + atByte);
-      },
-    };
-  }
-
   /** Variable-length strings, stored in heap collections; `shape` null is a scalar. */
   strings(path: string, shape: Shape, values: readonly string[]): void {
     const references = this.heapStrings(values);
