@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createStoreWriter, openStore, type StoreReader } from '../../src/main/engine/store';
 import { LayerBlockReader, rowBlocksAhead } from '../../src/main/engine/store/x/layer-blocks';
 import { XLayerFiles } from '../../src/main/engine/store/x/layer-files';
-import { decodeSortedRows, type RowDecodeHelper, type RowDecodeRequest } from '../../src/main/engine/store/x/row-reads';
+import { CLAIMED_BY_HELPER, CLAIMED_HERE, DECODED_BY_HELPER, decodeSortedRows, decodeUnlessClaimed, type RowDecodeHelper, type RowDecodeRequest } from '../../src/main/engine/store/x/row-reads';
 import { layerRowSource } from '../../src/main/engine/ops/embed';
 import { randomizedPca } from '../../src/main/engine/linalg/pca';
 import { livePcaWorkerCount } from '../../src/main/engine/linalg/pca-executors';
@@ -199,24 +199,80 @@ describe('rowBlocksAhead', () => {
     expect(seen.flat()).toEqual(expectedRows(matrix, 0, 700));
   });
 
-  it('decoding here too: the helper gets the even blocks, each two blocks ahead, this thread the odd ones, and the blocks are the same', async () => {
+  it('decoding here too: each block goes to the thread that claims it first, and the blocks are the same', async () => {
     const reader = await storeOf(matrix);
-    const { files, helper, asked } = filesAndRecordingHelper(reader);
+    const spec = reader.layerBlockSpec('RNA', 'data', 1);
+    const files = new XLayerFiles(spec.dir, spec.label, spec.layer, spec.nObs, spec.nVars);
+    cleanups.unshift(() => files.close());
+    const helperFiles = new XLayerFiles(spec.dir, spec.label, spec.layer, spec.nObs, spec.nVars);
+    cleanups.unshift(() => helperFiles.close());
     const joinids = Array.from({ length: 330 }, (_, i) => (i * 13) % 700).sort((a, b) => a - b);
-    const seen: { rowStart: number; rows: ReturnType<typeof rowsOf> }[] = [];
-    const askedWhenHanded: number[] = [];
-    for await (const block of rowBlocksAhead(files, joinids, () => helper, { maxRows: 30, maxEntries: 400, decodeHere: true })) {
-      askedWhenHanded.push(asked.length);
-      seen.push({ rowStart: block.rowStart, rows: rowsOf(block) });
-    }
     const expected = Array.from(reader.xRowBlocks('RNA', 'data', joinids, { maxRows: 30, maxEntries: 400 }), (b) => ({ rowStart: b.rowStart, rows: rowsOf(b) }));
-    expect(seen).toEqual(expected);
-    const n = seen.length;
+    const n = expected.length;
     expect(n).toBeGreaterThan(6);
-    // Only even blocks went to the helper, in order; block b is handed out with the helper's blocks up to b + 2 asked for.
-    expect(asked).toEqual(seen.filter((_, b) => b % 2 === 0).map((b) => b.rowStart));
-    expect(askedWhenHanded).toEqual(seen.map((_, b) => Math.ceil(Math.min(b + 3, n) / 2)));
-    expect(seen.flatMap((b) => b.rows)).toEqual(joinids.map((j) => expectedRows(matrix, j, j + 1)[0]));
+    /**
+     * A helper that takes up the requests for blocks `atOnce` picks as soon as they are made
+     * (ahead of this thread) and the others only on a later turn of the event loop, as a thread
+     * still starting would: by then this thread has claimed and decoded them. With `slow`, the
+     * blocks it takes at once are claimed at once but decoded only two turns later (the helper
+     * busy with them when this thread wants them).
+     */
+    const run = async (atOnce: (block: number) => boolean, slow = false) => {
+      let claims: Int32Array | undefined;
+      const decodedByHelper: number[] = [];
+      const late: Promise<void>[] = [];
+      const decode = (r: RowDecodeRequest) => {
+        decodedByHelper.push(r.claim!);
+        decodeSortedRows(helperFiles, r.sorted, r.starts, r.from, r.to, r.indices, r.data);
+      };
+      const later = (work: () => void, turns = 1) => {
+        const done = new Promise<void>((resolve) => {
+          const turn = (left: number) => setImmediate(() => (left > 1 ? turn(left - 1) : resolve(work())));
+          turn(turns);
+        });
+        late.push(done);
+        return done;
+      };
+      const helper = {
+        async decode(r: RowDecodeRequest) {
+          claims = r.claims;
+          if (!atOnce(r.claim!)) return later(() => decodeUnlessClaimed(r, () => decode(r)));
+          if (!slow) return decodeUnlessClaimed(r, () => decode(r));
+          // Claimed now, decoded two turns later (what decodeUnlessClaimed does, split in two):
+          // after the requests for the next blocks have had their turn.
+          if (Atomics.compareExchange(r.claims!, r.claim!, 0, CLAIMED_BY_HELPER) !== 0) return;
+          return later(() => {
+            decode(r);
+            Atomics.store(r.claims!, r.claim!, DECODED_BY_HELPER);
+          }, 2);
+        },
+      };
+      const seen: { rowStart: number; rows: ReturnType<typeof rowsOf> }[] = [];
+      for await (const block of rowBlocksAhead(files, joinids, () => helper, { maxRows: 30, maxEntries: 400, decodeHere: true })) seen.push({ rowStart: block.rowStart, rows: rowsOf(block) });
+      await Promise.all(late);
+      return { seen, claims: Array.from(claims!), decodedByHelper: decodedByHelper.sort((x, y) => x - y) };
+    };
+    const everyThird = (b: number) => b % 3 === 0;
+    // A helper that keeps up takes every block (each is asked for ahead); one still starting
+    // takes none; one that keeps up with some blocks takes those and this thread the rest.
+    const keepsUp = await run(() => true);
+    const starting = await run(() => false);
+    const some = await run(everyThird);
+    // A helper still decoding block b when this thread wants it: this thread decodes b + 1 and
+    // b + 2 meanwhile (without that, they would be left to the helper after its block b).
+    const busy = await run(everyThird, true);
+    const byEveryThird = Array.from({ length: n }, (_, b) => (everyThird(b) ? DECODED_BY_HELPER : CLAIMED_HERE));
+    expect(keepsUp.claims).toEqual(Array.from({ length: n }, () => DECODED_BY_HELPER));
+    expect(keepsUp.decodedByHelper).toEqual(Array.from({ length: n }, (_, b) => b));
+    expect(starting.claims).toEqual(Array.from({ length: n }, () => CLAIMED_HERE));
+    expect(starting.decodedByHelper).toEqual([]);
+    expect(some.claims).toEqual(byEveryThird);
+    expect(busy.claims).toEqual(byEveryThird);
+    expect(busy.decodedByHelper).toEqual(Array.from({ length: n }, (_, b) => b).filter(everyThird));
+    for (const { seen } of [keepsUp, starting, some, busy]) {
+      expect(seen).toEqual(expected);
+      expect(seen.flatMap((b) => b.rows)).toEqual(joinids.map((j) => expectedRows(matrix, j, j + 1)[0]));
+    }
   });
 
   it('surfaces a failed decode at its block, and an early stop waits for the decodes still under way', async () => {

@@ -8,7 +8,7 @@ import type { CsrBlock, NumericArray } from '../../columns/column-model';
 import { allocateTyped, bytesPerElement, isBigIntDtype, viewTyped } from '../format/dtypes';
 import type { LayerEntry } from '../format/manifest';
 import { MAX_READ_BYTES, XLayerFiles } from './layer-files';
-import { decodeRows, decodeSortedRows, planRows, sortOrder, type RowDecodeHelper } from './row-reads';
+import { CLAIMED_BY_HELPER, CLAIMED_HERE, decodeRows, decodeSortedRows, planRows, sortOrder, type RowDecodeHelper } from './row-reads';
 
 /** A block of rows from `rowBlocks`: CSR plus the obs joinid of each row. */
 export interface XRowBlock extends CsrBlock {
@@ -108,8 +108,12 @@ export function* rowBlocks(files: XLayerFiles, joinids: ArrayLike<number>, optio
  * them out): `slots` sets of shared buffers used in turn, so up to slots − 1 blocks are decoded
  * while the caller works on one. The helper is asked for once the read's size is known
  * (`helperFor`); without one the blocks are decoded here. With `decodeHere` (for a caller whose
- * own work per block is light) this thread decodes every other block itself while the helper
- * decodes the next, so both cores decode. Each block is valid until the next is requested.
+ * own work per block is light) both threads decode: each block goes to whichever thread claims
+ * it first (a shared flag a block). This thread claims the block it wants next unless the helper
+ * has it; while the helper is still decoding that one, this thread decodes the later blocks
+ * already asked for that nobody has claimed yet. So it never waits for the helper to start (it
+ * decodes everything meanwhile) and waits for it only when nothing else is left to decode.
+ * Each block is valid until the next is requested.
  */
 export async function* rowBlocksAhead(
   files: XLayerFiles,
@@ -149,17 +153,18 @@ export async function* rowBlocksAhead(
   const layer = files.describe();
   const blocks = bounds.length - 1;
   const decodeHere = options.decodeHere ?? false;
-  // Blocks this thread decodes (odd ones when sharing); a third slot keeps the helper a block ahead.
-  const mine = (b: number) => decodeHere && b % 2 === 1;
+  // Which thread took each block (0 none yet, CLAIMED_HERE, CLAIMED_BY_HELPER); when sharing a
+  // third slot keeps the helper a block ahead.
+  const claims = decodeHere ? new Int32Array(new SharedArrayBuffer(blocks * 4)) : undefined;
   const slots = Array.from({ length: Math.max(2, Math.min(options.slots ?? (decodeHere ? 3 : 2), blocks)) }, () => ({
     indices: new Int32Array(new SharedArrayBuffer(largest * 4), 0, largest),
     data: viewTyped(files.layer.dtype, new Uint8Array(new SharedArrayBuffer(largest * bytesPerElement(files.layer.dtype))), largest),
   }));
   const pending: (Promise<void> | undefined)[] = [];
   const request = (b: number): void => {
-    if (b >= blocks || mine(b)) return;
+    if (b >= blocks) return;
     const slot = slots[b % slots.length];
-    const decoding = helper.decode({ layer, sorted, starts, from: bounds[b], to: bounds[b + 1], indices: slot.indices, data: slot.data });
+    const decoding = helper.decode({ layer, sorted, starts, from: bounds[b], to: bounds[b + 1], indices: slot.indices, data: slot.data, claims, claim: claims && b });
     // Awaited when the block is wanted; marked handled now, so a failure is not reported twice.
     decoding.catch(() => undefined);
     pending[b] = decoding;
@@ -172,12 +177,22 @@ export async function* rowBlocksAhead(
       // The caller is done with block b − 1: its slot takes block b + slots − 1.
       request(b + slots.length - 1);
       const slot = slots[b % slots.length];
-      if (mine(b)) {
-        decodeSortedRows(files, sorted, starts, bounds[b], bounds[b + 1], slot.indices, slot.data as NumericArray);
-      } else {
-        await pending[b];
-        pending[b] = undefined;
+      if (claims) {
+        // Block b's slot, and those of the blocks up to b + slots − 1, are free to fill: the
+        // caller is done with block b − 1.
+        const claimHere = (block: number): boolean => Atomics.compareExchange(claims, block, 0, CLAIMED_HERE) === 0;
+        const decode = (block: number): void => {
+          const into = slots[block % slots.length];
+          decodeSortedRows(files, sorted, starts, bounds[block], bounds[block + 1], into.indices, into.data as NumericArray);
+        };
+        if (claimHere(b)) decode(b);
+        for (let next = b + 1; Atomics.load(claims, b) === CLAIMED_BY_HELPER && next < Math.min(blocks, b + slots.length); next++) {
+          if (claimHere(next)) decode(next);
+        }
       }
+      // Blocks this thread decoded need no waiting; the helper's are awaited (also when skipped).
+      if (!claims || Atomics.load(claims, b) !== CLAIMED_HERE) await pending[b];
+      pending[b] = undefined;
       const start = bounds[b];
       const rows = bounds[b + 1] - start;
       for (let i = 0; i < rows; i++) indptr[i + 1] = indptr[i] + rowNnz[start + i];

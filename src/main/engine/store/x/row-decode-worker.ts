@@ -2,7 +2,7 @@
 // XLayerReader.readRowsShared). It keeps each layer's reader (open files, chunk indexes).
 import { parentPort } from 'node:worker_threads';
 import type { XLayerDescription } from './layer-files';
-import type { RowDecodeRequest } from './row-reads';
+import { decodeUnlessClaimed, type RowDecodeRequest } from './row-reads';
 import { XLayerReader } from './x-reader';
 
 export type RowDecodeMessage = { id: number; request: RowDecodeRequest };
@@ -26,7 +26,7 @@ port.on('message', ({ id, request }: RowDecodeMessage) => {
   let reply: RowDecodeReply;
   try {
     const { sorted, starts, from, to, indices, data } = request;
-    readerFor(request.layer).decodeSortedRows(sorted, starts, from, to, indices, data);
+    decodeUnlessClaimed(request, () => readerFor(request.layer).decodeSortedRows(sorted, starts, from, to, indices, data));
     reply = { id, ok: true };
   } catch (err) {
     const e = err as { name?: string; code?: string; message?: string };

@@ -20,6 +20,26 @@ export interface RowDecodeRequest {
   to: number;
   indices: Int32Array;
   data: NumericArray;
+  /**
+   * When set, the part is decoded only if its flag (claims[claim]) is still 0, set to
+   * CLAIMED_BY_HELPER first (the caller may have claimed it, CLAIMED_HERE, and decoded it
+   * itself) and to DECODED_BY_HELPER once its values are in place.
+   */
+  claims?: Int32Array;
+  claim?: number;
+}
+
+export const CLAIMED_HERE = 1;
+export const CLAIMED_BY_HELPER = 2;
+export const DECODED_BY_HELPER = 3;
+
+/** Decodes a request's part with `decode` unless the caller claimed it first. */
+export function decodeUnlessClaimed(request: RowDecodeRequest, decode: () => void): void {
+  const { claims, claim } = request;
+  if (!claims || claim === undefined) return decode();
+  if (Atomics.compareExchange(claims, claim, 0, CLAIMED_BY_HELPER) !== 0) return;
+  decode();
+  Atomics.store(claims, claim, DECODED_BY_HELPER);
 }
 
 /** Another thread that decodes part of a row read into shared memory. */

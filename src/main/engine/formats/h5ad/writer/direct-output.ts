@@ -157,7 +157,8 @@ export class DirectOutput implements H5Sink {
     const check = () => {
       if (failure) throw failure.error;
     };
-    // The chunk is ours (a copy or the stage, replaced after): the caller may reuse its buffers.
+    // A raw chunk is written at once; a deflated one is ours (the stage, replaced after): the
+    // caller may reuse its buffers either way.
     const submit = async (chunk: Uint8Array) => {
       const index = submitted++;
       if (!deflated) {
@@ -192,6 +193,13 @@ export class DirectOutput implements H5Sink {
         if (exactLength !== undefined && length + bytes.byteLength / elementBytes > exactLength) throw new Error(`${path} gets more than its ${exactLength} values`);
         length += bytes.byteLength / elementBytes;
         for (let done = 0; done < bytes.byteLength; ) {
+          if (!deflated && filled === 0 && bytes.byteLength - done >= chunkBytes) {
+            // At a chunk's start with a whole chunk in hand: written from the caller's bytes
+            // (before append returns), not copied through the stage.
+            await submit(bytes.subarray(done, done + chunkBytes));
+            done += chunkBytes;
+            continue;
+          }
           const take = Math.min(bytes.byteLength - done, chunkBytes - filled);
           stage.set(bytes.subarray(done, done + take), filled);
           filled += take;

@@ -21,6 +21,7 @@ import {
   fillValueMessage,
   groupInfoMessage,
   HeapCollectionBuilder,
+  heapStringLength,
   linkInfoMessage,
   linkMessage,
   MAX_MESSAGE_BYTES,
@@ -245,20 +246,18 @@ export class Hdf5File {
   private heapStrings(values: readonly string[]): StringReferences {
     const n = values.length;
     const references: StringReferences = { collections: [], which: new Uint32Array(n), index: new Uint32Array(n), length: new Uint32Array(n) };
-    if (n === 0) return references;
-    // One UTF-8 encoding for all of them, cut at the NULs that join them (HDF5 strings hold none).
-    const joined = Buffer.from(values.join('\0'), 'utf8');
-    let start = 0;
+    let last: HeapCollection | null = null;
     for (let i = 0; i < n; i++) {
-      const end = i === n - 1 ? joined.length : joined.indexOf(0, start);
-      if (end < 0 || (i === n - 1 && joined.indexOf(0, start) >= 0)) throw new Error('HDF5 strings cannot hold a NUL character');
-      if (!this.heap.builder!.fits(end - start, COLLECTION_TARGET_BYTES)) this.flushHeap();
-      if (references.collections[references.collections.length - 1] !== this.heap) references.collections.push(this.heap);
-      const { index, length } = this.heap.builder!.addBytes(joined, start, end);
+      const value = values[i]!;
+      const length = heapStringLength(value);
+      if (!this.heap.builder!.fits(length, COLLECTION_TARGET_BYTES)) this.flushHeap();
+      if (last !== this.heap) {
+        references.collections.push(this.heap);
+        last = this.heap;
+      }
       references.which[i] = references.collections.length - 1;
-      references.index[i] = index;
+      references.index[i] = this.heap.builder!.addString(value, length);
       references.length[i] = length;
-      start = end + 1;
     }
     return references;
   }

@@ -452,6 +452,22 @@ export const SUPERBLOCK_BYTES = 48;
 
 const HEAP_HEADER_BYTES = 16;
 const HEAP_OBJECT_HEADER_BYTES = 16;
+/** ASCII strings up to this length are copied character by character. */
+const SHORT_STRING = 64;
+
+/** The UTF-8 length of a string for the heap; HDF5 strings cannot hold a NUL. */
+export function heapStringLength(value: string): number {
+  const n = value.length;
+  for (let k = 0; k < n; k++) {
+    const c = value.charCodeAt(k);
+    if (c === 0) throw new Error('HDF5 strings cannot hold a NUL character');
+    if (c >= 0x80) {
+      if (value.indexOf('\0', k) >= 0) throw new Error('HDF5 strings cannot hold a NUL character');
+      return Buffer.byteLength(value, 'utf8');
+    }
+  }
+  return n;
+}
 
 function align8(n: number): number {
   return (n + 7) & ~7;
@@ -474,26 +490,36 @@ export class HeapCollectionBuilder {
 
   /** Adds `value` as UTF-8; returns its object index and its length in bytes. */
   add(value: string): { index: number; length: number } {
-    const bytes = Buffer.from(value, 'utf8');
-    return this.addBytes(bytes, 0, bytes.length);
+    const length = heapStringLength(value);
+    return { index: this.addString(value, length), length };
   }
 
-  /** Adds the bytes source[start, end) as one object; returns its index and length. */
-  addBytes(source: Buffer, start: number, end: number): { index: number; length: number } {
-    const length = end - start;
-    this.room(HEAP_OBJECT_HEADER_BYTES + align8(length));
-    const at = this.end;
-    source.copy(this.buffer, at + HEAP_OBJECT_HEADER_BYTES, start, end);
-    const index = ++this.count;
-    this.buffer.writeUInt16LE(index, at);
-    this.buffer.writeUInt16LE(0, at + 2);
-    this.buffer.writeUInt32LE(0, at + 4);
-    this.buffer.writeUInt32LE(length, at + 8);
-    this.buffer.writeUInt32LE(0, at + 12);
+  /**
+   * Adds `value`, whose UTF-8 length is `length` (heapStringLength), as the next object; returns
+   * its index. The buffer is zero-filled, so only the index and the size are written: the
+   * reference count, reserved bytes and padding stay 0.
+   */
+  addString(value: string, length: number): number {
     const padded = align8(length);
-    this.buffer.fill(0, at + HEAP_OBJECT_HEADER_BYTES + length, at + HEAP_OBJECT_HEADER_BYTES + padded);
-    this.end = at + HEAP_OBJECT_HEADER_BYTES + padded;
-    return { index, length };
+    this.room(HEAP_OBJECT_HEADER_BYTES + padded);
+    const at = this.end;
+    const buffer = this.buffer;
+    const index = ++this.count;
+    buffer[at] = index & 0xff;
+    buffer[at + 1] = index >>> 8;
+    buffer[at + 8] = length & 0xff;
+    buffer[at + 9] = (length >>> 8) & 0xff;
+    buffer[at + 10] = (length >>> 16) & 0xff;
+    buffer[at + 11] = length >>> 24;
+    const start = at + HEAP_OBJECT_HEADER_BYTES;
+    if (length === value.length && length <= SHORT_STRING) {
+      // ASCII: one byte a character, copied here (a call into the runtime costs more for a short string).
+      for (let k = 0; k < length; k++) buffer[start + k] = value.charCodeAt(k);
+    } else {
+      buffer.write(value, start, length, 'utf8');
+    }
+    this.end = start + padded;
+    return index;
   }
 
   private room(bytes: number): void {
