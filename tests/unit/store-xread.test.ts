@@ -8,6 +8,7 @@ import type { CsrBlock } from '../../src/main/engine/columns/column-model';
 import { createStoreWriter, openStore, type StoreCodec, type StoreReader } from '../../src/main/engine/store';
 import { rowDecodeHelper, rowDecodeHelperFor } from '../../src/main/engine/store/x/row-decode-host';
 import { COLUMN_GROUP_ROWS, GENES_PER_BATCH, MAX_GROUP_ENTRIES } from '../../src/main/engine/store/x/x-column-writer';
+import type { XLayerDescription } from '../../src/main/engine/store/x/layer-files';
 import type { XLayerReader } from '../../src/main/engine/store/x/x-reader';
 import { csrBlocks, randomCounts, seededRandom, tempStoreDir, type ReferenceMatrix } from './store-testkit';
 
@@ -242,6 +243,27 @@ describe('X row reads shared with a second thread', () => {
     expect(started).not.toBeNull();
     expect(host.rowDecodeHelperFor(5_000_000)).toBe(started);
     expect(host.rowDecodeHelperFor(1_000_000)).toBeNull();
+  });
+
+  it('once running, take reads decoded ahead from 500,000 entries, and open a layer they are told to prepare (one that cannot be opened changes nothing)', async () => {
+    vi.resetModules();
+    const host = await import('../../src/main/engine/store/x/row-decode-host');
+    // Cold (the thread compiles TypeScript from source): only for a large read.
+    expect(host.rowDecodeHelperAheadFor(1_000_000)).toBeNull();
+    const started = host.rowDecodeHelperFor(20_000_000)!;
+    expect(started).not.toBeNull();
+    expect(host.rowDecodeHelperAheadFor(600_000)).toBe(started);
+    expect(host.rowDecodeHelperAheadFor(400_000)).toBeNull();
+    const matrix = randomCounts(400, 60, 12, { density: 0.25 });
+    const reader = await writeMatrix(matrix, { chunkRows: 4 });
+    const x = (reader as unknown as { xReader(m: string, l: string): XLayerReader }).xReader('RNA', 'data');
+    const prepare = (started as unknown as { prepare(layer: XLayerDescription): void }).prepare.bind(started);
+    prepare({ ...x.describe(), dir: join(reader.dir, 'no-such-folder') });
+    prepare(x.describe());
+    const rows = randomSubset(400, 150, 9);
+    const csr = await x.readRowsShared(rows, () => started);
+    expect(csr.indices.buffer).toBeInstanceOf(SharedArrayBuffer);
+    expectRows(csr, matrix, rows);
   });
 
   it('do not keep a process alive: one that started the helper thread and did nothing else exits', () => {

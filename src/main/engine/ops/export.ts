@@ -46,7 +46,8 @@ export interface OpenedQuery {
 }
 
 /** Resolves the store and version, parses the filters and selects the rows. */
-export async function openQuery(params: QueryParams): Promise<OpenedQuery> {
+/** `prepareRows`: the selected X rows will be read soon; a large read's helper thread gets ready meanwhile. */
+export async function openQuery(params: QueryParams, options: { prepareRows?: boolean } = {}): Promise<OpenedQuery> {
   const { store, dir } = await resolveStore(params.registry, params.storeKey);
   const record = resolveVersionRef(params.registry, store, params.version);
   const reader = openStore(dir, record.version);
@@ -57,7 +58,9 @@ export async function openQuery(params: QueryParams): Promise<OpenedQuery> {
       throw new CellarError('not_found', `The store ${store.key} has no layer "${layer}"; it has ${reader.layers(measurement).join(', ') || 'none'}.`);
     }
     const spec = { measurement, obs: params.obs, var: params.var };
-    return { reader, selection: resolveQuery(reader, spec), spec, layer, versionUid: record.uid, version: record.version };
+    const selection = resolveQuery(reader, spec);
+    if (options.prepareRows) reader.prepareRowReads(measurement, layer, selection.obsJoinids.length);
+    return { reader, selection, spec, layer, versionUid: record.uid, version: record.version };
   } catch (err) {
     reader.close();
     throw err;
@@ -237,7 +240,7 @@ export async function exportQueryToH5ad(params: ExportParams): Promise<ExportRes
   // An lzf file is written through the HDF5 library: it compiles while the store is opened and
   // the query evaluated. Uncompressed and gzip files are written without it.
   if (compression === 'lzf') startLoadingH5wasm();
-  const q = await openQuery(params);
+  const q = await openQuery(params, { prepareRows: true });
   const { reader, spec, selection } = q;
   const m = spec.measurement;
   const otherLayers = reader.layers(m).filter((l) => l !== q.layer);

@@ -12,7 +12,7 @@ import { acquireReaderLease, type ReaderLease } from './format/lock';
 import { listManifestVersions, readManifest, type ColumnEntry, type FrameEntry, type GraphEntry, type StoreManifest } from './format/manifest';
 import type { CscMatrix } from './x/column-reads';
 import type { LayerBlockSpec, XRowBlock } from './x/layer-blocks';
-import { rowDecodeHelperAheadFor, rowDecodeHelperFor } from './x/row-decode-host';
+import { prepareRowDecodeHelper, rowDecodeHelperAheadFor, rowDecodeHelperFor } from './x/row-decode-host';
 import type { CsrMatrix, RowReadBuffers } from './x/row-reads';
 import { XLayerReader } from './x/x-reader';
 
@@ -58,6 +58,8 @@ export interface StoreReader {
    * before (large reads only; smaller ones are decoded on this thread).
    */
   xRowBlocksAhead(measurement: string, layer: string, joinids: ArrayLike<number>, options?: { maxRows?: number; maxEntries?: number; decodeHere?: boolean }): AsyncIterable<XRowBlock>;
+  /** Gets the row-decoding helper thread ready for a read of `rows` rows of this layer (xRowBlocksAhead) soon. */
+  prepareRowReads(measurement: string, layer: string, rows: number): void;
   /** Stored entries of the rows `joinids` of a layer, from its chunk indexes (nothing is decoded). */
   xRowsEntries(measurement: string, layer: string, joinids: ArrayLike<number>): number;
   /** A plain-data description of a layer read in fixed row blocks (see layer-blocks.ts), e.g. for worker threads. */
@@ -292,6 +294,13 @@ class StoreReaderImpl implements StoreReader {
 
   xRowBlocksAhead(measurement: string, layer: string, joinids: ArrayLike<number>, options?: { maxRows?: number; maxEntries?: number; decodeHere?: boolean }): AsyncIterable<XRowBlock> {
     return this.xReader(measurement, layer).rowBlocksAhead(joinids, rowDecodeHelperAheadFor, options);
+  }
+
+  prepareRowReads(measurement: string, layer: string, rows: number): void {
+    const reader = this.xReader(measurement, layer);
+    // The read's size, expected from the layer's entries a row.
+    const nnz = this.measurement(measurement).X[layer]!.fragments.reduce((sum, f) => sum + f.nnz, 0);
+    prepareRowDecodeHelper(reader.describe(), this.nObs > 0 ? (nnz / this.nObs) * rows : 0);
   }
 
   xRowsEntries(measurement: string, layer: string, joinids: ArrayLike<number>): number {

@@ -103,6 +103,9 @@ export function* rowBlocks(files: XLayerFiles, joinids: ArrayLike<number>, optio
   }
 }
 
+const SHARED_BLOCKS = 6;
+const SHARED_MIN_BLOCK_ENTRIES = 128_000;
+
 /**
  * `rowBlocks` with the blocks decoded by a helper thread ahead of the caller (an export writing
  * them out): `slots` sets of shared buffers used in turn, so up to slots − 1 blocks are decoded
@@ -122,16 +125,23 @@ export async function* rowBlocksAhead(
   options: { maxRows?: number; maxEntries?: number; slots?: number; decodeHere?: boolean } = {},
 ): AsyncGenerator<XRowBlock> {
   const maxRows = Math.max(1, options.maxRows ?? 4096);
-  const maxEntries = Math.max(1, options.maxEntries ?? 8_000_000);
   const order = sortOrder(files, joinids);
   const n = joinids.length;
   const sorted = new Int32Array(new SharedArrayBuffer(Math.max(1, n) * 4), 0, n);
   for (let i = 0; i < n; i++) sorted[i] = joinids[order ? order[i] : i];
   const { rowNnz } = planRows(files, (i) => sorted[i], n, files.fragmentsByRow());
+  let entriesInAll = 0;
+  for (let i = 0; i < n; i++) entriesInAll += rowNnz[i];
+  const offered = entriesInAll > 0 ? helperFor(entriesInAll) : null;
+  // Shared between two threads, a read is cut into at least SHARED_BLOCKS blocks (none under
+  // SHARED_MIN_BLOCK_ENTRIES), so both have blocks to claim.
+  const maxEntries = Math.max(
+    1,
+    offered && options.decodeHere ? Math.min(options.maxEntries ?? 8_000_000, Math.max(SHARED_MIN_BLOCK_ENTRIES, Math.ceil(entriesInAll / SHARED_BLOCKS))) : (options.maxEntries ?? 8_000_000),
+  );
   // Block boundaries as rowBlocks draws them; each row's offset within its block.
   const bounds = [0];
   const starts = new Float64Array(new SharedArrayBuffer(Math.max(1, n) * 8), 0, n);
-  let total = 0;
   let largest = 0;
   for (let start = 0; start < n; ) {
     let end = start;
@@ -141,13 +151,12 @@ export async function* rowBlocksAhead(
       entries += rowNnz[end++];
     }
     bounds.push(end);
-    total += entries;
     largest = Math.max(largest, entries);
     start = end;
   }
-  const helper = total > 0 && largest < 2 ** 31 ? helperFor(total) : null;
+  const helper = largest < 2 ** 31 ? offered : null;
   if (!helper) {
-    yield* rowBlocks(files, sorted, options);
+    yield* rowBlocks(files, sorted, { ...options, maxEntries });
     return;
   }
   const layer = files.describe();

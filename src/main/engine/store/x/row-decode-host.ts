@@ -4,6 +4,7 @@ import { availableParallelism } from 'node:os';
 import type { Worker } from 'node:worker_threads';
 import { CellarError, type ErrorCode } from '../../../../shared/errors';
 import { RUNNING_FROM_SOURCE, startThread } from '../../threads/start-thread';
+import type { XLayerDescription } from './layer-files';
 import type { RowDecodeMessage, RowDecodeReply } from './row-decode-worker';
 import type { RowDecodeHelper, RowDecodeRequest } from './row-reads';
 
@@ -23,6 +24,14 @@ class RowDecodeWorker implements RowDecodeHelper {
     this.worker.on('message', (reply: RowDecodeReply) => this.settle(reply));
     this.worker.on('error', (err) => this.failAll(new CellarError('internal', `The row-reading thread failed: ${err.message}`)));
     this.worker.on('exit', (code) => this.failAll(new CellarError('internal', `The row-reading thread stopped (exit code ${code}).`)));
+  }
+
+  /**
+   * Has the thread open `layer` (its files and chunk indexes) now, ahead of the reads it will
+   * help with. Nothing waits for it: a failure shows again at the first read that needs it.
+   */
+  prepare(layer: XLayerDescription): void {
+    this.worker.postMessage({ id: 0, prepare: layer } satisfies RowDecodeMessage);
   }
 
   decode(request: RowDecodeRequest): Promise<void> {
@@ -76,9 +85,23 @@ export function rowDecodeHelperFor(nnz: number): RowDecodeHelper | null {
 /**
  * The helper for a read decoded block by block ahead of its consumer (rowBlocksAhead). The
  * built thread starts in tens of milliseconds, so there the lower threshold applies from the
- * first read; from source it keeps the cold one (the thread compiles TypeScript).
+ * first read; from source it keeps the cold one (the thread compiles TypeScript). A thread
+ * already running (e.g. started by prepareRowDecodeHelper) helps reads from AHEAD_MIN_NNZ: the
+ * reading thread claims blocks too and never waits for it to start.
  */
 export function rowDecodeHelperAheadFor(nnz: number): RowDecodeHelper | null {
-  if (nnz < (shared || !RUNNING_FROM_SOURCE ? WARM_MIN_NNZ : START_MIN_NNZ)) return null;
+  if (nnz < (shared ? AHEAD_MIN_NNZ : RUNNING_FROM_SOURCE ? START_MIN_NNZ : WARM_MIN_NNZ)) return null;
   return rowDecodeHelper();
+}
+
+const AHEAD_MIN_NNZ = 500_000;
+
+/**
+ * Starts the helper thread (on two or more cores, from built code) for a read of about
+ * `expectedNnz` entries from WARM_MIN_NNZ, and has it open `layer` (files, chunk indexes) while
+ * this thread plans the read, so it is ready to decode sooner.
+ */
+export function prepareRowDecodeHelper(layer: XLayerDescription, expectedNnz: number): void {
+  if (RUNNING_FROM_SOURCE || expectedNnz < WARM_MIN_NNZ) return;
+  (rowDecodeHelper() as RowDecodeWorker | null)?.prepare(layer);
 }

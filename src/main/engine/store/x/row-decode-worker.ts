@@ -5,7 +5,7 @@ import type { XLayerDescription } from './layer-files';
 import { decodeUnlessClaimed, type RowDecodeRequest } from './row-reads';
 import { XLayerReader } from './x-reader';
 
-export type RowDecodeMessage = { id: number; request: RowDecodeRequest };
+export type RowDecodeMessage = { id: number; request: RowDecodeRequest } | { id: 0; prepare: XLayerDescription };
 export type RowDecodeReply = { id: number; ok: true } | { id: number; ok: false; error: { name: string; code: string; message: string } };
 
 const port = parentPort;
@@ -22,7 +22,16 @@ function readerFor(layer: XLayerDescription): XLayerReader {
   return reader;
 }
 
-port.on('message', ({ id, request }: RowDecodeMessage) => {
+port.on('message', (message: RowDecodeMessage) => {
+  if ('prepare' in message) {
+    try {
+      readerFor(message.prepare).loadIndexes();
+    } catch {
+      // Said again by the first read that needs the layer.
+    }
+    return;
+  }
+  const { id, request } = message;
   let reply: RowDecodeReply;
   try {
     const { sorted, starts, from, to, indices, data } = request;

@@ -29,6 +29,11 @@ export class XLayerReader {
     return this.files.describe();
   }
 
+  /** Opens every fragment's chunk index now (a helper thread getting ready for row reads). */
+  loadIndexes(): void {
+    for (const fragment of this.files.layer.fragments) this.files.chunkIndex(fragment);
+  }
+
   /**
    * Rows `joinids` (any order; ascending is fastest) as CSR with column indices = var joinids.
    * Rows no fragment covers (cells added without this layer) are empty.
