@@ -211,22 +211,37 @@ export function resolveGeneFilter(ast: FilterAst, frame: FrameReader, genes: () 
  * cannot tell "not measured" from 0. Null when the version recorded no presence table.
  */
 export function notMeasuredPairs(reader: StoreReader, measurement: string, obsJoinids: ArrayLike<number>, varJoinids: ArrayLike<number>): { dataset: string[]; var_id: string[] } | null {
-  const genes = Array.from(varJoinids);
-  const measuring = datasetsMeasuring(reader, measurement, genes);
+  const table = reader.presence(measurement);
   const datasetColumn = reader.obs.column('dataset');
-  if (!measuring || !datasetColumn) return null;
+  if (!table || !datasetColumn) return null;
+  const datasets = table.column('dataset');
+  const genes = table.column('var_joinid');
+  if (!datasets || !genes || datasets.kind !== 'numeric' || genes.kind !== 'numeric') {
+    throw new CellarError('bad_element', `ms/${measurement}/presence of store version ${reader.version} lacks its dataset or var_joinid column.`);
+  }
+  // The datasets of the selected cells, each given a row of a (dataset × gene) "measured" table.
   const positions = new Set<number>();
   for (let i = 0; i < obsJoinids.length; i++) positions.add(Number(stringAt(datasetColumn, obsJoinids[i]!)));
+  const selected = [...positions].sort((a, b) => a - b);
+  const slotOf = new Map(selected.map((p, k) => [p, k]));
+  const nVars = reader.nVars(measurement);
+  const measured = new Uint8Array(selected.length * nVars);
+  for (let i = 0; i < table.nRows; i++) {
+    const slot = slotOf.get(Number(datasets.values[i]));
+    const gene = Number(genes.values[i]);
+    if (slot !== undefined && gene >= 0 && gene < nVars) measured[slot * nVars + gene] = 1;
+  }
   const recorded = Array.isArray(reader.manifest.meta.datasets) ? (reader.manifest.meta.datasets as { position?: number; key?: string }[]) : [];
   const keyOf = (p: number) => recorded.find((d) => d.position === p)?.key ?? `dataset ${p}`;
   const ids = reader.var(measurement).column('var_id');
   const out = { dataset: [] as string[], var_id: [] as string[] };
-  for (const p of [...positions].sort((a, b) => a - b)) {
-    for (const g of genes) {
-      if (measuring.get(g)!.has(p)) continue;
+  selected.forEach((p, slot) => {
+    for (let j = 0; j < varJoinids.length; j++) {
+      const g = varJoinids[j]!;
+      if (measured[slot * nVars + g]) continue;
       out.dataset.push(keyOf(p));
       out.var_id.push(ids ? (stringAt(ids, g) ?? String(g)) : String(g));
     }
-  }
+  });
   return out;
 }

@@ -58,8 +58,7 @@ export function frameRows(frame: FrameReader, rows: Uint32Array, idColumn: strin
   const columns: { name: string; column: Column }[] = [];
   let index: string[] = [];
   for (const name of frame.columnNames) {
-    const column = frame.column(name)!;
-    const taken = takeRows(column, rows);
+    const taken = frame.columnRows ? frame.columnRows(name, rows)! : takeRows(frame.column(name)!, rows);
     if (name === idColumn) index = columnStrings(taken);
     else columns.push({ name, column: taken });
   }

@@ -7,7 +7,8 @@ import { CellarError } from '../../../shared/errors';
 import type { Column } from '../columns/column-model';
 import { registerArrowCodecs } from './io/codecs';
 import { readDense, type DenseArray } from './frames/dense-codec';
-import { ColumnAssembler } from './frames/frame-codec';
+import { ColumnAssembler, pickUtf8Rows } from './frames/frame-codec';
+import { takeRows } from '../columns/conversions';
 import { acquireReaderLease, type ReaderLease } from './format/lock';
 import { listManifestVersions, readManifest, type ColumnEntry, type FrameEntry, type GraphEntry, type StoreManifest } from './format/manifest';
 import type { CscMatrix } from './x/column-reads';
@@ -23,6 +24,8 @@ export interface FrameReader {
   /** The stored schema of a column (dtype, categories), without reading data. */
   schema(name: string): ColumnEntry | undefined;
   column(name: string): Column | undefined;
+  /** The column's values at `rows` (takeRows of column(name), maybe without decoding all of it). */
+  columnRows?(name: string, rows: Uint32Array): Column | undefined;
 }
 
 export interface StoreReader {
@@ -171,6 +174,42 @@ class StoredFrame implements FrameReader {
     this.decoded.set(name, column);
     return column;
   }
+
+  columnRows(name: string, rows: Uint32Array): Column | undefined {
+    const cached = this.decoded.get(name);
+    if (cached) return takeRows(cached, rows);
+    const entry = this.schema(name);
+    if (!entry) return undefined;
+    // A few rows of a string column (a large store's cell ids are most of its obs): only their
+    // strings are decoded.
+    if (entry.dtype === 'string' && rows.length * 4 < this.frame.nRows && isAscending(rows)) {
+      const picked = this.pickStrings(name, entry, rows);
+      if (picked) return picked;
+    }
+    return takeRows(this.column(name)!, rows);
+  }
+
+  /** As column() then takeRows for a plain string column, reading only `rows`; null for a dictionary-encoded one. */
+  private pickStrings(name: string, entry: ColumnEntry, rows: Uint32Array): Column | null {
+    const label = `${this.label} column ${name}`;
+    const values = new Array<string | null>(rows.length).fill(null);
+    for (const piece of entry.pieces) {
+      const vector = this.tables.get(piece.file, label).getChild(name);
+      if (!vector || vector.length !== piece.nRows) throw new CellarError('bad_element', `${label}: store file ${piece.file} does not match the manifest.`);
+      let at = piece.rowStart;
+      for (const data of vector.data) {
+        if (at < 0 || at + data.length > this.frame.nRows) throw new CellarError('bad_element', `Column ${name}: a stored piece lies outside rows 0..${this.frame.nRows}.`);
+        if (!pickUtf8Rows(data, at, rows, values)) return null;
+        at += data.length;
+      }
+    }
+    return { kind: 'string', values };
+  }
+}
+
+function isAscending(rows: Uint32Array): boolean {
+  for (let i = 1; i < rows.length; i++) if (rows[i] <= rows[i - 1]) return false;
+  return true;
 }
 
 export function openStore(dir: string, version?: number): StoreReader {

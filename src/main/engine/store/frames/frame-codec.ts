@@ -111,6 +111,36 @@ function decodeUtf8(data: Data): (string | null)[] {
   return out;
 }
 
+/**
+ * The strings at `rows` (ascending) of a plain UTF-8 chunk whose first row is `chunkStart`, put
+ * at the same positions of `out`: rows outside the chunk are left as they are. Null when the
+ * chunk is dictionary-encoded (the caller then decodes the whole column).
+ */
+export function pickUtf8Rows(data: Data, chunkStart: number, rows: Uint32Array, out: (string | null)[]): boolean {
+  if (Dictionary.isDictionary(data.type as DataType)) return false;
+  const offsets = data.valueOffsets as Int32Array;
+  const bytes = data.values as Uint8Array;
+  const bitmap = data.nullCount > 0 && data.nullBitmap && data.nullBitmap.length > 0 ? data.nullBitmap : null;
+  const end = chunkStart + data.length;
+  for (let j = lowerBound(rows, chunkStart); j < rows.length && rows[j] < end; j++) {
+    const i = data.offset + rows[j] - chunkStart;
+    out[j] = bitmap && ((bitmap[i >> 3] >> (i & 7)) & 1) === 0 ? null : decoder.decode(bytes.subarray(offsets[i], offsets[i + 1]));
+  }
+  return true;
+}
+
+/** The first position of `sorted` holding a value ≥ `value`. */
+function lowerBound(sorted: Uint32Array, value: number): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (sorted[mid] < value) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
 // ---------- categories ----------
 
 export function categoryValuesOf(categories: Column, columnName: string): CategoryValues {
