@@ -497,8 +497,7 @@ describe('store files are read by an independent Arrow implementation (nodejs-po
         const vals = df.getColumn('soma_data').toArray() as unknown as ArrayLike<number>[];
         const ours = await reader.readXRows('RNA', 'data', rowIds);
         for (let r = 0; r < rowIds.length; r++) {
-          let col = 0;
-          const cols = Array.from(dims[r]!, (d, i) => (col = fragment.indexEncoding === 'delta' && i > 0 ? col + Number(d) : Number(d)));
+          const cols = rowColumns(Array.from(dims[r]!, Number), fragment.indexEncoding);
           const start = Number(ours.indptr[r]);
           const end = Number(ours.indptr[r + 1]);
           expect(cols, `row ${rowIds[r]}`).toEqual(Array.from(ours.indices.subarray(start, end)));
@@ -510,3 +509,29 @@ describe('store files are read by an independent Arrow implementation (nodejs-po
     }
   });
 });
+
+/**
+ * A row's var joinids from its soma_dim_1 list as the manifest's encoding says: 'delta' holds
+ * the differences, 'varint-delta' their unsigned LEB128 bytes (7 bits a byte, low bits first).
+ */
+function rowColumns(list: number[], encoding: string): number[] {
+  let deltas = list;
+  if (encoding === 'varint-delta') {
+    deltas = [];
+    let value = 0;
+    let shift = 0;
+    for (const byte of list) {
+      value += (byte & 0x7f) * 2 ** shift;
+      shift += 7;
+      if (byte < 0x80) {
+        deltas.push(value);
+        value = 0;
+        shift = 0;
+      }
+    }
+  } else if (encoding !== 'delta') {
+    return list;
+  }
+  let column = 0;
+  return deltas.map((d) => (column += d));
+}

@@ -62,8 +62,10 @@ describe('store files read by nodejs-polars', () => {
     expect(obsColumn('is_doublet')).toEqual(Array.from({ length: n }, (_, i) => i % 2 === 1));
     expect(plain(obsColumn('batch'))).toEqual(Array.from({ length: n }, (_, i) => [2019, 2021][i % 2]));
 
-    // Row-chunked X: soma_dim_1 holds per-row deltas; their running sum is the var joinid.
+    // Row-chunked X: soma_dim_1 holds per-row deltas as unsigned LEB128 varints (7 bits a
+    // byte, low bits first); their running sum is the var joinid.
     const fragment = manifest.ms.RNA.X.data.fragments[0];
+    expect(fragment.indexEncoding).toBe('varint-delta');
     expect(fragment.storedDtype).toBe('uint16');
     const x = frames.get(fragment.file)!;
     expect(String(x.dtypes[2])).toContain('UInt16');
@@ -72,8 +74,20 @@ describe('store files read by nodejs-polars', () => {
     const values = x.getColumn('soma_data').toArray() as unknown as number[][];
     expect(rowIds).toEqual(Array.from({ length: n }, (_, i) => i));
     for (let r = 0; r < n; r++) {
+      const columns: number[] = [];
       let column = 0;
-      expect(Array.from(deltas[r], (delta) => (column += Number(delta)))).toEqual(matrix.rows[r].columns);
+      let value = 0;
+      let shift = 0;
+      for (const byte of Array.from(deltas[r], Number)) {
+        value += (byte & 0x7f) * 2 ** shift;
+        shift += 7;
+        if (byte < 0x80) {
+          columns.push((column += value));
+          value = 0;
+          shift = 0;
+        }
+      }
+      expect(columns).toEqual(matrix.rows[r].columns);
       expect(Array.from(values[r], Number)).toEqual(matrix.rows[r].values);
     }
 

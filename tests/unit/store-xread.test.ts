@@ -8,7 +8,7 @@ import type { CsrBlock } from '../../src/main/engine/columns/column-model';
 import { createStoreWriter, openStore, type StoreCodec, type StoreReader } from '../../src/main/engine/store';
 import { rowDecodeHelper, rowDecodeHelperFor } from '../../src/main/engine/store/x/row-decode-host';
 import { COLUMN_GROUP_ROWS, GENES_PER_BATCH, MAX_GROUP_ENTRIES } from '../../src/main/engine/store/x/x-column-writer';
-import type { XLayerDescription } from '../../src/main/engine/store/x/layer-files';
+import { decodeVarints, type XLayerDescription } from '../../src/main/engine/store/x/layer-files';
 import type { XLayerReader } from '../../src/main/engine/store/x/x-reader';
 import { csrBlocks, randomCounts, seededRandom, tempStoreDir, type ReferenceMatrix } from './store-testkit';
 
@@ -97,6 +97,56 @@ describe('X row reads', () => {
     expect((await reader.readXRows('RNA', 'data', [])).indptr).toEqual(Int32Array.of(0));
   });
 
+  it.each([
+    ['zstd', 'zstd'],
+    ['uncompressed', 'none'],
+  ] as [string, StoreCodec][])('%s: column indices as varints of every length (1 to 5 bytes) read back by rows, blocks and genes', async (_, codec) => {
+    // 70,000 genes (32-bit deltas): rows whose gaps need 1, 2, 3 and 3+ bytes, an empty row,
+    // a row at the last gene only, and random rows.
+    const nCols = 70_000;
+    const fixed = [
+      [0, 1, 2, 127, 255, 256, 16_383 + 256, 16_384 + 16_640, 69_999],
+      [],
+      [69_999],
+      [128],
+      [5, 2_097_160, 2_097_161].filter((c) => c < nCols),
+      [0, 65_535, 65_536, 65_537],
+    ];
+    const random = randomCounts(40, nCols, 33, { density: 0.002 });
+    const matrix: ReferenceMatrix = { nRows: fixed.length + random.nRows, nCols, rows: [...fixed.map((columns) => ({ columns, values: columns.map((c) => (c % 7) + 1) })), ...random.rows] };
+    const reader = await writeMatrix(matrix, { codec, chunkRows: 4, blockRows: 5, companion: true });
+    const fragments = reader.manifest.ms.RNA!.X.data!.fragments;
+    expect(fragments.map((f) => [f.indexEncoding, f.indexDtype])).toEqual(fragments.map(() => ['varint-delta', 'uint32']));
+    expect(reader.manifest.formatVersion).toBe(2);
+    const all = Array.from({ length: matrix.nRows }, (_, i) => i);
+    expectRows(await reader.readXRows('RNA', 'data', all), matrix, all);
+    const some = [0, 2, 5, 17, 45];
+    expectRows(await reader.readXRows('RNA', 'data', some), matrix, some);
+    const blocks = Array.from(reader.xRowBlocks('RNA', 'data', all, { maxRows: 7 }), (b) => ({ indptr: Int32Array.from(b.indptr), indices: Int32Array.from(b.indices), data: Float64Array.from(b.data as ArrayLike<number>) }));
+    const joined = { indptr: [0] as number[], indices: [] as number[], data: [] as number[] };
+    for (const b of blocks) {
+      for (let r = 1; r < b.indptr.length; r++) joined.indptr.push(joined.indices.length + b.indptr[r]! - b.indptr[0]!);
+      joined.indices.push(...b.indices);
+      joined.data.push(...b.data);
+    }
+    expectRows({ indptr: joined.indptr, indices: Int32Array.from(joined.indices), data: joined.data }, matrix, all);
+    expectColumns(await reader.readXColumns('RNA', 'data', [0, 128, 65_536, 69_999]), matrix, [0, 128, 65_536, 69_999]);
+  });
+
+  it('decodes LEB128 varints up to 32 bits and refuses overlong, oversized or truncated ones', () => {
+    const bytes = Uint8Array.of(0x00, 0x7f, 0x80, 0x01, 0xff, 0x7f, 0x80, 0x80, 0x01, 0xff, 0xff, 0xff, 0xff, 0x0f);
+    const out = new Uint32Array(6);
+    expect(decodeVarints(bytes, bytes.length, 6, out)).toBe(bytes.length);
+    expect(Array.from(out)).toEqual([0, 127, 128, 16_383, 16_384, 4_294_967_295]);
+    // Past 32 bits, a sixth byte, or a varint cut off by the end.
+    expect(decodeVarints(Uint8Array.of(0xff, 0xff, 0xff, 0xff, 0x1f), 5, 1, out)).toBe(-1);
+    expect(decodeVarints(Uint8Array.of(0x80, 0x80, 0x80, 0x80, 0x80, 0x01), 6, 1, out)).toBe(-1);
+    expect(decodeVarints(Uint8Array.of(0x05, 0x80), 2, 2, out)).toBe(-1);
+    expect(decodeVarints(Uint8Array.of(0x05), 1, 2, out)).toBe(-1);
+    // Fewer values than bytes: the count of bytes used tells.
+    expect(decodeVarints(Uint8Array.of(0x05, 0x06, 0x07), 3, 2, out)).toBe(2);
+  });
+
   it('stores integer counts narrowly and widens mid-stream when a larger or fractional value arrives', async () => {
     const matrix = randomCounts(200, 50, 8, { density: 0.2, maxValue: 100 });
     matrix.rows[120].values[0] = 3000;
@@ -107,7 +157,7 @@ describe('X row reads', () => {
     expect(fragments.map((f) => f.storedDtype)).toEqual(['uint8', 'uint16', 'float32']);
     expect(fragments.map((f) => f.rowStart)).toEqual([0, 120, 168]);
     expect(fragments.every((f) => f.dtype === 'float32')).toBe(true);
-    expect(reader.manifest.encodings).toEqual(expect.arrayContaining(['narrow-values/float32-as-uint8', 'csr-row-chunks/delta-uint16', 'codec/zstd']));
+    expect(reader.manifest.encodings).toEqual(expect.arrayContaining(['narrow-values/float32-as-uint8', 'csr-row-chunks/varint-delta-uint16', 'codec/zstd']));
     const all = Array.from({ length: 200 }, (_, i) => i);
     const csr = await reader.readXRows('RNA', 'data', all);
     expect(csr.data).toBeInstanceOf(Float32Array);

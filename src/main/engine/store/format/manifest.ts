@@ -8,7 +8,8 @@ import type { ColumnDtype, IntDtype, NumericDtype } from '../../columns/column-m
 import type { StoreCodec } from '../io/codecs';
 
 export const STORE_FORMAT = 'cellar-store';
-export const STORE_FORMAT_VERSION = 1;
+/** 2: X row chunks hold their column indices as varint deltas (fragments of format 1 read as before). */
+export const STORE_FORMAT_VERSION = 2;
 export const MANIFEST_DIR = 'manifests';
 export const DATA_DIR = 'data';
 export const LOCK_FILE = '.lock';
@@ -64,10 +65,14 @@ export interface XFragment {
   dtype: NumericDtype;
   /** dtype of `soma_data` in the file; integer-valued data is stored in the narrowest integer type. */
   storedDtype: NumericDtype;
-  /** dtype of `soma_dim_1` in the file. */
+  /** dtype of the column deltas: of `soma_dim_1` in the file for 'delta' (the width varints decode to for 'varint-delta'). */
   indexDtype: 'uint16' | 'uint32';
-  /** 'delta': within a row, each stored column index is the difference from the previous one. */
-  indexEncoding: 'delta' | 'plain';
+  /**
+   * 'delta': within a row, each stored column index is the difference from the previous one.
+   * 'varint-delta' (store format 2): the same differences, each as an unsigned LEB128 varint;
+   * `soma_dim_1` is then list<uint8>, each row's list its varints' bytes.
+   */
+  indexEncoding: 'delta' | 'plain' | 'varint-delta';
   columns?: XColumnCompanion;
 }
 

@@ -211,20 +211,31 @@ export class StoreIpcFileWriter extends RecordBatchFileWriter {
   /**
    * writeBatch for the store's chunk layout (X row chunks, companion batches): an int64 column
    * `ids` and two list columns of `entries` values each (`first`, `second`) sharing `offsets`.
+   * With `firstLists`, the first list column has offsets and a length of its own (X's column
+   * indices as varint bytes).
    */
-  writeIdListsBatch(schema: Schema, ids: BigInt64Array, offsets: Int32Array, entries: number, first: ArrayBufferView, second: ArrayBufferView, metadata?: Map<string, string>): void {
+  writeIdListsBatch(
+    schema: Schema,
+    ids: BigInt64Array,
+    offsets: Int32Array,
+    entries: number,
+    first: ArrayBufferView,
+    second: ArrayBufferView,
+    metadata?: Map<string, string>,
+    firstLists?: { offsets: Int32Array; entries: number },
+  ): void {
     const n = ids.length;
     const nodes = this.idListsNodes;
     nodes[0] = n;
     nodes[1] = n;
-    nodes[2] = entries;
+    nodes[2] = firstLists ? firstLists.entries : entries;
     nodes[3] = n;
     nodes[4] = entries;
     const buffers = this.idListsBuffers;
     buffers[1] = bytesOf(ids);
-    buffers[3] = bytesOf(offsets);
+    buffers[3] = bytesOf(firstLists ? firstLists.offsets : offsets);
     buffers[5] = bytesOf(first);
-    buffers[7] = buffers[3];
+    buffers[7] = bytesOf(offsets);
     buffers[9] = bytesOf(second);
     this.writeBatch(schema, n, nodes, buffers, metadata);
   }

@@ -149,7 +149,6 @@ function readCompanionColumns(files: XLayerFiles, fragment: XFragment, slot: Int
 function scanColumns(files: XLayerFiles, fragment: XFragment, slot: Int32Array, out: ColumnAccumulator): void {
   const index = files.chunkIndex(fragment);
   const R = fragment.chunkRows;
-  const indexWidth = bytesPerElement(fragment.indexDtype);
   const valueWidth = bytesPerElement(fragment.storedDtype);
   const hitColumn = new GrowableInt32();
   const hitPosition = new GrowableInt32();
@@ -166,8 +165,7 @@ function scanColumns(files: XLayerFiles, fragment: XFragment, slot: Int32Array, 
       const base = index.rowPrefix[firstRow];
       const chunkNnz = index.rowPrefix[firstRow + nRows] - base;
       if (chunkNnz === 0) continue;
-      const idxBytes = files.decodeBuffer(fragment, bytes, index.indexOffset[chunk] - readStart, index.indexLength[chunk], chunkNnz * indexWidth, files.indexScratch);
-      const storedIndices = viewTyped(fragment.indexDtype, idxBytes, chunkNnz) as Uint16Array | Uint32Array;
+      const storedIndices = files.decodeIndexDeltas(fragment, bytes, index.indexOffset[chunk] - readStart, index.indexLength[chunk], chunkNnz);
       hitColumn.length = 0;
       hitPosition.length = 0;
       hitRow.length = 0;

@@ -243,7 +243,6 @@ export function decodeRangeKeeping(files: XLayerFiles, rowStart: number, rowEnd:
     emptyUntil(fragment.rowStart);
     const index = files.chunkIndex(fragment);
     const R = fragment.chunkRows;
-    const indexWidth = bytesPerElement(fragment.indexDtype);
     const valueWidth = bytesPerElement(fragment.storedDtype);
     const end = Math.min(rowEnd, fragmentEnd);
     let chunk = Math.floor((row - fragment.rowStart) / R);
@@ -258,9 +257,8 @@ export function decodeRangeKeeping(files: XLayerFiles, rowStart: number, rowEnd:
         const chunkFirst = chunk * R;
         const base = index.rowPrefix[chunkFirst];
         const chunkNnz = index.rowPrefix[chunkFirst + index.chunkRows[chunk]] - base;
-        const idxBytes = files.decodeBuffer(fragment, bytes, index.indexOffset[chunk] - readStart, index.indexLength[chunk], chunkNnz * indexWidth, files.indexScratch);
+        const deltas = files.decodeIndexDeltas(fragment, bytes, index.indexOffset[chunk] - readStart, index.indexLength[chunk], chunkNnz);
         const valBytes = files.decodeBuffer(fragment, bytes, index.valueOffset[chunk] - readStart, index.valueLength[chunk], chunkNnz * valueWidth, files.valueScratch);
-        const deltas = viewTyped(fragment.indexDtype, idxBytes, chunkNnz) as Uint16Array | Uint32Array;
         const values = viewTyped(fragment.storedDtype, valBytes, chunkNnz) as Float64Array;
         const chunkEnd = Math.min(end, fragment.rowStart + chunkFirst + index.chunkRows[chunk]);
         for (; row < chunkEnd; row++) {

@@ -8,6 +8,7 @@ import { tableFromIPC, type Data, type Table } from 'apache-arrow';
 import { CellarError } from '../../../../shared/errors';
 import type { NumericArray, NumericDtype } from '../../columns/column-model';
 import { decompressBuffer, registerArrowCodecs } from '../io/codecs';
+import { viewTyped } from '../format/dtypes';
 import type { LayerEntry, XFragment } from '../format/manifest';
 
 /** Plain data naming a layer, for another thread to open it. */
@@ -71,6 +72,7 @@ export class XLayerFiles {
   readonly indexScratch = new Scratch();
   readonly valueScratch = new Scratch();
   readonly offsetScratch = new Scratch();
+  private readonly deltaScratch = new Scratch();
   /** Memory row blocks reuse from one iteration to the next (null while an iteration holds it). */
   blockBuffers: { indptr: Int32Array; indices: Int32Array; data: NumericArray } | null = null;
 
@@ -218,10 +220,67 @@ export class XLayerFiles {
     return decompressBuffer(fragment.codec, body, size, scratch.get(size));
   }
 
+  /**
+   * A row chunk's column deltas (`chunkNnz` of them, row after row) from its stored buffer at
+   * `at` in `bytes`: the buffer itself for 'delta' fragments, varints decoded into scratch
+   * memory for 'varint-delta' ones. Valid until the next call.
+   */
+  decodeIndexDeltas(fragment: XFragment, bytes: Uint8Array, at: number, length: number, chunkNnz: number): Uint16Array | Uint32Array {
+    if (fragment.indexEncoding !== 'varint-delta') {
+      const raw = this.decodeBuffer(fragment, bytes, at, length, chunkNnz * (fragment.indexDtype === 'uint16' ? 2 : 4), this.indexScratch);
+      return viewTyped(fragment.indexDtype, raw, chunkNnz) as Uint16Array | Uint32Array;
+    }
+    // The varints' byte count: what a compressed buffer's prefix says; a buffer stored raw may
+    // end in up to 7 bytes of zero padding.
+    let size = length;
+    let raw = true;
+    if (fragment.codec !== 'none' && length >= 8) {
+      const prefix = new DataView(bytes.buffer, bytes.byteOffset + at, 8).getBigInt64(0, true);
+      raw = prefix === -1n;
+      size = raw ? length - 8 : Number(prefix);
+    }
+    const widest = fragment.indexDtype === 'uint16' ? 3 : 5;
+    const damaged = () => new CellarError('bad_element', `${this.label}: a chunk of ${fragment.file} holds damaged column indices.`);
+    if (!(size >= chunkNnz && size <= chunkNnz * widest + (raw ? 7 : 0))) throw damaged();
+    const varints = this.decodeBuffer(fragment, bytes, at, length, size, this.indexScratch);
+    const deltas = new Uint32Array(this.deltaScratch.get(chunkNnz * 4).buffer, 0, chunkNnz);
+    const used = decodeVarints(varints, size, chunkNnz, deltas);
+    if (used < 0 || (used !== size && !(raw && size - used < 8 && varints.subarray(used, size).every((b) => b === 0)))) throw damaged();
+    return deltas;
+  }
+
   /** Fragments in row order with the rows each covers. */
   fragmentsByRow(): XFragment[] {
     return [...this.layer.fragments].sort((a, b) => a.rowStart - b.rowStart);
   }
+}
+
+/**
+ * Decodes `n` unsigned LEB128 varints from the start of bytes[0..size) into `out`; returns the
+ * bytes they took, or −1 when they do not fit in `size` or one does not fit 32 bits.
+ */
+export function decodeVarints(bytes: Uint8Array, size: number, n: number, out: Uint32Array): number {
+  let p = 0;
+  for (let k = 0; k < n; k++) {
+    if (p >= size) return -1;
+    let byte = bytes[p++];
+    if (byte < 0x80) {
+      out[k] = byte;
+      continue;
+    }
+    let value = byte & 0x7f;
+    let shift = 7;
+    do {
+      if (p >= size || shift > 28) return -1;
+      byte = bytes[p++];
+      value |= (byte & 0x7f) << shift;
+      shift += 7;
+    } while (byte >= 0x80);
+    // A fifth byte holds bits 28–31 only.
+    if (shift === 35 && byte > 0x0f) return -1;
+    out[k] = value >>> 0;
+  }
+  return p;
 }
 
 function prefixSumInto(counts: Uint32Array, prefix: Float64Array, at: number): number {

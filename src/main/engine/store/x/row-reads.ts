@@ -252,7 +252,6 @@ function readFragmentRows(
 ): void {
   const index = files.chunkIndex(fragment);
   const R = fragment.chunkRows;
-  const indexWidth = bytesPerElement(fragment.indexDtype);
   const valueWidth = bytesPerElement(fragment.storedDtype);
   let i = from;
   while (i < to) {
@@ -277,9 +276,8 @@ function readFragmentRows(
       const chunk = Math.floor((rowAt(i) - fragment.rowStart) / R);
       const chunkFirstRow = chunk * R;
       const chunkNnz = index.rowPrefix[chunkFirstRow + index.chunkRows[chunk]] - index.rowPrefix[chunkFirstRow];
-      const idxBytes = files.decodeBuffer(fragment, bytes, index.indexOffset[chunk] - readStart, index.indexLength[chunk], chunkNnz * indexWidth, files.indexScratch);
+      const storedIndices = files.decodeIndexDeltas(fragment, bytes, index.indexOffset[chunk] - readStart, index.indexLength[chunk], chunkNnz);
       const valBytes = files.decodeBuffer(fragment, bytes, index.valueOffset[chunk] - readStart, index.valueLength[chunk], chunkNnz * valueWidth, files.valueScratch);
-      const storedIndices = viewTyped(fragment.indexDtype, idxBytes, chunkNnz) as Uint16Array | Uint32Array;
       const storedValues = viewTyped(fragment.storedDtype, valBytes, chunkNnz);
       for (; i < j; i++) {
         const local = rowAt(i) - fragment.rowStart;

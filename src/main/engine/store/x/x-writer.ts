@@ -1,12 +1,13 @@
 // Writes one X layer as row-chunked CSR fragments. Each fragment is an Arrow IPC file whose
 // record batches hold `chunkRows` consecutive cells:
 //   soma_dim_0: int64            the cell's obs joinid
-//   soma_dim_1: list<uint16|32>  column (var joinid) indices, delta-coded within the row
+//   soma_dim_1: list<uint8>      column (var joinid) indices, delta-coded within the row, each
+//                                delta as an unsigned LEB128 varint (one byte below 128)
 //   soma_data:  list<T>          values; integer-valued data in the narrowest exact integer type
 // A companion index file records each chunk's buffer positions and per-row nnz, so reads
 // decompress only the chunks that hold the requested rows. With `columnCompanion`, each
 // fragment also gets a transposed copy for gene reads (xColumnWriter.ts).
-import { Field, Float64, Int32, Int64, List, Schema, Uint32, makeData } from 'apache-arrow';
+import { Field, Float64, Int32, Int64, List, Schema, Uint32, Uint8, makeData } from 'apache-arrow';
 import { CellarError } from '../../../../shared/errors';
 import type { CsrBlock, NumericArray, NumericDtype } from '../../columns/column-model';
 import type { StoreCodec } from '../io/codecs';
@@ -52,6 +53,9 @@ interface OpenFragment {
   joinids: BigInt64Array;
   indices: Uint16Array | Uint32Array;
   values: NumericArray;
+  /** The chunk's deltas as varint bytes, and where each row's bytes start. */
+  varints: Uint8Array;
+  varintOffsets: Int32Array;
 }
 
 class GrowableUint32 {
@@ -91,6 +95,28 @@ interface RowSource {
   r0: number;
   r1: number;
   rowStart: number;
+}
+
+/**
+ * Each row's deltas (`deltas[offsets[r]..offsets[r + 1])`) as unsigned LEB128 varints: seven
+ * bits a byte, low bits first, the high bit set on every byte but a value's last. `byteOffsets`
+ * gets where each row's bytes start (and the end); returns the bytes written.
+ */
+export function encodeVarints(deltas: Uint16Array | Uint32Array, offsets: Int32Array, nRows: number, out: Uint8Array, byteOffsets: Int32Array): number {
+  let at = 0;
+  byteOffsets[0] = 0;
+  for (let row = 0; row < nRows; row++) {
+    for (let k = offsets[row], end = offsets[row + 1]; k < end; k++) {
+      let value = deltas[k];
+      while (value >= 0x80) {
+        out[at++] = (value & 0x7f) | 0x80;
+        value >>>= 7;
+      }
+      out[at++] = value;
+    }
+    byteOffsets[row + 1] = at;
+  }
+  return at;
 }
 
 function indexDtypeFor(nCols: number): 'uint16' | 'uint32' {
@@ -189,13 +215,13 @@ export class XLayerWriter {
     const { name, sink } = this.files.open('x');
     const metadata = new Map([
       ['cellar.encoding', 'csr-row-chunks'],
-      ['cellar.index_encoding', 'delta'],
+      ['cellar.index_encoding', 'varint-delta'],
       ['cellar.dtype', dtype],
     ]);
     const schema = new Schema(
       [
         new Field('soma_dim_0', new Int64(), false),
-        new Field('soma_dim_1', new List(new Field('item', arrowTypeOf(indexDtype), false)), false),
+        new Field('soma_dim_1', new List(new Field('item', new Uint8(), false)), false),
         new Field('soma_data', new List(new Field('item', arrowTypeOf(storedDtype), false)), false),
       ],
       metadata,
@@ -220,6 +246,8 @@ export class XLayerWriter {
       joinids: new BigInt64Array(this.options.chunkRows),
       indices: allocateTyped(indexDtype, 1 << 14) as Uint16Array | Uint32Array,
       values: allocateTyped(storedDtype, 1 << 14),
+      varints: new Uint8Array(3 << 14),
+      varintOffsets: new Int32Array(this.options.chunkRows + 1),
     };
   }
 
@@ -270,7 +298,12 @@ export class XLayerWriter {
     this.unsortedRows = null;
     const joinids = fragment.joinids.subarray(0, nRows);
     for (let i = 0; i < nRows; i++) joinids[i] = BigInt(source.rowStart + i);
-    fragment.writer.writeIdListsBatch(fragment.schema, joinids, offsets, nnz, storedIndices, storedValues);
+    // At most 3 bytes a uint16 delta, 5 a uint32 one.
+    const most = nnz * (fragment.indexDtype === 'uint16' ? 3 : 5);
+    if (fragment.varints.length < most) fragment.varints = new Uint8Array(Math.max(most, fragment.varints.length * 2));
+    const varintOffsets = fragment.varintOffsets.subarray(0, nRows + 1);
+    const varintBytes = encodeVarints(storedIndices, offsets, nRows, fragment.varints, varintOffsets);
+    fragment.writer.writeIdListsBatch(fragment.schema, joinids, offsets, nnz, fragment.varints.subarray(0, varintBytes), storedValues, undefined, { offsets: varintOffsets, entries: varintBytes });
     const spans = fragment.writer.lastBuffers;
     fragment.spans.push(spans[2 * INDEX_VALUES_BUFFER]!, spans[2 * INDEX_VALUES_BUFFER + 1]!, spans[2 * DATA_VALUES_BUFFER]!, spans[2 * DATA_VALUES_BUFFER + 1]!);
     fragment.chunkRows.push(nRows);
@@ -342,7 +375,7 @@ export class XLayerWriter {
       dtype: fragment.dtype,
       storedDtype: fragment.storedDtype,
       indexDtype: fragment.indexDtype,
-      indexEncoding: 'delta',
+      indexEncoding: 'varint-delta',
       ...(columns ? { columns } : {}),
     });
   }
