@@ -8,7 +8,7 @@ import type { CsrBlock } from '../../src/main/engine/columns/column-model';
 import { createStoreWriter, openStore, type StoreCodec, type StoreReader } from '../../src/main/engine/store';
 import { rowDecodeHelper, rowDecodeHelperFor } from '../../src/main/engine/store/x/row-decode-host';
 import { COLUMN_GROUP_ROWS, GENES_PER_BATCH, MAX_GROUP_ENTRIES } from '../../src/main/engine/store/x/x-column-writer';
-import { decodeVarints, type XLayerDescription } from '../../src/main/engine/store/x/layer-files';
+import { decodeVarintColumns, decodeVarints, skipVarints, type XLayerDescription } from '../../src/main/engine/store/x/layer-files';
 import type { XLayerReader } from '../../src/main/engine/store/x/x-reader';
 import { csrBlocks, randomCounts, seededRandom, tempStoreDir, type ReferenceMatrix } from './store-testkit';
 
@@ -145,6 +145,27 @@ describe('X row reads', () => {
     expect(decodeVarints(Uint8Array.of(0x05), 1, 2, out)).toBe(-1);
     // Fewer values than bytes: the count of bytes used tells.
     expect(decodeVarints(Uint8Array.of(0x05, 0x06, 0x07), 3, 2, out)).toBe(2);
+  });
+
+  it('skips varints to a row and decodes its columns as running sums, refusing ends past the buffer and columns past 2^31', () => {
+    // Entries: 3 | 200 (2 bytes), 1 | 20000 (3 bytes), 0, 7 | 5
+    const bytes = Uint8Array.of(0x03, 0xc8, 0x01, 0x01, 0xa0, 0x9c, 0x01, 0x00, 0x07, 0x05, 0xff, 0xff);
+    const size = 10;
+    expect(skipVarints(bytes, size, 0, 0, 0)).toBe(0);
+    expect(skipVarints(bytes, size, 0, 0, 2)).toBe(3);
+    expect(skipVarints(bytes, size, 3, 2, 4)).toBe(7);
+    expect(skipVarints(bytes, size, 0, 0, 6)).toBe(9);
+    expect(skipVarints(bytes, size, 0, 0, 7)).toBe(10);
+    expect(skipVarints(bytes, size, 0, 0, 8)).toBe(-1);
+    const out = new Int32Array(8).fill(-9);
+    expect(decodeVarintColumns(bytes, size, 0, 2, out, 0)).toBe(3);
+    expect(decodeVarintColumns(bytes, size, 3, 4, out, 2)).toBe(9);
+    expect(Array.from(out.subarray(0, 6))).toEqual([3, 203, 1, 20_001, 20_001, 20_008]);
+    // The bytes past `size` (0xff…) are not a varint's: a row running into them is refused.
+    expect(decodeVarintColumns(bytes, size, 9, 2, out, 0)).toBe(-1);
+    expect(decodeVarintColumns(Uint8Array.of(0x80, 0x80, 0x80, 0x80, 0x08), 5, 0, 1, out, 0)).toBe(-1);
+    expect(decodeVarintColumns(Uint8Array.of(0xff, 0xff, 0xff, 0xff, 0x07), 5, 0, 1, out, 0)).toBe(5);
+    expect(out[0]).toBe(2 ** 31 - 1);
   });
 
   it('stores integer counts narrowly and widens mid-stream when a larger or fractional value arrives', async () => {

@@ -221,14 +221,15 @@ export class XLayerFiles {
   }
 
   /**
-   * A row chunk's column deltas (`chunkNnz` of them, row after row) from its stored buffer at
-   * `at` in `bytes`: the buffer itself for 'delta' fragments, varints decoded into scratch
-   * memory for 'varint-delta' ones. Valid until the next call.
+   * A row chunk's column indices from its stored buffer at `at` in `bytes`: for 'delta'
+   * fragments the deltas themselves (`chunkNnz` of them, row after row); for 'varint-delta'
+   * ones the decompressed varint bytes (`size` of them), read with skipVarints and
+   * decodeVarintColumns. Valid until the next call.
    */
-  decodeIndexDeltas(fragment: XFragment, bytes: Uint8Array, at: number, length: number, chunkNnz: number): Uint16Array | Uint32Array {
+  chunkIndices(fragment: XFragment, bytes: Uint8Array, at: number, length: number, chunkNnz: number): { deltas: Uint16Array | Uint32Array } | { varints: Uint8Array; size: number; raw: boolean } {
     if (fragment.indexEncoding !== 'varint-delta') {
-      const raw = this.decodeBuffer(fragment, bytes, at, length, chunkNnz * (fragment.indexDtype === 'uint16' ? 2 : 4), this.indexScratch);
-      return viewTyped(fragment.indexDtype, raw, chunkNnz) as Uint16Array | Uint32Array;
+      const decoded = this.decodeBuffer(fragment, bytes, at, length, chunkNnz * (fragment.indexDtype === 'uint16' ? 2 : 4), this.indexScratch);
+      return { deltas: viewTyped(fragment.indexDtype, decoded, chunkNnz) as Uint16Array | Uint32Array };
     }
     // The varints' byte count: what a compressed buffer's prefix says; a buffer stored raw may
     // end in up to 7 bytes of zero padding.
@@ -240,12 +241,26 @@ export class XLayerFiles {
       size = raw ? length - 8 : Number(prefix);
     }
     const widest = fragment.indexDtype === 'uint16' ? 3 : 5;
-    const damaged = () => new CellarError('bad_element', `${this.label}: a chunk of ${fragment.file} holds damaged column indices.`);
-    if (!(size >= chunkNnz && size <= chunkNnz * widest + (raw ? 7 : 0))) throw damaged();
-    const varints = this.decodeBuffer(fragment, bytes, at, length, size, this.indexScratch);
+    if (!(size >= chunkNnz && size <= chunkNnz * widest + (raw ? 7 : 0))) throw this.damagedIndices(fragment);
+    return { varints: this.decodeBuffer(fragment, bytes, at, length, size, this.indexScratch), size, raw };
+  }
+
+  damagedIndices(fragment: XFragment): CellarError {
+    return new CellarError('bad_element', `${this.label}: a chunk of ${fragment.file} holds damaged column indices.`);
+  }
+
+  /**
+   * A row chunk's column deltas (`chunkNnz` of them, row after row), whatever the encoding: for
+   * 'varint-delta' fragments decoded into scratch memory (every byte checked). Valid until the
+   * next call.
+   */
+  decodeIndexDeltas(fragment: XFragment, bytes: Uint8Array, at: number, length: number, chunkNnz: number): Uint16Array | Uint32Array {
+    const stored = this.chunkIndices(fragment, bytes, at, length, chunkNnz);
+    if ('deltas' in stored) return stored.deltas;
+    const { varints, size, raw } = stored;
     const deltas = new Uint32Array(this.deltaScratch.get(chunkNnz * 4).buffer, 0, chunkNnz);
     const used = decodeVarints(varints, size, chunkNnz, deltas);
-    if (used < 0 || (used !== size && !(raw && size - used < 8 && varints.subarray(used, size).every((b) => b === 0)))) throw damaged();
+    if (used < 0 || (used !== size && !(raw && size - used < 8 && varints.subarray(used, size).every((b) => b === 0)))) throw this.damagedIndices(fragment);
     return deltas;
   }
 
@@ -281,6 +296,51 @@ export function decodeVarints(bytes: Uint8Array, size: number, n: number, out: U
     out[k] = value >>> 0;
   }
   return p;
+}
+
+/** From entry `k` at byte `p` of varints, the byte where entry `target` (≥ k) starts; −1 past `size`. */
+export function skipVarints(bytes: Uint8Array, size: number, p: number, k: number, target: number): number {
+  // The next `need` bytes hold `need` varint ends less one for each continuation byte among
+  // them (high bit set): as many more bytes are needed, until none are.
+  let need = target - k;
+  while (need > 0) {
+    const end = p + need;
+    if (end > size) return -1;
+    let continuing = 0;
+    for (let i = p; i < end; i++) continuing += bytes[i] >>> 7;
+    p = end;
+    need = continuing;
+  }
+  return p;
+}
+
+/**
+ * Decodes `count` varint deltas from byte `p` as one row's columns (their running sum from 0)
+ * into out[outAt…]; returns the byte after them, or −1 when they run past `size` or one is not
+ * below 2^31 (no column is). `bytes` may go on past `size` (what is read there is refused
+ * afterwards). Integer arithmetic throughout: a sum past 2^31 would not be a column either.
+ */
+export function decodeVarintColumns(bytes: Uint8Array, size: number, p: number, count: number, out: Int32Array, outAt: number): number {
+  let column = 0;
+  const end = outAt + count;
+  for (let o = outAt; o < end; o++) {
+    let byte = bytes[p++] | 0;
+    if (byte >= 0x80) {
+      let value = byte & 0x7f;
+      let shift = 7;
+      do {
+        if (shift > 28 || p >= size) return -1;
+        byte = bytes[p++] | 0;
+        value |= (byte & 0x7f) << shift;
+        shift += 7;
+      } while (byte >= 0x80);
+      if (value < 0 || (shift === 35 && byte > 0x0f)) return -1;
+      byte = value;
+    }
+    column = (column + byte) | 0;
+    out[o] = column;
+  }
+  return p > size ? -1 : p;
 }
 
 function prefixSumInto(counts: Uint32Array, prefix: Float64Array, at: number): number {

@@ -5,7 +5,7 @@ import type { CsrBlock, NumericArray, NumericDtype } from '../../columns/column-
 import { CellarError } from '../../../../shared/errors';
 import { allocateTyped, allocateTypedUnfilled, bytesPerElement, viewTyped } from '../format/dtypes';
 import type { XFragment } from '../format/manifest';
-import { copyConverted, MAX_READ_BYTES, MAX_READ_GAP, undeltaUint16, undeltaUint32, type XLayerDescription, type XLayerFiles } from './layer-files';
+import { copyConverted, decodeVarintColumns, MAX_READ_BYTES, MAX_READ_GAP, skipVarints, undeltaUint16, undeltaUint32, type XLayerDescription, type XLayerFiles } from './layer-files';
 
 /** A CSR matrix; also a CsrBlock starting at row 0, so it can be written out directly. */
 export interface CsrMatrix extends CsrBlock {
@@ -276,17 +276,29 @@ function readFragmentRows(
       const chunk = Math.floor((rowAt(i) - fragment.rowStart) / R);
       const chunkFirstRow = chunk * R;
       const chunkNnz = index.rowPrefix[chunkFirstRow + index.chunkRows[chunk]] - index.rowPrefix[chunkFirstRow];
-      const storedIndices = files.decodeIndexDeltas(fragment, bytes, index.indexOffset[chunk] - readStart, index.indexLength[chunk], chunkNnz);
+      const stored = files.chunkIndices(fragment, bytes, index.indexOffset[chunk] - readStart, index.indexLength[chunk], chunkNnz);
       const valBytes = files.decodeBuffer(fragment, bytes, index.valueOffset[chunk] - readStart, index.valueLength[chunk], chunkNnz * valueWidth, files.valueScratch);
       const storedValues = viewTyped(fragment.storedDtype, valBytes, chunkNnz);
+      // Varints are read forward from a cursor (entry k at byte p): rows between are skipped.
+      let k = 0;
+      let p = 0;
       for (; i < j; i++) {
         const local = rowAt(i) - fragment.rowStart;
         if (Math.floor(local / R) !== chunk) break;
         const start = index.rowPrefix[local] - index.rowPrefix[chunkFirstRow];
         const count = index.rowPrefix[local + 1] - index.rowPrefix[local];
         const outAt = indptr[outPosition(i)];
-        if (storedIndices instanceof Uint16Array) undeltaUint16(storedIndices, start, count, outIndices, outAt);
-        else undeltaUint32(storedIndices, start, count, outIndices, outAt);
+        if ('deltas' in stored) {
+          if (stored.deltas instanceof Uint16Array) undeltaUint16(stored.deltas, start, count, outIndices, outAt);
+          else undeltaUint32(stored.deltas, start, count, outIndices, outAt);
+        } else {
+          // A row asked for again (joinids may repeat) starts over from the chunk's start.
+          if (start < k) k = p = 0;
+          p = skipVarints(stored.varints, stored.size, p, k, start);
+          if (p >= 0) p = decodeVarintColumns(stored.varints, stored.size, p, count, outIndices, outAt);
+          if (p < 0) throw files.damagedIndices(fragment);
+          k = start + count;
+        }
         copyConverted(storedValues, start, outData, outAt, count);
       }
     }
