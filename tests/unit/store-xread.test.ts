@@ -253,6 +253,28 @@ describe('X row reads', () => {
     truncated.close();
   });
 
+  it('reports column indices whose varints run past their chunk as damaged, by rows, blocks and a full decode', async () => {
+    const matrix = randomCounts(40, 300, 6, { density: 0.2 });
+    // No companion: gene reads decode whole chunks of rows.
+    const reader = await writeMatrix(matrix, { codec: 'none', chunkRows: 4, companion: false });
+    const fragment = reader.manifest.ms.RNA!.X.data!.fragments[0]!;
+    const x = (reader as unknown as { xReader(m: string, l: string): XLayerReader }).xReader('RNA', 'data');
+    const index = (x as unknown as { files: { chunkIndex(f: typeof fragment): { indexOffset: Float64Array; indexLength: Float64Array } } }).files.chunkIndex(fragment);
+    // The first chunk's varints all continued (high bit set): none of them ends in its bytes.
+    const path = join(reader.dir, fragment.file);
+    const bytes = readFileSync(path);
+    bytes.fill(0x81, index.indexOffset[0]!, index.indexOffset[0]! + index.indexLength[0]!);
+    writeFileSync(path, bytes);
+    const message = `ms/RNA/X/data: a chunk of ${fragment.file} holds damaged column indices.`;
+    const damaged = openStore(reader.dir);
+    cleanups.unshift(() => damaged.close());
+    await expect(damaged.readXRows('RNA', 'data', [1])).rejects.toMatchObject({ code: 'bad_element', message });
+    expect(() => Array.from(damaged.xRowBlocks('RNA', 'data', [0, 1, 2]))).toThrow(message);
+    await expect(damaged.readXColumns('RNA', 'data', [7])).rejects.toMatchObject({ code: 'bad_element', message });
+    // Rows of other chunks read as written.
+    expectRows(await damaged.readXRows('RNA', 'data', [4, 39]), matrix, [4, 39]);
+  });
+
   it('rejects joinids outside obs', async () => {
     const reader = await writeMatrix(randomCounts(10, 5, 1));
     await expect(reader.readXRows('RNA', 'data', [10])).rejects.toMatchObject({ code: 'bad_element', message: 'ms/RNA/X/data: obs joinid 10 is outside 0..9.' });

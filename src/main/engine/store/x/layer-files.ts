@@ -241,7 +241,7 @@ export class XLayerFiles {
       size = raw ? length - 8 : Number(prefix);
     }
     const widest = fragment.indexDtype === 'uint16' ? 3 : 5;
-    if (!(size >= chunkNnz && size <= chunkNnz * widest + (raw ? 7 : 0))) throw this.damagedIndices(fragment);
+    if (!(size >= chunkNnz && size <= chunkNnz * widest + (raw ? 7 : 0))) throw new CellarError('bad_element', `${this.label}: a chunk of ${fragment.file} has the wrong size.`);
     return { varints: this.decodeBuffer(fragment, bytes, at, length, size, this.indexScratch), size, raw };
   }
 
