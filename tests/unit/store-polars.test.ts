@@ -74,20 +74,7 @@ describe('store files read by nodejs-polars', () => {
     const values = x.getColumn('soma_data').toArray() as unknown as number[][];
     expect(rowIds).toEqual(Array.from({ length: n }, (_, i) => i));
     for (let r = 0; r < n; r++) {
-      const columns: number[] = [];
-      let column = 0;
-      let value = 0;
-      let shift = 0;
-      for (const byte of Array.from(deltas[r], Number)) {
-        value += (byte & 0x7f) * 2 ** shift;
-        shift += 7;
-        if (byte < 0x80) {
-          columns.push((column += value));
-          value = 0;
-          shift = 0;
-        }
-      }
-      expect(columns).toEqual(matrix.rows[r].columns);
+      expect(runningSumsOfVarints(Array.from(deltas[r], Number))).toEqual(matrix.rows[r].columns);
       expect(Array.from(values[r], Number)).toEqual(matrix.rows[r].values);
     }
 
@@ -96,9 +83,9 @@ describe('store files read by nodejs-polars', () => {
     const genes = plain(companion.getColumn('soma_dim_1').toArray()) as number[];
     const rowDeltas = companion.getColumn('soma_dim_0').toArray() as unknown as number[][];
     const geneValues = companion.getColumn('soma_data').toArray() as unknown as number[][];
+    expect(fragment.columns!.indexEncoding).toBe('varint-delta');
     const gene = 7;
-    let row = 0;
-    const rowsOfGene = Array.from(rowDeltas[genes.indexOf(gene)], (delta) => (row += Number(delta)));
+    const rowsOfGene = runningSumsOfVarints(Array.from(rowDeltas[genes.indexOf(gene)], Number));
     const expectedRows = matrix.rows.flatMap((r, i) => (r.columns.includes(gene) ? [i] : []));
     expect(rowsOfGene).toEqual(expectedRows);
     expect(Array.from(geneValues[genes.indexOf(gene)], Number)).toEqual(expectedRows.map((r) => matrix.rows[r].values[matrix.rows[r].columns.indexOf(gene)]));
@@ -111,3 +98,21 @@ describe('store files read by nodejs-polars', () => {
     expect(Array.from(csr.data as Float32Array)).toEqual(Array.from(values[5], Number));
   });
 });
+
+/** The running sums of deltas stored as unsigned LEB128 varints (7 bits a byte, low bits first). */
+function runningSumsOfVarints(bytes: number[]): number[] {
+  const out: number[] = [];
+  let sum = 0;
+  let value = 0;
+  let shift = 0;
+  for (const byte of bytes) {
+    value += (byte & 0x7f) * 2 ** shift;
+    shift += 7;
+    if (byte < 0x80) {
+      out.push((sum += value));
+      value = 0;
+      shift = 0;
+    }
+  }
+  return out;
+}

@@ -8,7 +8,8 @@ import type { CsrBlock } from '../../src/main/engine/columns/column-model';
 import { createStoreWriter, openStore, type StoreCodec, type StoreReader } from '../../src/main/engine/store';
 import { rowDecodeHelper, rowDecodeHelperFor } from '../../src/main/engine/store/x/row-decode-host';
 import { COLUMN_GROUP_ROWS, GENES_PER_BATCH, MAX_GROUP_ENTRIES } from '../../src/main/engine/store/x/x-column-writer';
-import { decodeVarintColumns, decodeVarints, skipVarints, type XLayerDescription } from '../../src/main/engine/store/x/layer-files';
+import type { XLayerDescription } from '../../src/main/engine/store/x/layer-files';
+import { decodeVarintColumns, decodeVarints, skipVarints } from '../../src/main/engine/store/x/varints';
 import type { XLayerReader } from '../../src/main/engine/store/x/x-reader';
 import { csrBlocks, randomCounts, seededRandom, tempStoreDir, type ReferenceMatrix } from './store-testkit';
 
@@ -131,6 +132,35 @@ describe('X row reads', () => {
     }
     expectRows({ indptr: joined.indptr, indices: Int32Array.from(joined.indices), data: joined.data }, matrix, all);
     expectColumns(await reader.readXColumns('RNA', 'data', [0, 128, 65_536, 69_999]), matrix, [0, 128, 65_536, 69_999]);
+  });
+
+  it('reads genes whose cells lie far apart in the companion (cell-offset varints of two bytes), across groups', async () => {
+    // 5,000 cells (two companion groups of 4,096 and 904): gene 19 only at the cells below,
+    // 200 to 2,800 apart; the other genes random.
+    const sparse = [0, 200, 3000, 4095, 4096, 4999];
+    const base = randomCounts(5000, 19, 44, { density: 0.1 });
+    const matrix: ReferenceMatrix = {
+      nRows: 5000,
+      nCols: 20,
+      rows: base.rows.map((row, r) => (sparse.includes(r) ? { columns: [...row.columns, 19], values: [...row.values, (r % 5) + 1] } : row)),
+    };
+    const reader = await writeMatrix(matrix, { chunkRows: 4, companion: true });
+    const fragments = reader.manifest.ms.RNA!.X.data!.fragments;
+    expect(fragments.every((f) => f.columns?.indexEncoding === 'varint-delta')).toBe(true);
+    expectColumns(await reader.readXColumns('RNA', 'data', [19]), matrix, [19]);
+    expectColumns(await reader.readXColumns('RNA', 'data', [0, 3, 18, 19]), matrix, [0, 3, 18, 19]);
+    // Cell offsets whose varints never end: a store error naming the companion file.
+    const raw = await writeMatrix(matrix, { codec: 'none', chunkRows: 4, companion: true, threads: 0 });
+    const companion = raw.manifest.ms.RNA!.X.data!.fragments[0]!.columns!;
+    const batches = tableFromIPC(readFileSync(join(raw.dir, companion.indexFile)));
+    const path = join(raw.dir, companion.file);
+    const bytes = readFileSync(path);
+    const from = Number(batches.getChild('rows_offset')!.get(0));
+    bytes.fill(0x81, from, from + Number(batches.getChild('rows_length')!.get(0)));
+    writeFileSync(path, bytes);
+    const damaged = openStore(raw.dir);
+    cleanups.unshift(() => damaged.close());
+    await expect(damaged.readXColumns('RNA', 'data', [19])).rejects.toMatchObject({ code: 'bad_element', message: `ms/RNA/X/data: a chunk of ${companion.file} holds damaged cell offsets.` });
   });
 
   it('decodes LEB128 varints up to 32 bits and refuses overlong, oversized or truncated ones', () => {

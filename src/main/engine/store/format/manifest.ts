@@ -85,6 +85,12 @@ export interface XColumnCompanion {
   /** Genes per record batch. */
   genesPerBatch: number;
   nBatches: number;
+  /**
+   * 'varint-delta' (store format 2): `soma_dim_0` is list<uint8>, each gene's cell-offset deltas
+   * as varints, and the index's list offsets are those lists' byte offsets. Absent: the deltas
+   * themselves (list<uint16>), offsets in entries.
+   */
+  indexEncoding?: 'varint-delta';
 }
 
 export interface LayerEntry {

@@ -7,6 +7,7 @@ import type { NumericArray, NumericDtype } from '../../columns/column-model';
 import { allocateTyped, bytesPerElement, viewTyped } from '../format/dtypes';
 import type { XColumnCompanion, XFragment } from '../format/manifest';
 import { copyConverted, float64Column, MAX_READ_BYTES, undeltaUint16, type XLayerFiles } from './layer-files';
+import { decodeVarintColumns } from './varints';
 
 /** A CSC matrix: column j's entries are indices/data[indptr[j] .. indptr[j+1]). */
 export interface CscMatrix {
@@ -123,10 +124,15 @@ function readCompanionColumns(files: XLayerFiles, fragment: XFragment, slot: Int
         const bytes = files.readAt(companion.file, readStart, index.valuesOffset[b] + index.valuesLength[b] - readStart);
         const offsetBytes = files.decodeBuffer(fragment, bytes, 0, index.offsetsLength[b], (index.geneCount[b] + 1) * 4, files.offsetScratch);
         const offsets = viewTyped('int32', offsetBytes, index.geneCount[b] + 1) as Int32Array;
-        const rowBytes = files.decodeBuffer(fragment, bytes, index.rowsOffset[b] - readStart, index.rowsLength[b], batchNnz * 2, files.indexScratch);
         const valueBytes = files.decodeBuffer(fragment, bytes, index.valuesOffset[b] - readStart, index.valuesLength[b], batchNnz * valueWidth, files.valueScratch);
-        const rows = viewTyped('uint16', rowBytes, batchNnz) as Uint16Array;
         const values = viewTyped(fragment.storedDtype, valueBytes, batchNnz);
+        if (companion.indexEncoding === 'varint-delta') {
+          readVarintGenes(files, fragment, bytes, index.rowsOffset[b] - readStart, index.rowsLength[b], batchNnz, offsets, genes, i, j, geneStart, index.groupRowStart[b], values, slot, out);
+          i = j;
+          continue;
+        }
+        const rowBytes = files.decodeBuffer(fragment, bytes, index.rowsOffset[b] - readStart, index.rowsLength[b], batchNnz * 2, files.indexScratch);
+        const rows = viewTyped('uint16', rowBytes, batchNnz) as Uint16Array;
         for (let k = i; k < j; k++) {
           const local = genes[k] - geneStart;
           const start = offsets[local];
@@ -142,6 +148,55 @@ function readCompanionColumns(files: XLayerFiles, fragment: XFragment, slot: Int
       }
       i = j;
     }
+  }
+}
+
+/**
+ * Genes genes[i..j) of one companion batch whose cell offsets are varints: `byteOffsets` (the
+ * list offsets) says where each gene's bytes are; its first entry is the count of varints that
+ * end before them (the genes are visited in order, so one forward count serves them all).
+ */
+function readVarintGenes(
+  files: XLayerFiles,
+  fragment: XFragment,
+  bytes: Uint8Array,
+  at: number,
+  length: number,
+  batchNnz: number,
+  byteOffsets: Int32Array,
+  genes: number[],
+  i: number,
+  j: number,
+  geneStart: number,
+  groupRowStart: number,
+  values: NumericArray,
+  slot: Int32Array,
+  out: ColumnAccumulator,
+): void {
+  const geneCount = byteOffsets.length - 1;
+  const size = byteOffsets[geneCount];
+  if (byteOffsets[0] !== 0 || size < 0 || size > batchNnz * 3) throw files.damagedIndices(fragment, fragment.columns!.file);
+  const varints = files.decodeBuffer(fragment, bytes, at, length, size, files.indexScratch);
+  let bytePos = 0;
+  let entry = 0;
+  for (let k = i; k < j; k++) {
+    const local = genes[k] - geneStart;
+    const from = byteOffsets[local];
+    const to = byteOffsets[local + 1];
+    if (!(from >= bytePos && to >= from && to <= size)) throw files.damagedIndices(fragment, fragment.columns!.file);
+    for (let q = bytePos; q < from; q++) entry += (varints[q] >>> 7) ^ 1;
+    let count = 0;
+    for (let q = from; q < to; q++) count += (varints[q] >>> 7) ^ 1;
+    if (entry + count > batchNnz) throw files.damagedIndices(fragment, fragment.columns!.file);
+    const target = slot[genes[k]];
+    const rowsOut = out.rows[target];
+    rowsOut.reserve(count);
+    if (decodeVarintColumns(varints, to, from, count, rowsOut.values, rowsOut.length) !== to) throw files.damagedIndices(fragment, fragment.columns!.file);
+    addToRange(rowsOut.values, rowsOut.length, count, groupRowStart);
+    rowsOut.length += count;
+    out.values[target].appendRange(values, entry, count);
+    entry += count;
+    bytePos = to;
   }
 }
 

@@ -5,7 +5,8 @@ import type { CsrBlock, NumericArray, NumericDtype } from '../../columns/column-
 import { CellarError } from '../../../../shared/errors';
 import { allocateTyped, allocateTypedUnfilled, bytesPerElement, viewTyped } from '../format/dtypes';
 import type { XFragment } from '../format/manifest';
-import { copyConverted, decodeVarintColumns, MAX_READ_BYTES, MAX_READ_GAP, skipVarints, undeltaUint16, undeltaUint32, type XLayerDescription, type XLayerFiles } from './layer-files';
+import { copyConverted, MAX_READ_BYTES, MAX_READ_GAP, undeltaUint16, undeltaUint32, type XLayerDescription, type XLayerFiles } from './layer-files';
+import { decodeVarintColumns, skipVarints } from './varints';
 
 /** A CSR matrix; also a CsrBlock starting at row 0, so it can be written out directly. */
 export interface CsrMatrix extends CsrBlock {

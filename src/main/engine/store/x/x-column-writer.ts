@@ -3,16 +3,18 @@
 // batch holds `genesPerBatch` consecutive genes of one group of at most `groupRows` cells (fewer
 // when the group reaches MAX_GROUP_ENTRIES entries):
 //   soma_dim_1: int64            the gene's var joinid
-//   soma_dim_0: list<uint16>     cell offsets within the group, delta-coded within the gene
+//   soma_dim_0: list<uint8>      cell offsets within the group, delta-coded within the gene,
+//                                each delta an unsigned LEB128 varint (varints.ts)
 //   soma_data:  list<T>          values, in the fragment's stored dtype
 // The group's first obs joinid is in the index file and in the batch's custom metadata.
-import { Field, Float64, Int32, Int64, List, Schema, Uint16, makeData } from 'apache-arrow';
+import { Field, Float64, Int32, Int64, List, Schema, Uint8, makeData } from 'apache-arrow';
 import type { NumericArray, NumericDtype } from '../../columns/column-model';
 import type { StoreCodec } from '../io/codecs';
 import { recordBatchOf, type DataFileSink, type DataFiles } from '../io/data-files';
 import { allocateTyped, arrowTypeOf } from '../format/dtypes';
 import { StoreIpcFileWriter } from '../io/ipc-file-writer';
 import type { XColumnCompanion } from '../format/manifest';
+import { encodeVarints } from './varints';
 
 /** Cells per group (≤ 65,536 so cell offsets fit uint16). */
 export const COLUMN_GROUP_ROWS = 4096;
@@ -118,8 +120,10 @@ export class XColumnWriter {
   /** Per batch: offset and length of its list offsets, rows and values buffers. */
   private readonly spans: number[] = [];
   private nGroups = 0;
-  // A batch's list offsets and gene ids, reused.
+  // A batch's list offsets (entries, and bytes of the varints) and gene ids, reused.
   private readonly listOffsets = new Int32Array(GENES_PER_BATCH + 1);
+  private readonly byteOffsets = new Int32Array(GENES_PER_BATCH + 1);
+  private varints = new Uint8Array(1 << 16);
   private readonly genes = new BigInt64Array(GENES_PER_BATCH);
 
   constructor(
@@ -149,12 +153,12 @@ export class XColumnWriter {
     this.schema = new Schema(
       [
         new Field('soma_dim_1', new Int64(), false),
-        new Field('soma_dim_0', new List(new Field('item', new Uint16(), false)), false),
+        new Field('soma_dim_0', new List(new Field('item', new Uint8(), false)), false),
         new Field('soma_data', new List(new Field('item', arrowTypeOf(storedDtype), false)), false),
       ],
       new Map([
         ['cellar.encoding', 'csc-row-groups'],
-        ['cellar.index_encoding', 'delta'],
+        ['cellar.index_encoding', 'varint-delta'],
       ]),
     );
   }
@@ -236,7 +240,14 @@ export class XColumnWriter {
       }
       transposeBatch(first, last, this.stageGene, this.stageRow, this.stageValues, cursor, this.lastRow, rows, transposed);
       const entries = last - first;
-      this.writer.writeIdListsBatch(this.schema, genes.subarray(0, geneCount), listOffsets.subarray(0, geneCount + 1), entries, rows.subarray(0, entries), transposed.subarray(0, entries), metadata);
+      // Cell offsets are below 2^16: at most 3 bytes a delta.
+      if (this.varints.length < entries * 3) this.varints = new Uint8Array(Math.max(entries * 3, this.varints.length * 2));
+      const byteOffsets = this.byteOffsets.subarray(0, geneCount + 1);
+      const varintBytes = encodeVarints(rows, listOffsets, geneCount, this.varints, byteOffsets);
+      this.writer.writeIdListsBatch(this.schema, genes.subarray(0, geneCount), listOffsets.subarray(0, geneCount + 1), entries, this.varints.subarray(0, varintBytes), transposed.subarray(0, entries), metadata, {
+        offsets: byteOffsets,
+        entries: varintBytes,
+      });
       const spans = this.writer.lastBuffers;
       this.batchGroupStart.push(this.groupStart);
       this.batchGroupRows.push(n);
@@ -268,6 +279,7 @@ export class XColumnWriter {
       groupRows: this.groupRows,
       genesPerBatch: GENES_PER_BATCH,
       nBatches: this.batchGeneStart.length,
+      indexEncoding: 'varint-delta',
     };
   }
 

@@ -16,6 +16,7 @@ import { allocateTyped, arrowTypeOf, dtypeOfArray, holdsAll, isBigIntDtype, narr
 import { StoreIpcFileWriter } from '../io/ipc-file-writer';
 import type { XFragment } from '../format/manifest';
 import { XColumnWriter } from './x-column-writer';
+import { encodeVarints } from './varints';
 
 export interface XWriteOptions {
   codec: StoreCodec;
@@ -95,28 +96,6 @@ interface RowSource {
   r0: number;
   r1: number;
   rowStart: number;
-}
-
-/**
- * Each row's deltas (`deltas[offsets[r]..offsets[r + 1])`) as unsigned LEB128 varints: seven
- * bits a byte, low bits first, the high bit set on every byte but a value's last. `byteOffsets`
- * gets where each row's bytes start (and the end); returns the bytes written.
- */
-export function encodeVarints(deltas: Uint16Array | Uint32Array, offsets: Int32Array, nRows: number, out: Uint8Array, byteOffsets: Int32Array): number {
-  let at = 0;
-  byteOffsets[0] = 0;
-  for (let row = 0; row < nRows; row++) {
-    for (let k = offsets[row], end = offsets[row + 1]; k < end; k++) {
-      let value = deltas[k];
-      while (value >= 0x80) {
-        out[at++] = (value & 0x7f) | 0x80;
-        value >>>= 7;
-      }
-      out[at++] = value;
-    }
-    byteOffsets[row + 1] = at;
-  }
-  return at;
 }
 
 function indexDtypeFor(nCols: number): 'uint16' | 'uint32' {
