@@ -45,8 +45,10 @@ export interface OpenedQuery {
   version: number;
 }
 
-/** Resolves the store and version, parses the filters and selects the rows. */
-/** `prepareRows`: the selected X rows will be read soon; a large read's helper thread gets ready meanwhile. */
+/**
+ * Resolves the store and version, parses the filters and selects the rows. `prepareRows`: the
+ * selected X rows will be read soon; a large read's helper thread gets ready meanwhile.
+ */
 export async function openQuery(params: QueryParams, options: { prepareRows?: boolean } = {}): Promise<OpenedQuery> {
   const { store, dir } = await resolveStore(params.registry, params.storeKey);
   const record = resolveVersionRef(params.registry, store, params.version);
