@@ -74,6 +74,7 @@ function buildColumnIndex(files: XLayerFiles, companion: XColumnCompanion, table
   const n = table.numRows;
   if (n !== companion.nBatches) throw new CellarError('bad_element', `${files.label}: column index ${companion.indexFile} does not match its fragment.`);
   const f64 = (name: string) => float64Column(table, name, n, companion.indexFile, files.label);
+  const varints = companion.indexEncoding === 'varint-delta';
   const groupRowStart = f64('group_row_start');
   const groupFirstBatch: number[] = [];
   for (let b = 0; b < n; b++) if (b === 0 || groupRowStart[b] !== groupRowStart[b - 1]) groupFirstBatch.push(b);
@@ -88,9 +89,11 @@ function buildColumnIndex(files: XLayerFiles, companion: XColumnCompanion, table
     rowsLength: f64('rows_length'),
     valuesOffset: f64('values_offset'),
     valuesLength: f64('values_length'),
+    valueOffsetsOffset: varints ? f64('value_offsets_offset') : null,
+    valueOffsetsLength: varints ? f64('value_offsets_length') : null,
     groupFirstBatch: Int32Array.from(groupFirstBatch),
   };
-  files.checkSpans(companion.file, companion.indexFile, [index.offsetsOffset, index.offsetsLength, index.rowsOffset, index.rowsLength, index.valuesOffset, index.valuesLength]);
+  files.checkSpans(companion.file, companion.indexFile, [index.offsetsOffset, index.offsetsLength, index.rowsOffset, index.rowsLength, index.valuesOffset, index.valuesLength, ...(varints ? [index.valueOffsetsOffset!, index.valueOffsetsLength!] : [])]);
   return index;
 }
 
@@ -126,8 +129,10 @@ function readCompanionColumns(files: XLayerFiles, fragment: XFragment, slot: Int
         const offsets = viewTyped('int32', offsetBytes, index.geneCount[b] + 1) as Int32Array;
         const valueBytes = files.decodeBuffer(fragment, bytes, index.valuesOffset[b] - readStart, index.valuesLength[b], batchNnz * valueWidth, files.valueScratch);
         const values = viewTyped(fragment.storedDtype, valueBytes, batchNnz);
-        if (companion.indexEncoding === 'varint-delta') {
-          readVarintGenes(files, fragment, bytes, index.rowsOffset[b] - readStart, index.rowsLength[b], batchNnz, offsets, genes, i, j, geneStart, index.groupRowStart[b], values, slot, out);
+        if (index.valueOffsetsOffset && index.valueOffsetsLength) {
+          const entryBytes = files.decodeBuffer(fragment, bytes, index.valueOffsetsOffset[b] - readStart, index.valueOffsetsLength[b], (index.geneCount[b] + 1) * 4, files.listScratch);
+          const entryOffsets = viewTyped('int32', entryBytes, index.geneCount[b] + 1) as Int32Array;
+          readVarintGenes(files, fragment, bytes, index.rowsOffset[b] - readStart, index.rowsLength[b], batchNnz, offsets, entryOffsets, genes, i, j, geneStart, index.groupRowStart[b], values, slot, out);
           i = j;
           continue;
         }
@@ -153,8 +158,8 @@ function readCompanionColumns(files: XLayerFiles, fragment: XFragment, slot: Int
 
 /**
  * Genes genes[i..j) of one companion batch whose cell offsets are varints: `byteOffsets` (the
- * list offsets) says where each gene's bytes are; its first entry is the count of varints that
- * end before them (the genes are visited in order, so one forward count serves them all).
+ * cell lists' offsets) says where each gene's varint bytes are, `entryOffsets` (the value
+ * lists') where its values are and how many it has.
  */
 function readVarintGenes(
   files: XLayerFiles,
@@ -164,6 +169,7 @@ function readVarintGenes(
   length: number,
   batchNnz: number,
   byteOffsets: Int32Array,
+  entryOffsets: Int32Array,
   genes: number[],
   i: number,
   j: number,
@@ -173,30 +179,25 @@ function readVarintGenes(
   slot: Int32Array,
   out: ColumnAccumulator,
 ): void {
+  const damaged = () => files.damagedIndices(fragment, fragment.columns!.file);
   const geneCount = byteOffsets.length - 1;
   const size = byteOffsets[geneCount];
-  if (byteOffsets[0] !== 0 || size < 0 || size > batchNnz * 3) throw files.damagedIndices(fragment, fragment.columns!.file);
+  if (byteOffsets[0] !== 0 || size < 0 || size > batchNnz * 3 || entryOffsets[0] !== 0 || entryOffsets[geneCount] !== batchNnz) throw damaged();
   const varints = files.decodeBuffer(fragment, bytes, at, length, size, files.indexScratch);
-  let bytePos = 0;
-  let entry = 0;
   for (let k = i; k < j; k++) {
     const local = genes[k] - geneStart;
     const from = byteOffsets[local];
     const to = byteOffsets[local + 1];
-    if (!(from >= bytePos && to >= from && to <= size)) throw files.damagedIndices(fragment, fragment.columns!.file);
-    for (let q = bytePos; q < from; q++) entry += (varints[q] >>> 7) ^ 1;
-    let count = 0;
-    for (let q = from; q < to; q++) count += (varints[q] >>> 7) ^ 1;
-    if (entry + count > batchNnz) throw files.damagedIndices(fragment, fragment.columns!.file);
+    const entry = entryOffsets[local];
+    const count = entryOffsets[local + 1] - entry;
+    if (!(from >= 0 && to >= from && to <= size && count >= 0 && entry + count <= batchNnz)) throw damaged();
     const target = slot[genes[k]];
     const rowsOut = out.rows[target];
     rowsOut.reserve(count);
-    if (decodeVarintColumns(varints, to, from, count, rowsOut.values, rowsOut.length) !== to) throw files.damagedIndices(fragment, fragment.columns!.file);
+    if (decodeVarintColumns(varints, to, from, count, rowsOut.values, rowsOut.length) !== to) throw damaged();
     addToRange(rowsOut.values, rowsOut.length, count, groupRowStart);
     rowsOut.length += count;
     out.values[target].appendRange(values, entry, count);
-    entry += count;
-    bytePos = to;
   }
 }
 
@@ -266,6 +267,9 @@ interface ColumnIndex {
   rowsLength: Float64Array;
   valuesOffset: Float64Array;
   valuesLength: Float64Array;
+  /** Companions with varint cell offsets: where each batch's value list offsets (in entries) are. */
+  valueOffsetsOffset: Float64Array | null;
+  valueOffsetsLength: Float64Array | null;
   /** First batch of each row group. */
   groupFirstBatch: Int32Array;
 }

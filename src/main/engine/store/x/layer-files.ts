@@ -73,6 +73,7 @@ export class XLayerFiles {
   readonly indexScratch = new Scratch();
   readonly valueScratch = new Scratch();
   readonly offsetScratch = new Scratch();
+  readonly listScratch = new Scratch();
   private readonly deltaScratch = new Scratch();
   /** Memory row blocks reuse from one iteration to the next (null while an iteration holds it). */
   blockBuffers: { indptr: Int32Array; indices: Int32Array; data: NumericArray } | null = null;

@@ -30,7 +30,10 @@ export const MAX_GROUP_ENTRIES = 1 << 23;
 
 const OFFSETS_BUFFER = 3;
 const ROWS_BUFFER = 5;
+/** soma_data's list offsets: in entries, where soma_dim_0's (OFFSETS_BUFFER) are in varint bytes. */
+const VALUE_OFFSETS_BUFFER = 7;
 const VALUES_BUFFER = 9;
+const INDEXED_BUFFERS = [OFFSETS_BUFFER, ROWS_BUFFER, VALUES_BUFFER, VALUE_OFFSETS_BUFFER];
 
 class Growable<T extends NumericArray> {
   length = 0;
@@ -117,7 +120,7 @@ export class XColumnWriter {
   private readonly batchGeneStart: number[] = [];
   private readonly batchGeneCount: number[] = [];
   private readonly batchNnz: number[] = [];
-  /** Per batch: offset and length of its list offsets, rows and values buffers. */
+  /** Per batch: offset and length of its list offsets, rows, values and value list offsets buffers. */
   private readonly spans: number[] = [];
   private nGroups = 0;
   // A batch's list offsets (entries, and bytes of the varints) and gene ids, reused.
@@ -254,7 +257,7 @@ export class XColumnWriter {
       this.batchGeneStart.push(geneStart);
       this.batchGeneCount.push(geneCount);
       this.batchNnz.push(last - first);
-      for (const buffer of [OFFSETS_BUFFER, ROWS_BUFFER, VALUES_BUFFER]) this.spans.push(spans[2 * buffer]!, spans[2 * buffer + 1]!);
+      for (const buffer of INDEXED_BUFFERS) this.spans.push(spans[2 * buffer]!, spans[2 * buffer + 1]!);
     }
     this.nGroups++;
     this.groupStart += n;
@@ -306,8 +309,8 @@ export class XColumnWriter {
     const n = this.batchGeneStart.length;
     const float64 = (values: number[]) => makeData({ type: new Float64(), length: n, data: Float64Array.from(values) });
     const int32 = (values: number[]) => makeData({ type: new Int32(), length: n, data: Int32Array.from(values) });
-    const span = (k: number) => this.spans.filter((_, i) => i % 6 === k);
-    const names = ['offsets_offset', 'offsets_length', 'rows_offset', 'rows_length', 'values_offset', 'values_length'];
+    const names = ['offsets_offset', 'offsets_length', 'rows_offset', 'rows_length', 'values_offset', 'values_length', 'value_offsets_offset', 'value_offsets_length'];
+    const span = (k: number) => this.spans.filter((_, i) => i % names.length === k);
     const schema = new Schema(
       [
         new Field('group_row_start', new Float64(), false),
