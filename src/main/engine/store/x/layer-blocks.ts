@@ -8,6 +8,7 @@ import type { CsrBlock, NumericArray } from '../../columns/column-model';
 import { allocateTyped, bytesPerElement, isBigIntDtype, viewTyped } from '../format/dtypes';
 import type { LayerEntry } from '../format/manifest';
 import { MAX_READ_BYTES, XLayerFiles } from './layer-files';
+import { skipVarints } from './varints';
 import { CLAIMED_BY_HELPER, CLAIMED_HERE, decodeRows, decodeSortedRows, planRows, sortOrder, type RowDecodeHelper } from './row-reads';
 
 /** A block of rows from `rowBlocks`: CSR plus the obs joinid of each row. */
@@ -257,17 +258,51 @@ export function decodeRangeKeeping(files: XLayerFiles, rowStart: number, rowEnd:
         const chunkFirst = chunk * R;
         const base = index.rowPrefix[chunkFirst];
         const chunkNnz = index.rowPrefix[chunkFirst + index.chunkRows[chunk]] - base;
-        const deltas = files.decodeIndexDeltas(fragment, bytes, index.indexOffset[chunk] - readStart, index.indexLength[chunk], chunkNnz);
+        const stored = files.chunkIndices(fragment, bytes, index.indexOffset[chunk] - readStart, index.indexLength[chunk], chunkNnz);
         const valBytes = files.decodeBuffer(fragment, bytes, index.valueOffset[chunk] - readStart, index.valueLength[chunk], chunkNnz * valueWidth, files.valueScratch);
         const values = viewTyped(fragment.storedDtype, valBytes, chunkNnz) as Float64Array;
         const chunkEnd = Math.min(end, fragment.rowStart + chunkFirst + index.chunkRows[chunk]);
+        if ('deltas' in stored) {
+          const deltas = stored.deltas;
+          for (; row < chunkEnd; row++) {
+            const local = row - fragment.rowStart;
+            const to = index.rowPrefix[local + 1] - base;
+            let column = 0;
+            // Branch-free: every entry is written, the cursor moves only for kept ones.
+            for (let k = index.rowPrefix[local] - base; k < to; k++) {
+              column += deltas[k];
+              const p = position[column];
+              indices[at] = p;
+              out[at] = values[k];
+              at += (p >>> 31) ^ 1;
+            }
+            indptr[row - rowStart + 1] = at;
+          }
+          continue;
+        }
+        // Varints, decoded in the same pass (the range may start inside the chunk).
+        const { varints, size } = stored;
+        let q = skipVarints(varints, size, 0, 0, index.rowPrefix[row - fragment.rowStart] - base);
+        if (q < 0) throw files.damagedIndices(fragment);
         for (; row < chunkEnd; row++) {
           const local = row - fragment.rowStart;
           const to = index.rowPrefix[local + 1] - base;
           let column = 0;
-          // Branch-free: every entry is written, the cursor moves only for kept ones.
           for (let k = index.rowPrefix[local] - base; k < to; k++) {
-            column += deltas[k];
+            let delta = varints[q++] | 0;
+            if (delta >= 0x80) {
+              let value = delta & 0x7f;
+              let shift = 7;
+              do {
+                if (shift > 28 || q >= size) throw files.damagedIndices(fragment);
+                delta = varints[q++] | 0;
+                value |= (delta & 0x7f) << shift;
+                shift += 7;
+              } while (delta >= 0x80);
+              if (value < 0) throw files.damagedIndices(fragment);
+              delta = value;
+            }
+            column = (column + delta) | 0;
             const p = position[column];
             indices[at] = p;
             out[at] = values[k];
@@ -275,6 +310,8 @@ export function decodeRangeKeeping(files: XLayerFiles, rowStart: number, rowEnd:
           }
           indptr[row - rowStart + 1] = at;
         }
+        // Bytes read past the varints' end were not theirs.
+        if (q > size) throw files.damagedIndices(fragment);
       }
     }
   }
