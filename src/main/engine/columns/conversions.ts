@@ -232,6 +232,12 @@ export function distinctStrings(column: Column): string[] {
   return [...seen];
 }
 
+/** Whether `ids` are strictly ascending (sorted, no repeats). */
+export function isAscending(ids: Uint32Array): boolean {
+  for (let i = 1; i < ids.length; i++) if (ids[i] <= ids[i - 1]) return false;
+  return true;
+}
+
 /** The rows `idx` of a column, in that order. */
 export function takeRows(column: Column, idx: ArrayLike<number>): Column {
   const n = idx.length;

@@ -14,7 +14,7 @@ import { openStore, type StoreReader } from '../store/store-reader';
 import { frameRows, OBS_ID, resolveQuery, selectColumns, VAR_ID, type QuerySelection, type QuerySpec } from '../store/query';
 import { RAW_MEASUREMENT, X_LAYER } from './concatenate';
 import { matrixName, type ProgressFn } from './progress';
-import { stringAt } from '../columns/conversions';
+import { isAscending, stringAt } from '../columns/conversions';
 import { resolveVersionRef } from './store-records';
 import { resolveStore } from './reconcile';
 import { frameToArrow } from '../columns/arrow-frame';
@@ -187,11 +187,6 @@ function storeMatrix(
   };
 }
 
-function isAscending(ids: Uint32Array): boolean {
-  for (let i = 1; i < ids.length; i++) if (ids[i] <= ids[i - 1]) return false;
-  return true;
-}
-
 export type ExportCompression = 'gzip' | 'lzf' | 'none';
 export const EXPORT_COMPRESSIONS: readonly ExportCompression[] = ['gzip', 'lzf', 'none'];
 
@@ -264,7 +259,7 @@ export async function exportQueryToH5ad(params: ExportParams): Promise<ExportRes
   try {
     // X is read from now on, while obs, var and the rest are written. Without lzf the writer's
     // work per block is light (writes; gzip deflates in the thread pool): this thread decodes
-    // every other block beside the helper.
+    // blocks too, each block going to whichever thread claims it first (rowBlocksAhead).
     const decodeHere = compression !== 'lzf';
     X = queryMatrix(q, params.signal, undefined, true, decodeHere);
     const obsm = await readDenseAll(reader.obsmNames(m), (name) => reader.readObsm(m, name, selection.obsJoinids));

@@ -5,6 +5,7 @@ import { CellarError } from '../../../shared/errors';
 import { stringAt } from '../columns/conversions';
 import type { GeneNaming } from './format/manifest';
 import type { FilterAst, FilterLiteral, FilterNode } from './filter/index';
+import type { Column } from '../columns/column-model';
 import type { FrameReader, StoreReader } from './store-reader';
 
 /** Var columns that usually hold gene symbols, in the order they are looked for (case-insensitive). */
@@ -150,19 +151,29 @@ export class GeneIndex {
   }
 }
 
+type NumericColumn = Extract<Column, { kind: 'numeric' }>;
+
+/** The presence table's (dataset, var_joinid) columns, or null when the version recorded none. */
+function presenceColumns(reader: StoreReader, measurement: string): { table: FrameReader; datasets: NumericColumn; genes: NumericColumn } | null {
+  const table = reader.presence(measurement);
+  if (!table) return null;
+  const datasets = table.column('dataset');
+  const genes = table.column('var_joinid');
+  if (!datasets || !genes || datasets.kind !== 'numeric' || genes.kind !== 'numeric') {
+    throw new CellarError('bad_element', `ms/${measurement}/presence of store version ${reader.version} lacks its dataset or var_joinid column.`);
+  }
+  return { table, datasets, genes };
+}
+
 /**
  * Which datasets (obs `dataset` values) measured each of the given genes; null when the version
  * recorded no presence table (every dataset is then taken to have measured every gene).
  */
 export function datasetsMeasuring(reader: StoreReader, measurement: string, joinids: readonly number[]): Map<number, Set<number>> | null {
-  const table = reader.presence(measurement);
-  if (!table) return null;
-  const datasets = table.column('dataset');
-  const genes = table.column('var_joinid');
+  const presence = presenceColumns(reader, measurement);
+  if (!presence) return null;
+  const { table, datasets, genes } = presence;
   const out = new Map<number, Set<number>>(joinids.map((g) => [g, new Set<number>()]));
-  if (!datasets || !genes || datasets.kind !== 'numeric' || genes.kind !== 'numeric') {
-    throw new CellarError('bad_element', `ms/${measurement}/presence of store version ${reader.version} lacks its dataset or var_joinid column.`);
-  }
   for (let i = 0; i < table.nRows; i++) {
     const set = out.get(Number(genes.values[i]));
     if (set) set.add(Number(datasets.values[i]));
@@ -211,14 +222,10 @@ export function resolveGeneFilter(ast: FilterAst, frame: FrameReader, genes: () 
  * cannot tell "not measured" from 0. Null when the version recorded no presence table.
  */
 export function notMeasuredPairs(reader: StoreReader, measurement: string, obsJoinids: ArrayLike<number>, varJoinids: ArrayLike<number>): { dataset: string[]; var_id: string[] } | null {
-  const table = reader.presence(measurement);
   const datasetColumn = reader.obs.column('dataset');
-  if (!table || !datasetColumn) return null;
-  const datasets = table.column('dataset');
-  const genes = table.column('var_joinid');
-  if (!datasets || !genes || datasets.kind !== 'numeric' || genes.kind !== 'numeric') {
-    throw new CellarError('bad_element', `ms/${measurement}/presence of store version ${reader.version} lacks its dataset or var_joinid column.`);
-  }
+  const presence = datasetColumn ? presenceColumns(reader, measurement) : null;
+  if (!presence || !datasetColumn) return null;
+  const { table, datasets, genes } = presence;
   // The datasets of the selected cells, each given a row of a (dataset × gene) "measured" table.
   const positions = new Set<number>();
   for (let i = 0; i < obsJoinids.length; i++) positions.add(Number(stringAt(datasetColumn, obsJoinids[i]!)));

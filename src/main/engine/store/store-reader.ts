@@ -2,13 +2,13 @@
 // read on demand from the files that version names.
 import * as fs from 'node:fs';
 import { join } from 'node:path';
-import { tableFromIPC, type Table } from 'apache-arrow';
+import { tableFromIPC, type Data, type Table } from 'apache-arrow';
 import { CellarError } from '../../../shared/errors';
 import type { Column } from '../columns/column-model';
 import { registerArrowCodecs } from './io/codecs';
 import { readDense, type DenseArray } from './frames/dense-codec';
 import { ColumnAssembler, pickUtf8Rows } from './frames/frame-codec';
-import { takeRows } from '../columns/conversions';
+import { isAscending, takeRows } from '../columns/conversions';
 import { acquireReaderLease, type ReaderLease } from './format/lock';
 import { listManifestVersions, readManifest, type ColumnEntry, type FrameEntry, type GraphEntry, type StoreManifest } from './format/manifest';
 import type { CscMatrix } from './x/column-reads';
@@ -159,17 +159,8 @@ class StoredFrame implements FrameReader {
     if (cached) return cached;
     const entry = this.schema(name);
     if (!entry) return undefined;
-    const label = `${this.label} column ${name}`;
     const assembler = new ColumnAssembler(entry, this.frame.nRows);
-    for (const piece of entry.pieces) {
-      const vector = this.tables.get(piece.file, label).getChild(name);
-      if (!vector || vector.length !== piece.nRows) throw new CellarError('bad_element', `${label}: store file ${piece.file} does not match the manifest.`);
-      let at = piece.rowStart;
-      for (const data of vector.data) {
-        assembler.add(data, at);
-        at += data.length;
-      }
-    }
+    for (const [data, at] of this.storedChunks(name, entry)) assembler.add(data, at);
     const column = assembler.finish();
     this.decoded.set(name, column);
     return column;
@@ -191,25 +182,27 @@ class StoredFrame implements FrameReader {
 
   /** As column() then takeRows for a plain string column, reading only `rows`; null for a dictionary-encoded one. */
   private pickStrings(name: string, entry: ColumnEntry, rows: Uint32Array): Column | null {
-    const label = `${this.label} column ${name}`;
     const values = new Array<string | null>(rows.length).fill(null);
+    for (const [data, at] of this.storedChunks(name, entry)) {
+      if (at < 0 || at + data.length > this.frame.nRows) throw new CellarError('bad_element', `Column ${name}: a stored piece lies outside rows 0..${this.frame.nRows}.`);
+      if (!pickUtf8Rows(data, at, rows, values)) return null;
+    }
+    return { kind: 'string', values };
+  }
+
+  /** The column's stored Arrow chunks, each with the row it starts at, its pieces checked against the manifest. */
+  private *storedChunks(name: string, entry: ColumnEntry): Generator<[Data, number]> {
+    const label = `${this.label} column ${name}`;
     for (const piece of entry.pieces) {
       const vector = this.tables.get(piece.file, label).getChild(name);
       if (!vector || vector.length !== piece.nRows) throw new CellarError('bad_element', `${label}: store file ${piece.file} does not match the manifest.`);
       let at = piece.rowStart;
       for (const data of vector.data) {
-        if (at < 0 || at + data.length > this.frame.nRows) throw new CellarError('bad_element', `Column ${name}: a stored piece lies outside rows 0..${this.frame.nRows}.`);
-        if (!pickUtf8Rows(data, at, rows, values)) return null;
+        yield [data, at];
         at += data.length;
       }
     }
-    return { kind: 'string', values };
   }
-}
-
-function isAscending(rows: Uint32Array): boolean {
-  for (let i = 1; i < rows.length; i++) if (rows[i] <= rows[i - 1]) return false;
-  return true;
 }
 
 export function openStore(dir: string, version?: number): StoreReader {
@@ -338,7 +331,7 @@ class StoreReaderImpl implements StoreReader {
   prepareRowReads(measurement: string, layer: string, rows: number): void {
     const reader = this.xReader(measurement, layer);
     // The read's size, expected from the layer's entries a row.
-    const nnz = this.measurement(measurement).X[layer]!.fragments.reduce((sum, f) => sum + f.nnz, 0);
+    const { nnz } = this.measurement(measurement).X[layer]!;
     prepareRowDecodeHelper(reader.describe(), this.nObs > 0 ? (nnz / this.nObs) * rows : 0);
   }
 
