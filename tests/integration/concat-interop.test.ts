@@ -13,6 +13,7 @@ import { openStore } from '../../src/main/engine/store/store-reader';
 import { readManifest } from '../../src/main/engine/store/format/manifest';
 import { cellar, firstLine, removeDir, tempDir, type CellarResult } from './helpers/cellar';
 import { runPythonJson } from './helpers/python';
+import { runningSumsOfVarints } from './helpers/varints';
 
 /** Writes a.h5ad (CSR X, gzip), b.h5ad (CSC X, lzf), c.h5ad (dense X, gzip) into argv[1]. */
 const MAKE_INPUTS = String.raw`
@@ -512,26 +513,11 @@ describe('store files are read by an independent Arrow implementation (nodejs-po
 
 /**
  * A row's var joinids from its soma_dim_1 list as the manifest's encoding says: 'delta' holds
- * the differences, 'varint-delta' their unsigned LEB128 bytes (7 bits a byte, low bits first).
+ * the differences, 'varint-delta' their unsigned LEB128 bytes.
  */
 function rowColumns(list: number[], encoding: string): number[] {
-  let deltas = list;
-  if (encoding === 'varint-delta') {
-    deltas = [];
-    let value = 0;
-    let shift = 0;
-    for (const byte of list) {
-      value += (byte & 0x7f) * 2 ** shift;
-      shift += 7;
-      if (byte < 0x80) {
-        deltas.push(value);
-        value = 0;
-        shift = 0;
-      }
-    }
-  } else if (encoding !== 'delta') {
-    return list;
-  }
+  if (encoding === 'varint-delta') return runningSumsOfVarints(list);
+  if (encoding !== 'delta') return list;
   let column = 0;
-  return deltas.map((d) => (column += d));
+  return list.map((d) => (column += d));
 }

@@ -6,6 +6,7 @@ import pl from 'nodejs-polars';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createStoreWriter, openStore, type StoreCodec } from '../../src/main/engine/store';
 import { csrBlocks, randomCounts, tempStoreDir } from './store-testkit';
+import { runningSumsOfVarints } from '../integration/helpers/varints';
 
 let cleanups: (() => void)[] = [];
 afterEach(() => {
@@ -98,21 +99,3 @@ describe('store files read by nodejs-polars', () => {
     expect(Array.from(csr.data as Float32Array)).toEqual(Array.from(values[5], Number));
   });
 });
-
-/** The running sums of deltas stored as unsigned LEB128 varints (7 bits a byte, low bits first). */
-function runningSumsOfVarints(bytes: number[]): number[] {
-  const out: number[] = [];
-  let sum = 0;
-  let value = 0;
-  let shift = 0;
-  for (const byte of bytes) {
-    value += (byte & 0x7f) * 2 ** shift;
-    shift += 7;
-    if (byte < 0x80) {
-      out.push((sum += value));
-      value = 0;
-      shift = 0;
-    }
-  }
-  return out;
-}
