@@ -120,6 +120,10 @@ describe('dtypes', () => {
     expect(narrowestExactDtype(Float32Array.of(1, Infinity), 0, 2)).toBe('float32');
     expect(narrowestExactDtype(Float32Array.of(4, -0, 2), 0, 3)).toBe('float32');
     expect(narrowestExactDtype(Float32Array.of(4, 0, 2), 0, 3)).toBe('uint8');
+    expect(narrowestExactDtype(Float32Array.of(-2, -0, 3), 0, 3)).toBe('float32');
+    expect(narrowestExactDtype(Float64Array.of(7, -0), 0, 2)).toBe('float64');
+    expect(narrowestExactDtype(Float64Array.of(-0, 7, 1.5), 0, 2)).toBe('float64');
+    expect(narrowestExactDtype(Float64Array.of(-0, 7, 1.5), 1, 2)).toBe('uint8');
   });
 
   it('promotes like numpy', () => {

@@ -1,11 +1,13 @@
 // X written by encoding threads (store/x/x-parallel-writer.ts) reads back exactly as X written
 // in one thread, and a failure while the threads write leaves only the committed version.
-import { readdirSync } from 'node:fs';
+import { mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { CsrBlock } from '../../src/main/engine/columns/column-model';
 import { createStoreWriter, nodeStoreFs, openStore, verifyStore, type StoreFs } from '../../src/main/engine/store';
 import type { XEncodeSettings } from '../../src/main/engine/store/x/x-parallel-writer';
+import { FileHasher, HashingFileSink } from '../../src/main/engine/store/io/store-fs';
+import { hashFile } from '../../src/main/registry/hash';
 import { csrBlocks, randomCounts, tempStoreDir, type ReferenceMatrix } from './store-testkit';
 
 let cleanups: (() => void)[] = [];
@@ -27,7 +29,7 @@ function mixedMatrix(): ReferenceMatrix {
   return { nRows: 600, nCols: 70, rows: parts.flatMap((p) => p.rows) };
 }
 
-async function writeStore(dir: string, matrix: ReferenceMatrix, xEncode: Partial<XEncodeSettings>, fs?: StoreFs): Promise<void> {
+async function writeStore(dir: string, matrix: ReferenceMatrix, xEncode: Partial<XEncodeSettings>, fs?: StoreFs): Promise<Record<string, string>> {
   const writer = await createStoreWriter({ dir, baseVersion: null, xChunkRows: 4, xEncode, fs });
   try {
     await writer.appendObsRows(0, { columns: [{ name: 'obs_id', column: { kind: 'string', values: Array.from({ length: matrix.nRows }, (_, i) => `c${i}`) } }] });
@@ -36,7 +38,7 @@ async function writeStore(dir: string, matrix: ReferenceMatrix, xEncode: Partial
     for (const block of blocks) await writer.appendXRows('RNA', 'data', block);
     // The same rows again as a second layer: segments of two layers share the threads.
     for (const block of blocks) await writer.appendXRows('RNA', 'counts', block);
-    await writer.commit();
+    return (await writer.commit()).contentHashes;
   } catch (err) {
     await writer.abort();
     throw err;
@@ -48,7 +50,11 @@ async function writeAndCheck(name: string, xEncode: Partial<XEncodeSettings>): P
   const matrix = mixedMatrix();
   const { dir, cleanup } = tempStoreDir(name);
   cleanups.push(cleanup);
-  await writeStore(dir, matrix, xEncode);
+  const contentHashes = await writeStore(dir, matrix, xEncode);
+  // The lamindb hashes taken while writing (by the encoding threads for their files) are those of the files on disk.
+  const xFiles = readdirSync(join(dir, 'data')).filter((name) => /^x(col|colidx|idx)?-/.test(name));
+  expect(xFiles.length).toBeGreaterThan(4);
+  for (const name of xFiles) expect(contentHashes[`data/${name}`], name).toBe((await hashFile(join(dir, 'data', name))).hash);
   const reader = openStore(dir);
   cleanups.unshift(() => reader.close());
   const layer = reader.manifest.ms.RNA!.X.data!;
@@ -134,5 +140,30 @@ describe('X written by encoding threads', () => {
     await new Promise((resolve) => setTimeout(resolve, 200));
     expect(xWrites).toBeGreaterThanOrEqual(2);
     expect(readdirSync(join(dir, 'data'))).toEqual([]);
+  });
+});
+
+describe('a data file hashed by the thread that made its bytes', () => {
+  it('is finished with the checksums of exactly what was written, or not at all', () => {
+    const { dir, cleanup } = tempStoreDir('caller-hashed');
+    mkdirSync(dir, { recursive: true });
+    cleanups.push(cleanup);
+    const bytes = new TextEncoder().encode('some bytes of a fragment');
+    const hasher = new FileHasher();
+    hasher.update(bytes);
+    const hashed = hasher.digest();
+    const sink = new HashingFileSink(nodeStoreFs, join(dir, 'ok.arrow'), 'caller');
+    sink.write(bytes);
+    expect(sink.finish(hashed)).toEqual(hashed);
+    // The same checksums a sink takes itself.
+    const own = new HashingFileSink(nodeStoreFs, join(dir, 'own.arrow'));
+    own.write(bytes);
+    expect(own.finish()).toEqual(hashed);
+    const short = new HashingFileSink(nodeStoreFs, join(dir, 'short.arrow'), 'caller');
+    short.write(bytes.subarray(0, 4));
+    expect(() => short.finish(hashed)).toThrow(/24 bytes were hashed but 4 written/);
+    const unhashed = new HashingFileSink(nodeStoreFs, join(dir, 'unhashed.arrow'), 'caller');
+    unhashed.write(bytes);
+    expect(() => unhashed.finish()).toThrow(/no checksum was given/);
   });
 });

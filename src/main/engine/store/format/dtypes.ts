@@ -155,30 +155,37 @@ function float32IntegerRange(values: Float32Array, start: number, end: number): 
   // Values that are int32 take the branch-free path; any other value has the general scan decide.
   let min = 2147483647;
   let max = -2147483648;
-  let other = false;
+  let other = 0;
   for (let i = start; i < end; i++) {
     const v = values[i];
     const n = v | 0;
-    // Fractions, NaN, values past int32 and -0 (an integer type would turn it into +0) are "other".
-    other ||= n !== v || (n === 0 && 1 / v < 0);
+    // Fractions, NaN and values past int32 differ from their int32 truncation.
+    other |= +(n !== v);
     min = n < min ? n : min;
     max = n > max ? n : max;
   }
-  return other ? generalIntegerRange(values, start, end) : [min, max];
+  return other || hasNegativeZero(values, start, end, min, max) ? generalIntegerRange(values, start, end) : [min, max];
 }
 
 function float64IntegerRange(values: Float64Array, start: number, end: number): [number, number] | null {
   let min = 2147483647;
   let max = -2147483648;
-  let other = false;
+  let other = 0;
   for (let i = start; i < end; i++) {
     const v = values[i];
     const n = v | 0;
-    other ||= n !== v || (n === 0 && 1 / v < 0);
+    other |= +(n !== v);
     min = n < min ? n : min;
     max = n > max ? n : max;
   }
-  return other ? generalIntegerRange(values, start, end) : [min, max];
+  return other || hasNegativeZero(values, start, end, min, max) ? generalIntegerRange(values, start, end) : [min, max];
+}
+
+/** -0 equals 0, so the scans above miss it (an integer type would turn it into +0): looked for only when 0 is in range. */
+function hasNegativeZero(values: Float32Array | Float64Array, start: number, end: number, min: number, max: number): boolean {
+  if (min > 0 || max < 0) return false;
+  for (let i = start; i < end; i++) if (values[i] === 0 && 1 / values[i] < 0) return true;
+  return false;
 }
 
 function generalIntegerRange(values: Float32Array | Float64Array, start: number, end: number): [number, number] | null {

@@ -6,7 +6,7 @@ import { RecordBatch, Struct, makeData, type Data, type Schema } from 'apache-ar
 import type { StoreCodec } from './codecs';
 import { StoreIpcFileWriter, type BatchLayout } from './ipc-file-writer';
 import { DATA_DIR, type FileEntry } from '../format/manifest';
-import { HashingFileSink, storeWriteError, type StoreFs } from './store-fs';
+import { HashingFileSink, storeWriteError, type StoreFs, type WrittenFile } from './store-fs';
 
 /** Where a data file's bytes go as they are made. */
 export interface DataFileSink {
@@ -49,11 +49,14 @@ export class DataFileSet implements DataFiles {
     return this.openNamed(newDataFileName(kind));
   }
 
-  /** Opens a file whose name was chosen elsewhere (by an encoding thread, with newDataFileName). */
-  openNamed(name: string): { name: string; sink: HashingFileSink } {
+  /**
+   * Opens a file whose name was chosen elsewhere (by an encoding thread, with newDataFileName).
+   * `hashedBy: 'caller'`: the bytes' maker hashes them and hands the checksums to finish().
+   */
+  openNamed(name: string, hashedBy: 'sink' | 'caller' = 'sink'): { name: string; sink: HashingFileSink } {
     this.created.push(name);
     try {
-      return { name, sink: new HashingFileSink(this.storeFs, join(this.dir, name)) };
+      return { name, sink: new HashingFileSink(this.storeFs, join(this.dir, name), hashedBy) };
     } catch (err) {
       throw storeWriteError(err, `${name} in store ${this.storeKey}`);
     }
@@ -75,8 +78,8 @@ export class DataFileSet implements DataFiles {
     }
   }
 
-  finish(name: string, sink: HashingFileSink): FileEntry {
-    const { contentHash, ...entry } = sink.finish();
+  finish(name: string, sink: HashingFileSink, hashed?: WrittenFile): FileEntry {
+    const { contentHash, ...entry } = sink.finish(hashed);
     this.entries.set(name, entry);
     if (contentHash) this.contentHashes.set(name, contentHash);
     this.bytesWritten += entry.size;

@@ -75,13 +75,39 @@ const sinkBuffers: Buffer[] = [];
 const EMPTY_BUFFER = Buffer.alloc(0);
 
 /**
+ * The checksums of a file's bytes, fed as they are made: the manifest's sha256, and the
+ * lamindb content hash (md5) while the file stays within CONTENT_HASH_MAX_BYTES.
+ */
+export class FileHasher {
+  private readonly hash: Hash = createHash('sha256');
+  private md5: Hash | null = createHash('md5');
+  size = 0;
+
+  update(bytes: Uint8Array): void {
+    this.hash.update(bytes);
+    this.size += bytes.byteLength;
+    if (this.md5) {
+      // Past hashFile's md5 limit the file gets its other hash, from disk.
+      if (this.size > CONTENT_HASH_MAX_BYTES) this.md5 = null;
+      else this.md5.update(bytes);
+    }
+  }
+
+  digest(): WrittenFile {
+    const contentHash = this.md5 ? this.md5.digest().toString('base64url').slice(0, 22) : null;
+    return { size: this.size, sha256: this.hash.digest('hex'), contentHash };
+  }
+}
+
+/**
  * A file being written: buffers small writes, hashes every byte as it goes (the manifest's
- * checksum costs no second read), and fsyncs on finish.
+ * checksum costs no second read), and fsyncs on finish. A sink made with `hashedBy: 'caller'`
+ * leaves the hashing to whoever makes the bytes (an encoding thread, which hashes them as it
+ * forwards them) and takes the result at finish.
  */
 export class HashingFileSink {
   private readonly fd: number;
-  private readonly hash: Hash = createHash('sha256');
-  private md5: Hash | null = createHash('md5');
+  private readonly hasher: FileHasher | null;
   private pending = sinkBuffers.pop() ?? Buffer.allocUnsafeSlow(SINK_BUFFER_BYTES);
   private pendingBytes = 0;
   private size = 0;
@@ -90,8 +116,10 @@ export class HashingFileSink {
   constructor(
     private readonly storeFs: StoreFs,
     readonly path: string,
+    hashedBy: 'sink' | 'caller' = 'sink',
   ) {
     this.fd = storeFs.createExclusive(path);
+    this.hasher = hashedBy === 'sink' ? new FileHasher() : null;
   }
 
   get bytesWritten(): number {
@@ -99,13 +127,8 @@ export class HashingFileSink {
   }
 
   write(bytes: Uint8Array): void {
-    this.hash.update(bytes);
+    this.hasher?.update(bytes);
     this.size += bytes.byteLength;
-    if (this.md5) {
-      // Past hashFile's md5 limit the file gets its other hash, from disk.
-      if (this.size > CONTENT_HASH_MAX_BYTES) this.md5 = null;
-      else this.md5.update(bytes);
-    }
     if (bytes.byteLength >= SINK_BUFFER_BYTES / 2) {
       this.flush();
       this.storeFs.write(this.fd, bytes);
@@ -123,15 +146,22 @@ export class HashingFileSink {
     this.storeFs.write(this.fd, chunk);
   }
 
-  /** Flushes, fsyncs and closes the file. */
-  finish(): WrittenFile {
+  /**
+   * Flushes, fsyncs and closes the file. `hashed`: the checksums its maker took of the bytes
+   * (required for a sink hashed by the caller, and their size must be what was written).
+   */
+  finish(hashed?: WrittenFile): WrittenFile {
+    const written = this.hasher ? this.hasher.digest() : hashed;
+    if (!written || written.size !== this.size) {
+      this.abandon();
+      throw new CellarError('internal', `${this.path}: ${written ? `${written.size} bytes were hashed but ${this.size} written` : 'no checksum was given for its bytes'}.`);
+    }
     this.flush();
     this.storeFs.fsync(this.fd);
     this.closed = true;
     this.releaseBuffer();
     this.storeFs.close(this.fd);
-    const contentHash = this.md5 ? this.md5.digest().toString('base64url').slice(0, 22) : null;
-    return { size: this.size, sha256: this.hash.digest('hex'), contentHash };
+    return written;
   }
 
   /** Closes without syncing (the caller removes the file). */

@@ -1,11 +1,13 @@
 // A thread that encodes X segments (x-parallel-writer.ts): each segment is an ordinary
 // XLayerWriter whose files are stand-ins forwarding their bytes to the thread that owns the
-// store's files, which hashes and writes them. Encoding, compression and the column companion
-// run here; file handling, failures and clean-up stay with the store writer.
+// store's files, which writes them. Encoding, compression, the column companion and the files'
+// checksums (taken of the bytes as they are forwarded) are made here; file handling, failures
+// and clean-up stay with the store writer.
 import { parentPort } from 'node:worker_threads';
 import type { CsrBlock, NumericDtype } from '../../columns/column-model';
 import { registerArrowCodecs, type StoreCodec } from '../io/codecs';
 import { newDataFileName, type DataFileSink, type DataFiles } from '../io/data-files';
+import { FileHasher, type WrittenFile } from '../io/store-fs';
 import { StoreIpcFileWriter, type BatchLayout } from '../io/ipc-file-writer';
 import type { XFragment } from '../format/manifest';
 import type { RecordBatch } from 'apache-arrow';
@@ -22,7 +24,8 @@ export type EncodeRequest =
 export type EncodeReply =
   | { type: 'open'; name: string }
   | { type: 'write'; name: string; bytes: Uint8Array }
-  | { type: 'finish'; name: string }
+  /** `hashed`: the checksums of every byte forwarded for the file. */
+  | { type: 'finish'; name: string; hashed: WrittenFile }
   | { type: 'abandon'; name: string }
   /** The block's shared buffers are free for the next block. */
   | { type: 'block-done'; segment: number }
@@ -48,6 +51,7 @@ const NO_PIECE = new Uint8Array(new SharedArrayBuffer(0));
 class ForwardingSink implements DataFileSink {
   private piece = newPiece();
   private used = 0;
+  readonly hasher = new FileHasher();
 
   constructor(readonly name: string) {
     send({ type: 'open', name });
@@ -55,6 +59,7 @@ class ForwardingSink implements DataFileSink {
 
   write(bytes: Uint8Array): void {
     if (this.piece === NO_PIECE) throw new Error(`${this.name} was written after it was closed.`);
+    this.hasher.update(bytes);
     let at = 0;
     while (at < bytes.byteLength) {
       const take = Math.min(bytes.byteLength - at, this.piece.byteLength - this.used);
@@ -96,7 +101,7 @@ const forwardingFiles: DataFiles = {
     const forwarding = sink as ForwardingSink;
     forwarding.flush();
     forwarding.release();
-    send({ type: 'finish', name });
+    send({ type: 'finish', name, hashed: forwarding.hasher.digest() });
   },
   writeArrowFile(kind: string, codec: StoreCodec, level: number | undefined, batches: Iterable<RecordBatch>) {
     const { name, sink } = this.open(kind);

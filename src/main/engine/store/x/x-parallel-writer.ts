@@ -1,8 +1,9 @@
 // Writes an X layer on more than one core: an XLayerWriter in an encoding thread
 // (x-encode-worker.ts) encodes each block while this thread reads the next. With two threads the
-// rows are cut into segments, each its own fragments, on alternating threads. The threads send their file bytes back here: every
-// file is still created, hashed, written, synced and (after a failure) removed by this
-// thread's DataFileSet, so the store's crash and clean-up rules are the same as on one core.
+// rows are cut into segments, each its own fragments, on alternating threads. The threads send
+// their file bytes back here, with the checksums they took of them: every file is still created,
+// written, synced and (after a failure) removed by this thread's DataFileSet, so the store's
+// crash and clean-up rules are the same as on one core.
 import { availableParallelism } from 'node:os';
 import type { Worker } from 'node:worker_threads';
 import { CellarError, type ErrorCode } from '../../../../shared/errors';
@@ -85,14 +86,14 @@ class EncodeThread {
     try {
       switch (reply.type) {
         case 'open':
-          this.sinks.set(reply.name, this.files.openNamed(reply.name).sink);
+          this.sinks.set(reply.name, this.files.openNamed(reply.name, 'caller').sink);
           break;
         case 'write':
           this.sinks.get(reply.name)!.write(reply.bytes);
           this.post({ type: 'piece', buffer: reply.bytes.buffer as SharedArrayBuffer });
           break;
         case 'finish':
-          this.files.finish(reply.name, this.sinks.get(reply.name)!);
+          this.files.finish(reply.name, this.sinks.get(reply.name)!, reply.hashed);
           this.sinks.delete(reply.name);
           break;
         case 'abandon':
