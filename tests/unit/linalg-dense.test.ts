@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { orthonormalizeBlock, symmetricEigen, type DenseBlock } from '../../src/main/engine/linalg/dense';
+import { crossProduct, orthonormalizeBlock, symmetricEigen, type DenseBlock } from '../../src/main/engine/linalg/dense';
 import { blockKrylovEigen } from '../../src/main/engine/linalg/krylov';
 import { createRandom } from '../../src/main/engine/linalg/random';
 
@@ -92,6 +92,22 @@ describe('symmetric eigensolver', () => {
     expect(Array.from(zero.values)).toEqual([0, 0, 0]);
     const diagonal = symmetricEigen(Float64Array.from([1, 0, 0, 0, 3, 0, 0, 0, 2]), 3);
     expect(Array.from(diagonal.values)).toEqual([3, 2, 1]);
+  });
+});
+
+describe('block cross products', () => {
+  it('equal the plain triple loop bit for bit, for widths that are and are not multiples of four', () => {
+    const random = createRandom(7);
+    const n = 301;
+    for (const [aw, bw] of [[16, 16], [16, 13], [7, 16], [1, 3], [5, 4]] as const) {
+      const a: DenseBlock = { width: aw, values: new Float64Array(n * aw) };
+      const b: DenseBlock = { width: bw, values: new Float64Array(n * bw) };
+      random.fillGaussian(a.values);
+      random.fillGaussian(b.values);
+      const expected = new Float64Array(aw * bw);
+      for (let r = 0; r < n; r++) for (let i = 0; i < aw; i++) for (let j = 0; j < bw; j++) expected[i * bw + j] += a.values[r * aw + i]! * b.values[r * bw + j]!;
+      expect(Array.from(crossProduct(a, b, n))).toEqual(Array.from(expected));
+    }
   });
 });
 

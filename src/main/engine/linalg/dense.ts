@@ -66,27 +66,77 @@ function subtractProjectionStrided(column: Float64Array, q: Float64Array, width:
   for (let r = 0; r < column.length; r++) column[r] -= d * q[r * width + i];
 }
 
-/** block −= Q·(Qᵀ·block) for one orthonormal block Q. */
+/**
+ * aᵀ·b (a.width × b.width, row-major) for two row-major blocks of n rows. Four outputs at a time
+ * are summed in registers down the rows, in row order, as a plain triple loop would.
+ */
+export function crossProduct(a: DenseBlock, b: DenseBlock, n: number): Float64Array {
+  const aw = a.width;
+  const bw = b.width;
+  const av = a.values;
+  const bv = b.values;
+  const out = new Float64Array(aw * bw);
+  for (let i = 0; i < aw; i++) {
+    let j = 0;
+    for (; j + 4 <= bw; j += 4) {
+      let s0 = 0;
+      let s1 = 0;
+      let s2 = 0;
+      let s3 = 0;
+      for (let r = 0, pa = i, pb = j; r < n; r++, pa += aw, pb += bw) {
+        const x = av[pa];
+        s0 += x * bv[pb];
+        s1 += x * bv[pb + 1];
+        s2 += x * bv[pb + 2];
+        s3 += x * bv[pb + 3];
+      }
+      out[i * bw + j] = s0;
+      out[i * bw + j + 1] = s1;
+      out[i * bw + j + 2] = s2;
+      out[i * bw + j + 3] = s3;
+    }
+    for (; j < bw; j++) {
+      let sum = 0;
+      for (let r = 0; r < n; r++) sum += av[r * aw + i] * bv[r * bw + j];
+      out[i * bw + j] = sum;
+    }
+  }
+  return out;
+}
+
+/** block −= Q·(Qᵀ·block) for one orthonormal block Q (each entry's subtractions in Q's column order). */
 function projectOutBlock(block: Float64Array, width: number, q: DenseBlock, nRows: number): void {
   const qWidth = q.width;
   const qValues = q.values;
-  const coefficients = new Float64Array(qWidth * width);
+  const coefficients = crossProduct(q, { values: block, width }, nRows);
+  // Transposed, so each output's coefficients are contiguous.
+  const ct = new Float64Array(qWidth * width);
+  for (let i = 0; i < qWidth; i++) for (let c = 0; c < width; c++) ct[c * qWidth + i] = coefficients[i * width + c];
   for (let r = 0; r < nRows; r++) {
     const o = r * width;
     const oq = r * qWidth;
-    for (let i = 0; i < qWidth; i++) {
-      const qi = qValues[oq + i];
-      const ci = i * width;
-      for (let c = 0; c < width; c++) coefficients[ci + c] += qi * block[o + c];
+    let c = 0;
+    for (; c + 4 <= width; c += 4) {
+      let s0 = block[o + c];
+      let s1 = block[o + c + 1];
+      let s2 = block[o + c + 2];
+      let s3 = block[o + c + 3];
+      for (let i = 0, k = c * qWidth; i < qWidth; i++, k++) {
+        const qi = qValues[oq + i];
+        s0 -= qi * ct[k];
+        s1 -= qi * ct[k + qWidth];
+        s2 -= qi * ct[k + 2 * qWidth];
+        s3 -= qi * ct[k + 3 * qWidth];
+      }
+      block[o + c] = s0;
+      block[o + c + 1] = s1;
+      block[o + c + 2] = s2;
+      block[o + c + 3] = s3;
     }
-  }
-  for (let r = 0; r < nRows; r++) {
-    const o = r * width;
-    const oq = r * qWidth;
-    for (let i = 0; i < qWidth; i++) {
-      const qi = qValues[oq + i];
-      const ci = i * width;
-      for (let c = 0; c < width; c++) block[o + c] -= qi * coefficients[ci + c];
+    for (; c < width; c++) {
+      let sum = block[o + c];
+      for (let i = 0, k = c * qWidth; i < qWidth; i++, k++) sum -= qValues[oq + i] * ct[k];
+      block[o + c] = sum;
     }
   }
 }

@@ -9,7 +9,7 @@
 // (θ, V·y) with residual ‖W·y − θ·V·y‖² = yᵀ(WᵀW)y − θ² (cheap, from small matrices; checked
 // directly near convergence), so passes stop once every wanted pair's residual is below
 // `tolerance`·θ_max.
-import { orthonormalizeBlock, symmetricEigen, type DenseBlock } from './dense';
+import { crossProduct, orthonormalizeBlock, symmetricEigen, type DenseBlock } from './dense';
 import type { Random } from './random';
 
 export interface BlockKrylovOptions {
@@ -80,8 +80,11 @@ export async function blockKrylovEigen(
     if (basisSize >= options.minBasisSize || exhausted) {
       const ritz = ritzValues(blocks, projected, imageGram, basisSize, count);
       // The cheap residual loses accuracy below ~1e-7 (it subtracts two numbers near θ²):
-      // when it says "maybe converged", measure ‖W·y − θ·V·y‖ directly.
-      const maybeConverged = ritz.maxResidual <= Math.max(10 * options.tolerance, 1e-6);
+      // when it says "maybe converged", measure ‖W·y − θ·V·y‖ directly. Above that it agrees
+      // with the direct one to about three digits (PCA of 50,000 cells: both 1.54e-3 … 6.0e-5,
+      // pass after pass), so a pass whose cheap residual is twice the tolerance is not measured
+      // (each measurement is two n × basis × wanted products).
+      const maybeConverged = ritz.maxResidual <= Math.max(2 * options.tolerance, 1e-6);
       if (maybeConverged || exhausted) {
         const wanted = ritz.values.length;
         const vectors = combine(blocks, ritz.coefficients, basisSize, wanted, n);
@@ -98,23 +101,6 @@ export async function blockKrylovEigen(
     v = next;
     width = nextWidth;
   }
-}
-
-/** aᵀ·b for two n-row blocks. */
-function crossProduct(a: DenseBlock, b: DenseBlock, n: number): Float64Array {
-  const out = new Float64Array(a.width * b.width);
-  const av = a.values;
-  const bv = b.values;
-  for (let r = 0; r < n; r++) {
-    const oa = r * a.width;
-    const ob = r * b.width;
-    for (let i = 0; i < a.width; i++) {
-      const x = av[oa + i];
-      const o = i * b.width;
-      for (let j = 0; j < b.width; j++) out[o + j] += x * bv[ob + j];
-    }
-  }
-  return out;
 }
 
 function transpose(m: Float64Array, rows: number, cols: number): Float64Array {
@@ -196,23 +182,52 @@ function directResidual(vectors: Float64Array, images: Float64Array, values: Flo
   return worst;
 }
 
-/** [B₀ B₁ …]·Y[:, 0..wanted) as an n×wanted block; Y is size×size row-major. */
+/**
+ * [B₀ B₁ …]·Y[:, 0..wanted) as an n×wanted block; Y is size×size row-major. Four output columns
+ * at a time are summed in registers from Y's transpose (both operands read contiguously); each
+ * sum adds the basis columns in order, as a plain triple loop would.
+ */
 function combine(blocks: DenseBlock[], y: Float64Array, size: number, wanted: number, n: number): Float64Array {
+  const yt = new Float64Array(wanted * size);
+  for (let a = 0; a < size; a++) for (let c = 0; c < wanted; c++) yt[c * size + a] = y[a * size + c];
   const out = new Float64Array(n * wanted);
-  let offset = 0;
-  for (const block of blocks) {
-    const bw = block.width;
-    const bv = block.values;
-    for (let r = 0; r < n; r++) {
-      const o = r * wanted;
-      for (let a = 0; a < bw; a++) {
-        const x = bv[r * bw + a];
-        if (x === 0) continue;
-        const yo = (offset + a) * size;
-        for (let c = 0; c < wanted; c++) out[o + c] += x * y[yo + c];
+  for (let r = 0; r < n; r++) {
+    const o = r * wanted;
+    let c = 0;
+    for (; c + 4 <= wanted; c += 4) {
+      let s0 = 0;
+      let s1 = 0;
+      let s2 = 0;
+      let s3 = 0;
+      let k = c * size;
+      for (const block of blocks) {
+        const bw = block.width;
+        const bv = block.values;
+        const base = r * bw;
+        for (let a = 0; a < bw; a++, k++) {
+          const x = bv[base + a];
+          s0 += x * yt[k];
+          s1 += x * yt[k + size];
+          s2 += x * yt[k + 2 * size];
+          s3 += x * yt[k + 3 * size];
+        }
       }
+      out[o + c] = s0;
+      out[o + c + 1] = s1;
+      out[o + c + 2] = s2;
+      out[o + c + 3] = s3;
     }
-    offset += bw;
+    for (; c < wanted; c++) {
+      let sum = 0;
+      let k = c * size;
+      for (const block of blocks) {
+        const bw = block.width;
+        const bv = block.values;
+        const base = r * bw;
+        for (let a = 0; a < bw; a++, k++) sum += bv[base + a] * yt[k];
+      }
+      out[o + c] = sum;
+    }
   }
   return out;
 }
