@@ -27,6 +27,11 @@ function failingFs(operation: Operation, failOn: number, counts: Record<Operatio
     createExclusive: (path) => (step('createExclusive'), nodeStoreFs.createExclusive(path)),
     write: (fd, bytes) => (step('write'), nodeStoreFs.write(fd, bytes)),
     fsync: (fd) => (step('fsync'), nodeStoreFs.fsync(fd)),
+    // Data files are synced on another thread: its failure reaches the commit.
+    fsyncLater: async (fd) => {
+      step('fsync');
+      await nodeStoreFs.fsyncLater!(fd);
+    },
     rename: (from, to) => (step('rename'), nodeStoreFs.rename(from, to)),
     fsyncDir: (path) => (step('fsyncDir'), nodeStoreFs.fsyncDir(path)),
   };
@@ -167,4 +172,29 @@ describe('the store lock', () => {
     await writer.abort();
     expect(existsSync(join(dir, '.lock'))).toBe(false);
   });
+});
+
+it('writes the manifest only once every data file it names is synced (the syncs run on other threads)', async () => {
+  const dir = newDir();
+  await makeVersion1(dir);
+  const events: string[] = [];
+  let pending = 0;
+  const slowSyncs: StoreFs = {
+    ...nodeStoreFs,
+    fsyncLater: async (fd) => {
+      pending++;
+      await new Promise((resolve) => setTimeout(resolve, 40));
+      await nodeStoreFs.fsyncLater!(fd);
+      pending--;
+      events.push('data synced');
+    },
+    rename: (from, to) => {
+      events.push(`rename with ${pending} syncs pending`);
+      nodeStoreFs.rename(from, to);
+    },
+  };
+  await appendVersion2(dir, slowSyncs);
+  expect(events.filter((e) => e === 'data synced').length).toBeGreaterThanOrEqual(4);
+  expect(events[events.length - 1]).toBe('rename with 0 syncs pending');
+  expect(openStore(dir).version).toBe(2);
 });

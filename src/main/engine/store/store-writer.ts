@@ -468,6 +468,8 @@ class StoreWriterImpl implements StoreWriter {
       for (const name of this.files.created) {
         if (!(name in manifest.files)) this.removeQuietly(name);
       }
+      // Every data file the manifest names is on disk before the manifest is.
+      await this.files.allSynced();
       this.storeFs.fsyncDir(join(this.dir, DATA_DIR));
       const finalName = join(MANIFEST_DIR, manifestFileName(version));
       const tempName = join(MANIFEST_DIR, `.${manifestFileName(version)}.${randomBytes(6).toString('hex')}.tmp`);

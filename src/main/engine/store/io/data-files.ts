@@ -37,6 +37,8 @@ export class DataFileSet implements DataFiles {
   /** Finished files' lamindb content hashes, where made while writing (WrittenFile.contentHash). */
   readonly contentHashes = new Map<string, string>();
   bytesWritten = 0;
+  private readonly syncs: Promise<void>[] = [];
+  private syncFailure: unknown = null;
 
   constructor(
     readonly storeFs: StoreFs,
@@ -78,12 +80,27 @@ export class DataFileSet implements DataFiles {
     }
   }
 
+  /**
+   * Records a finished file; its fsync runs on another thread meanwhile (allSynced waits for
+   * it). `hashed`: the checksums of its bytes, when their maker took them.
+   */
   finish(name: string, sink: HashingFileSink, hashed?: WrittenFile): FileEntry {
-    const { contentHash, ...entry } = sink.finish(hashed);
+    const { written, synced } = sink.finishLater(hashed);
+    synced.catch((err: unknown) => {
+      this.syncFailure ??= storeWriteError(err, `${name} in store ${this.storeKey}`);
+    });
+    this.syncs.push(synced);
+    const { contentHash, ...entry } = written;
     this.entries.set(name, entry);
     if (contentHash) this.contentHashes.set(name, contentHash);
     this.bytesWritten += entry.size;
     return entry;
+  }
+
+  /** Waits until every finished file is on disk; throws the first failure to sync one. */
+  async allSynced(): Promise<void> {
+    await Promise.allSettled(this.syncs);
+    if (this.syncFailure) throw this.syncFailure;
   }
 
   /** Removes every file this writer created (best effort: the first failure does not stop the rest). */

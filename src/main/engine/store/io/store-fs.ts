@@ -11,6 +11,8 @@ export interface StoreFs {
   /** Writes all of `bytes` at the current end of the file. */
   write(fd: number, bytes: Uint8Array): void;
   fsync(fd: number): void;
+  /** fsync on another thread; settles when the file's bytes are on disk. Without it, files are synced in place. */
+  fsyncLater?(fd: number): Promise<void>;
   close(fd: number): void;
   rename(from: string, to: string): void;
   unlink(path: string): void;
@@ -28,6 +30,7 @@ export const nodeStoreFs: StoreFs = {
     while (done < bytes.byteLength) done += fs.writeSync(fd, bytes, done, bytes.byteLength - done);
   },
   fsync: (fd) => fs.fsyncSync(fd),
+  fsyncLater: (fd) => new Promise<void>((resolve, reject) => fs.fsync(fd, (err) => (err ? reject(err) : resolve()))),
   close: (fd) => fs.closeSync(fd),
   rename: (from, to) => fs.renameSync(from, to),
   unlink: (path) => fs.unlinkSync(path),
@@ -72,6 +75,9 @@ const SINK_BUFFER_BYTES = 4 << 20;
 // allocated fresh for each file (first touches of new memory cost more than the copying).
 const MAX_POOLED_SINK_BUFFERS = 8;
 const sinkBuffers: Buffer[] = [];
+/** Files being synced on other threads (each holds its descriptor open until then). */
+const MAX_SYNCS_IN_FLIGHT = 64;
+let syncsInFlight = 0;
 const EMPTY_BUFFER = Buffer.alloc(0);
 
 /**
@@ -151,16 +157,48 @@ export class HashingFileSink {
    * (required for a sink hashed by the caller, and their size must be what was written).
    */
   finish(hashed?: WrittenFile): WrittenFile {
-    const written = this.hasher ? this.hasher.digest() : hashed;
-    if (!written || written.size !== this.size) {
-      this.abandon();
-      throw new CellarError('internal', `${this.path}: ${written ? `${written.size} bytes were hashed but ${this.size} written` : 'no checksum was given for its bytes'}.`);
-    }
+    const written = this.checksums(hashed);
     this.flush();
     this.storeFs.fsync(this.fd);
     this.closed = true;
     this.releaseBuffer();
     this.storeFs.close(this.fd);
+    return written;
+  }
+
+  /**
+   * Flushes and has the file synced and closed on another thread (where the StoreFs can, and
+   * while fewer than MAX_SYNCS_IN_FLIGHT are; else here, as finish does): `synced` settles once
+   * it is on disk. The data a manifest names is awaited before the manifest is written.
+   */
+  finishLater(hashed?: WrittenFile): { written: WrittenFile; synced: Promise<void> } {
+    const written = this.checksums(hashed);
+    this.flush();
+    this.closed = true;
+    this.releaseBuffer();
+    const { storeFs, fd } = this;
+    if (!storeFs.fsyncLater || syncsInFlight >= MAX_SYNCS_IN_FLIGHT) {
+      try {
+        storeFs.fsync(fd);
+      } finally {
+        storeFs.close(fd);
+      }
+      return { written, synced: Promise.resolve() };
+    }
+    syncsInFlight++;
+    const synced = storeFs.fsyncLater(fd).finally(() => {
+      syncsInFlight--;
+      storeFs.close(fd);
+    });
+    return { written, synced };
+  }
+
+  private checksums(hashed: WrittenFile | undefined): WrittenFile {
+    const written = this.hasher ? this.hasher.digest() : hashed;
+    if (!written || written.size !== this.size) {
+      this.abandon();
+      throw new CellarError('internal', `${this.path}: ${written ? `${written.size} bytes were hashed but ${this.size} written` : 'no checksum was given for its bytes'}.`);
+    }
     return written;
   }
 
