@@ -1,9 +1,10 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createStoreWriter, nodeStoreFs, openStore, type StoreFs } from '../../src/main/engine/store';
+import { HashingFileSink } from '../../src/main/engine/store/io/store-fs';
 import { csrBlocks, randomCounts, snapshotFolder, tempStoreDir } from './store-testkit';
 
 let cleanups: (() => void)[] = [];
@@ -197,4 +198,42 @@ it('writes the manifest only once every data file it names is synced (the syncs 
   expect(events.filter((e) => e === 'data synced').length).toBeGreaterThanOrEqual(4);
   expect(events[events.length - 1]).toBe('rename with 0 syncs pending');
   expect(openStore(dir).version).toBe(2);
+});
+
+it('syncs in place once 64 files are being synced on other threads, and those syncs still settle', async () => {
+  const dir = newDir();
+  mkdirSync(dir, { recursive: true });
+  const releases: (() => void)[] = [];
+  let inPlace = 0;
+  const heldSyncs: StoreFs = {
+    ...nodeStoreFs,
+    fsync: (fd) => {
+      inPlace++;
+      nodeStoreFs.fsync(fd);
+    },
+    fsyncLater: (fd) =>
+      new Promise<void>((resolve, reject) => {
+        releases.push(() => nodeStoreFs.fsyncLater!(fd).then(resolve, reject));
+      }),
+  };
+  const synced: Promise<void>[] = [];
+  for (let i = 0; i < 66; i++) {
+    const sink = new HashingFileSink(heldSyncs, join(dir, `f${i}.arrow`));
+    sink.write(Uint8Array.of(i));
+    const finished = sink.finishLater();
+    expect(finished.written.size).toBe(1);
+    synced.push(finished.synced);
+  }
+  expect(releases.length).toBe(64);
+  expect(inPlace).toBe(2);
+  for (const release of releases) release();
+  await Promise.all(synced);
+  // Every descriptor is closed once synced: a new file still opens, and the next syncs go to other threads again.
+  const after = new HashingFileSink(heldSyncs, join(dir, 'after.arrow'));
+  after.write(Uint8Array.of(1));
+  const last = after.finishLater();
+  expect(releases.length).toBe(65);
+  releases[64]!();
+  await last.synced;
+  expect(inPlace).toBe(2);
 });
