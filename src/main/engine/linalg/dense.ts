@@ -108,10 +108,8 @@ export function crossProduct(a: DenseBlock, b: DenseBlock, n: number): Float64Ar
 function projectOutBlock(block: Float64Array, width: number, q: DenseBlock, nRows: number): void {
   const qWidth = q.width;
   const qValues = q.values;
-  const coefficients = crossProduct(q, { values: block, width }, nRows);
-  // Transposed, so each output's coefficients are contiguous.
-  const ct = new Float64Array(qWidth * width);
-  for (let i = 0; i < qWidth; i++) for (let c = 0; c < width; c++) ct[c * qWidth + i] = coefficients[i * width + c];
+  // (Qᵀ·block)ᵀ, so each output's coefficients are contiguous: ct[c·qWidth + i] = Σ_r block[r, c]·Q[r, i].
+  const ct = crossProduct({ values: block, width }, q, nRows);
   for (let r = 0; r < nRows; r++) {
     const o = r * width;
     const oq = r * qWidth;
