@@ -1,4 +1,4 @@
-import { useEffect, useId, useRef, useState } from 'react';
+import { useId, useRef, useState } from 'react';
 import type { StoreColumn } from '../../../../shared/contract';
 import type { ErrorValue } from '../../../../shared/errors';
 import { ErrorMessage } from '../../components/ErrorMessage';
@@ -21,10 +21,14 @@ interface Props {
 /** A value_filter box: Enter or Apply runs it; a parse error appears right under it, caret line included. */
 export function FilterBox({ label, placeholder, applied, error, onApply, testId, columns = [], suggestions = [] }: Props) {
   const [text, setText] = useState(applied);
-  // A filter applied from elsewhere (cells handed over by the Embeddings screen) shows in the box too.
-  useEffect(() => {
+  // A filter applied from elsewhere (cells handed over by the Embeddings screen) shows in the box
+  // too, in the same render as its count: set while rendering, not in an effect after the paint
+  // (which left a moment where the count was shown beside an empty box).
+  const [shownApplied, setShownApplied] = useState(applied);
+  if (applied !== shownApplied) {
+    setShownApplied(applied);
     if (applied) setText(applied);
-  }, [applied]);
+  }
   const [completion, setCompletion] = useState<Completion | null>(null);
   const [active, setActive] = useState(0);
   const input = useRef<HTMLInputElement>(null);
