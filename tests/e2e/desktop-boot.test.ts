@@ -303,9 +303,10 @@ describe('the built desktop app', () => {
     app.answerMessageBox(1); // Quit anyway
     app.requestClose(win!.id);
     await expect.poll(() => win!.destroyed, { timeout: 30_000 }).toBe(true);
-    // Exiting waits for worker threads, and the job's thread may be blocked opening the pipe:
-    // give it a writer (for at most 10 s) so it can end.
-    spawn('timeout', ['10', 'sh', '-c', `echo not-hdf5 > '${fifo}'`], { stdio: 'ignore' });
+    // Exiting waits for worker threads, and the job's threads may be blocked opening the pipe —
+    // more than one open, one after the other (inspect, then the copy): keep giving each a writer
+    // (for at most 10 s) so they can end.
+    spawn('timeout', ['10', 'sh', '-c', `while :; do echo not-hdf5 > '${fifo}'; done`], { stdio: 'ignore' });
     // The last window closed on Linux: the app quits, cleanly.
     expect(await app.exited).toBe(0);
   }, STEP_MS);
